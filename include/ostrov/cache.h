@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/**
+ * @file cache.h
+ * The persistent cache: RRsets, negative answers, whole answers and failure
+ * records in one LMDB environment shared by every worker thread and by
+ * several ostrovd processes on one host.
+ *
+ * The cache stores opaque payloads under (owner, type, tag) keys with the
+ * metadata every resolver needs to decide whether to use an entry: absolute
+ * expiry, rank (RFC 2181 §5.4.1), DNSSEC status and the time it was stored.
+ * What a payload holds is the resolver's business (resolver/answer.c); the
+ * cache only copies, bounds, evicts and persists it. Expired entries stay
+ * until eviction needs their room, so serve-stale (RFC 8767) can use them.
+ *
+ * Reads come in two shapes: ost_cache_get() copies an entry into the caller's
+ * allocator; a reader (ost_cache_reader_begin()) lends entries without a copy
+ * until ost_cache_reader_end(), for the cache-hit fast path that must not
+ * allocate. Writes are queued in a per-worker batch and committed in one LMDB
+ * write transaction, so no client answer waits for the single writer.
+ *
+ * Example: a worker receives "www.example.ru. A" with DO=1. The fast path
+ * peeks the OST_CTAG_MSG entry for (www.example.ru., A) under its reader, finds
+ * it unexpired and secure, copies the stored answer into the send buffer,
+ * patches ID and TTLs, and sends it. On a miss the engine resolves the name
+ * and queues the RRsets and the answer into the worker's batch, committed at
+ * the end of the loop iteration.
+ */
+#ifndef OSTROV_CACHE_H
+#define OSTROV_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ostrov/clock.h"
+#include "ostrov/error.h"
+#include "ostrov/mm.h"
+
+/** Longest key: a 255-byte name plus type, tag and framing. */
+#define OST_CACHE_KEY_MAX 264
+
+/** What kind of payload an entry holds; part of the key. */
+enum ost_cache_tag {
+	OST_CTAG_RRSET = 0, /**< one RRset with its RRSIGs */
+	OST_CTAG_NEG,       /**< NXDOMAIN or NODATA for (owner, type), with SOA and proofs */
+	OST_CTAG_MSG,       /**< a whole answer for (qname, qtype), for the hit fast path */
+	OST_CTAG_FAIL,      /**< a cached resolution failure (RFC 9520) */
+	OST_CTAG_COUNT,
+};
+
+/** Trust of the data, RFC 2181 §5.4.1; higher wins, lower never overwrites higher. */
+enum ost_rank {
+	OST_RANK_NONE = 0,       /**< unknown */
+	OST_RANK_ADDITIONAL,     /**< additional section, glue */
+	OST_RANK_AUTHORITY,      /**< authority section of a non-authoritative answer */
+	OST_RANK_ANSWER,         /**< answer section of a non-authoritative answer */
+	OST_RANK_AUTH_AUTHORITY, /**< authority section of an authoritative answer */
+	OST_RANK_AUTH_ANSWER,    /**< answer section of an authoritative answer */
+	OST_RANK_MIRROR,         /**< from a verified zone mirror */
+	OST_RANK_COUNT,
+};
+
+/** DNSSEC status of an entry. */
+enum ost_sec {
+	OST_SEC_UNCHECKED = 0, /**< not validated (CD=1 query or validation off) */
+	OST_SEC_INSECURE,      /**< proven insecure */
+	OST_SEC_SECURE,        /**< validated */
+	OST_SEC_BOGUS,         /**< validation failed (cached briefly) */
+	OST_SEC_INDETERMINATE, /**< no trust anchor applies */
+	OST_SEC_COUNT,
+};
+
+/** One cache entry; @p data is the payload. */
+struct ost_cache_entry {
+	uint8_t tag;         /**< enum ost_cache_tag */
+	uint8_t rank;        /**< enum ost_rank */
+	uint8_t sec;         /**< enum ost_sec */
+	uint8_t flags;       /**< payload-specific flags (e.g. NXDOMAIN vs NODATA) */
+	uint16_t ede;        /**< Extended DNS Error code for failures/bogus, 0 if none */
+	uint16_t rcode;      /**< DNS rcode the entry stands for */
+	uint32_t ttl;        /**< TTL the entry was stored with, after clamping */
+	int64_t stored_at;   /**< wall seconds when stored */
+	int64_t expires_at;  /**< wall seconds when the TTL runs out */
+	const uint8_t *data; /**< payload */
+	uint32_t len;        /**< payload length */
+};
+
+/** Configuration of a cache. */
+struct ost_cache_config {
+	const char *path;     /**< directory of the LMDB environment */
+	size_t max_bytes;     /**< LMDB map size; eviction keeps use below it */
+	uint32_t min_ttl;     /**< TTLs below are raised to this */
+	uint32_t max_ttl;     /**< TTLs above are lowered to this */
+	uint32_t max_neg_ttl; /**< cap for negative answers (RFC 2308) */
+	unsigned max_readers; /**< LMDB reader slots (threads x processes) */
+};
+
+/** Counters; monotonic since open, per process. */
+struct ost_cache_stats {
+	uint64_t entries;       /**< entries now stored */
+	uint64_t bytes_used;    /**< bytes of the map in use */
+	uint64_t bytes_max;     /**< map size */
+	uint64_t hits;          /**< lookups that found an entry */
+	uint64_t misses;        /**< lookups that did not */
+	uint64_t inserts;       /**< entries written */
+	uint64_t rank_refused;  /**< writes refused because a higher rank was stored */
+	uint64_t evictions;     /**< entries removed to make room */
+	uint64_t decode_errors; /**< entries that failed to decode and were dropped */
+	uint64_t commits;       /**< write transactions committed */
+};
+
+struct ost_cache;
+struct ost_cache_reader;
+struct ost_cache_batch;
+
+/**
+ * Open (or create) the cache at cfg->path. A file that is not a usable LMDB
+ * environment of ours is moved aside (logged) and a fresh cache created.
+ * @param out receives the cache
+ * @param cfg configuration, copied
+ * @param clock time source for expiry and eviction, must outlive the cache
+ * @return 0, -ENOMEM, -EACCES, ...
+ */
+OST_WUR int ost_cache_open(struct ost_cache **out, const struct ost_cache_config *cfg,
+			   const struct ost_clock *clock);
+
+/** Close the cache; every reader and batch must be gone. */
+void ost_cache_close(struct ost_cache *cache);
+
+/**
+ * Copy the entry for (@p owner, @p type, @p tag) into @p mm. Expired entries
+ * are returned too: compare expires_at with the clock.
+ * @param owner name in uncompressed wire format (any case)
+ * @return 0, -ENOENT, or OST_ECORRUPT (entry dropped and counted)
+ */
+OST_WUR int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
+			  enum ost_cache_tag tag, const struct ost_mm *mm,
+			  struct ost_cache_entry *out);
+
+/**
+ * Start a zero-copy read session (an LMDB read transaction, reused).
+ * @return 0 or a negative error
+ */
+OST_WUR int ost_cache_reader_begin(struct ost_cache *cache, struct ost_cache_reader **out);
+
+/**
+ * Look up without copying; out->data is valid until ost_cache_reader_end().
+ * Allocates nothing.
+ * @return 0, -ENOENT or OST_ECORRUPT
+ */
+OST_WUR int ost_cache_reader_get(struct ost_cache_reader *rd, const uint8_t *owner, uint16_t type,
+				 enum ost_cache_tag tag, struct ost_cache_entry *out);
+
+/** End the read session; borrowed entries become invalid. */
+void ost_cache_reader_end(struct ost_cache_reader *rd);
+
+/** Make a write batch for one worker. @return 0 or -ENOMEM */
+OST_WUR int ost_cache_batch_new(struct ost_cache *cache, struct ost_cache_batch **out);
+
+/** Free a batch (uncommitted entries are dropped). */
+void ost_cache_batch_free(struct ost_cache_batch *b);
+
+/**
+ * Queue an entry; the payload and metadata are copied. The TTL is clamped by
+ * the configured limits and expires_at computed from the clock. A queued
+ * entry never replaces a stored unexpired one of higher rank.
+ * @return 0, -ENOMEM, -E2BIG (entry larger than the cache allows)
+ */
+OST_WUR int ost_cache_batch_put(struct ost_cache_batch *b, const uint8_t *owner, uint16_t type,
+				const struct ost_cache_entry *entry);
+
+/** @return number of queued entries in @p b */
+size_t ost_cache_batch_pending(const struct ost_cache_batch *b);
+
+/**
+ * Write all queued entries in one write transaction, evicting when the map
+ * is nearly full. Never wipes the cache.
+ * @return 0 or a negative error (the batch is emptied either way)
+ */
+int ost_cache_batch_commit(struct ost_cache_batch *b);
+
+/**
+ * Remove every entry at @p name and below it, or everything when NULL.
+ * @return number of entries removed, or a negative error
+ */
+int ost_cache_flush(struct ost_cache *cache, const uint8_t *name);
+
+/** Fill @p out with the counters and current sizes. */
+void ost_cache_stats_get(struct ost_cache *cache, struct ost_cache_stats *out);
+
+#endif
