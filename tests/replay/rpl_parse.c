@@ -1165,15 +1165,19 @@ int rpl_parse_file(const char *path, struct rpl_scenario **out, char *err, size_
 	size_t got;
 	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		fwrite(chunk, 1, got, m);
-	bool bad = ferror(f) || memchr(text, 0, len) != NULL;
+	bool bad = ferror(f);
 	fclose(f);
-	fclose(m);
-	if (bad || (text && strlen(text) != len)) {
+	/* the memstream buffer is valid only after fclose() */
+	if (fclose(m) != 0 || !text) {
+		free(text);
+		return -ENOMEM;
+	}
+	if (bad || memchr(text, 0, len) != NULL) {
 		snprintf(err, errlen, "%s: unreadable or binary file", path);
 		free(text);
 		return -EINVAL;
 	}
-	ret = rpl_parse_buf(text ? text : "", path, out, err, errlen);
+	ret = rpl_parse_buf(text, path, out, err, errlen);
 	free(text);
 	return ret;
 }
