@@ -456,10 +456,13 @@ struct rpl_resolver_ops {
 	 * @return 0, or -ENOTSUP with @p err saying which feature is missing,
 	 *         or another negative error
 	 */
-	int (*open)(void **st, const struct rpl_settings *s, const struct ost_clock *clock,
-		    const struct ost_transport *tp, char *err, size_t errlen);
+	int (*open)(void **st, const struct rpl_settings *s, const struct rpl_scenario *sc,
+		    const struct ost_clock *clock, const struct ost_transport *tp, char *err,
+		    size_t errlen);
 	/** Submit a client query (wire borrowed); @p cb is called once with the answer. */
 	int (*query)(void *st, const uint8_t *wire, size_t len, rpl_answer_cb cb, void *arg);
+	/** Optional: called whenever the network went quiet (e.g. commit cache writes). */
+	void (*tick)(void *st);
 	/** Destroy the resolver, cancelling what is in flight (no callbacks). */
 	void (*close)(void *st);
 };

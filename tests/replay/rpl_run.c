@@ -72,6 +72,14 @@ __attribute__((format(printf, 3, 4))) static bool step_fail(struct run *r, const
 	return false;
 }
 
+/** Let the network deliver what it can, then give the resolver its tick. */
+static void pump(struct run *r)
+{
+	rpl_net_pump(&r->net);
+	if (r->ops->tick)
+		r->ops->tick(r->res);
+}
+
 static void on_answer(void *arg, const uint8_t *wire, size_t len)
 {
 	struct client_query *cq = arg;
@@ -136,7 +144,7 @@ static bool do_query(struct run *r, const struct rpl_step *s)
 	free(wire);
 	if (ret != 0)
 		return step_fail(r, s, "the resolver refused the query: %d", ret);
-	rpl_net_pump(&r->net);
+	pump(r);
 	return true;
 }
 
@@ -153,7 +161,7 @@ static bool do_check_answer(struct run *r, const struct rpl_step *s)
 	char why[1024] = "";
 
 	for (int i = 0; i < MAX_WAIT_FIRINGS; i++) {
-		rpl_net_pump(&r->net);
+		pump(r);
 		for (size_t j = 0; j < r->nanswers; j++) {
 			struct client_answer *a = &r->answers[j];
 			if (a->is_checked || !a->pkt)
@@ -190,7 +198,7 @@ static bool do_check_answer(struct run *r, const struct rpl_step *s)
 static void run_until_quiet(struct run *r)
 {
 	for (int i = 0; i < MAX_WAIT_FIRINGS; i++) {
-		rpl_net_pump(&r->net);
+		pump(r);
 		if (rpl_net_pending(&r->net) == 0 && outstanding(r) == 0)
 			break;
 		if (!rpl_clock_fire_next(&r->clock))
@@ -211,7 +219,7 @@ static bool do_step(struct run *r, const struct rpl_step *s)
 	case RPL_STEP_CHECK_ANSWER:
 		return do_check_answer(r, s);
 	case RPL_STEP_CHECK_OUT_QUERY:
-		rpl_net_pump(&r->net);
+		pump(r);
 		if (rpl_net_check_out(&r->net, s->entry, why, sizeof(why)) != 0) {
 			step_fail(r, s, "no upstream query matches; %s", why);
 			print_pkt(r->log, "expected", s->entry->pkt);
@@ -219,27 +227,27 @@ static bool do_step(struct run *r, const struct rpl_step *s)
 		}
 		return true;
 	case RPL_STEP_REPLY:
-		rpl_net_pump(&r->net);
+		pump(r);
 		if (rpl_net_reply(&r->net, s->entry) != 0)
 			return step_fail(r, s, "no pending upstream query to answer (%zu pending)",
 					 rpl_net_pending(&r->net));
-		rpl_net_pump(&r->net);
+		pump(r);
 		return true;
 	case RPL_STEP_TIME_PASSES:
 		rpl_clock_advance(&r->clock, s->elapse_ms, true);
-		rpl_net_pump(&r->net);
+		pump(r);
 		return true;
 	case RPL_STEP_TIMEOUT:
-		rpl_net_pump(&r->net);
+		pump(r);
 		if (rpl_net_timeout_oldest(&r->net) != 0)
 			return step_fail(r, s, "no pending upstream query to time out");
-		rpl_net_pump(&r->net);
+		pump(r);
 		return true;
 	case RPL_STEP_TRAFFIC:
 		run_until_quiet(r);
 		return true;
 	case RPL_STEP_NOTHING:
-		rpl_net_pump(&r->net);
+		pump(r);
 		return true;
 	case RPL_STEP_UNSUPPORTED:
 	case RPL_STEP_COUNT:
@@ -254,7 +262,7 @@ static bool final_checks(struct run *r)
 {
 	bool ok = true;
 
-	rpl_net_pump(&r->net);
+	pump(r);
 	for (size_t j = 0; j < r->nanswers; j++) {
 		if (r->answers[j].is_checked)
 			continue;
@@ -310,7 +318,7 @@ enum rpl_verdict rpl_run(struct rpl_scenario *sc, const struct rpl_resolver_ops 
 	rpl_clock_init(&r.clock, set.has_override_time ? set.override_time : DEFAULT_WALL_S);
 	rpl_net_init(&r.net, sc, &r.clock);
 	r.net.trace = verbose ? log : NULL;
-	ret = ops->open(&r.res, &set, &r.clock.clock, &r.net.tp, err, sizeof(err));
+	ret = ops->open(&r.res, &set, sc, &r.clock.clock, &r.net.tp, err, sizeof(err));
 	if (ret != 0) {
 		fprintf(log, "FAIL %s: the %s resolver cannot run this scenario: %s\n", sc->path,
 			ops->name, err[0] ? err : strerror(-ret));

@@ -74,11 +74,13 @@ static int on_upstream(struct ost_upstream_query *q, int status, const uint8_t *
 	return 0;
 }
 
-static int echo_open(void **st, const struct rpl_settings *s, const struct ost_clock *clock,
-		     const struct ost_transport *tp, char *err, size_t errlen)
+static int echo_open(void **st, const struct rpl_settings *s, const struct rpl_scenario *sc,
+		     const struct ost_clock *clock, const struct ost_transport *tp, char *err,
+		     size_t errlen)
 {
 	struct echo *e;
 
+	(void)sc;
 	(void)clock;
 	if (!s->root.naddrs) {
 		snprintf(err, errlen, "the echo resolver needs a root stub-addr");
