@@ -37,16 +37,6 @@
 #define BOGUS_TTL_MAX       60u         /* RFC 4035 §4.7: keep bogus data briefly */
 #define COMMIT_TRIES        3
 
-struct ost_cache_batch {
-	struct ost_cache *cache; /**< owner */
-	uint8_t *buf;            /**< records: u16 klen, key, u32 vlen, value */
-	size_t len;              /**< bytes used in buf */
-	size_t cap;              /**< bytes allocated */
-	size_t count;            /**< records queued */
-	uint8_t *scratch;        /**< copy of a value being rewritten (touch) */
-	size_t scratch_cap;      /**< bytes allocated */
-};
-
 /* Single-writer counter bump: no locked instruction on the hit path. */
 static inline void bump(_Atomic uint64_t *c)
 {
@@ -167,10 +157,18 @@ int ost_cache_open(struct ost_cache **out, const struct ost_cache_config *cfg,
 		free(cache);
 		return -rc;
 	}
+	rc = ost_cache_writer_init(cache);
+	if (rc) {
+		pthread_mutex_destroy(&cache->lock);
+		free(cache->path);
+		free(cache);
+		return rc;
+	}
 	rc = open_db(cache);
 	if (rc) {
 		ost_log(OST_LOG_ERR, "cache", "cannot open cache path=%s err=\"%s\"", cache->path,
 			ost_strerror(rc));
+		ost_cache_writer_stop(cache);
 		pthread_mutex_destroy(&cache->lock);
 		free(cache->path);
 		free(cache);
@@ -191,6 +189,7 @@ void ost_cache_close(struct ost_cache *cache)
 		while (cache->readers)
 			ost_cache_reader_free(cache->readers);
 	}
+	ost_cache_writer_stop(cache);
 	if (cache->cfg.no_sync)
 		(void)ost_cache_db_sync(cache->db);
 	ost_cache_db_close(cache->db);
@@ -588,6 +587,7 @@ static int drain_maint(struct ost_cache_batch *b, struct ost_cache_wtxn *wt,
 	return rc;
 }
 
+/* One try at writing the chain of batches @p b in one transaction. */
 static int commit_once(struct ost_cache_batch *b, unsigned round, int64_t now)
 {
 	struct ost_cache *cache = b->cache;
@@ -605,16 +605,19 @@ static int commit_once(struct ost_cache_batch *b, unsigned round, int64_t now)
 	rc = drain_maint(b, &wt, &u, now);
 	if (rc)
 		goto fail;
-	const uint8_t *p = b->buf, *end = b->buf + b->len;
-	while (p < end) {
-		size_t klen = (size_t)p[0] << 8 | p[1];
-		const uint8_t *key = p + 2;
-		p += 2 + klen;
-		size_t vlen = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-		rc = apply_put(b, &wt, &u, key, klen, p + 4, vlen, now);
-		if (rc)
-			goto fail;
-		p += 4 + vlen;
+	for (const struct ost_cache_batch *x = b; x; x = x->next) {
+		const uint8_t *p = x->buf, *end = x->buf + x->len;
+		while (p < end) {
+			size_t klen = (size_t)p[0] << 8 | p[1];
+			const uint8_t *key = p + 2;
+			p += 2 + klen;
+			size_t vlen =
+				(size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+			rc = apply_put(b, &wt, &u, key, klen, p + 4, vlen, now);
+			if (rc)
+				goto fail;
+			p += 4 + vlen;
+		}
 	}
 	rc = ost_cache_db_usage_put(&wt, &u);
 	if (rc)
@@ -628,10 +631,13 @@ fail:
 	return rc;
 }
 
-int ost_cache_batch_commit(struct ost_cache_batch *b)
+int ost_cache_commit_chain(struct ost_cache_batch *b)
 {
 	struct ost_cache *cache = b->cache;
 	int64_t now = ost_clock_wall_s(cache->clock);
+	size_t count = 0;
+	for (const struct ost_cache_batch *x = b; x; x = x->next)
+		count += x->count;
 	int rc = OST_EFULL;
 	for (unsigned round = 0; round < COMMIT_TRIES && rc == OST_EFULL; round++) {
 		rc = commit_once(b, round, now);
@@ -644,12 +650,21 @@ int ost_cache_batch_commit(struct ost_cache_batch *b)
 				dead);
 		}
 	}
-	if (rc)
-		ost_log(OST_LOG_WARN, "cache", "batch dropped entries=%zu err=\"%s\"", b->count,
+	if (rc) {
+		atomic_fetch_add_explicit(&cache->write_dropped, count, memory_order_relaxed);
+		ost_log(OST_LOG_WARN, "cache", "batch dropped entries=%zu err=\"%s\"", count,
 			ost_strerror(rc));
-	b->len = 0;
-	b->count = 0;
+	}
+	for (struct ost_cache_batch *x = b; x; x = x->next) {
+		x->len = 0;
+		x->count = 0;
+	}
 	return rc;
+}
+
+int ost_cache_batch_commit(struct ost_cache_batch *b)
+{
+	return ost_cache_commit_chain(b);
 }
 
 int ost_cache_maintain(struct ost_cache *cache)
@@ -776,6 +791,7 @@ void ost_cache_stats_get(struct ost_cache *cache, struct ost_cache_stats *out)
 	out->evictions = atomic_load(&cache->evictions);
 	out->commits = atomic_load(&cache->commits);
 	out->gc_rounds = atomic_load(&cache->gc_rounds);
+	out->write_dropped = atomic_load(&cache->write_dropped);
 	out->bytes_max = ost_cache_db_map_size(cache->db);
 	struct ost_cache_rtxn *rt;
 	if (ost_cache_db_rtxn_new(cache->db, &rt) == 0) {

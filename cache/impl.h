@@ -222,9 +222,37 @@ struct ost_cache {
 	_Atomic uint64_t evictions;           /**< entries evicted */
 	_Atomic uint64_t commits;             /**< write transactions committed */
 	_Atomic uint64_t gc_rounds;           /**< eviction rounds run */
+	_Atomic uint64_t write_dropped;       /**< entries not written (full, writer behind) */
+	struct ost_cache_writer *writer;      /**< writer thread and its queue (writer.c) */
 	uint8_t hand[OST_CACHE_KEY_MAX];      /**< eviction sweep position (writer only) */
 	size_t hand_len;                      /**< length of hand, 0 = start */
 };
+
+/** A write batch; also the node of the writer thread's queue. */
+struct ost_cache_batch {
+	struct ost_cache *cache;      /**< owner */
+	struct ost_cache_batch *next; /**< next in a chain being committed together */
+	uint8_t *buf;                 /**< records: u16 klen, key, u32 vlen, value */
+	size_t len;                   /**< bytes used in buf */
+	size_t cap;                   /**< bytes allocated */
+	size_t count;                 /**< records queued */
+	uint8_t *scratch;             /**< copy of a value being rewritten (touch) */
+	size_t scratch_cap;           /**< bytes allocated */
+};
+
+/**
+ * Commit a chain of batches (b, b->next, ...) in one write transaction, with
+ * eviction first and MAP_FULL retries; empties them.
+ * @return 0 or a negative error
+ */
+int ost_cache_commit_chain(struct ost_cache_batch *b);
+
+/* ---------- writer.c ---------- */
+
+/** Prepare the writer queue (the thread starts on the first submit). */
+int ost_cache_writer_init(struct ost_cache *cache);
+/** Commit what is queued, stop and join the thread, free the queue. */
+void ost_cache_writer_stop(struct ost_cache *cache);
 
 /* ---------- gc.c ---------- */
 

@@ -124,6 +124,7 @@ struct ost_cache_stats {
 	uint64_t decode_errors; /**< entries that failed to decode and were dropped */
 	uint64_t commits;       /**< write transactions committed */
 	uint64_t gc_rounds;     /**< eviction rounds run */
+	uint64_t write_dropped; /**< entries not written: map full, or writer too far behind */
 };
 
 /** Seconds an entry has left at @p now, 0 once expired (TTLs count down in answers). */
@@ -145,7 +146,9 @@ struct ost_cache_reader;
 struct ost_cache_batch;
 
 /**
- * Open (or create) the cache at cfg->path. A file that is not a usable LMDB
+ * Open (or create) the cache at cfg->path. @p clock's wall_s is called from
+ * worker threads and from the cache's writer thread, so it must be
+ * thread-safe. A file that is not a usable LMDB
  * environment of ours is moved aside (logged) and a fresh cache created.
  * @param out receives the cache
  * @param cfg configuration, copied
@@ -233,6 +236,25 @@ size_t ost_cache_batch_pending(const struct ost_cache_batch *b);
  *         is emptied either way)
  */
 int ost_cache_batch_commit(struct ost_cache_batch *b);
+
+/**
+ * Hand the queued entries to the cache's writer thread and return at once:
+ * the worker never waits for LMDB's writer lock (another worker's or another
+ * process's commit, an eviction round, an fdatasync). The writer commits
+ * everything queued so far in one transaction (group commit), in submission
+ * order, with the same rules as ost_cache_batch_commit(). The batch is empty
+ * and reusable on return. Does not block: when more than 1/8 of the map is
+ * already waiting, the entries are dropped and counted (write_dropped).
+ * @return 0, or OST_ELIMIT when dropped
+ */
+int ost_cache_batch_submit(struct ost_cache_batch *b);
+
+/**
+ * Wait until every entry submitted before the call is committed (or dropped).
+ * For shutdown and tests; never on a worker's answer path.
+ * @param cache the cache
+ */
+void ost_cache_sync(struct ost_cache *cache);
 
 /**
  * Apply queued reader hits/drops and evict if needed, with no new entries

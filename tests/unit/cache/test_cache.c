@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -167,11 +168,8 @@ static void reopen_cache(struct fx *f)
 }
 
 /* Dotted name to wire format ("" or "." is the root). */
-static const uint8_t *wire(const char *s)
+static const uint8_t *wire_to(const char *s, uint8_t *out)
 {
-	static uint8_t bufs[4][256];
-	static int which;
-	uint8_t *out = bufs[which++ % 4];
 	size_t o = 0;
 	while (*s && *s != '.') {
 		const char *dot = strchr(s, '.');
@@ -185,6 +183,14 @@ static const uint8_t *wire(const char *s)
 	}
 	out[o] = 0;
 	return out;
+}
+
+/* wire_to() into one of four rotating static buffers (single-threaded use). */
+static const uint8_t *wire(const char *s)
+{
+	static uint8_t bufs[4][256];
+	static int which;
+	return wire_to(s, bufs[which++ % 4]);
 }
 
 static void *tm_alloc(void *ctx, size_t n)
@@ -231,9 +237,13 @@ static int get1(struct fx *f, const char *name, uint16_t type, uint8_t tag,
 	int rc = ost_cache_get(f->cache, wire(name), type, tag, &test_mm, e);
 	if (rc == 0) {
 		assert_true(e->len < cap);
-		memcpy(buf, e->data, e->len);
+		if (e->len) {
+			memcpy(buf, e->data, e->len);
+			test_free((void *)e->data);
+		} else {
+			assert_null(e->data);
+		}
 		buf[e->len] = 0;
-		test_free((void *)e->data);
 	}
 	return rc;
 }
@@ -1044,6 +1054,98 @@ static void test_kill9(void **state)
 	assert_true(total_checked > 0);
 }
 
+struct worker_arg {
+	struct fx *f;
+	int id;
+	int failures;
+	long hits;
+};
+
+/* A worker: read the hot set with its reader, learn names, submit batches. */
+static void *worker_main(void *p)
+{
+	struct worker_arg *a = p;
+	struct ost_cache_reader *rd;
+	struct ost_cache_batch *b;
+	if (ost_cache_reader_new(a->f->cache, &rd) || ost_cache_batch_new(a->f->cache, &b)) {
+		a->failures++;
+		return NULL;
+	}
+	char name[64];
+	uint8_t w[256];
+	for (int i = 0; i < 40; i++) {
+		if (ost_cache_reader_begin(rd)) {
+			a->failures++;
+			continue;
+		}
+		for (int h = 0; h < 16; h++) {
+			struct ost_cache_entry g;
+			snprintf(name, sizeof(name), "hot%d.t.ru", h);
+			wire_to(name, w); /* wire() is not thread-safe */
+			if (ost_cache_reader_get(rd, w, 1, OST_CTAG_MSG, &g) || g.len != 3)
+				a->failures++;
+			else
+				a->hits++;
+		}
+		ost_cache_reader_end(rd);
+		for (int j = 0; j < 50; j++) {
+			snprintf(name, sizeof(name), "w%d-%d-%d.t.ru", a->id, i, j);
+			wire_to(name, w);
+			struct ost_cache_entry e =
+				mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 600, "learned");
+			if (ost_cache_batch_put(b, w, 1, &e))
+				a->failures++;
+		}
+		if (ost_cache_batch_submit(b))
+			a->failures++;
+	}
+	ost_cache_batch_free(b);
+	ost_cache_reader_free(rd);
+	return NULL;
+}
+
+static void test_threads_submit(void **state)
+{
+	struct fx *f = *state;
+	open_cache(f);
+	char name[64];
+	for (int h = 0; h < 16; h++) {
+		snprintf(name, sizeof(name), "hot%d.t.ru", h);
+		put1(f, name, 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 600, "hot"));
+	}
+	pthread_t t[3];
+	struct worker_arg a[3];
+	for (int i = 0; i < 3; i++) {
+		a[i] = (struct worker_arg){.f = f, .id = i};
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &a[i]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].failures, 0);
+		assert_int_equal(a[i].hits, 40 * 16);
+	}
+	ost_cache_sync(f->cache);
+	struct ost_cache_stats st;
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.entries, 16 + 3 * 40 * 50);
+	assert_int_equal(st.write_dropped, 0);
+	assert_true(st.hits >= 3 * 40 * 16);
+	struct ost_cache_entry g;
+	char buf[16];
+	assert_int_equal(get1(f, "w2-39-49.t.ru", 1, OST_CTAG_RRSET, &g, buf, 16), 0);
+	assert_string_equal(buf, "learned");
+	/* Close commits whatever is still queued. */
+	struct ost_cache_batch *b;
+	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	struct ost_cache_entry e = mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 600, "late");
+	assert_int_equal(ost_cache_batch_put(b, wire("late.t.ru"), 1, &e), 0);
+	assert_int_equal(ost_cache_batch_submit(b), 0);
+	assert_int_equal(ost_cache_batch_pending(b), 0);
+	ost_cache_batch_free(b);
+	reopen_cache(f);
+	assert_int_equal(get1(f, "late.t.ru", 1, OST_CTAG_RRSET, &g, buf, 16), 0);
+}
+
 int main(void)
 {
 	ost_log_set_level(OST_LOG_WARN);
@@ -1060,6 +1162,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 	};
