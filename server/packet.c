@@ -72,8 +72,8 @@ static bool parse_name(const uint8_t *pkt, size_t len, size_t pos, uint8_t *out,
 		}
 		if (c & 0xc0)
 			return false;
-		/* Room for this label, and for the root label that must still follow. */
-		if (n + 1 + c + 1 > OST_PKT_NAME_MAX || pos + 1 + c > len)
+		/* Room for this label and, unless it is the root, the root label still to come. */
+		if (n + 1 + c + (c ? 1u : 0u) > OST_PKT_NAME_MAX || pos + 1 + c > len)
 			return false;
 		out[n++] = c;
 		if (c == 0)
