@@ -51,7 +51,8 @@ static size_t make_raw(uint8_t *out, uint8_t flags1, uint16_t qd, uint16_t ar, c
 	out[5] = (uint8_t)qd;
 	out[4] = (uint8_t)(qd >> 8);
 	out[11] = (uint8_t)ar;
-	memcpy(out + 12, body, blen);
+	if (blen)
+		memcpy(out + 12, body, blen);
 	return 12 + blen;
 }
 
