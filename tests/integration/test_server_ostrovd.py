@@ -71,14 +71,14 @@ def write(name, text):
     return path
 
 
-def config(port, deny="refuse", extra=""):
+def config(port, deny="refuse", max_conns=64, extra=""):
     return (
         "server:\n"
         f"  listen: [\"127.0.0.1@{port}\"]\n"
         "  workers: 2\n"
         "  log-level: debug\n"
         "  tcp-idle-timeout: 700\n"
-        "  tcp-max-connections: 64\n"
+        f"  tcp-max-connections: {max_conns}\n"
         "access:\n"
         "  allow: [\"127.0.0.1/32\"]\n"
         f"  deny-action: {deny}\n"
@@ -159,6 +159,18 @@ def recv_exact(s, n):
             return None
         buf += chunk
     return buf
+
+
+def tcp_query(s, qid):
+    """One framed query on connected socket @s; the reply's ID, or None if closed."""
+    try:
+        m = make_query(qid, "tcp.example")
+        s.sendall(struct.pack("!H", len(m)) + m)
+        ln = recv_exact(s, 2)
+        r = recv_exact(s, struct.unpack("!H", ln)[0]) if ln else None
+        return parse_header(r)["id"] if r else None
+    except (ConnectionResetError, BrokenPipeError, socket.timeout):
+        return None
 
 
 def dig(port, *args):
@@ -284,7 +296,7 @@ def main():
 
     # ACL with deny-action drop, on a second port.
     port2 = free_port()
-    d2 = Daemon(write("drop.yaml", config(port2, deny="drop")), "drop")
+    d2 = Daemon(write("drop.yaml", config(port2, deny="drop", max_conns=2)), "drop")
     if check(d2.wait_started(), "drop daemon starts"):
         resp = udp_exchange(port2, [make_query(0x9999, "drop.example")], src="127.0.0.2",
                             timeout=0.7)
@@ -304,6 +316,21 @@ def main():
             closed = False
         s.close()
         check(closed, "ACL drop: TCP connection from 127.0.0.2 closed")
+
+        # tcp-max-connections 2: a third connection is closed, a query on the others works.
+        c1 = socket.create_connection(("127.0.0.1", port2), timeout=5)
+        c2 = socket.create_connection(("127.0.0.1", port2), timeout=5)
+        check(tcp_query(c1, 0xA001) == 0xA001 and tcp_query(c2, 0xA002) == 0xA002,
+              "two TCP connections answered")
+        c3 = socket.create_connection(("127.0.0.1", port2), timeout=5)
+        check(tcp_query(c3, 0xA003) is None, "third TCP connection over the limit: closed")
+        c3.close()
+        c1.close()
+        # The server notices c1's EOF asynchronously: poll until a new connection works.
+        check(wait_for(lambda: tcp_query(socket.create_connection(("127.0.0.1", port2),
+                                                                   timeout=5), 0xA004) == 0xA004,
+                       5, step=0.05), "a slot freed by a closed connection is reused")
+        c2.close()
         d2.proc.send_signal(signal.SIGINT)
         try:
             rc = d2.proc.wait(timeout=10)
