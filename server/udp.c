@@ -49,6 +49,9 @@ struct ost_udp_listener {
 	struct ost_worker *w;
 	const struct ost_addr *addr; /* from the configuration */
 	uint8_t *buf;                /* RECV_CHUNKS slots for recvmmsg */
+	int refs;                    /* held replies (ost_reply_hold) */
+	bool closing;                /* uv_close() called */
+	bool closed;                 /* its close callback ran */
 };
 
 struct queued_send {
@@ -115,11 +118,30 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	ost_worker_on_message(w, &to, allowed, (const uint8_t *)buf->base, (size_t)nread);
 }
 
+static void listener_maybe_free(struct ost_udp_listener *l)
+{
+	if (l->closed && l->refs == 0) {
+		free(l->buf);
+		free(l);
+	}
+}
+
 static void on_closed(uv_handle_t *h)
 {
 	struct ost_udp_listener *l = h->data;
-	free(l->buf);
-	free(l);
+	l->closed = true;
+	listener_maybe_free(l);
+}
+
+void ost_udp_listener_ref(struct ost_udp_listener *l)
+{
+	l->refs++;
+}
+
+void ost_udp_listener_unref(struct ost_udp_listener *l)
+{
+	l->refs--;
+	listener_maybe_free(l);
 }
 
 int ost_udp_listener_open(struct ost_worker *w, int fd, const struct ost_addr *a,
@@ -166,6 +188,7 @@ int ost_udp_listener_open(struct ost_worker *w, int fd, const struct ost_addr *a
 
 void ost_udp_listener_close(struct ost_udp_listener *l)
 {
+	l->closing = true;
 	uv_close((uv_handle_t *)&l->h, on_closed);
 }
 
@@ -182,6 +205,8 @@ static void queued_sent(uv_udp_send_t *req, int status)
 int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to, const uint8_t *pkt,
 		 size_t len)
 {
+	if (l->closing)
+		return -ECONNRESET;
 	uv_buf_t buf = uv_buf_init((char *)pkt, (unsigned)len);
 	int ret = uv_udp_try_send(&l->h, &buf, 1, to);
 	if (ret >= 0)

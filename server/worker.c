@@ -43,18 +43,27 @@ int ost_reply_send(const struct ost_reply_to *to, const uint8_t *pkt, size_t len
 	return ost_tcp_send(to->tcp, pkt, len);
 }
 
+/*
+ * A held reply keeps its socket's memory alive, not the socket: after
+ * shutdown closed it, ost_reply_send() fails with -ECONNRESET instead of
+ * touching freed memory.
+ */
 void ost_reply_hold(struct ost_reply_to *to)
 {
-	/* UDP listeners live as long as the worker; only connections need a reference. */
 	if (to->proto == OST_PROTO_TCP)
 		ost_tcp_conn_ref(to->tcp);
+	else
+		ost_udp_listener_ref(to->udp);
 }
 
 void ost_reply_release(struct ost_reply_to *to)
 {
-	if (to->proto == OST_PROTO_TCP)
+	if (to->proto == OST_PROTO_TCP && to->tcp)
 		ost_tcp_conn_unref(to->tcp);
+	else if (to->proto == OST_PROTO_UDP && to->udp)
+		ost_udp_listener_unref(to->udp);
 	to->tcp = NULL;
+	to->udp = NULL;
 }
 
 /* Answer with an error rcode (or REFUSED for a denied client). */

@@ -179,7 +179,12 @@ int ost_udp_listener_open(struct ost_worker *w, int fd, const struct ost_addr *a
 /** Close a UDP listener (freed in its close callback). */
 void ost_udp_listener_close(struct ost_udp_listener *l);
 
-/** Send @p pkt to @p to from listener @p l. */
+/** Keep @p l's memory alive for a held reply. */
+void ost_udp_listener_ref(struct ost_udp_listener *l);
+/** Drop a reference taken with ost_udp_listener_ref(). */
+void ost_udp_listener_unref(struct ost_udp_listener *l);
+
+/** Send @p pkt to @p to from listener @p l (-ECONNRESET once it is closing). */
 int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to, const uint8_t *pkt,
 		 size_t len) OST_WUR;
 
