@@ -420,9 +420,10 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 								ldns_rr_rdf(dname, 0)));
 			if (!next)
 				return OST_ITER_LAME;
-			ldns_rr *syn = ldns_rr_new_frm_type(LDNS_RR_TYPE_CNAME);
+			ldns_rr *syn = ldns_rr_new();
 			if (!syn)
 				return oom(t);
+			ldns_rr_set_type(syn, LDNS_RR_TYPE_CNAME);
 			ldns_rr_set_owner(syn, ldns_rdf_clone(name));
 			ldns_rr_set_ttl(syn, ldns_rr_ttl(dname));
 			ldns_rr_set_class(syn, ldns_rr_get_class(dname));

@@ -193,6 +193,24 @@ void fake_zone(struct fake_net *n, const char *ip, const char *apex, const char 
 	z->rrs = fake_rrs(text);
 }
 
+void fake_add(struct fake_net *n, const char *ip, const char *apex, const char *text)
+{
+	struct fake_server *s = fake_server(n, ip);
+	ldns_rdf *a = ldns_dname_new_frm_str(apex);
+	assert_non_null(a);
+	for (size_t i = 0; i < s->n_zones; i++) {
+		if (ldns_dname_compare(s->zones[i].apex, a) == 0) {
+			ldns_rr_list *l = fake_rrs(text);
+			ldns_rr_list_cat(s->zones[i].rrs, l);
+			ldns_rr_list_free(l);
+			ldns_rdf_deep_free(a);
+			return;
+		}
+	}
+	ldns_rdf_deep_free(a);
+	fail_msg("no zone %s on %s", apex, ip);
+}
+
 /* ---- authoritative answers ---- */
 
 static bool under(const ldns_rdf *name, const ldns_rdf *zone)
@@ -266,7 +284,8 @@ static void answer_from_zone(const struct fake_server *s, const struct fake_zone
 				memcpy(buf + keep, ldns_rdf_data(to), ldns_rdf_size(to));
 				ldns_rdf *next = ldns_dname_new_frm_data(
 					(uint16_t)(keep + ldns_rdf_size(to)), buf);
-				ldns_rr *c = ldns_rr_new_frm_type(LDNS_RR_TYPE_CNAME);
+				ldns_rr *c = ldns_rr_new();
+				ldns_rr_set_type(c, LDNS_RR_TYPE_CNAME);
 				ldns_rr_set_owner(c, ldns_rdf_clone(name));
 				ldns_rr_set_ttl(c, ldns_rr_ttl(rr));
 				ldns_rr_push_rdf(c, ldns_rdf_clone(next));

@@ -101,6 +101,8 @@ void fake_net_deinit(struct fake_net *n);
 struct fake_server *fake_server(struct fake_net *n, const char *ip);
 /** Give @p ip authority over @p apex with the records of @p text (one RR per line). */
 void fake_zone(struct fake_net *n, const char *ip, const char *apex, const char *text);
+/** Append the records of @p text to the zone @p apex already on @p ip. */
+void fake_add(struct fake_net *n, const char *ip, const char *apex, const char *text);
 /** Parse zone-file lines into a list (aborts the test on a bad line). */
 ldns_rr_list *fake_rrs(const char *text);
 /** @return queries logged for @p qname (NULL: any) and @p qtype (0: any) to @p ip (NULL: any) */
