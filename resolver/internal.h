@@ -324,9 +324,10 @@ void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_r
 
 /* ---- answer.c ---- */
 
-/** Encode the OST_CTAG_MSG payload for a final result. @return 0 or error */
-int ost_msg_encode(const ldns_rr_list *an, const ldns_rr_list *ns, const ldns_rr_list *ar,
-		   uint8_t rcode, struct ost_arena *a, uint8_t **out, uint32_t *len,
-		   uint32_t *min_ttl);
+/** Encode the OST_CTAG_MSG payload of a final result into @p a; @p min_ttl
+ * receives the smallest TTL (SOA MINIMUM counted for negatives). @return 0 or error */
+int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8_t rcode,
+		   const ldns_rr_list *an, const ldns_rr_list *ns, const ldns_rr_list *ar,
+		   struct ost_arena *a, uint8_t **out, uint32_t *len, uint32_t *min_ttl);
 
 #endif
