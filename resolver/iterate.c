@@ -490,6 +490,9 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 		 * (RFC 2308 §2.1, §2.2); otherwise chase the target. */
 		const ldns_rr *soa = find_soa(t, p);
 		if (aa && soa && ost_dname_under(name, ldns_rr_owner(soa))) {
+			t->sname = ost_arena_rdf(&t->arena, ldns_rdf_clone(name));
+			if (!t->sname)
+				return oom(t);
 			t->rcode = rcode;
 			return take_negative(t, p) == 0 ? OST_ITER_DONE : oom(t);
 		}

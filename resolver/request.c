@@ -604,6 +604,7 @@ static void finish(struct ost_task *t)
 	struct ost_resolver *r = t->r;
 	if (t->parent) {
 		struct ost_task *p = t->parent;
+		ost_stash_result(t);
 		p->child = NULL;
 		p->ev_child = t;
 		t->parent = NULL;

@@ -24,6 +24,7 @@
 #include "fake.h"
 
 int answer_tests(void);
+int stash_tests(void);
 
 /* ---- the test hierarchy ---- */
 
@@ -760,5 +761,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_random_ids, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
-	return failed + answer_tests();
+	failed += answer_tests();
+#ifdef OST_TEST_WITH_CACHE
+	failed += stash_tests();
+#endif
+	return failed;
 }
