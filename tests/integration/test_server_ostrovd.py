@@ -289,6 +289,20 @@ def main():
         if m:
             got.append(parse_header(m)["id"])
     check(sorted(got) == ids, "tcp pipelining: three answers on one connection")
+    # A 9 kB query (EDNS padding option, RFC 7830) sent in three pieces: the
+    # receive buffer grows past its first 4 kB and the frame is reassembled.
+    big = make_query(0x7777, "big.example", edns=1232)[:-11]
+    pad = struct.pack("!HH", 12, 9000) + b"\0" * 9000
+    big += b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(pad)) + pad
+    framed = struct.pack("!H", len(big)) + big
+    s.sendall(framed[:1])
+    s.sendall(framed[1:5000])
+    s.sendall(framed[5000:])
+    ln = recv_exact(s, 2)
+    m = recv_exact(s, struct.unpack("!H", ln)[0]) if ln else None
+    h = parse_header(m) if m else {}
+    check(m is not None and h["id"] == 0x7777 and h["rcode"] == 5 and h["ar"] == 1,
+          "tcp: 9 kB query in three pieces answered")
     # Idle timeout (700 ms): the server closes the connection.
     s.settimeout(5)
     t0 = time.monotonic()
