@@ -759,11 +759,11 @@ int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
 	rc = ost_cache_db_usage_put(&wt, &u);
 	if (rc)
 		goto fail;
+	cache->hand_len = 0; /* inside the write txn: the hand is the writer's */
 	rc = ost_cache_db_commit(&wt);
 	if (rc)
 		return rc;
 	atomic_fetch_add_explicit(&cache->commits, 1, memory_order_relaxed);
-	cache->hand_len = 0;
 	ost_log(OST_LOG_INFO, "cache", "cache flushed removed=%d subtree=%s", removed,
 		name ? "yes" : "all");
 	return removed;

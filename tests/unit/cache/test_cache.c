@@ -121,6 +121,8 @@ struct fx {
 	struct ost_clock clock;
 	struct ost_cache_config cfg;
 	struct ost_cache *cache;
+	struct ost_cache_reader *rd; /* freed by teardown if a test failed with it */
+	struct ost_cache_batch *b;   /* same */
 };
 
 static int setup(void **state)
@@ -149,6 +151,10 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	ost_cache_batch_free(f->b);
+	if (f->rd)
+		ost_cache_reader_end(f->rd);
+	ost_cache_reader_free(f->rd);
 	ost_cache_close(f->cache);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -846,6 +852,8 @@ static void test_bounded_flood(void **state)
 	struct ost_cache_batch *b;
 	assert_int_equal(ost_cache_reader_new(f->cache, &rd), 0);
 	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	f->rd = rd;
+	f->b = b;
 	/* About 4x the map in distinct names, 3x if counting only payloads. */
 	size_t total = 0, target = 4 * f->cfg.max_bytes;
 	unsigned n = 0;
@@ -902,6 +910,8 @@ static void test_bounded_flood(void **state)
 	}
 	ost_cache_batch_free(b);
 	ost_cache_reader_free(rd);
+	f->rd = NULL;
+	f->b = NULL;
 }
 
 static void test_two_processes(void **state)
