@@ -1,17 +1,27 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Eviction: keeps the LMDB map from filling, inside the writer's transaction.
+ * Eviction: keeps the LMDB map from filling. It runs in the writer before a
+ * batch is written, in its own small write transactions.
  *
- * When. LMDB reports pages in use (mdb_stat); deleting scattered entries
- * leaves pages half empty rather than freeing them, so the page count alone
- * would make every commit evict again until the cache is nearly empty. We
- * therefore also keep an estimate of the bytes of live entries (key + value +
- * node overhead) in the meta database, updated by every write in the same
- * transaction, so it is exact across processes. A round runs when pages pass
- * the high-water mark (80 % of the map) and live bytes have grown by one step
- * (5 % of the map) since the last round ended; holes left by the previous
- * round absorb the inserts in between. At 90 % a round runs regardless, and
- * after MDB_MAP_FULL the caller retries with a larger forced round.
+ * Why small transactions. LMDB never overwrites a page in use: deleting an
+ * entry copies its leaf (and the path above it) to a fresh page, and the old
+ * pages only become reusable after the commit. Eviction victims are spread
+ * over the whole key space, so one big deletion transaction would copy most
+ * leaves and hit MDB_MAP_FULL exactly when room is needed. Each eviction
+ * transaction therefore examines at most SCAN_CHUNK entries and deletes at
+ * most VICTIM_CHUNK, then commits, returning the freed pages for the next.
+ *
+ * When. Pages in use (mdb_stat) are a poor trigger on their own: deleting
+ * scattered entries leaves pages partly empty rather than freeing them, so
+ * the page count hardly drops and every commit would evict again until the
+ * cache is nearly empty. We keep an estimate of the bytes of live entries
+ * (key + value + node overhead) in the meta database, updated by every write
+ * in the same transaction, so it is exact across processes. Above 55 % of
+ * the map, a round brings it back to 45 % (B-tree pages run 50-70 % full, and
+ * a write transaction needs copy-on-write room on top). If pages still pass
+ * 80 % (fragmentation), a round frees one step of 5 % once live bytes have
+ * grown by a step since the last round. After a MAP_FULL the commit is
+ * retried with a forced round of 10 % of the map per try.
  *
  * What. Expired entries first, then the least recently used. Recency is a
  * coarse "last used" stamp in each entry: set to now when stored, and
@@ -20,9 +30,10 @@
  * the entries' headers once (every k-th entry when there are more than
  * SAMPLE_MAX), sorts the sample by stamp (expired and undecodable entries
  * count as oldest) and picks the cutoff stamp where the sample's cost reaches
- * the bytes to free. It then sweeps from a rotating hand, deleting entries at
- * or below the cutoff until enough is freed. One round never removes more
- * than half the entries, so the cache is never wiped by eviction.
+ * the bytes to free. It then sweeps from a rotating hand (kept across rounds,
+ * so the whole key space is visited over time), deleting entries at or below
+ * the cutoff until enough is freed. One round never removes more than half
+ * of the entries, so eviction never wipes the cache.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -215,17 +215,18 @@ struct ost_cache {
 	pthread_mutex_t lock;                 /**< readers list, slow queue, gc hand */
 	struct ost_cache_reader *readers;     /**< registered readers */
 	struct ost_cache_rd_counters retired; /**< counters of freed readers + slow path */
-	struct ost_cache_maint slow[16];      /**< drops found by ost_cache_get() */
-	unsigned slow_count;                  /**< used slots of slow */
-	_Atomic uint64_t inserts;             /**< entries written */
-	_Atomic uint64_t rank_refused;        /**< writes refused by rank */
-	_Atomic uint64_t evictions;           /**< entries evicted */
-	_Atomic uint64_t commits;             /**< write transactions committed */
-	_Atomic uint64_t gc_rounds;           /**< eviction rounds run */
-	_Atomic uint64_t write_dropped;       /**< entries not written (full, writer behind) */
-	struct ost_cache_writer *writer;      /**< writer thread and its queue (writer.c) */
-	uint8_t hand[OST_CACHE_KEY_MAX];      /**< eviction sweep position (writer only) */
-	size_t hand_len;                      /**< length of hand, 0 = start */
+	struct ost_cache_maint
+		slow[OST_CACHE_RING_SLOTS]; /**< drops/touches from ost_cache_get() */
+	unsigned slow_count;                /**< used slots of slow */
+	_Atomic uint64_t inserts;           /**< entries written */
+	_Atomic uint64_t rank_refused;      /**< writes refused by rank */
+	_Atomic uint64_t evictions;         /**< entries evicted */
+	_Atomic uint64_t commits;           /**< write transactions committed */
+	_Atomic uint64_t gc_rounds;         /**< eviction rounds run */
+	_Atomic uint64_t write_dropped;     /**< entries not written (full, writer behind) */
+	struct ost_cache_writer *writer;    /**< writer thread and its queue (writer.c) */
+	uint8_t hand[OST_CACHE_KEY_MAX];    /**< eviction sweep position (writer only) */
+	size_t hand_len;                    /**< length of hand, 0 = start */
 };
 
 /** A write batch; also the node of the writer thread's queue. */

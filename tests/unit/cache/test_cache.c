@@ -1062,6 +1062,37 @@ static void test_kill9(void **state)
 		f->cache = NULL;
 	}
 	assert_true(total_checked > 0);
+
+	/* The worst instant: killed while holding LMDB's writer lock. */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+		    mdb_env_set_mapsize(env, f->cfg.max_bytes) ||
+		    mdb_env_open(env, f->path, 0, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
+			_exit(30);
+		if (write(p[1], "L", 1) != 1)
+			_exit(31);
+		pause();
+		_exit(32);
+	}
+	char x;
+	assert_int_equal(read(p[0], &x, 1), 1);
+	kill(pid, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(p[0]);
+	close(p[1]);
+	alarm(20); /* a stuck writer lock fails the test instead of hanging it */
+	open_cache(f);
+	put1(f, "after-lock-holder.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "ok"));
+	alarm(0);
+	assert_int_equal(count_corrupt(f), 0);
 }
 
 struct worker_arg {
@@ -1156,6 +1187,66 @@ static void test_threads_submit(void **state)
 	assert_int_equal(get1(f, "late.t.ru", 1, OST_CTAG_RRSET, &g, buf, 16), 0);
 }
 
+/* Read the last-use stamp of an entry through raw LMDB (cache closed). */
+static int64_t raw_last_used(struct fx *f, const char *name, uint16_t type, uint8_t tag)
+{
+	uint8_t key[OST_CACHE_KEY_MAX];
+	size_t klen;
+	assert_int_equal(ost_cache_key_encode(wire(name), type, tag, key, &klen), 0);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, f->cfg.max_bytes), 0);
+	assert_int_equal(mdb_env_open(env, f->path, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
+	MDB_val k = {klen, key}, v;
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	struct ost_cache_entry e;
+	int64_t used = -1;
+	assert_int_equal(ost_cache_entry_decode(v.mv_data, v.mv_size, tag, &e, &used), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return used;
+}
+
+static void test_touch_on_hit(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.touch_interval = 10;
+	open_cache(f);
+	int64_t t0 = f->fc.wall;
+	put1(f, "a.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "a"));
+	put1(f, "b.ru", 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 60, "b"));
+	put1(f, "c.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "c"));
+	/* Within the interval a hit queues nothing. */
+	f->fc.wall += 5;
+	struct ost_cache_entry g;
+	char buf[8];
+	assert_int_equal(get1(f, "a.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(ost_cache_maintain(f->cache), 0);
+	/* Past it, hits on both paths are reported and applied by the writer. */
+	f->fc.wall += 1000;
+	assert_int_equal(get1(f, "a.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	struct ost_cache_reader *rd;
+	assert_int_equal(ost_cache_reader_new(f->cache, &rd), 0);
+	assert_int_equal(ost_cache_reader_begin(rd), 0);
+	for (int i = 0; i < 5; i++) /* repeated hits queue the key once */
+		assert_int_equal(ost_cache_reader_get(rd, wire("b.ru"), 1, OST_CTAG_MSG, &g), 0);
+	assert_int_equal(atomic_load(&rd->head), 1);
+	ost_cache_reader_end(rd);
+	assert_int_equal(ost_cache_maintain(f->cache), 0);
+	assert_int_equal(atomic_load(&rd->tail), 1);
+	ost_cache_reader_free(rd);
+	ost_cache_close(f->cache);
+	f->cache = NULL;
+	assert_int_equal(raw_last_used(f, "a.ru", 1, OST_CTAG_RRSET), t0 + 1005);
+	assert_int_equal(raw_last_used(f, "b.ru", 1, OST_CTAG_MSG), t0 + 1005);
+	assert_int_equal(raw_last_used(f, "c.ru", 1, OST_CTAG_RRSET), t0);
+}
+
 int main(void)
 {
 	ost_log_set_level(OST_LOG_WARN);
@@ -1167,6 +1258,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ttl_clamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_countdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_no_alloc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_on_hit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
