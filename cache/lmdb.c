@@ -183,7 +183,8 @@ int ost_cache_db_open(struct ost_cache_db **out, const char *path, size_t map_si
 		free(db);
 		return mdb_to_ost(rc);
 	}
-	rc = mdb_env_set_mapsize(db->env, map_size);
+	/* Size 0: take the size recorded in an existing file; fixed up below. */
+	rc = mdb_env_set_mapsize(db->env, 0);
 	if (!rc)
 		rc = mdb_env_set_maxreaders(db->env, max_readers);
 	if (!rc)
@@ -201,6 +202,26 @@ int ost_cache_db_open(struct ost_cache_db **out, const char *path, size_t map_si
 		free(db);
 		return OST_ELIMIT;
 	}
+	/*
+	 * Processes sharing the file must map the same size, or the one with
+	 * the smaller map fails every transaction (MDB_MAP_RESIZED) once the
+	 * other has grown the data past it. So the map is the larger of the
+	 * configured size and the size recorded in the file (LMDB records it
+	 * at the next commit): growing takes effect at once, shrinking needs a
+	 * fresh file.
+	 */
+	MDB_envinfo info;
+	mdb_env_info(db->env, &info);
+	if (info.me_mapsize < map_size) {
+		rc = mdb_env_set_mapsize(db->env, map_size);
+		if (rc)
+			goto fail;
+	} else if (info.me_mapsize > map_size) {
+		ost_log(OST_LOG_WARN, "cache",
+			"cache file was made with a larger size, keeping it size=%zu "
+			"configured=%zu",
+			(size_t)info.me_mapsize, map_size);
+	}
 	/* Slots of processes killed while reading would pin old pages forever. */
 	int dead = 0;
 	mdb_reader_check(db->env, &dead);
@@ -213,7 +234,6 @@ int ost_cache_db_open(struct ost_cache_db **out, const char *path, size_t map_si
 		free(db);
 		return orc;
 	}
-	MDB_envinfo info;
 	MDB_stat st;
 	mdb_env_info(db->env, &info);
 	mdb_env_stat(db->env, &st);

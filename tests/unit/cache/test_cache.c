@@ -620,6 +620,19 @@ static void test_persistence(void **state)
 	assert_int_equal(get1(f, "keep.example.ru", 1, OST_CTAG_MSG, &g, buf, 16), 0);
 	assert_string_equal(buf, "kept");
 	assert_int_equal(g.expires_at, f->fc.wall + 300);
+
+	/* A larger configured size grows the map; a smaller one keeps the file's. */
+	struct ost_cache_stats st;
+	f->cfg.max_bytes = 16u << 20;
+	reopen_cache(f);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.bytes_max, 16u << 20);
+	put1(f, "grown.example.ru", 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 300, "g"));
+	f->cfg.max_bytes = 4u << 20;
+	reopen_cache(f);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.bytes_max, 16u << 20);
+	assert_int_equal(get1(f, "keep.example.ru", 1, OST_CTAG_MSG, &g, buf, 16), 0);
 }
 
 /* Count PATH.corrupt-* next to the cache. */
