@@ -1067,6 +1067,16 @@ static void test_kill9(void **state)
 				total_checked++;
 			}
 		}
+		/* The batch in flight at the kill is all there or not at all. */
+		int present = 0;
+		for (int j = 0; j < 200; j++) {
+			struct ost_cache_entry g;
+			snprintf(name, sizeof(name), "n%d-%u-%d.kill.test", round, acked, j);
+			int rc = ost_cache_reader_get(rd, wire(name), 1, OST_CTAG_RRSET, &g);
+			assert_true(rc == 0 || rc == -ENOENT);
+			present += rc == 0;
+		}
+		assert_true(present == 0 || present == 200);
 		ost_cache_reader_end(rd);
 		ost_cache_reader_free(rd);
 		/* And it still takes writes. */
