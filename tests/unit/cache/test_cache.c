@@ -1270,6 +1270,86 @@ static void test_touch_on_hit(void **state)
 	assert_int_equal(raw_last_used(f, "c.ru", 1, OST_CTAG_RRSET), t0);
 }
 
+/*
+ * Submitting never waits for the writer: another process holds LMDB's writer
+ * lock while this one's workers keep submitting. Submissions return at once;
+ * past 1/8 of the map queued, batches are dropped and counted. When the lock
+ * is released everything accepted is committed.
+ */
+static void test_submit_never_blocks(void **state)
+{
+	struct fx *f = *state;
+	open_cache(f);
+	int go[2], ready[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+		char x;
+		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+		    mdb_env_open(env, f->path, 0, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
+			_exit(40);
+		if (write(ready[1], "L", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(41);
+		mdb_txn_abort(txn);
+		mdb_env_close(env);
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(ready[0], &x, 1), 1);
+
+	alarm(20); /* a blocking submit fails the test instead of hanging it */
+	struct ost_cache_batch *b;
+	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	char payload[300], name[64];
+	memset(payload, 'q', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = 0;
+	int accepted = 0, dropped = 0;
+	for (int i = 0; i < 100; i++) {
+		for (int j = 0; j < 100; j++) {
+			snprintf(name, sizeof(name), "s%d-%d.block.test", i, j);
+			struct ost_cache_entry e =
+				mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 600, payload);
+			assert_int_equal(ost_cache_batch_put(b, wire(name), 1, &e), 0);
+		}
+		int rc = ost_cache_batch_submit(b);
+		assert_true(rc == 0 || rc == OST_ELIMIT);
+		assert_int_equal(ost_cache_batch_pending(b), 0);
+		if (rc == 0)
+			accepted++;
+		else
+			dropped++;
+	}
+	alarm(0);
+	assert_true(accepted > 0);
+	assert_true(dropped > 0);
+	struct ost_cache_stats st;
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.write_dropped, (uint64_t)dropped * 100);
+	assert_int_equal(st.entries, 0); /* nothing could be written yet */
+
+	/* Release the lock: the writer commits what it accepted. */
+	assert_int_equal(write(go[1], "g", 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ost_cache_sync(f->cache);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.entries, (uint64_t)accepted * 100);
+	struct ost_cache_entry g;
+	char buf[320];
+	assert_int_equal(get1(f, "s0-99.block.test", 1, OST_CTAG_RRSET, &g, buf, sizeof(buf)), 0);
+	ost_cache_batch_free(b);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int main(void)
 {
 	ost_log_set_level(OST_LOG_WARN);
@@ -1288,6 +1368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_submit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 	};
