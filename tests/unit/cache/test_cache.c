@@ -35,7 +35,7 @@
 
 /* ---------- counting allocator (verifies the hit path allocates nothing) ---------- */
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define HAVE_MALLOC_HOOK 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
