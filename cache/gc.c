@@ -107,45 +107,67 @@ static int64_t victim_stamp(const struct ost_cache_kv *kv, int64_t now)
 	return m.last_used;
 }
 
-/* Pass 1: the stamp at which the oldest entries add up to @p target bytes. */
-static int find_cutoff(struct ost_cache *cache, struct ost_cache_wtxn *wt, uint64_t n,
-		       uint64_t *target, int64_t now, int64_t *cutoff)
+/* Pass 1 state: a sample of (stamp, cost) over the whole cache. */
+struct sampler {
+	struct ost_cache *cache;
+	int64_t now;
+	uint64_t stride; /* take every stride-th entry */
+	uint64_t seen;   /* entries visited */
+	uint64_t total;  /* cost of all entries */
+	size_t k, cap;   /* samples taken, room */
+	struct sample *s;
+};
+
+static int sample_one(void *ctx, const struct ost_cache_kv *kv)
 {
-	uint64_t stride = n / SAMPLE_MAX + 1;
-	size_t cap = (size_t)(n / stride) + 2;
-	struct sample *s = malloc(cap * sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	size_t k = 0;
-	uint64_t i = 0, total = 0;
-	struct ost_cache_kv kv;
-	int rc = ost_cache_db_seek(wt, NULL, 0, &kv);
-	while (rc == 0) {
-		uint64_t c = ost_cache_entry_cost(cache->db, kv.klen, kv.vlen);
-		total += c;
-		if (i++ % stride == 0 && k < cap) {
-			s[k].t = victim_stamp(&kv, now);
-			s[k].cost = c * stride;
-			k++;
-		}
-		rc = ost_cache_db_next(wt, &kv);
+	struct sampler *sp = ctx;
+	uint64_t c = ost_cache_entry_cost(sp->cache->db, kv->klen, kv->vlen);
+	sp->total += c;
+	if (sp->seen++ % sp->stride == 0 && sp->k < sp->cap) {
+		sp->s[sp->k].t = victim_stamp(kv, sp->now);
+		sp->s[sp->k].cost = c * sp->stride;
+		sp->k++;
 	}
-	if (rc != -ENOENT) {
-		free(s);
+	return 0;
+}
+
+/*
+ * Pass 1: the stamp at which the oldest entries add up to @p target bytes.
+ * It walks every header, so it runs in a read transaction: other writers,
+ * in this process or another, are not held up by it.
+ */
+static int find_cutoff(struct ost_cache *cache, uint64_t n, uint64_t *target, int64_t now,
+		       int64_t *cutoff)
+{
+	struct sampler sp = {.cache = cache, .now = now, .stride = n / SAMPLE_MAX + 1};
+	sp.cap = (size_t)(n / sp.stride) + 2;
+	sp.s = malloc(sp.cap * sizeof(*sp.s));
+	if (!sp.s)
+		return -ENOMEM;
+	struct ost_cache_rtxn *rt;
+	int rc = ost_cache_db_rtxn_new(cache->db, &rt);
+	if (!rc) {
+		rc = ost_cache_db_rtxn_renew(rt);
+		if (!rc)
+			rc = ost_cache_db_rscan(rt, sample_one, &sp);
+		ost_cache_db_rtxn_free(rt);
+	}
+	if (rc) {
+		free(sp.s);
 		return rc;
 	}
-	if (*target > total / 2)
-		*target = total / 2;
-	qsort(s, k, sizeof(*s), cmp_sample);
+	if (*target > sp.total / 2)
+		*target = sp.total / 2;
+	qsort(sp.s, sp.k, sizeof(*sp.s), cmp_sample);
 	uint64_t acc = 0;
 	*cutoff = INT64_MIN;
-	for (size_t j = 0; j < k; j++) {
-		acc += s[j].cost;
-		*cutoff = s[j].t;
+	for (size_t j = 0; j < sp.k; j++) {
+		acc += sp.s[j].cost;
+		*cutoff = sp.s[j].t;
 		if (acc >= *target)
 			break;
 	}
-	free(s);
+	free(sp.s);
 	return 0;
 }
 
@@ -237,53 +259,60 @@ int ost_cache_gc(struct ost_cache *cache, unsigned force_round, int64_t now)
 	struct ost_cache_usage u;
 	struct sweep sw = {0};
 	uint64_t pages = 0;
+
+	/* Decide under the writer lock (cheap), sample without it. */
 	int rc = ost_cache_db_wbegin(cache->db, &wt);
 	if (rc)
 		return rc;
 	rc = ost_cache_db_usage_get(&wt, &u);
 	if (!rc)
 		rc = ost_cache_db_wstat(&wt, &sw.n, &pages);
+	ost_cache_db_abort(&wt);
 	if (rc)
-		goto fail;
+		return rc;
 	sw.target = need_bytes(cache, pages, &u, force_round);
-	if (sw.target == 0 || sw.n < 2) {
-		ost_cache_db_abort(&wt);
+	if (sw.target == 0 || sw.n < 2)
 		return 0;
-	}
-	rc = find_cutoff(cache, &wt, sw.n, &sw.target, now, &sw.cutoff);
+	rc = find_cutoff(cache, sw.n, &sw.target, now, &sw.cutoff);
 	if (rc)
-		goto fail;
+		return rc;
+	uint64_t goal = u.live_bytes > sw.target ? u.live_bytes - sw.target : 0;
 	struct victims *v = malloc(sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto fail;
-	}
+	if (!v)
+		return -ENOMEM;
 	uint64_t txns = 0;
-	for (;;) {
+	while (!sw.done) {
+		rc = ost_cache_db_wbegin(cache->db, &wt);
+		if (rc)
+			break;
+		rc = ost_cache_db_usage_get(&wt, &u);
+		if (rc)
+			goto abort;
+		/* Another process may be evicting too: stop once the goal is met. */
+		if (u.live_bytes <= goal) {
+			ost_cache_db_abort(&wt);
+			break;
+		}
 		uint64_t before = sw.freed;
 		rc = sweep_chunk(cache, &wt, &sw, v, now);
 		if (rc)
-			break;
-		u.live_bytes =
-			u.live_bytes > sw.freed - before ? u.live_bytes - (sw.freed - before) : 0;
+			goto abort;
+		uint64_t freed = sw.freed - before;
+		u.live_bytes = u.live_bytes > freed ? u.live_bytes - freed : 0;
 		u.floor = u.live_bytes;
 		rc = ost_cache_db_usage_put(&wt, &u);
-		if (!rc)
-			rc = ost_cache_db_commit(&wt);
+		if (rc)
+			goto abort;
+		rc = ost_cache_db_commit(&wt);
 		if (rc)
 			break;
 		txns++;
-		if (sw.done)
-			break;
-		rc = ost_cache_db_wbegin(cache->db, &wt);
-		if (!rc)
-			rc = ost_cache_db_usage_get(&wt, &u);
-		if (rc)
-			break;
+		continue;
+	abort:
+		ost_cache_db_abort(&wt);
+		break;
 	}
 	free(v);
-	if (wt.txn)
-		ost_cache_db_abort(&wt);
 	atomic_fetch_add_explicit(&cache->evictions, sw.deleted, memory_order_relaxed);
 	atomic_fetch_add_explicit(&cache->gc_rounds, 1, memory_order_relaxed);
 	ost_log(OST_LOG_DEBUG, "cache",
@@ -291,8 +320,5 @@ int ost_cache_gc(struct ost_cache *cache, unsigned force_round, int64_t now)
 		(unsigned long long)sw.target, (unsigned long long)sw.freed,
 		(unsigned long long)sw.deleted, (unsigned long long)sw.scanned,
 		(unsigned long long)txns, rc);
-	return rc;
-fail:
-	ost_cache_db_abort(&wt);
 	return rc;
 }

@@ -147,6 +147,13 @@ int ost_cache_db_rget(struct ost_cache_rtxn *rt, const uint8_t *key, size_t klen
 /** Entries and pages in use as seen by @p rt (renewed). */
 int ost_cache_db_rstat(struct ost_cache_rtxn *rt, uint64_t *entries, uint64_t *pages);
 
+/**
+ * Call @p cb on every entry of a renewed read transaction, in key order.
+ * @return 0, the first non-zero value @p cb returned, or an error
+ */
+int ost_cache_db_rscan(struct ost_cache_rtxn *rt,
+		       int (*cb)(void *ctx, const struct ost_cache_kv *kv), void *ctx);
+
 int ost_cache_db_wbegin(struct ost_cache_db *db, struct ost_cache_wtxn *wt);
 /** Commit; MAP_FULL maps to OST_EFULL. The handle is finished either way. */
 int ost_cache_db_commit(struct ost_cache_wtxn *wt);

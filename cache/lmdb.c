@@ -344,6 +344,27 @@ int ost_cache_db_rstat(struct ost_cache_rtxn *rt, uint64_t *entries, uint64_t *p
 	return txn_stat(rt->txn, rt->db, entries, pages);
 }
 
+int ost_cache_db_rscan(struct ost_cache_rtxn *rt,
+		       int (*cb)(void *ctx, const struct ost_cache_kv *kv), void *ctx)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(rt->txn, rt->db->entries, &c);
+	if (rc)
+		return mdb_to_ost(rc);
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		struct ost_cache_kv kv = {k.mv_data, k.mv_size, v.mv_data, v.mv_size};
+		int crc = cb(ctx, &kv);
+		if (crc) {
+			mdb_cursor_close(c);
+			return crc;
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : mdb_to_ost(rc);
+}
+
 int ost_cache_db_wbegin(struct ost_cache_db *db, struct ost_cache_wtxn *wt)
 {
 	MDB_txn *txn;
