@@ -8,7 +8,7 @@
  * Times are thread CPU time, so other load on a shared machine does not
  * inflate them.
  *
- * Usage: cache_bench [ENTRIES [LOOKUPS]]  (defaults 100000 and 2000000)
+ * Usage: cache_bench [ENTRIES [LOOKUPS [PAYLOAD]]]  (defaults 100000, 2000000, 200)
  * Measures, over random names of a populated cache in a temp directory:
  *   hit        ost_cache_reader_get() inside an open read session
  *   hit-hot    the same over a hot set of 1,000 names
@@ -77,6 +77,9 @@ int main(int argc, char **argv)
 {
 	unsigned entries = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 100000;
 	unsigned lookups = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 2000000;
+	size_t plen = argc > 3 ? (size_t)strtoul(argv[3], NULL, 10) : 200;
+	if (plen < 1 || plen > 4096)
+		plen = 200;
 	ost_log_set_level(OST_LOG_WARN);
 	char dir[] = "/tmp/ostrov-bench-XXXXXX";
 	if (!mkdtemp(dir))
@@ -93,7 +96,7 @@ int main(int argc, char **argv)
 	}
 
 	uint8_t(*names)[64] = malloc((size_t)entries * sizeof(*names));
-	uint8_t payload[200];
+	uint8_t payload[4096];
 	memset(payload, 0xab, sizeof(payload));
 	struct ost_cache_batch *b;
 	if (!names || ost_cache_batch_new(cache, &b))
@@ -105,7 +108,7 @@ int main(int argc, char **argv)
 					    .sec = OST_SEC_SECURE,
 					    .ttl = 3600,
 					    .data = payload,
-					    .len = sizeof(payload)};
+					    .len = (uint32_t)plen};
 		if (ost_cache_batch_put(b, names[i], 1, &e))
 			return 1;
 		if (ost_cache_batch_pending(b) == 1000 && ost_cache_batch_commit(b))
@@ -196,8 +199,7 @@ int main(int argc, char **argv)
 
 	struct ost_cache_stats st;
 	ost_cache_stats_get(cache, &st);
-	printf("cache_bench entries=%u lookups=%u payload=%zu\n", entries, lookups,
-	       sizeof(payload));
+	printf("cache_bench entries=%u lookups=%u payload=%zu\n", entries, lookups, plen);
 	printf("  hit       %7.1f ns/op  (reader_get in an open session, all names)\n", hit);
 	printf("  hit-hot   %7.1f ns/op  (same, 1000 hot names)\n", hot);
 	printf("  hit+sess  %7.1f ns/op  (begin + get + end per lookup)\n", hit_sess);
