@@ -103,7 +103,7 @@ int ost_iter_root_cut(struct ost_task *t)
 	if (!c)
 		return -ENOMEM;
 	memset(c, 0, sizeof(*c));
-	c->name = ost_arena_rdf(&t->arena, ldns_dname_new_frm_str("."));
+	c->name = r->root_name; /* resolver-owned, outlives the task */
 	c->arena = &t->arena;
 	c->ns = ost_arena_alloc(&t->arena, OST_CUT_MAX_NS * sizeof(*c->ns));
 	if (!c->name || !c->ns)
@@ -112,9 +112,7 @@ int ost_iter_root_cut(struct ost_task *t)
 	/* Hints come as (name, address) pairs; group them per name. */
 	for (size_t i = 0; i < r->cfg.n_hints; i++) {
 		const struct ost_root_hint *h = &r->hints[i];
-		ldns_rdf *name = ost_arena_rdf(&t->arena, ldns_dname_new_frm_str(h->name));
-		if (!name)
-			return -ENOMEM;
+		ldns_rdf *name = r->hint_names[i];
 		struct ost_ns_slot *ns = NULL;
 		for (size_t j = 0; j < c->n_ns; j++) {
 			if (ost_dname_eq(c->ns[j].name, name))
@@ -279,7 +277,6 @@ static const ldns_rr *find_soa(const struct ost_task *t, const ldns_pkt *p)
 static int follow_referral(struct ost_task *t, const ldns_pkt *p, const ldns_rdf *child)
 {
 	struct ost_resolver *r = t->r;
-	char zb[LDNS_MAX_DOMAINLEN + 2];
 	if (++t->depth > r->cfg.max_depth) {
 		ost_task_fail(t, OST_EDE_OTHER, true, "ostrov: referral depth limit (%u) reached",
 			      r->cfg.max_depth);
@@ -329,8 +326,6 @@ static int follow_referral(struct ost_task *t, const ldns_pkt *p, const ldns_rdf
 	}
 	if (c->n_ns == 0)
 		return -ENOENT;
-	ost_log(OST_LOG_DEBUG, "resolver", "referral zone=%s ns=%zu depth=%u",
-		ost_dname_str(child, zb, sizeof(zb)), c->n_ns, t->depth);
 	t->cut = c;
 	t->qmin_known = 0;
 	return 0;

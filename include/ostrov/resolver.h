@@ -188,7 +188,9 @@ OST_EXPORT void ost_resolver_free(struct ost_resolver *r);
  * Identical requests in flight (same name ignoring case, type, class, flags)
  * share one resolution.
  * @param r the resolver
- * @param qname_wire the name in uncompressed wire format
+ * @param qname_wire the name in uncompressed wire format, already checked by
+ *        the caller's query parser (no length is passed; at most 255 octets
+ *        are read); compression pointers are refused
  * @param qtype the type
  * @param qclass the class
  * @param flags OST_RF_* from the client's query

@@ -361,6 +361,13 @@ static ldns_pkt *auth_answer(struct fake_server *s, const ldns_pkt *q, bool tcp)
 	}
 	if (s->behaviour & FB_LAME)
 		return r;
+	if (s->behaviour & FB_UPWARD) {
+		ldns_rr_list *up = fake_rrs("ru. 3600 IN NS a.dns.ru.\n");
+		ldns_rr_list_cat(ldns_pkt_authority(r), up);
+		ldns_rr_list_free(up);
+		ldns_pkt_set_nscount(r, 1);
+		return r;
+	}
 	const struct fake_zone *z = NULL;
 	for (size_t i = 0; i < s->n_zones; i++) {
 		if (under(qname, s->zones[i].apex) &&

@@ -722,6 +722,55 @@ static void test_random_ids(void **state)
 	assert_true(same < e->net.n_log - 1);
 }
 
+static void test_upward_referral_lame(void **state)
+{
+	struct env *e = *state;
+	second_server(e);
+	fake_server(&e->net, "127.53.3.1")->behaviour = FB_UPWARD;
+	start(e);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.8"));
+	assert_int_equal(stats(e).lame, 1);
+	/* It was not followed back up to ru. */
+	assert_int_equal(fake_count(&e->net, "127.53.1.1", NULL, 0), 1);
+}
+
+static void test_config_invalid(void **state)
+{
+	struct env *e = *state;
+	struct ost_resolver *r = NULL;
+	struct ost_resolver_config c = e->cfg;
+	c.n_hints = 0;
+	assert_int_equal(ost_resolver_new(&r, &c, NULL, &e->clk.clock, &e->net.tp), -EINVAL);
+	struct ost_root_hint bad = e->hints[0];
+	bad.name = "a..b";
+	c = e->cfg;
+	c.hints = &bad;
+	c.n_hints = 1;
+	assert_int_equal(ost_resolver_new(&r, &c, NULL, &e->clk.clock, &e->net.tp), -EINVAL);
+	bad = e->hints[0];
+	bad.addr.ss_family = AF_UNIX;
+	assert_int_equal(ost_resolver_new(&r, &c, NULL, &e->clk.clock, &e->net.tp), -EINVAL);
+	assert_null(r);
+	/* A bad question name is refused without a callback. */
+	start(e);
+	uint8_t bad_name[300];
+	struct ost_request *rq = NULL;
+	/* A compression pointer, then a name over 255 octets. */
+	memset(bad_name, 0, sizeof(bad_name));
+	bad_name[0] = 0xc0;
+	assert_int_equal(ost_resolve(e->r, bad_name, 1, 1, 0, on_result, e, &rq), -EINVAL);
+	assert_null(rq);
+	for (size_t i = 0; i + 10 < sizeof(bad_name); i += 10) {
+		bad_name[i] = 9;
+		memset(bad_name + i + 1, 'x', 9);
+	}
+	assert_int_equal(ost_resolve(e->r, bad_name, 1, 1, 0, on_result, e, &rq), -EINVAL);
+	assert_null(rq);
+	assert_int_equal(e->calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,6 +808,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_allow_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_list_explicit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upward_referral_lame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_invalid, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	failed += answer_tests();
