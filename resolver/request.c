@@ -75,6 +75,9 @@ void ost_resolver_config_default(struct ost_resolver_config *cfg)
 	cfg->max_time_ms = 10000;
 	cfg->initial_rto_ms = 400;
 	cfg->max_rto_ms = 3000;
+	cfg->max_ttl = 86400;
+	cfg->max_neg_ttl = 3600;
+	cfg->minimal_responses = true;
 }
 
 /* ---- coalescing table ---- */

@@ -94,12 +94,16 @@ struct ost_resolver_config {
 	uint32_t max_time_ms;              /**< max total time per client request */
 	uint32_t initial_rto_ms;           /**< timeout for a server without RTT data */
 	uint32_t max_rto_ms;               /**< cap of the backed-off timeout */
+	uint32_t max_ttl;                  /**< cap of TTLs in results, 0 = none */
+	uint32_t max_neg_ttl;              /**< cap of the SOA TTL in negative results, 0 = none */
+	bool minimal_responses;            /**< false: add the zone's NS and glue to answers */
 };
 
 /**
  * Fill @p cfg with defaults: no hints, loopback-only allow-list, EDNS 1232,
  * port 53, minimisation on, validation off, depth 16, 8 sub-requests,
- * 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s.
+ * 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s, TTL caps 86400 and
+ * 3600 (as the cache's), minimal responses.
  * @param cfg the configuration to fill
  */
 OST_EXPORT void ost_resolver_config_default(struct ost_resolver_config *cfg);

@@ -325,8 +325,16 @@ static void answer_from_zone(const struct fake_server *s, const struct fake_zone
 		}
 		size_t before = ldns_rr_list_rr_count(ldns_pkt_answer(r));
 		push_matching(ldns_pkt_answer(r), z->rrs, name, qtype);
-		if (ldns_rr_list_rr_count(ldns_pkt_answer(r)) == before)
+		if (ldns_rr_list_rr_count(ldns_pkt_answer(r)) == before) {
 			push_soa(r, z);
+		} else if (s->behaviour & FB_FULL) {
+			push_matching(ldns_pkt_authority(r), z->rrs, z->apex, LDNS_RR_TYPE_NS);
+			ldns_rr_list *ns = ldns_pkt_authority(r);
+			for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
+				push_matching(ldns_pkt_additional(r), z->rrs,
+					      ldns_rr_rdf(ldns_rr_list_rr(ns, i), 0),
+					      LDNS_RR_TYPE_A);
+		}
 		break;
 	next_hop:;
 	}

@@ -48,6 +48,7 @@ enum fake_behaviour {
 	FB_INJECT = 1 << 6,       /**< adds the server's inject records to every answer */
 	FB_LAME = 1 << 7,         /**< NOERROR, no AA, no data, no referral */
 	FB_NETERR = 1 << 8,       /**< every query fails with -ECONNREFUSED */
+	FB_FULL = 1 << 10,        /**< positive answers carry the apex NS and their addresses */
 	FB_UPWARD = 1 << 9,       /**< refers every query up to ru. (an upward referral) */
 };
 
