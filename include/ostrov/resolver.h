@@ -216,8 +216,9 @@ OST_EXPORT OST_WUR int ost_resolve(struct ost_resolver *r, const uint8_t *qname_
 OST_EXPORT void ost_request_cancel(struct ost_request *rq);
 
 /**
- * Commit the cache writes queued by finished requests, in one transaction.
- * The server calls it once per loop iteration.
+ * Hand the cache writes queued by finished requests to the cache's writer
+ * thread (ost_cache_batch_submit(): never blocks on LMDB). The server calls
+ * it once per loop iteration, after sending its answers.
  * @param r the resolver
  * @return 0 (also when there is no cache or nothing to write) or a cache error
  */

@@ -865,8 +865,6 @@ int main(void)
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	failed += answer_tests();
-#ifdef OST_TEST_WITH_CACHE
 	failed += stash_tests();
-#endif
 	return failed;
 }
