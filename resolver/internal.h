@@ -129,6 +129,12 @@ enum ost_task_state {
 	OST_TS_SEND,
 	/** Waiting for the transport's callback (reply, timeout or error). */
 	OST_TS_WAIT_REPLY,
+	/**
+	 * An upstream result is final; DNSSEC validation (a later issue) runs
+	 * here when cfg.validation is on and the client did not set CD. Today
+	 * it marks the result unchecked and moves on to DONE.
+	 */
+	OST_TS_VALIDATE,
 	/** The result is final: store, call back, free. Terminal. */
 	OST_TS_DONE,
 	OST_TS_COUNT,
@@ -219,6 +225,7 @@ struct ost_task {
 	bool is_nxdomain_cut;       /**< NXDOMAIN at an ancestor (RFC 8020) */
 	enum ost_answer_source src; /**< answer source */
 	uint8_t rank;               /**< enum ost_rank of the final data */
+	uint8_t sec;                /**< enum ost_sec of the result */
 };
 
 /** A client's handle on a task. */
@@ -233,6 +240,8 @@ struct ost_request {
 struct ost_resolver {
 	struct ost_resolver_config cfg;  /**< copy, hints and allow-list owned */
 	struct ost_root_hint *hints;     /**< owned copy */
+	ldns_rdf **hint_names;           /**< hints' names, parsed once */
+	ldns_rdf *root_name;             /**< the root name, shared by root cuts */
 	struct ost_cidr *allow;          /**< owned copy */
 	struct ost_cache *cache;         /**< or NULL */
 	struct ost_cache_batch *batch;   /**< pending writes, NULL without cache */
