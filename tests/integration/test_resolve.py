@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""ostrovd resolves the whole loopback lab, over UDP and TCP, and survives a
+cut name server.
+
+usage: test_resolve.py OSTROVD
+
+1. `lab up` in a temp dir (20 bench names), ostrovd on the lab's ostrov.yaml.
+2. Every names.json entry except the deliberately broken (DNSSEC-bogus) ones:
+   positive, NXDOMAIN, NODATA, CNAME chains, wildcards, out-of-bailiwick
+   name servers, insecure zones, bench names. Asked over UDP, then over TCP
+   (the second pass is answered from the cache, the first mostly by
+   resolution); rcode and answer RRset must match names.json (as sets, TTL
+   ignored, names without case).
+3. One of the two servers of a TLD is cut (`refuse`: NSD stopped, then
+   `blackhole`: reads and never answers). ostrovd restarts on an empty cache
+   each time, so it must learn the TLD again, and every name under that TLD
+   must still resolve within a deadline: the resolver moves to the other
+   server.
+Exit 0 on success, 1 on failure, 77 when the lab is not there.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_resolve_lib as L  # noqa: E402
+
+# How long one name may take while a TLD server is cut: the engine's first
+# timeout is 400 ms (then it backs off and tries the other server).
+CUT_DEADLINE_S = 6
+
+
+def wanted(e):
+    return not e["kind"].startswith("broken-") and e["security"] != "bogus"
+
+
+def compare(check, label, entries, replies):
+    bad = 0
+    for e, r in zip(entries, replies):
+        exp = L.norm_set(e["answers"])
+        got = L.norm_set(r["answers"])
+        ok = r["rcode"] == e["rcode"] and got == exp
+        if not ok:
+            bad += 1
+            if bad <= 15:
+                check(False, f"{label} {e['qname']} {e['qtype']} ({e['kind']}): "
+                      f"expected {e['rcode']} {sorted(exp)} got {r['rcode']} {sorted(got)}")
+    check(bad == 0, f"{label}: {len(entries) - bad}/{len(entries)} names as expected")
+    return bad
+
+
+def cut_phase(check, lab, binary, how, tld, victim):
+    """Restart ostrovd on an empty cache with @victim cut; names under @tld
+    must resolve within the deadline."""
+    lab.cut(victim, how)
+    cache = lab.file(f"cache-{how}")
+    d = L.ostrovd(binary, lab.config(cache_dir=cache), lab.port,
+                  lab.file(f"ostrovd-{how}.log"))
+    try:
+        d.start()
+        entries = [e for e in lab.names if wanted(e) and e["zone"] != "." and
+                   (e["qname"].rstrip(".").endswith("." + tld) or
+                    e["qname"].rstrip(".") == tld) and e["kind"] != "bench"]
+        # Names that also need other TLDs (CNAME chains) are fine: those are up.
+        t0 = time.monotonic()
+        replies = L.dig_batch(lab.port, [(e["qname"], e["qtype"]) for e in entries],
+                              timeout=CUT_DEADLINE_S)
+        took = time.monotonic() - t0
+        compare(check, f"{how} {victim} ({tld})", entries, replies)
+        st = d.stats()
+        s = st.get("0", {})
+        L.log(f"{how} {victim}: {len(entries)} names in {took:.1f}s; "
+              f"queries_sent={s.get('queries_sent')} timeouts={s.get('timeouts')} "
+              f"net_errors={s.get('net_errors')} servfail={s.get('servfail')}")
+        check(took < CUT_DEADLINE_S * 4, f"{how}: all names within {CUT_DEADLINE_S * 4}s")
+        check(d.stop() == 0, f"{how}: ostrovd exits 0 on SIGTERM")
+    finally:
+        d.stop()
+        lab.restore(victim)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary = os.path.abspath(sys.argv[1])
+    L.need_tools("dig", "nsd", binary)
+    check = L.Checks()
+    lab = L.Lab(L.free_port(), bench_names=20)
+    d = None
+    try:
+        d = L.ostrovd(binary, lab.file("ostrov.yaml"), lab.port, lab.file("ostrovd.log"))
+        took = d.start()
+        L.log(f"ostrovd answering on 127.0.0.1@{lab.port} after {took:.2f}s")
+        entries = [e for e in lab.names if wanted(e)]
+        kinds = sorted({e["kind"] for e in entries})
+        L.log(f"{len(entries)} names of kinds {', '.join(kinds)}")
+        check(len(entries) > 100, "names.json has the lab's names")
+        for proto in ("udp", "tcp"):
+            t0 = time.monotonic()
+            replies = L.dig_batch(lab.port, [(e["qname"], e["qtype"]) for e in entries],
+                                  tcp=proto == "tcp")
+            L.log(f"{proto}: {len(entries)} queries in {time.monotonic() - t0:.1f}s")
+            compare(check, proto, entries, replies)
+        st = d.stats()["0"]
+        L.log("stats: " + " ".join(f"{k}={st[k]}" for k in (
+            "udp_queries", "tcp_queries", "hits", "misses", "queries_sent", "servfail")))
+        check(int(st["hits"]) > 0, "second pass answered from the cache (hits > 0)")
+        check(int(st["tcp_queries"]) >= len(entries), "TCP queries counted")
+        check(d.stop() == 0, "ostrovd exits 0 on SIGTERM")
+        d = None
+        # The national TLD "ru": a.dns.ru is 127.53.2.1, b.dns.ru 127.53.2.2.
+        ru = [a for a, s in lab.servers.items() if "ru." in s["zones"]]
+        check(len(ru) == 2, "two servers for ru.")
+        for how in ("refuse", "blackhole"):
+            cut_phase(check, lab, binary, how, "ru", ru[0])
+    finally:
+        if d:
+            d.stop()
+        lab.close()
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
