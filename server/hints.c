@@ -55,6 +55,8 @@ static int read_records(const char *path, ldns_rr_list *rrs, char *err, size_t e
 	int ret = origin ? 0 : -ENOMEM;
 	while (ret == 0 && !feof(f)) {
 		ldns_rr *rr = NULL;
+		/* ldns counts the newline it consumed: the record started on this line. */
+		int start = line;
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, f, &ttl, &origin, &prev, &line);
 		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
 		    st == LDNS_STATUS_SYNTAX_ORIGIN || st == LDNS_STATUS_SYNTAX_INCLUDE) {
@@ -70,7 +72,7 @@ static int read_records(const char *path, ldns_rr_list *rrs, char *err, size_t e
 			/* ldns reports EOF after trailing blank lines as a syntax error. */
 			if (feof(f) && st == LDNS_STATUS_SYNTAX_ERR)
 				break;
-			snprintf(err, errlen, "%s:%d: root hints: %s", path, line,
+			snprintf(err, errlen, "%s:%d: root hints: %s", path, start,
 				 ldns_get_errorstr_by_id(st));
 			ret = OST_ECONFIG;
 			break;
