@@ -109,6 +109,7 @@ struct ost_cut {
 	size_t n_ns;             /**< number of @p ns */
 	struct ost_cut *parent;  /**< the cut above, NULL at the root */
 	unsigned labels;         /**< label count of @p name */
+	bool from_cache;         /**< built from cached NS: may be stale, fall back up */
 };
 
 /* ---- the task: one resolution (client request or sub-request) ---- */

@@ -44,7 +44,7 @@ const char *ost_task_state_str(enum ost_task_state s)
 static const unsigned legal_next[OST_TS_COUNT] = {
 	[OST_TS_START] = B(OST_TS_PLAN),
 	[OST_TS_PLAN] = B(OST_TS_PICK),
-	[OST_TS_PICK] = B(OST_TS_SEND) | B(OST_TS_RESOLVE_NS),
+	[OST_TS_PICK] = B(OST_TS_SEND) | B(OST_TS_RESOLVE_NS) | B(OST_TS_PLAN),
 	[OST_TS_RESOLVE_NS] = B(OST_TS_WAIT_SUB) | B(OST_TS_PICK),
 	[OST_TS_WAIT_SUB] = B(OST_TS_PICK),
 	[OST_TS_SEND] = B(OST_TS_WAIT_REPLY) | B(OST_TS_PICK),
@@ -295,6 +295,14 @@ static enum ost_step on_pick(struct ost_task *t)
 	 * resolved before any server is asked the same question twice. */
 	if (unresolved && (!best || best_tries > 0)) {
 		goto_state(t, OST_TS_RESOLVE_NS);
+		return OST_STEP_CONTINUE;
+	}
+	if (!best && t->cut->from_cache && t->cut->parent) {
+		/* Cached delegations go stale (renumbered servers): when none
+		 * of them answers, iterate again from the cut above. */
+		t->cut = t->cut->parent;
+		t->qmin_known = 0;
+		goto_state(t, OST_TS_PLAN);
 		return OST_STEP_CONTINUE;
 	}
 	if (!best) {
