@@ -99,6 +99,7 @@ struct ost_ns_slot {
 	struct ost_addr_slot *addrs; /**< its addresses */
 	uint8_t n_addrs;             /**< number of @p addrs */
 	uint8_t state;               /**< enum ost_ns_addr_state */
+	uint8_t tried_aaaa;           /**< the A lookup found nothing, AAAA was asked */
 };
 
 /** A zone cut: a zone's name and its name servers. */
