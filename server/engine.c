@@ -60,7 +60,7 @@ struct answer_stats {
 	uint64_t norec;        /* RD=0 queries refused */
 	uint64_t local_fail;   /* SERVFAIL without the engine (memory, resolve error) */
 	uint64_t hit_rejected; /* MSG entries found but not usable for this query */
-	uint64_t cancelled;    /* requests cancelled at shutdown */
+	uint64_t cancelled;    /* requests cancelled: shutdown, TCP client gone */
 };
 
 struct worker_engine {
@@ -245,6 +245,23 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 		p->rq = rq;
 }
 
+void ost_worker_engine_conn_closed(struct ost_worker *w, struct ost_tcp_conn *c)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return;
+	struct pending *p = we->pending;
+	while (p) {
+		struct pending *next = p->next;
+		if (p->to.proto == OST_PROTO_TCP && p->to.tcp == c) {
+			ost_request_cancel(p->rq);
+			we->st.cancelled++;
+			pending_free(p);
+		}
+		p = next;
+	}
+}
+
 void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 {
 	struct worker_engine *we = w->engine;
@@ -301,7 +318,8 @@ void ost_worker_engine_log_stats(struct ost_worker *w)
 		ost_cache_stats_get(we->e->cache, &cs);
 	ost_log(OST_LOG_INFO, "server",
 		"stats worker=%u udp_queries=%llu tcp_queries=%llu hits=%llu misses=%llu "
-		"answered=%llu inflight=%zu norec_refused=%llu local_fail=%llu hit_rejected=%llu "
+		"answered=%llu inflight=%zu cancelled=%llu norec_refused=%llu local_fail=%llu "
+		"hit_rejected=%llu "
 		"send_failed=%llu requests=%llu coalesced=%llu subrequests=%llu "
 		"queries_sent=%llu queries_tcp=%llu timeouts=%llu net_errors=%llu "
 		"lame=%llu servfail=%llu cache_answers=%llu cache_errors=%llu limit_hits=%llu "
@@ -311,20 +329,20 @@ void ost_worker_engine_log_stats(struct ost_worker *w)
 		w->id, (unsigned long long)w->stats.udp_queries,
 		(unsigned long long)w->stats.tcp_queries, (unsigned long long)we->st.hits,
 		(unsigned long long)we->st.misses, (unsigned long long)we->st.answered,
-		we->n_pending, (unsigned long long)we->st.norec,
-		(unsigned long long)we->st.local_fail, (unsigned long long)we->st.hit_rejected,
-		(unsigned long long)w->stats.send_failed, (unsigned long long)rs.requests,
-		(unsigned long long)rs.coalesced, (unsigned long long)rs.subrequests,
-		(unsigned long long)rs.queries_sent, (unsigned long long)rs.queries_tcp,
-		(unsigned long long)rs.timeouts, (unsigned long long)rs.net_errors,
-		(unsigned long long)rs.lame, (unsigned long long)rs.servfail,
-		(unsigned long long)rs.cache_answers, (unsigned long long)rs.cache_errors,
-		(unsigned long long)rs.limit_hits, (unsigned long long)cs.entries,
-		(unsigned long long)cs.bytes_used, (unsigned long long)cs.bytes_max,
-		(unsigned long long)cs.hits, (unsigned long long)cs.misses,
-		(unsigned long long)cs.inserts, (unsigned long long)cs.evictions,
-		(unsigned long long)cs.commits, (unsigned long long)cs.write_dropped,
-		(unsigned long long)cs.decode_errors);
+		we->n_pending, (unsigned long long)we->st.cancelled,
+		(unsigned long long)we->st.norec, (unsigned long long)we->st.local_fail,
+		(unsigned long long)we->st.hit_rejected, (unsigned long long)w->stats.send_failed,
+		(unsigned long long)rs.requests, (unsigned long long)rs.coalesced,
+		(unsigned long long)rs.subrequests, (unsigned long long)rs.queries_sent,
+		(unsigned long long)rs.queries_tcp, (unsigned long long)rs.timeouts,
+		(unsigned long long)rs.net_errors, (unsigned long long)rs.lame,
+		(unsigned long long)rs.servfail, (unsigned long long)rs.cache_answers,
+		(unsigned long long)rs.cache_errors, (unsigned long long)rs.limit_hits,
+		(unsigned long long)cs.entries, (unsigned long long)cs.bytes_used,
+		(unsigned long long)cs.bytes_max, (unsigned long long)cs.hits,
+		(unsigned long long)cs.misses, (unsigned long long)cs.inserts,
+		(unsigned long long)cs.evictions, (unsigned long long)cs.commits,
+		(unsigned long long)cs.write_dropped, (unsigned long long)cs.decode_errors);
 }
 
 static void on_stats_async(uv_async_t *a)

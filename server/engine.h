@@ -41,6 +41,7 @@
 #undef ost_cidr
 
 struct ost_worker;
+struct ost_tcp_conn;
 
 /** What the whole process shares: read-only once the workers run. */
 struct ost_engine {
@@ -112,6 +113,13 @@ int ost_worker_engine_init(struct ost_worker *w) OST_WUR;
  * handles. The transport and clock are closed after this.
  */
 void ost_worker_engine_stop(struct ost_worker *w);
+
+/**
+ * A client TCP connection of worker @p w is closing: cancel its requests in
+ * flight and release their held replies (RFC 7766 §6.2.4: answers for a
+ * closed connection are dropped). Called by tcp.c before the handles close.
+ */
+void ost_worker_engine_conn_closed(struct ost_worker *w, struct ost_tcp_conn *c);
 
 /** Ask worker @p w (from any thread) to log its statistics line. */
 void ost_worker_engine_request_stats(struct ost_worker *w);

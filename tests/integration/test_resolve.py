@@ -16,11 +16,15 @@ usage: test_resolve.py OSTROVD
    `blackhole`: reads and never answers). ostrovd restarts on an empty cache
    each time, so it must learn the TLD again, and every name under that TLD
    must still resolve within a deadline: the resolver moves to the other
-   server.
+   server. These runs use two workers sharing one cache.
+4. A TCP client that resets its connection while its name is being
+   resolved (its only server blackholed) gets its request cancelled.
 Exit 0 on success, 1 on failure, 77 when the lab is not there.
 """
 
 import os
+import socket
+import struct
 import sys
 import time
 
@@ -52,11 +56,11 @@ def compare(check, label, entries, replies):
 
 
 def cut_phase(check, lab, binary, how, tld, victim):
-    """Restart ostrovd on an empty cache with @victim cut; names under @tld
-    must resolve within the deadline."""
+    """Restart ostrovd (two workers sharing one cache) on an empty cache with
+    @victim cut; names under @tld must resolve within the deadline."""
     lab.cut(victim, how)
     cache = lab.file(f"cache-{how}")
-    d = L.ostrovd(binary, lab.config(cache_dir=cache), lab.port,
+    d = L.ostrovd(binary, lab.config(cache_dir=cache, extra={"workers": "2"}), lab.port,
                   lab.file(f"ostrovd-{how}.log"))
     try:
         d.start()
@@ -70,15 +74,43 @@ def cut_phase(check, lab, binary, how, tld, victim):
         took = time.monotonic() - t0
         compare(check, f"{how} {victim} ({tld})", entries, replies)
         st = d.stats()
-        s = st.get("0", {})
-        L.log(f"{how} {victim}: {len(entries)} names in {took:.1f}s; "
-              f"queries_sent={s.get('queries_sent')} timeouts={s.get('timeouts')} "
-              f"net_errors={s.get('net_errors')} servfail={s.get('servfail')}")
+        check(sorted(st) == ["0", "1"], f"{how}: a stats line from each of 2 workers")
+        s = {k: sum(int(w.get(k, 0)) for w in st.values())
+             for k in ("queries_sent", "timeouts", "net_errors", "servfail")}
+        L.log(f"{how} {victim}: {len(entries)} names in {took:.1f}s; {s}")
         check(took < CUT_DEADLINE_S * 4, f"{how}: all names within {CUT_DEADLINE_S * 4}s")
         check(d.stop() == 0, f"{how}: ostrovd exits 0 on SIGTERM")
     finally:
         d.stop()
         lab.restore(victim)
+
+
+def abandon_phase(check, lab, binary):
+    """A TCP client asks for a name whose only server is blackholed and
+    resets the connection: ostrovd cancels the request (cancelled=1, inflight back to 0)
+    instead of finishing it for nobody."""
+    bench = [a for a, s in lab.servers.items() if "bench.ru." in s["zones"]]
+    lab.cut(bench[0], "blackhole")
+    d = L.ostrovd(binary, lab.config(cache_dir=lab.file("cache-abandon")), lab.port,
+                  lab.file("ostrovd-abandon.log"))
+    try:
+        d.start()
+        wire = L.build_query("h00001.bench.ru.", 1)
+        with socket.create_connection(("127.0.0.1", lab.port), timeout=5) as s:
+            s.sendall(struct.pack("!H", len(wire)) + wire)
+            L.wait_for(lambda: int(d.stats()["0"]["inflight"]) == 1, 5, "request in flight")
+            # Close with a reset: a plain FIN may be a half-close after the
+            # last query, which still wants its answers (RFC 7766 §6.2.4).
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        st = L.wait_for(lambda: (lambda w: w if w["cancelled"] == "1" else None)(
+            d.stats()["0"]), 5, "request cancelled after the client hung up")
+        check(st["inflight"] == "0" and st["answered"] == "0",
+              f"TCP client gone: request cancelled, nothing answered ({st['cancelled']} "
+              f"cancelled, {st['inflight']} in flight)")
+        check(d.stop() == 0, "abandon: ostrovd exits 0")
+    finally:
+        d.stop()
+        lab.restore(bench[0])
 
 
 def main():
@@ -116,6 +148,7 @@ def main():
         check(len(ru) == 2, "two servers for ru.")
         for how in ("refuse", "blackhole"):
             cut_phase(check, lab, binary, how, "ru", ru[0])
+        abandon_phase(check, lab, binary)
     finally:
         if d:
             d.stop()

@@ -100,7 +100,7 @@ class Lab:
         self.dir = tempfile.mkdtemp(prefix="ostrov-lab-")
         self.port = port
         self.unbound_port = unbound_port or free_port()
-        self.keep = keep
+        self.keep = keep or bool(os.environ.get("OST_KEEP_LAB"))
         args = [LAB, "up", self.dir, "--port", str(port), "--unbound-port",
                 str(self.unbound_port), "--bench-names", str(bench_names)]
         # Another lab (another helper, another test) may hold 127.53.x.x:53
