@@ -278,8 +278,8 @@ def norm_rr(text):
     return (owner.lower(), rtype, rdata)
 
 
-def norm_set(rrs):
-    return frozenset(norm_rr(r) for r in rrs if r.split()[3] not in ("RRSIG",))
+def norm_set(rrs, keep_rrsig=False):
+    return frozenset(norm_rr(r) for r in rrs if keep_rrsig or r.split()[3] != "RRSIG")
 
 
 def dig_batch(port, questions, tcp=False, timeout=5, extra=()):
@@ -336,20 +336,28 @@ def dig_batch(port, questions, tcp=False, timeout=5, extra=()):
 
 
 def known_differences(path):
-    """diff_known.txt: 'QNAME-PATTERN QTYPE-PATTERN reason...' per line."""
+    """diff_known.txt: '[DO=1] QNAME-PATTERN QTYPE-PATTERN reason...' per line;
+    a rule that starts with DO=1 applies only to the DO=1 pass."""
     rules = []
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
                 line = line.split("#", 1)[0].strip()
-                if line:
-                    qn, qt, reason = (line.split(None, 2) + [""])[:3]
-                    rules.append((qn.lower(), qt.upper(), reason))
+                if not line:
+                    continue
+                only = None
+                if line.upper().startswith("DO="):
+                    only, line = line.split(None, 1)
+                    only = only.upper()
+                qn, qt, reason = (line.split(None, 2) + [""])[:3]
+                rules.append((only, qn.lower(), qt.upper(), reason))
     return rules
 
 
-def known_reason(rules, qname, qtype):
-    for qn, qt, reason in rules:
+def known_reason(rules, qname, qtype, label=None):
+    for only, qn, qt, reason in rules:
+        if only and only != label:
+            continue
         if fnmatch.fnmatchcase(qname.lower(), qn) and fnmatch.fnmatchcase(qtype, qt):
             return reason or "listed"
     return None
