@@ -520,13 +520,13 @@ static int apply_put(struct ost_cache_batch *b, struct ost_cache_wtxn *wt,
 	uint64_t old_cost = 0;
 	int rc = ost_cache_db_get(wt, key, klen, &old, &olen);
 	if (rc == 0) {
-		struct ost_cache_entry oe, ne;
+		struct ost_cache_entry oe;
+		struct ost_cache_meta nm; /* our own fresh encoding: no checksum pass */
 		old_cost = ost_cache_entry_cost(cache->db, klen, olen);
 		if (ost_cache_entry_decode(old, olen, ost_cache_key_tag(key, klen), &oe, NULL)) {
 			atomic_fetch_add(&cache->retired.decode_errors, 1);
-		} else if (ost_cache_entry_decode(val, vlen, ost_cache_key_tag(key, klen), &ne,
-						  NULL) == 0 &&
-			   oe.expires_at > now && oe.rank > ne.rank) {
+		} else if (ost_cache_entry_peek(val, vlen, &nm) == 0 && oe.expires_at > now &&
+			   oe.rank > nm.rank) {
 			atomic_fetch_add_explicit(&cache->rank_refused, 1, memory_order_relaxed);
 			return 0;
 		}
