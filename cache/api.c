@@ -200,6 +200,17 @@ void ost_cache_close(struct ost_cache *cache)
 
 /* ---------- reads ---------- */
 
+/*
+ * Tell the writer that readers queued records, so that an empty submit wakes
+ * it. Read before writing: the flag's cache line is only written when it
+ * changes, rarely (touches are rate-limited per entry).
+ */
+static inline void hint_set(struct ost_cache *cache)
+{
+	if (!atomic_load_explicit(&cache->maint_hint, memory_order_relaxed))
+		atomic_store_explicit(&cache->maint_hint, 1, memory_order_relaxed);
+}
+
 /* Queue a maintenance record on a reader's ring; dropped when the ring is full. */
 static void ring_push(struct ost_cache_reader *rd, uint8_t op, const uint8_t *key, size_t klen)
 {
@@ -212,6 +223,7 @@ static void ring_push(struct ost_cache_reader *rd, uint8_t op, const uint8_t *ke
 	m->klen = (uint16_t)klen;
 	memcpy(m->key, key, klen);
 	atomic_store_explicit(&rd->head, h + 1, memory_order_release);
+	hint_set(rd->cache);
 }
 
 int ost_cache_reader_new(struct ost_cache *cache, struct ost_cache_reader **out)
@@ -332,6 +344,7 @@ static void slow_push(struct ost_cache *cache, uint8_t op, const uint8_t *key, s
 		memcpy(m->key, key, klen);
 	}
 	pthread_mutex_unlock(&cache->lock);
+	hint_set(cache);
 }
 
 int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
@@ -575,20 +588,22 @@ static int apply_maint(struct ost_cache_batch *b, struct ost_cache_wtxn *wt,
 	return ost_cache_db_put(wt, m->key, m->klen, b->scratch, vlen);
 }
 
-/* Consume every reader's ring and the slow-path queue. */
+/* Consume every reader's ring and the slow-path queue; count the records. */
 static int drain_maint(struct ost_cache_batch *b, struct ost_cache_wtxn *wt,
-		       struct ost_cache_usage *u, int64_t now)
+		       struct ost_cache_usage *u, int64_t now, size_t *drained)
 {
 	struct ost_cache *cache = b->cache;
 	int rc = 0;
+	/* Cleared first: a record pushed while we drain sets it again. */
+	atomic_store(&cache->maint_hint, 0);
 	pthread_mutex_lock(&cache->lock);
-	for (unsigned i = 0; i < cache->slow_count && !rc; i++)
+	for (unsigned i = 0; i < cache->slow_count && !rc; i++, (*drained)++)
 		rc = apply_maint(b, wt, u, &cache->slow[i], now);
 	cache->slow_count = 0;
 	for (struct ost_cache_reader *rd = cache->readers; rd && !rc; rd = rd->next) {
 		uint32_t t = atomic_load_explicit(&rd->tail, memory_order_relaxed);
 		uint32_t h = atomic_load_explicit(&rd->head, memory_order_acquire);
-		for (; t != h && !rc; t++)
+		for (; t != h && !rc; t++, (*drained)++)
 			rc = apply_maint(b, wt, u, &rd->ring[t % OST_CACHE_RING_SLOTS], now);
 		atomic_store_explicit(&rd->tail, h, memory_order_release);
 	}
@@ -611,10 +626,12 @@ static int commit_once(struct ost_cache_batch *b, unsigned round, int64_t now)
 	rc = ost_cache_db_usage_get(&wt, &u);
 	if (rc)
 		goto fail;
-	rc = drain_maint(b, &wt, &u, now);
+	size_t changes = 0;
+	rc = drain_maint(b, &wt, &u, now, &changes);
 	if (rc)
 		goto fail;
 	for (const struct ost_cache_batch *x = b; x; x = x->next) {
+		changes += x->count;
 		const uint8_t *p = x->buf, *end = x->buf + x->len;
 		while (p < end) {
 			size_t klen = (size_t)p[0] << 8 | p[1];
@@ -627,6 +644,11 @@ static int commit_once(struct ost_cache_batch *b, unsigned round, int64_t now)
 				goto fail;
 			p += 4 + vlen;
 		}
+	}
+	if (changes == 0) {
+		/* Nothing to write: no commit, no fdatasync. */
+		ost_cache_db_abort(&wt);
+		return 0;
 	}
 	rc = ost_cache_db_usage_put(&wt, &u);
 	if (rc)

@@ -231,9 +231,10 @@ struct ost_cache {
 	_Atomic uint64_t commits;           /**< write transactions committed */
 	_Atomic uint64_t gc_rounds;         /**< eviction rounds run */
 	_Atomic uint64_t write_dropped;     /**< entries not written (full, writer behind) */
-	struct ost_cache_writer *writer;    /**< writer thread and its queue (writer.c) */
-	uint8_t hand[OST_CACHE_KEY_MAX];    /**< eviction sweep position (writer only) */
-	size_t hand_len;                    /**< length of hand, 0 = start */
+	_Atomic unsigned maint_hint;     /**< readers queued touches/drops since the last drain */
+	struct ost_cache_writer *writer; /**< writer thread and its queue (writer.c) */
+	uint8_t hand[OST_CACHE_KEY_MAX]; /**< eviction sweep position (writer only) */
+	size_t hand_len;                 /**< length of hand, 0 = start */
 };
 
 /** A write batch; also the node of the writer thread's queue. */

@@ -255,6 +255,9 @@ int ost_cache_batch_commit(struct ost_cache_batch *b);
  * order, with the same rules as ost_cache_batch_commit(). The batch is empty
  * and reusable on return. Does not block: when more than 1/8 of the map is
  * already waiting, the entries are dropped and counted (write_dropped).
+ * Call it once per event-loop iteration even when the batch is empty: that
+ * is a no-op unless readers queued hits (LRU stamps) or corrupt entries,
+ * which it hands to the writer, so a hit-only workload keeps its LRU fresh.
  * @return 0, or OST_ELIMIT when dropped
  */
 int ost_cache_batch_submit(struct ost_cache_batch *b);
