@@ -119,9 +119,10 @@ static int open_db(struct ost_cache *cache)
 		return rc;
 	rc = ost_cache_db_open(&cache->db, cache->path, cache->cfg.max_bytes,
 			       cache->cfg.max_readers, cache->cfg.no_sync);
-	if (rc != OST_ECORRUPT)
+	/* EISDIR: something made data.mdb a directory; not ours either. */
+	if (rc != OST_ECORRUPT && rc != -EISDIR)
 		return rc;
-	rc = move_aside(cache, ost_strerror(OST_ECORRUPT));
+	rc = move_aside(cache, ost_strerror(rc));
 	if (rc)
 		return rc;
 	rc = ensure_dir(cache->path);

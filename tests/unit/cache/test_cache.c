@@ -734,9 +734,20 @@ static void test_corrupt_files(void **state)
 	assert_int_equal(count_corrupt(f), 4);
 	check_fresh_and_usable(f);
 
+	nftw(f->path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	/* data.mdb is a directory. */
+	mkdir(f->path, 0700);
+	snprintf(p, sizeof(p), "%s/data.mdb", f->path);
+	mkdir(p, 0700);
+	f->fc.wall += 1;
+	open_cache(f);
+	assert_int_equal(count_corrupt(f), 5);
+	check_fresh_and_usable(f);
+
 	/* A good cache is not moved aside. */
 	open_cache(f);
-	assert_int_equal(count_corrupt(f), 4);
+	assert_int_equal(count_corrupt(f), 5);
 	struct ost_cache_stats st;
 	ost_cache_stats_get(f->cache, &st);
 	assert_int_equal(st.entries, 1);
