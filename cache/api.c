@@ -90,12 +90,21 @@ static int move_aside(struct ost_cache *cache, const char *why)
 			why, ost_strerror(rc));
 	} else {
 		ost_log(OST_LOG_WARN, "cache",
-			"cache file corrupt or foreign, moved aside, starting empty path=%s "
-			"moved_to=%s reason=\"%s\"",
+			"cache file corrupt or foreign, moved aside path=%s moved_to=%s "
+			"reason=\"%s\"",
 			cache->path, dst, why);
 	}
 	free(dst);
 	return rc;
+}
+
+void ost_cache_mark_broken(struct ost_cache *cache, const char *where)
+{
+	if (atomic_exchange(&cache->is_broken, 1))
+		return;
+	ost_log(OST_LOG_ERR, "cache",
+		"cache file damaged, no more writes to it; reads stay checksummed where=%s", where);
+	(void)move_aside(cache, "damaged at run time");
 }
 
 static int ensure_dir(const char *path)
@@ -113,6 +122,7 @@ static int open_db(struct ost_cache *cache)
 		rc = move_aside(cache, "not a directory");
 		if (rc)
 			return rc;
+		ost_log(OST_LOG_WARN, "cache", "starting with an empty cache path=%s", cache->path);
 	}
 	rc = ensure_dir(cache->path);
 	if (rc)
@@ -128,6 +138,7 @@ static int open_db(struct ost_cache *cache)
 	rc = ensure_dir(cache->path);
 	if (rc)
 		return rc;
+	ost_log(OST_LOG_WARN, "cache", "starting with an empty cache path=%s", cache->path);
 	return ost_cache_db_open(&cache->db, cache->path, cache->cfg.max_bytes,
 				 cache->cfg.max_readers, cache->cfg.no_sync);
 }
@@ -308,6 +319,10 @@ int ost_cache_reader_get(struct ost_cache_reader *rd, const uint8_t *owner, uint
 		bump(&rd->ctr.misses);
 		return rc;
 	}
+	if (rc == OST_ECORRUPT) {
+		bump(&rd->ctr.decode_errors);
+		ost_cache_mark_broken(rd->cache, "read");
+	}
 	if (rc)
 		return rc;
 	int64_t last_used;
@@ -371,6 +386,10 @@ int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
 	if (rc == -ENOENT) {
 		atomic_fetch_add(&cache->retired.misses, 1);
 		goto out;
+	}
+	if (rc == OST_ECORRUPT) {
+		atomic_fetch_add(&cache->retired.decode_errors, 1);
+		ost_cache_mark_broken(cache, "read");
 	}
 	if (rc)
 		goto out;
@@ -671,8 +690,12 @@ int ost_cache_commit_chain(struct ost_cache_batch *b)
 	for (const struct ost_cache_batch *x = b; x; x = x->next)
 		count += x->count;
 	int rc = OST_EFULL;
+	if (atomic_load(&cache->is_broken))
+		rc = OST_ECORRUPT;
 	for (unsigned round = 0; round < COMMIT_TRIES && rc == OST_EFULL; round++) {
 		rc = commit_once(b, round, now);
+		if (rc == OST_ECORRUPT)
+			ost_cache_mark_broken(cache, "write");
 		if (rc == OST_EFULL) {
 			/* Readers of dead processes pin old pages: clear them first. */
 			int dead = ost_cache_db_reader_check(cache->db);
@@ -684,6 +707,8 @@ int ost_cache_commit_chain(struct ost_cache_batch *b)
 	}
 	if (rc) {
 		atomic_fetch_add_explicit(&cache->write_dropped, count, memory_order_relaxed);
+	}
+	if (rc && rc != OST_ECORRUPT) { /* a broken cache was logged once */
 		ost_log(OST_LOG_WARN, "cache", "batch dropped entries=%zu err=\"%s\"", count,
 			ost_strerror(rc));
 	}
@@ -757,6 +782,8 @@ int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
 {
 	uint8_t prefix[OST_CACHE_NAME_ENC_MAX];
 	size_t plen = 0;
+	if (atomic_load(&cache->is_broken))
+		return OST_ECORRUPT;
 	if (name) {
 		int rc = ost_cache_name_encode(name, prefix, &plen);
 		if (rc)
