@@ -851,6 +851,7 @@ void ost_cache_stats_get(struct ost_cache *cache, struct ost_cache_stats *out)
 	out->commits = atomic_load(&cache->commits);
 	out->gc_rounds = atomic_load(&cache->gc_rounds);
 	out->write_dropped = atomic_load(&cache->write_dropped);
+	out->damaged = (uint64_t)atomic_load(&cache->is_broken);
 	out->bytes_max = ost_cache_db_map_size(cache->db);
 	struct ost_cache_rtxn *rt;
 	if (ost_cache_db_rtxn_new(cache->db, &rt) == 0) {

@@ -125,6 +125,9 @@ struct ost_cache_stats {
 	uint64_t commits;       /**< write transactions committed */
 	uint64_t gc_rounds;     /**< eviction rounds run */
 	uint64_t write_dropped; /**< entries not written: map full, or writer too far behind */
+	uint64_t damaged;       /**< 1 once LMDB found the file damaged at run time: it was
+				     moved aside and takes no more writes; restart for a
+				     fresh cache */
 };
 
 /** Seconds an entry has left at @p now, 0 once expired (TTLs count down in answers). */
@@ -242,8 +245,9 @@ size_t ost_cache_batch_pending(const struct ost_cache_batch *b);
  * is nearly full. Also applies the hits and drops that readers queued. On
  * MDB_MAP_FULL the transaction is aborted, more is evicted, and it is retried
  * (twice). Never wipes the cache. Call it after the answers are sent.
- * @return 0 or a negative error, OST_EFULL if the map stayed full (the batch
- *         is emptied either way)
+ * @return 0 or a negative error, OST_EFULL if the map stayed full,
+ *         OST_ECORRUPT once the file was found damaged (the batch is emptied
+ *         either way; failures are counted in write_dropped)
  */
 int ost_cache_batch_commit(struct ost_cache_batch *b);
 
@@ -279,7 +283,8 @@ int ost_cache_maintain(struct ost_cache *cache);
 /**
  * Remove every entry at @p name and below it, or everything when NULL.
  * @param name wire-format name, or NULL
- * @return number of entries removed, or a negative error (-EINVAL bad name)
+ * @return number of entries removed, or a negative error (-EINVAL bad name,
+ *         OST_ECORRUPT once the file was found damaged)
  */
 int ost_cache_flush(struct ost_cache *cache, const uint8_t *name);
 

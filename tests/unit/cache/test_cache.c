@@ -1450,6 +1450,7 @@ static void test_damaged_tree(void **state)
 	ost_cache_stats_get(f->cache, &st);
 	assert_int_equal(st.write_dropped, 1);
 	assert_true(st.decode_errors >= (uint64_t)damaged);
+	assert_int_equal(st.damaged, 1);
 	ost_cache_reader_free(rd);
 	f->rd = NULL;
 
