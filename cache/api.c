@@ -734,24 +734,33 @@ int ost_cache_maintain(struct ost_cache *cache)
 
 /* ---------- flush and statistics ---------- */
 
+#define FLUSH_CHUNK 256  /* keys collected per cursor pass */
+#define FLUSH_TXN   4096 /* deletions per flush transaction */
+
+/*
+ * Delete up to FLUSH_TXN entries whose key starts with @p prefix. Keys are
+ * collected a chunk at a time, then deleted, then the cursor seeks again:
+ * deleting under a cursor moves it.
+ * @return entries removed (< FLUSH_TXN: the range is empty now) or an error
+ */
 static int flush_range(struct ost_cache *cache, struct ost_cache_wtxn *wt,
 		       struct ost_cache_usage *u, const uint8_t *prefix, size_t plen)
 {
 	int removed = 0;
-	uint8_t(*keys)[OST_CACHE_KEY_MAX] = malloc(256 * sizeof(*keys));
-	size_t *lens = malloc(256 * sizeof(*lens));
-	uint64_t *costs = malloc(256 * sizeof(*costs));
+	uint8_t(*keys)[OST_CACHE_KEY_MAX] = malloc(FLUSH_CHUNK * sizeof(*keys));
+	size_t *lens = malloc(FLUSH_CHUNK * sizeof(*lens));
+	uint64_t *costs = malloc(FLUSH_CHUNK * sizeof(*costs));
 	int rc = 0;
 	if (!keys || !lens || !costs) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	/* Collect a chunk, delete it, seek again: deleting moves the cursor. */
-	for (;;) {
+	while (removed < FLUSH_TXN) {
 		struct ost_cache_kv kv;
 		size_t n = 0;
 		rc = ost_cache_db_seek(wt, prefix, plen, &kv);
-		while (rc == 0 && n < 256 && kv.klen >= plen && !memcmp(kv.key, prefix, plen)) {
+		while (rc == 0 && n < FLUSH_CHUNK && kv.klen >= plen &&
+		       !memcmp(kv.key, prefix, plen)) {
 			memcpy(keys[n], kv.key, kv.klen);
 			lens[n] = kv.klen;
 			costs[n] = ost_cache_entry_cost(cache->db, kv.klen, kv.vlen);
@@ -778,27 +787,24 @@ out:
 	return rc ? rc : removed;
 }
 
-int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
+/*
+ * One flush transaction: everything (mdb_drop) or up to FLUSH_TXN entries of
+ * the subtree. Large subtrees take several transactions, so a flush never
+ * holds the writer lock for long nor needs a huge copy-on-write set; it is
+ * not atomic, which a flush does not need to be.
+ */
+static int flush_txn(struct ost_cache *cache, const uint8_t *prefix, size_t plen, bool all)
 {
-	uint8_t prefix[OST_CACHE_NAME_ENC_MAX];
-	size_t plen = 0;
-	if (atomic_load(&cache->is_broken))
-		return OST_ECORRUPT;
-	if (name) {
-		int rc = ost_cache_name_encode(name, prefix, &plen);
-		if (rc)
-			return rc;
-	}
 	struct ost_cache_wtxn wt;
 	struct ost_cache_usage u;
+	int removed = 0;
 	int rc = ost_cache_db_wbegin(cache->db, &wt);
 	if (rc)
 		return rc;
-	int removed;
 	rc = ost_cache_db_usage_get(&wt, &u);
 	if (rc)
 		goto fail;
-	if (!name) {
+	if (all) {
 		uint64_t n = 0;
 		rc = ost_cache_db_wstat(&wt, &n, NULL);
 		if (!rc)
@@ -823,12 +829,33 @@ int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
 	if (rc)
 		return rc;
 	atomic_fetch_add_explicit(&cache->commits, 1, memory_order_relaxed);
-	ost_log(OST_LOG_INFO, "cache", "cache flushed removed=%d subtree=%s", removed,
-		name ? "yes" : "all");
 	return removed;
 fail:
 	ost_cache_db_abort(&wt);
 	return rc;
+}
+
+int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
+{
+	uint8_t prefix[OST_CACHE_NAME_ENC_MAX];
+	size_t plen = 0;
+	if (atomic_load(&cache->is_broken))
+		return OST_ECORRUPT;
+	if (name) {
+		int rc = ost_cache_name_encode(name, prefix, &plen);
+		if (rc)
+			return rc;
+	}
+	int total = 0, n;
+	do {
+		n = flush_txn(cache, prefix, plen, name == NULL);
+		if (n < 0)
+			return n;
+		total = total > INT32_MAX - n ? INT32_MAX : total + n;
+	} while (name && n == FLUSH_TXN);
+	ost_log(OST_LOG_INFO, "cache", "cache flushed removed=%d subtree=%s", total,
+		name ? "yes" : "all");
+	return total;
 }
 
 void ost_cache_stats_get(struct ost_cache *cache, struct ost_cache_stats *out)

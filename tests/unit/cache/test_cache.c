@@ -412,6 +412,26 @@ static void test_flush_subtree(void **state)
 	assert_int_equal(get1(f, "ru", 1, OST_CTAG_RRSET, &g, buf, 32), 0);
 	/* Flushing the root removes everything too. */
 	assert_int_equal(ost_cache_flush(f->cache, wire(".")), 1);
+
+	/* A subtree bigger than one flush transaction (4096) goes entirely. */
+	struct ost_cache_batch *b;
+	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	char n[64];
+	for (int i = 0; i < 9000; i++) {
+		snprintf(n, sizeof(n), "h%d.big.ru", i);
+		struct ost_cache_entry e = mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "x");
+		assert_int_equal(ost_cache_batch_put(b, wire(n), 1, &e), 0);
+	}
+	assert_int_equal(ost_cache_batch_put(b, wire("big2.ru"), 1,
+					     &(struct ost_cache_entry){.tag = OST_CTAG_RRSET,
+								       .rank = OST_RANK_ANSWER,
+								       .ttl = 60}),
+			 0);
+	assert_int_equal(ost_cache_batch_commit(b), 0);
+	ost_cache_batch_free(b);
+	assert_int_equal(ost_cache_flush(f->cache, wire("big.ru")), 9000);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.entries, 1);
 }
 
 static void test_persistence(void **state)
