@@ -99,6 +99,7 @@ struct ost_ns_slot {
 	struct ost_addr_slot *addrs; /**< its addresses */
 	uint8_t n_addrs;             /**< number of @p addrs */
 	uint8_t state;               /**< enum ost_ns_addr_state */
+	uint8_t tried_aaaa;           /**< the A lookup found nothing, AAAA was asked */
 };
 
 /** A zone cut: a zone's name and its name servers. */
@@ -109,6 +110,7 @@ struct ost_cut {
 	size_t n_ns;             /**< number of @p ns */
 	struct ost_cut *parent;  /**< the cut above, NULL at the root */
 	unsigned labels;         /**< label count of @p name */
+	bool from_cache;         /**< built from cached NS: may be stale, fall back up */
 };
 
 /* ---- the task: one resolution (client request or sub-request) ---- */

@@ -44,7 +44,7 @@ const char *ost_task_state_str(enum ost_task_state s)
 static const unsigned legal_next[OST_TS_COUNT] = {
 	[OST_TS_START] = B(OST_TS_PLAN),
 	[OST_TS_PLAN] = B(OST_TS_PICK),
-	[OST_TS_PICK] = B(OST_TS_SEND) | B(OST_TS_RESOLVE_NS),
+	[OST_TS_PICK] = B(OST_TS_SEND) | B(OST_TS_RESOLVE_NS) | B(OST_TS_PLAN),
 	[OST_TS_RESOLVE_NS] = B(OST_TS_WAIT_SUB) | B(OST_TS_PICK),
 	[OST_TS_WAIT_SUB] = B(OST_TS_PICK),
 	[OST_TS_SEND] = B(OST_TS_WAIT_REPLY) | B(OST_TS_PICK),
@@ -197,8 +197,9 @@ static enum ost_step on_start(struct ost_task *t)
 			goto_state(t, OST_TS_DONE);
 			return OST_STEP_CONTINUE;
 		}
-		ost_stash_closest_cut(t);
 	}
+	/* The cache may know a deeper cut than the hints or the parent. */
+	ost_stash_closest_cut(t);
 	goto_state(t, OST_TS_PLAN);
 	return OST_STEP_CONTINUE;
 }
@@ -297,6 +298,14 @@ static enum ost_step on_pick(struct ost_task *t)
 		goto_state(t, OST_TS_RESOLVE_NS);
 		return OST_STEP_CONTINUE;
 	}
+	if (!best && t->cut->from_cache && t->cut->parent) {
+		/* Cached delegations go stale (renumbered servers): when none
+		 * of them answers, iterate again from the cut above. */
+		t->cut = t->cut->parent;
+		t->qmin_known = 0;
+		goto_state(t, OST_TS_PLAN);
+		return OST_STEP_CONTINUE;
+	}
 	if (!best) {
 		fail_unreachable(t);
 		goto_state(t, OST_TS_DONE);
@@ -324,7 +333,7 @@ static enum ost_step on_resolve_ns(struct ost_task *t)
 	 * further up this chain is a loop (a.ru NS ns.b.ru, b.ru NS ns.a.ru):
 	 * give up on that name server. */
 	for (struct ost_task *a = t; a; a = a->parent) {
-		if ((a->qtype == LDNS_RR_TYPE_A || a->qtype == LDNS_RR_TYPE_AAAA) &&
+		if (a->qtype == (ns->tried_aaaa ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A) &&
 		    (ost_dname_eq(a->qname, ns->name) || ost_dname_eq(a->sname, ns->name))) {
 			char nb[LDNS_MAX_DOMAINLEN + 2];
 			ost_log(OST_LOG_DEBUG, "resolver", "ns loop name=%s",
@@ -342,8 +351,8 @@ static enum ost_step on_resolve_ns(struct ost_task *t)
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
-	struct ost_task *c =
-		task_new(r, ns->name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, t->flags & OST_RF_CD, t);
+	uint16_t type = ns->tried_aaaa ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
+	struct ost_task *c = task_new(r, ns->name, type, LDNS_RR_CLASS_IN, t->flags & OST_RF_CD, t);
 	if (!c) {
 		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 		goto_state(t, OST_TS_DONE);
@@ -379,11 +388,18 @@ static enum ost_step on_wait_sub(struct ost_task *t)
 		if (ns >= k->ns && ns < k->ns + k->n_ns)
 			owner = k;
 	}
+	int n = 0;
 	if (c->rcode == LDNS_RCODE_NOERROR &&
-	    ost_iter_ns_addrs(owner->arena, t->r->cfg.upstream_port, ns, c->answer, NULL) < 0) {
+	    (n = ost_iter_ns_addrs(owner->arena, t->r->cfg.upstream_port, ns, c->answer, NULL)) <
+		    0) {
 		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
+	}
+	/* The name exists without IPv4 addresses: ask for IPv6 ones. */
+	if (n == 0 && c->rcode == LDNS_RCODE_NOERROR && !ns->tried_aaaa) {
+		ns->tried_aaaa = 1;
+		ns->state = OST_NSA_UNKNOWN;
 	}
 	goto_state(t, OST_TS_PICK);
 	return OST_STEP_CONTINUE;

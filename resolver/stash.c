@@ -259,6 +259,7 @@ static struct ost_cut *cached_cut(struct ost_task *t, const ldns_rdf *zone)
 	c->arena = &t->arena;
 	c->ns = slots;
 	c->labels = ldns_dname_label_count(zone);
+	c->from_cache = true;
 	bool usable = false;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ns) && c->n_ns < OST_CUT_MAX_NS; i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(ns, i);

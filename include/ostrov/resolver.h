@@ -20,6 +20,19 @@
  * with ost_result_to_wire(). At the end of its loop iteration the server
  * calls ost_resolver_commit(). The next identical query is answered by the
  * server's hit path with ost_msg_to_wire() without entering the engine.
+ *
+ * How a worker uses it:
+ * 1. at start: ost_resolver_new(&r, &cfg, cache, &clock, &transport), one per
+ *    worker thread (no locks inside; the cache may be shared);
+ * 2. per client query: first the hit path, under the worker's cache reader:
+ *    ost_cache_reader_get(rd, qname, qtype, OST_CTAG_MSG, &e) then
+ *    ost_msg_to_wire(&e, query, qlen, now, is_tcp, edns_size, buf, cap, &len);
+ *    on -ENOENT (miss, expired, other question) call ost_resolve();
+ * 3. in the callback: ost_result_to_wire(res, query, ...) and send; the
+ *    result is only valid during the callback;
+ * 4. once per loop iteration, after sending: ost_resolver_commit(r);
+ * 5. on client disconnect (TCP) or shutdown: ost_request_cancel(),
+ *    ost_resolver_free().
  */
 #ifndef OSTROV_RESOLVER_H
 #define OSTROV_RESOLVER_H

@@ -821,6 +821,23 @@ static void test_garbage_replies(void **state)
 	assert_true(s.drop_malformed > 0);
 }
 
+static void test_ns_ipv6_only(void **state)
+{
+	struct env *e = *state;
+	fake_add(&e->net, "127.53.1.1", "ru.", "v6.ru. 3600 IN NS ns6.hosting.net.\n");
+	fake_add(&e->net, "127.53.4.1", "hosting.net.", "ns6.hosting.net. 3600 IN AAAA ::1\n");
+	fake_zone(&e->net, "::1", "v6.ru.",
+		  "v6.ru. 3600 IN SOA ns6.hosting.net. h.v6.ru. 1 1800 900 604800 300\n"
+		  "www.v6.ru. 300 IN A 127.53.9.6\n");
+	start(e);
+	resolve(e, "www.v6.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.9.6"));
+	assert_int_equal(fake_count(&e->net, "127.53.4.1", "ns6.hosting.net.", LDNS_RR_TYPE_AAAA),
+			 1);
+	assert_int_equal(fake_count(&e->net, "::1", "www.v6.ru.", LDNS_RR_TYPE_A), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +879,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_caps_and_full_responses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ns_ipv6_only, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	failed += answer_tests();

@@ -285,6 +285,28 @@ static void test_stash_failure(void **state)
 	assert_true(e->net.n_log > before);
 }
 
+static void test_stash_stale_cut(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	/* example.ru.'s server moves away: the cached cut is dead, so the
+	 * engine climbs back to ru. and learns the new server. */
+	struct fake_server *old = fake_server(&e->net, "127.53.3.1");
+	old->behaviour = FB_DROP;
+	fake_zone(&e->net, "127.53.3.9", "example.ru.", zones[2][2]);
+	struct fake_server *ru = fake_server(&e->net, "127.53.1.1");
+	ldns_rr_list_deep_free(ru->zones[0].rrs);
+	ru->zones[0].rrs = fake_rrs("ru. 3600 IN SOA a.dns.ru. h.ru. 1 1800 900 604800 600\n"
+				    "ru. 3600 IN NS a.dns.ru.\n"
+				    "a.dns.ru. 3600 IN A 127.53.1.1\n"
+				    "example.ru. 3600 IN NS ns9.example.ru.\n"
+				    "ns9.example.ru. 3600 IN A 127.53.3.9\n");
+	sresolve(e, "a.b.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.4"));
+	assert_true(fake_count(&e->net, "127.53.3.9", "a.b.example.ru.", LDNS_RR_TYPE_A) >= 1);
+}
+
 int stash_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +315,7 @@ int stash_tests(void)
 		cmocka_unit_test_setup_teardown(test_stash_negative, ssetup, steardown),
 		cmocka_unit_test_setup_teardown(test_stash_msg_hit_path, ssetup, steardown),
 		cmocka_unit_test_setup_teardown(test_stash_failure, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_stale_cut, ssetup, steardown),
 	};
 	return cmocka_run_group_tests_name("stash", tests, NULL, NULL);
 }
