@@ -83,5 +83,6 @@ void test_threads_submit(void **state);
 void test_submit_never_blocks(void **state);
 void test_two_processes(void **state);
 void test_kill9(void **state);
+void test_two_process_flood(void **state);
 
 #endif

@@ -729,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_process_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

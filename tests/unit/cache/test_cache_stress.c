@@ -546,3 +546,63 @@ void test_damaged_tree(void **state)
 	reopen_cache(f);
 	check_fresh_and_usable(f);
 }
+
+/*
+ * Two processes flood one 16 MiB cache at once, each with twice the map in
+ * distinct names: the shared usage record keeps eviction coordinated, no
+ * commit fails, the file stays bounded and both processes' recent names are
+ * there at the end.
+ */
+void test_two_process_flood(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.max_bytes = 16u << 20;
+	pid_t pids[2];
+	fflush(NULL);
+	for (int c = 0; c < 2; c++) {
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] != 0)
+			continue;
+		struct ost_cache *cache;
+		struct ost_cache_batch *b;
+		char payload[400], name[64];
+		uint8_t w[256];
+		memset(payload, 'f', sizeof(payload) - 1);
+		payload[sizeof(payload) - 1] = 0;
+		if (ost_cache_open(&cache, &f->cfg, &f->clock) || ost_cache_batch_new(cache, &b))
+			_exit(50);
+		for (int i = 0; i < 160; i++) {
+			for (int j = 0; j < 200; j++) {
+				snprintf(name, sizeof(name), "p%d-%d-%d.two.flood", c, i, j);
+				struct ost_cache_entry e =
+					mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 3600, payload);
+				if (ost_cache_batch_put(b, wire_to(name, w), 1, &e))
+					_exit(51);
+			}
+			if (ost_cache_batch_commit(b))
+				_exit(52);
+		}
+		ost_cache_batch_free(b);
+		ost_cache_close(cache);
+		_exit(0);
+	}
+	for (int c = 0; c < 2; c++) {
+		int status;
+		assert_int_equal(waitpid(pids[c], &status, 0), pids[c]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	open_cache(f);
+	struct ost_cache_stats st;
+	ost_cache_stats_get(f->cache, &st);
+	assert_true(st.entries > 5000);
+	assert_true(st.bytes_used <= st.bytes_max);
+	assert_true(file_size(f->path, "data.mdb") <= (off_t)f->cfg.max_bytes);
+	struct ost_cache_entry g;
+	char buf[512];
+	assert_int_equal(get1(f, "p0-159-199.two.flood", 1, OST_CTAG_RRSET, &g, buf, sizeof(buf)),
+			 0);
+	assert_int_equal(get1(f, "p1-159-199.two.flood", 1, OST_CTAG_RRSET, &g, buf, sizeof(buf)),
+			 0);
+}
