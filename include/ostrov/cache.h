@@ -155,7 +155,9 @@ struct ost_cache_batch;
  * format of another version) is renamed to PATH.corrupt-<wall seconds>, with
  * a log line, and a fresh cache is created; the call still succeeds. The map
  * is the larger of cfg->max_bytes and the size recorded in an existing file,
- * so processes sharing the file agree on it (configure them alike).
+ * so processes sharing the file agree on it (configure them alike). Open it
+ * in the process that uses it, after any fork(): neither the LMDB
+ * environment nor the writer thread survives a fork.
  * @param out receives the cache
  * @param cfg configuration, copied and clamped (ost_cache_config_clamp())
  * @param clock time source for expiry and eviction, must outlive the cache;
@@ -262,7 +264,8 @@ int ost_cache_batch_commit(struct ost_cache_batch *b);
  * Call it once per event-loop iteration even when the batch is empty: that
  * is a no-op unless readers queued hits (LRU stamps) or corrupt entries,
  * which it hands to the writer, so a hit-only workload keeps its LRU fresh.
- * @return 0, or OST_ELIMIT when dropped
+ * @return 0, or OST_ELIMIT when dropped (-ENOMEM when no queue node could be
+ *         allocated: dropped too)
  */
 int ost_cache_batch_submit(struct ost_cache_batch *b);
 
