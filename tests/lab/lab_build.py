@@ -255,7 +255,7 @@ def write_contracts(lay, zs, info, listen_port, unbound_port):
     """ostrov.yaml, unbound.conf, root.hints, ta.ds, names/servers/zones."""
     root = next(z for z in zs if z.name == ".")
     hints = ["; Root hints for the ostrov loopback lab (named.root style).",
-             "; Lab only: these servers exist on 127.53.0.0/16 and nowhere else."]
+             "; Lab only: these servers exist on loopback and nowhere else."]
     for host in root.ns:
         hints.append(f".\t3600000\tIN\tNS\t{host}")
     for host in root.ns:
@@ -341,6 +341,7 @@ remote-control:
             "zones": served[addr], "port": 53,
             "conf": lay.nsd_conf(addr), "pidfile": lay.nsd_pid(addr),
             "log": lay.nsd_log(addr), "blackhole_pidfile": lay.bh_pid(addr),
+            "blackhole_log": lay.bh_log(addr),
         }
     with open(lay.file("servers.json"), "w") as f:
         json.dump(servers, f, indent=1, sort_keys=True)
@@ -367,7 +368,8 @@ remote-control:
 
     entries = lab_model.names(zs)
     with open(lay.file("names.json"), "w") as f:
-        json.dump(entries, f, indent=0)
+        # One entry per line: greppable, and the C encoder stays in use.
+        f.write("[\n" + ",\n".join(json.dumps(e) for e in entries) + "\n]\n")
     with open(lay.file("bench-queries.txt"), "w") as f:
         for e in entries:
             if e["kind"] == "bench" and e["rcode"] == "NOERROR" and \
@@ -376,8 +378,10 @@ remote-control:
     return servers
 
 
-def build(dirpath, listen_port=5353, unbound_port=5354, bench_names=10000):
+def build(dirpath, prefix=lab_model.DEFAULT_PREFIX, listen_port=5353,
+          unbound_port=5354, bench_names=10000):
     """Generate the whole lab in dirpath; return (layout, servers dict)."""
+    lab_model.set_prefix(prefix)
     lay = Layout(dirpath)
     lay.mkdirs()
     now = int(time.time())

@@ -8,7 +8,8 @@ NSD configs; the small resolver at the bottom (`expect`) walks the same data to
 compute what a validating resolver must answer for each test name, so the
 expectations in names.json can never drift from what NSD actually serves.
 
-Address plan (all UDP+TCP port 53, IPv4 only, inside 127.53.0.0/16):
+Address plan (all UDP+TCP port 53, IPv4 only, inside 127.53.0.0/16; `lab up
+--prefix 127.N` moves the whole plan to 127.N.0.0/16 for a second lab):
 
   127.53.0.1-3     root            a/b/c.root-servers.lab.          group root
   127.53.1.1-6     com org net     a/b.nic.{com,org,net}.           group foreign-tld
@@ -32,42 +33,73 @@ import itertools
 
 # --- servers ---------------------------------------------------------------
 
-# address -> (name server host name, group)
-SERVERS = {}
-
-
-def _server(addr, host, group):
-    SERVERS[addr] = (host, group)
-    return host
-
-
+# The plan as (last two octets, host, group); the first two octets are the
+# lab's prefix, 127.53 by default (see set_prefix).
+PLAN = []
 for _i, _l in enumerate("abc"):
-    _server(f"127.53.0.{_i + 1}", f"{_l}.root-servers.lab.", "root")
+    PLAN.append((f"0.{_i + 1}", f"{_l}.root-servers.lab.", "root"))
 for _i, _tld in enumerate(["com", "org", "net"]):
-    _server(f"127.53.1.{2 * _i + 1}", f"a.nic.{_tld}.", "foreign-tld")
-    _server(f"127.53.1.{2 * _i + 2}", f"b.nic.{_tld}.", "foreign-tld")
+    PLAN.append((f"1.{2 * _i + 1}", f"a.nic.{_tld}.", "foreign-tld"))
+    PLAN.append((f"1.{2 * _i + 2}", f"b.nic.{_tld}.", "foreign-tld"))
 for _i, _tld in enumerate(["ru", "xn--p1ai", "su"]):
-    _server(f"127.53.2.{2 * _i + 1}", f"a.dns.{_tld}.", "national-tld")
-    _server(f"127.53.2.{2 * _i + 2}", f"b.dns.{_tld}.", "national-tld")
-_server("127.53.3.1", "ns1.example.com.", "foreign-sld")
-_server("127.53.3.2", "ns2.example.com.", "foreign-sld")
-_server("127.53.3.3", "ns1.example.net.", "foreign-sld")
-_server("127.53.3.4", "ns.insecure.com.", "foreign-sld")
-_server("127.53.4.1", "ns1.example.ru.", "national-sld")
-_server("127.53.4.2", "ns2.example.ru.", "national-sld")
-_server("127.53.4.3", "ns1.bench.ru.", "national-sld")
-_server("127.53.4.4", "ns1.hoster.ru.", "national-sld")
-_server("127.53.4.5", "ns2.hoster.ru.", "national-sld")
-_server("127.53.4.6", "ns1.xn--e1afmkfd.xn--p1ai.", "national-sld")
-_server("127.53.4.7", "ns1.example.su.", "national-sld")
-_server("127.53.4.8", "ns.insecure.ru.", "national-sld")
-_server("127.53.4.20", "ns1.expired.ru.", "national-sld")
-_server("127.53.4.21", "ns1.bad-ds.ru.", "national-sld")
-_server("127.53.4.22", "ns1.no-rrsig.ru.", "national-sld")
-_server("127.53.4.23", "ns1.zonemd-bad.ru.", "national-sld")
-_server("127.53.4.24", "ns1.bad-nsec3.ru.", "national-sld")
+    PLAN.append((f"2.{2 * _i + 1}", f"a.dns.{_tld}.", "national-tld"))
+    PLAN.append((f"2.{2 * _i + 2}", f"b.dns.{_tld}.", "national-tld"))
+PLAN += [
+    ("3.1", "ns1.example.com.", "foreign-sld"),
+    ("3.2", "ns2.example.com.", "foreign-sld"),
+    ("3.3", "ns1.example.net.", "foreign-sld"),
+    ("3.4", "ns.insecure.com.", "foreign-sld"),
+    ("4.1", "ns1.example.ru.", "national-sld"),
+    ("4.2", "ns2.example.ru.", "national-sld"),
+    ("4.3", "ns1.bench.ru.", "national-sld"),
+    ("4.4", "ns1.hoster.ru.", "national-sld"),
+    ("4.5", "ns2.hoster.ru.", "national-sld"),
+    ("4.6", "ns1.xn--e1afmkfd.xn--p1ai.", "national-sld"),
+    ("4.7", "ns1.example.su.", "national-sld"),
+    ("4.8", "ns.insecure.ru.", "national-sld"),
+    ("4.20", "ns1.expired.ru.", "national-sld"),
+    ("4.21", "ns1.bad-ds.ru.", "national-sld"),
+    ("4.22", "ns1.no-rrsig.ru.", "national-sld"),
+    ("4.23", "ns1.zonemd-bad.ru.", "national-sld"),
+    ("4.24", "ns1.bad-nsec3.ru.", "national-sld"),
+]
+BROKEN_SUFFIXES = {"4.20", "4.21", "4.22", "4.23", "4.24"}
 
-HOST_ADDR = {host: addr for addr, (host, _) in SERVERS.items()}
+DEFAULT_PREFIX = "127.53"
+# Second octets never used as a prefix: the record data lives in 127.54 and
+# 127.55, and 127.0 holds 127.0.0.1 where resolvers under test listen.
+RESERVED_SECOND_OCTETS = {0, 54, 55}
+
+SERVERS = {}       # address -> (name server host name, group)
+HOST_ADDR = {}     # host name -> address
+BROKEN_ADDRS = set()
+
+
+def set_prefix(prefix):
+    """Place the lab at prefix.x.y ("127.N"); default 127.53.
+
+    A second prefix lets two labs run side by side on one machine (other
+    agents, parallel CI jobs); everything downstream reads the addresses
+    from servers.json.
+    """
+    parts = prefix.split(".")
+    if len(parts) != 2 or parts[0] != "127" or not parts[1].isdigit() or \
+            not 0 < int(parts[1]) < 256 or \
+            int(parts[1]) in RESERVED_SECOND_OCTETS:
+        raise ValueError(f"bad lab prefix {prefix!r}: want 127.N, N in "
+                         f"1..255 except {sorted(RESERVED_SECOND_OCTETS)}")
+    SERVERS.clear()
+    HOST_ADDR.clear()
+    BROKEN_ADDRS.clear()
+    for suffix, host, group in PLAN:
+        addr = f"{prefix}.{suffix}"
+        SERVERS[addr] = (host, group)
+        HOST_ADDR[host] = addr
+        if suffix in BROKEN_SUFFIXES:
+            BROKEN_ADDRS.add(addr)
+
+
+set_prefix(DEFAULT_PREFIX)
 
 # Group aliases accepted by `lab cut`/`lab restore` besides the base groups.
 GROUP_ALIASES = {
@@ -76,8 +108,6 @@ GROUP_ALIASES = {
     "all": {"root", "foreign-tld", "national-tld", "foreign-sld",
             "national-sld"},
 }
-BROKEN_ADDRS = {"127.53.4.20", "127.53.4.21", "127.53.4.22", "127.53.4.23",
-                "127.53.4.24"}
 
 # EDE codes (RFC 8914) a validator should attach to each kind of breakage;
 # the first is the precise one, 6 (DNSSEC Bogus) is always acceptable.
@@ -288,12 +318,26 @@ def in_zone(name, zone):
 
 def find_zone(zs, name, exclude=None):
     """Deepest lab zone that contains name (excluding `exclude`)."""
-    best = None
-    for z in zs:
-        if z.name != exclude and in_zone(name, z.name):
-            if best is None or len(z.name) > len(best.name):
-                best = z
-    return best
+    by_name = _zone_map(zs)
+    while True:
+        z = by_name.get(name)
+        if z is not None and name != exclude:
+            return z
+        if name == ".":
+            return None
+        name = name.split(".", 1)[1] or "."
+
+
+_ZONE_MAPS = {}
+
+
+def _zone_map(zs):
+    """name -> zone for a zone list (rebuilt when the list grows)."""
+    cached = _ZONE_MAPS.get(id(zs))
+    if cached is None or cached[0] is not zs or len(cached[1]) != len(zs):
+        cached = (zs, {z.name: z for z in zs})
+        _ZONE_MAPS[id(zs)] = cached
+    return cached[1]
 
 
 def parent_zone(zs, z):
@@ -512,7 +556,8 @@ def names(zs):
         e = expect(index, qname, qtype)
         tags = e.pop("tags")
         kind = next((k for k in KIND_ORDER if k in tags), "positive")
-        e.update({"qname": qname, "qtype": qtype, "kind": kind,
-                  "tags": sorted(tags)})
-        out.append(e)
+        entry = {"qname": qname, "qtype": qtype, "kind": kind}
+        entry.update(e)
+        entry["tags"] = sorted(tags)
+        out.append(entry)
     return out

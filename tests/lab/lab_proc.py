@@ -110,20 +110,37 @@ def stop_by_pidfile(pidfile, marker):
     was stopped, False if nothing of ours was running. Raises LabError if a
     process survives SIGKILL.
     """
-    pid = read_pid(pidfile)
-    if pid is None or not owned(pid, marker):
+    return stop_many([(pidfile, marker)]) == 1
+
+
+def stop_many(targets):
+    """Stop several (pidfile, marker) processes at once; return how many.
+
+    All get SIGTERM first, then one shared deadline, then SIGKILL for the
+    survivors (each still checked against its marker), so stopping 32
+    servers costs one wait instead of 32.
+    """
+    families = []
+    for pidfile, marker in targets:
+        pid = read_pid(pidfile)
+        if pid is None or not owned(pid, marker):
+            _unlink(pidfile)
+            continue
+        family = [pid] + [c for c in descendants(pid) if marker in cmdline(c)]
+        families.append((pidfile, marker, family))
+        _signal(pid, signal.SIGTERM)
+    everyone = [p for _, _, fam in families for p in fam]
+    if not wait_gone(everyone, time.monotonic() + STOP_DEADLINE):
+        for _, marker, family in families:
+            for p in family:
+                if owned(p, marker):
+                    _signal(p, signal.SIGKILL)
+        if not wait_gone(everyone, time.monotonic() + STOP_DEADLINE):
+            left = [p for p in everyone if alive(p)]
+            raise LabError(f"processes {left} survive SIGKILL")
+    for pidfile, _, _ in families:
         _unlink(pidfile)
-        return False
-    family = [pid] + [c for c in descendants(pid) if marker in cmdline(c)]
-    _signal(pid, signal.SIGTERM)
-    if not wait_gone(family, time.monotonic() + STOP_DEADLINE):
-        for p in family:
-            if owned(p, marker):
-                _signal(p, signal.SIGKILL)
-        if not wait_gone(family, time.monotonic() + STOP_DEADLINE):
-            raise LabError(f"process {pid} ({pidfile}) survives SIGKILL")
-    _unlink(pidfile)
-    return True
+    return len(families)
 
 
 def _signal(pid, sig):
@@ -266,32 +283,35 @@ class Lab:
         return pid if pid is not None and \
             owned(pid, s["blackhole_pidfile"]) else None
 
-    def start_blackhole(self, addr):
-        s = self.servers[addr]
-        if self.bh_pid(addr):
-            return
-        logpath = os.path.join(self.root, "log", f"blackhole-{addr}.log")
-        with open(logpath, "ab") as log:
-            p = subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "blackhole.py"),
-                 "--addr", addr, "--port", str(s["port"]),
-                 "--pidfile", s["blackhole_pidfile"]],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, close_fds=True)
+    def start_blackholes(self, addrs):
+        """Start a swallower on each address; wait for every pid file."""
+        procs = []
+        for addr in addrs:
+            s = self.servers[addr]
+            if self.bh_pid(addr):
+                continue
+            with open(s["blackhole_log"], "ab") as log:
+                procs.append((addr, log.name, subprocess.Popen(
+                    [sys.executable, os.path.join(HERE, "blackhole.py"),
+                     "--addr", addr, "--port", str(s["port"]),
+                     "--pidfile", s["blackhole_pidfile"]],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    start_new_session=True, close_fds=True)))
         end = time.monotonic() + START_DEADLINE
-        while time.monotonic() < end:
-            if read_pid(s["blackhole_pidfile"]) == p.pid:
-                return
-            if p.poll() is not None:
-                break
-            time.sleep(0.02)
-        p.poll()
-        if p.returncode is None:
-            p.kill()
-            p.wait()
-        with open(logpath) as f:
-            tail = f.read()[-400:]
-        raise LabError(f"blackhole for {addr} did not start: {tail}")
+        for addr, logpath, p in procs:
+            pidfile = self.servers[addr]["blackhole_pidfile"]
+            while time.monotonic() < end and p.poll() is None and \
+                    read_pid(pidfile) != p.pid:
+                time.sleep(0.02)
+            if read_pid(pidfile) == p.pid and p.poll() is None:
+                continue
+            for _, _, q in procs:  # one failed: take them all back
+                if q.poll() is None:
+                    q.kill()
+                    q.wait()
+            with open(logpath) as f:
+                tail = f.read()[-400:]
+            raise LabError(f"blackhole for {addr} did not start: {tail}")
 
     def stop_blackhole(self, addr):
         s = self.servers[addr]
@@ -300,34 +320,37 @@ class Lab:
     # commands ----------------------------------------------------------
 
     def cut(self, addrs, how):
+        if how not in ("refuse", "blackhole"):
+            raise LabError(f"unknown cut mode {how!r} (refuse|blackhole)")
+        stop_many([(self.servers[a]["pidfile"], self.servers[a]["conf"])
+                   for a in addrs])
+        if how == "refuse":
+            stop_many([(self.servers[a]["blackhole_pidfile"],
+                        self.servers[a]["blackhole_pidfile"]) for a in addrs])
+        if how == "blackhole":
+            self.start_blackholes(addrs)
         for addr in addrs:
-            self.stop_nsd(addr)
-            if how == "refuse":
-                self.stop_blackhole(addr)
-            elif how == "blackhole":
-                self.start_blackhole(addr)
-            else:
-                raise LabError(f"unknown cut mode {how!r} "
-                               "(refuse|blackhole)")
             self.set_mode(addr, how)
 
     def restore(self, addrs):
-        for addr in addrs:
-            self.stop_blackhole(addr)
+        stop_many([(self.servers[a]["blackhole_pidfile"],
+                    self.servers[a]["blackhole_pidfile"]) for a in addrs])
         self.start_nsd(addrs)
 
     def down(self):
         """Stop everything; idempotent. Returns the number of processes."""
-        stopped = 0
+        targets = []
         for addr in sorted(self.servers, key=_addr_key):
-            stopped += self.stop_blackhole(addr)
-            stopped += self.stop_nsd(addr)
-            if os.path.exists(self.mode_file(addr)):
-                self.set_mode(addr, "down")
-        unbound_pid = os.path.join(self.run, "unbound.pid")
+            s = self.servers[addr]
+            targets.append((s["blackhole_pidfile"], s["blackhole_pidfile"]))
+            targets.append((s["pidfile"], s["conf"]))
         # An Unbound started on DIR/unbound.conf writes this pid file; its
         # command line may name the config by a relative path.
-        stopped += stop_by_pidfile(unbound_pid, "unbound")
+        targets.append((os.path.join(self.run, "unbound.pid"), "unbound"))
+        stopped = stop_many(targets)
+        for addr in self.servers:
+            if os.path.exists(self.mode_file(addr)):
+                self.set_mode(addr, "down")
         return stopped
 
     def status(self):
