@@ -8,8 +8,8 @@ else (no leaking zones between addresses); DNSSEC records are served; AXFR of
 the root and of the national TLDs works and carries ZONEMD, foreign TLDs
 refuse it; good zones verify with ldns-verify-zone and the deliberately broken
 ones fail the way they should; names.json agrees with what the authorities
-serve and, when Unbound is installed, with what a validating resolver
-answers; `cut refuse` closes the port, `cut blackhole` turns answers into
+serve and, when Unbound and Knot Resolver are installed, with what both
+validating resolvers answer; `cut refuse` closes the port, `cut blackhole` turns answers into
 timeouts, `restore` brings them back; `down` leaves no process behind and can
 be repeated. Exit 0 on success, 1 on any failure, 77 if the tools or port 53
 are not available (ctest SKIP_RETURN_CODE).
@@ -104,6 +104,7 @@ def norm(rr):
 
 
 UNBOUND_PORT = 5354
+KRESD_PORT = 5355
 
 
 def free_port():
@@ -144,7 +145,7 @@ def prerequisites():
 
 def check_contract(c, d, servers, zones, names):
     c.section("contract files")
-    for f in ("ostrov.yaml", "root.hints", "ta.ds", "unbound.conf",
+    for f in ("ostrov.yaml", "root.hints", "ta.ds", "unbound.conf", "kresd.conf",
               "names.json", "servers.json", "zones.json", "bench-queries.txt"):
         c.ok(os.path.getsize(os.path.join(d, f)) > 0, f"{f} written")
     yaml = open(os.path.join(d, "ostrov.yaml")).read()
@@ -337,33 +338,51 @@ def check_names_vs_authorities(c, zones, names):
     c.ok(bad == 0, f"{len(sample)} names.json entries match the authorities")
 
 
-def check_names_vs_unbound(c, d, names):
-    c.section("names.json against Unbound (validating)")
-    if shutil.which("unbound") is None:
-        print("unbound not installed: skipping the validator cross-check")
+def start_unbound(d, port):
+    res = subprocess.run(["unbound", "-c", os.path.join(d, "unbound.conf")],
+                         capture_output=True, text=True, timeout=30)
+    if res.returncode != 0:
+        raise RuntimeError(f"unbound did not start: {res.stderr}")
+
+
+def start_kresd(d, port):
+    # kresd stays in the foreground; record its pid where `lab down` looks.
+    log = open(os.path.join(d, "log", "kresd.log"), "ab")
+    p = subprocess.Popen(["kresd", "-n", "-c", os.path.join(d, "kresd.conf"),
+                          os.path.join(d, "kresd")],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True)
+    log.close()
+    with open(os.path.join(d, "run", "kresd.pid"), "w") as f:
+        f.write(f"{p.pid}\n")
+
+
+def check_names_vs_validator(c, d, names, tool, port, start):
+    c.section(f"names.json against {tool} (validating)")
+    if shutil.which(tool) is None:
+        print(f"{tool} not installed: skipping this cross-check")
         return
-    conf = os.path.join(d, "unbound.conf")
-    res = subprocess.run(["unbound", "-c", conf], capture_output=True,
-                         text=True, timeout=30)
-    if not c.ok(res.returncode == 0, "unbound starts on the lab config",
-                res.stderr):
-        return
+    pidfile = os.path.join(d, "run", f"{tool}.pid")
     try:
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
+        start(d, port)
+        end = time.monotonic() + 15
+        ready = False
+        while not ready and time.monotonic() < end:
             try:
                 dnsq.query("127.0.0.1", "a.root-servers.lab.", "A",
-                           port=UNBOUND_PORT, rd=True, timeout=1)
-                break
+                           port=port, rd=True, timeout=1)
+                ready = True
             except dnsq.QueryError:
                 time.sleep(0.05)
+        if not c.ok(ready, f"{tool} answers on the lab config"):
+            return
         sample = [n for n in names if n["kind"] != "bench"] + \
             [n for n in names if n["kind"] == "bench"][::1499]
         with tempfile.NamedTemporaryFile("w", suffix=".batch") as f:
             f.write("\n".join(f"{n['qname']} {n['qtype']}" for n in sample)
                     + "\n")
             f.flush()
-            blocks = parse_dig_blocks(dig("@127.0.0.1", "-p", str(UNBOUND_PORT),
+            blocks = parse_dig_blocks(dig("@127.0.0.1", "-p", str(port),
                                           "+dnssec", "+time=5", "+tries=1",
                                           "-f", f.name, timeout=120))
         bad = 0
@@ -381,13 +400,12 @@ def check_names_vs_unbound(c, d, names):
                 problems.append(f"EDE {b['ede']}")
             if problems:
                 bad += 1
-                c.ok(False, f"unbound {n['qname']} {n['qtype']} "
+                c.ok(False, f"{tool} {n['qname']} {n['qtype']} "
                      f"({n['kind']})", "; ".join(problems))
         c.ok(len(blocks) == len(sample) and bad == 0,
-             f"{len(sample)} names.json entries match Unbound")
+             f"{len(sample)} names.json entries match {tool}")
     finally:
-        lab_proc.stop_by_pidfile(os.path.join(d, "run", "unbound.pid"),
-                                 "unbound")
+        lab_proc.stop_by_pidfile(pidfile, tool)
 
 
 def check_cuts(c, d, servers, zones):
@@ -464,10 +482,11 @@ def main():
     d = tempfile.mkdtemp(prefix="ostrov-lab-test-")
     t0 = time.monotonic()
     try:
-        global UNBOUND_PORT
-        UNBOUND_PORT = free_port()
+        global UNBOUND_PORT, KRESD_PORT
+        UNBOUND_PORT, KRESD_PORT = free_port(), free_port()
         res = lab("up", d, "--prefix", "auto", "--unbound-port",
-                  str(UNBOUND_PORT), check=False)
+                  str(UNBOUND_PORT), "--kresd-port", str(KRESD_PORT),
+                  check=False)
         t_up = time.monotonic() - t0
         print(res.stdout.strip(), res.stderr.strip())
         if not c.ok(res.returncode == 0, "lab up", res.stderr):
@@ -484,7 +503,10 @@ def main():
         check_axfr(c, zones)
         check_zone_files(c, d, zones)
         check_names_vs_authorities(c, zones, names)
-        check_names_vs_unbound(c, d, names)
+        check_names_vs_validator(c, d, names, "unbound", UNBOUND_PORT,
+                                 start_unbound)
+        check_names_vs_validator(c, d, names, "kresd", KRESD_PORT,
+                                 start_kresd)
         check_cuts(c, d, servers, zones)
         res = lab("up", d, check=False)
         c.ok(res.returncode != 0, "lab up refuses a used directory")

@@ -6,7 +6,8 @@ every `lab up`, kept in DIR/keys), zone files signed bottom-up with
 ldns-signzone (children first, so each parent carries its children's DS), the
 deliberate breakage applied to the signed output, one NSD config per server
 address, and the files other tests read: ostrov.yaml, unbound.conf,
-root.hints, ta.ds, names.json, servers.json, zones.json, bench-queries.txt.
+root.hints, ta.ds, kresd.conf, names.json, servers.json, zones.json,
+bench-queries.txt.
 Every signing tool runs with DIR/keys as its working directory because ldns
 writes dsset/.ds files into the current directory.
 """
@@ -251,7 +252,7 @@ def write_nsd_conf(lay, addr, zones, info, zs_by_name):
     return path
 
 
-def write_contracts(lay, zs, info, listen_port, unbound_port):
+def write_contracts(lay, zs, info, listen_port, unbound_port, kresd_port):
     """ostrov.yaml, unbound.conf, root.hints, ta.ds, names/servers/zones."""
     root = next(z for z in zs if z.name == ".")
     hints = ["; Root hints for the ostrov loopback lab (named.root style).",
@@ -330,6 +331,34 @@ remote-control:
     with open(lay.file("unbound.conf"), "w") as f:
         f.write(unbound)
 
+    hints_lua = "\n".join(f"  ['{h}'] = '{lab_model.HOST_ADDR[h]}',"
+                          for h in root.ns)
+    kresd = f"""-- Lab-only Knot Resolver (5.x) config for differential tests (generated).
+-- Start: kresd -n -c {lay.file("kresd.conf")} {os.path.join(lay.root, "kresd")}
+-- kresd does not daemonize and writes no pid file: whoever starts it stops it.
+net.ipv6 = false
+net.listen('127.0.0.1', {kresd_port}, {{ kind = 'dns' }})
+-- Nothing may reach outside the lab: no RFC 5011 updates, no sentinel
+-- queries, no time-skew probes.
+modules.unload('ta_update')
+modules.unload('ta_signal_query')
+modules.unload('detect_time_skew')
+modules.unload('detect_time_jump')
+modules.load('hints > iterate')
+hints.root({{
+{hints_lua}
+}})
+-- Read-only trust anchor: kresd must never try to fetch or update one.
+trust_anchors.add_file('{lay.file("ta.ds")}', true)
+-- kresd ignores loopback name server addresses unless ALLOW_LOCAL is set.
+policy.add(policy.all(policy.FLAGS('ALLOW_LOCAL')))
+cache.open(32 * MB, 'lmdb://{os.path.join(lay.root, "kresd", "cache")}')
+log_level('notice')
+"""
+    os.makedirs(os.path.join(lay.root, "kresd"), exist_ok=True)
+    with open(lay.file("kresd.conf"), "w") as f:
+        f.write(kresd)
+
     served = servers_of(zs)
     servers = {}
     for addr, (host, group) in lab_model.SERVERS.items():
@@ -379,7 +408,7 @@ remote-control:
 
 
 def build(dirpath, prefix=lab_model.DEFAULT_PREFIX, listen_port=5353,
-          unbound_port=5354, bench_names=10000):
+          unbound_port=5354, kresd_port=5355, bench_names=10000):
     """Generate the whole lab in dirpath; return (layout, servers dict)."""
     lab_model.set_prefix(prefix)
     lay = Layout(dirpath)
@@ -393,5 +422,6 @@ def build(dirpath, prefix=lab_model.DEFAULT_PREFIX, listen_port=5353,
         if not zones:
             raise BuildError(f"server {addr} serves no zone")
         write_nsd_conf(lay, addr, zones, info, by_name)
-    servers = write_contracts(lay, zs, info, listen_port, unbound_port)
+    servers = write_contracts(lay, zs, info, listen_port, unbound_port,
+                              kresd_port)
     return lay, servers

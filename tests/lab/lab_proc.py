@@ -347,6 +347,8 @@ class Lab:
         # An Unbound started on DIR/unbound.conf writes this pid file; its
         # command line may name the config by a relative path.
         targets.append((os.path.join(self.run, "unbound.pid"), "unbound"))
+        # kresd writes no pid file; tests that start it record one here.
+        targets.append((os.path.join(self.run, "kresd.pid"), "kresd"))
         stopped = stop_many(targets)
         for addr in self.servers:
             if os.path.exists(self.mode_file(addr)):
