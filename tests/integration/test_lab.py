@@ -463,6 +463,34 @@ def check_cuts(c, d, servers, zones):
          "unknown cut target is an error")
 
 
+def check_resign(c, d):
+    c.section("resign (new serial, fresh signatures, reload)")
+    zones = json.load(open(os.path.join(d, "zones.json")))
+    old = zones["ru."]["serial"]
+    res = lab("resign", d, "ru", "--validity", "7200", check=False)
+    if not c.ok(res.returncode == 0, "lab resign ru", res.stderr):
+        return
+    zones = json.load(open(os.path.join(d, "zones.json")))
+    z = zones["ru."]
+    c.ok(z["serial"] == old + 1, "serial bumped by one",
+         f"{old} -> {z['serial']}")
+    c.ok(z["expiration"] - z["inception"] == 86400 + 7200,
+         "signatures valid for the requested time")
+    for addr in z["servers"]:
+        serial = dnsq.soa_serial(dnsq.query(addr, "ru.", "SOA", timeout=1))
+        c.ok(serial == old + 1, f"{addr} serves the new ru serial",
+             str(serial))
+    ok, msg = zonemd.verify(z["file"], "ru.")
+    c.ok(ok, "new ru ZONEMD matches the re-signed data", msg)
+    out = dig("AXFR", "@" + z["servers"][0], "ru", "+time=5")
+    c.ok(re.search(rf"\sIN\s+ZONEMD\s+{old + 1}\s", out) is not None,
+         "AXFR of ru carries the new ZONEMD serial")
+    names = json.load(open(os.path.join(d, "names.json")))
+    soa = next(n for n in names if n["qname"] == "ru." and n["qtype"] == "SOA")
+    c.ok(soa["answers"][0].split()[6] == str(old + 1),
+         "names.json follows the new serial")
+
+
 def lab_processes(d):
     """Live processes whose command line mentions the lab directory."""
     found = []
@@ -508,6 +536,7 @@ def main():
         check_names_vs_validator(c, d, names, "kresd", KRESD_PORT,
                                  start_kresd)
         check_cuts(c, d, servers, zones)
+        check_resign(c, d)
         res = lab("up", d, check=False)
         c.ok(res.returncode != 0, "lab up refuses a used directory")
     except Exception as e:  # report, then still tear down

@@ -76,6 +76,40 @@ class Reply:
                 f"ns={self.nscount} ar={self.arcount})")
 
 
+def _skip_name(wire, pos):
+    """Return the offset just past the (possibly compressed) name at pos."""
+    while True:
+        if pos >= len(wire):
+            raise QueryError("truncated name")
+        length = wire[pos]
+        if length & 0xC0 == 0xC0:
+            return pos + 2
+        if length == 0:
+            return pos + 1
+        pos += 1 + length
+
+
+def soa_serial(reply):
+    """The serial of the first SOA in the answer section, or None."""
+    wire = reply.wire
+    pos = 12
+    for _ in range(reply.qdcount):
+        pos = _skip_name(wire, pos) + 4
+    for _ in range(reply.ancount):
+        pos = _skip_name(wire, pos)
+        if pos + 10 > len(wire):
+            raise QueryError("truncated record")
+        rtype, _, _, rdlen = struct.unpack("!HHIH", wire[pos:pos + 10])
+        pos += 10
+        if rtype == QTYPES["SOA"]:
+            p = _skip_name(wire, _skip_name(wire, pos))
+            if p + 4 > len(wire):
+                raise QueryError("truncated SOA")
+            return struct.unpack("!I", wire[p:p + 4])[0]
+        pos += rdlen
+    return None
+
+
 def query(addr, qname, qtype="A", port=53, timeout=1.0, rd=False,
           dnssec=False, tcp=False):
     """Send one query to addr:port over UDP (or TCP) and return a Reply.

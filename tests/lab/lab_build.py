@@ -122,10 +122,12 @@ def _write_unsigned(lay, z, ds_of, serial):
     return path
 
 
-def _sign(lay, z, unsigned, keys, now):
+def _sign(lay, z, unsigned, keys, now, validity=None):
     out = os.path.join(lay.zones, zone_file_stem(z.name) + ".signed")
     if z.broken == "expired":
         inception, expiration = now - 40 * DAY, now - 10 * DAY
+    elif validity is not None:
+        inception, expiration = now - DAY, now + validity
     else:
         inception, expiration = now - DAY, now + 30 * DAY
     argv = ["ldns-signzone", "-i", str(inception), "-e", str(expiration),
@@ -390,15 +392,15 @@ log_level('notice')
             "ds_rdata": e.get("ds"), "children_ds": e["children_ds"],
             "inception": e.get("inception"), "expiration": e.get("expiration"),
             "missing_rrsig": sorted(f"{o} {t}" for o, t in z.missing_rrsig),
+            "serial": int(next(r[3] for r in z.records
+                               if r[2] == "SOA").split()[2]),
             "bench": z.bench,
         }
     with open(lay.file("zones.json"), "w") as f:
         json.dump(zones, f, indent=1, sort_keys=True)
 
     entries = lab_model.names(zs)
-    with open(lay.file("names.json"), "w") as f:
-        # One entry per line: greppable, and the C encoder stays in use.
-        f.write("[\n" + ",\n".join(json.dumps(e) for e in entries) + "\n]\n")
+    _write_names(lay.file("names.json"), entries)
     with open(lay.file("bench-queries.txt"), "w") as f:
         for e in entries:
             if e["kind"] == "bench" and e["rcode"] == "NOERROR" and \
@@ -425,3 +427,89 @@ def build(dirpath, prefix=lab_model.DEFAULT_PREFIX, listen_port=5353,
     servers = write_contracts(lay, zs, info, listen_port, unbound_port,
                               kresd_port)
     return lay, servers
+
+
+def resign(root, zone_name, serial=None, validity=None):
+    """Re-sign one zone of a built lab with a new SOA serial.
+
+    For mirror-refresh and signature-expiry tests: same keys (the parent's
+    DS stays valid), serial = serial or old + 1, signatures valid from
+    now-1d for `validity` seconds (default 30 days), fresh ZONEMD (or a
+    fresh wrong one for zonemd-bad). zones.json and the SOA answers in
+    names.json follow. Returns (old serial, new serial). The caller reloads
+    the servers.
+    """
+    lay = Layout(root)
+    with open(lay.file("zones.json")) as f:
+        zones = json.load(f)
+    if not zone_name.endswith("."):
+        zone_name += "."
+    if zone_name not in zones:
+        raise BuildError(f"no zone {zone_name} in this lab")
+    zinfo = zones[zone_name]
+    lab_model.set_prefix(zones["."]["servers"][0].rsplit(".", 2)[0])
+    z = next(m for m in lab_model.build_zones(0, bench_names=0)
+             if m.name == zone_name)
+    path = zinfo["unsigned_file"]
+    with open(path) as f:
+        lines = f.readlines()
+    old = None
+    for i, line in enumerate(lines):
+        fields = line.split()
+        if len(fields) >= 7 and fields[0] == zone_name and \
+                fields[3] in ("SOA", "ZONEMD"):
+            pos = 6 if fields[3] == "SOA" else 4
+            if fields[3] == "SOA":
+                old = int(fields[pos])
+            fields[pos] = "@SERIAL@"
+            lines[i] = "\t".join(fields[:5]) + "\t" + \
+                " ".join(fields[5:]) + "\n"
+    if old is None:
+        raise BuildError(f"{path}: no SOA")
+    new = serial if serial is not None else old + 1
+    text = "".join(lines).replace("@SERIAL@", str(new))
+    with open(path, "w") as f:
+        f.write(text)
+    now = int(time.time())
+    if z.signed:
+        out, inc, exp = _sign(lay, z, path, (zinfo["ksk"], zinfo["zsk"]),
+                              now, validity)
+        zinfo.update({"inception": inc, "expiration": exp})
+    else:
+        out = path
+    # NSD reloads a zone file on SIGHUP only if its mtime changed.
+    st = os.stat(out)
+    os.utime(out, (st.st_atime, max(time.time(), st.st_mtime) + 1))
+    zinfo["serial"] = new
+    _write_json(lay.file("zones.json"), zones)
+
+    with open(lay.file("names.json")) as f:
+        entries = json.load(f)
+    for e in entries:
+        if e["qtype"] == "SOA" and e["qname"] == zone_name:
+            for key in ("answers", "cd_answers"):
+                e[key] = [_with_serial(rr, new) for rr in e[key]]
+    _write_names(lay.file("names.json"), entries)
+    return old, new
+
+
+def _with_serial(rr, serial):
+    fields = rr.split()
+    if len(fields) > 6 and fields[3] == "SOA":
+        fields[6] = str(serial)
+    return " ".join(fields)
+
+
+def _write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def _write_names(path, entries):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        # One entry per line: greppable, and the C encoder stays in use.
+        f.write("[\n" + ",\n".join(json.dumps(e) for e in entries) + "\n]\n")
+    os.replace(tmp, path)

@@ -275,6 +275,33 @@ class Lab:
         s = self.servers[addr]
         return stop_by_pidfile(s["pidfile"], s["conf"])
 
+    def reload(self, zone, serial, deadline=START_DEADLINE):
+        """SIGHUP the servers of zone; wait until all serve `serial`."""
+        addrs = [a for a, s in self.servers.items() if zone in s["zones"]]
+        for addr in addrs:
+            pid = self.nsd_pid(addr)
+            if pid is None:
+                continue  # cut: it loads the new file when restored
+            os.kill(pid, signal.SIGHUP)
+        end = time.monotonic() + deadline
+        for addr in addrs:
+            if self.nsd_pid(addr) is None:
+                continue
+            got = None
+            while time.monotonic() < end:
+                try:
+                    got = dnsq.soa_serial(dnsq.query(addr, zone, "SOA",
+                                                     timeout=0.3))
+                    if got == serial:
+                        break
+                except dnsq.QueryError:
+                    pass
+                time.sleep(0.02)
+            if got != serial:
+                raise LabError(f"{addr} still serves {zone} serial {got}, "
+                               f"not {serial} {self._log_tail(addr)}")
+        return addrs
+
     # swallowers --------------------------------------------------------
 
     def bh_pid(self, addr):
