@@ -10,7 +10,7 @@
 #
 #   tools/demo.sh [--once] [--port PORT] [--no-build]
 #
-# Needs root (the lab binds 127.53.x.x:53) and the packages of
+# Needs root (the lab binds 127.53.x.x:53, or the next free 127.N prefix) and the packages of
 # tools/install-deps.sh. Every address used is in 127.0.0.0/8.
 set -euo pipefail
 
@@ -78,7 +78,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "bringing the lab up in $LABDIR"
-"$LAB" up "$LABDIR" --port "$PORT"
+"$LAB" up "$LABDIR" --prefix auto --port "$PORT"
 
 say "starting ostrovd"
 "$OSTROVD" -c "$LABDIR/ostrov.yaml" >"$WORK/ostrovd.log" 2>&1 &
@@ -100,7 +100,8 @@ until dig @127.0.0.1 -p "$PORT" +norec +time=1 +tries=1 . NS 2>/dev/null | grep 
 	sleep 0.1
 done
 echo "ostrovd (pid $PID) listens on 127.0.0.1@$PORT (UDP and TCP); log: $WORK/ostrovd.log"
-echo "config: $LABDIR/ostrov.yaml (root hints: lab root servers 127.53.0.1-3)"
+echo "config: $LABDIR/ostrov.yaml; lab root servers (root hints):" \
+	"$(awk '$4 == "A" { print $5 }' "$LABDIR/root.hints" | paste -sd ' ')"
 
 ask() {
 	local what="$1"

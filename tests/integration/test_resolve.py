@@ -143,7 +143,7 @@ def main():
         check(int(st["tcp_queries"]) >= len(entries), "TCP queries counted")
         check(d.stop() == 0, "ostrovd exits 0 on SIGTERM")
         d = None
-        # The national TLD "ru": a.dns.ru is 127.53.2.1, b.dns.ru 127.53.2.2.
+        # The national TLD "ru": a.dns.ru and b.dns.ru (127.53.2.1 and .2 at the default prefix).
         ru = [a for a, s in lab.servers.items() if "ru." in s["zones"]]
         check(len(ru) == 2, "two servers for ru.")
         for how in ("refuse", "blackhole"):

@@ -101,10 +101,13 @@ class Lab:
         self.port = port
         self.unbound_port = unbound_port or free_port()
         self.keep = keep or bool(os.environ.get("OST_KEEP_LAB"))
-        args = [LAB, "up", self.dir, "--port", str(port), "--unbound-port",
-                str(self.unbound_port), "--bench-names", str(bench_names)]
-        # Another lab (another helper, another test) may hold 127.53.x.x:53
-        # for a while: retry until a deadline instead of failing at once.
+        # --prefix auto: another lab on this machine (another test, a
+        # benchmark) pushes ours to the next free 127.N.0.0/16.
+        args = [LAB, "up", self.dir, "--prefix", "auto", "--port", str(port),
+                "--unbound-port", str(self.unbound_port), "--bench-names",
+                str(bench_names)]
+        # Even so, every prefix may be busy for a while: retry until a
+        # deadline instead of failing at once.
         end = time.monotonic() + 60
         while True:
             r = subprocess.run(args, capture_output=True, text=True)
