@@ -134,7 +134,7 @@ def main():
     finally:
         if d:
             d.stop()
-        lab.close()
+        lab.close(failed=bool(check.failed))
     return check.finish()
 
 

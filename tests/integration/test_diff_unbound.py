@@ -127,7 +127,7 @@ def main():
             od.stop()
         if ub:
             ub.stop()
-        lab.close()
+        lab.close(failed=bool(check.failed))
     return check.finish()
 
 

@@ -73,7 +73,7 @@ def cut_phase(check, lab, binary, how, tld, victim):
                               timeout=CUT_DEADLINE_S)
         took = time.monotonic() - t0
         compare(check, f"{how} {victim} ({tld})", entries, replies)
-        st = d.stats()
+        st = d.stats(workers=2)
         check(sorted(st) == ["0", "1"], f"{how}: a stats line from each of 2 workers")
         s = {k: sum(int(w.get(k, 0)) for w in st.values())
              for k in ("queries_sent", "timeouts", "net_errors", "servfail")}
@@ -152,7 +152,7 @@ def main():
     finally:
         if d:
             d.stop()
-        lab.close()
+        lab.close(failed=bool(check.failed))
     return check.finish()
 
 

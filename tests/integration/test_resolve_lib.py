@@ -155,7 +155,15 @@ class Lab:
             f.write(text)
         return path
 
-    def close(self):
+    def close(self, failed=False):
+        """Tear down; after a failure (or an exception in flight) first show
+        the tail of every daemon log, since the directory goes away."""
+        if failed or sys.exc_info()[0] is not None:
+            for name in sorted(os.listdir(self.dir)):
+                if name.endswith(".log") and ("ostrovd" in name or "unbound" in name):
+                    with open(self.file(name), errors="replace") as f:
+                        lines = f.readlines()[-25:]
+                    log(f"--- {name} (last {len(lines)} lines)\n" + "".join(lines))
         subprocess.run([LAB, "down", self.dir], capture_output=True, text=True)
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -233,13 +241,14 @@ class Daemon:
         except OSError:
             return ""
 
-    def stats(self, deadline_s=5):
+    def stats(self, workers=1, deadline_s=5):
         """SIGUSR1, then the newest stats line of each worker as a dict."""
-        before = self.tail(100000).count('msg="stats"')
+        def count():
+            return self.tail(100000).count('msg="stats"')
+        before = count()
         self.send_signal(signal.SIGUSR1)
-        wait_for(lambda: self.tail(100000).count('msg="stats"') > before, deadline_s,
-                 f"{self.name} stats line")
-        time.sleep(0.05)  # let every worker write its line (one write(2) each)
+        wait_for(lambda: count() >= before + workers, deadline_s,
+                 f"{self.name} stats lines of {workers} worker(s)")
         lines = [ln for ln in self.tail(100000).splitlines() if 'msg="stats"' in ln]
         out = {}
         for ln in lines:
