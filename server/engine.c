@@ -67,13 +67,14 @@ struct worker_engine {
 	struct ost_worker *w;
 	const struct ost_engine *e;
 	struct ost_resolver *r;
-	struct ost_cache_reader *rd; /* NULL without a cache */
-	bool rd_active;              /* a reader session is open */
-	uv_check_t check;            /* end of each loop iteration */
-	uv_async_t stats_async;      /* SIGUSR1, from the main thread */
-	uv_timer_t stats_timer;      /* periodic line at debug level */
-	int open_handles;            /* freed when the last one closed */
-	struct pending *pending;     /* requests in flight */
+	struct ost_cache_reader *rd;   /* NULL without a cache */
+	struct ost_cache_batch *maint; /* always empty: wakes the writer for touches */
+	bool rd_active;                /* a reader session is open */
+	uv_check_t check;              /* end of each loop iteration */
+	uv_async_t stats_async;        /* SIGUSR1, from the main thread */
+	uv_timer_t stats_timer;        /* periodic line at debug level */
+	int open_handles;              /* freed when the last one closed */
+	struct pending *pending;       /* requests in flight */
 	size_t n_pending;
 	struct answer_stats st;
 	uint8_t buf[SEND_BUF_CAP]; /* replies are written here */
@@ -303,6 +304,14 @@ static void on_check(uv_check_t *h)
 	}
 	if (we->r)
 		(void)ost_resolver_commit(we->r);
+	/*
+	 * The hit path reports LRU touches to the cache writer without writing
+	 * (cache.h); the writer applies them when woken by a submit. A worker
+	 * that only serves hits submits nothing through its resolver, so it
+	 * submits this empty batch, which returns at once unless touches wait.
+	 */
+	if (we->maint)
+		(void)ost_cache_batch_submit(we->maint);
 }
 
 void ost_worker_engine_log_stats(struct ost_worker *w)
@@ -388,6 +397,9 @@ int ost_worker_engine_init(struct ost_worker *w)
 		ret = ost_cache_reader_new(e->cache, &we->rd);
 		if (ret < 0)
 			goto fail;
+		ret = ost_cache_batch_new(e->cache, &we->maint);
+		if (ret < 0)
+			goto fail;
 	}
 	/* From here on the worker owns @we: ost_worker_engine_stop() releases it. */
 	w->engine = we;
@@ -401,6 +413,7 @@ int ost_worker_engine_init(struct ost_worker *w)
 		uv_timer_start(&we->stats_timer, on_stats_timer, STATS_PERIOD_MS, STATS_PERIOD_MS);
 	return 0;
 fail:
+	ost_cache_reader_free(we->rd);
 	ost_resolver_free(we->r);
 	free(we);
 	return ret;
@@ -431,6 +444,8 @@ void ost_worker_engine_stop(struct ost_worker *w)
 	we->r = NULL;
 	ost_cache_reader_free(we->rd);
 	we->rd = NULL;
+	ost_cache_batch_free(we->maint);
+	we->maint = NULL;
 	w->engine = NULL;
 	uv_close((uv_handle_t *)&we->check, handle_closed);
 	uv_close((uv_handle_t *)&we->stats_async, handle_closed);
