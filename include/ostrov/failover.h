@@ -37,6 +37,7 @@
 
 #include "ostrov/clock.h"
 #include "ostrov/error.h"
+#include "ostrov/transport.h"
 
 /*
  * ---------------------------------------------------------------------------
@@ -484,5 +485,93 @@ OST_EXPORT uint32_t ost_failcache_ttl(unsigned consecutive);
  * @return 22 or 23
  */
 OST_EXPORT uint16_t ost_failure_ede(int last_status);
+
+/*
+ * ---------------------------------------------------------------------------
+ * Active probes (resilience/probe.c)
+ * ---------------------------------------------------------------------------
+ */
+
+/** Probe scheduler settings. */
+struct ost_probe_config {
+	uint32_t interval_ms; /**< mean time between probes of one target (2000) */
+	double jitter;        /**< ± share of the interval, uniform (0.2) */
+	uint32_t timeout_ms;  /**< per try (750) */
+	unsigned tries;       /**< tries per probe, RFC 9520 §3.1 allows 3 (2) */
+	unsigned tcp_every;   /**< every Nth probe of a target over TCP, 0 = never (6) */
+};
+
+/** Fill @p cfg with the defaults documented on each field. */
+OST_EXPORT void ost_probe_config_default(struct ost_probe_config *cfg);
+
+/** Counters of one probe target. */
+struct ost_probe_stats {
+	char addr[64];          /**< "ADDR@PORT" */
+	enum ost_fo_class cls;  /**< its class */
+	char qname[256];        /**< probe question name */
+	uint16_t qtype;         /**< SOA or NS */
+	uint64_t probes;        /**< probes finished */
+	uint64_t ok;            /**< of which answered correctly */
+	uint64_t tries;         /**< queries sent (retries included) */
+	uint64_t spoofed;       /**< packets rejected (wrong ID or question) */
+	uint32_t last_rtt_ms;   /**< RTT of the last good answer */
+	bool is_up;             /**< the last probe succeeded */
+};
+
+struct ost_probe;
+
+/**
+ * Create a scheduler. Probes are sent through @p tp (in ostrovd: the drill
+ * transport's probe face, so drills affect probes) and fed to @p fo.
+ * @param cfg settings (copied), NULL for defaults
+ * @param clock the clock (borrowed)
+ * @param tp the transport (borrowed)
+ * @param fo the machine fed with results (borrowed)
+ * @param seed seed of the ID / jitter generator (ostrovd: from getrandom)
+ * @param out receives the scheduler
+ * @return 0, -EINVAL (tries x timeout must fit in the shortest interval), -ENOMEM
+ */
+OST_EXPORT int ost_probe_new(const struct ost_probe_config *cfg, const struct ost_clock *clock,
+			     const struct ost_transport *tp, struct ost_fo *fo, uint64_t seed,
+			     struct ost_probe **out) OST_WUR;
+
+/**
+ * Add a target (before or after start).
+ * @param p the scheduler
+ * @param sa server address with port
+ * @param salen its length
+ * @param cls its class
+ * @param qname question ("." for root servers, "com." for a TLD server)
+ * @param qtype LDNS_RR_TYPE_SOA (6) or LDNS_RR_TYPE_NS (2)
+ * @return 0, -EINVAL (bad name, type or address), -ENOMEM
+ */
+OST_EXPORT int ost_probe_add(struct ost_probe *p, const struct sockaddr *sa, socklen_t salen,
+			     enum ost_fo_class cls, const char *qname, uint16_t qtype) OST_WUR;
+
+/** Start probing: each target's first probe at a random point of one interval. @return 0 or -ENOMEM */
+OST_EXPORT int ost_probe_start(struct ost_probe *p) OST_WUR;
+
+/** Stop: disarm timers and cancel queries in flight (results are not fed). */
+OST_EXPORT void ost_probe_stop(struct ost_probe *p);
+
+/** Stop and release (NULL allowed). */
+OST_EXPORT void ost_probe_free(struct ost_probe *p);
+
+/** @return number of targets */
+OST_EXPORT size_t ost_probe_count(const struct ost_probe *p);
+
+/**
+ * Counters of target @p i.
+ * @return 0 or -ENOENT
+ */
+OST_EXPORT int ost_probe_stats(const struct ost_probe *p, size_t i,
+			       struct ost_probe_stats *out) OST_WUR;
+
+/**
+ * Write every target's counters as text or a JSON array.
+ * @return 0 or -ENOMEM
+ */
+OST_EXPORT int ost_probe_write(const struct ost_probe *p, bool is_json,
+			       struct ost_buf *b) OST_WUR;
 
 #endif
