@@ -32,6 +32,11 @@ struct bucket {
 	uint32_t p_fail[OST_FO_CLASS_COUNT]; /* passive timeouts / network errors */
 };
 
+struct listener {
+	ost_fo_listener_cb cb;
+	void *arg;
+};
+
 struct ost_fo {
 	struct ost_fo_config cfg;
 	const struct ost_clock *clock;
@@ -63,8 +68,7 @@ struct ost_fo {
 	double tokens; /* recheck token bucket */
 	uint64_t tokens_at_ms;
 
-	ost_fo_listener_cb listener;
-	void *listener_arg;
+	struct listener listeners[OST_FO_MAX_LISTENERS];
 };
 
 static const char *const state_names[OST_FO_STATE_COUNT] = {
@@ -609,11 +613,12 @@ static int step(struct ost_fo *fo, enum ost_fo_event ev, const char *operator_na
 static void notify(struct ost_fo *fo, const struct ost_fo_transition *tr)
 {
 	pthread_mutex_lock(&fo->lock);
-	ost_fo_listener_cb cb = fo->listener;
-	void *arg = fo->listener_arg;
+	struct listener ls[OST_FO_MAX_LISTENERS];
+	memcpy(ls, fo->listeners, sizeof(ls));
 	pthread_mutex_unlock(&fo->lock);
-	if (cb)
-		cb(tr, arg);
+	for (int i = 0; i < OST_FO_MAX_LISTENERS; i++)
+		if (ls[i].cb)
+			ls[i].cb(tr, ls[i].arg);
 }
 
 int ost_fo_event(struct ost_fo *fo, enum ost_fo_event ev, const char *operator_name)
@@ -709,11 +714,28 @@ void ost_fo_set_drill(struct ost_fo *fo, const char *drill_id)
 	pthread_mutex_unlock(&fo->lock);
 }
 
-void ost_fo_set_listener(struct ost_fo *fo, ost_fo_listener_cb cb, void *arg)
+int ost_fo_add_listener(struct ost_fo *fo, ost_fo_listener_cb cb, void *arg)
+{
+	int rc = -ENOSPC;
+	pthread_mutex_lock(&fo->lock);
+	for (int i = 0; i < OST_FO_MAX_LISTENERS; i++) {
+		if (!fo->listeners[i].cb) {
+			fo->listeners[i].cb = cb;
+			fo->listeners[i].arg = arg;
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fo->lock);
+	return rc;
+}
+
+void ost_fo_remove_listener(struct ost_fo *fo, ost_fo_listener_cb cb, void *arg)
 {
 	pthread_mutex_lock(&fo->lock);
-	fo->listener = cb;
-	fo->listener_arg = arg;
+	for (int i = 0; i < OST_FO_MAX_LISTENERS; i++)
+		if (fo->listeners[i].cb == cb && fo->listeners[i].arg == arg)
+			fo->listeners[i].cb = NULL;
 	pthread_mutex_unlock(&fo->lock);
 }
 

@@ -26,17 +26,17 @@
 struct target {
 	struct ost_probe *p;
 	struct ost_upstream_query q;
-	uint8_t *wire;        /* query being sent, ldns-allocated */
+	uint8_t *wire; /* query being sent, ldns-allocated */
 	ldns_rdf *qname;
 	uint16_t qtype;
 	uint16_t id;
 	enum ost_fo_class cls;
-	struct ost_timer *timer;  /* next probe */
-	struct ost_timer *retry;  /* deferred retry (never send from inside a callback) */
+	struct ost_timer *timer; /* next probe */
+	struct ost_timer *retry; /* deferred retry (never send from inside a callback) */
 	bool is_in_flight;
-	unsigned try_no;          /* 1-based try of the probe in flight */
-	uint64_t round;           /* probes started */
-	uint64_t sent_ms;         /* send time of the current try */
+	unsigned try_no;  /* 1-based try of the probe in flight */
+	uint64_t round;   /* probes started */
+	uint64_t sent_ms; /* send time of the current try */
 	struct ost_probe_stats st;
 };
 
@@ -162,8 +162,8 @@ static void finish(struct target *t, bool is_ok, uint64_t now)
 		t->st.last_rtt_ms = (uint32_t)(now - t->sent_ms);
 	}
 	if (t->st.is_up != is_ok)
-		ost_log(OST_LOG_DEBUG, "probe", "target %s addr=%s class=%s",
-			is_ok ? "up" : "down", t->st.addr, ost_fo_class_str(t->cls));
+		ost_log(OST_LOG_DEBUG, "probe", "target %s addr=%s class=%s", is_ok ? "up" : "down",
+			t->st.addr, ost_fo_class_str(t->cls));
 	t->st.is_up = is_ok;
 	ost_fo_feed_probe(t->p->fo, t->cls, is_ok);
 }
@@ -251,7 +251,7 @@ static int send_try(struct target *t)
 	t->q.cb = on_reply;
 	t->q.arg = t;
 	t->q.proto = (p->cfg.tcp_every && t->round % p->cfg.tcp_every == 0) ? OST_PROTO_TCP
-									      : OST_PROTO_UDP;
+									    : OST_PROTO_UDP;
 	t->sent_ms = ost_clock_mono_ms(p->clock);
 	t->st.tries++;
 	int rc = p->tp->ops->send(p->tp->ctx, &t->q);

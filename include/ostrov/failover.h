@@ -239,8 +239,17 @@ OST_EXPORT int ost_fo_new(const struct ost_fo_config *cfg, const struct ost_cloc
 /** Stop the timer and release @p fo (NULL is allowed). */
 OST_EXPORT void ost_fo_free(struct ost_fo *fo);
 
-/** Set the listener (one; NULL removes it). */
-OST_EXPORT void ost_fo_set_listener(struct ost_fo *fo, ost_fo_listener_cb cb, void *arg);
+/** Most listeners per machine. */
+#define OST_FO_MAX_LISTENERS 4
+
+/**
+ * Add a listener (the daemon's metrics, a drill's report collector ...).
+ * @return 0 or -ENOSPC when OST_FO_MAX_LISTENERS are registered
+ */
+OST_EXPORT int ost_fo_add_listener(struct ost_fo *fo, ost_fo_listener_cb cb, void *arg) OST_WUR;
+
+/** Remove the listener registered with exactly @p cb and @p arg (no-op when absent). */
+OST_EXPORT void ost_fo_remove_listener(struct ost_fo *fo, ost_fo_listener_cb cb, void *arg);
 
 /**
  * Record the result of one probe (after its retries).
@@ -506,16 +515,16 @@ OST_EXPORT void ost_probe_config_default(struct ost_probe_config *cfg);
 
 /** Counters of one probe target. */
 struct ost_probe_stats {
-	char addr[64];          /**< "ADDR@PORT" */
-	enum ost_fo_class cls;  /**< its class */
-	char qname[256];        /**< probe question name */
-	uint16_t qtype;         /**< SOA or NS */
-	uint64_t probes;        /**< probes finished */
-	uint64_t ok;            /**< of which answered correctly */
-	uint64_t tries;         /**< queries sent (retries included) */
-	uint64_t spoofed;       /**< packets rejected (wrong ID or question) */
-	uint32_t last_rtt_ms;   /**< RTT of the last good answer */
-	bool is_up;             /**< the last probe succeeded */
+	char addr[64];         /**< "ADDR@PORT" */
+	enum ost_fo_class cls; /**< its class */
+	char qname[256];       /**< probe question name */
+	uint16_t qtype;        /**< SOA or NS */
+	uint64_t probes;       /**< probes finished */
+	uint64_t ok;           /**< of which answered correctly */
+	uint64_t tries;        /**< queries sent (retries included) */
+	uint64_t spoofed;      /**< packets rejected (wrong ID or question) */
+	uint32_t last_rtt_ms;  /**< RTT of the last good answer */
+	bool is_up;            /**< the last probe succeeded */
 };
 
 struct ost_probe;
@@ -548,7 +557,8 @@ OST_EXPORT int ost_probe_new(const struct ost_probe_config *cfg, const struct os
 OST_EXPORT int ost_probe_add(struct ost_probe *p, const struct sockaddr *sa, socklen_t salen,
 			     enum ost_fo_class cls, const char *qname, uint16_t qtype) OST_WUR;
 
-/** Start probing: each target's first probe at a random point of one interval. @return 0 or -ENOMEM */
+/** Start probing: each target's first probe at a random point of one interval. @return 0 or -ENOMEM
+ */
 OST_EXPORT int ost_probe_start(struct ost_probe *p) OST_WUR;
 
 /** Stop: disarm timers and cancel queries in flight (results are not fed). */
@@ -571,7 +581,6 @@ OST_EXPORT int ost_probe_stats(const struct ost_probe *p, size_t i,
  * Write every target's counters as text or a JSON array.
  * @return 0 or -ENOMEM
  */
-OST_EXPORT int ost_probe_write(const struct ost_probe *p, bool is_json,
-			       struct ost_buf *b) OST_WUR;
+OST_EXPORT int ost_probe_write(const struct ost_probe *p, bool is_json, struct ost_buf *b) OST_WUR;
 
 #endif

@@ -235,6 +235,17 @@ static int build_answer(const struct ost_upstream_query *q, enum fake_mode mode,
 		ldns_rr *rr = NULL;
 		if (ldns_rr_new_frm_str(&rr, text, 3600, NULL, NULL) == LDNS_STATUS_OK)
 			ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+		if (ldns_rr_get_type(qrr) == LDNS_RR_TYPE_AXFR) {
+			/* a whole (tiny) zone: SOA, one A record, SOA again */
+			char text2[1024];
+			snprintf(text2, sizeof(text2), "ns.%s 3600 IN A 127.0.0.8",
+				 strcmp(owner, ".") ? owner : "");
+			ldns_rr *a_rr = NULL, *soa2 = NULL;
+			if (ldns_rr_new_frm_str(&a_rr, text2, 3600, NULL, NULL) == LDNS_STATUS_OK)
+				ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, a_rr);
+			if (ldns_rr_new_frm_str(&soa2, text, 3600, NULL, NULL) == LDNS_STATUS_OK)
+				ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, soa2);
+		}
 	}
 	ldns_status st = ldns_pkt2wire(out, a, len);
 	ldns_pkt_free(a);

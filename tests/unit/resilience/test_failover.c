@@ -165,7 +165,7 @@ static struct fx *fx_new(const struct ost_fo_config *cfg)
 	fake_clock_init(&f->clk, WALL0);
 	f->clk.now_ms = 1000000;
 	assert_int_equal(ost_fo_new(cfg, &f->clk.clock, &f->fo), 0);
-	ost_fo_set_listener(f->fo, listener, &f->seen);
+	assert_int_equal(ost_fo_add_listener(f->fo, listener, &f->seen), 0);
 	return f;
 }
 

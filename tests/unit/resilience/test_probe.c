@@ -17,6 +17,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/failover.h"
+
 #include "fake.h"
 #include "tests_resilience.h"
 
@@ -113,8 +114,7 @@ static void test_probe_failures(void **state)
 		assert_true(st[i].probes >= 20);
 		assert_int_equal(st[i].ok, 0);
 		assert_false(st[i].is_up);
-		assert_true(st[i].tries >= 2 * st[i].probes &&
-			    st[i].tries <= 2 * st[i].probes + 2);
+		assert_true(st[i].tries >= 2 * st[i].probes && st[i].tries <= 2 * st[i].probes + 2);
 	}
 	/* SERVFAIL and no AA: reachable but broken, one try each, never up */
 	for (int i = 2; i < 4; i++) {
@@ -184,9 +184,8 @@ static void test_probe_drives_failover_to_isolated(void **state)
 {
 	(void)state;
 	struct pfx *f = pfx_new();
-	const char *ips[] = {"127.53.0.1", "127.53.0.2", "127.53.0.3", "127.53.1.1",
-			     "127.53.1.2", "127.53.1.3", "127.53.2.1", "127.53.2.2",
-			     "127.53.2.3"};
+	const char *ips[] = {"127.53.0.1", "127.53.0.2", "127.53.0.3", "127.53.1.1", "127.53.1.2",
+			     "127.53.1.3", "127.53.2.1", "127.53.2.2", "127.53.2.3"};
 	const char *names[] = {".", "com.", "ru."};
 	for (int i = 0; i < 9; i++)
 		add(f, ips[i], FM_ANSWER, (enum ost_fo_class)(i / 3), names[i / 3],
