@@ -9,8 +9,6 @@
  * (-EINVAL, logged, counted, state unchanged). Every edge is logged as one
  * JSON record with its evidence and counted per (from, to).
  */
-#include "ostrov/failover.h"
-
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +18,8 @@
 #include <time.h>
 
 #include "ostrov/log.h"
+
+#include "failover_internal.h"
 
 /** Buckets in the ring: the longest window plus the bucket being filled. */
 #define N_BUCKETS 64
@@ -71,7 +71,7 @@ struct ost_fo {
 	struct listener listeners[OST_FO_MAX_LISTENERS];
 };
 
-static const char *const state_names[OST_FO_STATE_COUNT] = {
+const char *const fo_state_names[OST_FO_STATE_COUNT] = {
 	[OST_FO_LOADING] = "LOADING",
 	[OST_FO_NORMAL] = "NORMAL",
 	[OST_FO_DEGRADED] = "DEGRADED",
@@ -93,7 +93,7 @@ static const char *const event_names[OST_FO_EV_COUNT] = {
 	[OST_FO_EV_OP_UNISOLATE] = "op-unisolate",
 };
 
-static const char *const class_names[OST_FO_CLASS_COUNT] = {
+const char *const fo_class_names[OST_FO_CLASS_COUNT] = {
 	[OST_FO_ROOT] = "root",
 	[OST_FO_FOREIGN] = "foreign",
 	[OST_FO_NATIONAL] = "national",
@@ -101,7 +101,7 @@ static const char *const class_names[OST_FO_CLASS_COUNT] = {
 
 const char *ost_fo_state_str(enum ost_fo_state s)
 {
-	return (unsigned)s < OST_FO_STATE_COUNT ? state_names[s] : "?";
+	return (unsigned)s < OST_FO_STATE_COUNT ? fo_state_names[s] : "?";
 }
 
 const char *ost_fo_event_str(enum ost_fo_event e)
@@ -111,7 +111,7 @@ const char *ost_fo_event_str(enum ost_fo_event e)
 
 const char *ost_fo_class_str(enum ost_fo_class c)
 {
-	return (unsigned)c < OST_FO_CLASS_COUNT ? class_names[c] : "?";
+	return (unsigned)c < OST_FO_CLASS_COUNT ? fo_class_names[c] : "?";
 }
 
 void ost_fo_config_default(struct ost_fo_config *cfg)
@@ -421,47 +421,6 @@ static const struct row table[OST_FO_STATE_COUNT][OST_FO_EV_COUNT] = {
  * ---------------------------------------------------------------------------
  */
 
-static void write_ratio(struct ost_buf *b, const char *key, double r)
-{
-	if (r < 0)
-		ost_buf_printf(b, "\"%s\":null", key);
-	else
-		ost_buf_printf(b, "\"%s\":%.3f", key, r);
-}
-
-static void write_evidence(const struct ost_fo_window *w, unsigned n_w,
-			   const struct ost_fo_mirror *m, unsigned n_m, struct ost_buf *b)
-{
-	ost_buf_printf(b, "{\"windows\":[");
-	for (unsigned i = 0; i < n_w; i++) {
-		ost_buf_printf(b, "%s{\"mono_ms\":%llu,", i ? "," : "",
-			       (unsigned long long)w[i].mono_ms);
-		for (int c = 0; c < OST_FO_CLASS_COUNT; c++) {
-			char key[32];
-			snprintf(key, sizeof(key), "r_%s", class_names[c]);
-			write_ratio(b, key, w[i].r[c]);
-			ost_buf_printf(b, ",\"n_%s\":%u,", class_names[c], w[i].n[c]);
-			snprintf(key, sizeof(key), "fail_%s", class_names[c]);
-			write_ratio(b, key, w[i].passive_fail[c]);
-			ost_buf_printf(b, ",\"passive_n_%s\":%u%s", class_names[c],
-				       w[i].passive_n[c], c + 1 < OST_FO_CLASS_COUNT ? "," : "");
-		}
-		ost_buf_printf(b, "}");
-	}
-	ost_buf_printf(b, "],\"mirrors\":[");
-	for (unsigned i = 0; i < n_m; i++) {
-		ost_buf_printf(b, "%s{\"zone\":", i ? "," : "");
-		ost_buf_json_str(b, m[i].zone);
-		ost_buf_printf(b,
-			       ",\"serial\":%u,\"verified\":%s,\"soa_expire_deadline\":%lld,"
-			       "\"rrsig_horizon\":%lld,\"extended_until\":%lld}",
-			       m[i].serial, m[i].is_verified ? "true" : "false",
-			       (long long)m[i].soa_expire_deadline, (long long)m[i].rrsig_horizon,
-			       (long long)m[i].extended_until);
-	}
-	ost_buf_printf(b, "]}");
-}
-
 static void iso_time(int64_t wall, char *buf, size_t cap)
 {
 	struct tm tm;
@@ -547,12 +506,12 @@ static void goto_state(struct ost_fo *fo, enum ost_fo_state next, enum ost_fo_ev
 		       "{\"ts\":\"%s\",\"mono_ms\":%llu,\"mod\":\"failover\",\"event\":"
 		       "\"state_transition\",\"from\":\"%s\",\"to\":\"%s\",\"trigger\":\"%s\","
 		       "\"reason\":",
-		       ts, (unsigned long long)now, state_names[from], state_names[next],
+		       ts, (unsigned long long)now, fo_state_names[from], fo_state_names[next],
 		       event_names[ev]);
 	ost_buf_json_str(&b, fo->last_reason);
 	ost_buf_printf(&b, ",\"count\":%llu,\"evidence\":",
 		       (unsigned long long)fo->transitions[from][next]);
-	write_evidence(fo->windows, fo->n_windows, fo->mirrors, fo->n_mirrors, &b);
+	fo_write_evidence(fo->windows, fo->n_windows, fo->mirrors, fo->n_mirrors, &b);
 	ost_buf_printf(&b, ",\"operator\":");
 	ost_buf_json_str(&b, operator_name);
 	ost_buf_printf(&b, ",\"drill_id\":");
@@ -588,7 +547,7 @@ static int step(struct ost_fo *fo, enum ost_fo_event ev, const char *operator_na
 	if (!r->is_legal) {
 		fo->illegal_events++;
 		ost_log(OST_LOG_WARN, "failover",
-			"illegal event rejected state=%s event=%s operator=%s", state_names[cur],
+			"illegal event rejected state=%s event=%s operator=%s", fo_state_names[cur],
 			event_names[ev], operator_name ? operator_name : "-");
 		return -EINVAL;
 	}
@@ -694,7 +653,7 @@ int ost_fo_extend_mirror(struct ost_fo *fo, const char *zone, uint32_t duration_
 		       m->serial, (long long)now, (long long)end, duration_s,
 		       end < now + (int64_t)duration_s ? "true" : "false",
 		       (long long)m->soa_expire_deadline, (long long)m->rrsig_horizon,
-		       state_names[fo->state]);
+		       fo_state_names[fo->state]);
 	ost_buf_json_str(&b, operator_name);
 	ost_buf_printf(&b, ",\"drill_id\":");
 	ost_buf_json_str(&b, fo->drill_id[0] ? fo->drill_id : NULL);
@@ -1015,112 +974,15 @@ void ost_fo_status(struct ost_fo *fo, struct ost_fo_status *out)
 	out->n_windows = fo->n_windows;
 	memcpy(out->mirrors, fo->mirrors, sizeof(out->mirrors));
 	out->n_mirrors = fo->n_mirrors;
+	int64_t wall = ost_clock_wall_s(fo->clock);
+	out->wall_s = wall;
+	for (unsigned i = 0; i < fo->n_mirrors; i++)
+		out->mirror_use[i] = mirror_use(fo, &fo->mirrors[i], wall);
 	pthread_mutex_unlock(&fo->lock);
 }
 
-static const char *use_str(enum ost_fo_mirror_use u)
-{
-	static const char *const names[] = {"in-use", "extended", "withdrawn", "unknown"};
-	return (unsigned)u < 4 ? names[u] : "?";
-}
-
-int ost_fo_status_write(struct ost_fo *fo, bool is_json, struct ost_buf *b)
-{
-	struct ost_fo_status *st = malloc(sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	ost_fo_status(fo, st);
-	int64_t wall = ost_clock_wall_s(fo->clock);
-	if (is_json) {
-		ost_buf_printf(b, "{\"state\":\"%s\",\"in_state_s\":%llu,\"forced\":%s,",
-			       state_names[st->state], (unsigned long long)(st->in_state_ms / 1000),
-			       st->is_forced ? "true" : "false");
-		ost_buf_printf(b, "\"drill_id\":");
-		ost_buf_json_str(b, st->drill_id[0] ? st->drill_id : NULL);
-		ost_buf_printf(b, ",\"last_reason\":");
-		ost_buf_json_str(b, st->last_reason);
-		ost_buf_printf(b, ",\"illegal_events\":%llu,\"transitions\":[",
-			       (unsigned long long)st->illegal_events);
-		bool first = true;
-		for (int f = 0; f < OST_FO_STATE_COUNT; f++)
-			for (int t = 0; t < OST_FO_STATE_COUNT; t++)
-				if (st->transitions[f][t]) {
-					ost_buf_printf(
-						b,
-						"%s{\"from\":\"%s\",\"to\":\"%s\",\"count\":%llu}",
-						first ? "" : ",", state_names[f], state_names[t],
-						(unsigned long long)st->transitions[f][t]);
-					first = false;
-				}
-		ost_buf_printf(b, "],\"state_seconds\":{");
-		for (int s = 0; s < OST_FO_STATE_COUNT; s++)
-			ost_buf_printf(b, "%s\"%s\":%llu", s ? "," : "", state_names[s],
-				       (unsigned long long)(st->state_ms[s] / 1000));
-		ost_buf_printf(b, "},\"evidence\":");
-		write_evidence(st->windows, st->n_windows, st->mirrors, st->n_mirrors, b);
-		ost_buf_printf(b, ",\"mirror_use\":{");
-		for (unsigned i = 0; i < st->n_mirrors; i++) {
-			ost_buf_printf(b, "%s", i ? "," : "");
-			ost_buf_json_str(b, st->mirrors[i].zone);
-			ost_buf_printf(b, ":\"%s\"",
-				       use_str(mirror_use(fo, &st->mirrors[i], wall)));
-		}
-		ost_buf_printf(b, "}}");
-	} else {
-		ost_buf_printf(b, "state:        %s%s\n", state_names[st->state],
-			       st->is_forced ? " (forced by operator)" : "");
-		ost_buf_printf(b, "in state:     %llu s\n",
-			       (unsigned long long)(st->in_state_ms / 1000));
-		ost_buf_printf(b, "last reason:  %s\n", st->last_reason[0] ? st->last_reason : "-");
-		ost_buf_printf(b, "drill:        %s\n", st->drill_id[0] ? st->drill_id : "none");
-		if (st->n_windows) {
-			const struct ost_fo_window *w = &st->windows[0];
-			ost_buf_printf(b, "last window:  ");
-			for (int c = 0; c < OST_FO_CLASS_COUNT; c++) {
-				if (w->r[c] < 0)
-					ost_buf_printf(b, "R_%s=n/a (n=%u)  ", class_names[c],
-						       w->n[c]);
-				else
-					ost_buf_printf(b, "R_%s=%.2f (n=%u)  ", class_names[c],
-						       w->r[c], w->n[c]);
-			}
-			ost_buf_printf(b, "\n");
-		}
-		ost_buf_printf(b, "transitions:\n");
-		bool any = false;
-		for (int f = 0; f < OST_FO_STATE_COUNT; f++)
-			for (int t = 0; t < OST_FO_STATE_COUNT; t++)
-				if (st->transitions[f][t]) {
-					ost_buf_printf(b, "  %-15s -> %-15s %llu\n", state_names[f],
-						       state_names[t],
-						       (unsigned long long)st->transitions[f][t]);
-					any = true;
-				}
-		if (!any)
-			ost_buf_printf(b, "  none\n");
-		ost_buf_printf(b, "mirrors:\n");
-		if (!st->n_mirrors)
-			ost_buf_printf(b, "  none\n");
-		for (unsigned i = 0; i < st->n_mirrors; i++) {
-			const struct ost_fo_mirror *m = &st->mirrors[i];
-			ost_buf_printf(b,
-				       "  %-12s serial %u  %s  SOA expire in %lld s  RRSIG horizon "
-				       "in %lld s",
-				       m->zone, m->serial, use_str(mirror_use(fo, m, wall)),
-				       (long long)(m->soa_expire_deadline - wall),
-				       (long long)(m->rrsig_horizon - wall));
-			if (m->extended_until > wall)
-				ost_buf_printf(b, "  extended for %lld s",
-					       (long long)(m->extended_until - wall));
-			ost_buf_printf(b, "\n");
-		}
-	}
-	free(st);
-	return b->has_oom ? -ENOMEM : 0;
-}
-
 /* Every legal edge is exported, at 0 until it happens, so dashboards see the series. */
-static bool table_has_edge(int from, int to)
+bool fo_has_edge(int from, int to)
 {
 	if (from == to)
 		return false;
@@ -1128,97 +990,4 @@ static bool table_has_edge(int from, int to)
 		if (table[from][e].is_legal && (int)table[from][e].next == to)
 			return true;
 	return false;
-}
-
-int ost_fo_metrics_write(struct ost_fo *fo, struct ost_buf *b)
-{
-	struct ost_fo_status *st = malloc(sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	ost_fo_status(fo, st);
-	int64_t wall = ost_clock_wall_s(fo->clock);
-	ost_buf_printf(b, "# TYPE resolver_state gauge\n");
-	for (int s = 0; s < OST_FO_STATE_COUNT; s++)
-		ost_buf_printf(b, "resolver_state{state=\"%s\"} %d\n", state_names[s],
-			       s == (int)st->state);
-	ost_buf_printf(b, "# TYPE resolver_state_transitions_total counter\n");
-	for (int f = 0; f < OST_FO_STATE_COUNT; f++)
-		for (int t = 0; t < OST_FO_STATE_COUNT; t++)
-			if (table_has_edge(f, t) || st->transitions[f][t])
-				ost_buf_printf(
-					b,
-					"resolver_state_transitions_total{from=\"%s\",to=\"%s\"} "
-					"%llu\n",
-					state_names[f], state_names[t],
-					(unsigned long long)st->transitions[f][t]);
-	ost_buf_printf(b, "# TYPE resolver_state_seconds counter\n");
-	for (int s = 0; s < OST_FO_STATE_COUNT; s++)
-		ost_buf_printf(b, "resolver_state_seconds{state=\"%s\"} %.3f\n", state_names[s],
-			       st->state_ms[s] / 1000.0);
-	if (st->n_windows) {
-		for (int c = 0; c < OST_FO_CLASS_COUNT; c++)
-			ost_buf_printf(b, "r_%s %.3f\n", class_names[c],
-				       st->windows[0].r[c] < 0 ? -1.0 : st->windows[0].r[c]);
-	}
-	for (unsigned i = 0; i < st->n_mirrors; i++) {
-		const struct ost_fo_mirror *m = &st->mirrors[i];
-		ost_buf_printf(b, "mirror_serial{zone=\"%s\"} %u\n", m->zone, m->serial);
-		ost_buf_printf(b, "mirror_soa_expire_deadline_seconds{zone=\"%s\"} %lld\n", m->zone,
-			       (long long)(m->soa_expire_deadline - wall));
-		ost_buf_printf(b, "mirror_rrsig_horizon_seconds{zone=\"%s\"} %lld\n", m->zone,
-			       (long long)(m->rrsig_horizon - wall));
-	}
-	free(st);
-	return b->has_oom ? -ENOMEM : 0;
-}
-
-/*
- * ---------------------------------------------------------------------------
- * Serve-stale and failure-cache helpers (pure)
- * ---------------------------------------------------------------------------
- */
-
-/*
- * RFC 8767 §4: a stale record goes out with TTL 30 (never 0), and §5 bounds
- * how long past expiry it may be used. RFC 8914: EDE 3 marks a stale answer,
- * 19 a stale NXDOMAIN.
- */
-void ost_stale_decide(int64_t expires_at, int64_t now, uint32_t stale_max_age_s, bool is_nxdomain,
-		      struct ost_stale_decision *out)
-{
-	*out = (struct ost_stale_decision){0};
-	if (now < expires_at) {
-		int64_t left = expires_at - now;
-		out->verdict = OST_STALE_FRESH;
-		out->ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
-		return;
-	}
-	int64_t age = now - expires_at;
-	if (age <= (int64_t)stale_max_age_s) {
-		out->verdict = OST_STALE_SERVE;
-		out->ttl = OST_STALE_ANSWER_TTL;
-		out->ede = is_nxdomain ? 19 : 3;
-		out->stale_age_s = (uint32_t)age;
-		return;
-	}
-	out->verdict = OST_STALE_REFUSE;
-	out->stale_age_s = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
-}
-
-/* RFC 9520 §3.2: at least 1 s, at most 5 min, backing off for persistent failures. */
-uint32_t ost_failcache_ttl(unsigned consecutive)
-{
-	if (consecutive <= 1)
-		return OST_FAILCACHE_MIN_S;
-	if (consecutive > 10)
-		return OST_FAILCACHE_MAX_S;
-	uint32_t ttl = OST_FAILCACHE_MIN_S << (consecutive - 1);
-	return ttl > OST_FAILCACHE_MAX_S ? OST_FAILCACHE_MAX_S : ttl;
-}
-
-uint16_t ost_failure_ede(int last_status)
-{
-	if (last_status == 0 || last_status == -ETIMEDOUT)
-		return 22;
-	return 23;
 }

@@ -409,14 +409,16 @@ struct ost_fo_status {
 	uint64_t in_state_ms;                  /**< time since it was entered */
 	uint64_t state_ms[OST_FO_STATE_COUNT]; /**< total time per state, current included */
 	uint64_t transitions[OST_FO_STATE_COUNT][OST_FO_STATE_COUNT]; /**< counts per edge */
-	uint64_t illegal_events;                          /**< events rejected as illegal */
-	bool is_forced;                                   /**< operator isolation in force */
-	char drill_id[64];                                /**< running drill, "" when none */
-	char last_reason[128];                            /**< reason of the last transition */
-	struct ost_fo_window windows[OST_FO_EVIDENCE];    /**< newest first */
-	unsigned n_windows;                               /**< valid entries of @p windows */
-	struct ost_fo_mirror mirrors[OST_FO_MAX_MIRRORS]; /**< tracked mirrors */
-	unsigned n_mirrors;                               /**< valid entries of @p mirrors */
+	uint64_t illegal_events;                               /**< events rejected as illegal */
+	bool is_forced;                                        /**< operator isolation in force */
+	char drill_id[64];                                     /**< running drill, "" when none */
+	char last_reason[128];                                 /**< reason of the last transition */
+	struct ost_fo_window windows[OST_FO_EVIDENCE];         /**< newest first */
+	unsigned n_windows;                                    /**< valid entries of @p windows */
+	struct ost_fo_mirror mirrors[OST_FO_MAX_MIRRORS];      /**< tracked mirrors */
+	unsigned n_mirrors;                                    /**< valid entries of @p mirrors */
+	enum ost_fo_mirror_use mirror_use[OST_FO_MAX_MIRRORS]; /**< how each may be used now */
+	int64_t wall_s;                                        /**< wall clock of the snapshot */
 };
 
 /** Fill @p out with a snapshot of @p fo. */
