@@ -552,3 +552,50 @@ int ost_drill_report_write(struct ost_drill *d, bool is_json, struct ost_buf *b)
 	free(r);
 	return rc;
 }
+
+int ost_drill_metrics_write(struct ost_drill *d, struct ost_buf *b)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->has_run) {
+		const char *id = d->id;
+		ost_buf_printf(b, "drill_running{drill_id=\"%s\",profile=\"%s\"} %d\n", id,
+			       ost_drill_profile_str(d->profile), d->is_running);
+		for (int c = 0; c < OST_FO_NAME_CLASS_COUNT; c++)
+			ost_buf_printf(b,
+				       "drill_answers_total{drill_id=\"%s\",names=\"%s\"} %llu\n"
+				       "drill_answered_total{drill_id=\"%s\",names=\"%s\"} %llu\n",
+				       id, name_class_str[c], (unsigned long long)d->queries[c], id,
+				       name_class_str[c], (unsigned long long)d->answered[c]);
+		for (int s = 0; s < OST_DRILL_SRC_COUNT; s++)
+			ost_buf_printf(b,
+				       "drill_answers_by_source_total{drill_id=\"%s\",source=\"%"
+				       "s\"} %llu\n",
+				       id, source_names[s], (unsigned long long)d->by_source[s]);
+		for (int e = 0; e < OST_DRILL_EDE_SLOTS; e++) {
+			if (!d->servfail_by_ede[e])
+				continue;
+			if (e == 32)
+				ost_buf_printf(
+					b,
+					"drill_servfail_total{drill_id=\"%s\",ede=\"none\"} %llu\n",
+					id, (unsigned long long)d->servfail_by_ede[e]);
+			else
+				ost_buf_printf(
+					b,
+					"drill_servfail_total{drill_id=\"%s\",ede=\"%d\"} %llu\n",
+					id, e, (unsigned long long)d->servfail_by_ede[e]);
+		}
+		for (int c = 0; c < OST_DEST_CLASS_COUNT; c++)
+			ost_buf_printf(b,
+				       "drill_upstream_total{drill_id=\"%s\",dest=\"%s\",fate="
+				       "\"sent\"} %llu\n"
+				       "drill_upstream_total{drill_id=\"%s\",dest=\"%s\",fate="
+				       "\"cut\"} %llu\n",
+				       id, ost_dest_class_str((enum ost_dest_class)c),
+				       (unsigned long long)d->sent[c], id,
+				       ost_dest_class_str((enum ost_dest_class)c),
+				       (unsigned long long)d->cut[c]);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return b->has_oom ? -ENOMEM : 0;
+}

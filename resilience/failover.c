@@ -931,6 +931,7 @@ void ost_fo_policy(struct ost_fo *fo, enum ost_fo_name_class name_class, const c
 								   : fo->cfg.stale_max_normal_s,
 		.mirror = OST_FO_MIRROR_UNKNOWN,
 		.is_drill = fo->drill_id[0] != '\0',
+		.is_refresh_limited = iso || s == OST_FO_RECOVERING,
 	};
 	if (mirror_zone) {
 		const struct ost_fo_mirror *m = mirror_find(fo, mirror_zone);

@@ -58,3 +58,22 @@ uint16_t ost_failure_ede(int last_status)
 		return 22;
 	return 23;
 }
+
+/*
+ * RFC 8767 §5 and RFC 9520: in isolation the answer for an unknown foreign
+ * name is known in advance (nobody can be reached), so waiting for timeouts
+ * would only add latency and load; SERVFAIL + EDE 22 goes out at once and is
+ * cached. NXDOMAIN is never an option: absence cannot be proven from here
+ * (standards.md §6 F3).
+ */
+void ost_fo_uncached(const struct ost_fo_policy *pol, unsigned consecutive, bool recheck_allowed,
+		     struct ost_uncached_decision *out)
+{
+	*out = (struct ost_uncached_decision){.is_resolve = true};
+	if (!pol->servfail_unknown_at_once)
+		return;
+	out->is_resolve = recheck_allowed;
+	out->is_servfail_now = true;
+	out->ede = 22;
+	out->cache_ttl_s = ost_failcache_ttl(consecutive + 1);
+}

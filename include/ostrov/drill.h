@@ -287,4 +287,13 @@ OST_EXPORT int ost_drill_report_get(struct ost_drill *d, struct ost_drill_report
  */
 OST_EXPORT int ost_drill_report_write(struct ost_drill *d, bool is_json, struct ost_buf *b) OST_WUR;
 
+/**
+ * Write Prometheus-style metrics of the current or last drill, every series
+ * labelled with its drill_id (drill_running, drill_answers_total,
+ * drill_servfail_total, drill_upstream_total). Writes nothing before the
+ * first drill.
+ * @return 0 or -ENOMEM
+ */
+OST_EXPORT int ost_drill_metrics_write(struct ost_drill *d, struct ost_buf *b) OST_WUR;
+
 #endif

@@ -372,7 +372,12 @@ struct ost_fo_policy {
 	enum ost_fo_mirror_use mirror; /**< for the mirror asked about */
 	bool mirror_extended_ede;      /**< add EDE 3 "mirror past SOA expire" to the answer */
 	bool is_drill;                 /**< a drill is running (tag metrics) */
+	bool is_refresh_limited;       /**< take ost_fo_recheck_allow() before refreshing stale data
+					    (ISOLATED, MIRROR-EXPIRED, RECOVERING) */
 };
+
+/** EXTRA-TEXT of the EDE 3 on answers from an extended mirror (standards.md §7.2). */
+#define OST_FO_EXTENDED_EDE_TEXT "mirror past SOA expire (operator extension)"
 
 /**
  * The policy for a question.
@@ -496,6 +501,28 @@ OST_EXPORT uint32_t ost_failcache_ttl(unsigned consecutive);
  * @return 22 or 23
  */
 OST_EXPORT uint16_t ost_failure_ede(int last_status);
+
+/** What to do for a question with nothing usable in the cache. */
+struct ost_uncached_decision {
+	bool is_resolve;      /**< resolve it (send queries) */
+	bool is_servfail_now; /**< answer SERVFAIL at once, without sending anything */
+	uint16_t ede;         /**< EDE for that SERVFAIL (22) */
+	uint32_t cache_ttl_s; /**< cache the failure this long (RFC 9520) */
+};
+
+/**
+ * Decide for a question with no fresh or stale answer in the cache. In
+ * isolation a foreign name is answered SERVFAIL + EDE 22 at once (never after
+ * timeouts, never an NXDOMAIN: the name may well exist abroad) and the
+ * failure is cached with backoff; a recheck is sent only when
+ * @p recheck_allowed (ost_fo_recheck_allow()). Otherwise it is resolved.
+ * @param pol the policy from ost_fo_policy()
+ * @param consecutive failures of this question so far (failure cache)
+ * @param recheck_allowed a recheck token was taken
+ * @param out receives the decision
+ */
+OST_EXPORT void ost_fo_uncached(const struct ost_fo_policy *pol, unsigned consecutive,
+				bool recheck_allowed, struct ost_uncached_decision *out);
 
 /*
  * ---------------------------------------------------------------------------

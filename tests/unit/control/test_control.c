@@ -216,6 +216,65 @@ static void test_ctl_format_roundtrip(void **state)
 }
 
 /*
+ * A seeded random-input run over the parser (the in-ctest cousin of a fuzz
+ * target): lines glued from grammar words, quotes, escapes, control bytes
+ * and random bytes. Every line must be accepted or refused with a message;
+ * every accepted line must survive format -> parse unchanged.
+ */
+static void test_ctl_parse_random(void **state)
+{
+	(void)state;
+	static const char *const pieces[] = {
+		"status",     "stats",       "cache",       "flush",    "zone",
+		"list",       "refresh",     "import",      "mirror",   "extend",
+		"isolate",    "unisolate",   "drill",       "start",    "stop",
+		"report",     "reload",      "foreign-cut", "tld-cut",  "--json",
+		"--duration", "--duration=", "10m",         "0",        "ru.",
+		".",          "a..b",        "\"",          "\\",       "\"a b\"",
+		" ",          " ",           " ",           "\t",       "\n",
+		"\r",         "\x01",        "\x7f",        "\xc3\xa9", "x"};
+	const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+	uint64_t rng = 0x0572;
+	unsigned accepted = 0;
+	char line[600];
+	for (int iter = 0; iter < 100000; iter++) {
+		size_t len = 0;
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		unsigned n = (unsigned)(rng >> 60) + 1;
+		for (unsigned k = 0; k < n; k++) {
+			rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+			if ((rng >> 56) < 16) { /* a random byte now and then */
+				line[len++] = (char)(rng >> 40);
+				continue;
+			}
+			const char *p = pieces[(rng >> 33) % np];
+			size_t pl = strlen(p);
+			memcpy(line + len, p, pl);
+			len += pl;
+			if ((rng >> 20) & 1)
+				line[len++] = ' ';
+		}
+		struct ost_ctl_request a, b;
+		char err[256] = "";
+		int rc = ost_ctl_parse_line(line, len, &a, err, sizeof(err));
+		if (rc != 0) {
+			assert_int_equal(rc, -EINVAL);
+			assert_true(err[0] != '\0');
+			continue;
+		}
+		accepted++;
+		struct ost_buf buf = {0};
+		assert_int_equal(ost_ctl_format_line(&a, &buf), 0);
+		assert_int_equal(
+			ost_ctl_parse_line(ost_buf_str(&buf), buf.len, &b, err, sizeof(err)), 0);
+		assert_memory_equal(&a, &b, sizeof(a));
+		ost_buf_deinit(&buf);
+	}
+	print_message("  100000 random lines, %u accepted and round-tripped\n", accepted);
+	assert_true(accepted > 100);
+}
+
+/*
  * ---------------------------------------------------------------------------
  * Dispatcher over real resilience objects
  * ---------------------------------------------------------------------------
@@ -524,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_parse_garbage),
 		cmocka_unit_test(test_ctl_duration),
 		cmocka_unit_test(test_ctl_format_roundtrip),
+		cmocka_unit_test(test_ctl_parse_random),
 		cmocka_unit_test(test_ctl_dispatch_failover),
 		cmocka_unit_test(test_ctl_dispatch_drill),
 		cmocka_unit_test(test_ctl_socket_roundtrip),

@@ -837,6 +837,44 @@ static void test_failcache_backoff(void **state)
 	assert_int_equal(ost_failure_ede(-ENETUNREACH), 23);
 }
 
+static void test_uncached_decision(void **state)
+{
+	(void)state;
+	struct ost_fo_config cfg;
+	cfg_fast(&cfg);
+	struct fx *f = fx_new(&cfg);
+	drive_to(f->fo, OST_FO_NORMAL);
+	struct ost_fo_policy pol;
+	struct ost_uncached_decision d;
+	ost_fo_policy(f->fo, OST_FO_NAME_FOREIGN, NULL, &pol);
+	assert_false(pol.is_refresh_limited);
+	ost_fo_uncached(&pol, 0, false, &d);
+	assert_true(d.is_resolve);
+	assert_false(d.is_servfail_now);
+	assert_int_equal(ost_fo_isolate(f->fo, "op"), 0);
+	ost_fo_policy(f->fo, OST_FO_NAME_FOREIGN, NULL, &pol);
+	assert_true(pol.is_refresh_limited);
+	/* foreign, isolated: SERVFAIL + EDE 22 at once, cached with backoff, no query */
+	ost_fo_uncached(&pol, 0, false, &d);
+	assert_false(d.is_resolve);
+	assert_true(d.is_servfail_now);
+	assert_int_equal(d.ede, 22);
+	assert_int_equal(d.cache_ttl_s, 1);
+	ost_fo_uncached(&pol, 4, false, &d);
+	assert_int_equal(d.cache_ttl_s, 16);
+	/* with a recheck token one query may go out; the client is answered at once anyway */
+	ost_fo_uncached(&pol, 9, true, &d);
+	assert_true(d.is_resolve);
+	assert_true(d.is_servfail_now);
+	assert_int_equal(d.cache_ttl_s, 300);
+	/* national names are still resolved */
+	ost_fo_policy(f->fo, OST_FO_NAME_NATIONAL, NULL, &pol);
+	ost_fo_uncached(&pol, 0, false, &d);
+	assert_true(d.is_resolve);
+	assert_false(d.is_servfail_now);
+	fx_free(f);
+}
+
 const struct CMUnitTest failover_tests[] = {
 	cmocka_unit_test(test_fo_names),
 	cmocka_unit_test(test_fo_every_legal_transition),
@@ -857,5 +895,6 @@ const struct CMUnitTest failover_tests[] = {
 	cmocka_unit_test(test_buf_json_escape),
 	cmocka_unit_test(test_stale_decide),
 	cmocka_unit_test(test_failcache_backoff),
+	cmocka_unit_test(test_uncached_decision),
 };
 const size_t failover_tests_n = sizeof(failover_tests) / sizeof(failover_tests[0]);
