@@ -125,6 +125,9 @@ struct ost_cache_stats {
 	uint64_t commits;       /**< write transactions committed */
 	uint64_t gc_rounds;     /**< eviction rounds run */
 	uint64_t write_dropped; /**< entries not written: map full, or writer too far behind */
+	uint64_t damaged;       /**< 1 once LMDB found the file damaged at run time: it was
+				     moved aside and takes no more writes; restart for a
+				     fresh cache */
 };
 
 /** Seconds an entry has left at @p now, 0 once expired (TTLs count down in answers). */
@@ -146,14 +149,22 @@ struct ost_cache_reader;
 struct ost_cache_batch;
 
 /**
- * Open (or create) the cache at cfg->path. @p clock's wall_s is called from
- * worker threads and from the cache's writer thread, so it must be
- * thread-safe. A file that is not a usable LMDB
- * environment of ours is moved aside (logged) and a fresh cache created.
+ * Open (or create) the cache at cfg->path, a directory holding LMDB's
+ * data.mdb and lock.mdb. Whatever sits there and is not a usable cache of
+ * ours (random bytes, a regular file, another program's LMDB environment, our
+ * format of another version) is renamed to PATH.corrupt-<wall seconds>, with
+ * a log line, and a fresh cache is created; the call still succeeds. The map
+ * is the larger of cfg->max_bytes and the size recorded in an existing file,
+ * so processes sharing the file agree on it (configure them alike). Open it
+ * in the process that uses it, after any fork(): neither the LMDB
+ * environment nor the writer thread survives a fork.
  * @param out receives the cache
- * @param cfg configuration, copied
- * @param clock time source for expiry and eviction, must outlive the cache
- * @return 0, -ENOMEM, -EACCES, ...
+ * @param cfg configuration, copied and clamped (ost_cache_config_clamp())
+ * @param clock time source for expiry and eviction, must outlive the cache;
+ *        its wall_s is called from worker threads and from the cache's
+ *        writer thread, so it must be thread-safe
+ * @return 0, -EINVAL (no path or clock), -ENOMEM, -EACCES and other -errno
+ *         of the file system, OST_ELIMIT
  */
 OST_WUR int ost_cache_open(struct ost_cache **out, const struct ost_cache_config *cfg,
 			   const struct ost_clock *clock);
@@ -163,9 +174,13 @@ void ost_cache_close(struct ost_cache *cache);
 
 /**
  * Copy the entry for (@p owner, @p type, @p tag) into @p mm. Expired entries
- * are returned too: compare expires_at with the clock.
+ * are returned too, for serve-stale (RFC 8767): compare expires_at with the
+ * clock, or use ost_cache_ttl_left(). Uses a read transaction of its own (so
+ * it allocates); the hit fast path is ost_cache_reader_get().
  * @param owner name in uncompressed wire format (any case)
- * @return 0, -ENOENT, or OST_ECORRUPT (entry dropped and counted)
+ * @param mm allocator for out->data (NULL data when the payload is empty)
+ * @return 0, -ENOENT, -EINVAL (bad name or tag), -ENOMEM, or OST_ECORRUPT
+ *         (never served; counted, deleted at the next commit)
  */
 OST_WUR int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
 			  enum ost_cache_tag tag, const struct ost_mm *mm,
@@ -232,8 +247,9 @@ size_t ost_cache_batch_pending(const struct ost_cache_batch *b);
  * is nearly full. Also applies the hits and drops that readers queued. On
  * MDB_MAP_FULL the transaction is aborted, more is evicted, and it is retried
  * (twice). Never wipes the cache. Call it after the answers are sent.
- * @return 0 or a negative error, OST_EFULL if the map stayed full (the batch
- *         is emptied either way)
+ * @return 0 or a negative error, OST_EFULL if the map stayed full,
+ *         OST_ECORRUPT once the file was found damaged (the batch is emptied
+ *         either way; failures are counted in write_dropped)
  */
 int ost_cache_batch_commit(struct ost_cache_batch *b);
 
@@ -245,7 +261,11 @@ int ost_cache_batch_commit(struct ost_cache_batch *b);
  * order, with the same rules as ost_cache_batch_commit(). The batch is empty
  * and reusable on return. Does not block: when more than 1/8 of the map is
  * already waiting, the entries are dropped and counted (write_dropped).
- * @return 0, or OST_ELIMIT when dropped
+ * Call it once per event-loop iteration even when the batch is empty: that
+ * is a no-op unless readers queued hits (LRU stamps) or corrupt entries,
+ * which it hands to the writer, so a hit-only workload keeps its LRU fresh.
+ * @return 0, or OST_ELIMIT when dropped (-ENOMEM when no queue node could be
+ *         allocated: dropped too)
  */
 int ost_cache_batch_submit(struct ost_cache_batch *b);
 
@@ -266,7 +286,8 @@ int ost_cache_maintain(struct ost_cache *cache);
 /**
  * Remove every entry at @p name and below it, or everything when NULL.
  * @param name wire-format name, or NULL
- * @return number of entries removed, or a negative error (-EINVAL bad name)
+ * @return number of entries removed, or a negative error (-EINVAL bad name,
+ *         OST_ECORRUPT once the file was found damaged)
  */
 int ost_cache_flush(struct ost_cache *cache, const uint8_t *name);
 
