@@ -380,7 +380,7 @@ static int face_send(void *ctx, struct ost_upstream_query *q)
 	q->tp_priv = p;
 	if (p->is_simulated) {
 		uint64_t ms = p->sim_status == -ETIMEDOUT ? q->timeout_ms : 1;
-		p->timer = ost_clock_timer_start(d->clock, ms, sim_fire, p);
+		p->timer = ost_clock_timer_start(face->clock, ms, sim_fire, p);
 		if (!p->timer)
 			rc = -ENOMEM;
 	} else {
@@ -388,7 +388,7 @@ static int face_send(void *ctx, struct ost_upstream_query *q)
 		p->shadow.cb = shadow_cb;
 		p->shadow.arg = p;
 		p->shadow.tp_priv = NULL;
-		rc = d->inner->ops->send(d->inner->ctx, &p->shadow);
+		rc = face->inner->ops->send(face->inner->ctx, &p->shadow);
 	}
 	if (rc < 0) {
 		pthread_mutex_lock(&d->lock);
@@ -408,9 +408,9 @@ static void face_cancel(void *ctx, struct ost_upstream_query *q)
 	if (!p)
 		return;
 	if (p->is_simulated)
-		ost_clock_timer_stop(d->clock, p->timer);
+		ost_clock_timer_stop(face->clock, p->timer);
 	else
-		d->inner->ops->cancel(d->inner->ctx, &p->shadow);
+		face->inner->ops->cancel(face->inner->ctx, &p->shadow);
 	pthread_mutex_lock(&d->lock);
 	unlink_pending(d, p);
 	pthread_mutex_unlock(&d->lock);
@@ -428,6 +428,30 @@ const struct ost_transport *ost_drill_transport(struct ost_drill *d)
 const struct ost_transport *ost_drill_probe_transport(struct ost_drill *d)
 {
 	return &d->faces[1].tp;
+}
+
+int ost_drill_add_face(struct ost_drill *d, const struct ost_transport *inner,
+		       const struct ost_clock *clock, bool feeds_passive,
+		       const struct ost_transport **out)
+{
+	if (!inner || !clock)
+		return -EINVAL;
+	struct drill_face *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	*f = (struct drill_face){
+		.tp = {.ops = &face_ops, .ctx = f},
+		.d = d,
+		.inner = inner,
+		.clock = clock,
+		.feeds_passive = feeds_passive,
+	};
+	pthread_mutex_lock(&d->lock);
+	f->next = d->extra_faces;
+	d->extra_faces = f;
+	pthread_mutex_unlock(&d->lock);
+	*out = &f->tp;
+	return 0;
 }
 
 /*
@@ -463,6 +487,8 @@ int ost_drill_new(const struct ost_drill_config *cfg, const struct ost_clock *cl
 		d->faces[i] = (struct drill_face){
 			.tp = {.ops = &face_ops, .ctx = &d->faces[i]},
 			.d = d,
+			.inner = inner,
+			.clock = clock,
 			.feeds_passive = i == 0,
 		};
 	}
@@ -650,11 +676,16 @@ void ost_drill_free(struct ost_drill *d)
 		struct drill_pending *p = d->pending;
 		d->pending = p->next;
 		if (p->is_simulated)
-			ost_clock_timer_stop(d->clock, p->timer);
+			ost_clock_timer_stop(p->face->clock, p->timer);
 		else
-			d->inner->ops->cancel(d->inner->ctx, &p->shadow);
+			p->face->inner->ops->cancel(p->face->inner->ctx, &p->shadow);
 		p->orig->tp_priv = NULL;
 		free(p);
+	}
+	while (d->extra_faces) {
+		struct drill_face *f = d->extra_faces;
+		d->extra_faces = f->next;
+		free(f);
 	}
 	pthread_mutex_destroy(&d->lock);
 	free(d);

@@ -24,11 +24,14 @@ uint64_t hist_quantile(const struct hist *h, double q);
 
 struct drill_pending;
 
-/** One face of the wrapper (resolver or probes). */
+/** One face of the wrapper: its own real transport and clock (one per worker loop). */
 struct drill_face {
 	struct ost_transport tp;
 	struct ost_drill *d;
+	const struct ost_transport *inner;
+	const struct ost_clock *clock; /* simulated timeouts run on the face's loop */
 	bool feeds_passive;
+	struct drill_face *next; /* extra faces, heap-allocated */
 };
 
 
@@ -39,7 +42,8 @@ struct ost_drill {
 	struct ost_fo *fo;
 	pthread_mutex_t lock;
 	uint64_t rng;
-	struct drill_face faces[2];
+	struct drill_face faces[2];     /* resolver and probe faces over @p inner */
+	struct drill_face *extra_faces; /* ost_drill_add_face() */
 	struct drill_pending *pending;
 
 	/* the current or last drill */

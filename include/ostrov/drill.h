@@ -21,10 +21,10 @@
  * simulation; when the machine is back in NORMAL the recovery time is known,
  * and `drill report` prints the table or the JSON.
  *
- * Thread safety: every function may be called from any thread; the wrapped
- * transport and the timers are used on the clock's (loop's) thread only:
- * start/stop from another thread must go through the control executor
- * (control.h).
+ * Thread safety: every function may be called from any thread, but each
+ * face (a wrapped transport) is used on its own loop's thread, and the drill
+ * timers (duration, abort guard) run on the controller's clock: start and
+ * stop from the control thread go through the control executor (control.h).
  */
 #ifndef OSTROV_DRILL_H
 #define OSTROV_DRILL_H
@@ -166,6 +166,22 @@ OST_EXPORT const struct ost_transport *ost_drill_transport(struct ost_drill *d);
 
 /** @return the probes' transport: drill applied, no passive feeding */
 OST_EXPORT const struct ost_transport *ost_drill_probe_transport(struct ost_drill *d);
+
+/**
+ * Add a face over another real transport and clock: ostrovd has one event
+ * loop (clock, upstream transport) per worker, and each worker's resolver
+ * needs a face whose simulated timeouts run on its own loop. The drill state
+ * (profile, counters) is shared by all faces.
+ * @param d the controller
+ * @param inner the worker's real transport (borrowed)
+ * @param clock the worker's clock (borrowed)
+ * @param feeds_passive report outcomes to the failover machine (resolver faces)
+ * @param out receives the face, valid until ost_drill_free()
+ * @return 0, -EINVAL, -ENOMEM
+ */
+OST_EXPORT int ost_drill_add_face(struct ost_drill *d, const struct ost_transport *inner,
+				  const struct ost_clock *clock, bool feeds_passive,
+				  const struct ost_transport **out) OST_WUR;
 
 /**
  * Start a drill.

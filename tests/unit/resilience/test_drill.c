@@ -298,6 +298,50 @@ static void test_drill_foreign_cut_drops(void **state)
 	dfx_free(f);
 }
 
+static void test_drill_worker_face(void **state)
+{
+	(void)state;
+	struct dfx *f = dfx_new(NULL, 1);
+	/* a second loop: its own clock and real transport */
+	struct fake_clock wclk;
+	struct fake_net wnet;
+	fake_clock_init(&wclk, 1790000000);
+	fake_net_init(&wnet, &wclk);
+	fake_server_add(&wnet, "127.53.0.1", FM_ANSWER);
+	fake_server_add(&wnet, "127.53.2.1", FM_ANSWER);
+	const struct ost_transport *tp = NULL;
+	assert_int_equal(ost_drill_add_face(f->d, &wnet.tp, &wclk.clock, true, &tp), 0);
+	assert_int_equal(ost_drill_add_face(f->d, NULL, &wclk.clock, true, &tp), -EINVAL);
+	assert_int_equal(ost_drill_start(f->d, OST_DRILL_FOREIGN_CUT, 0, NULL, NULL, 0), 0);
+	struct cq root, nat;
+	cq_send(f, tp, &root, "127.53.0.1", ".", LDNS_RR_TYPE_SOA);
+	cq_send(f, tp, &nat, "127.53.2.1", "ru.", LDNS_RR_TYPE_SOA);
+	root.clk = nat.clk = &wclk;
+	/* the controller's clock moving does not complete the worker's queries */
+	fake_clock_advance(&f->clk, 1000);
+	assert_int_equal(root.calls + nat.calls, 0);
+	fake_clock_advance(&wclk, 1000);
+	assert_int_equal(root.status, -ETIMEDOUT);
+	assert_int_equal(nat.status, 0);
+	assert_int_equal(wnet.servers[0].n_queries, 0);
+	assert_int_equal(wnet.servers[1].n_queries, 1);
+	/* the shared drill state counted both, and the failover machine heard of both */
+	struct ost_drill_report r;
+	assert_int_equal(ost_drill_report_get(f->d, &r), 0);
+	assert_int_equal(r.cut[OST_DEST_ROOT], 1);
+	assert_int_equal(r.sent[OST_DEST_NATIONAL], 1);
+	ost_fo_evaluate(f->fo);
+	struct ost_fo_status st;
+	ost_fo_status(f->fo, &st);
+	assert_int_equal(st.windows[0].passive_n[OST_FO_ROOT], 1);
+	assert_int_equal(st.windows[0].passive_n[OST_FO_NATIONAL], 1);
+	cq_free(&root);
+	cq_free(&nat);
+	dfx_free(f);
+	fake_net_deinit(&wnet);
+	assert_int_equal(fake_clock_deinit(&wclk), 0);
+}
+
 static void test_drill_refuse_mode_and_tld_cut(void **state)
 {
 	(void)state;
@@ -710,6 +754,7 @@ const struct CMUnitTest drill_tests[] = {
 	cmocka_unit_test(test_drill_profile_names),
 	cmocka_unit_test(test_drill_passthrough_and_passive),
 	cmocka_unit_test(test_drill_foreign_cut_drops),
+	cmocka_unit_test(test_drill_worker_face),
 	cmocka_unit_test(test_drill_refuse_mode_and_tld_cut),
 	cmocka_unit_test(test_drill_loss_share),
 	cmocka_unit_test(test_drill_poisoned_source),
