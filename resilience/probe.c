@@ -8,8 +8,8 @@
  * type at the asked name; a packet with a wrong ID or question is rejected
  * (-EAGAIN) and the probe keeps waiting, so a spoofer cannot fake health.
  * A lost try is retried (RFC 9520 §3.1 allows up to 3 queries), which is what
- * separates random loss from a cut: at 30 % loss per try a 2-try probe fails
- * 9 % of the time, under a cut 100 %.
+ * separates random loss from a cut: at 30 % loss per try a 3-try probe fails
+ * 2.7 % of the time, under a cut 100 %.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,10 +54,10 @@ struct ost_probe {
 void ost_probe_config_default(struct ost_probe_config *cfg)
 {
 	*cfg = (struct ost_probe_config){
-		.interval_ms = 2000,
+		.interval_ms = 3000,
 		.jitter = 0.2,
 		.timeout_ms = 750,
-		.tries = 2,
+		.tries = 3,
 		.tcp_every = 6,
 	};
 }

@@ -8,21 +8,23 @@
  * (RFC 9520) policy helpers the resolver applies in each state.
  *
  * Worked example. ostrovd creates the machine with ost_fo_new() on its main
- * loop's clock, hands it to the probe scheduler (probe.h part below) and to
- * each worker. The zones module reports the root mirror with
+ * loop's clock, hands it to the probe scheduler (probe part below) and to
+ * the drill transport, whose faces report every finished upstream query
+ * (passive signal). The zones module reports the root mirror with
  * ost_fo_feed_mirror() and, once verified, posts OST_FO_EV_MIRROR_READY:
- * LOADING -> NORMAL. Every 2 s (±20 %) each probe target is asked for its SOA;
- * each result lands in a 1-second bucket with ost_fo_feed_probe(). The
- * resolver reports every finished upstream query with ost_fo_feed_passive().
- * Every 2 s the machine evaluates the last 10 s: the foreign cable is cut, so
- * R_root and R_foreign fall under 0.5 for two evaluations (NORMAL -> DEGRADED,
- * ~9 s after the cut) and under 0.15 / 0.1 for three (DEGRADED -> ISOLATED,
- * ~19 s). Each edge writes one JSON record (ost_log_json) with the evidence
- * and bumps a counter. A worker answering "www.example.com A" calls
+ * LOADING -> NORMAL. Every 3 s (±20 %) each probe target is asked for its
+ * SOA (up to 3 tries of 750 ms); each result lands in a 1-second bucket with
+ * ost_fo_feed_probe(). Every 2 s the machine evaluates the last 10 s: the
+ * foreign cable is cut, so R_root and R_foreign fall under 0.5 for three
+ * evaluations (NORMAL -> DEGRADED, ~10 s after the cut) and under 0.15 / 0.1
+ * for three (DEGRADED -> ISOLATED, ~20 s, after the 10 s rate limit). Each
+ * edge writes one JSON record (ost_log_json) with the evidence and bumps a
+ * counter. A worker answering "www.example.com A" calls
  * ost_fo_policy(fo, OST_FO_NAME_FOREIGN, NULL, &pol): may_query_foreign is
  * false and serve_stale_immediately true, so it answers from the cache with
- * ost_stale_decide() (stale TTL 30, EDE 3) or SERVFAIL + EDE 22 at once, and
- * caches the failure for ost_failcache_ttl() seconds.
+ * ost_stale_decide() (stale TTL 30, EDE 3) or, with nothing cached,
+ * ost_fo_uncached() says SERVFAIL + EDE 22 at once, cached for
+ * ost_failcache_ttl() seconds.
  *
  * Thread safety: all functions may be called from any thread (one mutex per
  * machine); the evaluation timer runs on the clock's thread. The listener
@@ -155,10 +157,11 @@ OST_EXPORT const char *ost_fo_class_str(enum ost_fo_class c);
 /**
  * Thresholds and timers. Every field is configurable; the defaults
  * (ost_fo_config_default()) were chosen so that, with 3 targets per class
- * probed every 2 s ± 20 % (2 tries of 750 ms), a full foreign cut reaches
- * ISOLATED in about 20 s (test: <= 30 s) and 30 % random foreign loss causes
- * no transition in 10 minutes (tests over several seeds). The 60 s windows of
- * standards.md §7.1 would take 3+ minutes to detect.
+ * probed every 3 s ± 20 % (up to 3 tries of 750 ms), a full foreign cut
+ * reaches ISOLATED in 20-22 s (test: <= 30 s over 50 seeds) and 30 % random
+ * foreign loss causes no transition in 10 minutes (tests: 100 seeds with
+ * simulated probes, 3 end to end). The 60 s windows of standards.md §7.1
+ * would take 3+ minutes to detect.
  */
 struct ost_fo_config {
 	uint32_t bucket_ms;           /**< sample bucket width (1000) */
@@ -532,10 +535,10 @@ OST_EXPORT void ost_fo_uncached(const struct ost_fo_policy *pol, unsigned consec
 
 /** Probe scheduler settings. */
 struct ost_probe_config {
-	uint32_t interval_ms; /**< mean time between probes of one target (2000) */
+	uint32_t interval_ms; /**< mean time between probes of one target (3000) */
 	double jitter;        /**< ± share of the interval, uniform (0.2) */
 	uint32_t timeout_ms;  /**< per try (750) */
-	unsigned tries;       /**< tries per probe, RFC 9520 §3.1 allows 3 (2) */
+	unsigned tries;       /**< tries per probe, RFC 9520 §3.1 allows 3 (3) */
 	unsigned tcp_every;   /**< every Nth probe of a target over TCP, 0 = never (6) */
 };
 

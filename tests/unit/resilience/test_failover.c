@@ -27,8 +27,8 @@
 
 /*
  * ---------------------------------------------------------------------------
- * Probe simulator: N targets per class, each probed every 2 s ± 20 %, two
- * tries of 750 ms; each try is lost with the class's loss share. It models
+ * Probe simulator: N targets per class, each probed every 3 s ± 20 %, up to
+ * three tries of 750 ms; each try is lost with the class's loss share. It models
  * what probe.c does (tested end to end in test_probe.c) with nothing but
  * timers, so the thresholds can be checked over long runs cheaply.
  * ---------------------------------------------------------------------------
@@ -82,17 +82,19 @@ static void sim_probe(void *arg)
 	struct sim *s = t->sim;
 	if (s->is_stopped)
 		return;
-	uint64_t took = 20;
-	t->is_ok = true;
-	if (rnd01(s) < s->loss[t->cls]) {
-		took = 750 + 20;
-		if (rnd01(s) < s->loss[t->cls]) {
-			t->is_ok = false;
-			took = 1500;
+	/* up to 3 tries of 750 ms, as probe.c does */
+	uint64_t took = 0;
+	t->is_ok = false;
+	for (int try_no = 0; try_no < 3 && !t->is_ok; try_no++) {
+		if (rnd01(s) >= s->loss[t->cls]) {
+			t->is_ok = true;
+			took += 20;
+		} else {
+			took += 750;
 		}
 	}
 	ost_clock_timer_start(&s->clk->clock, took, sim_done, t);
-	uint64_t next = 1600 + test_rng(&s->rng) % 801; /* 2000 ms ± 20 % */
+	uint64_t next = 2400 + test_rng(&s->rng) % 1201; /* 3000 ms ± 20 % */
 	ost_clock_timer_start(&s->clk->clock, next, sim_probe, t);
 }
 
@@ -114,7 +116,7 @@ static void sim_start(struct sim *s, struct fake_clock *clk, struct ost_fo *fo, 
 	for (int i = 0; i < 9; i++) {
 		s->targets[i] = (struct sim_target){.sim = s, .cls = (enum ost_fo_class)(i / 3)};
 		/* first probes spread over one interval */
-		ost_clock_timer_start(&clk->clock, test_rng(&s->rng) % 2000, sim_probe,
+		ost_clock_timer_start(&clk->clock, test_rng(&s->rng) % 3000, sim_probe,
 				      &s->targets[i]);
 	}
 	ost_clock_timer_start(&clk->clock, 1000, sim_passive, s);
@@ -408,20 +410,20 @@ static void run_cut(uint64_t seed, uint64_t *to_degraded, uint64_t *to_isolated)
 static void test_fo_detect_full_cut_within_30s(void **state)
 {
 	(void)state;
-	uint64_t worst = 0;
-	for (uint64_t seed = 1; seed <= 10; seed++) {
+	uint64_t worst = 0, worst_d = 0, best = UINT64_MAX;
+	for (uint64_t seed = 1; seed <= 50; seed++) {
 		uint64_t d, i;
 		run_cut(seed, &d, &i);
-		print_message("  seed %llu: cut -> DEGRADED %llu ms, -> ISOLATED %llu ms\n",
-			      (unsigned long long)seed, (unsigned long long)d,
-			      (unsigned long long)i);
 		assert_true(d < i);
 		assert_true(i <= 30000);
-		if (i > worst)
-			worst = i;
+		worst = i > worst ? i : worst;
+		worst_d = d > worst_d ? d : worst_d;
+		best = i < best ? i : best;
 	}
-	print_message("  worst time to ISOLATED over 10 seeds: %llu ms (target <= 30000)\n",
-		      (unsigned long long)worst);
+	print_message("  full cut, 50 seeds: ISOLATED after %llu .. %llu ms (target <= 30000), "
+		      "DEGRADED at most %llu ms\n",
+		      (unsigned long long)best, (unsigned long long)worst,
+		      (unsigned long long)worst_d);
 }
 
 /* 10 simulated minutes at @p loss on root and foreign: @return transitions out of NORMAL */
@@ -443,7 +445,8 @@ static unsigned run_loss(uint64_t seed, double loss, double *min_r)
 				*min_r = st.windows[0].r[c];
 	}
 	unsigned n = f->seen.n - 1;
-	assert_int_equal(ost_fo_state(f->fo), n ? ost_fo_state(f->fo) : OST_FO_NORMAL);
+	if (n == 0)
+		assert_int_equal(ost_fo_state(f->fo), OST_FO_NORMAL);
 	fx_free(f);
 	return n;
 }
@@ -451,16 +454,23 @@ static unsigned run_loss(uint64_t seed, double loss, double *min_r)
 static void test_fo_no_flapping_at_30pct_loss(void **state)
 {
 	(void)state;
-	const uint64_t seeds[] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
-	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+	/* seed 42 and 99 more: 100 runs of 10 simulated minutes */
+	double lowest = 1;
+	for (uint64_t i = 0; i < 100; i++) {
+		uint64_t seed = i ? i : 42;
 		double min_r;
-		unsigned n = run_loss(seeds[i], 0.30, &min_r);
-		print_message("  seed %llu: 10 min at 30%% loss: %u transitions, lowest R %.2f\n",
-			      (unsigned long long)seeds[i], n, min_r);
+		unsigned n = run_loss(seed, 0.30, &min_r);
+		if (n)
+			print_message("  seed %llu: %u transitions\n", (unsigned long long)seed, n);
 		assert_int_equal(n, 0);
 		/* the loss was real: windows did see failures */
 		assert_true(min_r < 1.0);
+		if (min_r < lowest)
+			lowest = min_r;
 	}
+	print_message("  100 seeds x 10 min at 30%% loss: 0 transitions; lowest window R %.2f "
+		      "(DEGRADED needs < 0.50 three times in a row)\n",
+		      lowest);
 }
 
 static void test_fo_recovery_needs_sustained_health(void **state)
@@ -529,7 +539,7 @@ static void test_fo_passive_only(void **state)
 	/* no probe targets: the passive signal alone detects and isolates */
 	struct fx *f = fx_new(NULL);
 	assert_int_equal(ost_fo_event(f->fo, OST_FO_EV_MIRROR_READY, NULL), 0);
-	f->sim = (struct sim){.clk = &f->clk, .fo = f->fo, .rng = 3, .passive_per_s = 30};
+	f->sim = (struct sim){.clk = &f->clk, .fo = f->fo, .rng = 3, .passive_per_s = 60};
 	ost_clock_timer_start(&f->clk.clock, 1000, sim_passive, &f->sim);
 	fake_clock_advance(&f->clk, 30000);
 	assert_int_equal(ost_fo_state(f->fo), OST_FO_NORMAL);

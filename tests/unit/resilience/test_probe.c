@@ -70,8 +70,8 @@ static void test_probe_good_answers_and_tcp(void **state)
 	for (size_t i = 0; i < ost_probe_count(f->p); i++) {
 		struct ost_probe_stats st;
 		assert_int_equal(ost_probe_stats(f->p, i, &st), 0);
-		/* 120 s at 2 s +- 20 %: 50 .. 76 probes */
-		assert_true(st.probes >= 50 && st.probes <= 76);
+		/* 120 s at 3 s +- 20 %: 33 .. 51 probes */
+		assert_true(st.probes >= 33 && st.probes <= 51);
 		assert_int_equal(st.ok, st.probes);
 		assert_int_equal(st.tries, st.probes + (st.tries > st.probes ? 1 : 0));
 		assert_true(st.is_up);
@@ -83,8 +83,12 @@ static void test_probe_good_answers_and_tcp(void **state)
 	ost_fo_evaluate(f->fo);
 	struct ost_fo_status fs;
 	ost_fo_status(f->fo, &fs);
-	for (int c = 0; c < OST_FO_CLASS_COUNT; c++)
-		assert_true(fs.windows[0].r[c] == 1.0);
+	/* one target per class: ~3 results per 10 s window, below the 4 needed for a ratio */
+	for (int c = 0; c < OST_FO_CLASS_COUNT; c++) {
+		assert_true(fs.windows[0].n[c] >= 2 && fs.windows[0].n[c] <= 5);
+		assert_true(fs.windows[0].r[c] == 1.0 ||
+			    (fs.windows[0].r[c] < 0 && fs.windows[0].n[c] < 4));
+	}
 	struct ost_buf b = {0};
 	assert_int_equal(ost_probe_write(f->p, true, &b), 0);
 	assert_non_null(strstr(ost_buf_str(&b), "\"addr\":\"::1@53\",\"class\":\"national\""));
@@ -109,12 +113,12 @@ static void test_probe_failures(void **state)
 	struct ost_probe_stats st[5];
 	for (size_t i = 0; i < 5; i++)
 		assert_int_equal(ost_probe_stats(f->p, i, &st[i]), 0);
-	/* drop and refuse: two tries per probe, never up */
+	/* drop and refuse: three tries per probe, never up */
 	for (int i = 0; i < 2; i++) {
-		assert_true(st[i].probes >= 20);
+		assert_true(st[i].probes >= 15);
 		assert_int_equal(st[i].ok, 0);
 		assert_false(st[i].is_up);
-		assert_true(st[i].tries >= 2 * st[i].probes && st[i].tries <= 2 * st[i].probes + 2);
+		assert_true(st[i].tries >= 3 * st[i].probes && st[i].tries <= 3 * st[i].probes + 3);
 	}
 	/* SERVFAIL and no AA: reachable but broken, one try each, never up */
 	for (int i = 2; i < 4; i++) {
@@ -170,7 +174,7 @@ static void test_probe_bad_args(void **state)
 	assert_int_equal(ost_probe_count(f->p), 0);
 	struct ost_probe_config c;
 	ost_probe_config_default(&c);
-	c.timeout_ms = 900; /* 2 x 900 > 1600 */
+	c.timeout_ms = 900; /* 3 x 900 > 2400 */
 	struct ost_probe *p = NULL;
 	assert_int_equal(ost_probe_new(&c, &f->clk.clock, &f->net.tp, f->fo, 1, &p), -EINVAL);
 	ost_probe_config_default(&c);
