@@ -482,6 +482,7 @@ int ost_drill_new(const struct ost_drill_config *cfg, const struct ost_clock *cl
 	d->inner = inner;
 	d->fo = fo;
 	d->rng = seed;
+	atomic_init(&d->is_running_hint, false);
 	pthread_mutex_init(&d->lock, NULL);
 	for (int i = 0; i < 2; i++) {
 		d->faces[i] = (struct drill_face){
@@ -504,6 +505,7 @@ int ost_drill_new(const struct ost_drill_config *cfg, const struct ost_clock *cl
 static void stop_locked(struct ost_drill *d, const char *reason)
 {
 	d->is_running = false;
+	atomic_store(&d->is_running_hint, false);
 	d->stop_ms = ost_clock_mono_ms(d->clock);
 	d->stop_wall = ost_clock_wall_s(d->clock);
 	snprintf(d->stop_reason, sizeof(d->stop_reason), "%s", reason ? reason : "operator");
@@ -622,6 +624,7 @@ int ost_drill_start(struct ost_drill *d, enum ost_drill_profile profile, uint32_
 		return -ENOMEM;
 	}
 	ost_fo_set_drill(d->fo, d->id);
+	atomic_store(&d->is_running_hint, true);
 	if (id && idlen)
 		snprintf(id, idlen, "%s", d->id);
 

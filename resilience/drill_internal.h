@@ -7,6 +7,7 @@
 #define OSTROV_RESILIENCE_DRILL_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ostrov/drill.h"
 
@@ -49,6 +50,7 @@ struct ost_drill {
 	/* the current or last drill */
 	bool has_run;
 	bool is_running;
+	_Atomic bool is_running_hint; /* lock-free copy for ost_drill_record_answer() */
 	enum ost_drill_profile profile;
 	char id[64];
 	char stop_reason[128];

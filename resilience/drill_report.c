@@ -142,6 +142,9 @@ void ost_drill_record_answer(struct ost_drill *d, enum ost_fo_name_class name_cl
 {
 	if ((unsigned)name_class >= OST_FO_NAME_CLASS_COUNT || (unsigned)src >= OST_DRILL_SRC_COUNT)
 		return;
+	/* every answer of every worker comes here: no lock unless a drill runs */
+	if (!atomic_load(&d->is_running_hint))
+		return;
 	pthread_mutex_lock(&d->lock);
 	if (!d->is_running) {
 		pthread_mutex_unlock(&d->lock);

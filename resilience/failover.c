@@ -58,6 +58,7 @@ struct ost_fo {
 	uint64_t illegal_events;
 	char last_reason[128];
 	char drill_id[64];
+	_Atomic bool is_drill; /* drill_id[0] != 0, for the lock-free policy path */
 
 	struct ost_fo_window windows[OST_FO_EVIDENCE]; /* newest first */
 	unsigned n_windows;
@@ -670,6 +671,7 @@ void ost_fo_set_drill(struct ost_fo *fo, const char *drill_id)
 {
 	pthread_mutex_lock(&fo->lock);
 	snprintf(fo->drill_id, sizeof(fo->drill_id), "%s", drill_id ? drill_id : "");
+	atomic_store(&fo->is_drill, fo->drill_id[0] != '\0');
 	pthread_mutex_unlock(&fo->lock);
 }
 
@@ -868,6 +870,7 @@ int ost_fo_new(const struct ost_fo_config *cfg, const struct ost_clock *clock, s
 	fo->clock = clock;
 	pthread_mutex_init(&fo->lock, NULL);
 	atomic_init(&fo->state, OST_FO_LOADING);
+	atomic_init(&fo->is_drill, false);
 	for (int i = 0; i < N_BUCKETS; i++)
 		fo->buckets[i].idx = UINT64_MAX;
 	fo->entered_ms = ost_clock_mono_ms(clock);
@@ -918,8 +921,12 @@ static bool is_isolated(enum ost_fo_state s)
 void ost_fo_policy(struct ost_fo *fo, enum ost_fo_name_class name_class, const char *mirror_zone,
 		   struct ost_fo_policy *out)
 {
-	pthread_mutex_lock(&fo->lock);
-	enum ost_fo_state s = (enum ost_fo_state)fo->state;
+	/*
+	 * Called for every client question by every worker: without a mirror to
+	 * look up it takes no lock (the state and the drill flag are atomics, the
+	 * configuration never changes after ost_fo_new()).
+	 */
+	enum ost_fo_state s = (enum ost_fo_state)atomic_load(&fo->state);
 	bool iso = is_isolated(s);
 	*out = (struct ost_fo_policy){
 		.state = s,
@@ -930,15 +937,16 @@ void ost_fo_policy(struct ost_fo *fo, enum ost_fo_name_class name_class, const c
 		.stale_max_age_s = (iso || s == OST_FO_RECOVERING) ? fo->cfg.stale_max_isolated_s
 								   : fo->cfg.stale_max_normal_s,
 		.mirror = OST_FO_MIRROR_UNKNOWN,
-		.is_drill = fo->drill_id[0] != '\0',
+		.is_drill = atomic_load(&fo->is_drill),
 		.is_refresh_limited = iso || s == OST_FO_RECOVERING,
 	};
-	if (mirror_zone) {
-		const struct ost_fo_mirror *m = mirror_find(fo, mirror_zone);
-		if (m)
-			out->mirror = mirror_use(fo, m, ost_clock_wall_s(fo->clock));
-		out->mirror_extended_ede = out->mirror == OST_FO_MIRROR_EXTENDED;
-	}
+	if (!mirror_zone)
+		return;
+	pthread_mutex_lock(&fo->lock);
+	const struct ost_fo_mirror *m = mirror_find(fo, mirror_zone);
+	if (m)
+		out->mirror = mirror_use(fo, m, ost_clock_wall_s(fo->clock));
+	out->mirror_extended_ede = out->mirror == OST_FO_MIRROR_EXTENDED;
 	pthread_mutex_unlock(&fo->lock);
 }
 

@@ -142,6 +142,18 @@ struct ost_drill_config {
 /** Fill @p cfg with the defaults (empty map: everything is foreign). */
 OST_EXPORT void ost_drill_config_default(struct ost_drill_config *cfg);
 
+/**
+ * Set one field by name, as ost_fo_config_set(): the numeric fields in
+ * kebab-case ("loss-share", "abort-p99-ms", "target-detect-ms" ...),
+ * "cut-mode" (drop | refuse), and "dest-root", "dest-foreign-tld",
+ * "dest-foreign", "dest-national", "dest-mirror-source" which append one
+ * prefix ("ADDR/LEN") of that class to the destination map.
+ * @return 0, -ENOENT for an unknown key, -EINVAL for a bad value, -ENOSPC
+ *         when the map is full
+ */
+OST_EXPORT int ost_drill_config_set(struct ost_drill_config *cfg, const char *key,
+				    const char *value, char *err, size_t errlen) OST_WUR;
+
 struct ost_drill;
 
 /**

@@ -196,6 +196,20 @@ struct ost_fo_config {
 OST_EXPORT void ost_fo_config_default(struct ost_fo_config *cfg);
 
 /**
+ * Set one field by name, for the daemon's config reader: the key is the field
+ * name in kebab-case ("degrade-below", "window-ms"), the value its text.
+ * Call ost_fo_config_check() once all keys are set.
+ * @param cfg the configuration
+ * @param key the key
+ * @param value the value
+ * @param err receives "KEY: bad value 'V' (why)" or "unknown key 'K'"
+ * @param errlen size of @p err
+ * @return 0, -ENOENT for an unknown key, -EINVAL for a bad value
+ */
+OST_EXPORT int ost_fo_config_set(struct ost_fo_config *cfg, const char *key, const char *value,
+				 char *err, size_t errlen) OST_WUR;
+
+/**
  * Check a configuration for values that cannot work.
  * @param cfg the configuration
  * @param err receives a message on failure
@@ -544,6 +558,14 @@ struct ost_probe_config {
 
 /** Fill @p cfg with the defaults documented on each field. */
 OST_EXPORT void ost_probe_config_default(struct ost_probe_config *cfg);
+
+/**
+ * Set one field by name ("interval-ms", "jitter", "timeout-ms", "tries",
+ * "tcp-every"); as ost_fo_config_set(). ost_probe_new() checks the whole.
+ * @return 0, -ENOENT for an unknown key, -EINVAL for a bad value
+ */
+OST_EXPORT int ost_probe_config_set(struct ost_probe_config *cfg, const char *key,
+				    const char *value, char *err, size_t errlen) OST_WUR;
 
 /** Counters of one probe target. */
 struct ost_probe_stats {

@@ -188,6 +188,32 @@ static void test_drill_dest_map(void **state)
 	assert_int_equal(ost_dest_fo_class(OST_DEST_MIRROR_SOURCE), OST_FO_NATIONAL);
 }
 
+static void test_drill_config_by_name(void **state)
+{
+	(void)state;
+	struct ost_drill_config c;
+	char err[160];
+	ost_drill_config_default(&c);
+	assert_int_equal(ost_drill_config_set(&c, "loss-share", "0.5", err, sizeof(err)), 0);
+	assert_true(c.loss_share == 0.5);
+	assert_int_equal(ost_drill_config_set(&c, "abort-p99-ms", "2000", err, sizeof(err)), 0);
+	assert_int_equal(c.abort_p99_ms, 2000);
+	assert_int_equal(ost_drill_config_set(&c, "cut-mode", "refuse", err, sizeof(err)), 0);
+	assert_int_equal(c.cut_mode, OST_DRILL_REFUSE);
+	assert_int_equal(ost_drill_config_set(&c, "cut-mode", "explode", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(
+		ost_drill_config_set(&c, "dest-national", "127.53.2.0/24", err, sizeof(err)), 0);
+	assert_int_equal(ost_drill_config_set(&c, "dest-root", "127.53.0.0/33", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "dest-root"));
+	struct sockaddr_storage ss;
+	assert_int_equal(ost_dest_map_classify(&c.map, sa_of("127.53.2.9", &ss)),
+			 OST_DEST_NATIONAL);
+	assert_int_equal(ost_drill_config_set(&c, "loss-share", "1.01", err, sizeof(err)), -EINVAL);
+	assert_int_equal(ost_drill_config_set(&c, "nope", "1", err, sizeof(err)), -ENOENT);
+}
+
 static void test_drill_profile_names(void **state)
 {
 	(void)state;
@@ -751,6 +777,7 @@ static void test_drill_e2e_loss_no_flapping(void **state)
 
 const struct CMUnitTest drill_tests[] = {
 	cmocka_unit_test(test_drill_dest_map),
+	cmocka_unit_test(test_drill_config_by_name),
 	cmocka_unit_test(test_drill_profile_names),
 	cmocka_unit_test(test_drill_passthrough_and_passive),
 	cmocka_unit_test(test_drill_foreign_cut_drops),

@@ -709,6 +709,43 @@ static void test_fo_recheck_bucket(void **state)
 	fx_free(f);
 }
 
+static void test_fo_config_by_name(void **state)
+{
+	(void)state;
+	struct ost_fo_config c;
+	struct ost_probe_config pc;
+	char err[160];
+	ost_fo_config_default(&c);
+	ost_probe_config_default(&pc);
+	assert_int_equal(ost_fo_config_set(&c, "degrade-below", "0.4", err, sizeof(err)), 0);
+	assert_true(c.degrade_below == 0.4);
+	assert_int_equal(ost_fo_config_set(&c, "window-ms", "12000", err, sizeof(err)), 0);
+	assert_int_equal(c.window_ms, 12000);
+	assert_int_equal(ost_fo_config_set(&c, "isolate-evals", "4", err, sizeof(err)), 0);
+	assert_int_equal(c.isolate_evals, 4);
+	assert_int_equal(ost_fo_config_set(&c, "recheck-per-s", "2.5", err, sizeof(err)), 0);
+	assert_true(c.recheck_per_s == 2.5);
+	assert_int_equal(ost_fo_config_check(&c, err, sizeof(err)), 0);
+	const char *bad[][2] = {{"degrade-below", "1.5"}, {"degrade-below", "x"},
+				{"window-ms", "-1"},      {"window-ms", "99999999999"},
+				{"window-ms", "10s"},     {"recheck-per-s", "-2"},
+				{"recheck-per-s", "nan"}, {"eval-ms", ""}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ost_fo_config_set(&c, bad[i][0], bad[i][1], err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, bad[i][0]));
+	}
+	assert_int_equal(ost_fo_config_set(&c, "degrade_below", "0.4", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "unknown key 'degrade_below'"));
+	assert_true(c.degrade_below == 0.4); /* failed sets changed nothing */
+	assert_int_equal(c.window_ms, 12000);
+	assert_int_equal(ost_probe_config_set(&pc, "tries", "2", err, sizeof(err)), 0);
+	assert_int_equal(pc.tries, 2);
+	assert_int_equal(ost_probe_config_set(&pc, "jitter", "0.1", err, sizeof(err)), 0);
+	assert_int_equal(ost_probe_config_set(&pc, "jitter", "2", err, sizeof(err)), -EINVAL);
+	assert_int_equal(ost_probe_config_set(&pc, "color", "red", err, sizeof(err)), -ENOENT);
+}
+
 static void test_fo_config_check(void **state)
 {
 	(void)state;
@@ -900,6 +937,7 @@ const struct CMUnitTest failover_tests[] = {
 	cmocka_unit_test(test_fo_extend_limits),
 	cmocka_unit_test(test_fo_policy_per_state),
 	cmocka_unit_test(test_fo_recheck_bucket),
+	cmocka_unit_test(test_fo_config_by_name),
 	cmocka_unit_test(test_fo_config_check),
 	cmocka_unit_test(test_fo_json_record_per_transition),
 	cmocka_unit_test(test_buf_json_escape),
