@@ -290,6 +290,21 @@ int ost_probe_start(struct ost_probe *p)
 	if (p->is_running)
 		return 0;
 	p->is_running = true;
+	/*
+	 * The default window (10 s) needs 4 results per class to compute a
+	 * ratio; with one probe every 3 s that takes at least 2 targets, and 3
+	 * keep the no-flapping margin. Fewer is allowed (the passive signal
+	 * still works) but the operator should know.
+	 */
+	unsigned per_class[OST_FO_CLASS_COUNT] = {0};
+	for (size_t i = 0; i < p->n; i++)
+		per_class[p->t[i]->cls]++;
+	for (int c = OST_FO_ROOT; c <= OST_FO_FOREIGN; c++)
+		if (per_class[c] < 3)
+			ost_log(OST_LOG_WARN, "probe",
+				"few probe targets, 3 or more per class recommended (fewer leave "
+				"detection to passive traffic) class=%s targets=%u",
+				ost_fo_class_str((enum ost_fo_class)c), per_class[c]);
 	for (size_t i = 0; i < p->n; i++) {
 		struct target *t = p->t[i];
 		t->timer = ost_clock_timer_start(p->clock, next_rand(p) % p->cfg.interval_ms,
