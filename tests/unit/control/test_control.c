@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -526,6 +527,103 @@ static void test_ctl_socket_roundtrip(void **state)
 	cfx_free(f);
 }
 
+/*
+ * The executor contract as ostrovd will use it: handlers must run on the
+ * thread that owns the engine objects (the main loop). Here a "loop" thread
+ * waits for jobs; the executor hands each job over and waits until it ran.
+ */
+struct loop {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	void (*fn)(void *);
+	void *arg;
+	bool is_done, is_quit;
+	pthread_t thread;
+	unsigned jobs;
+};
+
+static void *loop_main(void *arg)
+{
+	struct loop *l = arg;
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (!l->fn && !l->is_quit)
+			pthread_cond_wait(&l->cv, &l->mu);
+		if (l->is_quit)
+			break;
+		void (*fn)(void *) = l->fn;
+		pthread_mutex_unlock(&l->mu);
+		fn(l->arg);
+		pthread_mutex_lock(&l->mu);
+		l->fn = NULL;
+		l->is_done = true;
+		l->jobs++;
+		pthread_cond_broadcast(&l->cv);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+static void exec_on_loop(void *ctx, void (*fn)(void *), void *arg)
+{
+	struct loop *l = ctx;
+	pthread_mutex_lock(&l->mu);
+	l->fn = fn;
+	l->arg = arg;
+	l->is_done = false;
+	pthread_cond_broadcast(&l->cv);
+	while (!l->is_done)
+		pthread_cond_wait(&l->cv, &l->mu);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static pthread_t handler_thread;
+
+static int h_whoami(const struct ost_ctl_request *req, struct ost_buf *out, void *arg)
+{
+	(void)req;
+	(void)arg;
+	handler_thread = pthread_self();
+	ost_buf_printf(out, "ran\n");
+	return 0;
+}
+
+static void test_ctl_executor_thread(void **state)
+{
+	(void)state;
+	struct loop l = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	assert_int_equal(pthread_create(&l.thread, NULL, loop_main, &l), 0);
+	struct ost_ctl_dispatch *d = ost_ctl_dispatch_new();
+	assert_int_equal(ost_ctl_register(d, OST_CTL_STATS, h_whoami, NULL), 0);
+	assert_int_equal(ost_ctl_register(d, OST_CTL_CMD_COUNT, h_whoami, NULL), -EINVAL);
+	ost_ctl_set_executor(d, exec_on_loop, &l);
+	char dir[] = "/tmp/ostrov-ctl-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/c.sock", dir);
+	struct ost_ctl_server *srv = NULL;
+	assert_int_equal(ost_ctl_server_start(path, d, &srv), 0);
+	struct ost_buf b = {0};
+	assert_int_equal(ost_ctl_client_call(path, "stats", 5000, &b), 0);
+	assert_string_equal(ost_buf_str(&b), "OK\nran\n");
+	ost_buf_deinit(&b);
+	assert_true(pthread_equal(handler_thread, l.thread));
+	assert_int_equal(l.jobs, 1);
+	/* garbage never reaches the loop */
+	assert_int_equal(ost_ctl_client_call(path, "stats stats", 5000, &b), 0);
+	assert_non_null(strstr(ost_buf_str(&b), "ERR usage: stats"));
+	ost_buf_deinit(&b);
+	assert_int_equal(l.jobs, 1);
+	ost_ctl_server_stop(srv);
+	rmdir(dir);
+	pthread_mutex_lock(&l.mu);
+	l.is_quit = true;
+	pthread_cond_broadcast(&l.cv);
+	pthread_mutex_unlock(&l.mu);
+	pthread_join(l.thread, NULL);
+	ost_ctl_dispatch_free(d);
+}
+
 /* In a child as "nobody": try the socket. @return 0 EACCES, 1 refused by the server, 2 other */
 static int try_as_nobody(const char *path)
 {
@@ -587,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_dispatch_failover),
 		cmocka_unit_test(test_ctl_dispatch_drill),
 		cmocka_unit_test(test_ctl_socket_roundtrip),
+		cmocka_unit_test(test_ctl_executor_thread),
 		cmocka_unit_test(test_ctl_socket_non_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
