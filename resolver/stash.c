@@ -101,6 +101,9 @@ static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 		t->r->stats.cache_errors++;
 		return false;
 	}
+	/* Data nobody validated (CD=1 while validating) is for CD=1 only. */
+	if ((e->flags & OST_MSG_F_UNVALIDATED) && !(t->flags & OST_RF_CD))
+		return false;
 	return e->expires_at > ost_clock_wall_s(t->r->clock) && e->rank >= min_rank;
 }
 
@@ -223,6 +226,9 @@ static bool msg_usable(const struct ost_task *t, const struct ost_cache_entry *e
 		return false;
 	if (!(t->flags & OST_RF_CD) &&
 	    ((e->flags & OST_MSG_F_UNVALIDATED) || e->sec == OST_SEC_BOGUS))
+		return false;
+	/* Bogus data is never laundered into a stale answer, whoever asks. */
+	if (e->sec == OST_SEC_BOGUS && e->expires_at <= ost_clock_wall_s(t->r->clock))
 		return false;
 	return true;
 }
@@ -503,7 +509,7 @@ static uint16_t covered(const ldns_rr *rr)
 
 /* Queue every RRset of @p l that @p keep accepts, with its RRSIGs. */
 static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank, uint8_t sec,
-		       bool (*keep)(const struct ost_task *, const ldns_rr *))
+		       uint8_t flags, bool (*keep)(const struct ost_task *, const ldns_rr *))
 {
 	struct ost_resolver *r = t->r;
 	size_t n = ldns_rr_list_rr_count(l);
@@ -537,7 +543,7 @@ static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank, 
 				ttl = ldns_rr_ttl(rr);
 		}
 		if (ok)
-			put(r, ldns_rr_owner(head), type, OST_CTAG_RRSET, rank, sec, 0, 0, ttl,
+			put(r, ldns_rr_owner(head), type, OST_CTAG_RRSET, rank, sec, flags, 0, ttl,
 			    ldns_buffer_begin(b), ldns_buffer_position(b));
 	}
 	ldns_buffer_free(b);
@@ -580,15 +586,18 @@ void ost_stash_result(struct ost_task *t)
 	if (t->src != OST_SRC_UPSTREAM ||
 	    (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN))
 		return;
-	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, NULL);
+	/* A CD=1 request skips validation: mark what it stores so it never
+	 * reaches a CD=0 client as if it had been checked. */
+	uint8_t uv = r->cfg.validation && (t->flags & OST_RF_CD) ? OST_MSG_F_UNVALIDATED : 0;
+	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv, NULL);
 	/* The zone's NS RRset and server addresses that came with a positive
 	 * answer (minimal responses off) are the zone's own data: cache them
 	 * too, so stale answers and later cuts see their current TTLs. */
 	if (t->rcode == LDNS_RCODE_NOERROR && ldns_rr_list_rr_count(t->answer) > 0) {
 		bool aa = t->rank == OST_RANK_AUTH_ANSWER;
 		put_rrsets(t, t->auth, aa ? OST_RANK_AUTH_AUTHORITY : OST_RANK_AUTHORITY,
-			   OST_SEC_UNCHECKED, is_ns);
-		put_rrsets(t, t->add, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, is_addr);
+			   OST_SEC_UNCHECKED, uv, is_ns);
+		put_rrsets(t, t->add, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, uv, is_addr);
 	}
 	if (ldns_rr_list_rr_count(t->auth) > 0 &&
 	    (t->rcode == LDNS_RCODE_NXDOMAIN || !ldns_rr_list_rr_count(t->answer) ||
@@ -603,8 +612,8 @@ void ost_stash_result(struct ost_task *t)
 		bool nx = t->rcode == LDNS_RCODE_NXDOMAIN;
 		if (ok)
 			put(r, t->sname, nx ? NEG_ANY_TYPE : t->qtype, OST_CTAG_NEG,
-			    OST_RANK_AUTH_AUTHORITY, t->sec, nx ? NEG_NXDOMAIN : 0, t->rcode, ttl,
-			    ldns_buffer_begin(b), ldns_buffer_position(b));
+			    OST_RANK_AUTH_AUTHORITY, t->sec, (nx ? NEG_NXDOMAIN : 0) | uv, t->rcode,
+			    ttl, ldns_buffer_begin(b), ldns_buffer_position(b));
 		ldns_buffer_free(b);
 	}
 	/* The whole answer for the hit path: client requests only. */
@@ -617,10 +626,7 @@ void ost_stash_result(struct ost_task *t)
 		r->stats.cache_errors++;
 		return;
 	}
-	/* A CD=1 request skips validation: mark its answer so it never
-	 * reaches a CD=0 client as if it had been checked. */
-	uint8_t flags = r->cfg.validation && (t->flags & OST_RF_CD) ? OST_MSG_F_UNVALIDATED : 0;
-	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, flags,
+	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv,
 	    t->rcode, ttl, msg, len);
 }
 
@@ -649,7 +655,7 @@ void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_r
 {
 	if (!t->r->batch)
 		return;
-	put_rrsets(t, ns, OST_RANK_AUTHORITY, OST_SEC_UNCHECKED, is_cut_ns);
+	put_rrsets(t, ns, OST_RANK_AUTHORITY, OST_SEC_UNCHECKED, 0, is_cut_ns);
 	if (glue)
-		put_rrsets(t, glue, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, is_glue);
+		put_rrsets(t, glue, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, 0, is_glue);
 }

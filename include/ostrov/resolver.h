@@ -71,11 +71,12 @@ enum ost_ede {
 };
 
 /**
- * Flag of an OST_CTAG_MSG entry (struct ost_cache_entry.flags): the answer
- * was resolved for a CD=1 request while validation was on, so it was not
- * validated and must not be served to CD=0 clients.
+ * Flag of the entries the engine caches (struct ost_cache_entry.flags; for
+ * OST_CTAG_MSG, RRSET and NEG): the data was resolved for a CD=1 request
+ * while validation was on, so it was not validated and must not be served
+ * to CD=0 clients.
  */
-#define OST_MSG_F_UNVALIDATED 0x1u
+#define OST_MSG_F_UNVALIDATED 0x80u
 
 /** Where a result came from. */
 enum ost_answer_source {

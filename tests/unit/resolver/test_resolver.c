@@ -25,6 +25,7 @@
 
 int answer_tests(void);
 int stash_tests(void);
+int stale_tests(void);
 
 /* ---- the test hierarchy ---- */
 
@@ -884,5 +885,6 @@ int main(void)
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	failed += answer_tests();
 	failed += stash_tests();
+	failed += stale_tests();
 	return failed;
 }
