@@ -366,6 +366,26 @@ void ost_stash_result(struct ost_task *t);
 /** Queue the cut just learnt from a referral (NS RRset and glue). */
 void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_rr_list *glue);
 
+/* ---- request.c ---- */
+
+/** Fill @p res with the task's result (borrowed from the task). */
+void ost_task_result(const struct ost_task *t, struct ost_result *res);
+
+/* ---- stale.c: serve-stale (RFC 8767) and RD=0 ---- */
+
+/**
+ * Called by START after the cache had no fresh answer (@p cached_failure:
+ * it had a cached failure, already set on the task). Looks for stale data
+ * (top-level tasks), answers RD=0 misses with REFUSED, and serves stale data
+ * at once or arms the client response timer.
+ * @return true when the task is finished (go to DONE)
+ */
+bool ost_stale_start(struct ost_task *t, bool cached_failure);
+/** Fill @p res with the task's stale answer (EDE 3 or 19). */
+void ost_stale_result(const struct ost_task *t, struct ost_result *res);
+/** Answer every waiter with the stale answer; @p why goes into EXTRA-TEXT. */
+void ost_stale_deliver(struct ost_task *t, const char *why);
+
 /* ---- answer.c ---- */
 
 /** Encode the OST_CTAG_MSG payload of a final result into @p a; @p min_ttl

@@ -15,7 +15,7 @@
  * the client set RD=0), or when resolution fails; the task then goes on
  * without waiters as a background refresh that updates the cache. A new
  * identical request arriving during the refresh gets the stale answer at
- * once. See send_stale() and finish().
+ * once. See stale.c and finish().
  *
  * Reentrancy rules: a handler never calls drive() on another task. Starting
  * a child and resuming a parent happen after the current driver loop has
@@ -200,55 +200,13 @@ static void drive(struct ost_task *t);
 
 /* ---- state handlers ---- */
 
-static void send_stale(struct ost_task *t);
-static void on_stale_timer(void *arg);
-
-static bool stale_at_once(const struct ost_resolver *r)
-{
-	const struct ost_resolver_policy *p = r->cfg.policy;
-	return r->cfg.stale_client_timeout_ms == 0 ||
-	       (p && p->stale_immediately && p->stale_immediately(p->ctx));
-}
-
 static enum ost_step on_start(struct ost_task *t)
 {
-	struct ost_resolver *r = t->r;
-	bool top = t->parent == NULL && t->root == t;
+	/* Fresh data first; then stale data, RD=0 and cached failures. */
 	bool hit = ost_stash_answer(t);
-	if (hit && t->rcode != LDNS_RCODE_SERVFAIL) {
+	if ((hit && t->rcode != LDNS_RCODE_SERVFAIL) || ost_stale_start(t, hit)) {
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
-	}
-	if (top)
-		ost_stash_stale(t);
-	if (hit) {
-		/* A cached failure (RFC 9520); with stale data, finish()
-		 * answers that instead (the failure-recheck interval of RFC
-		 * 8767 §5 has not passed). */
-		goto_state(t, OST_TS_DONE);
-		return OST_STEP_CONTINUE;
-	}
-	if (top && !(t->flags & OST_RF_RD) && !t->has_stale) {
-		/* RD=0: the cache only. A miss is refused, as Unbound refuses
-		 * non-recursive queries of clients without snooping rights. */
-		t->rcode = LDNS_RCODE_REFUSED;
-		t->has_ede = true;
-		t->ede = OST_EDE_NOT_AUTHORITATIVE;
-		t->src = OST_SRC_LOCAL;
-		snprintf(t->ede_text, sizeof(t->ede_text),
-			 "ostrov: not in the cache, recursion not desired");
-		r->stats.norec_refused++;
-		goto_state(t, OST_TS_DONE);
-		return OST_STEP_CONTINUE;
-	}
-	if (t->has_stale) {
-		/* RFC 8767 §5: the client response timer; RD=0 clients get
-		 * the cache's answer at once (and the refresh starts). */
-		if (stale_at_once(r) || !(t->flags & OST_RF_RD))
-			send_stale(t);
-		else
-			t->stale_timer = ost_clock_timer_start(
-				r->clock, r->cfg.stale_client_timeout_ms, on_stale_timer, t);
 	}
 	/* A sub-request starts from the cut its parent chose for it. */
 	if (!t->cut) {
@@ -722,7 +680,7 @@ static void drive(struct ost_task *t)
 		drive(t->child);
 }
 
-static void fill_result(const struct ost_task *t, struct ost_result *res)
+void ost_task_result(const struct ost_task *t, struct ost_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->qname = t->qname;
@@ -738,62 +696,6 @@ static void fill_result(const struct ost_task *t, struct ost_result *res)
 	res->ede_text = t->ede_text;
 	res->sec = t->sec;
 	res->src = t->src;
-}
-
-static void fill_stale_result(const struct ost_task *t, struct ost_result *res)
-{
-	fill_result(t, res);
-	res->rcode = t->stale_rcode;
-	res->answer = t->stale_answer;
-	res->auth = t->stale_auth;
-	res->add = t->stale_add;
-	res->has_ede = true;
-	/* RFC 8914 §4.4 and §4.20. */
-	res->ede = t->stale_rcode == LDNS_RCODE_NXDOMAIN ? OST_EDE_STALE_NXDOMAIN
-							 : OST_EDE_STALE_ANSWER;
-	res->ede_text = t->stale_text;
-	res->sec = t->stale_sec;
-	res->src = OST_SRC_CACHE;
-}
-
-/* Answer every waiter with the task's stale data; the task goes on (or
- * ends) without them. */
-static void deliver_stale(struct ost_task *t, const char *why)
-{
-	struct ost_resolver *r = t->r;
-	snprintf(t->stale_text, sizeof(t->stale_text),
-		 "ostrov: stale answer, expired %u s ago (%s)", t->stale_age, why);
-	struct ost_result res;
-	fill_stale_result(t, &res);
-	t->stale_sent = true;
-	struct ost_request *w = t->waiters;
-	t->waiters = NULL;
-	while (w) {
-		struct ost_request *n = w->next;
-		if (w == r->watch)
-			r->watch_done = true;
-		r->stats.stale_answers++;
-		w->cb(&res, w->arg);
-		free(w);
-		w = n;
-	}
-}
-
-static void send_stale(struct ost_task *t)
-{
-	deliver_stale(t, stale_at_once(t->r) || !(t->flags & OST_RF_RD)
-				 ? "refreshing"
-				 : "resolution is slow, refreshing");
-}
-
-/* RFC 8767 §5: the client response timer fired before the resolution
- * ended. */
-static void on_stale_timer(void *arg)
-{
-	struct ost_task *t = arg;
-	t->stale_timer = NULL;
-	if (t->state != OST_TS_DONE && t->waiters && !t->stale_sent)
-		send_stale(t);
 }
 
 static void finish(struct ost_task *t)
@@ -827,13 +729,13 @@ static void finish(struct ost_task *t)
 	ost_clock_timer_stop(r->clock, t->stale_timer);
 	t->stale_timer = NULL;
 	if (stale) {
-		deliver_stale(t, t->ede_text[0] ? t->ede_text : "resolution failed");
+		ost_stale_deliver(t, t->ede_text[0] ? t->ede_text : "resolution failed");
 		task_free(t);
 		return;
 	}
 
 	struct ost_result res;
-	fill_result(t, &res);
+	ost_task_result(t, &res);
 	struct ost_request *w = t->waiters;
 	t->waiters = NULL;
 	while (w) {
@@ -1020,7 +922,7 @@ int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtyp
 		r->stats.coalesced++;
 		r->stats.stale_answers++;
 		struct ost_result res;
-		fill_stale_result(t, &res);
+		ost_stale_result(t, &res);
 		cb(&res, arg);
 		free(w);
 		return 0;
