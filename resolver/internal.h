@@ -3,8 +3,8 @@
  * Private declarations shared by the files of resolver/: the resolution task
  * and its state machine (request.c), zone cuts and reply classification
  * (iterate.c), server selection (selection.c), ldns helpers (wire.c), cache
- * reads and writes (stash.c) and answer building (answer.c). Nothing outside
- * resolver/ includes this file.
+ * reads and writes (stash.c), serve-stale and RD=0 (stale.c) and answer
+ * building (answer.c). Nothing outside resolver/ includes this file.
  */
 #ifndef OSTROV_RESOLVER_INTERNAL_H
 #define OSTROV_RESOLVER_INTERNAL_H
