@@ -45,6 +45,8 @@
 #define NEG_NXDOMAIN 0x1
 /** Type used in the key of NXDOMAIN entries. */
 #define NEG_ANY_TYPE 0
+/** FAIL entry flag: stale data was served when this failure happened. */
+#define FAIL_STALE   0x1
 
 int ost_stash_init(struct ost_resolver *r)
 {
@@ -207,6 +209,7 @@ static void stash_failure(struct ost_task *t)
 	struct ost_cache_entry e;
 	memset(&e, 0, sizeof(e));
 	e.tag = OST_CTAG_FAIL;
+	e.flags = t->has_stale ? FAIL_STALE : 0;
 	e.rank = OST_RANK_AUTHORITY;
 	e.sec = OST_SEC_UNCHECKED;
 	e.rcode = LDNS_RCODE_SERVFAIL;
@@ -322,7 +325,18 @@ bool ost_stash_stale(struct ost_task *t)
 	 * (RFC 8767 §4); bogus data is never laundered into a stale answer. */
 	if (e.expires_at > now || e.ttl == 0 || !msg_usable(t, &e))
 		return false;
-	if ((uint64_t)(now - e.expires_at) > ost_stale_max(r))
+	/* Staleness counts from the expiry, or with stale_ttl_reset from the
+	 * last failed refresh made while the data was servable (Unbound's
+	 * serve-expired-ttl-reset): then it is served as long as refreshes
+	 * keep failing. */
+	int64_t since = e.expires_at;
+	struct ost_cache_entry f;
+	if (r->cfg.stale_ttl_reset &&
+	    ost_cache_get(r->cache, ldns_rdf_data(t->qname), t->qtype, OST_CTAG_FAIL, &mm, &f) ==
+		    0 &&
+	    (f.flags & FAIL_STALE) && f.stored_at > since)
+		since = f.stored_at;
+	if (now < since || (uint64_t)(now - since) > ost_stale_max(r))
 		return false;
 	t->stale_answer = ost_arena_rr_list(&t->arena, ldns_rr_list_new());
 	t->stale_auth = ost_arena_rr_list(&t->arena, ldns_rr_list_new());

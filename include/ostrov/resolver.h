@@ -167,6 +167,7 @@ struct ost_resolver_config {
 	uint32_t stale_client_timeout_ms; /**< client response timer (1800), 0 = stale at once */
 	uint32_t max_stale_s;             /**< maximum staleness (86400), RFC 8767 §5 */
 	uint32_t stale_recheck_s;         /**< failed refreshes retried at most this often (30) */
+	bool stale_ttl_reset;             /**< staleness counts from the last failed refresh */
 	bool serve_original_ttl; /**< answers carry the TTLs as received, not counted down */
 	const struct ost_resolver_policy
 		*policy; /**< hooks, borrowed (must outlive); NULL = none */
@@ -178,7 +179,8 @@ struct ost_resolver_config {
  * sub-requests, 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s, TTL caps
  * 86400 and 3600 (as the cache's), minimal responses, no stub zones,
  * serve-stale on (stale TTL 30 s, client response timer 1.8 s, maximum
- * staleness 1 day, failure recheck 30 s), counted-down TTLs, no policy.
+ * staleness 1 day, failure recheck 30 s, no staleness reset), counted-down
+ * TTLs, no policy.
  * @param cfg the configuration to fill
  */
 OST_EXPORT void ost_resolver_config_default(struct ost_resolver_config *cfg);

@@ -25,9 +25,7 @@
  *   serve-expired-client-timeout -> stale_client_timeout_ms (0: at once)
  *   serve-original-ttl -> serve_original_ttl; as in Unbound it also turns
  *       off cache-min-ttl / cache-max-ttl (the cache keeps its defaults)
- *   serve-expired-ttl-reset: not mapped (no scenario sets it; the engine's
- *       failure-recheck interval keeps stale data served after a failed
- *       refresh instead)
+ *   serve-expired-ttl-reset -> stale_ttl_reset
  *   Deckard files -> qmin_qtype NS: Deckard's scenarios are written for
  *       resolvers that minimise with QTYPE NS (Knot Resolver; RFC 9156
  *       §2.1 allows it), Unbound's for QTYPE A, our default
@@ -319,6 +317,7 @@ static int engine_open(void **st, const struct rpl_settings *s, const struct rpl
 	e->cfg.stale_ttl = s->serve_expired_reply_ttl;
 	e->cfg.stale_client_timeout_ms = s->serve_expired_client_timeout;
 	e->cfg.serve_original_ttl = s->serve_original_ttl;
+	e->cfg.stale_ttl_reset = s->serve_expired_ttl_reset;
 	if (s->serve_original_ttl)
 		e->cfg.max_ttl = 0;
 	if ((ret = build_hints(e, s)) != 0 || (ret = build_stubs(e, s)) != 0 ||

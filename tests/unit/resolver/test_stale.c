@@ -288,6 +288,43 @@ static void test_no_stale_beyond_max(void **state)
 	assert_int_equal(stats(e).stale_answers, 0);
 }
 
+static void stale_window(struct tenv *e, bool reset)
+{
+	e->cfg.max_stale_s = 100;
+	e->cfg.stale_ttl_reset = reset;
+	tstart(e);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	elapse(e, 250);
+	fake_server(&e->net, "127.53.3.1")->behaviour = FB_DROP;
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->ede, OST_EDE_STALE_ANSWER);
+	/* 130 s after the expiry, 80 s after the failed refresh. */
+	elapse(e, 80);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+}
+
+static void test_stale_window_fixed(void **state)
+{
+	struct tenv *e = *state;
+	stale_window(e, false);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+}
+
+static void test_stale_ttl_reset(void **state)
+{
+	struct tenv *e = *state;
+	stale_window(e, true);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(e->ede, OST_EDE_STALE_ANSWER);
+	/* A failure while nothing was servable does not revive the data. */
+	elapse(e, 500);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+	elapse(e, 400);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+}
+
 static void test_servfail_ede22_nothing_stale(void **state)
 {
 	struct tenv *e = *state;
@@ -639,6 +676,8 @@ int stale_tests(void)
 		cmocka_unit_test_setup_teardown(test_no_stale_beyond_max, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_servfail_ede22_nothing_stale, tsetup,
 						tteardown),
+		cmocka_unit_test_setup_teardown(test_stale_window_fixed, tsetup, tteardown),
+		cmocka_unit_test_setup_teardown(test_stale_ttl_reset, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_ttl0_not_stale, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_bogus_not_stale, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_stale_disabled, tsetup, tteardown),
