@@ -449,9 +449,10 @@ static enum ost_step on_wait_sub(struct ost_task *t)
 		return OST_STEP_CONTINUE;
 	}
 	/* No IPv4 address (none, or the lookup failed): ask for IPv6 ones,
-	 * as resolvers that look up both at once do; not when the failure
-	 * was a name-server address loop, which AAAA would walk again. */
-	if (n == 0 && !ns->tried_aaaa && !t->root->loop_seen) {
+	 * as resolvers that look up both at once do. Not after NXDOMAIN (RFC
+	 * 8020: nothing exists there), nor after a name-server address loop,
+	 * which AAAA would walk again. */
+	if (n == 0 && !ns->tried_aaaa && c->rcode != LDNS_RCODE_NXDOMAIN && !t->root->loop_seen) {
 		ns->tried_aaaa = 1;
 		ns->state = OST_NSA_UNKNOWN;
 	} else if (n == 0 && ns->fetched && ++t->root->n_nx_targets > OST_MAX_TARGET_NX) {

@@ -596,7 +596,10 @@ static void test_nxns_limit(void **state)
 	resolve(e, "www.nx.example.ru.", LDNS_RR_TYPE_A);
 	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
 	assert_non_null(strstr(e->ede_text, "NXNS"));
-	/* Six name servers tried (A and AAAA each), then it gave up. */
+	/* RFC 8020: after NXDOMAIN for A there is no AAAA to ask for. */
+	assert_int_equal(fake_count(&e->net, NULL, "ns1.nowhere.ru.", LDNS_RR_TYPE_A), 1);
+	assert_int_equal(fake_count(&e->net, NULL, "ns1.nowhere.ru.", LDNS_RR_TYPE_AAAA), 0);
+	/* Six name servers tried, then it gave up. */
 	size_t nx = 0;
 	for (int i = 1; i <= 12; i++) {
 		char name[64];
