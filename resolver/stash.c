@@ -103,8 +103,10 @@ static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 		t->r->stats.cache_errors++;
 		return false;
 	}
-	/* Data nobody validated (CD=1 while validating) is for CD=1 only. */
-	if ((e->flags & OST_MSG_F_UNVALIDATED) && !(t->flags & OST_RF_CD))
+	/* Data nobody validated (CD=1 while validating), or that failed
+	 * validation, is for CD=1 clients only (RFC 4035 §3.2.2). */
+	if (((e->flags & OST_MSG_F_UNVALIDATED) || e->sec == OST_SEC_BOGUS) &&
+	    !(t->flags & OST_RF_CD))
 		return false;
 	return e->expires_at > ost_clock_wall_s(t->r->clock) && e->rank >= min_rank;
 }

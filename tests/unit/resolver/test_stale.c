@@ -653,6 +653,17 @@ static void test_cd_unvalidated_msg(void **state)
 					  1232, buf, sizeof(buf), &len);
 		/* Never checked: not for a CD=0 client. */
 		assert_int_equal(ret, cd ? 0 : -ENOENT);
+		/* Bogus: neither; validated: both. */
+		struct ost_cache_entry v = ent;
+		v.flags = 0;
+		v.sec = OST_SEC_BOGUS;
+		ret = ost_msg_to_wire(&v, qw, qlen, ost_clock_wall_s(&e->clk.clock), false, 1232,
+				      buf, sizeof(buf), &len);
+		assert_int_equal(ret, cd ? 0 : -ENOENT);
+		v.sec = OST_SEC_SECURE;
+		assert_int_equal(ost_msg_to_wire(&v, qw, qlen, ost_clock_wall_s(&e->clk.clock),
+						 false, 1232, buf, sizeof(buf), &len),
+				 0);
 		free(qw);
 	}
 	ost_arena_deinit(&a);
