@@ -653,7 +653,7 @@ static void test_cd_unvalidated_msg(void **state)
 					  1232, buf, sizeof(buf), &len);
 		/* Never checked: not for a CD=0 client. */
 		assert_int_equal(ret, cd ? 0 : -ENOENT);
-		/* Bogus: neither; validated: both. */
+		/* Bogus: only for CD=1 (RFC 4035 §3.2.2); validated: both. */
 		struct ost_cache_entry v = ent;
 		v.flags = 0;
 		v.sec = OST_SEC_BOGUS;
