@@ -159,18 +159,18 @@ struct ost_resolver_config {
 	uint32_t max_ttl;                  /**< cap of TTLs in results, 0 = none */
 	uint32_t max_neg_ttl;              /**< cap of the SOA TTL in negative results, 0 = none */
 	bool minimal_responses;            /**< false: add the zone's NS and glue to answers */
-	uint16_t qmin_qtype; /**< QTYPE of minimised queries (A; or NS), RFC 9156 §2.1 */
+	uint16_t qmin_qtype;               /**< QTYPE of minimised queries: A (default) or NS */
 	const struct ost_stub_addr *stubs; /**< stub zones, copied; may replace the hints */
 	size_t n_stubs;                    /**< number of @p stubs */
 	bool serve_stale;                  /**< RFC 8767: answer from expired data when needed */
-	uint32_t stale_ttl;               /**< TTL of stale records in answers (30), RFC 8767 §4 */
-	uint32_t stale_client_timeout_ms; /**< client response timer (1800), 0 = stale at once */
-	uint32_t max_stale_s;             /**< maximum staleness (86400), RFC 8767 §5 */
-	uint32_t stale_recheck_s;         /**< failed refreshes retried at most this often (30) */
-	bool stale_ttl_reset;             /**< staleness counts from the last failed refresh */
-	bool serve_original_ttl; /**< answers carry the TTLs as received, not counted down */
-	const struct ost_resolver_policy
-		*policy; /**< hooks, borrowed (must outlive); NULL = none */
+	uint32_t stale_ttl;                /**< TTL of stale records (30, never 0), RFC 8767 §4 */
+	uint32_t stale_client_timeout_ms;  /**< client response timer (1800), 0 = stale at once */
+	uint32_t max_stale_s;              /**< maximum staleness (86400), RFC 8767 §5 */
+	uint32_t stale_recheck_s;          /**< failed refreshes retried at most this often (30) */
+	bool stale_ttl_reset;              /**< staleness counts from the last failed refresh */
+	bool serve_original_ttl;           /**< TTLs as received, not counted down */
+	/** Failover hooks, borrowed (must outlive the resolver); NULL = none. */
+	const struct ost_resolver_policy *policy;
 };
 
 /**
