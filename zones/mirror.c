@@ -55,7 +55,10 @@ struct ost_mirror {
 	const struct ost_clock *clock;
 	struct mzone *zones;
 	size_t n;
-	pthread_mutex_t lock; /* zone state and counters; imports themselves run unlocked */
+	pthread_mutex_t lock; /* zone state and counters */
+	/* Imports are serialised: the serial check (RFC 1982) and the commit
+	 * must not interleave with another import of the same zone. */
+	pthread_mutex_t import_lock;
 };
 
 int ost_mirror_new(struct ost_zone_store *store, const struct ost_clock *clock,
@@ -67,6 +70,7 @@ int ost_mirror_new(struct ost_zone_store *store, const struct ost_clock *clock,
 	m->store = store;
 	m->clock = clock;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->import_lock, NULL);
 	*out = m;
 	return 0;
 }
@@ -88,6 +92,7 @@ void ost_mirror_free(struct ost_mirror *m)
 		mzone_deinit(&m->zones[i]);
 	free(m->zones);
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->import_lock);
 	free(m);
 }
 
@@ -221,10 +226,26 @@ static int zone_anchors(struct ost_mirror *m, struct mzone *z, const ldns_rr_lis
 	return OST_EBOGUS;
 }
 
+static int import_locked(struct ost_mirror *m, struct mzone *z, const struct ost_zone_data *data,
+			 const char *source, int64_t fetched_at, bool use_prev,
+			 struct ost_zone_verify_result *res);
+
 /* Verify @p data (ownership stays with the caller) and commit it. */
 static int import_data(struct ost_mirror *m, struct mzone *z, const struct ost_zone_data *data,
 		       const char *source, int64_t fetched_at, bool use_prev,
 		       struct ost_zone_verify_result *res)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->import_lock);
+	rc = import_locked(m, z, data, source, fetched_at, use_prev, res);
+	pthread_mutex_unlock(&m->import_lock);
+	return rc;
+}
+
+static int import_locked(struct ost_mirror *m, struct mzone *z, const struct ost_zone_data *data,
+			 const char *source, int64_t fetched_at, bool use_prev,
+			 struct ost_zone_verify_result *res)
 {
 	struct ost_zone_verify_ctx ctx = {.clock = m->clock};
 	struct ost_zone_meta prev, meta;
