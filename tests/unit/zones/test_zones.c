@@ -570,6 +570,56 @@ static void test_limits(void **state)
 	ost_zone_data_free(z);
 }
 
+/* RFC 8976 §4 step 2: the zone's denial data says ZONEMD exists, the zone
+ * has none: not successful, even when ZONEMD is not required by policy. */
+static void test_zonemd_denied_absence(void **state)
+{
+	(void)state;
+	struct ost_zone_verify_result res;
+	struct ost_zone_data *z = NULL;
+	struct fake_clock fc;
+	struct ost_zone_policy pol = {.zonemd = OST_ZONEMD_CHECK_IF_PRESENT};
+	fake_clock_init(&fc, ROOT_PINNED);
+	struct ost_zone_verify_ctx ctx = {.clock = &fc.clock};
+
+	const char *nsec = "example. 60 IN SOA ns.example. h.example. 1 2 3 4 5\n"
+			   "example. 60 IN NS ns.example.\n"
+			   "example. 60 IN NSEC ns.example. NS SOA RRSIG NSEC ZONEMD\n";
+	assert_int_equal(ost_zone_parse_text("example.", nsec, strlen(nsec), NULL, &z, &res), 0);
+	assert_int_equal(ost_zone_verify(z, &ctx, &pol, &res), OST_EBOGUS);
+	assert_int_equal(res.verdict, OST_ZV_NO_ZONEMD);
+	ost_zone_data_free(z);
+
+	/* NSEC3: the record at the hash of the apex. */
+	ldns_rdf *apex = ldns_dname_new_frm_str("example.");
+	ldns_rdf *h = ldns_nsec3_hash_name(apex, 1, 0, 0, NULL);
+	char *hs = ldns_rdf2str(h);
+	char text[1024];
+	for (int listed = 0; listed < 2; listed++) {
+		snprintf(text, sizeof(text),
+			 "example. 60 IN SOA ns.example. h.example. 1 2 3 4 5\n"
+			 "example. 60 IN NS ns.example.\n"
+			 "example. 60 IN NSEC3PARAM 1 0 0 -\n"
+			 "%sexample. 60 IN NSEC3 1 0 0 - 00000000000000000000000000000000 NS SOA "
+			 "RRSIG NSEC3PARAM%s\n",
+			 hs, listed ? " ZONEMD" : "");
+		assert_int_equal(
+			ost_zone_parse_text("example.", text, strlen(text), NULL, &z, &res), 0);
+		int rc = ost_zone_verify(z, &ctx, &pol, &res);
+		if (listed) {
+			assert_int_equal(rc, OST_EBOGUS);
+			assert_int_equal(res.verdict, OST_ZV_NO_ZONEMD);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(res.info.zonemd, OST_ZONEMD_ABSENT);
+		}
+		ost_zone_data_free(z);
+	}
+	free(hs);
+	ldns_rdf_deep_free(h);
+	ldns_rdf_deep_free(apex);
+}
+
 static void test_serial_cmp(void **state)
 {
 	(void)state;
@@ -704,6 +754,7 @@ const struct CMUnitTest zones_tests[] = {
 	cmocka_unit_test(test_serial_cmp),
 	cmocka_unit_test(test_syntax_error_line),
 	cmocka_unit_test(test_limits),
+	cmocka_unit_test(test_zonemd_denied_absence),
 	cmocka_unit_test(test_verisign_vectors),
 	cmocka_unit_test(test_ldns_disagreements),
 	cmocka_unit_test(test_rfc8976_appendix_a),
