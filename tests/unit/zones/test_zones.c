@@ -620,6 +620,82 @@ static void test_zonemd_denied_absence(void **state)
 	ldns_rdf_deep_free(apex);
 }
 
+/* Start-up: an empty store takes the bootstrap file; a usable stored copy is
+ * kept without touching the bootstrap; a copy past SOA expire is replaced
+ * from the bootstrap even though its serial is not higher. */
+static void test_mirror_bootstrap(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_DATA();
+	char *dir = make_tmpdir(), storedir[4096], good[4096], bad[4096];
+	snprintf(storedir, sizeof(storedir), "%s/store", dir);
+	snprintf(good, sizeof(good), "%s", tdata("vectors/rfc8976-appA/A.1-simple.example.zone"));
+	snprintf(bad, sizeof(bad), "%s/missing.zone", dir);
+	struct fake_clock fc;
+	struct ost_zone_store *store;
+	struct ost_zone_store_opts so = {.path = storedir};
+	struct ost_mirror *m;
+	struct ost_mirror_zone_status st;
+	struct ost_mirror_zone_config cfg = {
+		.name = "example",
+		.bootstrap_file = good,
+		.policy = {.zonemd = OST_ZONEMD_REQUIRE},
+		.is_unsigned_ok = true,
+	};
+	fake_clock_init(&fc, ROOT_PINNED);
+	assert_int_equal(ost_zone_store_open(&so, &store), 0);
+
+	assert_int_equal(ost_mirror_new(store, &fc.clock, &m), 0);
+	assert_int_equal(ost_mirror_add_zone(m, &cfg), 0);
+	assert_int_equal(ost_mirror_add_zone(m, &cfg), -EEXIST);
+	assert_int_equal(ost_mirror_start(m), 0);
+	assert_int_equal(ost_mirror_zone_status(m, "example.", &st), 0);
+	assert_true(st.is_usable);
+	assert_string_equal(st.name, "example.");
+	assert_int_equal(st.meta.serial, 2018031900);
+	assert_int_equal(st.meta.fetched_at, ROOT_PINNED);
+	assert_int_equal(st.meta.zonemd_result, OST_ZONEMD_VERIFIED);
+	assert_non_null(strstr(st.meta.source, "A.1-simple"));
+	assert_int_equal(ost_mirror_import_file(m, "nope.", good, NULL), -ENOENT);
+	ost_mirror_free(m);
+
+	/* The stored copy is still good: a broken bootstrap file is not needed. */
+	cfg.bootstrap_file = bad;
+	fc.wall = ROOT_PINNED + 3600;
+	assert_int_equal(ost_mirror_new(store, &fc.clock, &m), 0);
+	assert_int_equal(ost_mirror_add_zone(m, &cfg), 0);
+	assert_int_equal(ost_mirror_start(m), 0);
+	assert_int_equal(ost_mirror_zone_status(m, "example.", &st), 0);
+	assert_true(st.is_usable);
+	assert_int_equal(st.meta.fetched_at, ROOT_PINNED);
+	ost_mirror_free(m);
+
+	/* Past SOA expire (604800 s) with a broken bootstrap: unusable. */
+	fc.wall = ROOT_PINNED + 604800;
+	assert_int_equal(ost_mirror_new(store, &fc.clock, &m), 0);
+	assert_int_equal(ost_mirror_add_zone(m, &cfg), 0);
+	assert_int_equal(ost_mirror_start(m), 1);
+	assert_int_equal(ost_mirror_zone_status(m, "example.", &st), 0);
+	assert_false(st.is_usable);
+	assert_int_equal(st.last_verdict, OST_ZV_PARSE_ERROR);
+	assert_int_equal(st.verify_total[OST_ZV_SOA_EXPIRED], 1);
+	ost_mirror_free(m);
+
+	/* ... and with the good bootstrap: the same serial is taken again. */
+	cfg.bootstrap_file = good;
+	assert_int_equal(ost_mirror_new(store, &fc.clock, &m), 0);
+	assert_int_equal(ost_mirror_add_zone(m, &cfg), 0);
+	assert_int_equal(ost_mirror_start(m), 0);
+	assert_int_equal(ost_mirror_zone_status(m, "example.", &st), 0);
+	assert_true(st.is_usable);
+	assert_int_equal(st.meta.fetched_at, ROOT_PINNED + 604800);
+	ost_mirror_free(m);
+
+	ost_zone_store_close(store);
+	remove_tree(dir);
+	free(dir);
+}
+
 static void test_serial_cmp(void **state)
 {
 	(void)state;
@@ -755,6 +831,7 @@ const struct CMUnitTest zones_tests[] = {
 	cmocka_unit_test(test_syntax_error_line),
 	cmocka_unit_test(test_limits),
 	cmocka_unit_test(test_zonemd_denied_absence),
+	cmocka_unit_test(test_mirror_bootstrap),
 	cmocka_unit_test(test_verisign_vectors),
 	cmocka_unit_test(test_ldns_disagreements),
 	cmocka_unit_test(test_rfc8976_appendix_a),
