@@ -228,6 +228,28 @@ static void test_signed_delegations(void **state)
 	assert_non_null(strstr(res.reason, "child.example./DS"));
 	ldns_rr_list_deep_free(p2);
 
+	/* A second, corrupted RRSIG next to a valid one is still refused. */
+	p2 = ldns_rr_list_clone(parent);
+	ldns_rdf *www = ldns_dname_new_frm_str("www.example.");
+	for (size_t i = 0, n = ldns_rr_list_rr_count(parent); i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(parent, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG ||
+		    ldns_dname_compare(ldns_rr_owner(rr), www) != 0)
+			continue;
+		ldns_rr *bad = ldns_rr_clone(rr);
+		ldns_rdf *sig = ldns_rr_rdf(bad, 8);
+		ldns_rdf_data(sig)[5] ^= 0x40;
+		ldns_rr_list_push_rr(p2, bad);
+		break;
+	}
+	ldns_rdf_deep_free(www);
+	assert_int_equal(ldns_rr_list_rr_count(p2), ldns_rr_list_rr_count(parent) + 1);
+	assert_int_equal(ost_mirror_import_rrs(e.m, "example.", p2, "xfr:test", T_NOW, &res),
+			 OST_EBOGUS);
+	assert_int_equal(res.verdict, OST_ZV_BOGUS_SIG);
+	assert_non_null(strstr(res.reason, "www.example./A"));
+	ldns_rr_list_deep_free(p2);
+
 	/* An unsigned authoritative record is refused; unsigned glue is not. */
 	p2 = ldns_rr_list_clone(parent);
 	push_str(p2, "extra.example. 3600 IN TXT \"unsigned\"");
@@ -257,6 +279,8 @@ static void test_signed_delegations(void **state)
 	assert_true(st.is_usable);
 	assert_int_equal(st.verify_total[OST_ZV_OK], 1);
 	assert_int_equal(st.verify_total[OST_ZV_DNSKEY_NOT_CHAINED], 2);
+	assert_int_equal(ost_mirror_zone_status(e.m, "example.", &st), 0);
+	assert_int_equal(st.verify_total[OST_ZV_BOGUS_SIG], 1);
 	assert_int_equal(ost_mirror_zone_count(e.m), 2);
 	assert_int_equal(ost_mirror_zone_status_at(e.m, 0, &st), 0);
 	assert_string_equal(st.name, "example.");
