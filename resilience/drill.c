@@ -425,6 +425,11 @@ const struct ost_transport *ost_drill_transport(struct ost_drill *d)
 	return &d->faces[0].tp;
 }
 
+const struct ost_dest_map *ost_drill_map(const struct ost_drill *d)
+{
+	return &d->cfg.map;
+}
+
 const struct ost_transport *ost_drill_probe_transport(struct ost_drill *d)
 {
 	return &d->faces[1].tp;

@@ -315,6 +315,33 @@ OST_EXPORT int ost_drill_report_get(struct ost_drill *d, struct ost_drill_report
  */
 OST_EXPORT int ost_drill_report_write(struct ost_drill *d, bool is_json, struct ost_buf *b) OST_WUR;
 
+/** @return the destination map of @p d (for ost_fo_resolver_hooks_init()) */
+OST_EXPORT const struct ost_dest_map *ost_drill_map(const struct ost_drill *d);
+
+struct ost_resolver_policy;
+
+/** Context of the resolver's policy hooks; embed it, it must outlive the resolvers. */
+struct ost_fo_resolver_hooks {
+	struct ost_fo *fo;              /**< the failover machine */
+	const struct ost_dest_map *map; /**< destination classes */
+};
+
+/**
+ * Fill the engine's policy hooks (struct ost_resolver_policy, resolver.h)
+ * from the failover machine: may_query() refuses root and foreign
+ * destinations while isolated, except rate-limited rechecks
+ * (ost_fo_recheck_allow()); max_stale_s() is the state's stale limit (1 d,
+ * 3 d isolated and recovering); stale_immediately() is true while isolated.
+ * The hooks take no lock in the common case and never block.
+ * @param h the context to fill (borrowed by the hooks)
+ * @param fo the machine
+ * @param map destination classes (usually ost_drill_map())
+ * @param out receives the hooks, for ost_resolver_config
+ */
+OST_EXPORT void ost_fo_resolver_hooks_init(struct ost_fo_resolver_hooks *h, struct ost_fo *fo,
+					   const struct ost_dest_map *map,
+					   struct ost_resolver_policy *out);
+
 /**
  * Write Prometheus-style metrics of the current or last drill, every series
  * labelled with its drill_id (drill_running, drill_answers_total,

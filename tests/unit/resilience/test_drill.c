@@ -21,6 +21,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/drill.h"
+#include "ostrov/resolver.h"
 
 #include "fake.h"
 #include "tests_resilience.h"
@@ -656,6 +657,45 @@ static void test_drill_report_numbers(void **state)
 	dfx_free(f);
 }
 
+static void test_drill_resolver_hooks(void **state)
+{
+	(void)state;
+	struct dfx *f = dfx_new(NULL, 1);
+	struct ost_fo_resolver_hooks h;
+	struct ost_resolver_policy pol;
+	ost_fo_resolver_hooks_init(&h, f->fo, ost_drill_map(f->d), &pol);
+	struct sockaddr_storage ss;
+	assert_int_equal(ost_fo_event(f->fo, OST_FO_EV_MIRROR_READY, NULL), 0);
+	/* NORMAL: everything may be asked, 1 day of staleness, client timer first */
+	assert_true(pol.may_query(pol.ctx, sa_of("127.53.0.1", &ss)));
+	assert_true(pol.may_query(pol.ctx, sa_of("127.53.9.9", &ss)));
+	assert_int_equal(pol.max_stale_s(pol.ctx), 86400);
+	assert_false(pol.stale_immediately(pol.ctx));
+	/* ISOLATED: national and mirror sources yes; root and foreign only as rechecks */
+	assert_int_equal(ost_fo_isolate(f->fo, "op"), 0);
+	assert_int_equal(pol.max_stale_s(pol.ctx), 3 * 86400);
+	assert_true(pol.stale_immediately(pol.ctx));
+	unsigned allowed = 0;
+	for (int i = 0; i < 100; i++)
+		allowed += pol.may_query(pol.ctx, sa_of(i % 2 ? "127.53.0.1" : "127.53.1.1", &ss));
+	assert_int_equal(allowed, 20); /* the recheck burst, then nothing */
+	for (int i = 0; i < 50; i++) {
+		assert_true(pol.may_query(pol.ctx, sa_of("127.53.2.1", &ss)));
+		assert_true(pol.may_query(pol.ctx, sa_of("127.53.3.1", &ss)));
+	}
+	fake_clock_advance(&f->clk, 1000); /* 5 tokens per second */
+	allowed = 0;
+	for (int i = 0; i < 100; i++)
+		allowed += pol.may_query(pol.ctx, sa_of("127.53.9.9", &ss));
+	assert_int_equal(allowed, 5);
+	/* RECOVERING: queries again, stale limit stays long */
+	assert_int_equal(ost_fo_unisolate(f->fo, "op"), 0);
+	assert_true(pol.may_query(pol.ctx, sa_of("127.53.9.9", &ss)));
+	assert_int_equal(pol.max_stale_s(pol.ctx), 3 * 86400);
+	assert_false(pol.stale_immediately(pol.ctx));
+	dfx_free(f);
+}
+
 /*
  * ---------------------------------------------------------------------------
  * End to end: real probes through the drill transport, real failover
@@ -788,6 +828,7 @@ const struct CMUnitTest drill_tests[] = {
 	cmocka_unit_test(test_drill_lifecycle),
 	cmocka_unit_test(test_drill_abort_guard),
 	cmocka_unit_test(test_drill_report_numbers),
+	cmocka_unit_test(test_drill_resolver_hooks),
 	cmocka_unit_test(test_drill_e2e_foreign_cut),
 	cmocka_unit_test(test_drill_e2e_loss_no_flapping),
 };
