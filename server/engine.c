@@ -59,7 +59,7 @@ struct answer_stats {
 	uint64_t answered;     /* engine results sent */
 	uint64_t norec;        /* RD=0 queries refused */
 	uint64_t local_fail;   /* SERVFAIL without the engine (memory, resolve error) */
-	uint64_t hit_rejected; /* MSG entries found but not usable for this query */
+	uint64_t hit_rejected; /* MSG entries found but not served (expired, CD, ...) */
 	uint64_t cancelled;    /* requests cancelled: shutdown, TCP client gone */
 };
 
@@ -99,43 +99,25 @@ static void send_or_count(struct worker_engine *we, const struct ost_reply_to *t
 /* ---- the fast path ------------------------------------------------------------------ */
 
 /*
- * Can this stored answer serve this query? ost_msg_to_wire() already drops
- * RRSIG/NSEC/NSEC3 for DO=0, sets AD only for secure data and CD=0, and
- * checks question and expiry; what it cannot know is how the entry was made:
- *   - BOGUS data goes only to clients that disabled checking (RFC 4035
- *     §3.2.2); the others get the engine's SERVFAIL with its EDE.
- *   - A DO=1 client expects the RRSIGs. The engine asks upstream with DO=1
- *     whenever validation is on, so entries then carry them; with
- *     validation off an entry made for a DO=0 client has none, so DO=1
- *     queries go to the engine.
- *   - With validation on, an UNCHECKED entry is one the engine stored
- *     without validating it. Today the engine's validation hook reports
- *     every answer UNCHECKED, and its own cache path serves the same data,
- *     so refusing it here would change nothing but speed; once the
- *     validator stores real statuses, UNCHECKED will mean "made for a CD=1
- *     client", and CD=0 clients must then be sent to the engine. The engine
- *     is asked to mark such entries (see the daemon report); the test is
- *     ready for that flag: MSG_FLAG_CD_ONLY.
+ * Can this stored answer serve this query? ost_msg_to_wire() drops
+ * RRSIG/NSEC/NSEC3 for DO=0, sets AD only for secure data and CD=0, refuses
+ * (-ENOENT) bogus entries and entries the engine stored unvalidated for a
+ * CD=1 request (OST_MSG_F_UNVALIDATED) when the query has CD=0, and checks
+ * question and expiry. What it cannot know is whether the entry has the
+ * RRSIGs a DO=1 client expects: the engine asks upstream with DO=1 whenever
+ * validation is on, so its entries then carry them; with validation off an
+ * entry made for a DO=0 client has none, so DO=1 queries go to the engine.
  */
-#define MSG_FLAG_CD_ONLY 0x01
-
-static bool hit_usable(const struct worker_engine *we, const struct ost_cache_entry *ent,
-		       const struct ost_question *q)
+static bool hit_usable(const struct worker_engine *we, const struct ost_question *q)
 {
-	if (ent->sec == OST_SEC_BOGUS && !q->cd)
-		return false;
-	if (q->edns_do && !we->e->rcfg.validation)
-		return false;
-	if ((ent->flags & MSG_FLAG_CD_ONLY) && !q->cd)
-		return false;
-	return true;
+	return !(q->edns_do && !we->e->rcfg.validation);
 }
 
 /* @return true when the query was answered from the cache */
 static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 {
 	const struct ost_question *q = &cq->q;
-	if (!we->rd)
+	if (!we->rd || !hit_usable(we, q))
 		return false;
 	if (!we->rd_active) {
 		if (ost_cache_reader_begin(we->rd) != 0)
@@ -145,17 +127,17 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 	struct ost_cache_entry ent;
 	if (ost_cache_reader_get(we->rd, q->qname, q->qtype, OST_CTAG_MSG, &ent) != 0)
 		return false;
-	if (!hit_usable(we, &ent, q)) {
-		we->st.hit_rejected++;
-		return false;
-	}
 	size_t len = 0;
 	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, ost_clock_wall_s(&we->e->clock),
 				  cq->to.proto == OST_PROTO_TCP,
 				  we->w->cfg->resolver.edns_buffer_size, we->buf, sizeof(we->buf),
 				  &len);
-	if (ret != 0)
-		return false; /* expired, another question, or a bad payload: the engine decides */
+	if (ret != 0) {
+		/* Expired (serve-stale is the engine's), unvalidated or bogus for a
+		 * CD=0 client, another question, a bad payload: the engine decides. */
+		we->st.hit_rejected++;
+		return false;
+	}
 	we->st.hits++;
 	send_or_count(we, &cq->to, len);
 	return true;
