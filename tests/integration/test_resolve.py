@@ -10,7 +10,7 @@ usage: test_resolve.py OSTROVD
    positive, NXDOMAIN, NODATA, CNAME chains, wildcards, out-of-bailiwick
    name servers, insecure zones, bench names. Asked over UDP, then over TCP
    (the second pass is answered from the cache, the first mostly by
-   resolution); rcode and answer RRset must match names.json (as sets, TTL
+   resolution), and once over TCP with a half-close after the query; rcode and answer RRset must match names.json (as sets, TTL
    ignored, names without case).
 3. One of the two servers of a TLD is cut (`refuse`: NSD stopped, then
    `blackhole`: reads and never answers). ostrovd restarts on an empty cache
@@ -141,6 +141,19 @@ def main():
             "udp_queries", "tcp_queries", "hits", "misses", "queries_sent", "servfail")))
         check(int(st["hits"]) > 0, "second pass answered from the cache (hits > 0)")
         check(int(st["tcp_queries"]) >= len(entries), "TCP queries counted")
+        # A TCP client that half-closes after its query still gets the answer.
+        w = L.build_query("www.xn--e1afmkfd.xn--p1ai.", 15)
+        with socket.create_connection(("127.0.0.1", lab.port), timeout=5) as s:
+            s.sendall(struct.pack("!H", len(w)) + w)
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        check(len(data) > 14 and data[2:4] == w[:2] and data[5] & 0x0f == 0,
+              f"TCP half-close: answered, then closed ({len(data)} bytes)")
         check(d.stop() == 0, "ostrovd exits 0 on SIGTERM")
         d = None
         # The national TLD "ru": a.dns.ru and b.dns.ru (127.53.2.1 and .2 at the default prefix).
