@@ -39,6 +39,13 @@
 
 /* Enough for any DNS message: TCP's 16-bit length is the largest limit. */
 #define SEND_BUF_CAP    UINT16_MAX
+/*
+ * Client requests a worker keeps in flight. Beyond it new cache misses are
+ * dropped unanswered (the client retries), as Unbound does when its
+ * num-queries-per-thread is full: a flood of unique names (a random-subdomain
+ * attack) costs bounded memory and sockets, and cache hits go on.
+ */
+#define MAX_PENDING     4096
 /* The periodic statistics line (only when log-level is debug). */
 #define STATS_PERIOD_MS 60000
 
@@ -61,6 +68,7 @@ struct answer_stats {
 	uint64_t local_fail;   /* SERVFAIL without the engine (memory, resolve error) */
 	uint64_t hit_rejected; /* MSG entries found but not served (expired, CD, ...) */
 	uint64_t cancelled;    /* requests cancelled: shutdown, TCP client gone */
+	uint64_t overload;     /* misses dropped: MAX_PENDING requests in flight */
 };
 
 struct worker_engine {
@@ -190,6 +198,10 @@ static void on_resolved(const struct ost_result *res, void *arg)
 static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 {
 	const struct ost_question *q = &cq->q;
+	if (we->n_pending >= MAX_PENDING) {
+		we->st.overload++;
+		return;
+	}
 	struct pending *p = malloc(sizeof(*p) + cq->len);
 	if (!p) {
 		we->st.local_fail++;
@@ -296,6 +308,12 @@ static void on_check(uv_check_t *h)
 		(void)ost_cache_batch_submit(we->maint);
 }
 
+/* One "key=value" field of the statistics line. */
+struct stat_field {
+	const char *key;
+	uint64_t value;
+};
+
 void ost_worker_engine_log_stats(struct ost_worker *w)
 {
 	struct worker_engine *we = w->engine;
@@ -307,33 +325,55 @@ void ost_worker_engine_log_stats(struct ost_worker *w)
 	ost_resolver_stats_get(we->r, &rs);
 	if (we->e->cache)
 		ost_cache_stats_get(we->e->cache, &cs);
-	ost_log(OST_LOG_INFO, "server",
-		"stats worker=%u udp_queries=%llu tcp_queries=%llu hits=%llu misses=%llu "
-		"answered=%llu inflight=%zu cancelled=%llu norec_refused=%llu local_fail=%llu "
-		"hit_rejected=%llu "
-		"send_failed=%llu requests=%llu coalesced=%llu subrequests=%llu "
-		"queries_sent=%llu queries_tcp=%llu timeouts=%llu net_errors=%llu "
-		"lame=%llu servfail=%llu cache_answers=%llu cache_errors=%llu limit_hits=%llu "
-		"cache_entries=%llu cache_bytes_used=%llu cache_bytes_max=%llu cache_hits=%llu "
-		"cache_misses=%llu cache_inserts=%llu cache_evictions=%llu cache_commits=%llu "
-		"cache_write_dropped=%llu cache_decode_errors=%llu",
-		w->id, (unsigned long long)w->stats.udp_queries,
-		(unsigned long long)w->stats.tcp_queries, (unsigned long long)we->st.hits,
-		(unsigned long long)we->st.misses, (unsigned long long)we->st.answered,
-		we->n_pending, (unsigned long long)we->st.cancelled,
-		(unsigned long long)we->st.norec, (unsigned long long)we->st.local_fail,
-		(unsigned long long)we->st.hit_rejected, (unsigned long long)w->stats.send_failed,
-		(unsigned long long)rs.requests, (unsigned long long)rs.coalesced,
-		(unsigned long long)rs.subrequests, (unsigned long long)rs.queries_sent,
-		(unsigned long long)rs.queries_tcp, (unsigned long long)rs.timeouts,
-		(unsigned long long)rs.net_errors, (unsigned long long)rs.lame,
-		(unsigned long long)rs.servfail, (unsigned long long)rs.cache_answers,
-		(unsigned long long)rs.cache_errors, (unsigned long long)rs.limit_hits,
-		(unsigned long long)cs.entries, (unsigned long long)cs.bytes_used,
-		(unsigned long long)cs.bytes_max, (unsigned long long)cs.hits,
-		(unsigned long long)cs.misses, (unsigned long long)cs.inserts,
-		(unsigned long long)cs.evictions, (unsigned long long)cs.commits,
-		(unsigned long long)cs.write_dropped, (unsigned long long)cs.decode_errors);
+	const struct stat_field f[] = {
+		{"udp_queries", w->stats.udp_queries},
+		{"tcp_queries", w->stats.tcp_queries},
+		{"hits", we->st.hits},
+		{"misses", we->st.misses},
+		{"answered", we->st.answered},
+		{"inflight", we->n_pending},
+		{"cancelled", we->st.cancelled},
+		{"overload", we->st.overload},
+		{"norec_refused", we->st.norec},
+		{"local_fail", we->st.local_fail},
+		{"hit_rejected", we->st.hit_rejected},
+		{"send_failed", w->stats.send_failed},
+		{"requests", rs.requests},
+		{"coalesced", rs.coalesced},
+		{"subrequests", rs.subrequests},
+		{"queries_sent", rs.queries_sent},
+		{"queries_tcp", rs.queries_tcp},
+		{"timeouts", rs.timeouts},
+		{"net_errors", rs.net_errors},
+		{"lame", rs.lame},
+		{"servfail", rs.servfail},
+		{"cache_answers", rs.cache_answers},
+		{"stale_answers", rs.stale_answers},
+		{"cache_errors", rs.cache_errors},
+		{"limit_hits", rs.limit_hits},
+		{"policy_blocked", rs.policy_blocked},
+		{"cache_entries", cs.entries},
+		{"cache_bytes_used", cs.bytes_used},
+		{"cache_bytes_max", cs.bytes_max},
+		{"cache_hits", cs.hits},
+		{"cache_misses", cs.misses},
+		{"cache_inserts", cs.inserts},
+		{"cache_evictions", cs.evictions},
+		{"cache_commits", cs.commits},
+		{"cache_write_dropped", cs.write_dropped},
+		{"cache_decode_errors", cs.decode_errors},
+	};
+	/* ost_log() takes up to 1,800 characters of message: 36 fields fit. */
+	char line[1536];
+	size_t pos = 0;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && pos < sizeof(line); i++) {
+		int n = snprintf(line + pos, sizeof(line) - pos, " %s=%llu", f[i].key,
+				 (unsigned long long)f[i].value);
+		if (n < 0)
+			break;
+		pos += (size_t)n;
+	}
+	ost_log(OST_LOG_INFO, "server", "stats worker=%u%s", w->id, line);
 }
 
 static void on_stats_async(uv_async_t *a)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -266,6 +267,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	ost_log_set_level(cfg.server.log_level);
+	/*
+	 * Every upstream UDP query has a socket of its own (upstream.c), so a
+	 * burst of cache misses needs descriptors: take the hard limit.
+	 */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			ost_log(OST_LOG_WARN, "server", "cannot raise the descriptor limit");
+	}
 	/* A client that resets its TCP connection must not kill the daemon on write. */
 	signal(SIGPIPE, SIG_IGN);
 	ret = run(&cfg);
