@@ -10,7 +10,8 @@ usage: test_cache_persist.py OSTROVD
    ostrovd with SIGTERM (exit 0), cut ALL lab servers (`lab cut DIR all
    refuse`: every NSD stopped), start ostrovd again on the same cache: the
    same names are answered with the same rcode and RRsets, and its counters
-   show zero upstream queries (queries_sent=0) and fast-path hits.
+   show zero upstream queries (queries_sent=0) and fast-path hits; a name
+   whose TTL (2 s) has run out is served stale with EDE 3 (RFC 8767).
 2. Servers restored. Five rounds: start ostrovd, flood it from a Python UDP
    loop with bench and lab names (bounded: at most 4 s and 200k datagrams),
    kill -9 it mid-flood at a varying moment, restart it on the same cache:
@@ -23,6 +24,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -94,6 +96,12 @@ def main():
         d = L.ostrovd(binary, conf, lab.port, lab.file("ostrovd-1.log"))
         d.start()
         ask_and_compare("first run")
+        short = expected[("short.example.ru.", "A")]
+        r = L.dig_batch(lab.port, [("short.example.ru.", "A")])[0]
+        t_short = time.monotonic()
+        check(r["rcode"] == "NOERROR" and
+              L.norm_set(r["answers"]) == L.norm_set(short["answers"]),
+              "first run: short.example.ru (TTL 2 s) resolved")
         check(d.stop() == 0, "SIGTERM: exit 0")
         lab.cut("all", "refuse")
         d = L.ostrovd(binary, conf, lab.port, lab.file("ostrovd-2.log"))
@@ -103,6 +111,15 @@ def main():
         L.log(f"restart: hits={st['hits']} misses={st['misses']} "
               f"queries_sent={st['queries_sent']} cache_entries={st['cache_entries']}")
         check(st["queries_sent"] == "0", "restart: zero upstream queries")
+        # RFC 8767: short.example.ru has expired (TTL 2 s) and every server
+        # is cut, so the answer is the stale record with EDE 3.
+        L.wait_for(lambda: time.monotonic() - t_short > 2.5, 5, "short.example.ru expired")
+        out = subprocess.run(["dig", "@127.0.0.1", "-p", str(lab.port), "short.example.ru",
+                              "A", "+time=5", "+tries=1"], capture_output=True,
+                             text=True).stdout
+        check("status: NOERROR" in out and "EDE: 3 (Stale Answer)" in out and
+              L.norm_rr(short["answers"][0])[2] in out,
+              "restart, all cut: expired short.example.ru served stale with EDE 3")
         check(int(st["hits"]) >= len(PICK), "restart: every name a fast-path hit")
         check(d.stop() == 0, "SIGTERM: exit 0 again")
         d = None
