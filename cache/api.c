@@ -321,6 +321,19 @@ int ost_cache_reader_get(struct ost_cache_reader *rd, const uint8_t *owner, uint
 	return 0;
 }
 
+/* Queue a touch/drop from the copy path (a mutex is fine off the hit path). */
+static void slow_push(struct ost_cache *cache, uint8_t op, const uint8_t *key, size_t klen)
+{
+	pthread_mutex_lock(&cache->lock);
+	if (cache->slow_count < sizeof(cache->slow) / sizeof(cache->slow[0])) {
+		struct ost_cache_maint *m = &cache->slow[cache->slow_count++];
+		m->op = op;
+		m->klen = (uint16_t)klen;
+		memcpy(m->key, key, klen);
+	}
+	pthread_mutex_unlock(&cache->lock);
+}
+
 int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
 		  enum ost_cache_tag tag, const struct ost_mm *mm, struct ost_cache_entry *out)
 {
@@ -348,19 +361,15 @@ int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
 	if (rc)
 		goto out;
 	struct ost_cache_entry e;
-	if (ost_cache_entry_decode(val, vlen, (uint8_t)tag, &e, NULL)) {
+	int64_t last_used;
+	if (ost_cache_entry_decode(val, vlen, (uint8_t)tag, &e, &last_used)) {
 		atomic_fetch_add(&cache->retired.decode_errors, 1);
-		pthread_mutex_lock(&cache->lock);
-		if (cache->slow_count < sizeof(cache->slow) / sizeof(cache->slow[0])) {
-			struct ost_cache_maint *m = &cache->slow[cache->slow_count++];
-			m->op = OST_CACHE_MAINT_DROP;
-			m->klen = (uint16_t)klen;
-			memcpy(m->key, key, klen);
-		}
-		pthread_mutex_unlock(&cache->lock);
+		slow_push(cache, OST_CACHE_MAINT_DROP, key, klen);
 		rc = OST_ECORRUPT;
 		goto out;
 	}
+	if (ost_clock_wall_s(cache->clock) - last_used >= (int64_t)cache->cfg.touch_interval)
+		slow_push(cache, OST_CACHE_MAINT_TOUCH, key, klen);
 	uint8_t *copy = NULL;
 	if (e.len) {
 		copy = ost_mm_alloc(mm, e.len);
@@ -759,11 +768,11 @@ int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
 	rc = ost_cache_db_usage_put(&wt, &u);
 	if (rc)
 		goto fail;
+	cache->hand_len = 0; /* inside the write txn: the hand is the writer's */
 	rc = ost_cache_db_commit(&wt);
 	if (rc)
 		return rc;
 	atomic_fetch_add_explicit(&cache->commits, 1, memory_order_relaxed);
-	cache->hand_len = 0;
 	ost_log(OST_LOG_INFO, "cache", "cache flushed removed=%d subtree=%s", removed,
 		name ? "yes" : "all");
 	return removed;

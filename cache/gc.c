@@ -1,17 +1,27 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Eviction: keeps the LMDB map from filling, inside the writer's transaction.
+ * Eviction: keeps the LMDB map from filling. It runs in the writer before a
+ * batch is written, in its own small write transactions.
  *
- * When. LMDB reports pages in use (mdb_stat); deleting scattered entries
- * leaves pages half empty rather than freeing them, so the page count alone
- * would make every commit evict again until the cache is nearly empty. We
- * therefore also keep an estimate of the bytes of live entries (key + value +
- * node overhead) in the meta database, updated by every write in the same
- * transaction, so it is exact across processes. A round runs when pages pass
- * the high-water mark (80 % of the map) and live bytes have grown by one step
- * (5 % of the map) since the last round ended; holes left by the previous
- * round absorb the inserts in between. At 90 % a round runs regardless, and
- * after MDB_MAP_FULL the caller retries with a larger forced round.
+ * Why small transactions. LMDB never overwrites a page in use: deleting an
+ * entry copies its leaf (and the path above it) to a fresh page, and the old
+ * pages only become reusable after the commit. Eviction victims are spread
+ * over the whole key space, so one big deletion transaction would copy most
+ * leaves and hit MDB_MAP_FULL exactly when room is needed. Each eviction
+ * transaction therefore examines at most SCAN_CHUNK entries and deletes at
+ * most VICTIM_CHUNK, then commits, returning the freed pages for the next.
+ *
+ * When. Pages in use (mdb_stat) are a poor trigger on their own: deleting
+ * scattered entries leaves pages partly empty rather than freeing them, so
+ * the page count hardly drops and every commit would evict again until the
+ * cache is nearly empty. We keep an estimate of the bytes of live entries
+ * (key + value + node overhead) in the meta database, updated by every write
+ * in the same transaction, so it is exact across processes. Above 55 % of
+ * the map, a round brings it back to 45 % (B-tree pages run 50-70 % full, and
+ * a write transaction needs copy-on-write room on top). If pages still pass
+ * 80 % (fragmentation), a round frees one step of 5 % once live bytes have
+ * grown by a step since the last round. After a MAP_FULL the commit is
+ * retried with a forced round of 10 % of the map per try.
  *
  * What. Expired entries first, then the least recently used. Recency is a
  * coarse "last used" stamp in each entry: set to now when stored, and
@@ -20,9 +30,10 @@
  * the entries' headers once (every k-th entry when there are more than
  * SAMPLE_MAX), sorts the sample by stamp (expired and undecodable entries
  * count as oldest) and picks the cutoff stamp where the sample's cost reaches
- * the bytes to free. It then sweeps from a rotating hand, deleting entries at
- * or below the cutoff until enough is freed. One round never removes more
- * than half the entries, so the cache is never wiped by eviction.
+ * the bytes to free. It then sweeps from a rotating hand (kept across rounds,
+ * so the whole key space is visited over time), deleting entries at or below
+ * the cutoff until enough is freed. One round never removes more than half
+ * of the entries, so eviction never wipes the cache.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -96,45 +107,67 @@ static int64_t victim_stamp(const struct ost_cache_kv *kv, int64_t now)
 	return m.last_used;
 }
 
-/* Pass 1: the stamp at which the oldest entries add up to @p target bytes. */
-static int find_cutoff(struct ost_cache *cache, struct ost_cache_wtxn *wt, uint64_t n,
-		       uint64_t *target, int64_t now, int64_t *cutoff)
+/* Pass 1 state: a sample of (stamp, cost) over the whole cache. */
+struct sampler {
+	struct ost_cache *cache;
+	int64_t now;
+	uint64_t stride; /* take every stride-th entry */
+	uint64_t seen;   /* entries visited */
+	uint64_t total;  /* cost of all entries */
+	size_t k, cap;   /* samples taken, room */
+	struct sample *s;
+};
+
+static int sample_one(void *ctx, const struct ost_cache_kv *kv)
 {
-	uint64_t stride = n / SAMPLE_MAX + 1;
-	size_t cap = (size_t)(n / stride) + 2;
-	struct sample *s = malloc(cap * sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	size_t k = 0;
-	uint64_t i = 0, total = 0;
-	struct ost_cache_kv kv;
-	int rc = ost_cache_db_seek(wt, NULL, 0, &kv);
-	while (rc == 0) {
-		uint64_t c = ost_cache_entry_cost(cache->db, kv.klen, kv.vlen);
-		total += c;
-		if (i++ % stride == 0 && k < cap) {
-			s[k].t = victim_stamp(&kv, now);
-			s[k].cost = c * stride;
-			k++;
-		}
-		rc = ost_cache_db_next(wt, &kv);
+	struct sampler *sp = ctx;
+	uint64_t c = ost_cache_entry_cost(sp->cache->db, kv->klen, kv->vlen);
+	sp->total += c;
+	if (sp->seen++ % sp->stride == 0 && sp->k < sp->cap) {
+		sp->s[sp->k].t = victim_stamp(kv, sp->now);
+		sp->s[sp->k].cost = c * sp->stride;
+		sp->k++;
 	}
-	if (rc != -ENOENT) {
-		free(s);
+	return 0;
+}
+
+/*
+ * Pass 1: the stamp at which the oldest entries add up to @p target bytes.
+ * It walks every header, so it runs in a read transaction: other writers,
+ * in this process or another, are not held up by it.
+ */
+static int find_cutoff(struct ost_cache *cache, uint64_t n, uint64_t *target, int64_t now,
+		       int64_t *cutoff)
+{
+	struct sampler sp = {.cache = cache, .now = now, .stride = n / SAMPLE_MAX + 1};
+	sp.cap = (size_t)(n / sp.stride) + 2;
+	sp.s = malloc(sp.cap * sizeof(*sp.s));
+	if (!sp.s)
+		return -ENOMEM;
+	struct ost_cache_rtxn *rt;
+	int rc = ost_cache_db_rtxn_new(cache->db, &rt);
+	if (!rc) {
+		rc = ost_cache_db_rtxn_renew(rt);
+		if (!rc)
+			rc = ost_cache_db_rscan(rt, sample_one, &sp);
+		ost_cache_db_rtxn_free(rt);
+	}
+	if (rc) {
+		free(sp.s);
 		return rc;
 	}
-	if (*target > total / 2)
-		*target = total / 2;
-	qsort(s, k, sizeof(*s), cmp_sample);
+	if (*target > sp.total / 2)
+		*target = sp.total / 2;
+	qsort(sp.s, sp.k, sizeof(*sp.s), cmp_sample);
 	uint64_t acc = 0;
 	*cutoff = INT64_MIN;
-	for (size_t j = 0; j < k; j++) {
-		acc += s[j].cost;
-		*cutoff = s[j].t;
+	for (size_t j = 0; j < sp.k; j++) {
+		acc += sp.s[j].cost;
+		*cutoff = sp.s[j].t;
 		if (acc >= *target)
 			break;
 	}
-	free(s);
+	free(sp.s);
 	return 0;
 }
 
@@ -226,53 +259,60 @@ int ost_cache_gc(struct ost_cache *cache, unsigned force_round, int64_t now)
 	struct ost_cache_usage u;
 	struct sweep sw = {0};
 	uint64_t pages = 0;
+
+	/* Decide under the writer lock (cheap), sample without it. */
 	int rc = ost_cache_db_wbegin(cache->db, &wt);
 	if (rc)
 		return rc;
 	rc = ost_cache_db_usage_get(&wt, &u);
 	if (!rc)
 		rc = ost_cache_db_wstat(&wt, &sw.n, &pages);
+	ost_cache_db_abort(&wt);
 	if (rc)
-		goto fail;
+		return rc;
 	sw.target = need_bytes(cache, pages, &u, force_round);
-	if (sw.target == 0 || sw.n < 2) {
-		ost_cache_db_abort(&wt);
+	if (sw.target == 0 || sw.n < 2)
 		return 0;
-	}
-	rc = find_cutoff(cache, &wt, sw.n, &sw.target, now, &sw.cutoff);
+	rc = find_cutoff(cache, sw.n, &sw.target, now, &sw.cutoff);
 	if (rc)
-		goto fail;
+		return rc;
+	uint64_t goal = u.live_bytes > sw.target ? u.live_bytes - sw.target : 0;
 	struct victims *v = malloc(sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto fail;
-	}
+	if (!v)
+		return -ENOMEM;
 	uint64_t txns = 0;
-	for (;;) {
+	while (!sw.done) {
+		rc = ost_cache_db_wbegin(cache->db, &wt);
+		if (rc)
+			break;
+		rc = ost_cache_db_usage_get(&wt, &u);
+		if (rc)
+			goto abort;
+		/* Another process may be evicting too: stop once the goal is met. */
+		if (u.live_bytes <= goal) {
+			ost_cache_db_abort(&wt);
+			break;
+		}
 		uint64_t before = sw.freed;
 		rc = sweep_chunk(cache, &wt, &sw, v, now);
 		if (rc)
-			break;
-		u.live_bytes =
-			u.live_bytes > sw.freed - before ? u.live_bytes - (sw.freed - before) : 0;
+			goto abort;
+		uint64_t freed = sw.freed - before;
+		u.live_bytes = u.live_bytes > freed ? u.live_bytes - freed : 0;
 		u.floor = u.live_bytes;
 		rc = ost_cache_db_usage_put(&wt, &u);
-		if (!rc)
-			rc = ost_cache_db_commit(&wt);
+		if (rc)
+			goto abort;
+		rc = ost_cache_db_commit(&wt);
 		if (rc)
 			break;
 		txns++;
-		if (sw.done)
-			break;
-		rc = ost_cache_db_wbegin(cache->db, &wt);
-		if (!rc)
-			rc = ost_cache_db_usage_get(&wt, &u);
-		if (rc)
-			break;
+		continue;
+	abort:
+		ost_cache_db_abort(&wt);
+		break;
 	}
 	free(v);
-	if (wt.txn)
-		ost_cache_db_abort(&wt);
 	atomic_fetch_add_explicit(&cache->evictions, sw.deleted, memory_order_relaxed);
 	atomic_fetch_add_explicit(&cache->gc_rounds, 1, memory_order_relaxed);
 	ost_log(OST_LOG_DEBUG, "cache",
@@ -280,8 +320,5 @@ int ost_cache_gc(struct ost_cache *cache, unsigned force_round, int64_t now)
 		(unsigned long long)sw.target, (unsigned long long)sw.freed,
 		(unsigned long long)sw.deleted, (unsigned long long)sw.scanned,
 		(unsigned long long)txns, rc);
-	return rc;
-fail:
-	ost_cache_db_abort(&wt);
 	return rc;
 }

@@ -147,6 +147,13 @@ int ost_cache_db_rget(struct ost_cache_rtxn *rt, const uint8_t *key, size_t klen
 /** Entries and pages in use as seen by @p rt (renewed). */
 int ost_cache_db_rstat(struct ost_cache_rtxn *rt, uint64_t *entries, uint64_t *pages);
 
+/**
+ * Call @p cb on every entry of a renewed read transaction, in key order.
+ * @return 0, the first non-zero value @p cb returned, or an error
+ */
+int ost_cache_db_rscan(struct ost_cache_rtxn *rt,
+		       int (*cb)(void *ctx, const struct ost_cache_kv *kv), void *ctx);
+
 int ost_cache_db_wbegin(struct ost_cache_db *db, struct ost_cache_wtxn *wt);
 /** Commit; MAP_FULL maps to OST_EFULL. The handle is finished either way. */
 int ost_cache_db_commit(struct ost_cache_wtxn *wt);
@@ -215,17 +222,18 @@ struct ost_cache {
 	pthread_mutex_t lock;                 /**< readers list, slow queue, gc hand */
 	struct ost_cache_reader *readers;     /**< registered readers */
 	struct ost_cache_rd_counters retired; /**< counters of freed readers + slow path */
-	struct ost_cache_maint slow[16];      /**< drops found by ost_cache_get() */
-	unsigned slow_count;                  /**< used slots of slow */
-	_Atomic uint64_t inserts;             /**< entries written */
-	_Atomic uint64_t rank_refused;        /**< writes refused by rank */
-	_Atomic uint64_t evictions;           /**< entries evicted */
-	_Atomic uint64_t commits;             /**< write transactions committed */
-	_Atomic uint64_t gc_rounds;           /**< eviction rounds run */
-	_Atomic uint64_t write_dropped;       /**< entries not written (full, writer behind) */
-	struct ost_cache_writer *writer;      /**< writer thread and its queue (writer.c) */
-	uint8_t hand[OST_CACHE_KEY_MAX];      /**< eviction sweep position (writer only) */
-	size_t hand_len;                      /**< length of hand, 0 = start */
+	struct ost_cache_maint
+		slow[OST_CACHE_RING_SLOTS]; /**< drops/touches from ost_cache_get() */
+	unsigned slow_count;                /**< used slots of slow */
+	_Atomic uint64_t inserts;           /**< entries written */
+	_Atomic uint64_t rank_refused;      /**< writes refused by rank */
+	_Atomic uint64_t evictions;         /**< entries evicted */
+	_Atomic uint64_t commits;           /**< write transactions committed */
+	_Atomic uint64_t gc_rounds;         /**< eviction rounds run */
+	_Atomic uint64_t write_dropped;     /**< entries not written (full, writer behind) */
+	struct ost_cache_writer *writer;    /**< writer thread and its queue (writer.c) */
+	uint8_t hand[OST_CACHE_KEY_MAX];    /**< eviction sweep position (writer only) */
+	size_t hand_len;                    /**< length of hand, 0 = start */
 };
 
 /** A write batch; also the node of the writer thread's queue. */

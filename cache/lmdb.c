@@ -183,7 +183,8 @@ int ost_cache_db_open(struct ost_cache_db **out, const char *path, size_t map_si
 		free(db);
 		return mdb_to_ost(rc);
 	}
-	rc = mdb_env_set_mapsize(db->env, map_size);
+	/* Size 0: take the size recorded in an existing file; fixed up below. */
+	rc = mdb_env_set_mapsize(db->env, 0);
 	if (!rc)
 		rc = mdb_env_set_maxreaders(db->env, max_readers);
 	if (!rc)
@@ -201,6 +202,26 @@ int ost_cache_db_open(struct ost_cache_db **out, const char *path, size_t map_si
 		free(db);
 		return OST_ELIMIT;
 	}
+	/*
+	 * Processes sharing the file must map the same size, or the one with
+	 * the smaller map fails every transaction (MDB_MAP_RESIZED) once the
+	 * other has grown the data past it. So the map is the larger of the
+	 * configured size and the size recorded in the file (LMDB records it
+	 * at the next commit): growing takes effect at once, shrinking needs a
+	 * fresh file.
+	 */
+	MDB_envinfo info;
+	mdb_env_info(db->env, &info);
+	if (info.me_mapsize < map_size) {
+		rc = mdb_env_set_mapsize(db->env, map_size);
+		if (rc)
+			goto fail;
+	} else if (info.me_mapsize > map_size) {
+		ost_log(OST_LOG_WARN, "cache",
+			"cache file was made with a larger size, keeping it size=%zu "
+			"configured=%zu",
+			(size_t)info.me_mapsize, map_size);
+	}
 	/* Slots of processes killed while reading would pin old pages forever. */
 	int dead = 0;
 	mdb_reader_check(db->env, &dead);
@@ -213,7 +234,6 @@ int ost_cache_db_open(struct ost_cache_db **out, const char *path, size_t map_si
 		free(db);
 		return orc;
 	}
-	MDB_envinfo info;
 	MDB_stat st;
 	mdb_env_info(db->env, &info);
 	mdb_env_stat(db->env, &st);
@@ -322,6 +342,27 @@ static int txn_stat(MDB_txn *txn, const struct ost_cache_db *db, uint64_t *entri
 int ost_cache_db_rstat(struct ost_cache_rtxn *rt, uint64_t *entries, uint64_t *pages)
 {
 	return txn_stat(rt->txn, rt->db, entries, pages);
+}
+
+int ost_cache_db_rscan(struct ost_cache_rtxn *rt,
+		       int (*cb)(void *ctx, const struct ost_cache_kv *kv), void *ctx)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(rt->txn, rt->db->entries, &c);
+	if (rc)
+		return mdb_to_ost(rc);
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		struct ost_cache_kv kv = {k.mv_data, k.mv_size, v.mv_data, v.mv_size};
+		int crc = cb(ctx, &kv);
+		if (crc) {
+			mdb_cursor_close(c);
+			return crc;
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : mdb_to_ost(rc);
 }
 
 int ost_cache_db_wbegin(struct ost_cache_db *db, struct ost_cache_wtxn *wt)

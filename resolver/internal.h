@@ -99,6 +99,7 @@ struct ost_ns_slot {
 	struct ost_addr_slot *addrs; /**< its addresses */
 	uint8_t n_addrs;             /**< number of @p addrs */
 	uint8_t state;               /**< enum ost_ns_addr_state */
+	uint8_t tried_aaaa;           /**< the A lookup found nothing, AAAA was asked */
 };
 
 /** A zone cut: a zone's name and its name servers. */
@@ -109,6 +110,7 @@ struct ost_cut {
 	size_t n_ns;             /**< number of @p ns */
 	struct ost_cut *parent;  /**< the cut above, NULL at the root */
 	unsigned labels;         /**< label count of @p name */
+	bool from_cache;         /**< built from cached NS: may be stale, fall back up */
 };
 
 /* ---- the task: one resolution (client request or sub-request) ---- */
@@ -129,6 +131,12 @@ enum ost_task_state {
 	OST_TS_SEND,
 	/** Waiting for the transport's callback (reply, timeout or error). */
 	OST_TS_WAIT_REPLY,
+	/**
+	 * An upstream result is final; DNSSEC validation (a later issue) runs
+	 * here when cfg.validation is on and the client did not set CD. Today
+	 * it marks the result unchecked and moves on to DONE.
+	 */
+	OST_TS_VALIDATE,
 	/** The result is final: store, call back, free. Terminal. */
 	OST_TS_DONE,
 	OST_TS_COUNT,
@@ -219,6 +227,7 @@ struct ost_task {
 	bool is_nxdomain_cut;       /**< NXDOMAIN at an ancestor (RFC 8020) */
 	enum ost_answer_source src; /**< answer source */
 	uint8_t rank;               /**< enum ost_rank of the final data */
+	uint8_t sec;                /**< enum ost_sec of the result */
 };
 
 /** A client's handle on a task. */
@@ -233,6 +242,8 @@ struct ost_request {
 struct ost_resolver {
 	struct ost_resolver_config cfg;  /**< copy, hints and allow-list owned */
 	struct ost_root_hint *hints;     /**< owned copy */
+	ldns_rdf **hint_names;           /**< hints' names, parsed once */
+	ldns_rdf *root_name;             /**< the root name, shared by root cuts */
 	struct ost_cidr *allow;          /**< owned copy */
 	struct ost_cache *cache;         /**< or NULL */
 	struct ost_cache_batch *batch;   /**< pending writes, NULL without cache */

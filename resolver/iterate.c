@@ -20,8 +20,19 @@
 
 #include "internal.h"
 
+static void clear_list(ldns_rr_list *l)
+{
+	ldns_rr *rr;
+	while (l && (rr = ldns_rr_list_pop_rr(l)) != NULL)
+		ldns_rr_free(rr);
+}
+
 void ost_task_fail(struct ost_task *t, uint16_t ede, bool is_limit, const char *fmt, ...)
 {
+	/* A failure carries no partial data (e.g. half a CNAME chain). */
+	clear_list(t->answer);
+	clear_list(t->auth);
+	clear_list(t->add);
 	t->rcode = LDNS_RCODE_SERVFAIL;
 	t->has_ede = true;
 	t->ede = ede;
@@ -103,7 +114,7 @@ int ost_iter_root_cut(struct ost_task *t)
 	if (!c)
 		return -ENOMEM;
 	memset(c, 0, sizeof(*c));
-	c->name = ost_arena_rdf(&t->arena, ldns_dname_new_frm_str("."));
+	c->name = r->root_name; /* resolver-owned, outlives the task */
 	c->arena = &t->arena;
 	c->ns = ost_arena_alloc(&t->arena, OST_CUT_MAX_NS * sizeof(*c->ns));
 	if (!c->name || !c->ns)
@@ -112,9 +123,7 @@ int ost_iter_root_cut(struct ost_task *t)
 	/* Hints come as (name, address) pairs; group them per name. */
 	for (size_t i = 0; i < r->cfg.n_hints; i++) {
 		const struct ost_root_hint *h = &r->hints[i];
-		ldns_rdf *name = ost_arena_rdf(&t->arena, ldns_dname_new_frm_str(h->name));
-		if (!name)
-			return -ENOMEM;
+		ldns_rdf *name = r->hint_names[i];
 		struct ost_ns_slot *ns = NULL;
 		for (size_t j = 0; j < c->n_ns; j++) {
 			if (ost_dname_eq(c->ns[j].name, name))
@@ -241,6 +250,47 @@ static bool rr_answers(const ldns_rr *rr, const ldns_rdf *name, uint16_t type)
 	return ty == LDNS_RR_TYPE_RRSIG && rrsig_covered(rr) == type;
 }
 
+/* Copy @p rr into @p dst with its TTL capped at @p cap (0: no cap). */
+static int push_capped(ldns_rr_list *dst, const ldns_rr *rr, uint32_t cap)
+{
+	ldns_rr *c = ldns_rr_clone(rr);
+	if (!c)
+		return -ENOMEM;
+	if (cap && ldns_rr_ttl(c) > cap)
+		ldns_rr_set_ttl(c, cap);
+	if (!ldns_rr_list_push_rr(dst, c)) {
+		ldns_rr_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* With minimal responses off, the zone's NS RRset and the addresses of its
+ * servers go along with a positive answer (as Unbound's
+ * "minimal-responses: no" does); only records inside the zone. */
+static int take_referral_data(struct ost_task *t, const ldns_pkt *p)
+{
+	const ldns_rr_list *ns = ldns_pkt_authority(p);
+	const ldns_rr_list *ar = ldns_pkt_additional(p);
+	uint32_t cap = t->r->cfg.max_ttl;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || !in_zone(t, rr))
+			continue;
+		if (push_capped(t->auth, rr, cap) != 0)
+			return -ENOMEM;
+		for (size_t j = 0; j < ldns_rr_list_rr_count(ar); j++) {
+			const ldns_rr *a = ldns_rr_list_rr(ar, j);
+			uint16_t ty = ldns_rr_get_type(a);
+			if ((ty == LDNS_RR_TYPE_A || ty == LDNS_RR_TYPE_AAAA) && in_zone(t, a) &&
+			    ost_dname_eq(ldns_rr_owner(a), ldns_rr_rdf(rr, 0)) &&
+			    push_capped(t->add, a, cap) != 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /* Copy the negative-answer proof (SOA, NSEC/NSEC3 and their RRSIGs, all in
  * the zone) from the authority section into the result (RFC 2308 §3). */
 static int take_negative(struct ost_task *t, const ldns_pkt *p)
@@ -254,10 +304,30 @@ static int take_negative(struct ost_task *t, const ldns_pkt *p)
 			ty = rrsig_covered(rr);
 		if (!in_zone(t, rr))
 			continue;
-		if (ty == LDNS_RR_TYPE_SOA || ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3) {
-			if (ost_rr_list_push_clone(t->auth, rr) != 0)
+		if (ty != LDNS_RR_TYPE_SOA && ty != LDNS_RR_TYPE_NSEC && ty != LDNS_RR_TYPE_NSEC3)
+			continue;
+		/* RFC 2308 §3: the SOA goes out with min(its TTL, MINIMUM),
+		 * also capped by the configured negative maximum. */
+		uint32_t cap = t->r->cfg.max_ttl;
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && ldns_rr_rd_count(rr) >= 7) {
+			uint32_t ttl = ldns_rr_ttl(rr);
+			uint32_t minimum = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
+			if (minimum < ttl)
+				ttl = minimum;
+			if (t->r->cfg.max_neg_ttl && ttl > t->r->cfg.max_neg_ttl)
+				ttl = t->r->cfg.max_neg_ttl;
+			ldns_rr *c = ldns_rr_clone(rr);
+			if (!c)
 				return -ENOMEM;
+			ldns_rr_set_ttl(c, ttl);
+			if (!ldns_rr_list_push_rr(t->auth, c)) {
+				ldns_rr_free(c);
+				return -ENOMEM;
+			}
+			continue;
 		}
+		if (push_capped(t->auth, rr, cap) != 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -279,7 +349,6 @@ static const ldns_rr *find_soa(const struct ost_task *t, const ldns_pkt *p)
 static int follow_referral(struct ost_task *t, const ldns_pkt *p, const ldns_rdf *child)
 {
 	struct ost_resolver *r = t->r;
-	char zb[LDNS_MAX_DOMAINLEN + 2];
 	if (++t->depth > r->cfg.max_depth) {
 		ost_task_fail(t, OST_EDE_OTHER, true, "ostrov: referral depth limit (%u) reached",
 			      r->cfg.max_depth);
@@ -329,8 +398,6 @@ static int follow_referral(struct ost_task *t, const ldns_pkt *p, const ldns_rdf
 	}
 	if (c->n_ns == 0)
 		return -ENOENT;
-	ost_log(OST_LOG_DEBUG, "resolver", "referral zone=%s ns=%zu depth=%u",
-		ost_dname_str(child, zb, sizeof(zb)), c->n_ns, t->depth);
 	t->cut = c;
 	t->qmin_known = 0;
 	return 0;
@@ -466,7 +533,7 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 			const ldns_rr *rr = ldns_rr_list_rr(chain, i);
 			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNAME)
 				t->n_cname++;
-			if (ost_rr_list_push_clone(t->answer, rr) != 0)
+			if (push_capped(t->answer, rr, r->cfg.max_ttl) != 0)
 				return oom(t);
 		}
 		if (t->n_cname > r->cfg.max_cname) {
@@ -479,9 +546,12 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 			for (size_t i = 0; i < n_an; i++) {
 				const ldns_rr *rr = ldns_rr_list_rr(an, i);
 				if (in_zone(t, rr) && rr_answers(rr, name, t->q_type) &&
-				    ost_rr_list_push_clone(t->answer, rr) != 0)
+				    push_capped(t->answer, rr, r->cfg.max_ttl) != 0)
 					return oom(t);
 			}
+			if (!r->cfg.minimal_responses && t->parent == NULL &&
+			    take_referral_data(t, p) != 0)
+				return oom(t);
 			t->rcode = LDNS_RCODE_NOERROR;
 			return OST_ITER_DONE;
 		}

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <ldns/ldns.h>
 
@@ -30,7 +31,7 @@
 static const char *const state_names[OST_TS_COUNT] = {
 	[OST_TS_START] = "start",           [OST_TS_PLAN] = "plan",         [OST_TS_PICK] = "pick",
 	[OST_TS_RESOLVE_NS] = "resolve_ns", [OST_TS_WAIT_SUB] = "wait_sub", [OST_TS_SEND] = "send",
-	[OST_TS_WAIT_REPLY] = "wait_reply", [OST_TS_DONE] = "done",
+	[OST_TS_WAIT_REPLY] = "wait_reply", [OST_TS_VALIDATE] = "validate", [OST_TS_DONE] = "done",
 };
 
 const char *ost_task_state_str(enum ost_task_state s)
@@ -43,11 +44,12 @@ const char *ost_task_state_str(enum ost_task_state s)
 static const unsigned legal_next[OST_TS_COUNT] = {
 	[OST_TS_START] = B(OST_TS_PLAN),
 	[OST_TS_PLAN] = B(OST_TS_PICK),
-	[OST_TS_PICK] = B(OST_TS_SEND) | B(OST_TS_RESOLVE_NS),
+	[OST_TS_PICK] = B(OST_TS_SEND) | B(OST_TS_RESOLVE_NS) | B(OST_TS_PLAN),
 	[OST_TS_RESOLVE_NS] = B(OST_TS_WAIT_SUB) | B(OST_TS_PICK),
 	[OST_TS_WAIT_SUB] = B(OST_TS_PICK),
 	[OST_TS_SEND] = B(OST_TS_WAIT_REPLY) | B(OST_TS_PICK),
-	[OST_TS_WAIT_REPLY] = B(OST_TS_PICK) | B(OST_TS_SEND) | B(OST_TS_PLAN),
+	[OST_TS_WAIT_REPLY] = B(OST_TS_PICK) | B(OST_TS_SEND) | B(OST_TS_PLAN) | B(OST_TS_VALIDATE),
+	[OST_TS_VALIDATE] = 0,
 	[OST_TS_DONE] = 0,
 };
 
@@ -73,6 +75,9 @@ void ost_resolver_config_default(struct ost_resolver_config *cfg)
 	cfg->max_time_ms = 10000;
 	cfg->initial_rto_ms = 400;
 	cfg->max_rto_ms = 3000;
+	cfg->max_ttl = 86400;
+	cfg->max_neg_ttl = 3600;
+	cfg->minimal_responses = true;
 }
 
 /* ---- coalescing table ---- */
@@ -192,8 +197,9 @@ static enum ost_step on_start(struct ost_task *t)
 			goto_state(t, OST_TS_DONE);
 			return OST_STEP_CONTINUE;
 		}
-		ost_stash_closest_cut(t);
 	}
+	/* The cache may know a deeper cut than the hints or the parent. */
+	ost_stash_closest_cut(t);
 	goto_state(t, OST_TS_PLAN);
 	return OST_STEP_CONTINUE;
 }
@@ -292,6 +298,14 @@ static enum ost_step on_pick(struct ost_task *t)
 		goto_state(t, OST_TS_RESOLVE_NS);
 		return OST_STEP_CONTINUE;
 	}
+	if (!best && t->cut->from_cache && t->cut->parent) {
+		/* Cached delegations go stale (renumbered servers): when none
+		 * of them answers, iterate again from the cut above. */
+		t->cut = t->cut->parent;
+		t->qmin_known = 0;
+		goto_state(t, OST_TS_PLAN);
+		return OST_STEP_CONTINUE;
+	}
 	if (!best) {
 		fail_unreachable(t);
 		goto_state(t, OST_TS_DONE);
@@ -319,7 +333,7 @@ static enum ost_step on_resolve_ns(struct ost_task *t)
 	 * further up this chain is a loop (a.ru NS ns.b.ru, b.ru NS ns.a.ru):
 	 * give up on that name server. */
 	for (struct ost_task *a = t; a; a = a->parent) {
-		if ((a->qtype == LDNS_RR_TYPE_A || a->qtype == LDNS_RR_TYPE_AAAA) &&
+		if (a->qtype == (ns->tried_aaaa ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A) &&
 		    (ost_dname_eq(a->qname, ns->name) || ost_dname_eq(a->sname, ns->name))) {
 			char nb[LDNS_MAX_DOMAINLEN + 2];
 			ost_log(OST_LOG_DEBUG, "resolver", "ns loop name=%s",
@@ -337,8 +351,8 @@ static enum ost_step on_resolve_ns(struct ost_task *t)
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
-	struct ost_task *c =
-		task_new(r, ns->name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, t->flags & OST_RF_CD, t);
+	uint16_t type = ns->tried_aaaa ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
+	struct ost_task *c = task_new(r, ns->name, type, LDNS_RR_CLASS_IN, t->flags & OST_RF_CD, t);
 	if (!c) {
 		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 		goto_state(t, OST_TS_DONE);
@@ -374,11 +388,18 @@ static enum ost_step on_wait_sub(struct ost_task *t)
 		if (ns >= k->ns && ns < k->ns + k->n_ns)
 			owner = k;
 	}
+	int n = 0;
 	if (c->rcode == LDNS_RCODE_NOERROR &&
-	    ost_iter_ns_addrs(owner->arena, t->r->cfg.upstream_port, ns, c->answer, NULL) < 0) {
+	    (n = ost_iter_ns_addrs(owner->arena, t->r->cfg.upstream_port, ns, c->answer, NULL)) <
+		    0) {
 		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
+	}
+	/* The name exists without IPv4 addresses: ask for IPv6 ones. */
+	if (n == 0 && c->rcode == LDNS_RCODE_NOERROR && !ns->tried_aaaa) {
+		ns->tried_aaaa = 1;
+		ns->state = OST_NSA_UNKNOWN;
 	}
 	goto_state(t, OST_TS_PICK);
 	return OST_STEP_CONTINUE;
@@ -507,6 +528,8 @@ static enum ost_step on_wait_reply(struct ost_task *t)
 	ost_sel_on_reply(t->q_srv, (uint32_t)(now - t->q_sent_ms), &r->cfg);
 	switch (ost_iter_reply(t, p)) {
 	case OST_ITER_DONE:
+		goto_state(t, OST_TS_VALIDATE);
+		return OST_STEP_CONTINUE;
 	case OST_ITER_FAIL:
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
@@ -531,6 +554,16 @@ static enum ost_step on_wait_reply(struct ost_task *t)
 	t->q_slot->dead = true;
 	ost_sel_on_fail(t->q_srv, now);
 	goto_state(t, OST_TS_PICK);
+	return OST_STEP_CONTINUE;
+}
+
+static enum ost_step on_validate(struct ost_task *t)
+{
+	/* The hook for DNSSEC validation (RFC 4035 §5). Until the validator
+	 * exists every answer is reported unchecked, never secure, so no AD
+	 * bit is ever set on unvalidated data. */
+	t->sec = OST_SEC_UNCHECKED;
+	goto_state(t, OST_TS_DONE);
 	return OST_STEP_CONTINUE;
 }
 
@@ -564,6 +597,9 @@ static void drive(struct ost_task *t)
 		case OST_TS_WAIT_REPLY:
 			step = on_wait_reply(t);
 			break;
+		case OST_TS_VALIDATE:
+			step = on_validate(t);
+			break;
 		case OST_TS_DONE:
 			step = OST_STEP_DONE;
 			break;
@@ -595,7 +631,7 @@ static void fill_result(const struct ost_task *t, struct ost_result *res)
 	res->has_ede = t->has_ede;
 	res->ede = t->ede;
 	res->ede_text = t->ede_text;
-	res->sec = OST_SEC_UNCHECKED;
+	res->sec = t->sec;
 	res->src = t->src;
 }
 
@@ -668,6 +704,7 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 	if (!out || !cfg || !clock || !tp || cfg->n_hints == 0 || !cfg->hints ||
 	    cfg->edns_size < 512 || cfg->max_queries == 0 || cfg->initial_rto_ms == 0)
 		return -EINVAL;
+	int ret = -ENOMEM;
 	struct ost_resolver *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -686,21 +723,31 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 	}
 	if (!r->table || !r->hints || (cfg->n_allow && !r->allow) || ost_sel_init(&r->sel) != 0)
 		goto fail;
+	r->hint_names = calloc(cfg->n_hints, sizeof(*r->hint_names));
+	r->root_name = ldns_dname_new_frm_str(".");
+	if (!r->hint_names || !r->root_name)
+		goto fail;
 	for (size_t i = 0; i < cfg->n_hints; i++) {
 		r->hints[i] = cfg->hints[i];
 		r->hints[i].name = strdup(cfg->hints[i].name ? cfg->hints[i].name : ".");
 		if (!r->hints[i].name)
 			goto fail;
+		if (ldns_str2rdf_dname(&r->hint_names[i], r->hints[i].name) != LDNS_STATUS_OK ||
+		    (cfg->hints[i].addr.ss_family != AF_INET &&
+		     cfg->hints[i].addr.ss_family != AF_INET6)) {
+			ret = -EINVAL;
+			goto fail;
+		}
 	}
 	r->cfg.hints = r->hints;
 	r->cfg.allow = r->allow;
-	if (ost_stash_init(r) != 0)
+	if ((ret = ost_stash_init(r)) != 0)
 		goto fail;
 	*out = r;
 	return 0;
 fail:
 	ost_resolver_free(r);
-	return -ENOMEM;
+	return ret;
 }
 
 void ost_resolver_free(struct ost_resolver *r)
@@ -719,6 +766,12 @@ void ost_resolver_free(struct ost_resolver *r)
 			free((char *)r->hints[i].name);
 		free(r->hints);
 	}
+	if (r->hint_names) {
+		for (size_t i = 0; i < r->cfg.n_hints; i++)
+			ldns_rdf_deep_free(r->hint_names[i]);
+		free(r->hint_names);
+	}
+	ldns_rdf_deep_free(r->root_name);
 	free(r->allow);
 	ost_sel_deinit(&r->sel);
 	ost_stash_deinit(r);
@@ -734,6 +787,12 @@ int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtyp
 		return -EINVAL;
 	ldns_rdf *name = NULL;
 	size_t pos = 0;
+	/* Refuse compression pointers: the name stands alone, so a pointer
+	 * could only point at itself or outside it. */
+	for (size_t i = 0; i <= LDNS_MAX_DOMAINLEN && qname_wire[i] != 0; i += 1 + qname_wire[i]) {
+		if (qname_wire[i] & 0xc0)
+			return -EINVAL;
+	}
 	if (ldns_wire2dname(&name, qname_wire, LDNS_MAX_DOMAINLEN + 1, &pos) != LDNS_STATUS_OK)
 		return -EINVAL;
 	struct ost_request *w = calloc(1, sizeof(*w));

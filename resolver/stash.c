@@ -29,15 +29,6 @@
 
 #include "internal.h"
 
-/* The LMDB cache is written in parallel on another branch; until it is
- * merged these are weak references, so the engine links and runs without a
- * cache. ost_stash_init() refuses a cache whose functions are missing. */
-#pragma weak ost_cache_batch_new
-#pragma weak ost_cache_batch_free
-#pragma weak ost_cache_batch_pending
-#pragma weak ost_cache_batch_commit
-#pragma weak ost_cache_batch_put
-#pragma weak ost_cache_get
 
 /** NEG entry flag: the name does not exist (NXDOMAIN). */
 #define NEG_NXDOMAIN 0x1
@@ -48,9 +39,6 @@ int ost_stash_init(struct ost_resolver *r)
 {
 	if (!r->cache)
 		return 0;
-	if (!ost_cache_batch_new || !ost_cache_batch_commit || !ost_cache_batch_put ||
-	    !ost_cache_get)
-		return -ENOSYS;
 	return ost_cache_batch_new(r->cache, &r->batch);
 }
 
@@ -65,7 +53,9 @@ int ost_stash_commit(struct ost_resolver *r)
 {
 	if (!r->batch || ost_cache_batch_pending(r->batch) == 0)
 		return 0;
-	int ret = ost_cache_batch_commit(r->batch);
+	/* Hand the batch to the cache's writer thread: the worker never waits
+	 * for LMDB's writer lock. */
+	int ret = ost_cache_batch_submit(r->batch);
 	if (ret != 0)
 		r->stats.cache_errors++;
 	return ret;
@@ -148,11 +138,60 @@ static bool nxdomain_cut(struct ost_task *t, const ldns_rdf *name)
 	return false;
 }
 
+/* RFC 9520 §3.2: a failure is cached for 1 s to 5 min, the time doubling
+ * while the failure persists, so an unreachable authority is not asked again
+ * for every client query (the retry storm of an island). */
+#define FAIL_TTL_FIRST 5
+#define FAIL_TTL_MAX   300
+
+static bool cached_failure(struct ost_task *t)
+{
+	struct ost_cache_entry e;
+	if (!get_live(t, t->qname, t->qtype, OST_CTAG_FAIL, OST_RANK_NONE, &e))
+		return false;
+	ost_task_fail(t, OST_EDE_CACHED_ERROR, false, "ostrov: cached failure (RFC 9520): %.*s",
+		      (int)(e.len > 100 ? 100 : e.len), (const char *)e.data);
+	t->src = OST_SRC_CACHE;
+	return true;
+}
+
+static void stash_failure(struct ost_task *t)
+{
+	struct ost_resolver *r = t->r;
+	if (t->src == OST_SRC_CACHE || strncmp(t->ede_text, "ostrov: out of memory", 21) == 0)
+		return;
+	uint32_t ttl = FAIL_TTL_FIRST;
+	struct ost_cache_entry prev;
+	struct ost_mm mm;
+	ost_mm_from_arena(&mm, &t->arena);
+	if (ost_cache_get(r->cache, ldns_rdf_data(t->qname), t->qtype, OST_CTAG_FAIL, &mm, &prev) ==
+	    0) {
+		/* Failed again soon after the last one expired: back off. */
+		int64_t now = ost_clock_wall_s(r->clock);
+		if (now - prev.expires_at <= (int64_t)prev.ttl + FAIL_TTL_FIRST)
+			ttl = prev.ttl * 2 > FAIL_TTL_MAX ? FAIL_TTL_MAX : prev.ttl * 2;
+	}
+	struct ost_cache_entry e;
+	memset(&e, 0, sizeof(e));
+	e.tag = OST_CTAG_FAIL;
+	e.rank = OST_RANK_AUTHORITY;
+	e.sec = OST_SEC_UNCHECKED;
+	e.rcode = LDNS_RCODE_SERVFAIL;
+	e.ede = t->ede;
+	e.ttl = ttl;
+	e.data = (const uint8_t *)t->ede_text;
+	e.len = (uint32_t)strlen(t->ede_text);
+	if (ost_cache_batch_put(r->batch, ldns_rdf_data(t->qname), t->qtype, &e) != 0)
+		r->stats.cache_errors++;
+}
+
 bool ost_stash_answer(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
 	if (!r->cache || t->qclass != LDNS_RR_CLASS_IN)
 		return false;
+	if (cached_failure(t))
+		return true;
 	ldns_rdf *name = t->sname;
 	/* Follow cached CNAMEs; stop at data, a negative entry or a gap. */
 	for (unsigned hop = 0; hop <= r->cfg.max_cname; hop++) {
@@ -220,6 +259,7 @@ static struct ost_cut *cached_cut(struct ost_task *t, const ldns_rdf *zone)
 	c->arena = &t->arena;
 	c->ns = slots;
 	c->labels = ldns_dname_label_count(zone);
+	c->from_cache = true;
 	bool usable = false;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ns) && c->n_ns < OST_CUT_MAX_NS; i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
@@ -365,7 +405,13 @@ static uint32_t neg_ttl(const ldns_rr_list *auth)
 void ost_stash_result(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
-	if (!r->batch || t->src != OST_SRC_UPSTREAM || t->qclass != LDNS_RR_CLASS_IN ||
+	if (!r->batch || t->qclass != LDNS_RR_CLASS_IN)
+		return;
+	if (t->rcode == LDNS_RCODE_SERVFAIL) {
+		stash_failure(t);
+		return;
+	}
+	if (t->src != OST_SRC_UPSTREAM ||
 	    (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN))
 		return;
 	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, NULL);

@@ -299,12 +299,15 @@ static const struct key_spec keys[] = {
 
 static const char *const sections[] = {"server", "access", "resolver", "cache"};
 
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
 struct walk {
 	struct ost_config *cfg;
 	yaml_document_t *doc;
 	const char *path;
 	char *err;
 	size_t errlen;
+	yaml_node_t *where[N_KEYS]; /* value node of each key that was set, for later checks */
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(struct walk *w, const yaml_node_t *node,
@@ -510,6 +513,16 @@ static int set_value(struct walk *w, const struct key_spec *k, yaml_node_t *valu
 				return fail(w, items[i], key,
 					    "bad address \"%s\" (expected ADDR or ADDR@PORT)", t);
 			}
+			/* The same address twice would fail at bind time, less helpfully. */
+			for (size_t j = 0; j < i; j++) {
+				if (a[j].len == a[i].len &&
+				    memcmp(&a[j].ss, &a[i].ss, a[i].len) == 0) {
+					int ret2 = fail(w, items[i], key, "%s is listed twice",
+							a[i].text);
+					free(a);
+					return ret2;
+				}
+			}
 		}
 		free(w->cfg->server.listen);
 		w->cfg->server.listen = a;
@@ -623,6 +636,7 @@ static int walk_section(struct walk *w, const char *section, yaml_node_t *map)
 		int ret = set_value(w, k, vn, key);
 		if (ret < 0)
 			return ret;
+		w->where[k - keys] = vn;
 	}
 	return 0;
 }
@@ -651,6 +665,26 @@ static int walk_root(struct walk *w, yaml_node_t *root)
 		int ret = walk_section(w, name, vn);
 		if (ret < 0)
 			return ret;
+	}
+	return 0;
+}
+
+static yaml_node_t *key_node(struct walk *w, const char *section, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return w->where[i];
+	return NULL;
+}
+
+/* Checks that involve more than one value, once the whole file is read. */
+static int check_consistency(struct walk *w)
+{
+	const struct ost_config *cfg = w->cfg;
+	if (cfg->cache.min_ttl > cfg->cache.max_ttl) {
+		yaml_node_t *n = key_node(w, "cache", "min-ttl");
+		return fail(w, n ? n : key_node(w, "cache", "max-ttl"), "cache.min-ttl",
+			    "%u is above cache.max-ttl %u", cfg->cache.min_ttl, cfg->cache.max_ttl);
 	}
 	return 0;
 }
@@ -706,6 +740,9 @@ int ost_config_load(struct ost_config *cfg, const char *path, char *err, size_t 
 		goto out;
 	}
 	ret = walk_root(&w, root);
+	if (ret < 0)
+		goto out;
+	ret = check_consistency(&w);
 	if (ret < 0)
 		goto out;
 	/* A second document would be silently ignored; refuse it instead. */

@@ -131,6 +131,11 @@ void ost_worker_on_message(struct ost_worker *w, struct ost_reply_to *to, bool a
 static void on_stop(uv_async_t *a)
 {
 	struct ost_worker *w = a->data;
+	/*
+	 * Plug-in point: the resolver's requests of this worker (w->engine) are
+	 * to be finished here, first, so that none of them answers through a
+	 * socket that is closing (it would get -ECONNRESET, safely, but late).
+	 */
 	for (size_t i = 0; i < w->n_listen; i++) {
 		if (w->udp[i])
 			ost_udp_listener_close(w->udp[i]);
@@ -161,6 +166,7 @@ static int worker_setup(struct ost_worker *w, const int *udp_fds, const int *tcp
 	if (ret < 0)
 		return ret;
 	w->stop.data = w;
+	/* Plug-in point: create w->engine here from cfg, &w->clock.clock and &w->transport.tp. */
 	w->udp = calloc(w->n_listen, sizeof(*w->udp));
 	w->tcp = calloc(w->n_listen, sizeof(*w->tcp));
 	if (!w->udp || !w->tcp)

@@ -132,9 +132,9 @@ void ost_worker_on_message(struct ost_worker *w, struct ost_reply_to *to, bool a
 			   const uint8_t *pkt, size_t len);
 
 /**
- * Create the sockets a worker needs (UDP socket per address with
- * SO_REUSEPORT, already bound by the caller) and its clock and transport.
- * Runs in the main thread before the worker's thread starts.
+ * Set up a worker on sockets the caller has bound (ost_udp_socket(),
+ * ost_tcp_socket()): its loop, listeners, clock and transport. Runs in the
+ * main thread before the worker's thread starts.
  * @param w the worker (zeroed by the caller)
  * @param srv shared state
  * @param id its number

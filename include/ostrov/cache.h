@@ -146,14 +146,20 @@ struct ost_cache_reader;
 struct ost_cache_batch;
 
 /**
- * Open (or create) the cache at cfg->path. @p clock's wall_s is called from
- * worker threads and from the cache's writer thread, so it must be
- * thread-safe. A file that is not a usable LMDB
- * environment of ours is moved aside (logged) and a fresh cache created.
+ * Open (or create) the cache at cfg->path, a directory holding LMDB's
+ * data.mdb and lock.mdb. Whatever sits there and is not a usable cache of
+ * ours (random bytes, a regular file, another program's LMDB environment, our
+ * format of another version) is renamed to PATH.corrupt-<wall seconds>, with
+ * a log line, and a fresh cache is created; the call still succeeds. The map
+ * is the larger of cfg->max_bytes and the size recorded in an existing file,
+ * so processes sharing the file agree on it (configure them alike).
  * @param out receives the cache
- * @param cfg configuration, copied
- * @param clock time source for expiry and eviction, must outlive the cache
- * @return 0, -ENOMEM, -EACCES, ...
+ * @param cfg configuration, copied and clamped (ost_cache_config_clamp())
+ * @param clock time source for expiry and eviction, must outlive the cache;
+ *        its wall_s is called from worker threads and from the cache's
+ *        writer thread, so it must be thread-safe
+ * @return 0, -EINVAL (no path or clock), -ENOMEM, -EACCES and other -errno
+ *         of the file system, OST_ELIMIT
  */
 OST_WUR int ost_cache_open(struct ost_cache **out, const struct ost_cache_config *cfg,
 			   const struct ost_clock *clock);
@@ -163,9 +169,13 @@ void ost_cache_close(struct ost_cache *cache);
 
 /**
  * Copy the entry for (@p owner, @p type, @p tag) into @p mm. Expired entries
- * are returned too: compare expires_at with the clock.
+ * are returned too, for serve-stale (RFC 8767): compare expires_at with the
+ * clock, or use ost_cache_ttl_left(). Uses a read transaction of its own (so
+ * it allocates); the hit fast path is ost_cache_reader_get().
  * @param owner name in uncompressed wire format (any case)
- * @return 0, -ENOENT, or OST_ECORRUPT (entry dropped and counted)
+ * @param mm allocator for out->data (NULL data when the payload is empty)
+ * @return 0, -ENOENT, -EINVAL (bad name or tag), -ENOMEM, or OST_ECORRUPT
+ *         (never served; counted, deleted at the next commit)
  */
 OST_WUR int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
 			  enum ost_cache_tag tag, const struct ost_mm *mm,

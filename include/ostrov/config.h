@@ -27,7 +27,7 @@
 
 /** Default DNS port for addresses written without "@port". */
 #define OST_CONFIG_DEFAULT_PORT 53
-/** Longest text form of an address@port we keep ("[v6]@65535" fits). */
+/** Size of the text form "ADDR@PORT" (a full IPv6 address and a port fit). */
 #define OST_ADDR_TEXT_MAX       64
 
 /** A socket address together with the text it was written as. */

@@ -20,6 +20,19 @@
  * with ost_result_to_wire(). At the end of its loop iteration the server
  * calls ost_resolver_commit(). The next identical query is answered by the
  * server's hit path with ost_msg_to_wire() without entering the engine.
+ *
+ * How a worker uses it:
+ * 1. at start: ost_resolver_new(&r, &cfg, cache, &clock, &transport), one per
+ *    worker thread (no locks inside; the cache may be shared);
+ * 2. per client query: first the hit path, under the worker's cache reader:
+ *    ost_cache_reader_get(rd, qname, qtype, OST_CTAG_MSG, &e) then
+ *    ost_msg_to_wire(&e, query, qlen, now, is_tcp, edns_size, buf, cap, &len);
+ *    on -ENOENT (miss, expired, other question) call ost_resolve();
+ * 3. in the callback: ost_result_to_wire(res, query, ...) and send; the
+ *    result is only valid during the callback;
+ * 4. once per loop iteration, after sending: ost_resolver_commit(r);
+ * 5. on client disconnect (TCP) or shutdown: ost_request_cancel(),
+ *    ost_resolver_free().
  */
 #ifndef OSTROV_RESOLVER_H
 #define OSTROV_RESOLVER_H
@@ -94,12 +107,16 @@ struct ost_resolver_config {
 	uint32_t max_time_ms;              /**< max total time per client request */
 	uint32_t initial_rto_ms;           /**< timeout for a server without RTT data */
 	uint32_t max_rto_ms;               /**< cap of the backed-off timeout */
+	uint32_t max_ttl;                  /**< cap of TTLs in results, 0 = none */
+	uint32_t max_neg_ttl;              /**< cap of the SOA TTL in negative results, 0 = none */
+	bool minimal_responses;            /**< false: add the zone's NS and glue to answers */
 };
 
 /**
  * Fill @p cfg with defaults: no hints, loopback-only allow-list, EDNS 1232,
  * port 53, minimisation on, validation off, depth 16, 8 sub-requests,
- * 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s.
+ * 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s, TTL caps 86400 and
+ * 3600 (as the cache's), minimal responses.
  * @param cfg the configuration to fill
  */
 OST_EXPORT void ost_resolver_config_default(struct ost_resolver_config *cfg);
@@ -188,7 +205,9 @@ OST_EXPORT void ost_resolver_free(struct ost_resolver *r);
  * Identical requests in flight (same name ignoring case, type, class, flags)
  * share one resolution.
  * @param r the resolver
- * @param qname_wire the name in uncompressed wire format
+ * @param qname_wire the name in uncompressed wire format, already checked by
+ *        the caller's query parser (no length is passed; at most 255 octets
+ *        are read); compression pointers are refused
  * @param qtype the type
  * @param qclass the class
  * @param flags OST_RF_* from the client's query
@@ -210,8 +229,9 @@ OST_EXPORT OST_WUR int ost_resolve(struct ost_resolver *r, const uint8_t *qname_
 OST_EXPORT void ost_request_cancel(struct ost_request *rq);
 
 /**
- * Commit the cache writes queued by finished requests, in one transaction.
- * The server calls it once per loop iteration.
+ * Hand the cache writes queued by finished requests to the cache's writer
+ * thread (ost_cache_batch_submit(): never blocks on LMDB). The server calls
+ * it once per loop iteration, after sending its answers.
  * @param r the resolver
  * @return 0 (also when there is no cache or nothing to write) or a cache error
  */

@@ -64,6 +64,16 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def have_ipv6_loopback(port):
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::1", port))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
 def write(name, text):
     path = os.path.join(TMP, name)
     with open(path, "w") as f:
@@ -71,16 +81,17 @@ def write(name, text):
     return path
 
 
-def config(port, deny="refuse", max_conns=64, extra=""):
+def config(port, deny="refuse", max_conns=64, extra="", v6=False):
+    listen = f"\"127.0.0.1@{port}\"" + (f", \"::1@{port}\"" if v6 else "")
     return (
         "server:\n"
-        f"  listen: [\"127.0.0.1@{port}\"]\n"
+        f"  listen: [{listen}]\n"
         "  workers: 2\n"
         "  log-level: debug\n"
         "  tcp-idle-timeout: 700\n"
         f"  tcp-max-connections: {max_conns}\n"
         "access:\n"
-        "  allow: [\"127.0.0.1/32\"]\n"
+        "  allow: [\"127.0.0.1/32\", \"::1/128\"]\n"
         f"  deny-action: {deny}\n"
         "resolver:\n"
         "  upstream-allow: [\"127.0.0.0/8\"]\n" + extra
@@ -181,7 +192,8 @@ def dig(port, *args):
 
 def main():
     port = free_port()
-    cfg = write("ostrov.yaml", config(port))
+    v6 = have_ipv6_loopback(port)
+    cfg = write("ostrov.yaml", config(port, v6=v6))
 
     # --check-config, good and bad.
     r = subprocess.run([OSTROVD, "-c", cfg, "--check-config"], capture_output=True, text=True)
@@ -212,6 +224,13 @@ def main():
     check("status: REFUSED" in out and ";Some.Example.\t\t\tIN\tMX" in out,
           "dig tcp: REFUSED, question with case kept")
     check("OPT PSEUDOSECTION" not in out, "dig tcp without EDNS: no OPT")
+
+    if v6:
+        r = subprocess.run(["dig", "@::1", "-p", str(port), "+tries=1", "+time=3", "v6.example.",
+                            "A"], capture_output=True, text=True, timeout=20)
+        check("status: REFUSED" in r.stdout, "dig over IPv6 ::1: REFUSED")
+    else:
+        print("skip - no IPv6 loopback")
 
     # Raw UDP: our ID, question bytes, no OPT without EDNS.
     q = make_query(0xBEEF, "raw.example", qtype=28)
@@ -270,6 +289,20 @@ def main():
         if m:
             got.append(parse_header(m)["id"])
     check(sorted(got) == ids, "tcp pipelining: three answers on one connection")
+    # A 9 kB query (EDNS padding option, RFC 7830) sent in three pieces: the
+    # receive buffer grows past its first 4 kB and the frame is reassembled.
+    big = make_query(0x7777, "big.example", edns=1232)[:-11]
+    pad = struct.pack("!HH", 12, 9000) + b"\0" * 9000
+    big += b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(pad)) + pad
+    framed = struct.pack("!H", len(big)) + big
+    s.sendall(framed[:1])
+    s.sendall(framed[1:5000])
+    s.sendall(framed[5000:])
+    ln = recv_exact(s, 2)
+    m = recv_exact(s, struct.unpack("!H", ln)[0]) if ln else None
+    h = parse_header(m) if m else {}
+    check(m is not None and h["id"] == 0x7777 and h["rcode"] == 5 and h["ar"] == 1,
+          "tcp: 9 kB query in three pieces answered")
     # Idle timeout (700 ms): the server closes the connection.
     s.settimeout(5)
     t0 = time.monotonic()

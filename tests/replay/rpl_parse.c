@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Parser for .rpl replay scenarios (Unbound testbound / Deckard), written
- * from ../shared/testdata/rpl/FORMAT.md. It turns the CONFIG block into
- * clauses of key/value pairs (plus TEMPFILE contents), and the scenario body
- * into RANGEs and STEPs whose ENTRYs hold an ldns_pkt built from the REPLY
- * line and the SECTIONs. Resource records are parsed by ldns
- * (ldns_rr_new_frm_str) with $ORIGIN, $TTL (default 3600, as testbound),
- * omitted owners and multi-line ( ) records handled here. Anything malformed
- * is refused with "file:line: message"; nothing is guessed.
+ * from ../shared/testdata/rpl/FORMAT.md. This half splits the file into
+ * lines, turns the CONFIG block into clauses of key/value pairs (plus
+ * TEMPFILE contents) and the scenario body into RANGEs and STEPs; the
+ * ENTRYs inside them (an ldns_pkt built from the REPLY line and the
+ * SECTIONs, with MATCH/ADJUST rules) are parsed by rpl_entry.c. Anything
+ * malformed is refused with "file:line: message"; nothing is guessed.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,24 +18,10 @@
 #include <unistd.h>
 
 #include "rpl.h"
+#include "rpl_parser.h"
 
-/** Parser state over the file's lines. */
-struct parser {
-	const char *name;        /**< file name for messages */
-	char **lines;            /**< the lines, pointing into @p buf */
-	size_t nlines;           /**< number of lines */
-	size_t next;             /**< index of the next unread line */
-	int lineno;              /**< number of the line read last (1-based) */
-	char *buf;               /**< writable copy of the text */
-	char *err;               /**< message buffer */
-	size_t errlen;           /**< its size */
-	struct rpl_scenario *sc; /**< what is being built */
-	ldns_rdf *origin;        /**< $ORIGIN, or NULL */
-	uint32_t default_ttl;    /**< $TTL */
-	ldns_rdf *prev_owner;    /**< owner of the previous RR */
-};
 
-__attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const char *fmt, ...)
+int rpl_p_fail(struct parser *p, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -52,7 +37,7 @@ __attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const ch
 /* Small text helpers                                                        */
 
 /** Cut @p s at the first @p c outside double quotes. */
-static void strip_comment(char *s, char c)
+void rpl_p_strip_comment(char *s, char c)
 {
 	bool in_quote = false;
 
@@ -70,7 +55,7 @@ static void strip_comment(char *s, char c)
 	}
 }
 
-static char *trim(char *s)
+char *rpl_p_trim(char *s)
 {
 	char *e;
 
@@ -83,7 +68,7 @@ static char *trim(char *s)
 }
 
 /** Split @p s in place into at most @p max whitespace-separated words. */
-static size_t split_words(char *s, char **w, size_t max)
+size_t rpl_p_split_words(char *s, char **w, size_t max)
 {
 	size_t n = 0;
 
@@ -120,7 +105,7 @@ static char *next_word(char **cur)
 }
 
 /** Does line @p s start with keyword @p kw (followed by space or end)? */
-static bool is_kw(const char *s, const char *kw)
+bool rpl_p_is_kw(const char *s, const char *kw)
 {
 	size_t n = strlen(kw);
 
@@ -128,7 +113,7 @@ static bool is_kw(const char *s, const char *kw)
 }
 
 /** Read the next line; NULL at end of file. The returned text is writable. */
-static char *next_raw(struct parser *p)
+char *rpl_p_next_raw(struct parser *p)
 {
 	if (p->next >= p->nlines)
 		return NULL;
@@ -137,20 +122,20 @@ static char *next_raw(struct parser *p)
 }
 
 /** Next non-empty line with ';' comments removed and trimmed; NULL at end. */
-static char *next_line(struct parser *p)
+char *rpl_p_next_line(struct parser *p)
 {
 	char *l;
 
-	while ((l = next_raw(p)) != NULL) {
-		strip_comment(l, ';');
-		l = trim(l);
+	while ((l = rpl_p_next_raw(p)) != NULL) {
+		rpl_p_strip_comment(l, ';');
+		l = rpl_p_trim(l);
 		if (*l)
 			return l;
 	}
 	return NULL;
 }
 
-static int parse_long(const char *s, long *out)
+int rpl_p_parse_long(const char *s, long *out)
 {
 	char *end;
 
@@ -159,7 +144,7 @@ static int parse_long(const char *s, long *out)
 	return (errno || end == s || *end) ? -EINVAL : 0;
 }
 
-static int hex_append(struct parser *p, const char *s, uint8_t **buf, size_t *len)
+int rpl_p_hex_append(struct parser *p, const char *s, uint8_t **buf, size_t *len)
 {
 	for (; *s; s++) {
 		int hi, lo;
@@ -167,7 +152,7 @@ static int hex_append(struct parser *p, const char *s, uint8_t **buf, size_t *le
 		if (isspace((unsigned char)*s))
 			continue;
 		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
-			return fail(p, "bad hex data near '%.10s'", s);
+			return rpl_p_fail(p, "bad hex data near '%.10s'", s);
 		hi = ldns_hexdigit_to_int(s[0]);
 		lo = ldns_hexdigit_to_int(s[1]);
 		uint8_t *nb = realloc(*buf, *len + 1);
@@ -180,7 +165,7 @@ static int hex_append(struct parser *p, const char *s, uint8_t **buf, size_t *le
 	return 0;
 }
 
-static void *grow(void *arr, size_t n, size_t size)
+void *rpl_p_grow(void *arr, size_t n, size_t size)
 {
 	/* Arrays grow one element at a time; scenarios are small. */
 	return realloc(arr, (n + 1) * size);
@@ -266,7 +251,7 @@ static bool is_clause(const char *key)
 static int add_clause(struct parser *p, const char *name)
 {
 	struct rpl_scenario *sc = p->sc;
-	struct rpl_clause *c = grow(sc->clauses, sc->nclauses, sizeof(*c));
+	struct rpl_clause *c = rpl_p_grow(sc->clauses, sc->nclauses, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;
@@ -290,7 +275,7 @@ static int add_kv(struct parser *p, const char *key, const char *value)
 	if (p->sc->nclauses == 0 && (ret = add_clause(p, "")) != 0)
 		return ret;
 	c = &p->sc->clauses[p->sc->nclauses - 1];
-	kv = grow(c->kv, c->nkv, sizeof(*kv));
+	kv = rpl_p_grow(c->kv, c->nkv, sizeof(*kv));
 	if (!kv)
 		return -ENOMEM;
 	c->kv = kv;
@@ -318,8 +303,8 @@ static int collect_block(struct parser *p, const char *end_kw, char **out)
 
 	if (!text)
 		return -ENOMEM;
-	while ((l = next_raw(p)) != NULL) {
-		if (is_kw(trim(l), end_kw)) {
+	while ((l = rpl_p_next_raw(p)) != NULL) {
+		if (rpl_p_is_kw(rpl_p_trim(l), end_kw)) {
 			*out = text;
 			return 0;
 		}
@@ -337,7 +322,7 @@ static int collect_block(struct parser *p, const char *end_kw, char **out)
 	}
 	free(text);
 	p->lineno = start;
-	return fail(p, "missing %s", end_kw);
+	return rpl_p_fail(p, "missing %s", end_kw);
 }
 
 static int parse_config(struct parser *p)
@@ -345,16 +330,17 @@ static int parse_config(struct parser *p)
 	char *raw;
 	int ret;
 
-	while ((raw = next_raw(p)) != NULL) {
-		char *l = trim(raw);
+	while ((raw = rpl_p_next_raw(p)) != NULL) {
+		char *l = rpl_p_trim(raw);
 		char *w[2];
 
-		if (is_kw(l, "CONFIG_END"))
+		if (rpl_p_is_kw(l, "CONFIG_END"))
 			return 0;
-		if (is_kw(l, "TEMPFILE_CONTENTS")) {
+		if (rpl_p_is_kw(l, "TEMPFILE_CONTENTS")) {
 			struct rpl_scenario *sc = p->sc;
-			struct rpl_tempfile *t = grow(sc->tempfiles, sc->ntempfiles, sizeof(*t));
-			char *name = trim(l + strlen("TEMPFILE_CONTENTS"));
+			struct rpl_tempfile *t =
+				rpl_p_grow(sc->tempfiles, sc->ntempfiles, sizeof(*t));
+			char *name = rpl_p_trim(l + strlen("TEMPFILE_CONTENTS"));
 
 			if (!t)
 				return -ENOMEM;
@@ -362,7 +348,7 @@ static int parse_config(struct parser *p)
 			t = &sc->tempfiles[sc->ntempfiles];
 			memset(t, 0, sizeof(*t));
 			if (!*name || strchr(name, '/'))
-				return fail(p, "TEMPFILE_CONTENTS needs a plain file name");
+				return rpl_p_fail(p, "TEMPFILE_CONTENTS needs a plain file name");
 			t->name = strdup(name);
 			if (!t->name)
 				return -ENOMEM;
@@ -371,7 +357,7 @@ static int parse_config(struct parser *p)
 				return ret;
 			continue;
 		}
-		if (is_kw(l, "AUTOTRUST_FILE")) {
+		if (rpl_p_is_kw(l, "AUTOTRUST_FILE")) {
 			char *junk;
 			p->sc->has_autotrust = true;
 			if ((ret = collect_block(p, "AUTOTRUST_END", &junk)) != 0)
@@ -379,44 +365,45 @@ static int parse_config(struct parser *p)
 			free(junk);
 			continue;
 		}
-		if (is_kw(l, "TEMPFILE_NAME")) {
-			char *name = trim(l + strlen("TEMPFILE_NAME"));
+		if (rpl_p_is_kw(l, "TEMPFILE_NAME")) {
+			char *name = rpl_p_trim(l + strlen("TEMPFILE_NAME"));
 			struct rpl_clause *c =
 				p->sc->nclauses ? &p->sc->clauses[p->sc->nclauses - 1] : NULL;
 			struct rpl_kv *kv = c && c->nkv ? &c->kv[c->nkv - 1] : NULL;
 
 			if (!kv || kv->value[0] || kv->tempfile)
-				return fail(p, "TEMPFILE_NAME must follow a key with no value");
+				return rpl_p_fail(p,
+						  "TEMPFILE_NAME must follow a key with no value");
 			if (!*name || strchr(name, '/'))
-				return fail(p, "TEMPFILE_NAME needs a plain file name");
+				return rpl_p_fail(p, "TEMPFILE_NAME needs a plain file name");
 			kv->tempfile = strdup(name);
 			if (!kv->tempfile)
 				return -ENOMEM;
 			continue;
 		}
-		if (is_kw(l, "COMMANDLINE")) {
+		if (rpl_p_is_kw(l, "COMMANDLINE")) {
 			struct rpl_scenario *sc = p->sc;
-			char **c = grow(sc->commandline, sc->ncommandline, sizeof(*c));
+			char **c = rpl_p_grow(sc->commandline, sc->ncommandline, sizeof(*c));
 			if (!c)
 				return -ENOMEM;
 			sc->commandline = c;
-			c[sc->ncommandline] = strdup(trim(l + strlen("COMMANDLINE")));
+			c[sc->ncommandline] = strdup(rpl_p_trim(l + strlen("COMMANDLINE")));
 			if (!c[sc->ncommandline])
 				return -ENOMEM;
 			sc->ncommandline++;
 			continue;
 		}
-		strip_comment(l, ';');
-		strip_comment(l, '#');
-		l = trim(l);
+		rpl_p_strip_comment(l, ';');
+		rpl_p_strip_comment(l, '#');
+		l = rpl_p_trim(l);
 		if (!*l)
 			continue;
 		char *colon = strchr(l, ':');
 		if (!colon || colon == l)
-			return fail(p, "config line is not 'key: value': '%.60s'", l);
+			return rpl_p_fail(p, "config line is not 'key: value': '%.60s'", l);
 		*colon = '\0';
-		w[0] = trim(l);
-		w[1] = trim(colon + 1);
+		w[0] = rpl_p_trim(l);
+		w[1] = rpl_p_trim(colon + 1);
 		size_t vl = strlen(w[1]);
 		if (vl >= 2 && w[1][0] == '"' && w[1][vl - 1] == '"') {
 			w[1][vl - 1] = '\0';
@@ -429,7 +416,7 @@ static int parse_config(struct parser *p)
 		if (ret)
 			return ret;
 	}
-	return fail(p, "missing CONFIG_END");
+	return rpl_p_fail(p, "missing CONFIG_END");
 }
 
 const char *rpl_config_get(const struct rpl_scenario *sc, const char *clause, const char *key)
@@ -446,467 +433,17 @@ const char *rpl_config_get(const struct rpl_scenario *sc, const char *clause, co
 }
 
 /* ------------------------------------------------------------------------ */
-/* Resource records                                                          */
-
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static bool is_class_word(const char *s)
-{
-	return strcasecmp(s, "IN") == 0 || strcasecmp(s, "CH") == 0 || strcasecmp(s, "HS") == 0 ||
-	       strcasecmp(s, "CS") == 0 || strcasecmp(s, "ANY") == 0 ||
-	       (strncasecmp(s, "CLASS", 5) == 0 && all_digits(s + 5));
-}
-
-static bool is_type_word(const char *s)
-{
-	return ldns_get_rr_type_by_name(s) != 0 || strcasecmp(s, "A") == 0 ||
-	       (strncasecmp(s, "TYPE", 4) == 0 && all_digits(s + 4));
-}
-
-/*
- * Unbound's files may leave the owner out ("continues the previous owner"),
- * but they also indent every record, so leading blanks cannot tell. The
- * owner is missing when the first word is a class or a TTL, or a type
- * followed by something that is neither a class, a type nor a TTL (so that
- * an owner spelled like a type, "ns IN A ...", still works).
- */
-static bool owner_omitted(const char *line)
-{
-	char copy[256];
-	char *w[2];
-	size_t n;
-
-	snprintf(copy, sizeof(copy), "%s", line);
-	n = split_words(copy, w, 2);
-	if (n == 0)
-		return false;
-	if (is_class_word(w[0]) || all_digits(w[0]))
-		return true;
-	if (is_type_word(w[0]))
-		return n < 2 || !(is_class_word(w[1]) || is_type_word(w[1]) || all_digits(w[1]));
-	return false;
-}
-
-/** Remove '(' and ')' outside quotes; @return depth change. */
-static int strip_parens(char *s)
-{
-	bool in_quote = false;
-	int depth = 0;
-
-	for (; *s; s++) {
-		if (*s == '\\' && s[1]) {
-			s++;
-			continue;
-		}
-		if (*s == '"')
-			in_quote = !in_quote;
-		else if (!in_quote && (*s == '(' || *s == ')')) {
-			depth += *s == '(' ? 1 : -1;
-			*s = ' ';
-		}
-	}
-	return depth;
-}
-
-/**
- * Parse one record starting with line @p first (comments already removed),
- * reading continuation lines while parentheses are open.
- */
-static int parse_rr(struct parser *p, char *first, bool question, ldns_rr **out)
-{
-	size_t cap = strlen(first) + 1024;
-	char *text = malloc(cap);
-	int depth;
-	ldns_status st;
-	int ret = 0;
-
-	if (!text)
-		return -ENOMEM;
-	snprintf(text, cap, "%s", first);
-	depth = strip_parens(text);
-	while (depth > 0) {
-		char *l = next_raw(p);
-		if (!l) {
-			free(text);
-			return fail(p, "unbalanced '(' in record");
-		}
-		strip_comment(l, ';');
-		depth += strip_parens(l);
-		size_t need = strlen(text) + strlen(l) + 2;
-		if (need > cap) {
-			char *nt = realloc(text, need * 2);
-			if (!nt) {
-				free(text);
-				return -ENOMEM;
-			}
-			text = nt;
-			cap = need * 2;
-		}
-		strcat(text, " ");
-		strcat(text, l);
-	}
-	if (depth < 0) {
-		free(text);
-		return fail(p, "unbalanced ')' in record");
-	}
-	char *rec = trim(text);
-	char *full = NULL;
-	if (owner_omitted(rec)) {
-		if (!p->prev_owner) {
-			free(text);
-			return fail(p, "record without owner and no previous owner");
-		}
-		char *o = ldns_rdf2str(p->prev_owner);
-		if (!o || asprintf(&full, "%s %s", o, rec) < 0) {
-			free(o);
-			free(text);
-			return -ENOMEM;
-		}
-		free(o);
-		rec = full;
-	}
-	if (question)
-		st = ldns_rr_new_question_frm_str(out, rec, p->origin, NULL);
-	else
-		st = ldns_rr_new_frm_str(out, rec, p->default_ttl, p->origin, NULL);
-	if (st != LDNS_STATUS_OK) {
-		ret = fail(p, "bad record '%.80s': %s", rec, ldns_get_errorstr_by_id(st));
-	} else {
-		ldns_rdf_deep_free(p->prev_owner);
-		p->prev_owner = ldns_rdf_clone(ldns_rr_owner(*out));
-		if (!p->prev_owner) {
-			ldns_rr_free(*out);
-			*out = NULL;
-			ret = -ENOMEM;
-		}
-	}
-	free(full);
-	free(text);
-	return ret;
-}
-
-/** Handle $ORIGIN / $TTL. @return 1 if @p l was a directive, 0 if not, <0 on error */
-static int directive(struct parser *p, char *l)
-{
-	char *w[3];
-	size_t n;
-
-	if (l[0] != '$')
-		return 0;
-	n = split_words(l, w, 3);
-	if (n == 2 && strcasecmp(w[0], "$ORIGIN") == 0) {
-		ldns_rdf *o = ldns_dname_new_frm_str(w[1]);
-		if (!o || (w[1][strlen(w[1]) - 1] != '.' && strcmp(w[1], ".") != 0)) {
-			ldns_rdf_deep_free(o);
-			return fail(p, "$ORIGIN needs an absolute name");
-		}
-		ldns_rdf_deep_free(p->origin);
-		p->origin = o;
-		return 1;
-	}
-	if (n == 2 && strcasecmp(w[0], "$TTL") == 0) {
-		long v;
-		if (parse_long(w[1], &v) || v < 0 || v > INT32_MAX)
-			return fail(p, "bad $TTL");
-		p->default_ttl = (uint32_t)v;
-		return 1;
-	}
-	return fail(p, "unknown directive '%s'", w[0]);
-}
-
-/* ------------------------------------------------------------------------ */
-/* ENTRY                                                                     */
-
-static const struct {
-	const char *word;
-	uint32_t bit;
-} match_words[] = {
-	{"opcode", RPL_M_OPCODE},
-	{"qtype", RPL_M_QTYPE},
-	{"qname", RPL_M_QNAME},
-	{"qcase", RPL_M_QCASE},
-	{"subdomain", RPL_M_SUBDOMAIN},
-	{"question", RPL_M_QUESTION},
-	{"flags", RPL_M_FLAGS},
-	{"rcode", RPL_M_RCODE},
-	{"answer", RPL_M_ANSWER},
-	{"authority", RPL_M_AUTHORITY},
-	{"additional", RPL_M_ADDITIONAL},
-	{"all", RPL_M_ALL},
-	{"all_noedns", RPL_M_ALL_NOEDNS},
-	{"ttl", RPL_M_TTL},
-	{"DO", RPL_M_DO},
-	{"noedns", RPL_M_NOEDNS},
-	{"UDP", RPL_M_UDP},
-	{"TCP", RPL_M_TCP},
-	{"ednsdata", RPL_M_EDNSDATA},
-	{"answertypes", RPL_M_ANSWERTYPES},
-	{"answerrrsigs", RPL_M_ANSWERRRSIGS},
-	{"edns", RPL_M_EDNS},
-	{"nsid", RPL_M_NSID},
-	{"client_cookie", RPL_M_CLIENT_COOKIE},
-	{"server_cookie", RPL_M_SERVER_COOKIE},
-};
-
-static int parse_match(struct parser *p, struct rpl_entry *e, char *rest)
-{
-	char *w[32];
-	size_t n = split_words(rest, w, 32);
-
-	for (size_t i = 0; i < n; i++) {
-		bool found = false;
-		long v;
-
-		for (size_t j = 0; j < sizeof(match_words) / sizeof(match_words[0]); j++) {
-			if (strcasecmp(w[i], match_words[j].word) == 0) {
-				e->match |= match_words[j].bit;
-				found = true;
-			}
-		}
-		if (found)
-			continue;
-		if (strncasecmp(w[i], "ede=", 4) == 0) {
-			e->match |= RPL_M_EDE;
-			if (strcasecmp(w[i] + 4, "any") == 0)
-				e->ede_code = RPL_EDE_ANY;
-			else if (parse_long(w[i] + 4, &v) == 0 && v >= 0 && v <= 65535)
-				e->ede_code = (int)v;
-			else
-				return fail(p, "bad MATCH %s", w[i]);
-		} else if (strncasecmp(w[i], "serial=", 7) == 0) {
-			e->match |= RPL_M_SERIAL;
-			if (parse_long(w[i] + 7, &v) || v < 0 || v > (long)UINT32_MAX)
-				return fail(p, "bad MATCH %s", w[i]);
-			e->serial = (uint32_t)v;
-		} else {
-			return fail(p, "unknown MATCH element '%s'", w[i]);
-		}
-	}
-	return 0;
-}
-
-static int parse_adjust(struct parser *p, struct rpl_entry *e, char *rest)
-{
-	char *w[16];
-	size_t n = split_words(rest, w, 16);
-
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(w[i], "copy_id") == 0)
-			e->adjust |= RPL_A_COPY_ID;
-		else if (strcmp(w[i], "copy_query") == 0)
-			e->adjust |= RPL_A_COPY_QUERY;
-		else if (strcmp(w[i], "raw_id") == 0)
-			e->adjust |= RPL_A_RAW_ID;
-		else if (strcmp(w[i], "do_not_answer") == 0)
-			e->adjust |= RPL_A_DO_NOT_ANSWER;
-		else if (strcmp(w[i], "copy_ednsdata_assume_clientsubnet") == 0)
-			e->adjust |= RPL_A_COPY_ECS;
-		else if (strcmp(w[i], "increment_ecs_scope") == 0)
-			e->adjust |= RPL_A_INCREMENT_ECS;
-		else if (strncmp(w[i], "sleep=", 6) == 0 ||
-			 strncmp(w[i], "packet_sleep=", 13) == 0) {
-			bool is_packet = w[i][0] == 'p';
-			char *end;
-			double s = strtod(strchr(w[i], '=') + 1, &end);
-			if (*end || s < 0 || s > 3600)
-				return fail(p, "bad ADJUST %s", w[i]);
-			e->adjust |= is_packet ? RPL_A_PACKET_SLEEP : RPL_A_SLEEP;
-			e->sleep_ms = (unsigned)(s * 1000);
-		} else {
-			return fail(p, "unknown ADJUST element '%s'", w[i]);
-		}
-	}
-	return 0;
-}
-
-static int parse_reply(struct parser *p, struct rpl_entry *e, ldns_pkt *pkt, char *rest)
-{
-	char *w[32];
-	size_t n = split_words(rest, w, 32);
-
-	for (size_t i = 0; i < n; i++) {
-		const char *s = w[i];
-		ldns_lookup_table *lt;
-
-		if (strcmp(s, "QR") == 0)
-			ldns_pkt_set_qr(pkt, true);
-		else if (strcmp(s, "AA") == 0)
-			ldns_pkt_set_aa(pkt, true);
-		else if (strcmp(s, "TC") == 0)
-			ldns_pkt_set_tc(pkt, true);
-		else if (strcmp(s, "RD") == 0)
-			ldns_pkt_set_rd(pkt, true);
-		else if (strcmp(s, "RA") == 0)
-			ldns_pkt_set_ra(pkt, true);
-		else if (strcmp(s, "AD") == 0)
-			ldns_pkt_set_ad(pkt, true);
-		else if (strcmp(s, "CD") == 0)
-			ldns_pkt_set_cd(pkt, true);
-		else if (strcmp(s, "DO") == 0) {
-			ldns_pkt_set_edns_do(pkt, true);
-			ldns_pkt_set_edns_udp_size(pkt, 4096);
-			e->has_do = true;
-		} else if ((lt = ldns_lookup_by_name(ldns_opcodes, s)) != NULL)
-			ldns_pkt_set_opcode(pkt, (ldns_pkt_opcode)lt->id);
-		else if (strcmp(s, "NOTIMP") == 0)
-			ldns_pkt_set_rcode(pkt, LDNS_RCODE_NOTIMPL);
-		else if (strcmp(s, "BADVERS") == 0) {
-			/* Extended rcode 16 = upper bits 1, lower bits 0 (RFC 6891 §6.1.3). */
-			ldns_pkt_set_rcode(pkt, 0);
-			ldns_pkt_set_edns_extended_rcode(pkt, 1);
-			ldns_pkt_set_edns_udp_size(pkt, 4096);
-		} else if ((lt = ldns_lookup_by_name(ldns_rcodes, s)) != NULL)
-			ldns_pkt_set_rcode(pkt, (uint8_t)lt->id);
-		else
-			return fail(p, "unknown REPLY word '%s'", s);
-	}
-	return 0;
-}
-
-static struct rpl_entry *entry_new(int line)
-{
-	struct rpl_entry *e = calloc(1, sizeof(*e));
-
-	if (!e)
-		return NULL;
-	e->line = line;
-	e->pkt = ldns_pkt_new();
-	if (!e->pkt) {
-		free(e);
-		return NULL;
-	}
-	return e;
-}
-
-static void entry_free(struct rpl_entry *e)
-{
-	while (e) {
-		struct rpl_entry *next = e->next;
-		entry_free(e->extra);
-		ldns_pkt_free(e->pkt);
-		free(e->raw);
-		free(e->ednsdata);
-		free(e);
-		e = next;
-	}
-}
-
-/** Parse an entry; the ENTRY_BEGIN line has just been read. */
-static int parse_entry(struct parser *p, struct rpl_entry **out)
-{
-	struct rpl_entry *e = entry_new(p->lineno);
-	struct rpl_entry *cur = e;
-	int section = -1; /* ldns_pkt_section, -1 = none yet */
-	int ret = -EINVAL;
-	char *l;
-
-	if (!e)
-		return -ENOMEM;
-	while ((l = next_line(p)) != NULL) {
-		char *w[2];
-
-		if ((ret = directive(p, l)) < 0)
-			goto fail;
-		if (ret == 1)
-			continue;
-		if (is_kw(l, "ENTRY_END")) {
-			*out = e;
-			return 0;
-		} else if (is_kw(l, "MATCH")) {
-			ret = parse_match(p, e, l + 5);
-		} else if (is_kw(l, "ADJUST")) {
-			ret = parse_adjust(p, e, l + 6);
-		} else if (is_kw(l, "REPLY") || is_kw(l, "FLAGS")) {
-			/* Deckard's grammar accepts FLAGS as a synonym of REPLY */
-			ret = parse_reply(p, cur, cur->pkt, l + 5);
-		} else if (is_kw(l, "MANDATORY")) {
-			e->is_mandatory = true;
-		} else if (is_kw(l, "SECTION")) {
-			if (split_words(l, w, 2) != 2)
-				ret = fail(p, "SECTION needs a name");
-			else if (strcmp(w[1], "QUESTION") == 0)
-				section = LDNS_SECTION_QUESTION;
-			else if (strcmp(w[1], "ANSWER") == 0)
-				section = LDNS_SECTION_ANSWER;
-			else if (strcmp(w[1], "AUTHORITY") == 0)
-				section = LDNS_SECTION_AUTHORITY;
-			else if (strcmp(w[1], "ADDITIONAL") == 0)
-				section = LDNS_SECTION_ADDITIONAL;
-			else
-				ret = fail(p, "unknown SECTION '%s'", w[1]);
-		} else if (is_kw(l, "EXTRA_PACKET")) {
-			cur->extra = entry_new(p->lineno);
-			if (!cur->extra) {
-				ret = -ENOMEM;
-				goto fail;
-			}
-			cur = cur->extra;
-			section = -1;
-		} else if (is_kw(l, "HEX_ANSWER_BEGIN") || is_kw(l, "HEX_EDNSDATA_BEGIN")) {
-			bool is_answer = is_kw(l, "HEX_ANSWER_BEGIN");
-			const char *end = is_answer ? "HEX_ANSWER_END" : "HEX_EDNSDATA_END";
-			uint8_t **buf = is_answer ? &cur->raw : &e->ednsdata;
-			size_t *len = is_answer ? &cur->raw_len : &e->ednsdata_len;
-			for (;;) {
-				l = next_line(p);
-				if (!l) {
-					ret = fail(p, "missing %s", end);
-					goto fail;
-				}
-				if (is_kw(l, end))
-					break;
-				if ((ret = hex_append(p, l, buf, len)) != 0)
-					goto fail;
-			}
-		} else if (is_kw(l, "RAW")) {
-			l = next_line(p);
-			if (!l) {
-				ret = fail(p, "RAW without data");
-				goto fail;
-			}
-			ret = hex_append(p, l, &cur->raw, &cur->raw_len);
-		} else if (is_kw(l, "TSIG")) {
-			ret = fail(p, "TSIG entries are not supported");
-		} else if (section < 0) {
-			ret = fail(p, "'%.40s' outside a SECTION", l);
-		} else {
-			ldns_rr *rr = NULL;
-			ret = parse_rr(p, l, section == LDNS_SECTION_QUESTION, &rr);
-			if (ret == 0 &&
-			    !ldns_pkt_push_rr(cur->pkt, (ldns_pkt_section)section, rr)) {
-				ldns_rr_free(rr);
-				ret = -ENOMEM;
-			}
-		}
-		if (ret < 0)
-			goto fail;
-	}
-	ret = fail(p, "missing ENTRY_END");
-fail:
-	entry_free(e);
-	return ret;
-}
-
-/* ------------------------------------------------------------------------ */
 /* RANGE and STEP                                                            */
 
 static int range_add_addr(struct parser *p, struct rpl_range *r, const char *s)
 {
-	struct sockaddr_storage *a = grow(r->addrs, r->naddrs, sizeof(*a));
+	struct sockaddr_storage *a = rpl_p_grow(r->addrs, r->naddrs, sizeof(*a));
 
 	if (!a)
 		return -ENOMEM;
 	r->addrs = a;
 	if (rpl_addr_parse(s, &r->addrs[r->naddrs]) != 0)
-		return fail(p, "bad address '%s'", s);
+		return rpl_p_fail(p, "bad address '%s'", s);
 	r->naddrs++;
 	return 0;
 }
@@ -914,7 +451,7 @@ static int range_add_addr(struct parser *p, struct rpl_range *r, const char *s)
 static int parse_range(struct parser *p, char *l)
 {
 	struct rpl_scenario *sc = p->sc;
-	struct rpl_range *r = grow(sc->ranges, sc->nranges, sizeof(*r));
+	struct rpl_range *r = rpl_p_grow(sc->ranges, sc->nranges, sizeof(*r));
 	struct rpl_entry **tail;
 	char *w[5];
 	size_t n;
@@ -927,33 +464,33 @@ static int parse_range(struct parser *p, char *l)
 	memset(r, 0, sizeof(*r));
 	r->line = p->lineno;
 	tail = &r->entries;
-	n = split_words(l, w, 5);
-	if (n < 3 || n > 4 || parse_long(w[1], &r->from) || parse_long(w[2], &r->to) ||
+	n = rpl_p_split_words(l, w, 5);
+	if (n < 3 || n > 4 || rpl_p_parse_long(w[1], &r->from) || rpl_p_parse_long(w[2], &r->to) ||
 	    r->from > r->to)
-		return fail(p, "RANGE_BEGIN needs <from> <to> [address]");
+		return rpl_p_fail(p, "RANGE_BEGIN needs <from> <to> [address]");
 	if (n == 4 && (ret = range_add_addr(p, r, w[3])) != 0)
 		return ret;
-	while ((l = next_line(p)) != NULL) {
-		if ((ret = directive(p, l)) < 0)
+	while ((l = rpl_p_next_line(p)) != NULL) {
+		if ((ret = rpl_p_directive(p, l)) < 0)
 			return ret;
 		if (ret == 1)
 			continue;
-		if (is_kw(l, "RANGE_END") || is_kw(l, "END_RANGE"))
+		if (rpl_p_is_kw(l, "RANGE_END") || rpl_p_is_kw(l, "END_RANGE"))
 			return 0;
-		if (is_kw(l, "ADDRESS")) {
-			if (split_words(l, w, 3) != 2)
-				return fail(p, "ADDRESS needs one address");
+		if (rpl_p_is_kw(l, "ADDRESS")) {
+			if (rpl_p_split_words(l, w, 3) != 2)
+				return rpl_p_fail(p, "ADDRESS needs one address");
 			if ((ret = range_add_addr(p, r, w[1])) != 0)
 				return ret;
-		} else if (is_kw(l, "ENTRY_BEGIN")) {
-			if ((ret = parse_entry(p, tail)) != 0)
+		} else if (rpl_p_is_kw(l, "ENTRY_BEGIN")) {
+			if ((ret = rpl_p_parse_entry(p, tail)) != 0)
 				return ret;
 			tail = &(*tail)->next;
 		} else {
-			return fail(p, "unexpected '%.40s' in RANGE", l);
+			return rpl_p_fail(p, "unexpected '%.40s' in RANGE", l);
 		}
 	}
-	return fail(p, "missing RANGE_END");
+	return rpl_p_fail(p, "missing RANGE_END");
 }
 
 static const char *const step_names[RPL_STEP_COUNT] = {
@@ -982,7 +519,7 @@ static const char *const ub_only_steps[] = {
 static int parse_step(struct parser *p, char *l)
 {
 	struct rpl_scenario *sc = p->sc;
-	struct rpl_step *s = grow(sc->steps, sc->nsteps, sizeof(*s));
+	struct rpl_step *s = rpl_p_grow(sc->steps, sc->nsteps, sizeof(*s));
 	char *w[3];
 	int ret;
 
@@ -997,14 +534,14 @@ static int parse_step(struct parser *p, char *l)
 	w[1] = next_word(&rest);
 	w[2] = next_word(&rest);
 	if (!w[2])
-		return fail(p, "STEP needs a number and a type");
-	if (parse_long(w[1], &s->num) || s->num < 0)
-		return fail(p, "bad step number '%s'", w[1]);
+		return rpl_p_fail(p, "STEP needs a number and a type");
+	if (rpl_p_parse_long(w[1], &s->num) || s->num < 0)
+		return rpl_p_fail(p, "bad step number '%s'", w[1]);
 	if (sc->nsteps > 1 && s->num <= sc->steps[sc->nsteps - 2].num)
-		return fail(p, "step %ld does not follow step %ld", s->num,
-			    sc->steps[sc->nsteps - 2].num);
+		return rpl_p_fail(p, "step %ld does not follow step %ld", s->num,
+				  sc->steps[sc->nsteps - 2].num);
 	s->type_word = strdup(w[2]);
-	s->arg = strdup(trim(rest));
+	s->arg = strdup(rpl_p_trim(rest));
 	if (!s->type_word || !s->arg)
 		return -ENOMEM;
 	s->type = RPL_STEP_COUNT;
@@ -1016,11 +553,11 @@ static int parse_step(struct parser *p, char *l)
 			if (strcmp(w[2], ub_only_steps[i]) == 0)
 				s->type = RPL_STEP_UNSUPPORTED;
 		if (s->type == RPL_STEP_COUNT)
-			return fail(p, "unknown STEP type '%s'", w[2]);
+			return rpl_p_fail(p, "unknown STEP type '%s'", w[2]);
 		if (strcmp(w[2], "CHECK_AUTOTRUST") == 0 || strcmp(w[2], "CHECK_TEMPFILE") == 0) {
 			char *junk;
-			if ((l = next_line(p)) == NULL || !is_kw(l, "FILE_BEGIN"))
-				return fail(p, "%s needs FILE_BEGIN", w[2]);
+			if ((l = rpl_p_next_line(p)) == NULL || !rpl_p_is_kw(l, "FILE_BEGIN"))
+				return rpl_p_fail(p, "%s needs FILE_BEGIN", w[2]);
 			if ((ret = collect_block(p, "FILE_END", &junk)) != 0)
 				return ret;
 			free(junk);
@@ -1031,8 +568,8 @@ static int parse_step(struct parser *p, char *l)
 		char *a[3];
 		char tmp[128];
 		snprintf(tmp, sizeof(tmp), "%s", s->arg);
-		if (split_words(tmp, a, 3) != 2)
-			return fail(p, "TIME_PASSES needs ELAPSE <seconds> or EVAL <expr>");
+		if (rpl_p_split_words(tmp, a, 3) != 2)
+			return rpl_p_fail(p, "TIME_PASSES needs ELAPSE <seconds> or EVAL <expr>");
 		if (strcmp(a[0], "EVAL") == 0) {
 			/* ${...} expressions need ASSIGN, which is testbound-only. */
 			s->type = RPL_STEP_UNSUPPORTED;
@@ -1041,15 +578,15 @@ static int parse_step(struct parser *p, char *l)
 		char *end;
 		double sec = strtod(a[1], &end);
 		if (strcmp(a[0], "ELAPSE") != 0 || *end || sec < 0 || sec > 1e9)
-			return fail(p, "TIME_PASSES needs ELAPSE <seconds>");
+			return rpl_p_fail(p, "TIME_PASSES needs ELAPSE <seconds>");
 		s->elapse_ms = (uint64_t)(sec * 1000.0 + 0.5);
 		return 0;
 	}
 	if (s->type == RPL_STEP_QUERY || s->type == RPL_STEP_CHECK_ANSWER ||
 	    s->type == RPL_STEP_CHECK_OUT_QUERY || s->type == RPL_STEP_REPLY) {
-		if ((l = next_line(p)) == NULL || !is_kw(l, "ENTRY_BEGIN"))
-			return fail(p, "STEP %ld %s needs an ENTRY", s->num, w[2]);
-		return parse_entry(p, &s->entry);
+		if ((l = rpl_p_next_line(p)) == NULL || !rpl_p_is_kw(l, "ENTRY_BEGIN"))
+			return rpl_p_fail(p, "STEP %ld %s needs an ENTRY", s->num, w[2]);
+		return rpl_p_parse_entry(p, &s->entry);
 	}
 	return 0;
 }
@@ -1059,34 +596,34 @@ static int parse_body(struct parser *p)
 	char *l;
 	int ret;
 
-	while ((l = next_line(p)) != NULL) {
-		if (is_kw(l, "SCENARIO_BEGIN")) {
-			p->sc->title = strdup(trim(l + strlen("SCENARIO_BEGIN")));
+	while ((l = rpl_p_next_line(p)) != NULL) {
+		if (rpl_p_is_kw(l, "SCENARIO_BEGIN")) {
+			p->sc->title = strdup(rpl_p_trim(l + strlen("SCENARIO_BEGIN")));
 			if (!p->sc->title)
 				return -ENOMEM;
 			break;
 		}
-		return fail(p, "expected SCENARIO_BEGIN, got '%.40s'", l);
+		return rpl_p_fail(p, "expected SCENARIO_BEGIN, got '%.40s'", l);
 	}
 	if (!l)
-		return fail(p, "missing SCENARIO_BEGIN");
-	while ((l = next_line(p)) != NULL) {
-		if ((ret = directive(p, l)) < 0)
+		return rpl_p_fail(p, "missing SCENARIO_BEGIN");
+	while ((l = rpl_p_next_line(p)) != NULL) {
+		if ((ret = rpl_p_directive(p, l)) < 0)
 			return ret;
 		if (ret == 1)
 			continue;
-		if (is_kw(l, "SCENARIO_END"))
+		if (rpl_p_is_kw(l, "SCENARIO_END"))
 			return 0;
-		if (is_kw(l, "RANGE_BEGIN"))
+		if (rpl_p_is_kw(l, "RANGE_BEGIN"))
 			ret = parse_range(p, l);
-		else if (is_kw(l, "STEP"))
+		else if (rpl_p_is_kw(l, "STEP"))
 			ret = parse_step(p, l);
 		else
-			ret = fail(p, "unexpected '%.40s'", l);
+			ret = rpl_p_fail(p, "unexpected '%.40s'", l);
 		if (ret)
 			return ret;
 	}
-	return fail(p, "missing SCENARIO_END");
+	return rpl_p_fail(p, "missing SCENARIO_END");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1224,9 +761,9 @@ int rpl_tempfiles_write(struct rpl_scenario *sc)
 			return -ENOMEM;
 		}
 		for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-			char *tl = trim(l);
-			if (is_kw(tl, "$INCLUDE_TEMPFILE")) {
-				const char *inc = trim(tl + strlen("$INCLUDE_TEMPFILE"));
+			char *tl = rpl_p_trim(l);
+			if (rpl_p_is_kw(tl, "$INCLUDE_TEMPFILE")) {
+				const char *inc = rpl_p_trim(tl + strlen("$INCLUDE_TEMPFILE"));
 				for (size_t j = 0; j < sc->ntempfiles; j++)
 					if (strcmp(sc->tempfiles[j].name, inc) == 0)
 						inc = sc->tempfiles[j].path;
@@ -1283,12 +820,12 @@ void rpl_scenario_free(struct rpl_scenario *sc)
 		free(sc->commandline[i]);
 	free(sc->commandline);
 	for (size_t i = 0; i < sc->nranges; i++) {
-		entry_free(sc->ranges[i].entries);
+		rpl_p_entry_free(sc->ranges[i].entries);
 		free(sc->ranges[i].addrs);
 	}
 	free(sc->ranges);
 	for (size_t i = 0; i < sc->nsteps; i++) {
-		entry_free(sc->steps[i].entry);
+		rpl_p_entry_free(sc->steps[i].entry);
 		free(sc->steps[i].type_word);
 		free(sc->steps[i].arg);
 	}

@@ -245,6 +245,9 @@ static int engine_open(void **st, const struct rpl_settings *s, const struct rpl
 		return -ENOMEM;
 	ost_resolver_config_default(&e->cfg);
 	e->cfg.qname_minimisation = s->qname_minimisation;
+	e->cfg.minimal_responses = s->minimal_responses;
+	e->cfg.max_ttl = s->cache_max_ttl;
+	e->cfg.max_neg_ttl = s->cache_max_negative_ttl;
 	e->cfg.validation = s->validation && ldns_rr_list_rr_count(s->trust_anchors) > 0;
 	if ((ret = build_hints(e, s)) != 0 || (ret = build_allow(e, s, sc)) != 0) {
 		if (ret == -ENOTSUP)

@@ -670,6 +670,116 @@ static void test_net(void **state)
 	rpl_scenario_free(sc);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Bad input never wins                                                      */
+
+/** Every prefix of a real scenario (at many cut points) is refused cleanly or parsed. */
+static void test_parse_truncated(void **state)
+{
+	static const char *const names[] = {"unbound/auth_zonemd_anchor.rpl",
+					    "unbound/iter_nxns_cached.rpl",
+					    "deckard/val_minimal_noerror.rpl"};
+	(void)state;
+	if (!OST_RPL_DIR[0])
+		skip();
+	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+		char path[4096], err[512];
+		snprintf(path, sizeof(path), "%s/%s", OST_RPL_DIR, names[n]);
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		char *text = calloc(1, 1 << 20);
+		assert_non_null(text);
+		size_t len = fread(text, 1, (1 << 20) - 1, f);
+		fclose(f);
+		size_t ok = 0, refused = 0;
+		for (size_t cut = 0; cut < len; cut += 1 + cut / 16) {
+			char saved = text[cut];
+			struct rpl_scenario *sc = NULL;
+			text[cut] = '\0';
+			int ret = rpl_parse_buf(text, "cut.rpl", &sc, err, sizeof(err));
+			text[cut] = saved;
+			if (ret == 0) {
+				ok++;
+				rpl_scenario_free(sc);
+			} else {
+				assert_int_equal(ret, -EINVAL);
+				assert_null(sc);
+				assert_non_null(strstr(err, "cut.rpl:"));
+				refused++;
+			}
+		}
+		/* a prefix lacks SCENARIO_END, so every cut is refused */
+		assert_int_equal(ok, 0);
+		assert_true(refused > 20);
+		free(text);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* The driver, in process, on the echo forwarder                             */
+
+static enum rpl_verdict run_text(const char *body, char *out, size_t outlen)
+{
+	struct rpl_scenario *sc = parse_ok(body);
+	FILE *log = fmemopen(out, outlen, "w");
+
+	assert_non_null(log);
+	enum rpl_verdict v = rpl_run(sc, &rpl_echo_resolver, log, false);
+	fclose(log);
+	rpl_scenario_free(sc);
+	return v;
+}
+
+static void test_driver(void **state)
+{
+	static const char *const range =
+		"RANGE_BEGIN 0 100\nADDRESS 192.0.2.1\nENTRY_BEGIN\nMATCH qname qtype\n"
+		"ADJUST copy_id\nREPLY QR AA\nSECTION QUESTION\nwww.example.com. IN A\n"
+		"SECTION ANSWER\nwww.example.com. IN A 192.0.2.80\nENTRY_END\nRANGE_END\n"
+		"STEP 1 QUERY\nENTRY_BEGIN\nREPLY RD\nSECTION QUESTION\nwww.example.com. IN A\n"
+		"ENTRY_END\n";
+	char body[4096], out[8192];
+	(void)state;
+
+	snprintf(body, sizeof(body),
+		 "%sSTEP 2 CHECK_ANSWER\nENTRY_BEGIN\nMATCH answer\nSECTION ANSWER\n"
+		 "www.example.com. IN A 192.0.2.80\nENTRY_END\nSCENARIO_END\n",
+		 range);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(run_text(body, out, sizeof(out)), RPL_PASS);
+	/* the same with a wrong address fails, at that step, saying why */
+	snprintf(body, sizeof(body),
+		 "%sSTEP 2 CHECK_ANSWER\nENTRY_BEGIN\nMATCH answer\nSECTION ANSWER\n"
+		 "www.example.com. IN A 192.0.2.81\nENTRY_END\nSCENARIO_END\n",
+		 range);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(run_text(body, out, sizeof(out)), RPL_FAIL);
+	assert_non_null(strstr(out, "step 2 CHECK_ANSWER"));
+	assert_non_null(strstr(out, "192.0.2.81"));
+	/* CHECK_ANSWER with no query at all: no answer */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(run_text("STEP 2 CHECK_ANSWER\nENTRY_BEGIN\nENTRY_END\nSCENARIO_END\n",
+				  out, sizeof(out)),
+			 RPL_FAIL);
+	assert_non_null(strstr(out, "no answer"));
+	/* testbound-only steps are refused when reached */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(run_text("STEP 2 ASSIGN x = 1\nSCENARIO_END\n", out, sizeof(out)),
+			 RPL_FAIL);
+	assert_non_null(strstr(out, "testbound-only"));
+	/* the echo forwarder needs a root address: a config error is not a pass */
+	struct rpl_scenario *sc = NULL;
+	char err[256];
+	assert_int_equal(rpl_parse_buf("server:\n\tverbosity: 1\nCONFIG_END\n"
+				       "SCENARIO_BEGIN x\nSTEP 1 NOTHING\nSCENARIO_END\n",
+				       "noroot.rpl", &sc, err, sizeof(err)),
+			 0);
+	FILE *log = fmemopen(out, sizeof(out), "w");
+	assert_int_equal(rpl_run(sc, &rpl_echo_resolver, log, false), RPL_ERROR);
+	fclose(log);
+	rpl_scenario_free(sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +791,8 @@ int main(void)
 		cmocka_unit_test(test_reply_adjust),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_parse_truncated),
+		cmocka_unit_test(test_driver),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

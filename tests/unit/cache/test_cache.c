@@ -35,7 +35,7 @@
 
 /* ---------- counting allocator (verifies the hit path allocates nothing) ---------- */
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define HAVE_MALLOC_HOOK 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -121,6 +121,8 @@ struct fx {
 	struct ost_clock clock;
 	struct ost_cache_config cfg;
 	struct ost_cache *cache;
+	struct ost_cache_reader *rd; /* freed by teardown if a test failed with it */
+	struct ost_cache_batch *b;   /* same */
 };
 
 static int setup(void **state)
@@ -149,6 +151,10 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	ost_cache_batch_free(f->b);
+	if (f->rd)
+		ost_cache_reader_end(f->rd);
+	ost_cache_reader_free(f->rd);
 	ost_cache_close(f->cache);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -614,6 +620,19 @@ static void test_persistence(void **state)
 	assert_int_equal(get1(f, "keep.example.ru", 1, OST_CTAG_MSG, &g, buf, 16), 0);
 	assert_string_equal(buf, "kept");
 	assert_int_equal(g.expires_at, f->fc.wall + 300);
+
+	/* A larger configured size grows the map; a smaller one keeps the file's. */
+	struct ost_cache_stats st;
+	f->cfg.max_bytes = 16u << 20;
+	reopen_cache(f);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.bytes_max, 16u << 20);
+	put1(f, "grown.example.ru", 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 300, "g"));
+	f->cfg.max_bytes = 4u << 20;
+	reopen_cache(f);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.bytes_max, 16u << 20);
+	assert_int_equal(get1(f, "keep.example.ru", 1, OST_CTAG_MSG, &g, buf, 16), 0);
 }
 
 /* Count PATH.corrupt-* next to the cache. */
@@ -846,6 +865,8 @@ static void test_bounded_flood(void **state)
 	struct ost_cache_batch *b;
 	assert_int_equal(ost_cache_reader_new(f->cache, &rd), 0);
 	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	f->rd = rd;
+	f->b = b;
 	/* About 4x the map in distinct names, 3x if counting only payloads. */
 	size_t total = 0, target = 4 * f->cfg.max_bytes;
 	unsigned n = 0;
@@ -902,6 +923,8 @@ static void test_bounded_flood(void **state)
 	}
 	ost_cache_batch_free(b);
 	ost_cache_reader_free(rd);
+	f->rd = NULL;
+	f->b = NULL;
 }
 
 static void test_two_processes(void **state)
@@ -1044,6 +1067,16 @@ static void test_kill9(void **state)
 				total_checked++;
 			}
 		}
+		/* The batch in flight at the kill is all there or not at all. */
+		int present = 0;
+		for (int j = 0; j < 200; j++) {
+			struct ost_cache_entry g;
+			snprintf(name, sizeof(name), "n%d-%u-%d.kill.test", round, acked, j);
+			int rc = ost_cache_reader_get(rd, wire(name), 1, OST_CTAG_RRSET, &g);
+			assert_true(rc == 0 || rc == -ENOENT);
+			present += rc == 0;
+		}
+		assert_true(present == 0 || present == 200);
 		ost_cache_reader_end(rd);
 		ost_cache_reader_free(rd);
 		/* And it still takes writes. */
@@ -1052,6 +1085,37 @@ static void test_kill9(void **state)
 		f->cache = NULL;
 	}
 	assert_true(total_checked > 0);
+
+	/* The worst instant: killed while holding LMDB's writer lock. */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+		    mdb_env_set_mapsize(env, f->cfg.max_bytes) ||
+		    mdb_env_open(env, f->path, 0, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
+			_exit(30);
+		if (write(p[1], "L", 1) != 1)
+			_exit(31);
+		pause();
+		_exit(32);
+	}
+	char x;
+	assert_int_equal(read(p[0], &x, 1), 1);
+	kill(pid, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(p[0]);
+	close(p[1]);
+	alarm(20); /* a stuck writer lock fails the test instead of hanging it */
+	open_cache(f);
+	put1(f, "after-lock-holder.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "ok"));
+	alarm(0);
+	assert_int_equal(count_corrupt(f), 0);
 }
 
 struct worker_arg {
@@ -1146,6 +1210,146 @@ static void test_threads_submit(void **state)
 	assert_int_equal(get1(f, "late.t.ru", 1, OST_CTAG_RRSET, &g, buf, 16), 0);
 }
 
+/* Read the last-use stamp of an entry through raw LMDB (cache closed). */
+static int64_t raw_last_used(struct fx *f, const char *name, uint16_t type, uint8_t tag)
+{
+	uint8_t key[OST_CACHE_KEY_MAX];
+	size_t klen;
+	assert_int_equal(ost_cache_key_encode(wire(name), type, tag, key, &klen), 0);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, f->cfg.max_bytes), 0);
+	assert_int_equal(mdb_env_open(env, f->path, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "entries", 0, &dbi), 0);
+	MDB_val k = {klen, key}, v;
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	struct ost_cache_entry e;
+	int64_t used = -1;
+	assert_int_equal(ost_cache_entry_decode(v.mv_data, v.mv_size, tag, &e, &used), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return used;
+}
+
+static void test_touch_on_hit(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.touch_interval = 10;
+	open_cache(f);
+	int64_t t0 = f->fc.wall;
+	put1(f, "a.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "a"));
+	put1(f, "b.ru", 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 60, "b"));
+	put1(f, "c.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "c"));
+	/* Within the interval a hit queues nothing. */
+	f->fc.wall += 5;
+	struct ost_cache_entry g;
+	char buf[8];
+	assert_int_equal(get1(f, "a.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(ost_cache_maintain(f->cache), 0);
+	/* Past it, hits on both paths are reported and applied by the writer. */
+	f->fc.wall += 1000;
+	assert_int_equal(get1(f, "a.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	struct ost_cache_reader *rd;
+	assert_int_equal(ost_cache_reader_new(f->cache, &rd), 0);
+	assert_int_equal(ost_cache_reader_begin(rd), 0);
+	for (int i = 0; i < 5; i++) /* repeated hits queue the key once */
+		assert_int_equal(ost_cache_reader_get(rd, wire("b.ru"), 1, OST_CTAG_MSG, &g), 0);
+	assert_int_equal(atomic_load(&rd->head), 1);
+	ost_cache_reader_end(rd);
+	assert_int_equal(ost_cache_maintain(f->cache), 0);
+	assert_int_equal(atomic_load(&rd->tail), 1);
+	ost_cache_reader_free(rd);
+	ost_cache_close(f->cache);
+	f->cache = NULL;
+	assert_int_equal(raw_last_used(f, "a.ru", 1, OST_CTAG_RRSET), t0 + 1005);
+	assert_int_equal(raw_last_used(f, "b.ru", 1, OST_CTAG_MSG), t0 + 1005);
+	assert_int_equal(raw_last_used(f, "c.ru", 1, OST_CTAG_RRSET), t0);
+}
+
+/*
+ * Submitting never waits for the writer: another process holds LMDB's writer
+ * lock while this one's workers keep submitting. Submissions return at once;
+ * past 1/8 of the map queued, batches are dropped and counted. When the lock
+ * is released everything accepted is committed.
+ */
+static void test_submit_never_blocks(void **state)
+{
+	struct fx *f = *state;
+	open_cache(f);
+	int go[2], ready[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+		char x;
+		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+		    mdb_env_open(env, f->path, 0, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
+			_exit(40);
+		if (write(ready[1], "L", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(41);
+		mdb_txn_abort(txn);
+		mdb_env_close(env);
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(ready[0], &x, 1), 1);
+
+	alarm(20); /* a blocking submit fails the test instead of hanging it */
+	struct ost_cache_batch *b;
+	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	char payload[300], name[64];
+	memset(payload, 'q', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = 0;
+	int accepted = 0, dropped = 0;
+	for (int i = 0; i < 100; i++) {
+		for (int j = 0; j < 100; j++) {
+			snprintf(name, sizeof(name), "s%d-%d.block.test", i, j);
+			struct ost_cache_entry e =
+				mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 600, payload);
+			assert_int_equal(ost_cache_batch_put(b, wire(name), 1, &e), 0);
+		}
+		int rc = ost_cache_batch_submit(b);
+		assert_true(rc == 0 || rc == OST_ELIMIT);
+		assert_int_equal(ost_cache_batch_pending(b), 0);
+		if (rc == 0)
+			accepted++;
+		else
+			dropped++;
+	}
+	alarm(0);
+	assert_true(accepted > 0);
+	assert_true(dropped > 0);
+	struct ost_cache_stats st;
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.write_dropped, (uint64_t)dropped * 100);
+	assert_int_equal(st.entries, 0); /* nothing could be written yet */
+
+	/* Release the lock: the writer commits what it accepted. */
+	assert_int_equal(write(go[1], "g", 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ost_cache_sync(f->cache);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.entries, (uint64_t)accepted * 100);
+	struct ost_cache_entry g;
+	char buf[320];
+	assert_int_equal(get1(f, "s0-99.block.test", 1, OST_CTAG_RRSET, &g, buf, sizeof(buf)), 0);
+	ost_cache_batch_free(b);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int main(void)
 {
 	ost_log_set_level(OST_LOG_WARN);
@@ -1157,12 +1361,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ttl_clamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_countdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_no_alloc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_on_hit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_submit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 	};

@@ -325,8 +325,16 @@ static void answer_from_zone(const struct fake_server *s, const struct fake_zone
 		}
 		size_t before = ldns_rr_list_rr_count(ldns_pkt_answer(r));
 		push_matching(ldns_pkt_answer(r), z->rrs, name, qtype);
-		if (ldns_rr_list_rr_count(ldns_pkt_answer(r)) == before)
+		if (ldns_rr_list_rr_count(ldns_pkt_answer(r)) == before) {
 			push_soa(r, z);
+		} else if (s->behaviour & FB_FULL) {
+			push_matching(ldns_pkt_authority(r), z->rrs, z->apex, LDNS_RR_TYPE_NS);
+			ldns_rr_list *ns = ldns_pkt_authority(r);
+			for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
+				push_matching(ldns_pkt_additional(r), z->rrs,
+					      ldns_rr_rdf(ldns_rr_list_rr(ns, i), 0),
+					      LDNS_RR_TYPE_A);
+		}
 		break;
 	next_hop:;
 	}
@@ -361,6 +369,13 @@ static ldns_pkt *auth_answer(struct fake_server *s, const ldns_pkt *q, bool tcp)
 	}
 	if (s->behaviour & FB_LAME)
 		return r;
+	if (s->behaviour & FB_UPWARD) {
+		ldns_rr_list *up = fake_rrs("ru. 3600 IN NS a.dns.ru.\n");
+		ldns_rr_list_cat(ldns_pkt_authority(r), up);
+		ldns_rr_list_free(up);
+		ldns_pkt_set_nscount(r, 1);
+		return r;
+	}
 	const struct fake_zone *z = NULL;
 	for (size_t i = 0; i < s->n_zones; i++) {
 		if (under(qname, s->zones[i].apex) &&
@@ -438,7 +453,7 @@ static void on_event(void *arg)
 	pending_free(p);
 }
 
-static void add_event(struct fake_pending *p, uint64_t ms, int status, ldns_pkt *pkt)
+static void add_event(struct fake_pending *p, uint64_t ms, int status, ldns_pkt *pkt, bool garbage)
 {
 	struct fake_event *e = calloc(1, sizeof(*e));
 	assert_non_null(e);
@@ -447,6 +462,16 @@ static void add_event(struct fake_pending *p, uint64_t ms, int status, ldns_pkt 
 	if (pkt) {
 		assert_int_equal(ldns_pkt2wire(&e->wire, pkt, &e->len), LDNS_STATUS_OK);
 		ldns_pkt_free(pkt);
+	}
+	if (garbage && e->len > 2) {
+		/* Flip random bytes after the ID, and sometimes cut the end. */
+		struct fake_net *n = p->net;
+		for (unsigned i = 0; i < n->flips; i++) {
+			size_t at = 2 + (size_t)rand_r(&n->rnd) % (e->len - 2);
+			e->wire[at] ^= (uint8_t)(1 + rand_r(&n->rnd) % 255);
+		}
+		if (rand_r(&n->rnd) % 4 == 0)
+			e->len = 2 + (size_t)rand_r(&n->rnd) % (e->len - 2);
 	}
 	e->timer = p->net->clk->clock.ops->timer_start(p->net->clk, ms, on_event, e);
 	assert_non_null(e->timer);
@@ -494,12 +519,12 @@ static int fn_send(void *ctx, struct ost_upstream_query *uq)
 	if (s)
 		s->n_queries++;
 	if (s && (s->behaviour & FB_NETERR)) {
-		add_event(p, 1, -ECONNREFUSED, NULL);
+		add_event(p, 1, -ECONNREFUSED, NULL, false);
 	} else if (s && !(s->behaviour & FB_DROP)) {
 		if (s->behaviour & FB_SPOOF) {
 			ldns_pkt *bad = auth_answer(s, q, lg->tcp);
 			ldns_pkt_set_id(bad, (uint16_t)(ldns_pkt_id(q) ^ 0x5a5a));
-			add_event(p, n->latency_ms / 3, 0, bad);
+			add_event(p, n->latency_ms / 3, 0, bad, false);
 			ldns_pkt *q2 = ldns_pkt_clone(q);
 			ldns_rr *other = ldns_rr_list_rr(ldns_pkt_question(q2), 0);
 			ldns_rdf *spoofed = ldns_dname_new_frm_str("spoofed.example.");
@@ -508,11 +533,12 @@ static int fn_send(void *ctx, struct ost_upstream_query *uq)
 			ldns_rdf_deep_free(old);
 			ldns_pkt *wrongq = auth_answer(s, q2, lg->tcp);
 			ldns_pkt_free(q2);
-			add_event(p, n->latency_ms / 2, 0, wrongq);
+			add_event(p, n->latency_ms / 2, 0, wrongq, false);
 		}
-		add_event(p, n->latency_ms, 0, auth_answer(s, q, lg->tcp));
+		add_event(p, n->latency_ms, 0, auth_answer(s, q, lg->tcp),
+			  (s->behaviour & FB_GARBAGE) != 0);
 	}
-	add_event(p, uq->timeout_ms, -ETIMEDOUT, NULL);
+	add_event(p, uq->timeout_ms, -ETIMEDOUT, NULL, false);
 	ldns_pkt_free(q);
 	return 0;
 }

@@ -48,6 +48,9 @@ enum fake_behaviour {
 	FB_INJECT = 1 << 6,       /**< adds the server's inject records to every answer */
 	FB_LAME = 1 << 7,         /**< NOERROR, no AA, no data, no referral */
 	FB_NETERR = 1 << 8,       /**< every query fails with -ECONNREFUSED */
+	FB_GARBAGE = 1 << 11,     /**< answers are mutated: random bytes flipped (ID kept) */
+	FB_FULL = 1 << 10,        /**< positive answers carry the apex NS and their addresses */
+	FB_UPWARD = 1 << 9,       /**< refers every query up to ru. (an upward referral) */
 };
 
 #define FAKE_MAX_SERVERS 32
@@ -93,6 +96,8 @@ struct fake_net {
 	uint32_t latency_ms;          /**< answer delay (default 10) */
 	struct fake_pending *pending; /**< queries in flight */
 	size_t cancelled;             /**< queries the engine cancelled */
+	unsigned rnd;                 /**< PRNG state for FB_GARBAGE */
+	unsigned flips;               /**< bytes flipped per FB_GARBAGE answer */
 };
 
 void fake_net_init(struct fake_net *n, struct fake_clock *clk);

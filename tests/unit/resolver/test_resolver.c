@@ -83,6 +83,7 @@ struct env {
 	char answer[4096];
 	char auth[4096];
 	size_t n_answer;
+	size_t n_add;
 	bool has_ede;
 	uint16_t ede;
 	char ede_text[160];
@@ -167,6 +168,7 @@ static void on_result(const struct ost_result *res, void *arg)
 	list_str(res->answer, e->answer, sizeof(e->answer));
 	list_str(res->auth, e->auth, sizeof(e->auth));
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
+	e->n_add = ldns_rr_list_rr_count(res->add);
 	e->has_ede = res->has_ede;
 	e->ede = res->ede;
 	snprintf(e->ede_text, sizeof(e->ede_text), "%s", res->ede_text);
@@ -208,10 +210,14 @@ static void test_referral_walk(void **state)
 {
 	struct env *e = *state;
 	start(e);
+	fake_server(&e->net, "127.53.3.1")->behaviour = FB_FULL;
 	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
 	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
 	assert_non_null(strstr(e->answer, "www.example.ru.\t300\tIN\tA\t127.53.8.8"));
 	assert_int_equal(e->n_answer, 1);
+	/* Minimal responses (the default): no NS, no glue. */
+	assert_string_equal(e->auth, "");
+	assert_int_equal(e->n_add, 0);
 	assert_false(e->has_ede);
 	assert_int_equal(e->src, OST_SRC_UPSTREAM);
 	/* root -> ru. -> example.ru., one query each, over UDP with EDNS 1232. */
@@ -435,7 +441,7 @@ static void test_nxdomain(void **state)
 	resolve(e, "nope.example.ru.", LDNS_RR_TYPE_A);
 	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
 	assert_int_equal(e->n_answer, 0);
-	assert_non_null(strstr(e->auth, "example.ru.\t3600\tIN\tSOA\tns1.example.ru."));
+	assert_non_null(strstr(e->auth, "example.ru.\t300\tIN\tSOA\tns1.example.ru."));
 	assert_false(e->has_ede);
 }
 
@@ -446,7 +452,7 @@ static void test_nodata(void **state)
 	resolve(e, "www.example.ru.", LDNS_RR_TYPE_AAAA);
 	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
 	assert_int_equal(e->n_answer, 0);
-	assert_non_null(strstr(e->auth, "example.ru.\t3600\tIN\tSOA\tns1.example.ru."));
+	assert_non_null(strstr(e->auth, "example.ru.\t300\tIN\tSOA\tns1.example.ru."));
 }
 
 static void test_cname_to_nxdomain(void **state)
@@ -458,7 +464,7 @@ static void test_cname_to_nxdomain(void **state)
 	resolve(e, "dangling.example.ru.", LDNS_RR_TYPE_A);
 	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
 	assert_non_null(strstr(e->answer, "CNAME\tgone.other.ru."));
-	assert_non_null(strstr(e->auth, "other.ru.\t3600\tIN\tSOA"));
+	assert_non_null(strstr(e->auth, "other.ru.\t300\tIN\tSOA"));
 }
 
 static void expect_limit(struct env *e, uint16_t ede, const char *text)
@@ -518,6 +524,8 @@ static void test_limit_cname(void **state)
 	start(e);
 	resolve(e, "alias.example.ru.", LDNS_RR_TYPE_A);
 	expect_limit(e, OST_EDE_OTHER, "ostrov: CNAME chain limit (0) reached");
+	/* No partial chain in a failure. */
+	assert_int_equal(e->n_answer, 0);
 }
 
 static void test_limit_time(void **state)
@@ -722,6 +730,114 @@ static void test_random_ids(void **state)
 	assert_true(same < e->net.n_log - 1);
 }
 
+static void test_upward_referral_lame(void **state)
+{
+	struct env *e = *state;
+	second_server(e);
+	fake_server(&e->net, "127.53.3.1")->behaviour = FB_UPWARD;
+	start(e);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.8"));
+	assert_int_equal(stats(e).lame, 1);
+	/* It was not followed back up to ru. */
+	assert_int_equal(fake_count(&e->net, "127.53.1.1", NULL, 0), 1);
+}
+
+static void test_config_invalid(void **state)
+{
+	struct env *e = *state;
+	struct ost_resolver *r = NULL;
+	struct ost_resolver_config c = e->cfg;
+	c.n_hints = 0;
+	assert_int_equal(ost_resolver_new(&r, &c, NULL, &e->clk.clock, &e->net.tp), -EINVAL);
+	struct ost_root_hint bad = e->hints[0];
+	bad.name = "a..b";
+	c = e->cfg;
+	c.hints = &bad;
+	c.n_hints = 1;
+	assert_int_equal(ost_resolver_new(&r, &c, NULL, &e->clk.clock, &e->net.tp), -EINVAL);
+	bad = e->hints[0];
+	bad.addr.ss_family = AF_UNIX;
+	assert_int_equal(ost_resolver_new(&r, &c, NULL, &e->clk.clock, &e->net.tp), -EINVAL);
+	assert_null(r);
+	/* A bad question name is refused without a callback. */
+	start(e);
+	uint8_t bad_name[300];
+	struct ost_request *rq = NULL;
+	/* A compression pointer, then a name over 255 octets. */
+	memset(bad_name, 0, sizeof(bad_name));
+	bad_name[0] = 0xc0;
+	assert_int_equal(ost_resolve(e->r, bad_name, 1, 1, 0, on_result, e, &rq), -EINVAL);
+	assert_null(rq);
+	for (size_t i = 0; i + 10 < sizeof(bad_name); i += 10) {
+		bad_name[i] = 9;
+		memset(bad_name + i + 1, 'x', 9);
+	}
+	assert_int_equal(ost_resolve(e->r, bad_name, 1, 1, 0, on_result, e, &rq), -EINVAL);
+	assert_null(rq);
+	assert_int_equal(e->calls, 0);
+}
+
+static void test_ttl_caps_and_full_responses(void **state)
+{
+	struct env *e = *state;
+	e->cfg.max_ttl = 100;
+	e->cfg.max_neg_ttl = 10;
+	e->cfg.minimal_responses = false;
+	fake_server(&e->net, "127.53.3.1")->behaviour = FB_FULL;
+	start(e);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_non_null(strstr(e->answer, "www.example.ru.\t100\tIN\tA\t127.53.8.8"));
+	assert_non_null(strstr(e->auth, "example.ru.\t100\tIN\tNS\tns1.example.ru."));
+	assert_int_equal(e->n_add, 1);
+	resolve(e, "nope.example.ru.", LDNS_RR_TYPE_A);
+	assert_non_null(strstr(e->auth, "example.ru.\t10\tIN\tSOA"));
+}
+
+static void test_garbage_replies(void **state)
+{
+	struct env *e = *state;
+	/* Every server mangles its answers (ID kept, so they reach the
+	 * parser): the engine must drop or reject them, never crash, never
+	 * hang, and always call back once. Fixed seeds keep it reproducible. */
+	for (size_t i = 0; i < e->net.n_servers; i++)
+		e->net.servers[i].behaviour = FB_GARBAGE;
+	e->cfg.qname_minimisation = true;
+	start(e);
+	const char *names[] = {"www.example.ru.", "alias.example.ru.", "www.other.ru.",
+			       "nope.example.ru.", "www.old.example.ru."};
+	for (unsigned seed = 1; seed <= 150; seed++) {
+		e->net.rnd = seed;
+		e->net.flips = 1 + seed % 6;
+		e->net.n_log = 0;
+		resolve(e, names[seed % 5], seed % 3 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA);
+		assert_true(e->rcode == LDNS_RCODE_NOERROR || e->rcode == LDNS_RCODE_NXDOMAIN ||
+			    e->rcode == LDNS_RCODE_SERVFAIL);
+		/* Whatever was accepted stays inside the lab's names. */
+		assert_null(strstr(e->answer, "spoofed"));
+	}
+	struct ost_resolver_stats s = stats(e);
+	assert_true(s.drop_malformed > 0);
+}
+
+static void test_ns_ipv6_only(void **state)
+{
+	struct env *e = *state;
+	fake_add(&e->net, "127.53.1.1", "ru.", "v6.ru. 3600 IN NS ns6.hosting.net.\n");
+	fake_add(&e->net, "127.53.4.1", "hosting.net.", "ns6.hosting.net. 3600 IN AAAA ::1\n");
+	fake_zone(&e->net, "::1", "v6.ru.",
+		  "v6.ru. 3600 IN SOA ns6.hosting.net. h.v6.ru. 1 1800 900 604800 300\n"
+		  "www.v6.ru. 300 IN A 127.53.9.6\n");
+	start(e);
+	resolve(e, "www.v6.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.9.6"));
+	assert_int_equal(fake_count(&e->net, "127.53.4.1", "ns6.hosting.net.", LDNS_RR_TYPE_AAAA),
+			 1);
+	assert_int_equal(fake_count(&e->net, "::1", "www.v6.ru.", LDNS_RR_TYPE_A), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,11 +875,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_allow_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_list_explicit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upward_referral_lame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ttl_caps_and_full_responses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ns_ipv6_only, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	failed += answer_tests();
-#ifdef OST_TEST_WITH_CACHE
 	failed += stash_tests();
-#endif
 	return failed;
 }

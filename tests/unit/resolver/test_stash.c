@@ -38,6 +38,8 @@ struct senv {
 	char answer[2048];
 	char auth[2048];
 	enum ost_answer_source src;
+	uint16_t ede;
+	char ede_text[160];
 };
 
 static const char *zones[][3] = {
@@ -115,6 +117,8 @@ static void on_res(const struct ost_result *res, void *arg)
 	e->calls++;
 	e->rcode = res->rcode;
 	e->src = res->src;
+	e->ede = res->has_ede ? res->ede : 0xffff;
+	snprintf(e->ede_text, sizeof(e->ede_text), "%s", res->ede_text);
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
 	e->first_ttl = e->n_answer ? ldns_rr_ttl(ldns_rr_list_rr(res->answer, 0)) : 0;
 	e->answer[0] = e->auth[0] = 0;
@@ -143,6 +147,7 @@ static void sresolve(struct senv *e, const char *name, uint16_t type)
 	fake_clock_run(&e->clk, 60000);
 	assert_int_equal(e->calls, before + 1);
 	assert_int_equal(ost_resolver_commit(e->r), 0);
+	ost_cache_sync(e->cache);
 }
 
 static void test_stash_answer(void **state)
@@ -249,6 +254,59 @@ static void test_stash_msg_hit_path(void **state)
 	ost_arena_deinit(&a);
 }
 
+static void test_stash_failure(void **state)
+{
+	struct senv *e = *state;
+	fake_server(&e->net, "127.53.1.1")->behaviour = FB_REFUSE;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+	assert_int_equal(e->src, OST_SRC_LOCAL);
+	size_t before = e->net.n_log;
+	/* RFC 9520: the failure is remembered, no query goes out. */
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->ede, OST_EDE_CACHED_ERROR);
+	assert_non_null(strstr(e->ede_text, "no reachable authority for ru."));
+	assert_int_equal(e->net.n_log, before);
+	/* After 5 s it is tried again, fails again, and is kept 10 s. */
+	fake_clock_advance(&e->clk, 6000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_LOCAL);
+	assert_true(e->net.n_log > before);
+	before = e->net.n_log;
+	fake_clock_advance(&e->clk, 8000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->net.n_log, before);
+	fake_clock_advance(&e->clk, 3000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_LOCAL);
+	assert_true(e->net.n_log > before);
+}
+
+static void test_stash_stale_cut(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	/* example.ru.'s server moves away: the cached cut is dead, so the
+	 * engine climbs back to ru. and learns the new server. */
+	struct fake_server *old = fake_server(&e->net, "127.53.3.1");
+	old->behaviour = FB_DROP;
+	fake_zone(&e->net, "127.53.3.9", "example.ru.", zones[2][2]);
+	struct fake_server *ru = fake_server(&e->net, "127.53.1.1");
+	ldns_rr_list_deep_free(ru->zones[0].rrs);
+	ru->zones[0].rrs = fake_rrs("ru. 3600 IN SOA a.dns.ru. h.ru. 1 1800 900 604800 600\n"
+				    "ru. 3600 IN NS a.dns.ru.\n"
+				    "a.dns.ru. 3600 IN A 127.53.1.1\n"
+				    "example.ru. 3600 IN NS ns9.example.ru.\n"
+				    "ns9.example.ru. 3600 IN A 127.53.3.9\n");
+	sresolve(e, "a.b.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.4"));
+	assert_true(fake_count(&e->net, "127.53.3.9", "a.b.example.ru.", LDNS_RR_TYPE_A) >= 1);
+}
+
 int stash_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +314,8 @@ int stash_tests(void)
 		cmocka_unit_test_setup_teardown(test_stash_closest_cut, ssetup, steardown),
 		cmocka_unit_test_setup_teardown(test_stash_negative, ssetup, steardown),
 		cmocka_unit_test_setup_teardown(test_stash_msg_hit_path, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_failure, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_stale_cut, ssetup, steardown),
 	};
 	return cmocka_run_group_tests_name("stash", tests, NULL, NULL);
 }

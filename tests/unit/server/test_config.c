@@ -226,6 +226,9 @@ static void test_bad_number(void **state)
 	expect_error("resolver:\n  upstream-port: 65536\n", 2, "resolver.upstream-port", NULL);
 	expect_error("resolver:\n  edns-buffer-size: 100\n", 2, "resolver.edns-buffer-size", NULL);
 	expect_error("resolver:\n  validation: maybe\n", 2, "resolver.validation", "maybe");
+	expect_error("cache:\n  max-ttl: 60\n  min-ttl: 61\n", 3, "cache.min-ttl", "above");
+	expect_error("server:\n  listen:\n    - 127.0.0.1\n    - 127.0.0.1@53\n", 4,
+		     "server.listen", "127.0.0.1@53 is listed twice");
 	expect_error("server:\n  log-level: loud\n", 2, "server.log-level", "loud");
 	expect_error("access:\n  deny-action: ignore\n", 2, "access.deny-action", "ignore");
 }
