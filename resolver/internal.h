@@ -137,6 +137,8 @@ enum ost_task_state {
 	 * it marks the result unchecked and moves on to DONE.
 	 */
 	OST_TS_VALIDATE,
+	/** Waiting for a DS or DNSKEY fetch of the validator (validate_task.c). */
+	OST_TS_VAL_WAIT,
 	/** The result is final: store, call back, free. Terminal. */
 	OST_TS_DONE,
 	OST_TS_COUNT,
@@ -228,6 +230,7 @@ struct ost_task {
 	enum ost_answer_source src; /**< answer source */
 	uint8_t rank;               /**< enum ost_rank of the final data */
 	uint8_t sec;                /**< enum ost_sec of the result */
+	struct ost_val_task *val;   /**< validation state (validate_task.c), or NULL */
 };
 
 /** A client's handle on a task. */
@@ -245,6 +248,7 @@ struct ost_resolver {
 	ldns_rdf **hint_names;           /**< hints' names, parsed once */
 	ldns_rdf *root_name;             /**< the root name, shared by root cuts */
 	struct ost_cidr *allow;          /**< owned copy */
+	struct ost_val_res *val;         /**< validator: anchors, zone keys (validate_task.c) */
 	struct ost_cache *cache;         /**< or NULL */
 	struct ost_cache_batch *batch;   /**< pending writes, NULL without cache */
 	const struct ost_clock *clock;   /**< time */

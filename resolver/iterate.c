@@ -250,6 +250,39 @@ static bool rr_answers(const ldns_rr *rr, const ldns_rdf *name, uint16_t type)
 	return ty == LDNS_RR_TYPE_RRSIG && rrsig_covered(rr) == type;
 }
 
+/* Clone into @p dst the RRSIGs of @p an over (@p owner, @p type) inside the
+ * server's zone: the validator needs the signatures of CNAME/DNAME links. */
+static int push_sigs(const struct ost_task *t, ldns_rr_list *dst, const ldns_rr_list *an,
+		     const ldns_rdf *owner, uint16_t type)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && rrsig_covered(rr) == type &&
+		    ost_dname_eq(ldns_rr_owner(rr), owner) && in_zone(t, rr) &&
+		    ost_rr_list_push_clone(dst, rr) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* With validation on, the NSEC/NSEC3 records (and RRSIGs) of a positive
+ * answer's authority section go along: they prove a wildcard expansion
+ * (RFC 4035 §3.1.3.3, §5.3.4). */
+static int take_wildcard_proof(struct ost_task *t, const ldns_pkt *p)
+{
+	const ldns_rr_list *ns = ldns_pkt_authority(p);
+	for (size_t i = 0; t->r->cfg.validation && ns && i < ldns_rr_list_rr_count(ns); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
+		uint16_t ty = ldns_rr_get_type(rr);
+		if (ty == LDNS_RR_TYPE_RRSIG)
+			ty = rrsig_covered(rr);
+		if ((ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3) && in_zone(t, rr) &&
+		    ost_rr_list_push_clone(t->auth, rr) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Copy @p rr into @p dst with its TTL capped at @p cap (0: no cap). */
 static int push_capped(ldns_rr_list *dst, const ldns_rr *rr, uint32_t cap)
 {
@@ -495,7 +528,9 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 			ldns_rr_set_ttl(syn, ldns_rr_ttl(dname));
 			ldns_rr_set_class(syn, ldns_rr_get_class(dname));
 			ldns_rr_push_rdf(syn, ldns_rdf_clone(next));
+			const ldns_rdf *downer = ldns_rr_owner(dname);
 			if (ost_rr_list_push_clone(chain, dname) != 0 ||
+			    push_sigs(t, chain, an, downer, LDNS_RR_TYPE_DNAME) != 0 ||
 			    !ldns_rr_list_push_rr(chain, syn)) {
 				ldns_rr_free(syn);
 				return oom(t);
@@ -505,7 +540,8 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 		}
 		if (cname) {
 			const ldns_rdf *target = ldns_rr_rdf(cname, 0);
-			if (!target || ost_rr_list_push_clone(chain, cname) != 0)
+			if (!target || ost_rr_list_push_clone(chain, cname) != 0 ||
+			    push_sigs(t, chain, an, name, LDNS_RR_TYPE_CNAME) != 0)
 				return oom(t);
 			name = target;
 			continue;
@@ -531,7 +567,7 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 	if (links > 0 || found) {
 		for (size_t i = 0; i < links; i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(chain, i);
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNAME)
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
 				t->n_cname++;
 			if (push_capped(t->answer, rr, r->cfg.max_ttl) != 0)
 				return oom(t);
@@ -551,6 +587,8 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 			}
 			if (!r->cfg.minimal_responses && t->parent == NULL &&
 			    take_referral_data(t, p) != 0)
+				return oom(t);
+			if (t->parent == NULL && take_wildcard_proof(t, p) != 0)
 				return oom(t);
 			t->rcode = LDNS_RCODE_NOERROR;
 			return OST_ITER_DONE;

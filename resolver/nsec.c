@@ -153,17 +153,17 @@ static uint8_t nodata_at(const ldns_rr *m, const ldns_rdf *qname, uint16_t qtype
 			 const char *qs, struct ost_val_verdict *v)
 {
 	if (ost_nsec_has_type(m, qtype))
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "zone %s: NSEC at %s shows the type exists", zs, qs);
 	if (ost_nsec_has_type(m, LDNS_RR_TYPE_CNAME))
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "zone %s: NSEC at %s shows a CNAME", zs, qs);
 	if (qtype != LDNS_RR_TYPE_DS && is_delegation(m))
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "zone %s: parent-side NSEC at %s cannot deny this type", zs, qs);
 	if (qtype == LDNS_RR_TYPE_DS && ost_nsec_has_type(m, LDNS_RR_TYPE_SOA) &&
 	    ldns_dname_label_count(qname) > 0)
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "zone %s: child-apex NSEC at %s cannot deny DS", zs, qs);
 	ost_val_secure(v);
 	return OST_SEC_SECURE;
@@ -179,20 +179,22 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 	uint8_t ce, sec;
 
 	(void)c;
+	/* Failures below are EDE 6: NSEC records were given (ost_val_denial
+	 * answers EDE 12 when there are none) but they prove nothing. */
 	dname_str(zone, zs, sizeof(zs));
 	dname_str(qname, qs, sizeof(qs));
 	if (!name_under(qname, zone))
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "zone %s: %s is not in the zone", zs, qs);
 	switch (kind) {
 	case OST_DENY_NO_DS:
 		m = find_match(nsecs, zone, qname);
 		if (!m)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: no NSEC proves %s has no DS", zs, qs);
 		/* RFC 4035 §5.2: NS without DS (and not the child's apex). */
 		if (ost_nsec_has_type(m, LDNS_RR_TYPE_DS) || !is_delegation(m))
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: NSEC at %s is not an unsigned delegation", zs,
 					   qs);
 		ost_val_set(v, OST_SEC_INSECURE, 0, "zone %s: %s is an unsigned delegation", zs,
@@ -205,7 +207,7 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 			return nodata_at(m, qname, qtype, zs, qs, v);
 		cov = find_cover(nsecs, zone, qname);
 		if (!cov)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: no NSEC for NODATA at %s", zs, qs);
 		/* An empty non-terminal: the next name is below qname
 		 * (RFC 4035 §3.1.3.2 and §5.4). */
@@ -220,22 +222,22 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 		wcn = wc ? find_match(nsecs, zone, wc) : NULL;
 		ldns_rdf_deep_free(wc);
 		if (!wcn)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: NSEC shows %s does not exist (not NODATA)", zs,
 					   qs);
 		return nodata_at(wcn, qname, qtype, zs, qs, v);
 	case OST_DENY_NXDOMAIN:
 		if (find_match(nsecs, zone, qname))
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: NSEC shows %s exists", zs, qs);
 		cov = find_cover(nsecs, zone, qname);
 		if (!cov)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: no NSEC proves %s does not exist", zs, qs);
 		/* RFC 4035 §5.4: also no wildcard at the closest encloser. */
 		ce = closest_encloser(cov, qname);
 		if (ce < ldns_dname_label_count(zone))
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: NSEC for %s is outside the zone", zs, qs);
 		wc = wildcard_at(qname, ce);
 		if (!wc)
@@ -245,7 +247,7 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 						    : OST_SEC_BOGUS;
 		ldns_rdf_deep_free(wc);
 		if (sec != OST_SEC_SECURE)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: no NSEC denies the wildcard for %s", zs, qs);
 		ost_val_secure(v);
 		return OST_SEC_SECURE;
@@ -254,7 +256,7 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 		 * its closest encloser must be the wildcard's parent. */
 		cov = find_cover(nsecs, zone, qname);
 		if (!cov || closest_encloser(cov, qname) != wc_labels)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: no NSEC proves the wildcard expansion of %s",
 					   zs, qs);
 		ost_val_secure(v);

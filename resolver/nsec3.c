@@ -242,8 +242,10 @@ static uint8_t fail(struct n3set *s, struct ost_val_verdict *v, const char *what
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "zone %s: NSEC3 work limit (%u SHA-1) reached", s->zs,
 				   s->c->lim.max_nsec3_hash_ops);
-	return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING, "zone %s: NSEC3 %s for %s",
-			   s->zs, what, s->qs);
+	/* RFC 8914 §4.13: EDE 12 when no usable NSEC3 came at all; a proof
+	 * that was given and fails is plain bogus (6). */
+	return ost_val_set(v, OST_SEC_BOGUS, s->n ? OST_EDE_DNSSEC_BOGUS : OST_EDE_NSEC_MISSING,
+			   "zone %s: NSEC3 %s for %s", s->zs, what, s->qs);
 }
 
 static uint8_t nodata_at(struct n3set *s, const ldns_rr *rr, uint16_t qtype,

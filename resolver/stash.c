@@ -79,6 +79,25 @@ static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 	return e->expires_at > ost_clock_wall_s(t->r->clock) && e->rank >= min_rank;
 }
 
+/*
+ * With validation on, a client that did not set CD gets only data whose
+ * DNSSEC status was decided (RFC 4035 §4.3; a CD=1 request stores unchecked
+ * data that must not reach it), and the status travels with the answer
+ * (the worst of the entries used). Sub-requests take anything: what they
+ * fetch is checked by the task that asked for it.
+ */
+static bool sec_usable(struct ost_task *t, const struct ost_cache_entry *e)
+{
+	if (!t->r->cfg.validation || (t->flags & OST_RF_CD) || t->parent)
+		return true;
+	if (e->sec != OST_SEC_SECURE && e->sec != OST_SEC_INSECURE &&
+	    e->sec != OST_SEC_INDETERMINATE)
+		return false;
+	if (t->sec == OST_SEC_UNCHECKED || t->sec == OST_SEC_SECURE)
+		t->sec = e->sec;
+	return true;
+}
+
 /* Decode a payload of records; TTLs become what is left of the entry's. */
 static ldns_rr_list *decode_rrs(struct ost_task *t, const struct ost_cache_entry *e)
 {
@@ -126,7 +145,7 @@ static bool nxdomain_cut(struct ost_task *t, const ldns_rdf *name)
 			return false;
 		struct ost_cache_entry e;
 		if (!get_live(t, anc, NEG_ANY_TYPE, OST_CTAG_NEG, OST_RANK_AUTHORITY, &e) ||
-		    !(e.flags & NEG_NXDOMAIN))
+		    !(e.flags & NEG_NXDOMAIN) || !sec_usable(t, &e))
 			continue;
 		ldns_rr_list *proof = decode_rrs(t, &e);
 		if (!proof || append_all(t->auth, proof) != 0)
@@ -196,7 +215,8 @@ bool ost_stash_answer(struct ost_task *t)
 	/* Follow cached CNAMEs; stop at data, a negative entry or a gap. */
 	for (unsigned hop = 0; hop <= r->cfg.max_cname; hop++) {
 		struct ost_cache_entry e;
-		if (get_live(t, name, t->qtype, OST_CTAG_RRSET, OST_RANK_ANSWER, &e)) {
+		if (get_live(t, name, t->qtype, OST_CTAG_RRSET, OST_RANK_ANSWER, &e) &&
+		    sec_usable(t, &e)) {
 			ldns_rr_list *l = decode_rrs(t, &e);
 			if (!l || append_all(t->answer, l) != 0)
 				return false;
@@ -204,7 +224,8 @@ bool ost_stash_answer(struct ost_task *t)
 			t->src = OST_SRC_CACHE;
 			return true;
 		}
-		if (get_live(t, name, t->qtype, OST_CTAG_NEG, OST_RANK_AUTHORITY, &e)) {
+		if (get_live(t, name, t->qtype, OST_CTAG_NEG, OST_RANK_AUTHORITY, &e) &&
+		    sec_usable(t, &e)) {
 			ldns_rr_list *l = decode_rrs(t, &e);
 			if (!l || append_all(t->auth, l) != 0)
 				return false;
@@ -218,7 +239,8 @@ bool ost_stash_answer(struct ost_task *t)
 			return true;
 		}
 		if (t->qtype == LDNS_RR_TYPE_CNAME ||
-		    !get_live(t, name, LDNS_RR_TYPE_CNAME, OST_CTAG_RRSET, OST_RANK_ANSWER, &e))
+		    !get_live(t, name, LDNS_RR_TYPE_CNAME, OST_CTAG_RRSET, OST_RANK_ANSWER, &e) ||
+		    !sec_usable(t, &e))
 			break;
 		ldns_rr_list *l = decode_rrs(t, &e);
 		if (!l || ldns_rr_list_rr_count(l) == 0 || append_all(t->answer, l) != 0)
@@ -324,13 +346,13 @@ bool ost_stash_closest_cut(struct ost_task *t)
 
 static void put(struct ost_resolver *r, const ldns_rdf *owner, uint16_t type,
 		enum ost_cache_tag tag, uint8_t rank, uint8_t flags, uint16_t rcode, uint32_t ttl,
-		const uint8_t *data, size_t len)
+		const uint8_t *data, size_t len, uint8_t sec)
 {
 	struct ost_cache_entry e;
 	memset(&e, 0, sizeof(e));
 	e.tag = (uint8_t)tag;
 	e.rank = rank;
-	e.sec = OST_SEC_UNCHECKED;
+	e.sec = sec;
 	e.flags = flags;
 	e.rcode = rcode;
 	e.ttl = ttl;
@@ -348,7 +370,7 @@ static uint16_t covered(const ldns_rr *rr)
 }
 
 /* Queue every RRset of @p l that @p keep accepts, with its RRSIGs. */
-static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank,
+static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank, uint8_t sec,
 		       bool (*keep)(const struct ost_task *, const ldns_rr *))
 {
 	struct ost_resolver *r = t->r;
@@ -384,7 +406,7 @@ static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank,
 		}
 		if (ok)
 			put(r, ldns_rr_owner(head), type, OST_CTAG_RRSET, rank, 0, 0, ttl,
-			    ldns_buffer_begin(b), ldns_buffer_position(b));
+			    ldns_buffer_begin(b), ldns_buffer_position(b), sec);
 	}
 	ldns_buffer_free(b);
 }
@@ -414,11 +436,17 @@ void ost_stash_result(struct ost_task *t)
 	if (t->src != OST_SRC_UPSTREAM ||
 	    (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN))
 		return;
-	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, NULL);
+	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, NULL);
+	/* The last record that is not an RRSIG says whether a CNAME chain
+	 * ended in a negative answer. */
+	uint16_t last = 0;
+	for (size_t i = ldns_rr_list_rr_count(t->answer); i > 0 && !last; i--) {
+		uint16_t ty = ldns_rr_get_type(ldns_rr_list_rr(t->answer, i - 1));
+		last = ty == LDNS_RR_TYPE_RRSIG ? 0 : ty;
+	}
 	if (ldns_rr_list_rr_count(t->auth) > 0 &&
 	    (t->rcode == LDNS_RCODE_NXDOMAIN || !ldns_rr_list_rr_count(t->answer) ||
-	     ldns_rr_get_type(ldns_rr_list_rr(t->answer, ldns_rr_list_rr_count(t->answer) - 1)) ==
-		     LDNS_RR_TYPE_CNAME)) {
+	     last == LDNS_RR_TYPE_CNAME)) {
 		uint32_t ttl = neg_ttl(t->auth);
 		ldns_buffer *b = ldns_buffer_new(512);
 		bool ok = b != NULL;
@@ -429,11 +457,13 @@ void ost_stash_result(struct ost_task *t)
 		if (ok)
 			put(r, t->sname, nx ? NEG_ANY_TYPE : t->qtype, OST_CTAG_NEG,
 			    OST_RANK_AUTH_AUTHORITY, nx ? NEG_NXDOMAIN : 0, t->rcode, ttl,
-			    ldns_buffer_begin(b), ldns_buffer_position(b));
+			    ldns_buffer_begin(b), ldns_buffer_position(b), t->sec);
 		ldns_buffer_free(b);
 	}
-	/* The whole answer for the hit path: client requests only. */
-	if (t->parent || t->root != t)
+	/* The whole answer for the hit path: client requests only, and with
+	 * validation on only validated ones (the hit path cannot tell a CD=1
+	 * client's unchecked data from checked data otherwise). */
+	if (t->parent || t->root != t || (r->cfg.validation && t->sec == OST_SEC_UNCHECKED))
 		return;
 	uint8_t *msg = NULL;
 	uint32_t len = 0, ttl = 0;
@@ -443,7 +473,7 @@ void ost_stash_result(struct ost_task *t)
 		return;
 	}
 	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, 0, t->rcode,
-	    ttl, msg, len);
+	    ttl, msg, len, t->sec);
 }
 
 static bool is_cut_ns(const struct ost_task *t, const ldns_rr *rr)
@@ -471,7 +501,7 @@ void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_r
 {
 	if (!t->r->batch)
 		return;
-	put_rrsets(t, ns, OST_RANK_AUTHORITY, is_cut_ns);
+	put_rrsets(t, ns, OST_RANK_AUTHORITY, OST_SEC_UNCHECKED, is_cut_ns);
 	if (glue)
-		put_rrsets(t, glue, OST_RANK_ADDITIONAL, is_glue);
+		put_rrsets(t, glue, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, is_glue);
 }

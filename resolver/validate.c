@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <ldns/ldns.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 
 #include "ostrov/log.h"
 
@@ -309,6 +311,41 @@ static ldns_rr_list *candidate_keys(const ldns_rr_list *keys, const ldns_rdf *zo
 	return out;
 }
 
+/*
+ * Legacy test data only (allow_dsa): the DSA signatures of Unbound's old
+ * replay scenarios are DER SEQUENCE{r, s} instead of RFC 2536 §3's T|R|S,
+ * and Unbound accepts both. Rewrite a DER one into the DNS form, taking T
+ * from @p key. The DER parse is OpenSSL's (the same SEQUENCE as ECDSA's).
+ * @return a new RRSIG (free with ldns_rr_free) or NULL when not DER
+ */
+static ldns_rr *dsa_der_to_dns(const ldns_rr *sig, const ldns_rr *key)
+{
+	const ldns_rdf *s = ldns_rr_rdf(sig, 8);
+	const unsigned char *p = ldns_rdf_data(s);
+	uint8_t out[41];
+	ECDSA_SIG *es;
+	ldns_rr *copy = NULL;
+	ldns_rdf *nr;
+
+	if (ldns_rdf_size(s) == sizeof(out) || ldns_rdf_size(ldns_rr_rdf(key, 3)) < 1)
+		return NULL;
+	es = d2i_ECDSA_SIG(NULL, &p, (long)ldns_rdf_size(s));
+	if (!es)
+		return NULL;
+	out[0] = ldns_rdf_data(ldns_rr_rdf(key, 3))[0];
+	if (BN_bn2binpad(ECDSA_SIG_get0_r(es), out + 1, 20) == 20 &&
+	    BN_bn2binpad(ECDSA_SIG_get0_s(es), out + 21, 20) == 20 &&
+	    (nr = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_B64, sizeof(out), out)) != NULL) {
+		copy = ldns_rr_clone(sig);
+		if (copy)
+			ldns_rdf_deep_free(ldns_rr_set_rdf(copy, nr, 8));
+		else
+			ldns_rdf_deep_free(nr);
+	}
+	ECDSA_SIG_free(es);
+	return copy;
+}
+
 uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 		      const ldns_rdf *zone, const ldns_rr_list *keys, struct ost_val_verdict *v)
 {
@@ -397,7 +434,14 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 					   "reached at %s %s",
 					   zs, c->lim.max_verify, os, ts);
 		}
-		st = ldns_verify_rrsig_keylist_notime(rrset, sig, cand, NULL);
+		{
+			ldns_rr *der = NULL;
+
+			if ((alg == LDNS_DSA || alg == LDNS_DSA_NSEC3) && c->lim.allow_dsa)
+				der = dsa_der_to_dns(sig, ldns_rr_list_rr(cand, 0));
+			st = ldns_verify_rrsig_keylist_notime(rrset, der ? der : sig, cand, NULL);
+			ldns_rr_free(der);
+		}
 		ldns_rr_list_free(cand);
 		if (st == LDNS_STATUS_OK) {
 			ost_val_secure(v);

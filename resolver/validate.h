@@ -199,4 +199,48 @@ uint8_t ost_nsec3_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns
 			 uint16_t qtype, const ldns_rdf *zone, const ldns_rr_list *nsecs,
 			 uint8_t wc_labels, struct ost_val_verdict *v);
 
+/* ---- validate_task.c: the engine's use of the library ---- */
+
+struct ost_task;
+struct ost_resolver;
+
+/** What ost_val_task_step() asks of the engine. */
+enum ost_val_action {
+	/** t->sec is final; a bogus result has already become SERVFAIL + EDE. */
+	OST_VAL_DONE = 0,
+	/** Resolve (name, type) as a CD=1 sub-request, then ost_val_task_feed(). */
+	OST_VAL_FETCH,
+};
+
+/**
+ * Set up the resolver's validator: the trust anchors (the configured store,
+ * or the built-in root anchors) and the cache of validated zone keys.
+ * @return 0 or -ENOMEM
+ */
+int ost_val_resolver_init(struct ost_resolver *r);
+
+/** Free what ost_val_resolver_init() made. */
+void ost_val_resolver_deinit(struct ost_resolver *r);
+
+/**
+ * Validate the final result of @p t (OST_TS_VALIDATE): the answer RRsets,
+ * wildcard proofs and negative proofs, walking the chain of trust from the
+ * closest trust anchor down to each signer with DS and DNSKEY fetches.
+ * Nothing is checked for sub-requests, CD=1 requests or with validation off.
+ * @param t the task
+ * @param name receives the name to fetch (OST_VAL_FETCH)
+ * @param type receives the type to fetch
+ * @return enum ost_val_action
+ */
+enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name, uint16_t *type);
+
+/**
+ * Hand the result of the fetch asked by ost_val_task_step() to the validator
+ * (the DS or DNSKEY RRset, or the proof of its absence, is checked here and
+ * the conclusion kept in the resolver's zone-key cache).
+ * @param t the task
+ * @param child the finished sub-request (borrowed)
+ */
+void ost_val_task_feed(struct ost_task *t, const struct ost_task *child);
+
 #endif

@@ -48,6 +48,7 @@
 #include "ostrov/clock.h"
 #include "ostrov/error.h"
 #include "ostrov/transport.h"
+#include "ostrov/validator.h"
 
 /** Request flag: the client set DO (wants DNSSEC records). */
 #define OST_RF_DO 0x1u
@@ -99,7 +100,9 @@ struct ost_resolver_config {
 	uint16_t edns_size;                /**< our EDNS buffer size (1232) */
 	uint16_t upstream_port;            /**< port for addresses learnt from glue (53) */
 	bool qname_minimisation;           /**< RFC 9156, relaxed */
-	bool validation;                   /**< DNSSEC validation (hook only for now) */
+	bool validation;                   /**< DNSSEC validation (RFC 4035 §5) */
+	struct ost_ta_store *anchors;      /**< trust anchors + NTAs; NULL: built-in root */
+	struct ost_val_limits val_limits;  /**< validator work limits and algorithm policy */
 	unsigned max_depth;                /**< max referrals followed per (sub-)request */
 	unsigned max_subreq;               /**< max sub-requests per client request */
 	unsigned max_queries;              /**< max outbound queries per client request */
@@ -116,7 +119,7 @@ struct ost_resolver_config {
  * Fill @p cfg with defaults: no hints, loopback-only allow-list, EDNS 1232,
  * port 53, minimisation on, validation off, depth 16, 8 sub-requests,
  * 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s, TTL caps 86400 and
- * 3600 (as the cache's), minimal responses.
+ * 3600 (as the cache's), minimal responses, ost_val_limits_default().
  * @param cfg the configuration to fill
  */
 OST_EXPORT void ost_resolver_config_default(struct ost_resolver_config *cfg);

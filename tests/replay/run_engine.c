@@ -64,6 +64,8 @@ struct engine {
 	struct engine_req *reqs;
 	void *cache;    /**< struct ost_cache * when built with the cache */
 	char *cachedir; /**< its temp directory */
+
+	struct ost_ta_store *ta; /**< the scenario's trust anchors */
 };
 
 static int add_allow(struct engine *e, const struct sockaddr_storage *ss, uint8_t prefix)
@@ -145,8 +147,6 @@ static const char *unsupported(const struct rpl_settings *s)
 {
 	if (s->unsupported)
 		return s->unsupported;
-	if (s->validation && ldns_rr_list_rr_count(s->trust_anchors))
-		return "DNSSEC validation with trust anchors (issue 5)";
 	if (s->serve_expired)
 		return "serve-expired (issue 6)";
 	if (s->nauth_zones)
@@ -223,6 +223,7 @@ static void engine_close(void *st)
 		nftw(e->cachedir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		free(e->cachedir);
 	}
+	ost_ta_store_free(e->ta);
 	free(e->hints);
 	free(e->allow);
 	free(e);
@@ -249,6 +250,22 @@ static int engine_open(void **st, const struct rpl_settings *s, const struct rpl
 	e->cfg.max_ttl = s->cache_max_ttl;
 	e->cfg.max_neg_ttl = s->cache_max_negative_ttl;
 	e->cfg.validation = s->validation && ldns_rr_list_rr_count(s->trust_anchors) > 0;
+	if (e->cfg.validation) {
+		/* The scenario's anchors replace the built-in root anchors.
+		 * Unbound's scenarios are signed with DSA (algorithm 3), which
+		 * RFC 8624 retired; accept it here as a legacy setting. */
+		if ((ret = ost_ta_store_new(&e->ta)) != 0)
+			goto fail;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(s->trust_anchors); i++) {
+			ret = ost_ta_add_rr(e->ta, ldns_rr_list_rr(s->trust_anchors, i));
+			if (ret != 0) {
+				snprintf(err, errlen, "bad trust anchor: %s", ost_strerror(ret));
+				goto fail;
+			}
+		}
+		e->cfg.anchors = e->ta;
+		e->cfg.val_limits.allow_dsa = true;
+	}
 	if ((ret = build_hints(e, s)) != 0 || (ret = build_allow(e, s, sc)) != 0) {
 		if (ret == -ENOTSUP)
 			snprintf(err, errlen, "no root hint of an enabled address family");

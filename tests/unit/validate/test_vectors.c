@@ -294,7 +294,7 @@ static void test_root_2021_denial(void **state)
 	assert_int_equal(
 		ost_val_denial(&c, OST_DENY_NXDOMAIN, com, LDNS_RR_TYPE_A, root, nsecs, 0, &v),
 		OST_SEC_BOGUS);
-	assert_int_equal(v.ede, OST_EDE_NSEC_MISSING);
+	assert_int_equal(v.ede, OST_EDE_DNSSEC_BOGUS);
 	/* the NSEC RRsets covering q verify too */
 	{
 		ldns_rr_list *all = validated_nsecs(&c, root2021, root, keys);
