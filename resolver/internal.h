@@ -111,6 +111,8 @@ struct ost_cut {
 	struct ost_cut *parent;  /**< the cut above, NULL at the root */
 	unsigned labels;         /**< label count of @p name */
 	bool from_cache;         /**< built from cached NS: may be stale, fall back up */
+	ldns_rr_list *dsproof;   /**< DS or NSEC/NSEC3 (+RRSIGs) of the referral, or NULL */
+	struct ost_cut *seen;    /**< next in the task's list of followed cuts */
 };
 
 /* ---- the task: one resolution (client request or sub-request) ---- */
@@ -231,6 +233,7 @@ struct ost_task {
 	uint8_t rank;               /**< enum ost_rank of the final data */
 	uint8_t sec;                /**< enum ost_sec of the result */
 	struct ost_val_task *val;   /**< validation state (validate_task.c), or NULL */
+	struct ost_cut *seen;       /**< every cut followed by referral (for the validator) */
 };
 
 /** A client's handle on a task. */

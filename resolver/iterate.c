@@ -321,6 +321,25 @@ static int take_referral_data(struct ost_task *t, const ldns_pkt *p)
 				return -ENOMEM;
 		}
 	}
+	/* With validation on, their RRSIGs go along (RFC 4035 §3.1.1). */
+	if (t->r->cfg.validation && ldns_rr_list_rr_count(t->auth) > 0) {
+		const ldns_rdf *zone = ldns_rr_owner(ldns_rr_list_rr(t->auth, 0));
+		if (push_sigs(t, t->auth, ns, zone, LDNS_RR_TYPE_NS) != 0)
+			return -ENOMEM;
+		size_t n_add = ldns_rr_list_rr_count(t->add);
+		for (size_t i = 0; i < n_add; i++) {
+			const ldns_rr *a = ldns_rr_list_rr(t->add, i);
+			bool first = true;
+			for (size_t j = 0; j < i && first; j++) {
+				const ldns_rr *o = ldns_rr_list_rr(t->add, j);
+				first = ldns_rr_get_type(o) != ldns_rr_get_type(a) ||
+					!ost_dname_eq(ldns_rr_owner(o), ldns_rr_owner(a));
+			}
+			if (first &&
+			    push_sigs(t, t->add, ar, ldns_rr_owner(a), ldns_rr_get_type(a)) != 0)
+				return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -431,6 +450,26 @@ static int follow_referral(struct ost_task *t, const ldns_pkt *p, const ldns_rdf
 	}
 	if (c->n_ns == 0)
 		return -ENOENT;
+	/* The DS RRset of the child, or the NSEC/NSEC3 proof that it has
+	 * none, with their RRSIGs: the validator's link to the child
+	 * (RFC 4035 §3.1.4); checked there, used only if it verifies. */
+	if (r->cfg.validation) {
+		c->dsproof = ost_arena_rr_list(&t->arena, ldns_rr_list_new());
+		if (!c->dsproof)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+			uint16_t ty = ldns_rr_get_type(rr);
+			if (ty == LDNS_RR_TYPE_RRSIG)
+				ty = rrsig_covered(rr);
+			if ((ty == LDNS_RR_TYPE_DS || ty == LDNS_RR_TYPE_NSEC ||
+			     ty == LDNS_RR_TYPE_NSEC3) &&
+			    in_zone(t, rr) && ost_rr_list_push_clone(c->dsproof, rr) != 0)
+				return -ENOMEM;
+		}
+	}
+	c->seen = t->seen;
+	t->seen = c;
 	t->cut = c;
 	t->qmin_known = 0;
 	return 0;
@@ -585,6 +624,12 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 				    push_capped(t->answer, rr, r->cfg.max_ttl) != 0)
 					return oom(t);
 			}
+			/* Some servers put the answer's RRSIGs in another
+			 * section; Unbound's parser finds them there too. */
+			if (r->cfg.validation &&
+			    (push_sigs(t, t->answer, ldns_pkt_authority(p), name, t->q_type) != 0 ||
+			     push_sigs(t, t->answer, ldns_pkt_additional(p), name, t->q_type) != 0))
+				return oom(t);
 			if (!r->cfg.minimal_responses && t->parent == NULL &&
 			    take_referral_data(t, p) != 0)
 				return oom(t);

@@ -584,7 +584,13 @@ static enum ost_step on_validate(struct ost_task *t)
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
+	/* Start from the deepest cut this task has seen for the name (a
+	 * CNAME restart leaves the first chain of cuts behind). */
 	c->cut = ost_iter_closest_cut(t->cut, name);
+	for (struct ost_cut *k = t->seen; k; k = k->seen) {
+		if (ost_dname_under(name, k->name) && (!c->cut || k->labels > c->cut->labels))
+			c->cut = k;
+	}
 	t->r->stats.subrequests++;
 	t->child = c;
 	goto_state(t, OST_TS_VAL_WAIT);

@@ -278,6 +278,41 @@ static enum walk fetch(struct ost_task *t, const ldns_rdf *name, uint16_t type,
 	return W_FETCH;
 }
 
+static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rdf *zone,
+			 uint8_t rcode, const ldns_rr_list *answer, const ldns_rr_list *auth);
+
+/* The DS RRset or no-DS proof a referral to @p name carried, or NULL. */
+static const ldns_rr_list *referral_proof(const struct ost_task *t, const ldns_rdf *name)
+{
+	for (const struct ost_cut *k = t->seen; k; k = k->seen) {
+		if (k->dsproof && ldns_rr_list_rr_count(k->dsproof) > 0 && same_name(k->name, name))
+			return k->dsproof;
+	}
+	return NULL;
+}
+
+/* Use the referral's DS data for @p n, checked with @p zone's keys.
+ * @return true when it led to a conclusion about @p n */
+static bool use_referral(struct ost_task *t, const ldns_rdf *n, const ldns_rdf *zone)
+{
+	const ldns_rr_list *rp = referral_proof(t, n);
+	ldns_rr_list *empty;
+	ldns_rdf *z;
+	bool has_ds = false;
+
+	if (!rp)
+		return false;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(rp); i++)
+		has_ds |= ldns_rr_get_type(ldns_rr_list_rr(rp, i)) == LDNS_RR_TYPE_DS;
+	empty = ldns_rr_list_new();
+	z = ldns_rdf_clone(zone); /* the cache entry owning @p zone may be replaced */
+	if (empty && z)
+		feed_ds_data(t, n, z, LDNS_RCODE_NOERROR, has_ds ? rp : empty, has_ds ? empty : rp);
+	ldns_rr_list_free(empty);
+	ldns_rdf_deep_free(z);
+	return kc_get(t->r->val, n, now_of(t)) != NULL;
+}
+
 /*
  * Walk from the closest anchor toward @p target. With @p must_be_zone the
  * target is a signer and must turn out to be a zone; otherwise (an unsigned
@@ -293,6 +328,9 @@ static enum walk walk(struct ost_task *t, const ldns_rdf *target, bool must_be_z
 	char buf[64];
 	unsigned tl = ldns_dname_label_count(target);
 
+	unsigned restarts = 0;
+
+restart:
 	switch (ost_ta_lookup(vr->ta, target, now, &ta)) {
 	case OST_TA_NONE:
 		ost_val_set(v, OST_SEC_INDETERMINATE, 0, "no trust anchor above %s",
@@ -331,6 +369,11 @@ static enum walk walk(struct ost_task *t, const ldns_rdf *target, bool must_be_z
 				return W_BOGUS;
 			}
 			e = kc_get(vr, n, now);
+			if (!e && restarts++ < 128 && use_referral(t, n, cur->name)) {
+				/* feeding may have replaced entries: start over */
+				ldns_rdf_deep_free(n);
+				goto restart;
+			}
 			if (!e) {
 				enum walk w = fetch(t, n, LDNS_RR_TYPE_DS, cur->name);
 
@@ -445,12 +488,17 @@ static void feed_dnskey(struct ost_task *t, const struct ost_task *c)
 		kc_put(vr, vt->f_name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 }
 
-static void feed_ds(struct ost_task *t, const struct ost_task *c)
+/*
+ * Conclude about @p name from a DS answer (@p answer) or its absence (the
+ * proof in @p auth), checked with the keys of @p zone, the zone above.
+ */
+static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rdf *zone,
+			 uint8_t rcode, const ldns_rr_list *answer, const ldns_rr_list *auth)
 {
 	struct ost_val_task *vt = t->val;
 	struct ost_val_res *vr = t->r->val;
 	int64_t now = now_of(t);
-	struct kc_entry *z = kc_get(vr, vt->f_zone, now);
+	struct kc_entry *z = kc_get(vr, zone, now);
 	const ldns_rr_list *keys;
 	struct ost_val_verdict v;
 	ldns_rr_list *set, *nsecs;
@@ -461,55 +509,54 @@ static void feed_ds(struct ost_task *t, const struct ost_task *c)
 	if (!z || z->kind != KC_SECURE)
 		return;
 	keys = z->rrs;
-	ost_dname_str(vt->f_name, nb, sizeof(nb));
-	ost_dname_str(vt->f_zone, zb, sizeof(zb));
-	set = ost_val_rrset_of(c->answer, vt->f_name, LDNS_RR_TYPE_DS);
+	ost_dname_str(name, nb, sizeof(nb));
+	ost_dname_str(zone, zb, sizeof(zb));
+	set = ost_val_rrset_of(answer, name, LDNS_RR_TYPE_DS);
 	if (set && ldns_rr_list_rr_count(set) > 0) {
-		signer = signer_of(c->answer, vt->f_name, LDNS_RR_TYPE_DS);
+		signer = signer_of(answer, name, LDNS_RR_TYPE_DS);
 		/* The DS lives in the zone above (RFC 4035 §5.2): signed by it. */
-		if (signer && !same_name(signer, vt->f_zone))
+		if (signer && !same_name(signer, zone))
 			sec = ost_val_set(&v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					  "zone %s: DS for %s signed by another zone", zb, nb);
 		else
-			sec = ost_val_rrset(&vt->ctx, set, c->answer, vt->f_zone, keys, &v);
+			sec = ost_val_rrset(&vt->ctx, set, answer, zone, keys, &v);
 		if (sec == OST_SEC_SECURE)
-			kc_put(vr, vt->f_name, KC_DS, ldns_rr_list_clone(set), now,
-			       kc_ttl(c->answer, now), NULL);
+			kc_put(vr, name, KC_DS, ldns_rr_list_clone(set), now, kc_ttl(answer, now),
+			       NULL);
 		else if (!vt->ctx.over_budget)
-			kc_put(vr, vt->f_name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
+			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 		ldns_rr_list_free(set);
 		goto check_budget;
 	}
 	ldns_rr_list_free(set);
-	if (c->rcode != LDNS_RCODE_NOERROR || ldns_rr_list_rr_count(c->answer) > 0) {
+	if (rcode != LDNS_RCODE_NOERROR || ldns_rr_list_rr_count(answer) > 0) {
 		/* NXDOMAIN for an ancestor of a signer, a CNAME at a zone cut,
 		 * or a failure that came back as an answer. */
 		ost_val_set(&v, OST_SEC_BOGUS, OST_EDE_DNSKEY_MISSING,
-			    "zone %s: no DS answer for %s (rcode %u)", zb, nb, c->rcode);
-		kc_put(vr, vt->f_name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
+			    "zone %s: no DS answer for %s (rcode %u)", zb, nb, rcode);
+		kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 		return;
 	}
-	nsecs = proof_records(&vt->ctx, c->auth, vt->f_zone, keys, &v);
+	nsecs = proof_records(&vt->ctx, auth, zone, keys, &v);
 	if (!nsecs) {
 		if (!vt->ctx.over_budget)
-			kc_put(vr, vt->f_name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
+			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 		goto check_budget;
 	}
 	/* RFC 4035 §5.2: NS without DS is an insecure delegation; a NODATA
 	 * proof without NS means the name is inside the zone above. */
-	sec = ost_val_denial(&vt->ctx, OST_DENY_NO_DS, vt->f_name, LDNS_RR_TYPE_DS, vt->f_zone,
-			     nsecs, 0, &v);
+	sec = ost_val_denial(&vt->ctx, OST_DENY_NO_DS, name, LDNS_RR_TYPE_DS, zone, nsecs, 0, &v);
 	if (sec == OST_SEC_INSECURE) {
-		kc_put(vr, vt->f_name, KC_INSECURE, NULL, now, kc_ttl(c->auth, now), &v);
+		kc_put(vr, name, KC_INSECURE, NULL, now, kc_ttl(auth, now), &v);
 	} else {
-		sec = ost_val_denial(&vt->ctx, OST_DENY_NODATA, vt->f_name, LDNS_RR_TYPE_DS,
-				     vt->f_zone, nsecs, 0, &v);
+		sec = ost_val_denial(&vt->ctx, OST_DENY_NODATA, name, LDNS_RR_TYPE_DS, zone, nsecs,
+				     0, &v);
 		if (sec == OST_SEC_SECURE)
-			kc_put(vr, vt->f_name, KC_NOTCUT, NULL, now, kc_ttl(c->auth, now), NULL);
+			kc_put(vr, name, KC_NOTCUT, NULL, now, kc_ttl(auth, now), NULL);
 		else if (sec == OST_SEC_INSECURE)
-			kc_put(vr, vt->f_name, KC_INSECURE, NULL, now, kc_ttl(c->auth, now), &v);
+			kc_put(vr, name, KC_INSECURE, NULL, now, kc_ttl(auth, now), &v);
 		else if (!vt->ctx.over_budget)
-			kc_put(vr, vt->f_name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
+			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 	}
 	ldns_rr_list_free(nsecs);
 check_budget:
@@ -518,6 +565,13 @@ check_budget:
 		vt->f_ede = OST_EDE_DNSSEC_BOGUS;
 		snprintf(vt->f_text, sizeof(vt->f_text), "%s", v.text);
 	}
+}
+
+static void feed_ds(struct ost_task *t, const struct ost_task *c)
+{
+	struct ost_val_task *vt = t->val;
+
+	feed_ds_data(t, vt->f_name, vt->f_zone, c->rcode, c->answer, c->auth);
 }
 
 void ost_val_task_feed(struct ost_task *t, const struct ost_task *child)
@@ -530,7 +584,10 @@ void ost_val_task_feed(struct ost_task *t, const struct ost_task *child)
 	if (child->rcode == LDNS_RCODE_SERVFAIL || child->is_limit) {
 		/* Not a verdict on the zone: the data could not be had. */
 		vt->failed = true;
-		vt->f_ede = child->has_ede ? child->ede : OST_EDE_DNSSEC_BOGUS;
+		/* RFC 8914 §4.10: no DNSKEY to be had for the zone is EDE 9. */
+		vt->f_ede = vt->f_type == LDNS_RR_TYPE_DNSKEY ? OST_EDE_DNSKEY_MISSING
+			    : child->has_ede                  ? child->ede
+							      : OST_EDE_DNSSEC_BOGUS;
 		snprintf(vt->f_text, sizeof(vt->f_text), "cannot fetch %s %s: %.60s",
 			 ost_dname_str(vt->f_name, nb, sizeof(nb)),
 			 vt->f_type == LDNS_RR_TYPE_DS ? "DS" : "DNSKEY", child->ede_text);
@@ -594,7 +651,13 @@ static uint8_t check_rrset(struct ost_task *t, const ldns_rr *head, struct ost_v
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "RRSIG over %s claims signer outside its name",
 				   ost_dname_str(owner, ob, sizeof(ob)));
-	switch (walk(t, signer ? signer : owner, signer != NULL, &keys, &zone, v)) {
+	/* Without a signature, the zone is the one whose servers answered
+	 * (when the owner is inside it): its keys say whether the RRset had
+	 * to be signed; only an insecure delegation on the way excuses it. */
+	const ldns_rdf *target = signer                            ? signer
+				 : name_under(owner, t->cut->name) ? t->cut->name
+								   : owner;
+	switch (walk(t, target, signer != NULL, &keys, &zone, v)) {
 	case W_FETCH:
 		return NEED_FETCH;
 	case W_INSECURE:
