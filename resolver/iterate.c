@@ -335,8 +335,11 @@ static int take_referral_data(struct ost_task *t, const ldns_pkt *p)
 				first = ldns_rr_get_type(o) != ldns_rr_get_type(a) ||
 					!ost_dname_eq(ldns_rr_owner(o), ldns_rr_owner(a));
 			}
+			/* (a misplaced RRSIG may sit in the answer section) */
 			if (first &&
-			    push_sigs(t, t->add, ar, ldns_rr_owner(a), ldns_rr_get_type(a)) != 0)
+			    (push_sigs(t, t->add, ar, ldns_rr_owner(a), ldns_rr_get_type(a)) != 0 ||
+			     push_sigs(t, t->add, ldns_pkt_answer(p), ldns_rr_owner(a),
+				       ldns_rr_get_type(a)) != 0))
 				return -ENOMEM;
 		}
 	}
@@ -687,7 +690,15 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 		return OST_ITER_NEXT;
 	}
 
-	if (soa || aa) {
+	/* A NODATA without SOA and AA still counts when it carries an
+	 * NSEC/NSEC3 denial for the validator to check (Unbound does too). */
+	bool denial = false;
+	for (size_t i = 0; r->cfg.validation && i < ldns_rr_list_rr_count(auth); i++) {
+		uint16_t ty = ldns_rr_get_type(ldns_rr_list_rr(auth, i));
+		denial |= (ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3) &&
+			  in_zone(t, ldns_rr_list_rr(auth, i));
+	}
+	if (soa || aa || denial) {
 		if (t->q_minimised) {
 			t->qmin_known = ldns_dname_label_count(t->q_name);
 			return OST_ITER_NEXT;

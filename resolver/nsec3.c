@@ -373,6 +373,10 @@ uint8_t ost_nsec3_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns
 		}
 		m = match(s, h);
 		sec = m ? nodata_at(s, m->rr, qtype, v) : fail(s, v, "NODATA proof missing");
+		/* The next closer name under an opt-out span may be an unsigned
+		 * delegation the wildcard does not speak for (RFC 5155 §9.2). */
+		if (sec == OST_SEC_SECURE && p.nc->optout)
+			sec = insecure(s, v, "wildcard NODATA under NSEC3 opt-out");
 		break;
 	case OST_DENY_WILDCARD: {
 		/* RFC 5155 §8.8: the next closer name below the wildcard's

@@ -168,7 +168,12 @@ static bool cached_failure(struct ost_task *t)
 	struct ost_cache_entry e;
 	if (!get_live(t, t->qname, t->qtype, OST_CTAG_FAIL, OST_RANK_NONE, &e))
 		return false;
-	ost_task_fail(t, OST_EDE_CACHED_ERROR, false, "ostrov: cached failure (RFC 9520): %.*s",
+	/* A cached DNSSEC failure keeps its reason (EDE 6-12): "bogus,
+	 * signature expired" says more than "cached error". */
+	uint16_t ede = e.ede >= OST_EDE_DNSSEC_BOGUS && e.ede <= OST_EDE_NSEC_MISSING
+			       ? e.ede
+			       : OST_EDE_CACHED_ERROR;
+	ost_task_fail(t, ede, false, "ostrov: cached failure (RFC 9520): %.*s",
 		      (int)(e.len > 100 ? 100 : e.len), (const char *)e.data);
 	t->src = OST_SRC_CACHE;
 	return true;
@@ -324,7 +329,10 @@ bool ost_stash_closest_cut(struct ost_task *t)
 	/* From the name itself up to (not including) the cut we have: the
 	 * first cached delegation found is the deepest. */
 	unsigned labels = ldns_dname_label_count(t->sname);
-	for (unsigned strip = 0; strip < labels; strip++) {
+	/* A DS RRset lives in the parent (RFC 4035 §3.1.4.1): the cut at the
+	 * name itself is not where to ask. */
+	unsigned first = t->qtype == LDNS_RR_TYPE_DS ? 1 : 0;
+	for (unsigned strip = first; strip < labels; strip++) {
 		if (labels - strip <= t->cut->labels)
 			break;
 		ldns_rdf *zone =

@@ -695,7 +695,19 @@ static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 		if (ldns_rr_get_type(ldns_rr_list_rr(t->auth, i)) == LDNS_RR_TYPE_SOA)
 			soa = ldns_rr_list_rr(t->auth, i);
 	signer = soa ? signer_of(t->auth, ldns_rr_owner(soa), LDNS_RR_TYPE_SOA) : NULL;
-	target = signer ? signer : soa ? ldns_rr_owner(soa) : t->sname;
+	/* Without an SOA, the signer of the denial records, else the zone
+	 * whose servers answered. */
+	for (size_t i = 0; !signer && i < ldns_rr_list_rr_count(t->auth); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(t->auth, i);
+		uint16_t ty = ldns_rr_get_type(rr);
+
+		if (ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3)
+			signer = signer_of(t->auth, ldns_rr_owner(rr), ty);
+	}
+	target = signer                               ? signer
+		 : soa                                ? ldns_rr_owner(soa)
+		 : name_under(t->sname, t->cut->name) ? t->cut->name
+						      : t->sname;
 	if (!name_under(t->sname, target))
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
 				   "negative answer from a zone above the name");
@@ -739,6 +751,9 @@ static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 	char nb[64];
 
 	t->sec = sec;
+	if (sec != OST_SEC_SECURE && sec != OST_SEC_BOGUS)
+		ost_log(OST_LOG_INFO, "validator", "%s qname=%s reason=\"%s\"", ost_sec_str(sec),
+			ost_dname_str(t->qname, nb, sizeof(nb)), v->text);
 	if (sec == OST_SEC_BOGUS) {
 		ost_log(OST_LOG_INFO, "validator", "bogus qname=%s ede=%u reason=\"%s\"",
 			ost_dname_str(t->qname, nb, sizeof(nb)), v->ede, v->text);

@@ -350,6 +350,11 @@ static void engine_tick(void *st)
 
 	/* the server commits the cache batch once per loop iteration; a step is ours */
 	(void)ost_resolver_commit(e->r);
+#ifdef OST_REPLAY_HAVE_CACHE
+	/* the writer thread applies it before the next step reads (determinism) */
+	if (e->cache)
+		ost_cache_sync(e->cache);
+#endif
 }
 
 const struct rpl_resolver_ops rpl_engine_resolver = {
