@@ -90,12 +90,21 @@ static int move_aside(struct ost_cache *cache, const char *why)
 			why, ost_strerror(rc));
 	} else {
 		ost_log(OST_LOG_WARN, "cache",
-			"cache file corrupt or foreign, moved aside, starting empty path=%s "
-			"moved_to=%s reason=\"%s\"",
+			"cache file corrupt or foreign, moved aside path=%s moved_to=%s "
+			"reason=\"%s\"",
 			cache->path, dst, why);
 	}
 	free(dst);
 	return rc;
+}
+
+void ost_cache_mark_broken(struct ost_cache *cache, const char *where)
+{
+	if (atomic_exchange(&cache->is_broken, 1))
+		return;
+	ost_log(OST_LOG_ERR, "cache",
+		"cache file damaged, no more writes to it; reads stay checksummed where=%s", where);
+	(void)move_aside(cache, "damaged at run time");
 }
 
 static int ensure_dir(const char *path)
@@ -113,20 +122,23 @@ static int open_db(struct ost_cache *cache)
 		rc = move_aside(cache, "not a directory");
 		if (rc)
 			return rc;
+		ost_log(OST_LOG_WARN, "cache", "starting with an empty cache path=%s", cache->path);
 	}
 	rc = ensure_dir(cache->path);
 	if (rc)
 		return rc;
 	rc = ost_cache_db_open(&cache->db, cache->path, cache->cfg.max_bytes,
 			       cache->cfg.max_readers, cache->cfg.no_sync);
-	if (rc != OST_ECORRUPT)
+	/* EISDIR: something made data.mdb a directory; not ours either. */
+	if (rc != OST_ECORRUPT && rc != -EISDIR)
 		return rc;
-	rc = move_aside(cache, ost_strerror(OST_ECORRUPT));
+	rc = move_aside(cache, ost_strerror(rc));
 	if (rc)
 		return rc;
 	rc = ensure_dir(cache->path);
 	if (rc)
 		return rc;
+	ost_log(OST_LOG_WARN, "cache", "starting with an empty cache path=%s", cache->path);
 	return ost_cache_db_open(&cache->db, cache->path, cache->cfg.max_bytes,
 				 cache->cfg.max_readers, cache->cfg.no_sync);
 }
@@ -200,6 +212,17 @@ void ost_cache_close(struct ost_cache *cache)
 
 /* ---------- reads ---------- */
 
+/*
+ * Tell the writer that readers queued records, so that an empty submit wakes
+ * it. Read before writing: the flag's cache line is only written when it
+ * changes, rarely (touches are rate-limited per entry).
+ */
+static inline void hint_set(struct ost_cache *cache)
+{
+	if (!atomic_load_explicit(&cache->maint_hint, memory_order_relaxed))
+		atomic_store_explicit(&cache->maint_hint, 1, memory_order_relaxed);
+}
+
 /* Queue a maintenance record on a reader's ring; dropped when the ring is full. */
 static void ring_push(struct ost_cache_reader *rd, uint8_t op, const uint8_t *key, size_t klen)
 {
@@ -212,6 +235,7 @@ static void ring_push(struct ost_cache_reader *rd, uint8_t op, const uint8_t *ke
 	m->klen = (uint16_t)klen;
 	memcpy(m->key, key, klen);
 	atomic_store_explicit(&rd->head, h + 1, memory_order_release);
+	hint_set(rd->cache);
 }
 
 int ost_cache_reader_new(struct ost_cache *cache, struct ost_cache_reader **out)
@@ -295,6 +319,10 @@ int ost_cache_reader_get(struct ost_cache_reader *rd, const uint8_t *owner, uint
 		bump(&rd->ctr.misses);
 		return rc;
 	}
+	if (rc == OST_ECORRUPT) {
+		bump(&rd->ctr.decode_errors);
+		ost_cache_mark_broken(rd->cache, "read");
+	}
 	if (rc)
 		return rc;
 	int64_t last_used;
@@ -332,6 +360,7 @@ static void slow_push(struct ost_cache *cache, uint8_t op, const uint8_t *key, s
 		memcpy(m->key, key, klen);
 	}
 	pthread_mutex_unlock(&cache->lock);
+	hint_set(cache);
 }
 
 int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
@@ -357,6 +386,10 @@ int ost_cache_get(struct ost_cache *cache, const uint8_t *owner, uint16_t type,
 	if (rc == -ENOENT) {
 		atomic_fetch_add(&cache->retired.misses, 1);
 		goto out;
+	}
+	if (rc == OST_ECORRUPT) {
+		atomic_fetch_add(&cache->retired.decode_errors, 1);
+		ost_cache_mark_broken(cache, "read");
 	}
 	if (rc)
 		goto out;
@@ -520,13 +553,13 @@ static int apply_put(struct ost_cache_batch *b, struct ost_cache_wtxn *wt,
 	uint64_t old_cost = 0;
 	int rc = ost_cache_db_get(wt, key, klen, &old, &olen);
 	if (rc == 0) {
-		struct ost_cache_entry oe, ne;
+		struct ost_cache_entry oe;
+		struct ost_cache_meta nm; /* our own fresh encoding: no checksum pass */
 		old_cost = ost_cache_entry_cost(cache->db, klen, olen);
 		if (ost_cache_entry_decode(old, olen, ost_cache_key_tag(key, klen), &oe, NULL)) {
 			atomic_fetch_add(&cache->retired.decode_errors, 1);
-		} else if (ost_cache_entry_decode(val, vlen, ost_cache_key_tag(key, klen), &ne,
-						  NULL) == 0 &&
-			   oe.expires_at > now && oe.rank > ne.rank) {
+		} else if (ost_cache_entry_peek(val, vlen, &nm) == 0 && oe.expires_at > now &&
+			   oe.rank > nm.rank) {
 			atomic_fetch_add_explicit(&cache->rank_refused, 1, memory_order_relaxed);
 			return 0;
 		}
@@ -575,20 +608,22 @@ static int apply_maint(struct ost_cache_batch *b, struct ost_cache_wtxn *wt,
 	return ost_cache_db_put(wt, m->key, m->klen, b->scratch, vlen);
 }
 
-/* Consume every reader's ring and the slow-path queue. */
+/* Consume every reader's ring and the slow-path queue; count the records. */
 static int drain_maint(struct ost_cache_batch *b, struct ost_cache_wtxn *wt,
-		       struct ost_cache_usage *u, int64_t now)
+		       struct ost_cache_usage *u, int64_t now, size_t *drained)
 {
 	struct ost_cache *cache = b->cache;
 	int rc = 0;
+	/* Cleared first: a record pushed while we drain sets it again. */
+	atomic_store(&cache->maint_hint, 0);
 	pthread_mutex_lock(&cache->lock);
-	for (unsigned i = 0; i < cache->slow_count && !rc; i++)
+	for (unsigned i = 0; i < cache->slow_count && !rc; i++, (*drained)++)
 		rc = apply_maint(b, wt, u, &cache->slow[i], now);
 	cache->slow_count = 0;
 	for (struct ost_cache_reader *rd = cache->readers; rd && !rc; rd = rd->next) {
 		uint32_t t = atomic_load_explicit(&rd->tail, memory_order_relaxed);
 		uint32_t h = atomic_load_explicit(&rd->head, memory_order_acquire);
-		for (; t != h && !rc; t++)
+		for (; t != h && !rc; t++, (*drained)++)
 			rc = apply_maint(b, wt, u, &rd->ring[t % OST_CACHE_RING_SLOTS], now);
 		atomic_store_explicit(&rd->tail, h, memory_order_release);
 	}
@@ -611,10 +646,12 @@ static int commit_once(struct ost_cache_batch *b, unsigned round, int64_t now)
 	rc = ost_cache_db_usage_get(&wt, &u);
 	if (rc)
 		goto fail;
-	rc = drain_maint(b, &wt, &u, now);
+	size_t changes = 0;
+	rc = drain_maint(b, &wt, &u, now, &changes);
 	if (rc)
 		goto fail;
 	for (const struct ost_cache_batch *x = b; x; x = x->next) {
+		changes += x->count;
 		const uint8_t *p = x->buf, *end = x->buf + x->len;
 		while (p < end) {
 			size_t klen = (size_t)p[0] << 8 | p[1];
@@ -627,6 +664,11 @@ static int commit_once(struct ost_cache_batch *b, unsigned round, int64_t now)
 				goto fail;
 			p += 4 + vlen;
 		}
+	}
+	if (changes == 0) {
+		/* Nothing to write: no commit, no fdatasync. */
+		ost_cache_db_abort(&wt);
+		return 0;
 	}
 	rc = ost_cache_db_usage_put(&wt, &u);
 	if (rc)
@@ -648,8 +690,12 @@ int ost_cache_commit_chain(struct ost_cache_batch *b)
 	for (const struct ost_cache_batch *x = b; x; x = x->next)
 		count += x->count;
 	int rc = OST_EFULL;
+	if (atomic_load(&cache->is_broken))
+		rc = OST_ECORRUPT;
 	for (unsigned round = 0; round < COMMIT_TRIES && rc == OST_EFULL; round++) {
 		rc = commit_once(b, round, now);
+		if (rc == OST_ECORRUPT)
+			ost_cache_mark_broken(cache, "write");
 		if (rc == OST_EFULL) {
 			/* Readers of dead processes pin old pages: clear them first. */
 			int dead = ost_cache_db_reader_check(cache->db);
@@ -661,6 +707,8 @@ int ost_cache_commit_chain(struct ost_cache_batch *b)
 	}
 	if (rc) {
 		atomic_fetch_add_explicit(&cache->write_dropped, count, memory_order_relaxed);
+	}
+	if (rc && rc != OST_ECORRUPT) { /* a broken cache was logged once */
 		ost_log(OST_LOG_WARN, "cache", "batch dropped entries=%zu err=\"%s\"", count,
 			ost_strerror(rc));
 	}
@@ -686,24 +734,33 @@ int ost_cache_maintain(struct ost_cache *cache)
 
 /* ---------- flush and statistics ---------- */
 
+#define FLUSH_CHUNK 256  /* keys collected per cursor pass */
+#define FLUSH_TXN   4096 /* deletions per flush transaction */
+
+/*
+ * Delete up to FLUSH_TXN entries whose key starts with @p prefix. Keys are
+ * collected a chunk at a time, then deleted, then the cursor seeks again:
+ * deleting under a cursor moves it.
+ * @return entries removed (< FLUSH_TXN: the range is empty now) or an error
+ */
 static int flush_range(struct ost_cache *cache, struct ost_cache_wtxn *wt,
 		       struct ost_cache_usage *u, const uint8_t *prefix, size_t plen)
 {
 	int removed = 0;
-	uint8_t(*keys)[OST_CACHE_KEY_MAX] = malloc(256 * sizeof(*keys));
-	size_t *lens = malloc(256 * sizeof(*lens));
-	uint64_t *costs = malloc(256 * sizeof(*costs));
+	uint8_t(*keys)[OST_CACHE_KEY_MAX] = malloc(FLUSH_CHUNK * sizeof(*keys));
+	size_t *lens = malloc(FLUSH_CHUNK * sizeof(*lens));
+	uint64_t *costs = malloc(FLUSH_CHUNK * sizeof(*costs));
 	int rc = 0;
 	if (!keys || !lens || !costs) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	/* Collect a chunk, delete it, seek again: deleting moves the cursor. */
-	for (;;) {
+	while (removed < FLUSH_TXN) {
 		struct ost_cache_kv kv;
 		size_t n = 0;
 		rc = ost_cache_db_seek(wt, prefix, plen, &kv);
-		while (rc == 0 && n < 256 && kv.klen >= plen && !memcmp(kv.key, prefix, plen)) {
+		while (rc == 0 && n < FLUSH_CHUNK && kv.klen >= plen &&
+		       !memcmp(kv.key, prefix, plen)) {
 			memcpy(keys[n], kv.key, kv.klen);
 			lens[n] = kv.klen;
 			costs[n] = ost_cache_entry_cost(cache->db, kv.klen, kv.vlen);
@@ -730,25 +787,24 @@ out:
 	return rc ? rc : removed;
 }
 
-int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
+/*
+ * One flush transaction: everything (mdb_drop) or up to FLUSH_TXN entries of
+ * the subtree. Large subtrees take several transactions, so a flush never
+ * holds the writer lock for long nor needs a huge copy-on-write set; it is
+ * not atomic, which a flush does not need to be.
+ */
+static int flush_txn(struct ost_cache *cache, const uint8_t *prefix, size_t plen, bool all)
 {
-	uint8_t prefix[OST_CACHE_NAME_ENC_MAX];
-	size_t plen = 0;
-	if (name) {
-		int rc = ost_cache_name_encode(name, prefix, &plen);
-		if (rc)
-			return rc;
-	}
 	struct ost_cache_wtxn wt;
 	struct ost_cache_usage u;
+	int removed = 0;
 	int rc = ost_cache_db_wbegin(cache->db, &wt);
 	if (rc)
 		return rc;
-	int removed;
 	rc = ost_cache_db_usage_get(&wt, &u);
 	if (rc)
 		goto fail;
-	if (!name) {
+	if (all) {
 		uint64_t n = 0;
 		rc = ost_cache_db_wstat(&wt, &n, NULL);
 		if (!rc)
@@ -773,12 +829,33 @@ int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
 	if (rc)
 		return rc;
 	atomic_fetch_add_explicit(&cache->commits, 1, memory_order_relaxed);
-	ost_log(OST_LOG_INFO, "cache", "cache flushed removed=%d subtree=%s", removed,
-		name ? "yes" : "all");
 	return removed;
 fail:
 	ost_cache_db_abort(&wt);
 	return rc;
+}
+
+int ost_cache_flush(struct ost_cache *cache, const uint8_t *name)
+{
+	uint8_t prefix[OST_CACHE_NAME_ENC_MAX];
+	size_t plen = 0;
+	if (atomic_load(&cache->is_broken))
+		return OST_ECORRUPT;
+	if (name) {
+		int rc = ost_cache_name_encode(name, prefix, &plen);
+		if (rc)
+			return rc;
+	}
+	int total = 0, n;
+	do {
+		n = flush_txn(cache, prefix, plen, name == NULL);
+		if (n < 0)
+			return n;
+		total = total > INT32_MAX - n ? INT32_MAX : total + n;
+	} while (name && n == FLUSH_TXN);
+	ost_log(OST_LOG_INFO, "cache", "cache flushed removed=%d subtree=%s", total,
+		name ? "yes" : "all");
+	return total;
 }
 
 void ost_cache_stats_get(struct ost_cache *cache, struct ost_cache_stats *out)
@@ -801,6 +878,7 @@ void ost_cache_stats_get(struct ost_cache *cache, struct ost_cache_stats *out)
 	out->commits = atomic_load(&cache->commits);
 	out->gc_rounds = atomic_load(&cache->gc_rounds);
 	out->write_dropped = atomic_load(&cache->write_dropped);
+	out->damaged = (uint64_t)atomic_load(&cache->is_broken);
 	out->bytes_max = ost_cache_db_map_size(cache->db);
 	struct ost_cache_rtxn *rt;
 	if (ost_cache_db_rtxn_new(cache->db, &rt) == 0) {

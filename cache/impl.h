@@ -231,9 +231,11 @@ struct ost_cache {
 	_Atomic uint64_t commits;           /**< write transactions committed */
 	_Atomic uint64_t gc_rounds;         /**< eviction rounds run */
 	_Atomic uint64_t write_dropped;     /**< entries not written (full, writer behind) */
-	struct ost_cache_writer *writer;    /**< writer thread and its queue (writer.c) */
-	uint8_t hand[OST_CACHE_KEY_MAX];    /**< eviction sweep position (writer only) */
-	size_t hand_len;                    /**< length of hand, 0 = start */
+	_Atomic unsigned maint_hint;     /**< readers queued touches/drops since the last drain */
+	_Atomic int is_broken;           /**< LMDB found its tree damaged: no more writes */
+	struct ost_cache_writer *writer; /**< writer thread and its queue (writer.c) */
+	uint8_t hand[OST_CACHE_KEY_MAX]; /**< eviction sweep position (writer only) */
+	size_t hand_len;                 /**< length of hand, 0 = start */
 };
 
 /** A write batch; also the node of the writer thread's queue. */
@@ -254,6 +256,13 @@ struct ost_cache_batch {
  * @return 0 or a negative error
  */
 int ost_cache_commit_chain(struct ost_cache_batch *b);
+
+/**
+ * LMDB reported a damaged tree (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) at run
+ * time: log once, move the directory aside so the next start is fresh, and
+ * stop writing to the damaged file. Reads go on (every entry is checksummed).
+ */
+void ost_cache_mark_broken(struct ost_cache *cache, const char *where);
 
 /* ---------- writer.c ---------- */
 

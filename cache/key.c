@@ -53,9 +53,9 @@ int ost_cache_name_encode(const uint8_t *name, uint8_t out[OST_CACHE_NAME_ENC_MA
 		const uint8_t *lab = name + starts[--nlabels];
 		for (unsigned i = 1; i <= lab[0]; i++) {
 			uint8_t c = lab[i];
-			if (c >= 'A' && c <= 'Z')
-				c = (uint8_t)(c + ('a' - 'A'));
-			if (c <= 1) {
+			/* ASCII-only case folding (RFC 4343), branch-free: on the hit path. */
+			c = (uint8_t)(c + (((unsigned)(c - 'A') < 26u) << 5));
+			if (__builtin_expect(c <= 1, 0)) {
 				out[o++] = 1;
 				out[o++] = (uint8_t)(c + 1);
 			} else {

@@ -99,7 +99,8 @@ int ost_cache_batch_submit(struct ost_cache_batch *b)
 {
 	struct ost_cache *cache = b->cache;
 	struct ost_cache_writer *w = cache->writer;
-	if (b->count == 0)
+	/* An empty submit only wakes the writer when readers queued touches. */
+	if (b->count == 0 && !atomic_load_explicit(&cache->maint_hint, memory_order_relaxed))
 		return 0;
 	pthread_mutex_lock(&w->lock);
 	if (!w->is_started) {

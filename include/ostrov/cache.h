@@ -125,6 +125,9 @@ struct ost_cache_stats {
 	uint64_t commits;       /**< write transactions committed */
 	uint64_t gc_rounds;     /**< eviction rounds run */
 	uint64_t write_dropped; /**< entries not written: map full, or writer too far behind */
+	uint64_t damaged;       /**< 1 once LMDB found the file damaged at run time: it was
+				     moved aside and takes no more writes; restart for a
+				     fresh cache */
 };
 
 /** Seconds an entry has left at @p now, 0 once expired (TTLs count down in answers). */
@@ -152,7 +155,9 @@ struct ost_cache_batch;
  * format of another version) is renamed to PATH.corrupt-<wall seconds>, with
  * a log line, and a fresh cache is created; the call still succeeds. The map
  * is the larger of cfg->max_bytes and the size recorded in an existing file,
- * so processes sharing the file agree on it (configure them alike).
+ * so processes sharing the file agree on it (configure them alike). Open it
+ * in the process that uses it, after any fork(): neither the LMDB
+ * environment nor the writer thread survives a fork.
  * @param out receives the cache
  * @param cfg configuration, copied and clamped (ost_cache_config_clamp())
  * @param clock time source for expiry and eviction, must outlive the cache;
@@ -242,8 +247,9 @@ size_t ost_cache_batch_pending(const struct ost_cache_batch *b);
  * is nearly full. Also applies the hits and drops that readers queued. On
  * MDB_MAP_FULL the transaction is aborted, more is evicted, and it is retried
  * (twice). Never wipes the cache. Call it after the answers are sent.
- * @return 0 or a negative error, OST_EFULL if the map stayed full (the batch
- *         is emptied either way)
+ * @return 0 or a negative error, OST_EFULL if the map stayed full,
+ *         OST_ECORRUPT once the file was found damaged (the batch is emptied
+ *         either way; failures are counted in write_dropped)
  */
 int ost_cache_batch_commit(struct ost_cache_batch *b);
 
@@ -255,7 +261,11 @@ int ost_cache_batch_commit(struct ost_cache_batch *b);
  * order, with the same rules as ost_cache_batch_commit(). The batch is empty
  * and reusable on return. Does not block: when more than 1/8 of the map is
  * already waiting, the entries are dropped and counted (write_dropped).
- * @return 0, or OST_ELIMIT when dropped
+ * Call it once per event-loop iteration even when the batch is empty: that
+ * is a no-op unless readers queued hits (LRU stamps) or corrupt entries,
+ * which it hands to the writer, so a hit-only workload keeps its LRU fresh.
+ * @return 0, or OST_ELIMIT when dropped (-ENOMEM when no queue node could be
+ *         allocated: dropped too)
  */
 int ost_cache_batch_submit(struct ost_cache_batch *b);
 
@@ -276,7 +286,8 @@ int ost_cache_maintain(struct ost_cache *cache);
 /**
  * Remove every entry at @p name and below it, or everything when NULL.
  * @param name wire-format name, or NULL
- * @return number of entries removed, or a negative error (-EINVAL bad name)
+ * @return number of entries removed, or a negative error (-EINVAL bad name,
+ *         OST_ECORRUPT once the file was found damaged)
  */
 int ost_cache_flush(struct ost_cache *cache, const uint8_t *name);
 

@@ -3,35 +3,11 @@
  * Unit tests for cache/: key order, round trips with metadata, RFC 2181 rank
  * rules, TTL clamps, serve-stale visibility, the allocation-free reader path,
  * subtree flush, persistence, recovery from corrupt or foreign files and
- * corrupt entries, bounded size under a flood with a hot set, two processes
- * sharing one environment, and kill -9 in the middle of a write flood.
- * Time comes from a pinned fake clock; nothing sleeps to wait for an event.
+ * corrupt entries, LRU touches; the stress and multi-process tests are in
+ * test_cache_stress.c, the fixture in fixture.c. Time comes from a pinned
+ * fake clock; nothing sleeps to wait for an event. main() is here.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-#include <lmdb.h>
-
-#include "ostrov/cache.h"
-#include "ostrov/log.h"
-
-#include "cache/impl.h"
+#include "fixture.h"
 
 /* ---------- counting allocator (verifies the hit path allocates nothing) ---------- */
 
@@ -83,176 +59,6 @@ EXPORT void free(void *p)
 	__libc_free(p);
 }
 #endif
-
-/* ---------- fixtures ---------- */
-
-struct fake_clock {
-	int64_t wall;
-	uint64_t mono;
-};
-
-static uint64_t fc_mono(void *ctx)
-{
-	return ((struct fake_clock *)ctx)->mono;
-}
-
-static int64_t fc_wall(void *ctx)
-{
-	return ((struct fake_clock *)ctx)->wall;
-}
-
-static struct ost_timer *fc_timer_start(void *ctx, uint64_t ms, ost_timer_cb cb, void *arg)
-{
-	(void)ctx, (void)ms, (void)cb, (void)arg;
-	return NULL;
-}
-
-static void fc_timer_stop(void *ctx, struct ost_timer *t)
-{
-	(void)ctx, (void)t;
-}
-
-static const struct ost_clock_ops fc_ops = {fc_mono, fc_wall, fc_timer_start, fc_timer_stop};
-
-struct fx {
-	char dir[64];  /* temp dir holding the cache */
-	char path[96]; /* the cache path inside it */
-	struct fake_clock fc;
-	struct ost_clock clock;
-	struct ost_cache_config cfg;
-	struct ost_cache *cache;
-	struct ost_cache_reader *rd; /* freed by teardown if a test failed with it */
-	struct ost_cache_batch *b;   /* same */
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	strcpy(f->dir, "/tmp/ostrov-cache-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/cache", f->dir);
-	f->fc.wall = 1700000000;
-	f->clock.ops = &fc_ops;
-	f->clock.ctx = &f->fc;
-	f->cfg.path = f->path;
-	f->cfg.max_bytes = 8u << 20;
-	f->cfg.no_sync = true;
-	*state = f;
-	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	ost_cache_batch_free(f->b);
-	if (f->rd)
-		ost_cache_reader_end(f->rd);
-	ost_cache_reader_free(f->rd);
-	ost_cache_close(f->cache);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static void open_cache(struct fx *f)
-{
-	assert_int_equal(ost_cache_open(&f->cache, &f->cfg, &f->clock), 0);
-}
-
-static void reopen_cache(struct fx *f)
-{
-	ost_cache_close(f->cache);
-	f->cache = NULL;
-	open_cache(f);
-}
-
-/* Dotted name to wire format ("" or "." is the root). */
-static const uint8_t *wire_to(const char *s, uint8_t *out)
-{
-	size_t o = 0;
-	while (*s && *s != '.') {
-		const char *dot = strchr(s, '.');
-		size_t n = dot ? (size_t)(dot - s) : strlen(s);
-		out[o++] = (uint8_t)n;
-		memcpy(out + o, s, n);
-		o += n;
-		s += n;
-		if (*s == '.')
-			s++;
-	}
-	out[o] = 0;
-	return out;
-}
-
-/* wire_to() into one of four rotating static buffers (single-threaded use). */
-static const uint8_t *wire(const char *s)
-{
-	static uint8_t bufs[4][256];
-	static int which;
-	return wire_to(s, bufs[which++ % 4]);
-}
-
-static void *tm_alloc(void *ctx, size_t n)
-{
-	(void)ctx;
-	return test_malloc(n);
-}
-
-static void tm_free(void *ctx, void *p)
-{
-	(void)ctx;
-	test_free(p);
-}
-
-static const struct ost_mm test_mm = {NULL, tm_alloc, tm_free};
-
-static struct ost_cache_entry mk_entry(uint8_t tag, uint8_t rank, uint32_t ttl, const char *data)
-{
-	struct ost_cache_entry e = {0};
-	e.tag = tag;
-	e.rank = rank;
-	e.sec = OST_SEC_SECURE;
-	e.ttl = ttl;
-	e.data = (const uint8_t *)data;
-	e.len = (uint32_t)strlen(data);
-	return e;
-}
-
-static void put1(struct fx *f, const char *name, uint16_t type, struct ost_cache_entry e)
-{
-	struct ost_cache_batch *b;
-	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
-	assert_int_equal(ost_cache_batch_put(b, wire(name), type, &e), 0);
-	assert_int_equal(ost_cache_batch_pending(b), 1);
-	assert_int_equal(ost_cache_batch_commit(b), 0);
-	assert_int_equal(ost_cache_batch_pending(b), 0);
-	ost_cache_batch_free(b);
-}
-
-/* Get a copy; returns the rc and, on success, the payload as a string in buf. */
-static int get1(struct fx *f, const char *name, uint16_t type, uint8_t tag,
-		struct ost_cache_entry *e, char *buf, size_t cap)
-{
-	int rc = ost_cache_get(f->cache, wire(name), type, tag, &test_mm, e);
-	if (rc == 0) {
-		assert_true(e->len < cap);
-		if (e->len) {
-			memcpy(buf, e->data, e->len);
-			test_free((void *)e->data);
-		} else {
-			assert_null(e->data);
-		}
-		buf[e->len] = 0;
-	}
-	return rc;
-}
 
 /* ---------- tests ---------- */
 
@@ -606,6 +412,26 @@ static void test_flush_subtree(void **state)
 	assert_int_equal(get1(f, "ru", 1, OST_CTAG_RRSET, &g, buf, 32), 0);
 	/* Flushing the root removes everything too. */
 	assert_int_equal(ost_cache_flush(f->cache, wire(".")), 1);
+
+	/* A subtree bigger than one flush transaction (4096) goes entirely. */
+	struct ost_cache_batch *b;
+	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	char n[64];
+	for (int i = 0; i < 9000; i++) {
+		snprintf(n, sizeof(n), "h%d.big.ru", i);
+		struct ost_cache_entry e = mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "x");
+		assert_int_equal(ost_cache_batch_put(b, wire(n), 1, &e), 0);
+	}
+	assert_int_equal(ost_cache_batch_put(b, wire("big2.ru"), 1,
+					     &(struct ost_cache_entry){.tag = OST_CTAG_RRSET,
+								       .rank = OST_RANK_ANSWER,
+								       .ttl = 60}),
+			 0);
+	assert_int_equal(ost_cache_batch_commit(b), 0);
+	ost_cache_batch_free(b);
+	assert_int_equal(ost_cache_flush(f->cache, wire("big.ru")), 9000);
+	ost_cache_stats_get(f->cache, &st);
+	assert_int_equal(st.entries, 1);
 }
 
 static void test_persistence(void **state)
@@ -635,30 +461,6 @@ static void test_persistence(void **state)
 	assert_int_equal(get1(f, "keep.example.ru", 1, OST_CTAG_MSG, &g, buf, 16), 0);
 }
 
-/* Count PATH.corrupt-* next to the cache. */
-static int count_corrupt(struct fx *f)
-{
-	DIR *d = opendir(f->dir);
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		n += strncmp(de->d_name, "cache.corrupt-", 14) == 0;
-	closedir(d);
-	return n;
-}
-
-static void write_random(const char *p, size_t n)
-{
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	srand(7);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = (uint8_t)rand();
-		assert_int_equal(write(fd, &c, 1), 1);
-	}
-	close(fd);
-}
-
 /* A raw LMDB environment at the cache path, as another program would make it. */
 static void make_raw_env(struct fx *f, bool with_meta, uint32_t version)
 {
@@ -683,19 +485,6 @@ static void make_raw_env(struct fx *f, bool with_meta, uint32_t version)
 	}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
-}
-
-static void check_fresh_and_usable(struct fx *f)
-{
-	struct ost_cache_stats st;
-	ost_cache_stats_get(f->cache, &st);
-	assert_int_equal(st.entries, 0);
-	put1(f, "after.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "ok"));
-	struct ost_cache_entry g;
-	char buf[8];
-	assert_int_equal(get1(f, "after.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
-	ost_cache_close(f->cache);
-	f->cache = NULL;
 }
 
 static void test_corrupt_files(void **state)
@@ -734,9 +523,20 @@ static void test_corrupt_files(void **state)
 	assert_int_equal(count_corrupt(f), 4);
 	check_fresh_and_usable(f);
 
+	nftw(f->path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	/* data.mdb is a directory. */
+	mkdir(f->path, 0700);
+	snprintf(p, sizeof(p), "%s/data.mdb", f->path);
+	mkdir(p, 0700);
+	f->fc.wall += 1;
+	open_cache(f);
+	assert_int_equal(count_corrupt(f), 5);
+	check_fresh_and_usable(f);
+
 	/* A good cache is not moved aside. */
 	open_cache(f);
-	assert_int_equal(count_corrupt(f), 4);
+	assert_int_equal(count_corrupt(f), 5);
 	struct ost_cache_stats st;
 	ost_cache_stats_get(f->cache, &st);
 	assert_int_equal(st.entries, 1);
@@ -833,383 +633,6 @@ static void test_corrupt_entries(void **state)
 	assert_string_equal(buf, "new");
 }
 
-static off_t file_size(const char *dir, const char *name)
-{
-	char p[160];
-	struct stat st;
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	assert_int_equal(stat(p, &st), 0);
-	return st.st_size;
-}
-
-static void test_bounded_flood(void **state)
-{
-	struct fx *f = *state;
-	f->cfg.max_bytes = 16u << 20;
-	f->cfg.touch_interval = 1;
-	open_cache(f);
-	enum {
-		HOT = 64,
-		PER_BATCH = 200,
-		PAYLOAD = 400
-	};
-	char payload[PAYLOAD + 1];
-	memset(payload, 'p', PAYLOAD);
-	payload[PAYLOAD] = 0;
-	char name[64];
-	for (int i = 0; i < HOT; i++) {
-		snprintf(name, sizeof(name), "hot%d.popular.ru", i);
-		put1(f, name, 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 86400, "hot"));
-	}
-	struct ost_cache_reader *rd;
-	struct ost_cache_batch *b;
-	assert_int_equal(ost_cache_reader_new(f->cache, &rd), 0);
-	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
-	f->rd = rd;
-	f->b = b;
-	/* About 4x the map in distinct names, 3x if counting only payloads. */
-	size_t total = 0, target = 4 * f->cfg.max_bytes;
-	unsigned n = 0;
-	uint64_t max_entries = 0;
-	int commits = 0;
-	while (total < target) {
-		f->fc.wall += 1;
-		for (int j = 0; j < PER_BATCH; j++, n++) {
-			snprintf(name, sizeof(name), "flood%u.zone%u.example", n, n % 97);
-			struct ost_cache_entry e =
-				mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 86400, payload);
-			assert_int_equal(ost_cache_batch_put(b, wire(name), 1, &e), 0);
-			total += PAYLOAD + strlen(name) + OST_CACHE_HDR_LEN;
-		}
-		assert_int_equal(ost_cache_batch_commit(b), 0);
-		commits++;
-		/* Hot names are read between batches; their hits are reported. */
-		assert_int_equal(ost_cache_reader_begin(rd), 0);
-		for (int i = 0; i < HOT; i++) {
-			struct ost_cache_entry g;
-			snprintf(name, sizeof(name), "hot%d.popular.ru", i);
-			assert_int_equal(ost_cache_reader_get(rd, wire(name), 1, OST_CTAG_MSG, &g),
-					 0);
-		}
-		ost_cache_reader_end(rd);
-		struct ost_cache_stats st;
-		ost_cache_stats_get(f->cache, &st);
-		if (st.entries > max_entries)
-			max_entries = st.entries;
-		assert_true(st.bytes_used <= st.bytes_max);
-	}
-	struct ost_cache_stats st;
-	ost_cache_stats_get(f->cache, &st);
-	print_message("flood: commits=%d entries=%llu max=%llu evictions=%llu rounds=%llu "
-		      "used=%llu/%llu\n",
-		      commits, (unsigned long long)st.entries, (unsigned long long)max_entries,
-		      (unsigned long long)st.evictions, (unsigned long long)st.gc_rounds,
-		      (unsigned long long)st.bytes_used, (unsigned long long)st.bytes_max);
-	assert_true(st.evictions > 0);
-	assert_true(st.gc_rounds > 0);
-	/* Not wiped: a good share of the peak is still there. */
-	assert_true(st.entries * 3 >= max_entries);
-	assert_true(file_size(f->path, "data.mdb") <= (off_t)f->cfg.max_bytes);
-	/* The recent flood survives better than the old: the first batch is gone. */
-	struct ost_cache_entry g;
-	char buf[PAYLOAD + 1];
-	assert_int_equal(get1(f, "flood0.zone0.example", 1, OST_CTAG_RRSET, &g, buf, sizeof(buf)),
-			 -ENOENT);
-	snprintf(name, sizeof(name), "flood%u.zone%u.example", n - 1, (n - 1) % 97);
-	assert_int_equal(get1(f, name, 1, OST_CTAG_RRSET, &g, buf, sizeof(buf)), 0);
-	for (int i = 0; i < HOT; i++) {
-		snprintf(name, sizeof(name), "hot%d.popular.ru", i);
-		assert_int_equal(get1(f, name, 1, OST_CTAG_MSG, &g, buf, sizeof(buf)), 0);
-	}
-	ost_cache_batch_free(b);
-	ost_cache_reader_free(rd);
-	f->rd = NULL;
-	f->b = NULL;
-}
-
-static void test_two_processes(void **state)
-{
-	struct fx *f = *state;
-	open_cache(f); /* the parent's environment is open across the fork */
-	int to_child[2], to_parent[2];
-	assert_int_equal(pipe(to_child), 0);
-	assert_int_equal(pipe(to_parent), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* Child: its own environment on the same file. Learn one name. */
-		struct ost_cache *c;
-		char x;
-		int code = 0;
-		if (ost_cache_open(&c, &f->cfg, &f->clock))
-			_exit(10);
-		struct ost_cache_batch *b;
-		struct ost_cache_entry e =
-			mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 300, "learned-by-child");
-		if (ost_cache_batch_new(c, &b) || ost_cache_batch_put(b, wire("c.ru"), 1, &e) ||
-		    ost_cache_batch_commit(b))
-			code = 11;
-		ost_cache_batch_free(b);
-		if (write(to_parent[1], "w", 1) != 1)
-			code = 12;
-		/* Wait for the parent's write, then answer it from the cache. */
-		if (read(to_child[0], &x, 1) != 1)
-			code = 13;
-		struct ost_cache_reader *rd;
-		struct ost_cache_entry g;
-		if (ost_cache_reader_new(c, &rd) || ost_cache_reader_begin(rd))
-			_exit(14);
-		if (ost_cache_reader_get(rd, wire("p.ru"), 1, OST_CTAG_MSG, &g) || g.len != 17 ||
-		    memcmp(g.data, "learned-by-parent", 17))
-			code = 15;
-		ost_cache_reader_end(rd);
-		ost_cache_reader_free(rd);
-		ost_cache_close(c);
-		_exit(code);
-	}
-	char x;
-	assert_int_equal(read(to_parent[0], &x, 1), 1);
-	struct ost_cache_entry g;
-	char buf[32];
-	assert_int_equal(get1(f, "c.ru", 1, OST_CTAG_MSG, &g, buf, 32), 0);
-	assert_string_equal(buf, "learned-by-child");
-	put1(f, "p.ru", 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 300, "learned-by-parent"));
-	assert_int_equal(write(to_child[1], "p", 1), 1);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	close(to_child[0]);
-	close(to_child[1]);
-	close(to_parent[0]);
-	close(to_parent[1]);
-}
-
-/* Child of the kill test: commit numbered batches forever, acking each. */
-static void flood_child(struct fx *f, int round, int ack_fd)
-{
-	struct ost_cache *c;
-	if (ost_cache_open(&c, &f->cfg, &f->clock))
-		_exit(20);
-	struct ost_cache_batch *b;
-	if (ost_cache_batch_new(c, &b))
-		_exit(21);
-	char name[64], data[200];
-	memset(data, 'k', sizeof(data) - 1);
-	data[sizeof(data) - 1] = 0;
-	for (uint32_t i = 0;; i++) {
-		for (int j = 0; j < 200; j++) {
-			snprintf(name, sizeof(name), "n%d-%u-%d.kill.test", round, i, j);
-			struct ost_cache_entry e =
-				mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 3600, data);
-			if (ost_cache_batch_put(b, wire(name), 1, &e))
-				_exit(22);
-		}
-		if (ost_cache_batch_commit(b))
-			_exit(23);
-		if (write(ack_fd, &i, sizeof(i)) != sizeof(i))
-			_exit(24);
-	}
-}
-
-static void test_kill9(void **state)
-{
-	struct fx *f = *state;
-	f->cfg.no_sync = false; /* the default mode is what must survive */
-	f->cfg.max_bytes = 64u << 20;
-	srand((unsigned)getpid());
-	uint64_t total_checked = 0;
-	for (int round = 0; round < 10; round++) {
-		int p[2];
-		assert_int_equal(pipe(p), 0);
-		fflush(NULL);
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			close(p[0]);
-			flood_child(f, round, p[1]);
-		}
-		close(p[1]);
-		/* Wait until the child is well into its flood, then kill it at a
-		 * random point of the next batch or commit. */
-		int want = 1 + rand() % 4;
-		uint32_t acked = 0, got;
-		for (int k = 0; k < want; k++) {
-			assert_int_equal(read(p[0], &got, sizeof(got)), sizeof(got));
-			acked = got + 1;
-		}
-		struct timespec jitter = {0, (long)(rand() % 3000) * 1000};
-		nanosleep(&jitter, NULL); /* randomise the instant, not waiting for anything */
-		kill(pid, SIGKILL);
-		int status;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFSIGNALED(status));
-		/* More acks may sit in the pipe: those batches committed too. */
-		while (read(p[0], &got, sizeof(got)) == sizeof(got))
-			acked = got + 1;
-		close(p[0]);
-
-		open_cache(f);
-		assert_int_equal(count_corrupt(f), 0);
-		struct ost_cache_reader *rd;
-		assert_int_equal(ost_cache_reader_new(f->cache, &rd), 0);
-		assert_int_equal(ost_cache_reader_begin(rd), 0);
-		char name[64];
-		for (uint32_t i = 0; i < acked; i++) {
-			for (int j = 0; j < 200; j += 7) {
-				struct ost_cache_entry g;
-				snprintf(name, sizeof(name), "n%d-%u-%d.kill.test", round, i, j);
-				assert_int_equal(
-					ost_cache_reader_get(rd, wire(name), 1, OST_CTAG_RRSET, &g),
-					0);
-				assert_int_equal(g.len, 199);
-				total_checked++;
-			}
-		}
-		/* The batch in flight at the kill is all there or not at all. */
-		int present = 0;
-		for (int j = 0; j < 200; j++) {
-			struct ost_cache_entry g;
-			snprintf(name, sizeof(name), "n%d-%u-%d.kill.test", round, acked, j);
-			int rc = ost_cache_reader_get(rd, wire(name), 1, OST_CTAG_RRSET, &g);
-			assert_true(rc == 0 || rc == -ENOENT);
-			present += rc == 0;
-		}
-		assert_true(present == 0 || present == 200);
-		ost_cache_reader_end(rd);
-		ost_cache_reader_free(rd);
-		/* And it still takes writes. */
-		put1(f, "after-kill.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "ok"));
-		ost_cache_close(f->cache);
-		f->cache = NULL;
-	}
-	assert_true(total_checked > 0);
-
-	/* The worst instant: killed while holding LMDB's writer lock. */
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		MDB_env *env;
-		MDB_txn *txn;
-		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
-		    mdb_env_set_mapsize(env, f->cfg.max_bytes) ||
-		    mdb_env_open(env, f->path, 0, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
-			_exit(30);
-		if (write(p[1], "L", 1) != 1)
-			_exit(31);
-		pause();
-		_exit(32);
-	}
-	char x;
-	assert_int_equal(read(p[0], &x, 1), 1);
-	kill(pid, SIGKILL);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	close(p[0]);
-	close(p[1]);
-	alarm(20); /* a stuck writer lock fails the test instead of hanging it */
-	open_cache(f);
-	put1(f, "after-lock-holder.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "ok"));
-	alarm(0);
-	assert_int_equal(count_corrupt(f), 0);
-}
-
-struct worker_arg {
-	struct fx *f;
-	int id;
-	int failures;
-	long hits;
-};
-
-/* A worker: read the hot set with its reader, learn names, submit batches. */
-static void *worker_main(void *p)
-{
-	struct worker_arg *a = p;
-	struct ost_cache_reader *rd;
-	struct ost_cache_batch *b;
-	if (ost_cache_reader_new(a->f->cache, &rd) || ost_cache_batch_new(a->f->cache, &b)) {
-		a->failures++;
-		return NULL;
-	}
-	char name[64];
-	uint8_t w[256];
-	for (int i = 0; i < 40; i++) {
-		if (ost_cache_reader_begin(rd)) {
-			a->failures++;
-			continue;
-		}
-		for (int h = 0; h < 16; h++) {
-			struct ost_cache_entry g;
-			snprintf(name, sizeof(name), "hot%d.t.ru", h);
-			wire_to(name, w); /* wire() is not thread-safe */
-			if (ost_cache_reader_get(rd, w, 1, OST_CTAG_MSG, &g) || g.len != 3)
-				a->failures++;
-			else
-				a->hits++;
-		}
-		ost_cache_reader_end(rd);
-		for (int j = 0; j < 50; j++) {
-			snprintf(name, sizeof(name), "w%d-%d-%d.t.ru", a->id, i, j);
-			wire_to(name, w);
-			struct ost_cache_entry e =
-				mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 600, "learned");
-			if (ost_cache_batch_put(b, w, 1, &e))
-				a->failures++;
-		}
-		if (ost_cache_batch_submit(b))
-			a->failures++;
-	}
-	ost_cache_batch_free(b);
-	ost_cache_reader_free(rd);
-	return NULL;
-}
-
-static void test_threads_submit(void **state)
-{
-	struct fx *f = *state;
-	open_cache(f);
-	char name[64];
-	for (int h = 0; h < 16; h++) {
-		snprintf(name, sizeof(name), "hot%d.t.ru", h);
-		put1(f, name, 1, mk_entry(OST_CTAG_MSG, OST_RANK_ANSWER, 600, "hot"));
-	}
-	pthread_t t[3];
-	struct worker_arg a[3];
-	for (int i = 0; i < 3; i++) {
-		a[i] = (struct worker_arg){.f = f, .id = i};
-		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &a[i]), 0);
-	}
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(pthread_join(t[i], NULL), 0);
-		assert_int_equal(a[i].failures, 0);
-		assert_int_equal(a[i].hits, 40 * 16);
-	}
-	ost_cache_sync(f->cache);
-	struct ost_cache_stats st;
-	ost_cache_stats_get(f->cache, &st);
-	assert_int_equal(st.entries, 16 + 3 * 40 * 50);
-	assert_int_equal(st.write_dropped, 0);
-	assert_true(st.hits >= 3 * 40 * 16);
-	struct ost_cache_entry g;
-	char buf[16];
-	assert_int_equal(get1(f, "w2-39-49.t.ru", 1, OST_CTAG_RRSET, &g, buf, 16), 0);
-	assert_string_equal(buf, "learned");
-	/* Close commits whatever is still queued. */
-	struct ost_cache_batch *b;
-	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
-	struct ost_cache_entry e = mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 600, "late");
-	assert_int_equal(ost_cache_batch_put(b, wire("late.t.ru"), 1, &e), 0);
-	assert_int_equal(ost_cache_batch_submit(b), 0);
-	assert_int_equal(ost_cache_batch_pending(b), 0);
-	ost_cache_batch_free(b);
-	reopen_cache(f);
-	assert_int_equal(get1(f, "late.t.ru", 1, OST_CTAG_RRSET, &g, buf, 16), 0);
-}
-
 /* Read the last-use stamp of an entry through raw LMDB (cache closed). */
 static int64_t raw_last_used(struct fx *f, const char *name, uint16_t type, uint8_t tag)
 {
@@ -1260,94 +683,29 @@ static void test_touch_on_hit(void **state)
 		assert_int_equal(ost_cache_reader_get(rd, wire("b.ru"), 1, OST_CTAG_MSG, &g), 0);
 	assert_int_equal(atomic_load(&rd->head), 1);
 	ost_cache_reader_end(rd);
-	assert_int_equal(ost_cache_maintain(f->cache), 0);
+	/* A hit-only worker submits its empty batch: that hands the touches over. */
+	struct ost_cache_stats st0, st1;
+	struct ost_cache_batch *b;
+	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	ost_cache_stats_get(f->cache, &st0);
+	assert_int_equal(ost_cache_batch_submit(b), 0);
+	ost_cache_sync(f->cache);
 	assert_int_equal(atomic_load(&rd->tail), 1);
+	ost_cache_stats_get(f->cache, &st1);
+	assert_int_equal(st1.commits, st0.commits + 1);
+	/* With nothing queued, an empty submit writes nothing. */
+	assert_int_equal(ost_cache_batch_submit(b), 0);
+	ost_cache_sync(f->cache);
+	assert_int_equal(ost_cache_maintain(f->cache), 0);
+	ost_cache_stats_get(f->cache, &st0);
+	assert_int_equal(st0.commits, st1.commits);
+	ost_cache_batch_free(b);
 	ost_cache_reader_free(rd);
 	ost_cache_close(f->cache);
 	f->cache = NULL;
 	assert_int_equal(raw_last_used(f, "a.ru", 1, OST_CTAG_RRSET), t0 + 1005);
 	assert_int_equal(raw_last_used(f, "b.ru", 1, OST_CTAG_MSG), t0 + 1005);
 	assert_int_equal(raw_last_used(f, "c.ru", 1, OST_CTAG_RRSET), t0);
-}
-
-/*
- * Submitting never waits for the writer: another process holds LMDB's writer
- * lock while this one's workers keep submitting. Submissions return at once;
- * past 1/8 of the map queued, batches are dropped and counted. When the lock
- * is released everything accepted is committed.
- */
-static void test_submit_never_blocks(void **state)
-{
-	struct fx *f = *state;
-	open_cache(f);
-	int go[2], ready[2];
-	assert_int_equal(pipe(go), 0);
-	assert_int_equal(pipe(ready), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		MDB_env *env;
-		MDB_txn *txn;
-		char x;
-		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
-		    mdb_env_open(env, f->path, 0, 0600) || mdb_txn_begin(env, NULL, 0, &txn))
-			_exit(40);
-		if (write(ready[1], "L", 1) != 1 || read(go[0], &x, 1) != 1)
-			_exit(41);
-		mdb_txn_abort(txn);
-		mdb_env_close(env);
-		_exit(0);
-	}
-	char x;
-	assert_int_equal(read(ready[0], &x, 1), 1);
-
-	alarm(20); /* a blocking submit fails the test instead of hanging it */
-	struct ost_cache_batch *b;
-	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
-	char payload[300], name[64];
-	memset(payload, 'q', sizeof(payload) - 1);
-	payload[sizeof(payload) - 1] = 0;
-	int accepted = 0, dropped = 0;
-	for (int i = 0; i < 100; i++) {
-		for (int j = 0; j < 100; j++) {
-			snprintf(name, sizeof(name), "s%d-%d.block.test", i, j);
-			struct ost_cache_entry e =
-				mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 600, payload);
-			assert_int_equal(ost_cache_batch_put(b, wire(name), 1, &e), 0);
-		}
-		int rc = ost_cache_batch_submit(b);
-		assert_true(rc == 0 || rc == OST_ELIMIT);
-		assert_int_equal(ost_cache_batch_pending(b), 0);
-		if (rc == 0)
-			accepted++;
-		else
-			dropped++;
-	}
-	alarm(0);
-	assert_true(accepted > 0);
-	assert_true(dropped > 0);
-	struct ost_cache_stats st;
-	ost_cache_stats_get(f->cache, &st);
-	assert_int_equal(st.write_dropped, (uint64_t)dropped * 100);
-	assert_int_equal(st.entries, 0); /* nothing could be written yet */
-
-	/* Release the lock: the writer commits what it accepted. */
-	assert_int_equal(write(go[1], "g", 1), 1);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ost_cache_sync(f->cache);
-	ost_cache_stats_get(f->cache, &st);
-	assert_int_equal(st.entries, (uint64_t)accepted * 100);
-	struct ost_cache_entry g;
-	char buf[320];
-	assert_int_equal(get1(f, "s0-99.block.test", 1, OST_CTAG_RRSET, &g, buf, sizeof(buf)), 0);
-	ost_cache_batch_free(b);
-	close(go[0]);
-	close(go[1]);
-	close(ready[0]);
-	close(ready[1]);
 }
 
 int main(void)
@@ -1366,10 +724,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_submit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_process_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
