@@ -196,7 +196,7 @@ static void drive(struct ost_task *t);
 
 static enum ost_step on_start(struct ost_task *t)
 {
-	if (ost_stash_answer(t)) {
+	if (ost_stash_answer(t) || ost_val_aggr_answer(t)) {
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}

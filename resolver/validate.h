@@ -203,6 +203,17 @@ uint8_t ost_nsec3_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns
 
 struct ost_task;
 struct ost_resolver;
+struct kc_entry;
+struct ost_val_aggr;
+
+/** The validator state of one resolver (struct ost_resolver's val). */
+struct ost_val_res {
+	struct ost_ta_store *ta;   /**< anchors (borrowed from the config, or owned) */
+	bool own_ta;               /**< @p ta is the built-in store made here */
+	struct kc_entry *head;     /**< zone-key cache (validate_task.c) */
+	size_t n;                  /**< its entries */
+	struct ost_val_aggr *aggr; /**< validated NSEC spans (validate_aggr.c), or NULL */
+};
 
 /** What ost_val_task_step() asks of the engine. */
 enum ost_val_action {
@@ -242,5 +253,25 @@ enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name,
  * @param child the finished sub-request (borrowed)
  */
 void ost_val_task_feed(struct ost_task *t, const struct ost_task *child);
+
+/* ---- validate_aggr.c: aggressive use of validated NSEC (RFC 8198) ---- */
+
+/**
+ * Keep the validated NSEC records of @p nsecs (zone @p zone) with their
+ * RRSIGs and the zone's SOA, all taken from @p all, for their TTL.
+ */
+void ost_val_aggr_store(struct ost_resolver *r, const ldns_rdf *zone, const ldns_rr_list *nsecs,
+			const ldns_rr_list *all, int64_t now);
+
+/**
+ * Answer @p t (a CD=0 client request, validation on) NXDOMAIN or NODATA from
+ * kept NSEC spans when they prove it (RFC 8198 §5); counts
+ * stats.aggressive_nsec.
+ * @return true when t's result is final
+ */
+bool ost_val_aggr_answer(struct ost_task *t);
+
+/** Free the spans of a resolver (NULL is allowed). */
+void ost_val_aggr_free(struct ost_val_aggr *a);
 
 #endif

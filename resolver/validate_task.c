@@ -60,13 +60,6 @@ struct kc_entry {
 	struct kc_entry *next;
 };
 
-/** The resolver's validator state. */
-struct ost_val_res {
-	struct ost_ta_store *ta; /* anchors (borrowed or owned) */
-	bool own_ta;
-	struct kc_entry *head;
-	size_t n;
-};
 
 /** One request's validation state, in the task's arena. */
 struct ost_val_task {
@@ -207,6 +200,7 @@ void ost_val_resolver_deinit(struct ost_resolver *r)
 	}
 	if (vr->own_ta)
 		ost_ta_store_free(vr->ta);
+	ost_val_aggr_free(vr->aggr);
 	free(vr);
 	r->val = NULL;
 }
@@ -548,12 +542,14 @@ static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rd
 	sec = ost_val_denial(&vt->ctx, OST_DENY_NO_DS, name, LDNS_RR_TYPE_DS, zone, nsecs, 0, &v);
 	if (sec == OST_SEC_INSECURE) {
 		kc_put(vr, name, KC_INSECURE, NULL, now, kc_ttl(auth, now), &v);
+		ost_val_aggr_store(t->r, zone, nsecs, auth, now);
 	} else {
 		sec = ost_val_denial(&vt->ctx, OST_DENY_NODATA, name, LDNS_RR_TYPE_DS, zone, nsecs,
 				     0, &v);
-		if (sec == OST_SEC_SECURE)
+		if (sec == OST_SEC_SECURE) {
 			kc_put(vr, name, KC_NOTCUT, NULL, now, kc_ttl(auth, now), NULL);
-		else if (sec == OST_SEC_INSECURE)
+			ost_val_aggr_store(t->r, zone, nsecs, auth, now);
+		} else if (sec == OST_SEC_INSECURE)
 			kc_put(vr, name, KC_INSECURE, NULL, now, kc_ttl(auth, now), &v);
 		else if (!vt->ctx.over_budget)
 			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
@@ -615,6 +611,8 @@ static uint8_t prove(struct ost_task *t, enum ost_denial kind, const ldns_rdf *n
 	if (!nsecs)
 		return OST_SEC_BOGUS;
 	sec = ost_val_denial(&vt->ctx, kind, name, qtype, zone, nsecs, wc_labels, v);
+	if (sec == OST_SEC_SECURE && kind != OST_DENY_WILDCARD)
+		ost_val_aggr_store(t->r, zone, nsecs, t->auth, now_of(t));
 	ldns_rr_list_free(nsecs);
 	return sec;
 }
@@ -730,17 +728,30 @@ static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 static bool is_negative(const struct ost_task *t)
 {
 	size_t n = ldns_rr_list_rr_count(t->answer);
+	const ldns_rdf *name = t->qname;
 
 	if (t->rcode == LDNS_RCODE_NXDOMAIN)
 		return true;
 	if (n == 0)
 		return true;
-	/* a CNAME chain that ends in NODATA */
-	for (size_t i = 0; i < n; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(t->answer, i);
+	/* Follow the CNAME chain of the answer from the question: a chain
+	 * that ends without data of the type ends in NODATA. */
+	for (size_t hop = 0; hop <= n; hop++) {
+		const ldns_rdf *next = NULL;
 
-		if (ldns_rr_get_type(rr) == t->qtype && ost_dname_eq(ldns_rr_owner(rr), t->sname))
-			return false;
+		for (size_t i = 0; i < n; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(t->answer, i);
+
+			if (!ost_dname_eq(ldns_rr_owner(rr), name))
+				continue;
+			if (ldns_rr_get_type(rr) == t->qtype || t->qtype == LDNS_RR_TYPE_ANY)
+				return false;
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) == 1)
+				next = ldns_rr_rdf(rr, 0);
+		}
+		if (!next)
+			break;
+		name = next;
 	}
 	return ldns_rr_list_rr_count(t->auth) > 0;
 }

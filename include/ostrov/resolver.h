@@ -172,6 +172,7 @@ struct ost_resolver_stats {
 	uint64_t servfail;         /**< requests answered SERVFAIL */
 	uint64_t cache_answers;    /**< requests answered from cache */
 	uint64_t cache_errors;     /**< cache reads/writes that failed */
+	uint64_t aggressive_nsec;  /**< negatives made from validated NSEC (RFC 8198) */
 };
 
 struct ost_resolver;
