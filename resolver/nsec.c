@@ -234,6 +234,12 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 		if (!cov)
 			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: no NSEC proves %s does not exist", zs, qs);
+		/* A next name below qname makes qname an empty non-terminal:
+		 * it exists (RFC 4035 §3.1.3.2), so this is no NXDOMAIN. */
+		if (ldns_dname_is_subdomain(ldns_rr_rdf(cov, 0), qname))
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
+					   "zone %s: NSEC shows %s is an empty non-terminal", zs,
+					   qs);
 		/* RFC 4035 §5.4: also no wildcard at the closest encloser. */
 		ce = closest_encloser(cov, qname);
 		if (ce < ldns_dname_label_count(zone))

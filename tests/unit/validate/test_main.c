@@ -372,5 +372,6 @@ int main(void)
 	fails += run_vector_tests();
 	fails += run_proof_tests();
 	fails += run_hostile_tests();
+	fails += run_engine_tests();
 	return fails ? 1 : 0;
 }

@@ -144,6 +144,8 @@ static void test_nxdomain(void **state)
 	assert_int_equal(deny(f, OST_DENY_NXDOMAIN, "a.example.", 1, 0, NULL, &v), OST_SEC_BOGUS);
 	assert_int_equal(v.ede, OST_EDE_DNSSEC_BOGUS); /* a proof came, it fails */
 	assert_non_null(strstr(v.text, "example."));
+	/* an empty non-terminal exists: no NXDOMAIN (c.example. over b.c.example.) */
+	assert_int_equal(deny(f, OST_DENY_NXDOMAIN, "c.example.", 1, 0, NULL, &v), OST_SEC_BOGUS);
 	/* below the wildcard: *.w.example. matches, so no NXDOMAIN */
 	assert_int_equal(deny(f, OST_DENY_NXDOMAIN, "x.w.example.", 1, 0, NULL, &v), OST_SEC_BOGUS);
 	/* below an unsigned delegation the parent proves nothing (overreach) */

@@ -63,5 +63,6 @@ ldns_rr_list *validated_nsecs(struct ost_val_ctx *c, const ldns_rr_list *rrs, co
 int run_vector_tests(void);
 int run_proof_tests(void);
 int run_hostile_tests(void);
+int run_engine_tests(void);
 
 #endif
