@@ -153,7 +153,9 @@ void ost_val_aggr_store(struct ost_resolver *r, const ldns_rdf *zone, const ldns
 		    ldns_dname_compare(ldns_rr_owner(rr), zone) == 0)
 			soa = rr;
 	}
-	z = zone_get(a, zone, soa != NULL);
+	/* The zone's SOA may come later (a referral's no-DS proof has none);
+	 * nothing is synthesised until it has one. */
+	z = zone_get(a, zone, true);
 	if (!z)
 		return;
 	if (soa) {
@@ -318,6 +320,19 @@ bool ost_val_aggr_answer(struct ost_task *t)
 		rcode = LDNS_RCODE_NOERROR;
 	else
 		goto out;
+	/* A NODATA at an existing name needs only that name's NSEC. */
+	if (rcode == LDNS_RCODE_NOERROR) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(cand); i++) {
+			ldns_rr *n = ldns_rr_list_rr(cand, i);
+
+			if (ldns_dname_compare(ldns_rr_owner(n), name) == 0) {
+				ldns_rr_list_set_rr(cand, n, 0);
+				while (ldns_rr_list_rr_count(cand) > 1)
+					(void)ldns_rr_list_pop_rr(cand);
+				break;
+			}
+		}
+	}
 	/* RFC 8198 §5.4: the TTL is the smaller of the NSEC's and the SOA's
 	 * negative TTL, counted down. */
 	{

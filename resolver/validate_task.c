@@ -763,7 +763,7 @@ static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 
 	t->sec = sec;
 	if (sec != OST_SEC_SECURE && sec != OST_SEC_BOGUS)
-		ost_log(OST_LOG_INFO, "validator", "%s qname=%s reason=\"%s\"", ost_sec_str(sec),
+		ost_log(OST_LOG_DEBUG, "validator", "%s qname=%s reason=\"%s\"", ost_sec_str(sec),
 			ost_dname_str(t->qname, nb, sizeof(nb)), v->text);
 	if (sec == OST_SEC_BOGUS) {
 		ost_log(OST_LOG_INFO, "validator", "bogus qname=%s ede=%u reason=\"%s\"",
