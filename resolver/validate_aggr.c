@@ -35,7 +35,8 @@
 struct aggr_nsec {
 	ldns_rr *nsec;      /* owned */
 	ldns_rr_list *sigs; /* its RRSIGs, owned */
-	int64_t expires;
+	int64_t expires;    /* end of its TTL (what is served counts down to it) */
+	int64_t use_until;  /* end of its use for synthesis (RFC 9077 §3) */
 };
 
 struct aggr_zone {
@@ -204,6 +205,11 @@ void ost_val_aggr_store(struct ost_resolver *r, const ldns_rdf *zone, const ldns
 		z->v[k].nsec = ldns_rr_clone(n);
 		z->v[k].sigs = sigs_over(all, n);
 		z->v[k].expires = now + ttl_of(n, z->v[k].sigs, now);
+		/* RFC 9077 §3: a span is used no longer than the zone's negative
+		 * TTL (the SOA's, when known). */
+		z->v[k].use_until = z->v[k].expires;
+		if (z->soa && z->v[k].use_until > now + z->neg_ttl)
+			z->v[k].use_until = now + z->neg_ttl;
 		if (!z->v[k].nsec || !z->v[k].sigs) {
 			ldns_rr_free(z->v[k].nsec);
 			ldns_rr_list_deep_free(z->v[k].sigs);
@@ -221,9 +227,9 @@ static const struct aggr_nsec *span_for(const struct aggr_zone *z, const ldns_rd
 	size_t k = lower_bound(z, name);
 
 	if (k < z->n && ldns_dname_compare(ldns_rr_owner(z->v[k].nsec), name) == 0)
-		return z->v[k].expires > now ? &z->v[k] : NULL;
+		return z->v[k].use_until > now ? &z->v[k] : NULL;
 	k = k ? k - 1 : z->n - 1;
-	return z->n && z->v[k].expires > now ? &z->v[k] : NULL;
+	return z->n && z->v[k].use_until > now ? &z->v[k] : NULL;
 }
 
 static int push_clones(ldns_rr_list *dst, const ldns_rr_list *src, uint32_t ttl)
@@ -333,34 +339,31 @@ bool ost_val_aggr_answer(struct ost_task *t)
 			}
 		}
 	}
-	/* RFC 8198 §5.4: the TTL is the smaller of the NSEC's and the SOA's
-	 * negative TTL, counted down. */
+	/* RFC 8198 §5.4: the SOA goes out with the negative TTL (RFC 2308 §5)
+	 * and each NSEC with what is left of its own, counted down, as
+	 * Unbound does (so the answer is no longer cacheable than its proof). */
 	{
 		uint32_t ttl = z->neg_ttl;
 		int64_t left = z->soa_expires - now;
 
 		if (left < ttl)
 			ttl = (uint32_t)left;
-		for (size_t i = 0; i < z->n; i++) {
-			if (!listed(cand, z->v[i].nsec))
-				continue;
-			if (z->v[i].expires - now < ttl)
-				ttl = (uint32_t)(z->v[i].expires - now);
-		}
 		if (push_clones(t->auth, z->soa, ttl) != 0)
 			goto out;
 		for (size_t i = 0; i < z->n; i++) {
+			uint32_t nt = (uint32_t)(z->v[i].expires - now);
+			ldns_rr *nc;
+
 			if (!listed(cand, z->v[i].nsec))
 				continue;
-			if (push_clones(t->auth, z->v[i].sigs, ttl) != 0)
-				goto out;
-			ldns_rr *nc = ldns_rr_clone(z->v[i].nsec);
-
+			nc = ldns_rr_clone(z->v[i].nsec);
 			if (!nc || !ldns_rr_list_push_rr(t->auth, nc)) {
 				ldns_rr_free(nc);
 				goto out;
 			}
-			ldns_rr_set_ttl(nc, ttl);
+			ldns_rr_set_ttl(nc, nt);
+			if (push_clones(t->auth, z->v[i].sigs, nt) != 0)
+				goto out;
 		}
 	}
 	t->rcode = rcode;
