@@ -201,11 +201,14 @@ static bool cached_failure(struct ost_task *t)
 	struct ost_cache_entry e;
 	if (!get_live(t, t->qname, t->qtype, OST_CTAG_FAIL, OST_RANK_NONE, &e))
 		return false;
+	bool dnssec = e.ede >= OST_EDE_DNSSEC_BOGUS && e.ede <= OST_EDE_NSEC_MISSING;
+	/* A CD=1 client wants the data even when it does not validate
+	 * (RFC 4035 §3.2.2): a validation failure is not its failure. */
+	if (dnssec && (t->flags & OST_RF_CD))
+		return false;
 	/* A cached DNSSEC failure keeps its reason (EDE 6-12): "bogus,
 	 * signature expired" says more than "cached error". */
-	uint16_t ede = e.ede >= OST_EDE_DNSSEC_BOGUS && e.ede <= OST_EDE_NSEC_MISSING
-			       ? e.ede
-			       : OST_EDE_CACHED_ERROR;
+	uint16_t ede = dnssec ? e.ede : OST_EDE_CACHED_ERROR;
 	ost_task_fail(t, ede, false, "ostrov: cached failure (RFC 9520): %.*s",
 		      (int)(e.len > 100 ? 100 : e.len), (const char *)e.data);
 	t->src = OST_SRC_CACHE;

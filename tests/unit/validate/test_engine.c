@@ -19,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "ostrov/cache.h"
 #include "ostrov/resolver.h"
 #include "ostrov/validator.h"
 
@@ -52,6 +54,8 @@ struct world {
 	unsigned n_sent;
 	struct ost_resolver *r;
 	struct ost_ta_store *ta;
+	struct ost_cache *cache; /* NULL, or an LMDB cache in dir */
+	char dir[64];
 	/* last result */
 	bool done;
 	uint8_t rcode, sec;
@@ -368,7 +372,7 @@ static char *ds_text(const struct signer *s)
 	return t;
 }
 
-static int setup(void **state)
+static int world_new(void **state, bool with_cache)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct signer sroot, sex, strap;
@@ -433,7 +437,18 @@ static int setup(void **state)
 	cfg.validation = true;
 	cfg.anchors = w->ta;
 	cfg.max_queries = 64;
-	assert_int_equal(ost_resolver_new(&w->r, &cfg, NULL, &w->clock, &w->tp), 0);
+	if (with_cache) {
+		struct ost_cache_config cc = {.max_bytes = 16u << 20,
+					      .max_ttl = 86400,
+					      .max_neg_ttl = 3600,
+					      .max_readers = 8};
+
+		snprintf(w->dir, sizeof(w->dir), "/tmp/ost-val-XXXXXX");
+		assert_non_null(mkdtemp(w->dir));
+		cc.path = w->dir;
+		assert_int_equal(ost_cache_open(&w->cache, &cc, &w->clock), 0);
+	}
+	assert_int_equal(ost_resolver_new(&w->r, &cfg, w->cache, &w->clock, &w->tp), 0);
 	free(ds_ex);
 	free(ds_trap);
 	signer_deinit(&sroot);
@@ -443,11 +458,28 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state)
+{
+	return world_new(state, false);
+}
+
+static int setup_cache(void **state)
+{
+	return world_new(state, true);
+}
+
 static int teardown(void **state)
 {
 	struct world *w = *state;
 
 	ost_resolver_free(w->r);
+	if (w->cache) {
+		char cmd[128];
+
+		ost_cache_close(w->cache);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+		assert_int_equal(system(cmd), 0);
+	}
 	ost_ta_store_free(w->ta);
 	for (size_t i = 0; i < w->n_zones; i++) {
 		ldns_rdf_deep_free(w->zones[i].apex);
@@ -484,6 +516,10 @@ static void resolve(struct world *w, const char *name, uint16_t type, unsigned f
 	ldns_rdf_deep_free(d);
 	assert_true(w->done);
 	assert_int_equal(ost_resolver_inflight(w->r), 0);
+	/* as the server does after each loop iteration */
+	assert_int_equal(ost_resolver_commit(w->r), 0);
+	if (w->cache)
+		ost_cache_sync(w->cache);
 }
 
 /* The served record (@p owner, @p type): flip a byte of its RRSIG. */
@@ -637,6 +673,43 @@ static void test_keytrap(void **state)
 	assert_true(w->n_sent <= 6);
 }
 
+/* With the LMDB cache: the status travels with the entries. */
+static void test_cache_status(void **state)
+{
+	struct world *w = *state;
+
+	resolve(w, "www.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	w->n_sent = 0;
+	resolve(w, "www.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0); /* a cache hit, not verified again */
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	resolve(w, "nope.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	w->n_sent = 0;
+	resolve(w, "nope.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->rcode, LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+
+	/* bogus: SERVFAIL, cached briefly with its EDE; CD=1 still gets data */
+	break_sig(w, "ns.example.", LDNS_RR_TYPE_A);
+	resolve(w, "ns.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_SERVFAIL);
+	w->n_sent = 0;
+	resolve(w, "ns.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_SERVFAIL);
+	assert_int_equal(w->ede, OST_EDE_DNSSEC_BOGUS);
+	assert_int_equal(w->n_sent, 0);
+	resolve(w, "ns.example.", LDNS_RR_TYPE_A, OST_RF_DO | OST_RF_CD);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_UNCHECKED);
+	/* what CD=1 stored is not served to CD=0 clients */
+	w->wall += 400; /* past the cached failure */
+	resolve(w, "ns.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_SERVFAIL);
+	assert_true(w->n_sent > 0);
+}
+
 int run_engine_tests(void)
 {
 	/* each test gets a fresh world: caches and tampering do not leak */
@@ -648,6 +721,7 @@ int run_engine_tests(void)
 		cmocka_unit_test_setup_teardown(test_bogus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keytrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_status, setup_cache, teardown),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
