@@ -354,6 +354,13 @@ static void test_nsec3_iterations(void **state)
 	ldns_rr_list *ok = chain(names, 2, 150, "aabbccdd", false);
 	ldns_rr_list *high = chain(names, 2, 151, "aabbccdd", false);
 	ldns_rr_list *absurd = chain(names, 2, 2500, "", false);
+	char big_salt[511] = "";
+	ldns_rr_list *salty;
+
+	/* the longest salt the wire allows (255 octets) is only more work */
+	for (int i = 0; i < 255; i++)
+		strcat(big_salt, "ab");
+	salty = chain(names, 2, 10, big_salt, false);
 	char deep[600] = "";
 
 	/* 150 is the RFC 9276 ceiling we accept */
@@ -367,6 +374,11 @@ static void test_nsec3_iterations(void **state)
 	assert_int_equal(deny(f, OST_DENY_NODATA, "a.example.", LDNS_RR_TYPE_TXT, 0, absurd, &v),
 			 OST_SEC_INSECURE);
 	assert_int_equal(f->c.n_hash_ops, 0);
+	ost_val_ctx_init(&f->c, NULL, NOW);
+	assert_int_equal(deny(f, OST_DENY_NXDOMAIN, "nope.example.", 1, 0, salty, &v),
+			 OST_SEC_SECURE);
+	assert_true(f->c.n_hash_ops > 0 && f->c.n_hash_ops <= 5 * 11);
+	ldns_rr_list_deep_free(salty);
 	/* a 100-label name at 150 iterations: the closest-encloser walk
 	 * stops at the budget instead of doing 15,000 SHA-1 */
 	for (int i = 0; i < 100; i++)
