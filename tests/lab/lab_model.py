@@ -535,6 +535,7 @@ def probes(zs):
                 add(owner, "A" if rtype == "CNAME" else rtype)
         if z.name != ".":
             add(z.name, "SOA")
+        add(z.name, "NS")
         add(("nosuch." + z.name) if z.name != "." else "nosuchtld.", "A")
         www = nodes.get(z.fq("www"))
         if www is not None:
