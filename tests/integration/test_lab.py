@@ -49,6 +49,7 @@ class Checks:
     def __init__(self):
         self.failed = []
         self.passed = 0
+        self.t_section = None
 
     def ok(self, cond, what, detail=""):
         if cond:
@@ -59,6 +60,10 @@ class Checks:
         return cond
 
     def section(self, title):
+        now = time.monotonic()
+        if self.t_section is not None:
+            print(f"    ({now - self.t_section:.1f}s)", flush=True)
+        self.t_section = now
         print(f"--- {title}", flush=True)
 
 
