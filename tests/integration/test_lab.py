@@ -468,9 +468,36 @@ def check_cuts(c, d, servers, zones):
          "unknown cut target is an error")
 
 
-def check_resign(c, d):
-    c.section("resign (new serial, fresh signatures, reload)")
+def notifies(sock, timeout, until):
+    """NOTIFY messages received on sock, [(source address, serial)], until
+    until(list) holds or the timeout passes."""
+    out = []
+    end = time.monotonic() + timeout
+    while not until(out):
+        left = end - time.monotonic()
+        if left <= 0:
+            return out
+        sock.settimeout(left)
+        try:
+            data, src = sock.recvfrom(4096)
+        except socket.timeout:
+            return out
+        if len(data) >= 12 and (data[2] >> 3) & 0xF == 4:  # opcode NOTIFY
+            try:
+                out.append((src[0], dnsq.soa_serial(dnsq.Reply(data))))
+            except dnsq.QueryError:
+                out.append((src[0], None))
+    return out
+
+
+def check_resign(c, d, notify_sock):
+    c.section("resign (new serial, fresh signatures, reload, NOTIFY)")
     zones = json.load(open(os.path.join(d, "zones.json")))
+    mirrored = {a for z in zones.values() if z["axfr"] for a in z["servers"]}
+    seen = {src for src, _ in notifies(
+        notify_sock, 5, lambda got: {s for s, _ in got} >= mirrored)}
+    c.ok(seen == mirrored, "every server of a zone with AXFR sent NOTIFY "
+         "from its own address", f"{sorted(seen ^ mirrored)}")
     old = zones["ru."]["serial"]
     res = lab("resign", d, "ru", "--validity", "7200", check=False)
     if not c.ok(res.returncode == 0, "lab resign ru", res.stderr):
@@ -494,6 +521,12 @@ def check_resign(c, d):
     soa = next(n for n in names if n["qname"] == "ru." and n["qtype"] == "SOA")
     c.ok(soa["answers"][0].split()[6] == str(old + 1),
          "names.json follows the new serial")
+    fresh = set(z["servers"])
+    got = [n for n in notifies(notify_sock, 5, lambda got: {
+        s for s, serial in got if serial == old + 1} >= fresh)
+        if n[1] == old + 1]
+    c.ok({src for src, _ in got} == fresh,
+         "both ru servers sent NOTIFY with the new serial", str(got))
 
 
 def lab_processes(d):
@@ -517,8 +550,11 @@ def main():
     try:
         global UNBOUND_PORT, KRESD_PORT
         UNBOUND_PORT, KRESD_PORT = free_port(), free_port()
+        notify_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        notify_sock.bind(("127.0.0.1", 0))
         res = lab("up", d, "--prefix", "auto", "--unbound-port",
                   str(UNBOUND_PORT), "--kresd-port", str(KRESD_PORT),
+                  "--notify", f"127.0.0.1@{notify_sock.getsockname()[1]}",
                   check=False)
         t_up = time.monotonic() - t0
         print(res.stdout.strip(), res.stderr.strip())
@@ -541,7 +577,7 @@ def main():
         check_names_vs_validator(c, d, names, "kresd", KRESD_PORT,
                                  start_kresd)
         check_cuts(c, d, servers, zones)
-        check_resign(c, d)
+        check_resign(c, d, notify_sock)
         res = lab("up", d, check=False)
         c.ok(res.returncode != 0, "lab up refuses a used directory")
     except Exception as e:  # report, then still tear down
