@@ -77,9 +77,6 @@ class Layout:
     def bh_log(self, addr):
         return os.path.join(self.log, f"blackhole-{addr}.log")
 
-    def mode(self, addr):
-        return os.path.join(self.run, f"{addr}.mode")
-
 
 def _keygen(lay, z):
     ksk = run_tool(["ldns-keygen", "-a", KEY_ALG, "-k", z.name],

@@ -186,7 +186,12 @@ def _host(z, rel, aaaa=True, txt=False, mx=False):
 
 
 def build_zones(serial, bench_names=10000):
-    """Return the list of lab zones, parents before children."""
+    """Return the list of lab zones, parents before children.
+
+    Deterministic: the same serial and bench size give the same zones.
+    """
+    global _addr_counter
+    _addr_counter = itertools.count(1)
     zs = []
     root = Zone(".", [f"{l}.root-servers.lab." for l in "abc"], denial="nsec",
                 zonemd="good", axfr=True, ttl=86400, ns_ttl=518400,
@@ -373,7 +378,7 @@ def _add_infrastructure(zs, serial):
 _SEC_ORDER = {"secure": 0, "insecure": 1, "bogus": 2}
 
 
-def zone_security(zs, z, _memo=None):
+def zone_security(zs, z):
     """Return (security, ede list) of a zone as seen from the lab root."""
     p = parent_zone(zs, z)
     if p is None:

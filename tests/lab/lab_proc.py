@@ -208,7 +208,7 @@ class Lab:
         if not addrs:
             raise LabError(f"unknown target {target!r}: not an address, "
                            "group or zone of this lab")
-        return sorted(addrs, key=_addr_key)
+        return sorted(addrs, key=addr_key)
 
     # NSD ---------------------------------------------------------------
 
@@ -270,10 +270,6 @@ class Lab:
         except FileNotFoundError:
             return ""
         return "; log: " + " | ".join(l.strip() for l in lines)
-
-    def stop_nsd(self, addr):
-        s = self.servers[addr]
-        return stop_by_pidfile(s["pidfile"], s["conf"])
 
     def reload(self, zone, serial, deadline=START_DEADLINE):
         """SIGHUP the servers of zone; wait until all serve `serial`."""
@@ -340,10 +336,6 @@ class Lab:
                 tail = f.read()[-400:]
             raise LabError(f"blackhole for {addr} did not start: {tail}")
 
-    def stop_blackhole(self, addr):
-        s = self.servers[addr]
-        return stop_by_pidfile(s["blackhole_pidfile"], s["blackhole_pidfile"])
-
     # commands ----------------------------------------------------------
 
     def cut(self, addrs, how):
@@ -367,7 +359,7 @@ class Lab:
     def down(self):
         """Stop everything; idempotent. Returns the number of processes."""
         targets = []
-        for addr in sorted(self.servers, key=_addr_key):
+        for addr in sorted(self.servers, key=addr_key):
             s = self.servers[addr]
             targets.append((s["blackhole_pidfile"], s["blackhole_pidfile"]))
             targets.append((s["pidfile"], s["conf"]))
@@ -384,7 +376,7 @@ class Lab:
 
     def status(self):
         out = {}
-        for addr in sorted(self.servers, key=_addr_key):
+        for addr in sorted(self.servers, key=addr_key):
             s = self.servers[addr]
             mode = self.mode(addr)
             nsd, bh = self.nsd_pid(addr), self.bh_pid(addr)
@@ -397,5 +389,5 @@ class Lab:
         return out
 
 
-def _addr_key(addr):
+def addr_key(addr):
     return tuple(int(x) for x in addr.split("."))
