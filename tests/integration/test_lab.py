@@ -109,6 +109,7 @@ def norm(rr):
 
 
 UNBOUND_PORT = 5354
+OSTROVD = None  # --ostrovd PATH: also check ostrov.yaml with the daemon
 KRESD_PORT = 5355
 
 
@@ -168,6 +169,12 @@ def check_contract(c, d, servers, zones, names):
     c.ok(zones["."]["ds_rdata"] in ta and re.search(r"^\.\s+\d+\s+IN\s+DS",
                                                    ta, re.M),
          "ta.ds holds the lab root DS")
+    if OSTROVD:
+        res = subprocess.run([OSTROVD, "-c", os.path.join(d, "ostrov.yaml"),
+                              "--check-config"], capture_output=True,
+                             text=True, timeout=20)
+        c.ok(res.returncode == 0, "ostrov.yaml passes ostrovd --check-config",
+             (res.stdout + res.stderr).strip())
     if shutil.which("unbound-checkconf"):
         res = subprocess.run(["unbound-checkconf",
                               os.path.join(d, "unbound.conf")],
@@ -614,4 +621,8 @@ def finish(c, d, t0):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--ostrovd":
+        OSTROVD = sys.argv[2]
+    elif len(sys.argv) != 1:
+        sys.exit("usage: test_lab.py [--ostrovd PATH]")
     sys.exit(main())
