@@ -135,7 +135,8 @@ def skip(msg):
 
 
 def prerequisites():
-    missing = [t for t in TOOLS if shutil.which(t) is None]
+    missing = [t for t in TOOLS if shutil.which(t) is None and
+               shutil.which(t, path="/usr/sbin:/sbin") is None]
     if missing:
         skip(f"missing tools: {' '.join(missing)}")
     try:
@@ -604,6 +605,11 @@ def main():
         res = lab("down", d, check=False)
         c.ok(res.returncode == 0 and "stopped 0" in res.stdout,
              "lab down is idempotent", res.stdout)
+        if os.path.exists(servers_path):
+            res = lab("restore", d, "all", check=False)
+            c.ok(res.returncode != 0 and "is down" in res.stderr and
+                 not lab_processes(d), "restore refuses a lab that is down",
+                 res.stderr)
     return finish(c, d, t0)
 
 
