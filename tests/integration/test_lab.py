@@ -42,7 +42,7 @@ REQUIRED_KINDS = {"positive", "nxdomain", "nodata", "cname-chain", "wildcard",
                   "insecure", "out-of-bailiwick", "broken-expired",
                   "broken-ds", "broken-rrsig", "broken-zonemd", "bench"}
 NAME_KEYS = {"qname", "qtype", "rcode", "answers", "security", "ede", "kind",
-             "tags", "zone", "cd_rcode", "cd_answers"}
+             "tags", "zone", "cd_rcode", "cd_answers", "depends"}
 
 
 class Checks:
@@ -196,6 +196,14 @@ def check_contract(c, d, servers, zones, names):
          "bench zone holds 10,000+ names")
     c.ok(all(n["ede"] for n in names if n["security"] == "bogus"),
          "every bogus name has expected EDE codes")
+    c.ok(all(n["depends"][0] == "." and n["zone"] in n["depends"] and
+             set(n["depends"]) <= set(zones) for n in names),
+         "names.json depends lists known zones, from the root to the answer")
+    org = next(n for n in names if n["qname"] == "www.example.org." and
+               n["qtype"] == "A")
+    c.ok(set(org["depends"]) == {".", "org.", "ru.", "example.org.",
+                                 "hoster.ru."},
+         "www.example.org depends on its Russian hoster", str(org["depends"]))
 
 
 def check_authority(c, servers, zones):

@@ -508,7 +508,24 @@ def expect(index, qname, qtype):
         rcode, answers = "SERVFAIL", []
     return {"rcode": rcode, "answers": answers, "security": sec, "ede": ede,
             "cd_rcode": cd_rcode, "cd_answers": cd_answers, "tags": tags,
-            "zone": zones_seen[0].name}
+            "zone": zones_seen[0].name,
+            "depends": depends(index.zs, zones_seen)}
+
+
+def depends(zs, zones, _seen=None):
+    """Zones whose servers a cold-cache resolver must reach: each zone on
+    the way and its ancestors, plus, for name servers outside the zone
+    (no glue in the parent), the zones that hold their addresses."""
+    seen = set() if _seen is None else _seen
+    for z in zones:
+        while z is not None and z.name not in seen:
+            seen.add(z.name)
+            for host in z.ns:
+                if not in_zone(host, z.name):
+                    depends(zs, [find_zone(zs, host)], seen)
+            z = parent_zone(zs, z)
+    return sorted(seen, key=lambda n: (n.count("."), n)) \
+        if _seen is None else None
 
 
 KIND_ORDER = ["broken-expired", "broken-ds", "broken-rrsig", "broken-nsec3",
