@@ -269,6 +269,44 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 	return ret;
 }
 
+int ost_msg_decode(const struct ost_cache_entry *e, uint8_t *rcode, ldns_rr_list *an,
+		   ldns_rr_list *ns, ldns_rr_list *ar)
+{
+	const uint8_t *p = e->data;
+	if (!p || e->len < MSG_HDR_LEN || p[0] != MSG_VERSION)
+		return OST_EMALFORMED;
+	size_t qnl = p[3];
+	uint16_t n = get16(p + 14);
+	size_t desc_at = MSG_HDR_LEN + qnl;
+	size_t recs_at = desc_at + (size_t)n * MSG_DESC_LEN;
+	if (recs_at > e->len)
+		return OST_EMALFORMED;
+	ldns_rr_list *secs[3] = {an, ns, ar};
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *d = p + desc_at + i * MSG_DESC_LEN;
+		size_t off = get16(d), rl = get16(d + 2);
+		uint8_t sec = d[6];
+		if (recs_at + off + rl > e->len || sec > 2)
+			return OST_EMALFORMED;
+		size_t pos = 0;
+		ldns_rr *rr = NULL;
+		/* Parsed by ldns, within the record's own bounds: a payload
+		 * that does not parse is never served. */
+		if (ldns_wire2rr(&rr, p + recs_at + off, rl, &pos, LDNS_SECTION_ANSWER) !=
+			    LDNS_STATUS_OK ||
+		    pos != rl) {
+			ldns_rr_free(rr);
+			return OST_EMALFORMED;
+		}
+		if (!ldns_rr_list_push_rr(secs[sec], rr)) {
+			ldns_rr_free(rr);
+			return -ENOMEM;
+		}
+	}
+	*rcode = p[2];
+	return 0;
+}
+
 /* What the hit path needs from the client's query. */
 struct hit_query {
 	size_t qname_len;  /* length of the question name */
@@ -333,6 +371,10 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 	if (ret != 0)
 		return ret;
 	if (e->tag != OST_CTAG_MSG || e->expires_at <= now_wall)
+		return -ENOENT;
+	/* Never hand unvalidated or bogus data to a client that wants it
+	 * checked (CD=0): the engine resolves and validates instead. */
+	if (!(query[3] & 0x10) && ((e->flags & OST_MSG_F_UNVALIDATED) || e->sec == OST_SEC_BOGUS))
 		return -ENOENT;
 	const uint8_t *p = e->data;
 	if (e->len < MSG_HDR_LEN || p[0] != MSG_VERSION)

@@ -3,8 +3,8 @@
  * Private declarations shared by the files of resolver/: the resolution task
  * and its state machine (request.c), zone cuts and reply classification
  * (iterate.c), server selection (selection.c), ldns helpers (wire.c), cache
- * reads and writes (stash.c) and answer building (answer.c). Nothing outside
- * resolver/ includes this file.
+ * reads and writes (stash.c), serve-stale and RD=0 (stale.c) and answer
+ * building (answer.c). Nothing outside resolver/ includes this file.
  */
 #ifndef OSTROV_RESOLVER_INTERNAL_H
 #define OSTROV_RESOLVER_INTERNAL_H
@@ -31,6 +31,13 @@
 #define OST_NS_MAX_ADDR        8
 /** Servers remembered per question for retry ordering. */
 #define OST_QTRIES_MAX         32
+/**
+ * Name servers of one client request whose addresses could not be found
+ * upstream (both A and AAAA failed) before the request is abandoned: the
+ * NXNS countermeasure (Unbound's MAX_TARGET_NX). Failures answered from the
+ * cache do not count, so a later request can try the remaining servers.
+ */
+#define OST_MAX_TARGET_NX      5
 
 /* ---- selection.c: per-server memory (RTT, failures, EDNS support) ---- */
 
@@ -99,7 +106,9 @@ struct ost_ns_slot {
 	struct ost_addr_slot *addrs; /**< its addresses */
 	uint8_t n_addrs;             /**< number of @p addrs */
 	uint8_t state;               /**< enum ost_ns_addr_state */
-	uint8_t tried_aaaa;           /**< the A lookup found nothing, AAAA was asked */
+	uint8_t tried_aaaa;          /**< the A lookup found nothing, AAAA was asked */
+	uint8_t counted;             /**< its lookup counted against max_subreq */
+	uint8_t fetched;             /**< a lookup of it went upstream (not only cache) */
 };
 
 /** A zone cut: a zone's name and its name servers. */
@@ -212,6 +221,8 @@ struct ost_task {
 	unsigned n_timeouts;        /**< timeouts seen */
 	unsigned n_neterr;          /**< network errors seen */
 	unsigned n_lame;            /**< lame answers seen */
+	unsigned n_blocked;         /**< addresses the policy forbade */
+	unsigned n_nx_targets;      /**< name servers without any address (NXNS limit) */
 	bool loop_seen;             /**< a name-server address loop was cut */
 	struct ost_timer *deadline; /**< total time limit (root only) */
 
@@ -228,6 +239,18 @@ struct ost_task {
 	enum ost_answer_source src; /**< answer source */
 	uint8_t rank;               /**< enum ost_rank of the final data */
 	uint8_t sec;                /**< enum ost_sec of the result */
+
+	/* Serve-stale (RFC 8767), top-level tasks only. */
+	bool has_stale;                /**< an expired answer may be served */
+	bool stale_sent;               /**< the waiters got it: the task is now a refresh */
+	uint8_t stale_rcode;           /**< its rcode (NOERROR or NXDOMAIN) */
+	uint8_t stale_sec;             /**< its enum ost_sec */
+	uint32_t stale_age;            /**< seconds since it expired */
+	ldns_rr_list *stale_answer;    /**< its sections, TTLs already set for serving */
+	ldns_rr_list *stale_auth;      /**< authority section */
+	ldns_rr_list *stale_add;       /**< additional section */
+	struct ost_timer *stale_timer; /**< client response timer */
+	char stale_text[160];          /**< EDE EXTRA-TEXT of the stale answer */
 };
 
 /** A client's handle on a task. */
@@ -245,6 +268,8 @@ struct ost_resolver {
 	ldns_rdf **hint_names;           /**< hints' names, parsed once */
 	ldns_rdf *root_name;             /**< the root name, shared by root cuts */
 	struct ost_cidr *allow;          /**< owned copy */
+	struct ost_stub_addr *stubs;     /**< owned copy (zone strings owned) */
+	ldns_rdf **stub_names;           /**< stubs' zone names, parsed once */
 	struct ost_cache *cache;         /**< or NULL */
 	struct ost_cache_batch *batch;   /**< pending writes, NULL without cache */
 	const struct ost_clock *clock;   /**< time */
@@ -310,6 +335,9 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p);
  * unless NULL), allocated in the cut's arena @p a. @return count or -ENOMEM */
 int ost_iter_ns_addrs(struct ost_arena *a, uint16_t port, struct ost_ns_slot *ns,
 		      const ldns_rr_list *l, const ldns_rdf *zone);
+/** If a stub zone containing t->sname lies below t->cut, make it the cut
+ * (its parent is the old cut). @return 0 or -ENOMEM */
+int ost_iter_stub_cut(struct ost_task *t);
 /** Find the deepest cut in @p from's chain containing @p name. */
 struct ost_cut *ost_iter_closest_cut(struct ost_cut *from, const ldns_rdf *name);
 /** Set SERVFAIL with an EDE on @p t. */
@@ -326,12 +354,37 @@ void ost_stash_deinit(struct ost_resolver *r);
 int ost_stash_commit(struct ost_resolver *r);
 /** Try to answer @p t from the cache. @return true when t's result is final */
 bool ost_stash_answer(struct ost_task *t);
+/** Look for an expired answer for @p t that RFC 8767 lets us serve; fills
+ * t->stale_*. @return true when found */
+bool ost_stash_stale(struct ost_task *t);
+/** @return the maximum staleness in force (policy hook or configuration) */
+uint32_t ost_stale_max(const struct ost_resolver *r);
 /** Find the closest cached zone cut for t->sname; sets t->cut. @return true when found */
 bool ost_stash_closest_cut(struct ost_task *t);
 /** Queue the final result of @p t into the resolver's batch. */
 void ost_stash_result(struct ost_task *t);
 /** Queue the cut just learnt from a referral (NS RRset and glue). */
 void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_rr_list *glue);
+
+/* ---- request.c ---- */
+
+/** Fill @p res with the task's result (borrowed from the task). */
+void ost_task_result(const struct ost_task *t, struct ost_result *res);
+
+/* ---- stale.c: serve-stale (RFC 8767) and RD=0 ---- */
+
+/**
+ * Called by START after the cache had no fresh answer (@p cached_failure:
+ * it had a cached failure, already set on the task). Looks for stale data
+ * (top-level tasks), answers RD=0 misses with REFUSED, and serves stale data
+ * at once or arms the client response timer.
+ * @return true when the task is finished (go to DONE)
+ */
+bool ost_stale_start(struct ost_task *t, bool cached_failure);
+/** Fill @p res with the task's stale answer (EDE 3 or 19). */
+void ost_stale_result(const struct ost_task *t, struct ost_result *res);
+/** Answer every waiter with the stale answer; @p why goes into EXTRA-TEXT. */
+void ost_stale_deliver(struct ost_task *t, const char *why);
 
 /* ---- answer.c ---- */
 
@@ -340,5 +393,9 @@ void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_r
 int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8_t rcode,
 		   const ldns_rr_list *an, const ldns_rr_list *ns, const ldns_rr_list *ar,
 		   struct ost_arena *a, uint8_t **out, uint32_t *len, uint32_t *min_ttl);
+/** Decode an OST_CTAG_MSG payload into @p an, @p ns, @p ar (records keep the
+ * TTLs they were stored with). @return 0, OST_EMALFORMED or -ENOMEM */
+int ost_msg_decode(const struct ost_cache_entry *e, uint8_t *rcode, ldns_rr_list *an,
+		   ldns_rr_list *ns, ldns_rr_list *ar);
 
 #endif

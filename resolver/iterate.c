@@ -151,6 +151,65 @@ int ost_iter_root_cut(struct ost_task *t)
 	return 0;
 }
 
+int ost_iter_stub_cut(struct ost_task *t)
+{
+	struct ost_resolver *r = t->r;
+	const ldns_rdf *zone = NULL;
+	unsigned best = t->cut ? t->cut->labels : 0;
+	bool have = t->cut != NULL;
+
+	/* The deepest configured stub zone holding the name, if it lies below
+	 * the cut we have: the configuration beats what the parents say. */
+	for (size_t i = 0; i < r->cfg.n_stubs; i++) {
+		const ldns_rdf *z = r->stub_names[i];
+		unsigned l = ldns_dname_label_count(z);
+		if ((have && l <= best) || (zone && ost_dname_eq(z, zone)) ||
+		    !ost_dname_under(t->sname, z))
+			continue;
+		zone = z;
+		best = l;
+		have = true;
+	}
+	if (!zone)
+		return 0;
+	struct ost_cut *c = ost_arena_alloc(&t->arena, sizeof(*c));
+	struct ost_ns_slot *slots = ost_arena_alloc(&t->arena, OST_CUT_MAX_NS * sizeof(*slots));
+	if (!c || !slots)
+		return -ENOMEM;
+	memset(c, 0, sizeof(*c));
+	memset(slots, 0, OST_CUT_MAX_NS * sizeof(*slots));
+	c->name = (ldns_rdf *)zone; /* resolver-owned, outlives the task */
+	c->arena = &t->arena;
+	c->ns = slots;
+	c->labels = best;
+	c->parent = t->cut;
+	/* The addresses need no name server names: each slot holds up to
+	 * OST_NS_MAX_ADDR of them under the zone's own name. */
+	for (size_t i = 0; i < r->cfg.n_stubs; i++) {
+		if (!ost_dname_eq(r->stub_names[i], zone))
+			continue;
+		struct ost_ns_slot *ns = c->n_ns ? &c->ns[c->n_ns - 1] : NULL;
+		if (!ns || ns->n_addrs == OST_NS_MAX_ADDR) {
+			if (c->n_ns == OST_CUT_MAX_NS)
+				break;
+			ns = &c->ns[c->n_ns++];
+			ns->name = (ldns_rdf *)zone;
+			ns->state = OST_NSA_DONE;
+			ns->addrs =
+				ost_arena_alloc(&t->arena, OST_NS_MAX_ADDR * sizeof(*ns->addrs));
+			if (!ns->addrs)
+				return -ENOMEM;
+			memset(ns->addrs, 0, OST_NS_MAX_ADDR * sizeof(*ns->addrs));
+		}
+		struct ost_addr_slot *a = &ns->addrs[ns->n_addrs++];
+		memcpy(&a->addr, &r->stubs[i].addr, r->stubs[i].addrlen);
+		a->addrlen = r->stubs[i].addrlen;
+	}
+	t->cut = c;
+	t->qmin_known = 0;
+	return 0;
+}
+
 struct ost_cut *ost_iter_closest_cut(struct ost_cut *from, const ldns_rdf *name)
 {
 	for (struct ost_cut *c = from; c; c = c->parent) {
@@ -197,9 +256,11 @@ int ost_iter_plan(struct ost_task *t)
 	if (!n)
 		return -ENOMEM;
 	t->q_name = n;
-	/* RFC 9156 §3: QTYPE A for the hidden steps, as Unbound does; NS
-	 * answers from some middleboxes are less reliable. */
-	t->q_type = LDNS_RR_TYPE_A;
+	/* RFC 9156 §2.1: any QTYPE whose authority lies below the cut will
+	 * do, unrelated to the QTYPE asked. A by default, as Unbound does (it
+	 * blends in, and middleboxes handle it best); NS as configured (Knot
+	 * Resolver, BIND, RFC 7816). */
+	t->q_type = t->r->cfg.qmin_qtype ? t->r->cfg.qmin_qtype : LDNS_RR_TYPE_A;
 	t->q_minimised = true;
 	t->qmin_count++;
 	return 0;
@@ -417,6 +478,8 @@ static int restart_at(struct ost_task *t, const ldns_rdf *target)
 	t->qmin = t->r->cfg.qname_minimisation;
 	t->qmin_count = 0;
 	t->qmin_known = 0;
+	if (ost_iter_stub_cut(t) != 0)
+		return -ENOMEM;
 	ost_stash_closest_cut(t);
 	return 0;
 }

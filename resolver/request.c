@@ -9,6 +9,14 @@
  * one client query can never cause more than max_queries outbound queries or
  * max_subreq sub-requests however the zones are shaped (NXNS, RFC 9520 §3).
  *
+ * Serve-stale (RFC 8767): START looks for an expired answer besides the
+ * fresh one. When one may be served, the waiters get it as soon as the
+ * client response timer fires (at once when it is 0, the policy says so, or
+ * the client set RD=0), or when resolution fails; the task then goes on
+ * without waiters as a background refresh that updates the cache. A new
+ * identical request arriving during the refresh gets the stale answer at
+ * once. See stale.c and finish().
+ *
  * Reentrancy rules: a handler never calls drive() on another task. Starting
  * a child and resuming a parent happen after the current driver loop has
  * returned, at the tail of drive()/finish(), and the transport never calls
@@ -78,6 +86,12 @@ void ost_resolver_config_default(struct ost_resolver_config *cfg)
 	cfg->max_ttl = 86400;
 	cfg->max_neg_ttl = 3600;
 	cfg->minimal_responses = true;
+	cfg->qmin_qtype = LDNS_RR_TYPE_A;
+	cfg->serve_stale = true;
+	cfg->stale_ttl = 30;
+	cfg->stale_client_timeout_ms = 1800;
+	cfg->max_stale_s = 86400;
+	cfg->stale_recheck_s = 30;
 }
 
 /* ---- coalescing table ---- */
@@ -167,6 +181,8 @@ static void task_free(struct ost_task *t)
 	}
 	ost_clock_timer_stop(r->clock, t->deadline);
 	t->deadline = NULL;
+	ost_clock_timer_stop(r->clock, t->stale_timer);
+	t->stale_timer = NULL;
 	table_remove(r, t);
 	struct ost_request *w = t->waiters;
 	while (w) {
@@ -186,7 +202,9 @@ static void drive(struct ost_task *t);
 
 static enum ost_step on_start(struct ost_task *t)
 {
-	if (ost_stash_answer(t)) {
+	/* Fresh data first; then stale data, RD=0 and cached failures. */
+	bool hit = ost_stash_answer(t);
+	if ((hit && t->rcode != LDNS_RCODE_SERVFAIL) || ost_stale_start(t, hit)) {
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
@@ -197,6 +215,12 @@ static enum ost_step on_start(struct ost_task *t)
 			goto_state(t, OST_TS_DONE);
 			return OST_STEP_CONTINUE;
 		}
+	}
+	/* A configured stub zone below that cut comes first. */
+	if (ost_iter_stub_cut(t) != 0) {
+		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
+		goto_state(t, OST_TS_DONE);
+		return OST_STEP_CONTINUE;
 	}
 	/* The cache may know a deeper cut than the hints or the parent. */
 	ost_stash_closest_cut(t);
@@ -237,7 +261,10 @@ static void fail_unreachable(struct ost_task *t)
 	char zb[LDNS_MAX_DOMAINLEN + 2];
 	struct ost_task *root = t->root;
 	ost_dname_str(t->cut->name, zb, sizeof(zb));
-	if (root->loop_seen)
+	if (root->n_blocked > 0 && root->n_timeouts == 0 && root->n_lame == 0)
+		ost_task_fail(t, OST_EDE_NO_REACHABLE_AUTHORITY, false,
+			      "ostrov: queries to the servers of %s not allowed now", zb);
+	else if (root->loop_seen)
 		ost_task_fail(t, OST_EDE_NO_REACHABLE_AUTHORITY, false,
 			      "ostrov: name server address loop under %s", zb);
 	else if (root->n_neterr > 0 && root->n_timeouts == 0 && root->n_lame == 0)
@@ -274,6 +301,16 @@ static enum ost_step on_pick(struct ost_task *t)
 				a->dead = true;
 				r->stats.not_allowed++;
 				t->root->n_neterr++;
+				continue;
+			}
+			const struct ost_resolver_policy *pol = r->cfg.policy;
+			if (pol && pol->may_query &&
+			    !pol->may_query(pol->ctx, (const struct sockaddr *)&a->addr)) {
+				/* The failover machine forbids it (ISOLATED:
+				 * no foreign servers); never sent. */
+				a->dead = true;
+				r->stats.policy_blocked++;
+				t->root->n_blocked++;
 				continue;
 			}
 			struct ost_qtry *q = qtry_find(t, a, false);
@@ -345,7 +382,10 @@ static enum ost_step on_resolve_ns(struct ost_task *t)
 			return OST_STEP_CONTINUE;
 		}
 	}
-	if (t->root->n_subreq >= r->cfg.max_subreq) {
+	/* The AAAA lookup after an empty A lookup is the same name server:
+	 * it costs no second sub-request. */
+	bool count = !ns->tried_aaaa || !ns->counted;
+	if (count && t->root->n_subreq >= r->cfg.max_subreq) {
 		ost_task_fail(t, OST_EDE_OTHER, true, "ostrov: sub-request limit (%u) reached",
 			      r->cfg.max_subreq);
 		goto_state(t, OST_TS_DONE);
@@ -360,7 +400,10 @@ static enum ost_step on_resolve_ns(struct ost_task *t)
 	}
 	/* Start from the deepest cut we already hold for the name. */
 	c->cut = ost_iter_closest_cut(t->cut, ns->name);
-	t->root->n_subreq++;
+	if (count) {
+		t->root->n_subreq++;
+		ns->counted = 1;
+	}
 	r->stats.subrequests++;
 	ns->state = OST_NSA_RESOLVING;
 	t->child = c;
@@ -382,6 +425,15 @@ static enum ost_step on_wait_sub(struct ost_task *t)
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
+	if (c->src == OST_SRC_CACHE) {
+		/* Answered from the cache: no upstream work, no budget. */
+		if (ns->counted && t->root->n_subreq > 0) {
+			t->root->n_subreq--;
+			ns->counted = 0;
+		}
+	} else {
+		ns->fetched = 1;
+	}
 	/* The slot may belong to a cut of an ancestor: allocate there. */
 	struct ost_cut *owner = t->cut;
 	for (struct ost_cut *k = t->cut; k; k = k->parent) {
@@ -396,10 +448,22 @@ static enum ost_step on_wait_sub(struct ost_task *t)
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
-	/* The name exists without IPv4 addresses: ask for IPv6 ones. */
-	if (n == 0 && c->rcode == LDNS_RCODE_NOERROR && !ns->tried_aaaa) {
+	/* No IPv4 address (none, or the lookup failed): ask for IPv6 ones,
+	 * as resolvers that look up both at once do. Not after NXDOMAIN (RFC
+	 * 8020: nothing exists there), nor after a name-server address loop,
+	 * which AAAA would walk again. */
+	if (n == 0 && !ns->tried_aaaa && c->rcode != LDNS_RCODE_NXDOMAIN && !t->root->loop_seen) {
 		ns->tried_aaaa = 1;
 		ns->state = OST_NSA_UNKNOWN;
+	} else if (n == 0 && ns->fetched && ++t->root->n_nx_targets > OST_MAX_TARGET_NX) {
+		/* NXNS (RFC 9520 §3, Unbound's MAX_TARGET_NX): a delegation
+		 * to many name servers that do not resolve must not make one
+		 * client query cost many upstream lookups. */
+		ost_task_fail(t, OST_EDE_OTHER, true,
+			      "ostrov: %u name servers without addresses (NXNS limit)",
+			      t->root->n_nx_targets);
+		goto_state(t, OST_TS_DONE);
+		return OST_STEP_CONTINUE;
 	}
 	goto_state(t, OST_TS_PICK);
 	return OST_STEP_CONTINUE;
@@ -617,7 +681,7 @@ static void drive(struct ost_task *t)
 		drive(t->child);
 }
 
-static void fill_result(const struct ost_task *t, struct ost_result *res)
+void ost_task_result(const struct ost_task *t, struct ost_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->qname = t->qname;
@@ -648,19 +712,31 @@ static void finish(struct ost_task *t)
 		task_free(t);
 		return;
 	}
-	if (t->rcode == LDNS_RCODE_SERVFAIL)
+	/* RFC 8767 §5: resolution failed (or a recent failure is cached)
+	 * and stale data exists: answer that instead of SERVFAIL. */
+	bool stale = t->has_stale && !t->stale_sent && t->rcode == LDNS_RCODE_SERVFAIL;
+	if (t->rcode == LDNS_RCODE_SERVFAIL && !stale && !t->stale_sent)
 		r->stats.servfail++;
 	if (t->is_limit)
 		r->stats.limit_hits++;
-	if (t->src == OST_SRC_CACHE)
+	if (t->src == OST_SRC_CACHE && !stale)
 		r->stats.cache_answers++;
+	if (t->has_stale && t->src == OST_SRC_UPSTREAM && t->rcode != LDNS_RCODE_SERVFAIL)
+		r->stats.stale_refreshes++;
 	ost_stash_result(t);
 	table_remove(r, t);
 	ost_clock_timer_stop(r->clock, t->deadline);
 	t->deadline = NULL;
+	ost_clock_timer_stop(r->clock, t->stale_timer);
+	t->stale_timer = NULL;
+	if (stale) {
+		ost_stale_deliver(t, t->ede_text[0] ? t->ede_text : "resolution failed");
+		task_free(t);
+		return;
+	}
 
 	struct ost_result res;
-	fill_result(t, &res);
+	ost_task_result(t, &res);
 	struct ost_request *w = t->waiters;
 	t->waiters = NULL;
 	while (w) {
@@ -701,7 +777,8 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 		     struct ost_cache *cache, const struct ost_clock *clock,
 		     const struct ost_transport *tp)
 {
-	if (!out || !cfg || !clock || !tp || cfg->n_hints == 0 || !cfg->hints ||
+	if (!out || !cfg || !clock || !tp || (cfg->n_hints == 0 && cfg->n_stubs == 0) ||
+	    (cfg->n_hints && !cfg->hints) || (cfg->n_stubs && !cfg->stubs) ||
 	    cfg->edns_size < 512 || cfg->max_queries == 0 || cfg->initial_rto_ms == 0)
 		return -EINVAL;
 	int ret = -ENOMEM;
@@ -715,7 +792,7 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 	r->rnd_used = sizeof(r->rnd);
 	r->table_size = 1024;
 	r->table = calloc(r->table_size, sizeof(*r->table));
-	r->hints = calloc(cfg->n_hints, sizeof(*r->hints));
+	r->hints = calloc(cfg->n_hints ? cfg->n_hints : 1, sizeof(*r->hints));
 	if (cfg->n_allow) {
 		r->allow = calloc(cfg->n_allow, sizeof(*r->allow));
 		if (r->allow)
@@ -723,7 +800,7 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 	}
 	if (!r->table || !r->hints || (cfg->n_allow && !r->allow) || ost_sel_init(&r->sel) != 0)
 		goto fail;
-	r->hint_names = calloc(cfg->n_hints, sizeof(*r->hint_names));
+	r->hint_names = calloc(cfg->n_hints ? cfg->n_hints : 1, sizeof(*r->hint_names));
 	r->root_name = ldns_dname_new_frm_str(".");
 	if (!r->hint_names || !r->root_name)
 		goto fail;
@@ -739,8 +816,32 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 			goto fail;
 		}
 	}
+	if (cfg->n_stubs) {
+		r->stubs = calloc(cfg->n_stubs, sizeof(*r->stubs));
+		r->stub_names = calloc(cfg->n_stubs, sizeof(*r->stub_names));
+		if (!r->stubs || !r->stub_names)
+			goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_stubs; i++) {
+		r->stubs[i] = cfg->stubs[i];
+		r->stubs[i].zone = strdup(cfg->stubs[i].zone ? cfg->stubs[i].zone : "");
+		if (!r->stubs[i].zone)
+			goto fail;
+		if (!cfg->stubs[i].zone ||
+		    ldns_str2rdf_dname(&r->stub_names[i], r->stubs[i].zone) != LDNS_STATUS_OK ||
+		    (cfg->stubs[i].addr.ss_family != AF_INET &&
+		     cfg->stubs[i].addr.ss_family != AF_INET6)) {
+			ret = -EINVAL;
+			goto fail;
+		}
+	}
 	r->cfg.hints = r->hints;
 	r->cfg.allow = r->allow;
+	r->cfg.stubs = r->stubs;
+	/* RFC 8767 §4: stale data is never served with TTL 0 (resolvers
+	 * crashed on that value, CVE-2023-2911). */
+	if (r->cfg.stale_ttl == 0)
+		r->cfg.stale_ttl = 30;
 	if ((ret = ost_stash_init(r)) != 0)
 		goto fail;
 	*out = r;
@@ -770,6 +871,16 @@ void ost_resolver_free(struct ost_resolver *r)
 		for (size_t i = 0; i < r->cfg.n_hints; i++)
 			ldns_rdf_deep_free(r->hint_names[i]);
 		free(r->hint_names);
+	}
+	if (r->stubs) {
+		for (size_t i = 0; i < r->cfg.n_stubs; i++)
+			free((char *)r->stubs[i].zone);
+		free(r->stubs);
+	}
+	if (r->stub_names) {
+		for (size_t i = 0; i < r->cfg.n_stubs; i++)
+			ldns_rdf_deep_free(r->stub_names[i]);
+		free(r->stub_names);
 	}
 	ldns_rdf_deep_free(r->root_name);
 	free(r->allow);
@@ -806,6 +917,17 @@ int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtyp
 	unsigned fl = flags & (OST_RF_DO | OST_RF_CD | OST_RF_RD);
 	uint32_t h = task_key_hash(name, qtype, qclass, fl);
 	struct ost_task *t = table_find(r, name, qtype, qclass, fl, h);
+	if (t && t->stale_sent) {
+		/* Its refresh is running: the stale answer, at once. */
+		ldns_rdf_deep_free(name);
+		r->stats.coalesced++;
+		r->stats.stale_answers++;
+		struct ost_result res;
+		ost_stale_result(t, &res);
+		cb(&res, arg);
+		free(w);
+		return 0;
+	}
 	if (t) {
 		ldns_rdf_deep_free(name);
 		r->stats.coalesced++;

@@ -14,7 +14,18 @@
  *   bit 0 set): the proof records (SOA, NSEC/NSEC3, RRSIGs) in the same form.
  *   An NXDOMAIN entry at an ancestor answers for every name below it
  *   (RFC 8020 §2).
- * - OST_CTAG_MSG: see answer.c.
+ * - OST_CTAG_MSG: see answer.c. Looked up first, so an answer from the cache
+ *   has the sections the upstream answer had (as the server's hit path
+ *   serves it). Flag OST_MSG_F_UNVALIDATED: resolved for a CD=1 request while
+ *   validation was on; such an entry, and a bogus one, is never used for a
+ *   CD=0 request.
+ *
+ * Serve-stale (RFC 8767): expired OST_CTAG_MSG entries stay in the cache
+ * until eviction; ost_stash_stale() decodes one for a request when it is
+ * within the maximum staleness, its original TTL was above 0 and it is not
+ * bogus, with each record's TTL set for serving: the time left of a fresh
+ * copy of its RRset if the cache has one (refreshed meanwhile), else
+ * min(original TTL, cfg.stale_ttl) (RFC 8767 §4: 30 s, never 0).
  *
  * Rank rules (RFC 2181 §5.4.1): clients are answered only from data of rank
  * ANSWER or better; glue and referral NS (ADDITIONAL, AUTHORITY) serve only
@@ -34,6 +45,8 @@
 #define NEG_NXDOMAIN 0x1
 /** Type used in the key of NXDOMAIN entries. */
 #define NEG_ANY_TYPE 0
+/** FAIL entry flag: stale data was served when this failure happened. */
+#define FAIL_STALE   0x1
 
 int ost_stash_init(struct ost_resolver *r)
 {
@@ -63,6 +76,20 @@ int ost_stash_commit(struct ost_resolver *r)
 
 /* ---- reading ---- */
 
+static void clear_rrs(ldns_rr_list *l)
+{
+	ldns_rr *rr;
+	while (l && (rr = ldns_rr_list_pop_rr(l)) != NULL)
+		ldns_rr_free(rr);
+}
+
+static uint16_t covered_type(const ldns_rr *rr)
+{
+	return ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && ldns_rr_rdf(rr, 0)
+		       ? ldns_rdf2rr_type(ldns_rr_rdf(rr, 0))
+		       : ldns_rr_get_type(rr);
+}
+
 /* Fetch an unexpired entry into the task's arena. */
 static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 		     enum ost_cache_tag tag, uint8_t min_rank, struct ost_cache_entry *e)
@@ -76,6 +103,11 @@ static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 		t->r->stats.cache_errors++;
 		return false;
 	}
+	/* Data nobody validated (CD=1 while validating), or that failed
+	 * validation, is for CD=1 clients only (RFC 4035 §3.2.2). */
+	if (((e->flags & OST_MSG_F_UNVALIDATED) || e->sec == OST_SEC_BOGUS) &&
+	    !(t->flags & OST_RF_CD))
+		return false;
 	return e->expires_at > ost_clock_wall_s(t->r->clock) && e->rank >= min_rank;
 }
 
@@ -171,9 +203,15 @@ static void stash_failure(struct ost_task *t)
 		if (now - prev.expires_at <= (int64_t)prev.ttl + FAIL_TTL_FIRST)
 			ttl = prev.ttl * 2 > FAIL_TTL_MAX ? FAIL_TTL_MAX : prev.ttl * 2;
 	}
+	/* RFC 8767 §5: a failed refresh of stale data is retried at most
+	 * every failure-recheck interval; until then the stale answer is
+	 * served at once. */
+	if (t->has_stale && ttl < r->cfg.stale_recheck_s)
+		ttl = r->cfg.stale_recheck_s;
 	struct ost_cache_entry e;
 	memset(&e, 0, sizeof(e));
 	e.tag = OST_CTAG_FAIL;
+	e.flags = t->has_stale ? FAIL_STALE : 0;
 	e.rank = OST_RANK_AUTHORITY;
 	e.sec = OST_SEC_UNCHECKED;
 	e.rcode = LDNS_RCODE_SERVFAIL;
@@ -185,12 +223,150 @@ static void stash_failure(struct ost_task *t)
 		r->stats.cache_errors++;
 }
 
+/* May a stored whole answer serve this request? Unvalidated (CD=1 while
+ * validating) or bogus data never reaches a CD=0 client. */
+static bool msg_usable(const struct ost_task *t, const struct ost_cache_entry *e)
+{
+	if (e->rcode != LDNS_RCODE_NOERROR && e->rcode != LDNS_RCODE_NXDOMAIN)
+		return false;
+	if (!(t->flags & OST_RF_CD) &&
+	    ((e->flags & OST_MSG_F_UNVALIDATED) || e->sec == OST_SEC_BOGUS))
+		return false;
+	/* Bogus data is never laundered into a stale answer, whoever asks. */
+	if (e->sec == OST_SEC_BOGUS && e->expires_at <= ost_clock_wall_s(t->r->clock))
+		return false;
+	return true;
+}
+
+/* Decode a whole answer into the three lists; nothing is left on failure. */
+static bool decode_msg(struct ost_task *t, const struct ost_cache_entry *e, uint8_t *rcode,
+		       ldns_rr_list *an, ldns_rr_list *ns, ldns_rr_list *ar)
+{
+	int ret = ost_msg_decode(e, rcode, an, ns, ar);
+	if (ret == 0)
+		return true;
+	clear_rrs(an);
+	clear_rrs(ns);
+	clear_rrs(ar);
+	t->r->stats.cache_errors++;
+	return false;
+}
+
+static void ttl_countdown(ldns_rr_list *l, uint32_t elapsed)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		uint32_t ttl = ldns_rr_ttl(rr);
+		ldns_rr_set_ttl(rr, ttl > elapsed ? ttl - elapsed : 0);
+	}
+}
+
+/* The whole answer stored for the question, unexpired. */
+static bool answer_from_msg(struct ost_task *t)
+{
+	struct ost_resolver *r = t->r;
+	struct ost_cache_entry e;
+	uint8_t rcode = 0;
+	if (!get_live(t, t->qname, t->qtype, OST_CTAG_MSG, OST_RANK_NONE, &e) ||
+	    !msg_usable(t, &e) || !decode_msg(t, &e, &rcode, t->answer, t->auth, t->add))
+		return false;
+	if (!r->cfg.serve_original_ttl) {
+		int64_t el = ost_clock_wall_s(r->clock) - e.stored_at;
+		uint32_t elapsed = el < 0 ? 0 : (el > UINT32_MAX ? UINT32_MAX : (uint32_t)el);
+		ttl_countdown(t->answer, elapsed);
+		ttl_countdown(t->auth, elapsed);
+		ttl_countdown(t->add, elapsed);
+	}
+	t->rcode = rcode;
+	t->sec = e.sec;
+	t->rank = e.rank;
+	t->src = OST_SRC_CACHE;
+	return true;
+}
+
+uint32_t ost_stale_max(const struct ost_resolver *r)
+{
+	const struct ost_resolver_policy *p = r->cfg.policy;
+	if (p && p->max_stale_s)
+		return p->max_stale_s(p->ctx);
+	return r->cfg.max_stale_s;
+}
+
+/* The TTL a record of a stale answer is served with. */
+static uint32_t stale_rr_ttl(struct ost_task *t, const ldns_rr *rr)
+{
+	struct ost_resolver *r = t->r;
+	uint32_t ttl = ldns_rr_ttl(rr);
+	if (r->cfg.serve_original_ttl)
+		return ttl;
+	/* The RRset may have been refreshed meanwhile (e.g. the zone's NS by
+	 * another answer): then its real remaining TTL applies. */
+	struct ost_cache_entry e;
+	if (get_live(t, ldns_rr_owner(rr), covered_type(rr), OST_CTAG_RRSET, OST_RANK_NONE, &e))
+		return ost_cache_ttl_left(&e, ost_clock_wall_s(r->clock));
+	return ttl < r->cfg.stale_ttl ? ttl : r->cfg.stale_ttl;
+}
+
+bool ost_stash_stale(struct ost_task *t)
+{
+	struct ost_resolver *r = t->r;
+	if (!r->cache || !r->cfg.serve_stale || t->qclass != LDNS_RR_CLASS_IN)
+		return false;
+	struct ost_mm mm;
+	ost_mm_from_arena(&mm, &t->arena);
+	struct ost_cache_entry e;
+	int ret = ost_cache_get(r->cache, ldns_rdf_data(t->qname), t->qtype, OST_CTAG_MSG, &mm, &e);
+	if (ret != 0) {
+		if (ret != -ENOENT)
+			r->stats.cache_errors++;
+		return false;
+	}
+	int64_t now = ost_clock_wall_s(r->clock);
+	/* Only expired data is stale (fresh data was refused on purpose);
+	 * an original TTL of 0 means "do not cache", so never serve it stale
+	 * (RFC 8767 §4); bogus data is never laundered into a stale answer. */
+	if (e.expires_at > now || e.ttl == 0 || !msg_usable(t, &e))
+		return false;
+	/* Staleness counts from the expiry, or with stale_ttl_reset from the
+	 * last failed refresh made while the data was servable (Unbound's
+	 * serve-expired-ttl-reset): then it is served as long as refreshes
+	 * keep failing. */
+	int64_t since = e.expires_at;
+	struct ost_cache_entry f;
+	if (r->cfg.stale_ttl_reset &&
+	    ost_cache_get(r->cache, ldns_rdf_data(t->qname), t->qtype, OST_CTAG_FAIL, &mm, &f) ==
+		    0 &&
+	    (f.flags & FAIL_STALE) && f.stored_at > since)
+		since = f.stored_at;
+	if (now < since || (uint64_t)(now - since) > ost_stale_max(r))
+		return false;
+	t->stale_answer = ost_arena_rr_list(&t->arena, ldns_rr_list_new());
+	t->stale_auth = ost_arena_rr_list(&t->arena, ldns_rr_list_new());
+	t->stale_add = ost_arena_rr_list(&t->arena, ldns_rr_list_new());
+	if (!t->stale_answer || !t->stale_auth || !t->stale_add ||
+	    !decode_msg(t, &e, &t->stale_rcode, t->stale_answer, t->stale_auth, t->stale_add))
+		return false;
+	ldns_rr_list *secs[3] = {t->stale_answer, t->stale_auth, t->stale_add};
+	for (int s = 0; s < 3; s++) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(secs[s], i);
+			ldns_rr_set_ttl(rr, stale_rr_ttl(t, rr));
+		}
+	}
+	t->stale_sec = e.sec;
+	t->stale_age = (uint32_t)(now - e.expires_at);
+	t->has_stale = true;
+	return true;
+}
+
 bool ost_stash_answer(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
 	if (!r->cache || t->qclass != LDNS_RR_CLASS_IN)
 		return false;
 	if (cached_failure(t))
+		return true;
+	if (t->sname == t->qname && answer_from_msg(t))
 		return true;
 	ldns_rdf *name = t->sname;
 	/* Follow cached CNAMEs; stop at data, a negative entry or a gap. */
@@ -323,14 +499,14 @@ bool ost_stash_closest_cut(struct ost_task *t)
 /* ---- writing ---- */
 
 static void put(struct ost_resolver *r, const ldns_rdf *owner, uint16_t type,
-		enum ost_cache_tag tag, uint8_t rank, uint8_t flags, uint16_t rcode, uint32_t ttl,
-		const uint8_t *data, size_t len)
+		enum ost_cache_tag tag, uint8_t rank, uint8_t sec, uint8_t flags, uint16_t rcode,
+		uint32_t ttl, const uint8_t *data, size_t len)
 {
 	struct ost_cache_entry e;
 	memset(&e, 0, sizeof(e));
 	e.tag = (uint8_t)tag;
 	e.rank = rank;
-	e.sec = OST_SEC_UNCHECKED;
+	e.sec = sec;
 	e.flags = flags;
 	e.rcode = rcode;
 	e.ttl = ttl;
@@ -348,8 +524,8 @@ static uint16_t covered(const ldns_rr *rr)
 }
 
 /* Queue every RRset of @p l that @p keep accepts, with its RRSIGs. */
-static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank,
-		       bool (*keep)(const struct ost_task *, const ldns_rr *))
+static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank, uint8_t sec,
+		       uint8_t flags, bool (*keep)(const struct ost_task *, const ldns_rr *))
 {
 	struct ost_resolver *r = t->r;
 	size_t n = ldns_rr_list_rr_count(l);
@@ -383,7 +559,7 @@ static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank,
 				ttl = ldns_rr_ttl(rr);
 		}
 		if (ok)
-			put(r, ldns_rr_owner(head), type, OST_CTAG_RRSET, rank, 0, 0, ttl,
+			put(r, ldns_rr_owner(head), type, OST_CTAG_RRSET, rank, sec, flags, 0, ttl,
 			    ldns_buffer_begin(b), ldns_buffer_position(b));
 	}
 	ldns_buffer_free(b);
@@ -402,6 +578,18 @@ static uint32_t neg_ttl(const ldns_rr_list *auth)
 	return 0;
 }
 
+static bool is_ns(const struct ost_task *t, const ldns_rr *rr)
+{
+	(void)t;
+	return ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS;
+}
+
+static bool is_addr(const struct ost_task *t, const ldns_rr *rr)
+{
+	(void)t;
+	return ldns_rr_get_type(rr) == LDNS_RR_TYPE_A || ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA;
+}
+
 void ost_stash_result(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
@@ -414,7 +602,19 @@ void ost_stash_result(struct ost_task *t)
 	if (t->src != OST_SRC_UPSTREAM ||
 	    (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN))
 		return;
-	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, NULL);
+	/* A CD=1 request skips validation: mark what it stores so it never
+	 * reaches a CD=0 client as if it had been checked. */
+	uint8_t uv = r->cfg.validation && (t->flags & OST_RF_CD) ? OST_MSG_F_UNVALIDATED : 0;
+	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv, NULL);
+	/* The zone's NS RRset and server addresses that came with a positive
+	 * answer (minimal responses off) are the zone's own data: cache them
+	 * too, so stale answers and later cuts see their current TTLs. */
+	if (t->rcode == LDNS_RCODE_NOERROR && ldns_rr_list_rr_count(t->answer) > 0) {
+		bool aa = t->rank == OST_RANK_AUTH_ANSWER;
+		put_rrsets(t, t->auth, aa ? OST_RANK_AUTH_AUTHORITY : OST_RANK_AUTHORITY,
+			   OST_SEC_UNCHECKED, uv, is_ns);
+		put_rrsets(t, t->add, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, uv, is_addr);
+	}
 	if (ldns_rr_list_rr_count(t->auth) > 0 &&
 	    (t->rcode == LDNS_RCODE_NXDOMAIN || !ldns_rr_list_rr_count(t->answer) ||
 	     ldns_rr_get_type(ldns_rr_list_rr(t->answer, ldns_rr_list_rr_count(t->answer) - 1)) ==
@@ -428,8 +628,8 @@ void ost_stash_result(struct ost_task *t)
 		bool nx = t->rcode == LDNS_RCODE_NXDOMAIN;
 		if (ok)
 			put(r, t->sname, nx ? NEG_ANY_TYPE : t->qtype, OST_CTAG_NEG,
-			    OST_RANK_AUTH_AUTHORITY, nx ? NEG_NXDOMAIN : 0, t->rcode, ttl,
-			    ldns_buffer_begin(b), ldns_buffer_position(b));
+			    OST_RANK_AUTH_AUTHORITY, t->sec, (nx ? NEG_NXDOMAIN : 0) | uv, t->rcode,
+			    ttl, ldns_buffer_begin(b), ldns_buffer_position(b));
 		ldns_buffer_free(b);
 	}
 	/* The whole answer for the hit path: client requests only. */
@@ -442,8 +642,8 @@ void ost_stash_result(struct ost_task *t)
 		r->stats.cache_errors++;
 		return;
 	}
-	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, 0, t->rcode,
-	    ttl, msg, len);
+	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv,
+	    t->rcode, ttl, msg, len);
 }
 
 static bool is_cut_ns(const struct ost_task *t, const ldns_rr *rr)
@@ -471,7 +671,7 @@ void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_r
 {
 	if (!t->r->batch)
 		return;
-	put_rrsets(t, ns, OST_RANK_AUTHORITY, is_cut_ns);
+	put_rrsets(t, ns, OST_RANK_AUTHORITY, OST_SEC_UNCHECKED, 0, is_cut_ns);
 	if (glue)
-		put_rrsets(t, glue, OST_RANK_ADDITIONAL, is_glue);
+		put_rrsets(t, glue, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, 0, is_glue);
 }

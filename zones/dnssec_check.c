@@ -7,7 +7,8 @@
  * 1. The apex DNSKEY RRset must contain a key matching a configured anchor
  *    (DS or DNSKEY), and be signed by such a key, valid at the clock's time.
  * 2. Every authoritative RRset must carry at least one RRSIG by the apex
- *    that verifies with an apex DNSKEY at that time. Authoritative means
+ *    that verifies with an apex DNSKEY at that time, and no RRSIG made with
+ *    one of the apex keys may fail cryptographically. Authoritative means
  *    (RFC 4035 §2.2): at or below the apex, not below a zone cut or a DNAME;
  *    at a cut only DS and NSEC are authoritative, so the NS RRset there and
  *    glue below it are not signed.
@@ -149,13 +150,17 @@ static enum ost_zone_verdict check_set(struct dctx *d, size_t from, size_t to, s
 	for (size_t i = from; i < to; i++)
 		if (!ldns_rr_list_push_rr(d->set, d->z->v[i].rr))
 			return zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
-	for (size_t s = sfrom; s < sto && nsigs < MAX_SIGS_PER_SET; s++) {
+	for (size_t s = sfrom; s < sto; s++) {
 		const struct zrr *sig = &d->z->v[s];
 		int64_t exp = 0;
 		uint16_t tag;
 		if (sig->covered != first->type || sig->rclass != first->rclass)
 			continue;
-		nsigs++;
+		if (++nsigs > MAX_SIGS_PER_SET) {
+			zrr_setname(first, first->type, name, sizeof(name));
+			return zres_set(res, OST_ZV_BOGUS_SIG, "more than %d RRSIGs over %s",
+					MAX_SIGS_PER_SET, name);
+		}
 		enum sig_outcome o = verify_sig(d, sig, anchored_only, &exp, &bad_time, &tag);
 		if (o == SIG_VALID) {
 			if (exp > best)
@@ -163,6 +168,17 @@ static enum ost_zone_verdict check_set(struct dctx *d, size_t from, size_t to, s
 		} else if (outcome_rank(o) >= outcome_rank(worst)) {
 			worst = o;
 			bad_tag = tag;
+		}
+		/* Every RRSIG made with one of the zone's keys must verify: a
+		 * signature that fails its own key is corruption or tampering,
+		 * even when another RRSIG over the set is fine. RRSIGs by keys
+		 * not in the DNSKEY RRset, or outside their validity window,
+		 * are tolerated as long as one valid RRSIG remains (rollovers,
+		 * re-signing). */
+		if (o == SIG_BOGUS && !anchored_only) {
+			zrr_setname(first, first->type, name, sizeof(name));
+			return zres_set(res, OST_ZV_BOGUS_SIG,
+					"RRSIG over %s by key %u does not verify", name, tag);
 		}
 	}
 	if (best != INT64_MIN) {

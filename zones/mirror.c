@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,10 @@ struct ost_mirror {
 	const struct ost_clock *clock;
 	struct mzone *zones;
 	size_t n;
-	pthread_mutex_t lock; /* zone state and counters; imports themselves run unlocked */
+	pthread_mutex_t lock; /* zone state and counters */
+	/* Imports are serialised: the serial check (RFC 1982) and the commit
+	 * must not interleave with another import of the same zone. */
+	pthread_mutex_t import_lock;
 };
 
 int ost_mirror_new(struct ost_zone_store *store, const struct ost_clock *clock,
@@ -67,6 +71,7 @@ int ost_mirror_new(struct ost_zone_store *store, const struct ost_clock *clock,
 	m->store = store;
 	m->clock = clock;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->import_lock, NULL);
 	*out = m;
 	return 0;
 }
@@ -88,6 +93,7 @@ void ost_mirror_free(struct ost_mirror *m)
 		mzone_deinit(&m->zones[i]);
 	free(m->zones);
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->import_lock);
 	free(m);
 }
 
@@ -221,10 +227,26 @@ static int zone_anchors(struct ost_mirror *m, struct mzone *z, const ldns_rr_lis
 	return OST_EBOGUS;
 }
 
+static int import_locked(struct ost_mirror *m, struct mzone *z, const struct ost_zone_data *data,
+			 const char *source, int64_t fetched_at, bool use_prev,
+			 struct ost_zone_verify_result *res);
+
 /* Verify @p data (ownership stays with the caller) and commit it. */
 static int import_data(struct ost_mirror *m, struct mzone *z, const struct ost_zone_data *data,
 		       const char *source, int64_t fetched_at, bool use_prev,
 		       struct ost_zone_verify_result *res)
+{
+	int rc;
+
+	pthread_mutex_lock(&m->import_lock);
+	rc = import_locked(m, z, data, source, fetched_at, use_prev, res);
+	pthread_mutex_unlock(&m->import_lock);
+	return rc;
+}
+
+static int import_locked(struct ost_mirror *m, struct mzone *z, const struct ost_zone_data *data,
+			 const char *source, int64_t fetched_at, bool use_prev,
+			 struct ost_zone_verify_result *res)
 {
 	struct ost_zone_verify_ctx ctx = {.clock = m->clock};
 	struct ost_zone_meta prev, meta;
@@ -402,4 +424,52 @@ int ost_mirror_zone_status(struct ost_mirror *m, const char *zone,
 int ost_mirror_zone_status_at(struct ost_mirror *m, size_t i, struct ost_mirror_zone_status *out)
 {
 	return i < m->n ? fill_status(m, &m->zones[i], out) : -ENOENT;
+}
+
+/* Append to a snprintf-style buffer, tracking the length the text needs. */
+static void appendf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void appendf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(*pos < len ? buf + *pos : NULL, *pos < len ? len - *pos : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos += (size_t)n;
+}
+
+size_t ost_mirror_format_metrics(struct ost_mirror *m, char *buf, size_t len)
+{
+	int64_t now = ost_clock_wall_s(m->clock);
+	size_t pos = 0;
+
+	if (len)
+		buf[0] = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		struct ost_mirror_zone_status st;
+		if (fill_status(m, &m->zones[i], &st) != 0)
+			continue;
+		const char *zn = st.name;
+		appendf(buf, len, &pos, "mirror_usable{zone=\"%s\"} %d\n", zn, st.is_usable);
+		if (st.has_version) {
+			appendf(buf, len, &pos, "mirror_serial{zone=\"%s\"} %u\n", zn,
+				st.meta.serial);
+			appendf(buf, len, &pos, "mirror_age_seconds{zone=\"%s\"} %lld\n", zn,
+				(long long)(now - st.meta.fetched_at));
+			appendf(buf, len, &pos,
+				"mirror_soa_expire_deadline_seconds{zone=\"%s\"} %lld\n", zn,
+				(long long)(st.meta.soa_expire_deadline - now));
+			if (st.meta.rrsig_horizon)
+				appendf(buf, len, &pos,
+					"mirror_rrsig_horizon_seconds{zone=\"%s\"} %lld\n", zn,
+					(long long)(st.meta.rrsig_horizon - now));
+		}
+		for (int v = 0; v < OST_ZV_COUNT; v++)
+			appendf(buf, len, &pos,
+				"mirror_verify_total{zone=\"%s\",result=\"%s\"} %llu\n", zn,
+				ost_zone_verdict_str((enum ost_zone_verdict)v),
+				(unsigned long long)st.verify_total[v]);
+	}
+	return pos;
 }

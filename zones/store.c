@@ -28,7 +28,10 @@
  *
  * RRset value encoding (big-endian):
  *   u8 owner_len, owner, u16 type, u16 class, u32 ttl, u16 n_rr, u16 n_sig,
- *   n_rr x (u16 rdlen, rdata), n_sig x (u32 ttl, u16 rdlen, rdata)
+ *   n_rr x (u32 ttl, u16 rdlen, rdata), n_sig x (u32 ttl, u16 rdlen, rdata)
+ * The set TTL is the smallest member TTL (RFC 2181 §5.2); members keep their
+ * own TTL because the ZONEMD digest covers it and a stored copy must
+ * re-digest exactly when it is re-verified after a restart.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -286,19 +289,24 @@ static size_t encode_set(const struct zrr *const *rrs, size_t nrr, const struct 
 	buf[o++] = (uint8_t)f->owner_len;
 	memcpy(buf + o, f->wire, f->owner_len);
 	o += f->owner_len;
+	uint32_t ttl = f->ttl;
+	for (size_t i = 1; i < nrr; i++)
+		if (rrs[i]->ttl < ttl)
+			ttl = rrs[i]->ttl;
 	put_u16(buf + o, type);
 	put_u16(buf + o + 2, f->rclass);
-	put_u32(buf + o + 4, f->ttl);
+	put_u32(buf + o + 4, ttl);
 	put_u16(buf + o + 8, (uint16_t)nrr);
 	put_u16(buf + o + 10, (uint16_t)nsig);
 	o += HDR_FIXED;
 	for (size_t i = 0; i < nrr; i++) {
 		uint32_t rl = zrr_rdlen(rrs[i]);
-		if (o + 2 + rl > cap)
+		if (o + 6 + rl > cap)
 			return 0;
-		put_u16(buf + o, (uint16_t)rl);
-		memcpy(buf + o + 2, zrr_rdata(rrs[i]), rl);
-		o += 2 + rl;
+		put_u32(buf + o, rrs[i]->ttl);
+		put_u16(buf + o + 4, (uint16_t)rl);
+		memcpy(buf + o + 6, zrr_rdata(rrs[i]), rl);
+		o += 6 + rl;
 	}
 	for (size_t i = 0; i < nsig; i++) {
 		uint32_t rl = zrr_rdlen(sigs[i]);
@@ -516,6 +524,31 @@ out:
 	return rc;
 }
 
+int ost_zone_store_remove(struct ost_zone_store *s, const char *apex)
+{
+	uint8_t mk[ZKEY_MAX + 1];
+	size_t mkl;
+	struct meta_disk md;
+	MDB_txn *txn;
+	int rc = apex_key(apex, mk, &mkl);
+	if (rc)
+		return rc;
+	rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &txn));
+	if (rc)
+		return rc;
+	rc = meta_read(txn, s, mk, mkl, &md);
+	if (!rc) {
+		MDB_val key = {mkl, mk};
+		rc = mdb_to_ost(mdb_del(txn, s->meta, &key, NULL));
+	}
+	if (!rc)
+		rc = delete_gen(txn, s->data, md.generation);
+	if (!rc)
+		return mdb_to_ost(mdb_txn_commit(txn));
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 int ost_zone_store_get_meta(struct ost_zone_store *s, const char *apex, struct ost_zone_meta *out)
 {
 	uint8_t mk[ZKEY_MAX + 1];
@@ -631,12 +664,7 @@ static int decode_view(const MDB_val *val, struct ost_zone_rrset_view *v)
 	v->data_len = n - o;
 	/* Validate the body once so that consumers can walk it without checks. */
 	size_t q = 0;
-	for (unsigned i = 0; i < v->rr_count; i++) {
-		if (q + 2 > v->data_len || q + 2 + get_u16(v->data + q) > v->data_len)
-			return OST_ECORRUPT;
-		q += 2u + get_u16(v->data + q);
-	}
-	for (unsigned i = 0; i < v->sig_count; i++) {
+	for (unsigned i = 0; i < (unsigned)v->rr_count + v->sig_count; i++) {
 		if (q + 6 > v->data_len || q + 6 + get_u16(v->data + q + 4) > v->data_len)
 			return OST_ECORRUPT;
 		q += 6u + get_u16(v->data + q + 4);
@@ -794,8 +822,8 @@ int ost_zone_rrset_view_to_ldns(const struct ost_zone_rrset_view *v, ldns_rr_lis
 		goto fail;
 	for (unsigned i = 0; i < v->rr_count; i++) {
 		ldns_rr *rr;
-		uint16_t rl = get_u16(v->data + q);
-		rc = make_rr(v, v->type, v->ttl, v->data + q + 2, rl, &rr);
+		uint16_t rl = get_u16(v->data + q + 4);
+		rc = make_rr(v, v->type, get_u32(v->data + q), v->data + q + 6, rl, &rr);
 		if (rc)
 			goto fail;
 		if (!ldns_rr_list_push_rr(l, rr)) {
@@ -803,7 +831,7 @@ int ost_zone_rrset_view_to_ldns(const struct ost_zone_rrset_view *v, ldns_rr_lis
 			rc = -ENOMEM;
 			goto fail;
 		}
-		q += 2u + rl;
+		q += 6u + rl;
 	}
 	for (unsigned i = 0; sl && i < v->sig_count; i++) {
 		ldns_rr *rr;

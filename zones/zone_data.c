@@ -317,6 +317,19 @@ static void res_reset(struct ost_zone_verify_result *res)
 	res->verdict = OST_ZV_OK;
 }
 
+/* ldns counts the newlines it consumed, so a record on a last line without
+ * a newline is reported one line early; both our inputs are seekable. */
+static bool ends_with_newline(FILE *fp)
+{
+	long pos = ftell(fp);
+	bool nl = true;
+	if (pos > 0 && fseek(fp, -1, SEEK_END) == 0) {
+		nl = fgetc(fp) == '\n';
+		(void)fseek(fp, pos, SEEK_SET);
+	}
+	return nl;
+}
+
 /* Read records one by one so that we control TTL defaults (see top of file),
  * refuse $INCLUDE (a mirrored zone must be one self-contained file) and
  * report the line of the first syntax error. */
@@ -368,7 +381,7 @@ static int parse_fp(const char *apex, FILE *fp, const struct ost_zone_policy *po
 				ldns_rr_free(rr);
 				goto fail;
 			}
-			lines[n] = line;
+			lines[n] = feof(fp) && !ends_with_newline(fp) ? line + 1 : line;
 			continue;
 		}
 		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
@@ -380,6 +393,8 @@ static int parse_fp(const char *apex, FILE *fp, const struct ost_zone_policy *po
 		if (feof(fp) && line == start && st == LDNS_STATUS_SYNTAX_ERR)
 			break;
 		ret = OST_EMALFORMED;
+		if (feof(fp) && !ends_with_newline(fp))
+			line++;
 		res->line = line;
 		if (st == LDNS_STATUS_SYNTAX_INCLUDE)
 			zres_set(res, OST_ZV_PARSE_ERROR, "line %d: $INCLUDE is not supported",

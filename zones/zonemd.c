@@ -50,9 +50,13 @@ static size_t hash_len(uint8_t alg)
 	return alg == ZONEMD_HASH_SHA384 ? 48 : alg == ZONEMD_HASH_SHA512 ? 64 : 0;
 }
 
-/* Does the apex NSEC claim that a ZONEMD RRset exists (RFC 8976 §4 step 2)? */
-static bool nsec_lists_zonemd(const struct ost_zone_data *z)
+/* Does the zone's own denial data claim that an apex ZONEMD RRset exists
+ * (RFC 8976 §4 step 2)? NSEC zones: the apex NSEC's type bitmap. NSEC3
+ * zones: the bitmap of the NSEC3 whose owner is the hash of the apex, with
+ * the chain's parameters. */
+static bool denial_lists_zonemd(const struct ost_zone_data *z)
 {
+	const struct zrr *n3 = NULL;
 	for (size_t i = 0; i < z->n && zrr_at_apex(z, &z->v[i]); i++) {
 		const struct zrr *r = &z->v[i];
 		if (r->type == LDNS_RR_TYPE_NSEC && r->rclass == z->zclass) {
@@ -60,7 +64,28 @@ static bool nsec_lists_zonemd(const struct ost_zone_data *z)
 			return bm && ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_ZONEMD);
 		}
 	}
-	return false;
+	for (size_t i = 0; i < z->n && !n3; i++)
+		if (z->v[i].type == LDNS_RR_TYPE_NSEC3 && z->v[i].rclass == z->zclass &&
+		    ldns_rr_rd_count(z->v[i].rr) >= 6)
+			n3 = &z->v[i];
+	if (!n3)
+		return false;
+	ldns_rdf *h = ldns_nsec3_hash_name_frm_nsec3(n3->rr, z->apex);
+	uint8_t key[ZKEY_MAX];
+	int klen = -1;
+	bool found = false;
+	if (h && ldns_dname_cat(h, z->apex) == LDNS_STATUS_OK)
+		klen = zname_key(ldns_rdf_data(h), ldns_rdf_size(h), key, sizeof(key));
+	for (size_t i = 0; klen > 0 && i < z->n && !found; i++) {
+		const struct zrr *r = &z->v[i];
+		if (r->type != LDNS_RR_TYPE_NSEC3 || r->rclass != z->zclass ||
+		    zkey_cmp(r->key, r->key_len, key, (size_t)klen) != 0)
+			continue;
+		ldns_rdf *bm = ldns_nsec3_bitmap(r->rr);
+		found = bm && ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_ZONEMD);
+	}
+	ldns_rdf_deep_free(h);
+	return found;
 }
 
 /* Digest every record in canonical order except the apex ZONEMD RRs and the
@@ -153,10 +178,10 @@ enum ost_zone_verdict zonemd_check(const struct ost_zone_data *z, enum ost_zonem
 					z->apex_str);
 		}
 		/* §4 step 2: DNSSEC says it exists but it is missing. */
-		if (nsec_lists_zonemd(z)) {
+		if (denial_lists_zonemd(z)) {
 			res->info.zonemd = OST_ZONEMD_FAILED;
 			return zres_set(res, OST_ZV_NO_ZONEMD,
-					"the NSEC at %s lists ZONEMD but the zone has none",
+					"the NSEC/NSEC3 of %s lists ZONEMD but the zone has none",
 					z->apex_str);
 		}
 		res->info.zonemd = OST_ZONEMD_ABSENT;

@@ -64,10 +64,19 @@ enum ost_ede {
 	OST_EDE_CACHED_ERROR = 13,           /**< RFC 9520 cached failure */
 	OST_EDE_NOT_READY = 14,              /**< mirror still loading */
 	OST_EDE_STALE_NXDOMAIN = 19,         /**< stale NXDOMAIN */
+	OST_EDE_NOT_AUTHORITATIVE = 20,      /**< RD=0 query not answerable from the cache */
 	OST_EDE_NO_REACHABLE_AUTHORITY = 22, /**< every server failed */
 	OST_EDE_NETWORK_ERROR = 23,          /**< network errors toward authorities */
 	OST_EDE_INVALID_DATA = 24,           /**< authorities sent unusable data */
 };
+
+/**
+ * Flag of the entries the engine caches (struct ost_cache_entry.flags; for
+ * OST_CTAG_MSG, RRSET and NEG): the data was resolved for a CD=1 request
+ * while validation was on, so it was not validated and must not be served
+ * to CD=0 clients.
+ */
+#define OST_MSG_F_UNVALIDATED 0x80u
 
 /** Where a result came from. */
 enum ost_answer_source {
@@ -90,6 +99,46 @@ struct ost_cidr {
 	uint8_t prefix;               /**< prefix length in bits */
 };
 
+/**
+ * One address of a stub zone: names at or below @p zone are resolved by
+ * asking these addresses directly (Unbound's stub-zone), whatever the root
+ * hints say. Several entries with the same zone give it several addresses.
+ */
+struct ost_stub_addr {
+	const char *zone;             /**< zone name in presentation format */
+	struct sockaddr_storage addr; /**< a server address, with port */
+	socklen_t addrlen;            /**< length of @p addr */
+};
+
+/**
+ * Hooks through which the failover state machine (resilience/) changes the
+ * engine's behaviour, e.g. in ISOLATED: no queries to foreign servers, stale
+ * answers at once and for longer. Every member may be NULL (normal
+ * behaviour); the hooks are called on the resolver's thread and must not
+ * block.
+ */
+struct ost_resolver_policy {
+	void *ctx; /**< argument of the hooks */
+	/**
+	 * @param ctx the policy's ctx
+	 * @param addr an upstream address the engine is about to query (after
+	 *        the allow-list said yes)
+	 * @return false to forbid the query (the server counts as unreachable)
+	 */
+	bool (*may_query)(void *ctx, const struct sockaddr *addr);
+	/**
+	 * @param ctx the policy's ctx
+	 * @return the maximum staleness in seconds, replacing cfg.max_stale_s
+	 */
+	uint32_t (*max_stale_s)(void *ctx);
+	/**
+	 * @param ctx the policy's ctx
+	 * @return true to answer with stale data at once (no client response
+	 *         timer) while the refresh goes on in the background
+	 */
+	bool (*stale_immediately)(void *ctx);
+};
+
 /** Configuration of a resolver; copied by ost_resolver_new(). */
 struct ost_resolver_config {
 	const struct ost_root_hint *hints; /**< root hints */
@@ -110,13 +159,28 @@ struct ost_resolver_config {
 	uint32_t max_ttl;                  /**< cap of TTLs in results, 0 = none */
 	uint32_t max_neg_ttl;              /**< cap of the SOA TTL in negative results, 0 = none */
 	bool minimal_responses;            /**< false: add the zone's NS and glue to answers */
+	uint16_t qmin_qtype;               /**< QTYPE of minimised queries: A (default) or NS */
+	const struct ost_stub_addr *stubs; /**< stub zones, copied; may replace the hints */
+	size_t n_stubs;                    /**< number of @p stubs */
+	bool serve_stale;                  /**< RFC 8767: answer from expired data when needed */
+	uint32_t stale_ttl;                /**< TTL of stale records (30, never 0), RFC 8767 §4 */
+	uint32_t stale_client_timeout_ms;  /**< client response timer (1800), 0 = stale at once */
+	uint32_t max_stale_s;              /**< maximum staleness (86400), RFC 8767 §5 */
+	uint32_t stale_recheck_s;          /**< failed refreshes retried at most this often (30) */
+	bool stale_ttl_reset;              /**< staleness counts from the last failed refresh */
+	bool serve_original_ttl;           /**< TTLs as received, not counted down */
+	/** Failover hooks, borrowed (must outlive the resolver); NULL = none. */
+	const struct ost_resolver_policy *policy;
 };
 
 /**
  * Fill @p cfg with defaults: no hints, loopback-only allow-list, EDNS 1232,
- * port 53, minimisation on, validation off, depth 16, 8 sub-requests,
- * 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s, TTL caps 86400 and
- * 3600 (as the cache's), minimal responses.
+ * port 53, minimisation on (QTYPE A), validation off, depth 16, 8
+ * sub-requests, 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s, TTL caps
+ * 86400 and 3600 (as the cache's), minimal responses, no stub zones,
+ * serve-stale on (stale TTL 30 s, client response timer 1.8 s, maximum
+ * staleness 1 day, failure recheck 30 s, no staleness reset), counted-down
+ * TTLs, no policy.
  * @param cfg the configuration to fill
  */
 OST_EXPORT void ost_resolver_config_default(struct ost_resolver_config *cfg);
@@ -169,6 +233,10 @@ struct ost_resolver_stats {
 	uint64_t servfail;         /**< requests answered SERVFAIL */
 	uint64_t cache_answers;    /**< requests answered from cache */
 	uint64_t cache_errors;     /**< cache reads/writes that failed */
+	uint64_t stale_answers;    /**< requests answered with stale data (RFC 8767) */
+	uint64_t stale_refreshes;  /**< background refreshes that updated stale data */
+	uint64_t policy_blocked;   /**< addresses skipped because the policy forbade them */
+	uint64_t norec_refused;    /**< RD=0 queries refused on a cache miss */
 };
 
 struct ost_resolver;
@@ -184,7 +252,8 @@ struct ost_request;
  * @param tp transport for outbound queries, must outlive the resolver; it
  *        must never call a query's callback from inside send(), and must not
  *        touch a query after calling its callback with a final result
- * @return 0, -EINVAL (bad configuration, e.g. no hints) or -ENOMEM
+ * @return 0, -EINVAL (bad configuration, e.g. neither hints nor stub zones)
+ *         or -ENOMEM
  */
 OST_EXPORT OST_WUR int ost_resolver_new(struct ost_resolver **out,
 					const struct ost_resolver_config *cfg,
@@ -204,6 +273,18 @@ OST_EXPORT void ost_resolver_free(struct ost_resolver *r);
  * function returns (cache hit, immediate failure), and then *@p out is NULL.
  * Identical requests in flight (same name ignoring case, type, class, flags)
  * share one resolution.
+ *
+ * Without OST_RF_RD the answer comes from the cache only (fresh, or stale
+ * with a background refresh); a miss is answered REFUSED (as Unbound does
+ * for clients without recursion rights).
+ *
+ * Serve-stale (RFC 8767, cfg.serve_stale): when the cache holds an expired
+ * answer for the question (within the maximum staleness, original TTL above
+ * 0, not bogus), the callback gets it (EDE 3, or 19 for NXDOMAIN, TTLs of
+ * cfg.stale_ttl) when resolution fails, or when it takes longer than the
+ * client response timer, or at once when that timer is 0 or the policy says
+ * so; resolution then goes on in the background and refreshes the cache.
+ * A refresh that failed is retried at most every cfg.stale_recheck_s.
  * @param r the resolver
  * @param qname_wire the name in uncompressed wire format, already checked by
  *        the caller's query parser (no length is passed; at most 255 octets
@@ -286,6 +367,9 @@ OST_EXPORT OST_WUR int ost_result_to_wire(const struct ost_result *res, const ui
  * @param buf output buffer
  * @param cap its size
  * @param len receives the response length
+ * An answer stored from a CD=1 request while validation was on (so never
+ * validated, entry flag OST_MSG_F_UNVALIDATED) or a bogus one is not served
+ * to a CD=0 query.
  * @return 0; -ENOENT when the entry has expired or does not fit the query
  *         (serve through the engine instead); OST_EMALFORMED for a bad query
  *         or payload; -ENOBUFS when @p cap is too small

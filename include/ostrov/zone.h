@@ -288,6 +288,14 @@ OST_EXPORT OST_WUR int ost_zone_store_commit(struct ost_zone_store *s,
 					     const struct ost_zone_meta *meta);
 
 /**
+ * Remove a zone's stored version and metadata (the zone is no longer mirrored).
+ * @param s the store
+ * @param apex zone name
+ * @return 0, -ENOENT when nothing is stored, -errno
+ */
+OST_EXPORT OST_WUR int ost_zone_store_remove(struct ost_zone_store *s, const char *apex);
+
+/**
  * Read the metadata of a zone's current version.
  * @param s the store
  * @param apex zone name
@@ -358,11 +366,11 @@ struct ost_zone_rrset_view {
 	size_t owner_len;     /**< its length */
 	uint16_t type;        /**< RR type */
 	uint16_t rclass;      /**< RR class */
-	uint32_t ttl;         /**< TTL of the RRset */
+	uint32_t ttl;         /**< TTL of the RRset (smallest member TTL, RFC 2181 §5.2) */
 	uint16_t rr_count;    /**< number of RRs */
 	uint16_t sig_count;   /**< number of RRSIGs covering it */
-	const uint8_t *data;  /**< rr_count x (rdlen16, rdata), then sig_count x (ttl32, rdlen16,
-				 rdata) */
+	const uint8_t *data;  /**< rr_count x (ttl32, rdlen16, rdata), then sig_count x (ttl32,
+				 rdlen16, rdata), big-endian */
 	size_t data_len;      /**< bytes at data */
 };
 
@@ -467,7 +475,9 @@ OST_EXPORT OST_WUR int ost_mirror_new(struct ost_zone_store *store, const struct
 OST_EXPORT void ost_mirror_free(struct ost_mirror *m);
 
 /**
- * Add a zone to mirror. Strings in @p cfg are copied.
+ * Add a zone to mirror. Strings in @p cfg are copied. Configure every zone
+ * before ost_mirror_start() and before any import: adding is not safe
+ * concurrently with imports or status calls.
  * @param m the mirror
  * @param cfg its configuration
  * @return 0, -EEXIST, -EINVAL, -ENOMEM
@@ -532,5 +542,17 @@ OST_EXPORT size_t ost_mirror_zone_count(const struct ost_mirror *m);
  */
 OST_EXPORT OST_WUR int ost_mirror_zone_status_at(struct ost_mirror *m, size_t i,
 						 struct ost_mirror_zone_status *out);
+
+/**
+ * Write the mirror metrics of standards.md §7.3 in Prometheus text format:
+ * mirror_serial, mirror_age_seconds, mirror_soa_expire_deadline_seconds (time
+ * left), mirror_rrsig_horizon_seconds (time left), mirror_usable and
+ * mirror_verify_total{zone,result} for every zone and verdict.
+ * @param m the mirror
+ * @param buf output (NUL-terminated, truncated to @p len)
+ * @param len its size
+ * @return the length the full text needs, as snprintf() does
+ */
+OST_EXPORT size_t ost_mirror_format_metrics(struct ost_mirror *m, char *buf, size_t len);
 
 #endif

@@ -17,11 +17,23 @@
  *   cache-min-ttl / cache-max-ttl / cache-max-negative-ttl -> the cache
  *       (LMDB in a fresh temp directory; only when cache/lmdb.c is built,
  *       else the engine runs without a cache)
+ *   stub-zone (other than ".") name + stub-addr -> stubs (port 53 unless
+ *       given); a scenario may have stub zones and no root hints
+ *   serve-expired -> serve_stale (Unbound's default is off; ours on)
+ *   serve-expired-ttl -> max_stale_s (0, "no limit", keeps our 1 day)
+ *   serve-expired-reply-ttl -> stale_ttl
+ *   serve-expired-client-timeout -> stale_client_timeout_ms (0: at once)
+ *   serve-original-ttl -> serve_original_ttl; as in Unbound it also turns
+ *       off cache-min-ttl / cache-max-ttl (the cache keeps its defaults)
+ *   serve-expired-ttl-reset -> stale_ttl_reset
+ *   Deckard files -> qmin_qtype NS: Deckard's scenarios are written for
+ *       resolvers that minimise with QTYPE NS (Knot Resolver; RFC 9156
+ *       §2.1 allows it), Unbound's for QTYPE A, our default
  * Settings the engine has no configuration for yet make open() return
  * -ENOTSUP naming the feature, so such a scenario fails loudly unless it is
- * in skip.txt: trust anchors with validation on (issue 5), serve-expired
- * (issue 6), auth-zone (issue 8), non-root stub zones, forward zones,
- * aggressive NSEC, domain-insecure, and Unbound-only options.
+ * in skip.txt: trust anchors with validation on (issue 5), auth-zone
+ * (issue 8), forward zones, aggressive NSEC, domain-insecure, and
+ * Unbound-only options.
  * val-override-date is the fake clock's start (rpl_run.c), not a config key.
  */
 #include <errno.h>
@@ -57,6 +69,7 @@ struct engine {
 	struct ost_resolver *r;
 	struct ost_resolver_config cfg;
 	struct ost_root_hint *hints;
+	struct ost_stub_addr *stubs;
 	struct ost_cidr *allow;
 	size_t nallow;
 	char **hint_names;
@@ -102,7 +115,54 @@ static int build_allow(struct engine *e, const struct rpl_settings *s,
 	for (size_t i = 0; i < s->root.naddrs && ret == 0; i++)
 		ret = add_allow(e, &s->root.addrs[i],
 				s->root.addrs[i].ss_family == AF_INET ? 32 : 128);
+	for (size_t i = 0; i < s->nstubs && ret == 0; i++)
+		for (size_t j = 0; j < s->stubs[i].naddrs && ret == 0; j++)
+			ret = add_allow(e, &s->stubs[i].addrs[j],
+					s->stubs[i].addrs[j].ss_family == AF_INET ? 32 : 128);
 	return ret;
+}
+
+/** Fill @p out from @p a, port 53 unless given. @return its length */
+static socklen_t with_port(struct sockaddr_storage *out, const struct sockaddr_storage *a)
+{
+	*out = *a;
+	if (a->ss_family == AF_INET) {
+		struct sockaddr_in *in4 = (struct sockaddr_in *)out;
+		if (!in4->sin_port)
+			in4->sin_port = htons(53);
+		return sizeof(*in4);
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+	if (!in6->sin6_port)
+		in6->sin6_port = htons(53);
+	return sizeof(*in6);
+}
+
+/** Non-root stub zones: one entry per (zone, address), each owning its zone string. */
+static int build_stubs(struct engine *e, const struct rpl_settings *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->nstubs; i++)
+		n += s->stubs[i].naddrs;
+	e->stubs = calloc(n ? n : 1, sizeof(*e->stubs));
+	if (!e->stubs)
+		return -ENOMEM;
+	e->cfg.stubs = e->stubs;
+	for (size_t i = 0; i < s->nstubs; i++) {
+		for (size_t j = 0; j < s->stubs[i].naddrs; j++) {
+			const struct sockaddr_storage *a = &s->stubs[i].addrs[j];
+			struct ost_stub_addr *st = &e->stubs[e->cfg.n_stubs];
+			if ((a->ss_family == AF_INET && !s->do_ip4) ||
+			    (a->ss_family == AF_INET6 && !s->do_ip6))
+				continue;
+			st->zone = ldns_rdf2str(s->stubs[i].name);
+			if (!st->zone)
+				return -ENOMEM;
+			st->addrlen = with_port(&st->addr, a);
+			e->cfg.n_stubs++;
+		}
+	}
+	return 0;
 }
 
 static int build_hints(struct engine *e, const struct rpl_settings *s)
@@ -137,7 +197,7 @@ static int build_hints(struct engine *e, const struct rpl_settings *s)
 		e->cfg.n_hints++;
 	}
 	e->cfg.hints = e->hints;
-	return e->cfg.n_hints ? 0 : -ENOTSUP;
+	return e->cfg.n_hints || !s->root.naddrs ? 0 : -ENOTSUP;
 }
 
 /** @return the first setting the engine cannot honour yet, or NULL. */
@@ -147,20 +207,16 @@ static const char *unsupported(const struct rpl_settings *s)
 		return s->unsupported;
 	if (s->validation && ldns_rr_list_rr_count(s->trust_anchors))
 		return "DNSSEC validation with trust anchors (issue 5)";
-	if (s->serve_expired)
-		return "serve-expired (issue 6)";
 	if (s->nauth_zones)
 		return "auth-zone (issue 8)";
-	if (s->nstubs)
-		return "stub-zone for a non-root zone";
 	if (s->nforwards)
 		return "forward-zone";
 	if (s->aggressive_nsec)
 		return "aggressive-nsec (RFC 8198)";
 	if (s->ninsecure)
 		return "domain-insecure (negative trust anchors)";
-	if (!s->root.naddrs)
-		return "a scenario without root hints";
+	if (!s->root.naddrs && !s->nstubs)
+		return "a scenario without root hints or stub zones";
 	return NULL;
 }
 
@@ -170,8 +226,9 @@ static int open_cache(struct engine *e, const struct rpl_settings *s, const stru
 	const char *tmp = getenv("TMPDIR");
 	struct ost_cache_config cc = {
 		.max_bytes = 64u << 20,
-		.min_ttl = s->cache_min_ttl,
-		.max_ttl = s->cache_max_ttl,
+		/* serve-original-ttl ignores cache-min-ttl and cache-max-ttl */
+		.min_ttl = s->serve_original_ttl ? 0 : s->cache_min_ttl,
+		.max_ttl = s->serve_original_ttl ? 0 : s->cache_max_ttl,
 		.max_neg_ttl = s->cache_max_negative_ttl,
 		.max_readers = 8,
 	};
@@ -224,6 +281,9 @@ static void engine_close(void *st)
 		free(e->cachedir);
 	}
 	free(e->hints);
+	for (size_t i = 0; e->stubs && i < e->cfg.n_stubs; i++)
+		free((char *)e->stubs[i].zone);
+	free(e->stubs);
 	free(e->allow);
 	free(e);
 }
@@ -249,7 +309,19 @@ static int engine_open(void **st, const struct rpl_settings *s, const struct rpl
 	e->cfg.max_ttl = s->cache_max_ttl;
 	e->cfg.max_neg_ttl = s->cache_max_negative_ttl;
 	e->cfg.validation = s->validation && ldns_rr_list_rr_count(s->trust_anchors) > 0;
-	if ((ret = build_hints(e, s)) != 0 || (ret = build_allow(e, s, sc)) != 0) {
+	if (s->is_deckard)
+		e->cfg.qmin_qtype = LDNS_RR_TYPE_NS;
+	e->cfg.serve_stale = s->serve_expired;
+	if (s->serve_expired_ttl)
+		e->cfg.max_stale_s = s->serve_expired_ttl;
+	e->cfg.stale_ttl = s->serve_expired_reply_ttl;
+	e->cfg.stale_client_timeout_ms = s->serve_expired_client_timeout;
+	e->cfg.serve_original_ttl = s->serve_original_ttl;
+	e->cfg.stale_ttl_reset = s->serve_expired_ttl_reset;
+	if (s->serve_original_ttl)
+		e->cfg.max_ttl = 0;
+	if ((ret = build_hints(e, s)) != 0 || (ret = build_stubs(e, s)) != 0 ||
+	    (ret = build_allow(e, s, sc)) != 0) {
 		if (ret == -ENOTSUP)
 			snprintf(err, errlen, "no root hint of an enabled address family");
 		goto fail;
@@ -333,6 +405,13 @@ static void engine_tick(void *st)
 
 	/* the server commits the cache batch once per loop iteration; a step is ours */
 	(void)ost_resolver_commit(e->r);
+#ifdef OST_REPLAY_HAVE_CACHE
+	/* The commit is handed to the cache's writer thread; wait for it so
+	 * the next step sees the writes (the scenarios assume a synchronous
+	 * cache, and a race would make them flaky). */
+	if (e->cache)
+		ost_cache_sync(e->cache);
+#endif
 }
 
 const struct rpl_resolver_ops rpl_engine_resolver = {

@@ -25,6 +25,7 @@
 
 int answer_tests(void);
 int stash_tests(void);
+int stale_tests(void);
 
 /* ---- the test hierarchy ---- */
 
@@ -597,6 +598,32 @@ static void test_qmin_sequence(void **state)
 	}
 }
 
+static void test_qmin_ns_qtype(void **state)
+{
+	struct env *e = *state;
+	/* RFC 9156 §2.1: NS for the hidden steps, as configured. */
+	e->cfg.qname_minimisation = true;
+	e->cfg.qmin_qtype = LDNS_RR_TYPE_NS;
+	start(e);
+	resolve(e, "a.b.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.4"));
+	static const struct {
+		const char *qname;
+		uint16_t qtype;
+	} want[] = {
+		{"ru.", LDNS_RR_TYPE_NS},
+		{"example.ru.", LDNS_RR_TYPE_NS},
+		{"b.example.ru.", LDNS_RR_TYPE_NS},
+		{"a.b.example.ru.", LDNS_RR_TYPE_A},
+	};
+	assert_int_equal(e->net.n_log, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(e->net.log[i].qname, want[i].qname);
+		assert_int_equal(e->net.log[i].qtype, want[i].qtype);
+	}
+}
+
 static void test_qmin_full_type_at_end(void **state)
 {
 	struct env *e = *state;
@@ -867,6 +894,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_all_servers_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmin_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qmin_ns_qtype, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmin_full_type_at_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmin_fallback_nxdomain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmin_long_name, setup, teardown),
@@ -884,5 +912,6 @@ int main(void)
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	failed += answer_tests();
 	failed += stash_tests();
+	failed += stale_tests();
 	return failed;
 }

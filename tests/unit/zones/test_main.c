@@ -143,5 +143,6 @@ int main(void)
 	ost_log_set_level(OST_LOG_WARN);
 	fails = _cmocka_run_group_tests("zones", zones_tests, zones_tests_count, NULL, NULL);
 	fails += _cmocka_run_group_tests("store", store_tests, store_tests_count, NULL, NULL);
+	fails += _cmocka_run_group_tests("signed", signed_tests, signed_tests_count, NULL, NULL);
 	return fails ? 1 : 0;
 }

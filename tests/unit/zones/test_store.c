@@ -323,6 +323,14 @@ static void test_store_atomic_replace(void **state)
 	m1.generation = 0;
 	assert_int_equal(ost_zone_store_put_meta(s, "org.", &m1), -ESTALE);
 
+	/* Removing one zone leaves the other. */
+	assert_int_equal(ost_zone_store_remove(s, "org."), 0);
+	assert_int_equal(ost_zone_store_get_meta(s, "org.", &m1), -ENOENT);
+	assert_int_equal(ost_zone_store_remove(s, "org."), -ENOENT);
+	assert_int_equal(ost_zone_rtxn_begin(s, "example.", &t2), 0);
+	assert_int_equal(find(t2, "y.example.", LDNS_RR_TYPE_A, &v), 0);
+	ost_zone_rtxn_end(t2);
+
 	ost_zone_data_free(z1);
 	ost_zone_data_free(z2);
 	ost_zone_data_free(zo);
