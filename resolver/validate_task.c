@@ -756,11 +756,70 @@ static bool is_negative(const struct ost_task *t)
 	return ldns_rr_list_rr_count(t->auth) > 0;
 }
 
+/*
+ * The other RRsets of a positive answer (the zone's NS and its servers'
+ * addresses, with minimal responses off) are checked too when their signer's
+ * keys are already known: a signed RRset that does not verify is removed
+ * (as Unbound does), it never fails the answer, and no fetch is made for it.
+ */
+static void drop_bogus(struct ost_task *t, ldns_rr_list *l)
+{
+	struct ost_val_task *vt = t->val;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l);) {
+		ldns_rr *head = ldns_rr_list_rr(l, i);
+		uint16_t type = ldns_rr_get_type(head);
+		const ldns_rdf *signer, *zone = NULL;
+		const ldns_rr_list *keys = NULL;
+		struct ost_val_verdict v;
+		ldns_rr_list *set;
+		bool bogus = false;
+
+		signer =
+			type == LDNS_RR_TYPE_RRSIG ? NULL : signer_of(l, ldns_rr_owner(head), type);
+		if (signer && name_under(ldns_rr_owner(head), signer) &&
+		    walk(t, signer, true, &keys, &zone, &v) == W_SECURE) {
+			set = ost_val_rrset_of(l, ldns_rr_owner(head), type);
+			bogus = set &&
+				ost_val_rrset(&vt->ctx, set, l, zone, keys, &v) == OST_SEC_BOGUS;
+			ldns_rr_list_free(set);
+		}
+		if (!bogus) {
+			i++;
+			continue;
+		}
+		ost_log(OST_LOG_INFO, "validator", "dropped bogus %s", v.text);
+		/* remove the RRset and its RRSIGs, keeping the order of the rest */
+		ldns_rdf *owner = ldns_rdf_clone(ldns_rr_owner(head));
+		size_t k = 0, n = ldns_rr_list_rr_count(l);
+
+		for (size_t j = 0; j < n; j++) {
+			ldns_rr *rr = ldns_rr_list_rr(l, j);
+			uint16_t ty = ldns_rr_get_type(rr);
+
+			if (ty == LDNS_RR_TYPE_RRSIG && ldns_rr_rd_count(rr) == 9)
+				ty = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
+			if (owner && ty == type && same_name(ldns_rr_owner(rr), owner)) {
+				ldns_rr_free(rr);
+				continue;
+			}
+			ldns_rr_list_set_rr(l, rr, k++);
+		}
+		while (ldns_rr_list_rr_count(l) > k)
+			(void)ldns_rr_list_pop_rr(l);
+		ldns_rdf_deep_free(owner);
+	}
+}
+
 static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 				    const struct ost_val_verdict *v)
 {
 	char nb[64];
 
+	if (sec == OST_SEC_SECURE && !is_negative(t)) {
+		drop_bogus(t, t->auth);
+		drop_bogus(t, t->add);
+	}
 	t->sec = sec;
 	if (sec != OST_SEC_SECURE && sec != OST_SEC_BOGUS)
 		ost_log(OST_LOG_DEBUG, "validator", "%s qname=%s reason=\"%s\"", ost_sec_str(sec),

@@ -63,6 +63,7 @@ struct world {
 	bool has_ede;
 	char text[160];
 	size_t n_answer;
+	size_t n_auth;
 };
 
 static uint64_t c_mono(void *ctx)
@@ -211,8 +212,10 @@ static void authoritative(const struct zone *z, ldns_pkt *p, const ldns_rdf *qna
 		return;
 	}
 	ldns_pkt_set_aa(p, true);
-	if (push_set(an, z, qname, qtype, NULL))
+	if (push_set(an, z, qname, qtype, NULL)) {
+		push_set(ns, z, z->apex, LDNS_RR_TYPE_NS, NULL); /* as with "minimal: no" */
 		return;
+	}
 	if (exists(z, qname)) {
 		push_set(ns, z, z->apex, LDNS_RR_TYPE_SOA, NULL);
 		if (!push_set(ns, z, qname, LDNS_RR_TYPE_NSEC, NULL))
@@ -437,6 +440,7 @@ static int world_new(void **state, bool with_cache)
 	cfg.validation = true;
 	cfg.anchors = w->ta;
 	cfg.max_queries = 64;
+	cfg.minimal_responses = false; /* the zone's NS goes along, to be checked */
 	if (with_cache) {
 		struct ost_cache_config cc = {.max_bytes = 16u << 20,
 					      .max_ttl = 86400,
@@ -500,6 +504,7 @@ static void on_result(const struct ost_result *res, void *arg)
 	w->ede = res->ede;
 	snprintf(w->text, sizeof(w->text), "%s", res->ede_text);
 	w->n_answer = ldns_rr_list_rr_count(res->answer);
+	w->n_auth = ldns_rr_list_rr_count(res->auth);
 }
 
 /* Resolve (@p name, @p type) with @p flags to the end. */
@@ -673,6 +678,22 @@ static void test_keytrap(void **state)
 	assert_true(w->n_sent <= 6);
 }
 
+/* A bogus NS RRset in the authority section of a secure answer is dropped,
+ * the answer stays. */
+static void test_bogus_authority(void **state)
+{
+	struct world *w = *state;
+
+	resolve(w, "www.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_auth, 2); /* NS + RRSIG */
+	break_sig(w, "example.", LDNS_RR_TYPE_NS);
+	resolve(w, "ns.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_auth, 0);
+}
+
 /* With the LMDB cache: the status travels with the entries. */
 static void test_cache_status(void **state)
 {
@@ -721,6 +742,7 @@ int run_engine_tests(void)
 		cmocka_unit_test_setup_teardown(test_bogus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keytrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bogus_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_status, setup_cache, teardown),
 	};
 
