@@ -265,7 +265,8 @@ int main(int argc, char **argv)
 		struct ost_ta_store *ta = NULL;
 		ret = ost_ta_store_new(&ta);
 		if (ret == 0)
-			ret = ost_ta_load_file(ta, cfg.resolver.trust_anchor_file, err, sizeof(err));
+			ret = ost_ta_load_file(ta, cfg.resolver.trust_anchor_file, err,
+					       sizeof(err));
 		ost_ta_store_free(ta);
 		if (ret < 0) {
 			fprintf(stderr, "%s\n", err);
