@@ -52,6 +52,7 @@ struct ost_engine {
 	char *names;                     /**< storage of the hint names */
 	struct ost_resolver_cidr *allow; /**< upstream allow-list in the engine's form */
 	struct ost_resolver_config rcfg; /**< configuration for every worker's resolver */
+	struct ost_ta_store *anchors;    /**< trust anchors (file, or the built-in root) */
 };
 
 /**

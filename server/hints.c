@@ -22,6 +22,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/log.h"
+#include "ostrov/validator.h"
 
 #include "engine.h"
 
@@ -293,6 +294,29 @@ int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *er
 		r->validation = cfg->resolver.validation;
 		r->max_ttl = cfg->cache.max_ttl;
 		r->max_neg_ttl = cfg->cache.max_negative_ttl;
+		/* A configured trust-anchor file replaces the built-in IANA root
+		 * anchors (20326, 38696) entirely, as in the lab. */
+		ret = ost_ta_store_new(&e->anchors);
+		if (ret < 0) {
+			snprintf(err, errlen, "out of memory");
+			return ret;
+		}
+		if (cfg->resolver.trust_anchor_file)
+			ret = ost_ta_load_file(e->anchors, cfg->resolver.trust_anchor_file, err,
+					       errlen);
+		else
+			ret = ost_ta_add_builtin_root(e->anchors);
+		if (ret < 0) {
+			if (!cfg->resolver.trust_anchor_file)
+				snprintf(err, errlen, "cannot add the built-in root anchors: %s",
+					 ost_strerror(ret));
+			return ret;
+		}
+		r->anchors = e->anchors;
+		ost_log(OST_LOG_INFO, "server", "trust anchors loaded source=%s zones=%zu",
+			cfg->resolver.trust_anchor_file ? cfg->resolver.trust_anchor_file
+							: "built-in",
+			ost_ta_count(e->anchors));
 		ost_log(OST_LOG_INFO, "server",
 			"root hints loaded file=%s servers=%zu qname_minimisation=%d validation=%d",
 			cfg->resolver.root_hints_file, e->n_hints, r->qname_minimisation,
@@ -335,5 +359,7 @@ void ost_engine_close(struct ost_engine *e)
 	free(e->hints);
 	free(e->names);
 	free(e->allow);
+	if (e->anchors)
+		ost_ta_store_free(e->anchors);
 	memset(e, 0, sizeof(*e));
 }
