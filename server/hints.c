@@ -22,6 +22,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/log.h"
+#include "ostrov/validator.h"
 
 #include "engine.h"
 
