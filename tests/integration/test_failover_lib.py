@@ -11,7 +11,7 @@ foreign, national) by address, so a `foreign-cut` drill cuts exactly the
 servers `lab cut DIR all-foreign` plus `root` would. `ctl()` runs ostrovctl
 against the lab's control socket.
 
-Usage as a script: test_failover_lib.py LABDIR >> LABDIR/ostrov.yaml
+Usage as a script: test_failover_lib.py LABDIR [FAILOVER-KEY=VALUE ...] >> CONFIG
 """
 
 import json
@@ -107,8 +107,10 @@ def ctl_json(ostrovctl, sock, *args):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    # test_failover_lib.py LABDIR [FAILOVER-KEY=VALUE ...]
+    if len(sys.argv) < 2 or any("=" not in a for a in sys.argv[2:]):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     with open(os.path.join(sys.argv[1], "servers.json")) as f:
-        sys.stdout.write(resilience_section(json.load(f)))
+        fo = dict(a.split("=", 1) for a in sys.argv[2:])
+        sys.stdout.write(resilience_section(json.load(f), failover=fo))
