@@ -42,13 +42,14 @@ REQUIRED_KINDS = {"positive", "nxdomain", "nodata", "cname-chain", "wildcard",
                   "insecure", "out-of-bailiwick", "broken-expired",
                   "broken-ds", "broken-rrsig", "broken-zonemd", "bench"}
 NAME_KEYS = {"qname", "qtype", "rcode", "answers", "security", "ede", "kind",
-             "tags", "zone", "cd_rcode", "cd_answers"}
+             "tags", "zone", "cd_rcode", "cd_answers", "depends"}
 
 
 class Checks:
     def __init__(self):
         self.failed = []
         self.passed = 0
+        self.t_section = None
 
     def ok(self, cond, what, detail=""):
         if cond:
@@ -59,6 +60,10 @@ class Checks:
         return cond
 
     def section(self, title):
+        now = time.monotonic()
+        if self.t_section is not None:
+            print(f"    ({now - self.t_section:.1f}s)", flush=True)
+        self.t_section = now
         print(f"--- {title}", flush=True)
 
 
@@ -104,6 +109,7 @@ def norm(rr):
 
 
 UNBOUND_PORT = 5354
+OSTROVD = None  # --ostrovd PATH: also check ostrov.yaml with the daemon
 KRESD_PORT = 5355
 
 
@@ -129,7 +135,8 @@ def skip(msg):
 
 
 def prerequisites():
-    missing = [t for t in TOOLS if shutil.which(t) is None]
+    missing = [t for t in TOOLS if shutil.which(t) is None and
+               shutil.which(t, path="/usr/sbin:/sbin") is None]
     if missing:
         skip(f"missing tools: {' '.join(missing)}")
     try:
@@ -163,6 +170,12 @@ def check_contract(c, d, servers, zones, names):
     c.ok(zones["."]["ds_rdata"] in ta and re.search(r"^\.\s+\d+\s+IN\s+DS",
                                                    ta, re.M),
          "ta.ds holds the lab root DS")
+    if OSTROVD:
+        res = subprocess.run([OSTROVD, "-c", os.path.join(d, "ostrov.yaml"),
+                              "--check-config"], capture_output=True,
+                             text=True, timeout=20)
+        c.ok(res.returncode == 0, "ostrov.yaml passes ostrovd --check-config",
+             (res.stdout + res.stderr).strip())
     if shutil.which("unbound-checkconf"):
         res = subprocess.run(["unbound-checkconf",
                               os.path.join(d, "unbound.conf")],
@@ -183,6 +196,14 @@ def check_contract(c, d, servers, zones, names):
          "bench zone holds 10,000+ names")
     c.ok(all(n["ede"] for n in names if n["security"] == "bogus"),
          "every bogus name has expected EDE codes")
+    c.ok(all(n["depends"][0] == "." and n["zone"] in n["depends"] and
+             set(n["depends"]) <= set(zones) for n in names),
+         "names.json depends lists known zones, from the root to the answer")
+    org = next(n for n in names if n["qname"] == "www.example.org." and
+               n["qtype"] == "A")
+    c.ok(set(org["depends"]) == {".", "org.", "ru.", "example.org.",
+                                 "hoster.ru."},
+         "www.example.org depends on its Russian hoster", str(org["depends"]))
 
 
 def check_authority(c, servers, zones):
@@ -463,9 +484,36 @@ def check_cuts(c, d, servers, zones):
          "unknown cut target is an error")
 
 
-def check_resign(c, d):
-    c.section("resign (new serial, fresh signatures, reload)")
+def notifies(sock, timeout, until):
+    """NOTIFY messages received on sock, [(source address, serial)], until
+    until(list) holds or the timeout passes."""
+    out = []
+    end = time.monotonic() + timeout
+    while not until(out):
+        left = end - time.monotonic()
+        if left <= 0:
+            return out
+        sock.settimeout(left)
+        try:
+            data, src = sock.recvfrom(4096)
+        except socket.timeout:
+            return out
+        if len(data) >= 12 and (data[2] >> 3) & 0xF == 4:  # opcode NOTIFY
+            try:
+                out.append((src[0], dnsq.soa_serial(dnsq.Reply(data))))
+            except dnsq.QueryError:
+                out.append((src[0], None))
+    return out
+
+
+def check_resign(c, d, notify_sock):
+    c.section("resign (new serial, fresh signatures, reload, NOTIFY)")
     zones = json.load(open(os.path.join(d, "zones.json")))
+    mirrored = {a for z in zones.values() if z["axfr"] for a in z["servers"]}
+    seen = {src for src, _ in notifies(
+        notify_sock, 5, lambda got: {s for s, _ in got} >= mirrored)}
+    c.ok(seen == mirrored, "every server of a zone with AXFR sent NOTIFY "
+         "from its own address", f"{sorted(seen ^ mirrored)}")
     old = zones["ru."]["serial"]
     res = lab("resign", d, "ru", "--validity", "7200", check=False)
     if not c.ok(res.returncode == 0, "lab resign ru", res.stderr):
@@ -489,6 +537,12 @@ def check_resign(c, d):
     soa = next(n for n in names if n["qname"] == "ru." and n["qtype"] == "SOA")
     c.ok(soa["answers"][0].split()[6] == str(old + 1),
          "names.json follows the new serial")
+    fresh = set(z["servers"])
+    got = [n for n in notifies(notify_sock, 5, lambda got: {
+        s for s, serial in got if serial == old + 1} >= fresh)
+        if n[1] == old + 1]
+    c.ok({src for src, _ in got} == fresh,
+         "both ru servers sent NOTIFY with the new serial", str(got))
 
 
 def lab_processes(d):
@@ -512,8 +566,11 @@ def main():
     try:
         global UNBOUND_PORT, KRESD_PORT
         UNBOUND_PORT, KRESD_PORT = free_port(), free_port()
+        notify_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        notify_sock.bind(("127.0.0.1", 0))
         res = lab("up", d, "--prefix", "auto", "--unbound-port",
                   str(UNBOUND_PORT), "--kresd-port", str(KRESD_PORT),
+                  "--notify", f"127.0.0.1@{notify_sock.getsockname()[1]}",
                   check=False)
         t_up = time.monotonic() - t0
         print(res.stdout.strip(), res.stderr.strip())
@@ -536,7 +593,7 @@ def main():
         check_names_vs_validator(c, d, names, "kresd", KRESD_PORT,
                                  start_kresd)
         check_cuts(c, d, servers, zones)
-        check_resign(c, d)
+        check_resign(c, d, notify_sock)
         res = lab("up", d, check=False)
         c.ok(res.returncode != 0, "lab up refuses a used directory")
     except Exception as e:  # report, then still tear down
@@ -556,6 +613,11 @@ def main():
         res = lab("down", d, check=False)
         c.ok(res.returncode == 0 and "stopped 0" in res.stdout,
              "lab down is idempotent", res.stdout)
+        if os.path.exists(servers_path):
+            res = lab("restore", d, "all", check=False)
+            c.ok(res.returncode != 0 and "is down" in res.stderr and
+                 not lab_processes(d), "restore refuses a lab that is down",
+                 res.stderr)
     return finish(c, d, t0)
 
 
@@ -573,4 +635,8 @@ def finish(c, d, t0):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--ostrovd":
+        OSTROVD = sys.argv[2]
+    elif len(sys.argv) != 1:
+        sys.exit("usage: test_lab.py [--ostrovd PATH]")
     sys.exit(main())

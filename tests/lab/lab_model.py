@@ -186,7 +186,12 @@ def _host(z, rel, aaaa=True, txt=False, mx=False):
 
 
 def build_zones(serial, bench_names=10000):
-    """Return the list of lab zones, parents before children."""
+    """Return the list of lab zones, parents before children.
+
+    Deterministic: the same serial and bench size give the same zones.
+    """
+    global _addr_counter
+    _addr_counter = itertools.count(1)
     zs = []
     root = Zone(".", [f"{l}.root-servers.lab." for l in "abc"], denial="nsec",
                 zonemd="good", axfr=True, ttl=86400, ns_ttl=518400,
@@ -373,7 +378,7 @@ def _add_infrastructure(zs, serial):
 _SEC_ORDER = {"secure": 0, "insecure": 1, "bogus": 2}
 
 
-def zone_security(zs, z, _memo=None):
+def zone_security(zs, z):
     """Return (security, ede list) of a zone as seen from the lab root."""
     p = parent_zone(zs, z)
     if p is None:
@@ -503,7 +508,24 @@ def expect(index, qname, qtype):
         rcode, answers = "SERVFAIL", []
     return {"rcode": rcode, "answers": answers, "security": sec, "ede": ede,
             "cd_rcode": cd_rcode, "cd_answers": cd_answers, "tags": tags,
-            "zone": zones_seen[0].name}
+            "zone": zones_seen[0].name,
+            "depends": depends(index.zs, zones_seen)}
+
+
+def depends(zs, zones, _seen=None):
+    """Zones whose servers a cold-cache resolver must reach: each zone on
+    the way and its ancestors, plus, for name servers outside the zone
+    (no glue in the parent), the zones that hold their addresses."""
+    seen = set() if _seen is None else _seen
+    for z in zones:
+        while z is not None and z.name not in seen:
+            seen.add(z.name)
+            for host in z.ns:
+                if not in_zone(host, z.name):
+                    depends(zs, [find_zone(zs, host)], seen)
+            z = parent_zone(zs, z)
+    return sorted(seen, key=lambda n: (n.count("."), n)) \
+        if _seen is None else None
 
 
 KIND_ORDER = ["broken-expired", "broken-ds", "broken-rrsig", "broken-nsec3",
@@ -535,6 +557,7 @@ def probes(zs):
                 add(owner, "A" if rtype == "CNAME" else rtype)
         if z.name != ".":
             add(z.name, "SOA")
+        add(z.name, "NS")
         add(("nosuch." + z.name) if z.name != "." else "nosuchtld.", "A")
         www = nodes.get(z.fq("www"))
         if www is not None:

@@ -12,6 +12,7 @@ deadline, never bare sleeps.
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,9 @@ import time
 import dnsq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# NSD lives in /usr/sbin, which a non-root PATH may lack.
+NSD = shutil.which("nsd") or shutil.which("nsd", path="/usr/sbin:/sbin") \
+    or "nsd"
 STOP_DEADLINE = 5.0
 START_DEADLINE = 15.0
 
@@ -170,11 +174,14 @@ class Lab:
                 self.servers = json.load(f)
         except FileNotFoundError as e:
             raise LabError(f"{path}: no lab here (run `lab up` first)") from e
+        except (OSError, ValueError) as e:
+            raise LabError(f"{path}: unreadable ({e})") from e
         self.run = os.path.join(self.root, "run")
         self._lock = None
 
     def lock(self):
         """Serialise state changes (cut/restore/down) on DIR/run/lock."""
+        os.makedirs(self.run, exist_ok=True)
         self._lock = open(os.path.join(self.run, "lock"), "w")
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
@@ -208,7 +215,7 @@ class Lab:
         if not addrs:
             raise LabError(f"unknown target {target!r}: not an address, "
                            "group or zone of this lab")
-        return sorted(addrs, key=_addr_key)
+        return sorted(addrs, key=addr_key)
 
     # NSD ---------------------------------------------------------------
 
@@ -228,7 +235,7 @@ class Lab:
             # early errors (config, bind) go to stderr before that.
             with open(s["log"], "ab") as log:
                 procs.append((addr, subprocess.Popen(
-                    ["nsd", "-c", s["conf"]], stdin=subprocess.DEVNULL,
+                    [NSD, "-c", s["conf"]], stdin=subprocess.DEVNULL,
                     stdout=log, stderr=log, close_fds=True)))
         for addr, p in procs:
             try:
@@ -270,10 +277,6 @@ class Lab:
         except FileNotFoundError:
             return ""
         return "; log: " + " | ".join(l.strip() for l in lines)
-
-    def stop_nsd(self, addr):
-        s = self.servers[addr]
-        return stop_by_pidfile(s["pidfile"], s["conf"])
 
     def reload(self, zone, serial, deadline=START_DEADLINE):
         """SIGHUP the servers of zone; wait until all serve `serial`."""
@@ -340,15 +343,17 @@ class Lab:
                 tail = f.read()[-400:]
             raise LabError(f"blackhole for {addr} did not start: {tail}")
 
-    def stop_blackhole(self, addr):
-        s = self.servers[addr]
-        return stop_by_pidfile(s["blackhole_pidfile"], s["blackhole_pidfile"])
-
     # commands ----------------------------------------------------------
+
+    def require_up(self):
+        """cut/restore/resign only make sense on a lab that is up."""
+        if all(self.mode(a) == "down" for a in self.servers):
+            raise LabError(f"the lab in {self.root} is down")
 
     def cut(self, addrs, how):
         if how not in ("refuse", "blackhole"):
             raise LabError(f"unknown cut mode {how!r} (refuse|blackhole)")
+        self.require_up()
         stop_many([(self.servers[a]["pidfile"], self.servers[a]["conf"])
                    for a in addrs])
         if how == "refuse":
@@ -360,6 +365,7 @@ class Lab:
             self.set_mode(addr, how)
 
     def restore(self, addrs):
+        self.require_up()
         stop_many([(self.servers[a]["blackhole_pidfile"],
                     self.servers[a]["blackhole_pidfile"]) for a in addrs])
         self.start_nsd(addrs)
@@ -367,7 +373,7 @@ class Lab:
     def down(self):
         """Stop everything; idempotent. Returns the number of processes."""
         targets = []
-        for addr in sorted(self.servers, key=_addr_key):
+        for addr in sorted(self.servers, key=addr_key):
             s = self.servers[addr]
             targets.append((s["blackhole_pidfile"], s["blackhole_pidfile"]))
             targets.append((s["pidfile"], s["conf"]))
@@ -384,7 +390,7 @@ class Lab:
 
     def status(self):
         out = {}
-        for addr in sorted(self.servers, key=_addr_key):
+        for addr in sorted(self.servers, key=addr_key):
             s = self.servers[addr]
             mode = self.mode(addr)
             nsd, bh = self.nsd_pid(addr), self.bh_pid(addr)
@@ -397,5 +403,5 @@ class Lab:
         return out
 
 
-def _addr_key(addr):
+def addr_key(addr):
     return tuple(int(x) for x in addr.split("."))
