@@ -24,6 +24,7 @@
 
 #include "ostrov/log.h"
 #include "ostrov/resolver.h"
+#include "ostrov/validator.h"
 #include "ostrov/zone.h"
 
 #include "tests/unit/resolver/fake.h"
@@ -40,7 +41,9 @@ struct env {
 	struct ost_resolver_config cfg;
 	struct ost_root_hint hint;
 	struct ost_resolver *r;
+	struct ost_ta_store *ta;
 	unsigned calls;
+	uint8_t sec;
 	uint8_t rcode;
 	char answer[8192];
 	char auth[8192];
@@ -132,6 +135,8 @@ static int teardown(void **state)
 	struct env *e = *state;
 	ost_resolver_free(e->r);
 	e->r = NULL;
+	ost_ta_store_free(e->ta);
+	e->ta = NULL;
 	assert_int_equal(fake_inflight(&e->net), 0);
 	fake_clock_deinit(&e->clk);
 	fake_net_deinit(&e->net);
@@ -154,6 +159,7 @@ static void on_result(const struct ost_result *res, void *arg)
 	struct env *e = arg;
 	e->calls++;
 	e->rcode = res->rcode;
+	e->sec = res->sec;
 	e->has_ede = res->has_ede;
 	list_str(res->answer, e->answer, sizeof(e->answer));
 	list_str(res->auth, e->auth, sizeof(e->auth));
@@ -257,6 +263,27 @@ static void test_expired_mirror_not_used(void **state)
 	assert_true(fake_count(&e->net, "127.53.0.1", NULL, 0) >= 1);
 }
 
+/* With validation on, mirror data is validated like any reply: the DNSKEY
+ * sub-requests are answered from the mirror too, so the answers are secure
+ * without any query. */
+static void test_validated_from_mirror(void **state)
+{
+	struct env *e = *state;
+	ost_resolver_free(e->r);
+	assert_int_equal(ost_ta_store_new(&e->ta), 0);
+	assert_int_equal(ost_ta_add_rr(e->ta, ldns_rr_list_rr(e->anchors, 0)), 0);
+	e->cfg.validation = true;
+	e->cfg.anchors = e->ta;
+	assert_int_equal(ost_resolver_new(&e->r, &e->cfg, NULL, &e->clk.clock, &e->net.tp), 0);
+	resolve(e, "com.", LDNS_RR_TYPE_DS);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(e->sec, OST_SEC_SECURE);
+	resolve(e, "www.nosuchtld-ostrov.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(e->sec, OST_SEC_SECURE);
+	assert_int_equal(e->net.n_log, 0);
+}
+
 int main(void)
 {
 	ost_log_set_level(getenv("DBG") ? OST_LOG_DEBUG : OST_LOG_ERR);
@@ -267,6 +294,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dnskey_from_mirror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_referral_from_mirror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_mirror_not_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_validated_from_mirror, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
