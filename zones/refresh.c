@@ -179,6 +179,17 @@ static void on_xfr_done(struct ost_xfr *x, const struct ost_xfr_result *res, voi
 		z->st.last_transfer_ms = res->transfer_ms;
 		if (z->r->update_cb)
 			z->r->update_cb(z->name, res->serial, z->r->update_arg);
+		/* A new parent version may carry the DS a child without a
+		 * usable version was missing (ru. imported before "."): check
+		 * those at once rather than after their retry interval. */
+		for (size_t i = 0; i < z->r->n; i++) {
+			struct rzone *o = &z->r->zones[i];
+			struct ost_mirror_zone_status ms;
+			if (o != z && o->state == OST_RS_IDLE &&
+			    ost_mirror_zone_status(z->r->m, o->name, &ms) == 0 && !ms.is_usable &&
+			    ldns_dname_is_subdomain(o->dname, z->dname))
+				schedule(o, 0, true);
+		}
 	} else {
 		z->st.up_to_date++;
 	}
