@@ -430,7 +430,10 @@ void ost_refresh_start(struct ost_refresh *r)
 		struct rzone *z = &r->zones[i];
 		struct ost_mirror_zone_status ms;
 		z->r = r; /* the array may have moved while zones were added */
-		uint32_t secs = 0;
+		/* Without a usable version: parents first (one second per label),
+		 * since a child's anchor is the DS in its mirrored parent; the
+		 * parent's import then checks its children at once anyway. */
+		uint32_t secs = (uint32_t)ldns_dname_label_count(z->dname);
 		if (ost_mirror_zone_status(r->m, z->name, &ms) == 0 && ms.is_usable) {
 			int64_t due = ms.meta.fetched_at + (int64_t)clamp_interval(ms.meta.refresh);
 			secs = due > now ? (uint32_t)(due - now) : 0;
