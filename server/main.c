@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "ostrov/config.h"
+#include "ostrov/control.h"
 #include "ostrov/log.h"
 
 #include "engine.h"
@@ -113,6 +114,8 @@ static int run(const struct ost_config *cfg)
 	memset(&engine, 0, sizeof(engine));
 	struct ost_mirror_srv msrv; /* zone mirror (xfr_out.c) */
 	memset(&msrv, 0, sizeof(msrv));
+	struct ost_ctl_dispatch *ctl = NULL; /* control socket: zone commands so far */
+	struct ost_ctl_server *ctl_srv = NULL;
 	unsigned n_workers = cfg->server.workers ? cfg->server.workers : uv_available_parallelism();
 	size_t n = cfg->server.n_listen;
 	struct ost_server srv = {.cfg = cfg, .n_workers = n_workers, .engine = &engine};
@@ -158,6 +161,22 @@ static int run(const struct ost_config *cfg)
 		}
 		engine.rcfg.mirror = msrv.m;
 		engine.rcfg.mirror_store = msrv.store;
+		/* ostrovctl zone list|refresh|import (mirror_ctl.c); the other
+		 * commands register on the same dispatcher when they are wired. */
+		if (cfg->server.control_socket) {
+			ctl = ost_ctl_dispatch_new();
+			eret = ctl ? ost_mirror_srv_register_ctl(&msrv, ctl) : -ENOMEM;
+			if (eret == 0)
+				eret = ost_ctl_server_start(cfg->server.control_socket, ctl,
+							    &ctl_srv);
+			if (eret < 0) {
+				ost_log(OST_LOG_ERR, "server", "control socket %s: %s",
+					cfg->server.control_socket, ost_strerror(eret));
+				close_fds(udp_fds, n * n_workers);
+				rc = EXIT_CONFIG;
+				goto out;
+			}
+		}
 	}
 	/* <<< zone mirror */
 	for (; inited < n_workers; inited++) {
@@ -217,6 +236,9 @@ out:
 	if (tcp_fds)
 		close_fds(tcp_fds, n);
 	/* Every worker is gone: no resolver uses the mirror any more. */
+	if (ctl_srv)
+		ost_ctl_server_stop(ctl_srv);
+	ost_ctl_dispatch_free(ctl);
 	ost_mirror_srv_close(&msrv);
 	/* Every worker is gone: wait for the cache writer and close the cache. */
 	ost_engine_close(&engine);

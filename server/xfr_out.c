@@ -487,6 +487,50 @@ static void on_update(const char *zone, uint32_t serial, void *arg)
 	}
 }
 
+/* ---- requests from the control thread ---------------------------------------------------- */
+
+struct ost_mirror_srv_req {
+	struct ost_mirror_srv_req *next;
+	char zone[256];
+	bool refresh;
+	uint32_t serial;
+};
+
+void ost_mirror_srv_queue(struct ost_mirror_srv *s, const char *zone, bool refresh, uint32_t serial)
+{
+	if (!s->is_running)
+		return;
+	struct ost_mirror_srv_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	snprintf(r->zone, sizeof(r->zone), "%s", zone);
+	r->refresh = refresh;
+	r->serial = serial;
+	uv_mutex_lock(&s->qlock);
+	r->next = s->queue;
+	s->queue = r;
+	uv_mutex_unlock(&s->qlock);
+	uv_async_send(&s->wake);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	struct ost_mirror_srv *s = a->data;
+	uv_mutex_lock(&s->qlock);
+	struct ost_mirror_srv_req *r = s->queue;
+	s->queue = NULL;
+	uv_mutex_unlock(&s->qlock);
+	while (r) {
+		struct ost_mirror_srv_req *next = r->next;
+		if (s->refresh && r->refresh && ost_refresh_now(s->refresh, r->zone) != 0)
+			ost_log(OST_LOG_WARN, "mirror", "no sources to refresh zone=%s", r->zone);
+		else if (!r->refresh)
+			on_update(r->zone, r->serial, s);
+		free(r);
+		r = next;
+	}
+}
+
 /* ---- the thread ---------------------------------------------------------------------- */
 
 static void on_stop(uv_async_t *a)
@@ -501,6 +545,7 @@ static void on_stop(uv_async_t *a)
 		uv_close((uv_handle_t *)&s->tcp[i], NULL);
 	}
 	uv_close((uv_handle_t *)&s->stop, NULL);
+	uv_close((uv_handle_t *)&s->wake, NULL);
 	/* Client connections are closed by the walk below. */
 	uv_stop(&s->loop);
 }
@@ -540,6 +585,9 @@ int ost_mirror_srv_start(struct ost_mirror_srv *s, char *err, size_t errlen)
 		return rc;
 	uv_async_init(&s->loop, &s->stop, on_stop);
 	s->stop.data = s;
+	uv_async_init(&s->loop, &s->wake, on_wake);
+	s->wake.data = s;
+	uv_mutex_init(&s->qlock);
 	for (size_t i = 0; i < cfg->mirror.n_listen; i++) {
 		const struct ost_addr *a = &cfg->mirror.listen[i];
 		uv_udp_init(&s->loop, &s->udp[i]);
@@ -602,6 +650,12 @@ void ost_mirror_srv_close(struct ost_mirror_srv *s)
 		uv_thread_join(&s->thread);
 		uv_loop_close(&s->loop);
 		s->is_running = false;
+		while (s->queue) {
+			struct ost_mirror_srv_req *r = s->queue;
+			s->queue = r->next;
+			free(r);
+		}
+		uv_mutex_destroy(&s->qlock);
 	}
 	ost_mirror_free(s->m);
 	s->m = NULL;

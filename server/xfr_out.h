@@ -35,26 +35,47 @@
 
 #include "uvio.h"
 
+struct ost_mirror_srv_req;
+
 /** The mirror service (embedded in main's stack frame). */
 struct ost_mirror_srv {
-	const struct ost_config *cfg;  /**< the configuration */
-	const struct ost_clock *clock; /**< thread-safe process clock (imports, status) */
-	struct ost_zone_store *store;  /**< the mirror store */
-	struct ost_mirror *m;          /**< the mirror (thread-safe) */
-	ldns_rr_list **anchors;        /**< per configured zone, or NULL entries */
-	struct ost_acl src_acl;        /**< the sources' addresses: the only ones we query */
-	struct ost_refresh *refresh;   /**< refresh scheduler (mirror thread) */
-	uv_loop_t loop;                /**< the mirror thread's loop */
-	uv_thread_t thread;            /**< the mirror thread */
-	uv_async_t stop;               /**< wakes the loop to stop */
-	struct ost_uv_clock uvclock;   /**< timers on the loop */
-	struct ost_uv_transport tp;    /**< SOA probes and transfers */
-	uv_udp_t *udp;                 /**< one per mirror.listen address */
-	uv_tcp_t *tcp;                 /**< one per mirror.listen address */
-	size_t n_listen;               /**< entries in @p udp and @p tcp */
-	bool is_running;               /**< the thread was started */
-	uint8_t *rxbuf;                /**< UDP receive buffer */
+	const struct ost_config *cfg;     /**< the configuration */
+	const struct ost_clock *clock;    /**< thread-safe process clock (imports, status) */
+	struct ost_zone_store *store;     /**< the mirror store */
+	struct ost_mirror *m;             /**< the mirror (thread-safe) */
+	ldns_rr_list **anchors;           /**< per configured zone, or NULL entries */
+	struct ost_acl src_acl;           /**< the sources' addresses: the only ones we query */
+	struct ost_refresh *refresh;      /**< refresh scheduler (mirror thread) */
+	uv_loop_t loop;                   /**< the mirror thread's loop */
+	uv_thread_t thread;               /**< the mirror thread */
+	uv_async_t stop;                  /**< wakes the loop to stop */
+	struct ost_uv_clock uvclock;      /**< timers on the loop */
+	struct ost_uv_transport tp;       /**< SOA probes and transfers */
+	uv_udp_t *udp;                    /**< one per mirror.listen address */
+	uv_tcp_t *tcp;                    /**< one per mirror.listen address */
+	size_t n_listen;                  /**< entries in @p udp and @p tcp */
+	bool is_running;                  /**< the thread was started */
+	uint8_t *rxbuf;                   /**< UDP receive buffer */
+	uv_async_t wake;                  /**< runs queued control requests on the loop */
+	uv_mutex_t qlock;                 /**< protects @p queue */
+	struct ost_mirror_srv_req *queue; /**< refreshes and NOTIFYs asked by control */
 };
+
+struct ost_ctl_dispatch;
+
+/**
+ * Register `zone list`, `zone refresh NAME` and `zone import NAME FILE`
+ * (server/mirror_ctl.c). The service must outlive the control server.
+ * @return 0 or -EINVAL
+ */
+int ost_mirror_srv_register_ctl(struct ost_mirror_srv *s, struct ost_ctl_dispatch *d) OST_WUR;
+
+/**
+ * From any thread: queue a refresh of @p zone (@p refresh) or a NOTIFY of
+ * its new @p serial to the downstream list, run on the mirror thread.
+ */
+void ost_mirror_srv_queue(struct ost_mirror_srv *s, const char *zone, bool refresh,
+			  uint32_t serial);
 
 /**
  * Open the store, add the zones, load their anchors and bring them into

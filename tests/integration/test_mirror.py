@@ -147,6 +147,7 @@ def status_of(out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ostrovd", required=True)
+    ap.add_argument("--ostrovctl")
     args = ap.parse_args()
     need_tools("dig", NSD, args.ostrovd)
     if os.geteuid() != 0:
@@ -264,6 +265,21 @@ zone:
         su_soa = dig(mport, "su.", "SOA", "+short", "-b", "127.0.0.2")
         ck(str(serial) in su_soa and str(serial + 10) not in su_soa,
            f"su. keeps serial {serial} after the half transfer ({su_soa.strip()})")
+        # Offline seeding: `ostrovctl zone import` verifies like a transfer.
+        if args.ostrovctl:
+            ctl = [args.ostrovctl, "-s", lab.file("ostrov.sock")]
+            r = subprocess.run(ctl + ["zone", "import", "su.", zones["su."]["unsigned_file"]],
+                               capture_output=True, text=True)
+            ck(r.returncode != 0 and "rejected: " in r.stdout + r.stderr,
+               f"zone import of an unsigned su. file rejected ({(r.stdout + r.stderr).strip()})")
+            r = subprocess.run(ctl + ["zone", "import", "su.", zones["su."]["file"]],
+                               capture_output=True, text=True)
+            ck(r.returncode == 0 and f"imported su. serial {serial}" in r.stdout,
+               f"zone import of the signed su. file ({r.stdout.strip()})")
+            r = subprocess.run(ctl + ["zone", "list"], capture_output=True, text=True)
+            ck(r.returncode == 0 and r.stdout.count("usable=yes") == 4 and
+               "zonemd-bad.ru. usable=no" in r.stdout and "last=zonemd_mismatch" in r.stdout,
+               "zone list: four usable mirrors, zonemd-bad.ru. unusable")
         strange = subprocess.run(["dig", "@127.0.0.1", "-p", str(mport), "-b", "127.0.0.3",
                                   "+opcode=notify", "+time=2", "+tries=1", "su.", "SOA"],
                                  capture_output=True, text=True).stdout
