@@ -311,7 +311,7 @@ int ost_ctl_parse_line(const char *line, size_t len, struct ost_ctl_request *req
 	char store[OST_CTL_LINE_MAX + MAX_WORDS + 1];
 	char *words[MAX_WORDS];
 	bool quoted[MAX_WORDS];
-	unsigned n;
+	unsigned n = 0;
 	int rc = split(line, len, store, sizeof(store), words, quoted, &n, err, errlen);
 	if (rc < 0) {
 		memset(req, 0, sizeof(*req));

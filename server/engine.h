@@ -39,6 +39,7 @@
 #define ost_cidr ost_resolver_cidr
 #include "ostrov/resolver.h"
 #undef ost_cidr
+#include "ostrov/validator.h"
 
 struct ost_worker;
 struct ost_tcp_conn;
@@ -51,8 +52,8 @@ struct ost_engine {
 	size_t n_hints;                  /**< how many */
 	char *names;                     /**< storage of the hint names */
 	struct ost_resolver_cidr *allow; /**< upstream allow-list in the engine's form */
+	struct ost_ta_store *anchors;    /**< trust anchors, shared read-only by workers */
 	struct ost_resolver_config rcfg; /**< configuration for every worker's resolver */
-	struct ost_ta_store *anchors;    /**< trust anchors (file, or the built-in root) */
 };
 
 /**
@@ -74,13 +75,16 @@ int ost_hints_load(const char *path, uint16_t port, struct ost_root_hint **hints
 /**
  * Open what the workers share: the cache (when cfg->cache.path is set; a
  * corrupt one is moved aside by the cache itself) and, when
- * resolver.root-hints-file is set, the hints and the resolver configuration.
+ * resolver.root-hints-file is set, the hints, the trust anchors (when
+ * validation is on: resolver.trust-anchor-file, else the built-in root
+ * anchors) and the resolver configuration.
  * Without root hints the daemon has no resolver and answers REFUSED.
  * @param e the engine (zeroed by the caller)
  * @param cfg the daemon configuration, which must outlive @p e
  * @param err receives a message on failure
  * @param errlen size of @p err
- * @return 0, OST_ECONFIG (bad hints file: a configuration error), or
+ * @return 0, OST_ECONFIG (bad hints or trust-anchor file: a configuration
+ *         error), or
  *         another negative error (cache, memory)
  */
 int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *err,

@@ -268,6 +268,39 @@ static const struct ost_clock_ops proc_clock_ops = {
 	.timer_stop = proc_timer_stop,
 };
 
+/*
+ * The trust anchors: the configured file (the lab's own root DS), or else
+ * the IANA root anchors built into the validator. A file that does not load
+ * is a configuration error, never a silent fallback to the built-in root.
+ */
+static int load_anchors(struct ost_engine *e, const struct ost_config *cfg, char *err,
+			size_t errlen)
+{
+	int ret = ost_ta_store_new(&e->anchors);
+	if (ret < 0) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	const char *path = cfg->resolver.trust_anchor_file;
+	if (path) {
+		ret = ost_ta_load_file(e->anchors, path, err, errlen);
+		if (ret < 0)
+			return ret == OST_EMALFORMED || ret == OST_ECONFIG || ret == -ENOENT ||
+					       ret == -EACCES
+				       ? OST_ECONFIG
+				       : ret;
+	} else {
+		ret = ost_ta_add_builtin_root(e->anchors);
+		if (ret < 0) {
+			snprintf(err, errlen, "out of memory");
+			return ret;
+		}
+	}
+	ost_log(OST_LOG_INFO, "server", "trust anchors loaded source=%s zones=%zu",
+		path ? path : "built-in-root", ost_ta_count(e->anchors));
+	return 0;
+}
+
 int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *err, size_t errlen)
 {
 	e->clock.ops = &proc_clock_ops;
@@ -284,6 +317,12 @@ int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *er
 		}
 		struct ost_resolver_config *r = &e->rcfg;
 		ost_resolver_config_default(r);
+		if (cfg->resolver.validation) {
+			ret = load_anchors(e, cfg, err, errlen);
+			if (ret < 0)
+				return ret;
+			r->anchors = e->anchors;
+		}
 		r->hints = e->hints;
 		r->n_hints = e->n_hints;
 		r->allow = e->allow;
@@ -294,29 +333,6 @@ int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *er
 		r->validation = cfg->resolver.validation;
 		r->max_ttl = cfg->cache.max_ttl;
 		r->max_neg_ttl = cfg->cache.max_negative_ttl;
-		/* A configured trust-anchor file replaces the built-in IANA root
-		 * anchors (20326, 38696) entirely, as in the lab. */
-		ret = ost_ta_store_new(&e->anchors);
-		if (ret < 0) {
-			snprintf(err, errlen, "out of memory");
-			return ret;
-		}
-		if (cfg->resolver.trust_anchor_file)
-			ret = ost_ta_load_file(e->anchors, cfg->resolver.trust_anchor_file, err,
-					       errlen);
-		else
-			ret = ost_ta_add_builtin_root(e->anchors);
-		if (ret < 0) {
-			if (!cfg->resolver.trust_anchor_file)
-				snprintf(err, errlen, "cannot add the built-in root anchors: %s",
-					 ost_strerror(ret));
-			return ret;
-		}
-		r->anchors = e->anchors;
-		ost_log(OST_LOG_INFO, "server", "trust anchors loaded source=%s zones=%zu",
-			cfg->resolver.trust_anchor_file ? cfg->resolver.trust_anchor_file
-							: "built-in",
-			ost_ta_count(e->anchors));
 		ost_log(OST_LOG_INFO, "server",
 			"root hints loaded file=%s servers=%zu qname_minimisation=%d validation=%d",
 			cfg->resolver.root_hints_file, e->n_hints, r->qname_minimisation,
@@ -359,7 +375,6 @@ void ost_engine_close(struct ost_engine *e)
 	free(e->hints);
 	free(e->names);
 	free(e->allow);
-	if (e->anchors)
-		ost_ta_store_free(e->anchors);
+	ost_ta_store_free(e->anchors);
 	memset(e, 0, sizeof(*e));
 }

@@ -303,6 +303,19 @@ int main(int argc, char **argv)
 		free(hints);
 		free(names);
 	}
+	if (check && cfg.resolver.validation && cfg.resolver.trust_anchor_file) {
+		struct ost_ta_store *ta = NULL;
+		ret = ost_ta_store_new(&ta);
+		if (ret == 0)
+			ret = ost_ta_load_file(ta, cfg.resolver.trust_anchor_file, err,
+					       sizeof(err));
+		ost_ta_store_free(ta);
+		if (ret < 0) {
+			fprintf(stderr, "%s\n", err);
+			ost_config_deinit(&cfg);
+			return EXIT_CONFIG;
+		}
+	}
 	if (check) {
 		printf("%s: ok\n", path);
 		ost_config_deinit(&cfg);

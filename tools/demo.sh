@@ -4,7 +4,8 @@
 # The README's main job: build ostrovd (release preset), bring the loopback
 # lab up in a fresh temporary directory, start ostrovd on the lab's
 # ostrov.yaml, wait until it answers, and show it resolving lab names
-# (national, foreign, NXDOMAIN, CNAME chain across zones, a cache hit). Then
+# (national, foreign, NXDOMAIN, CNAME chain across zones, a cache hit), and
+# still answering once every lab server is cut off (cache, serve-stale). Then
 # it keeps running until Ctrl-C, or stops at once with --once (for scripts
 # and CI). Either way a trap stops ostrovd and tears the lab down.
 #
@@ -108,7 +109,7 @@ ask() {
 	shift
 	say "$what: dig @127.0.0.1 -p $PORT $*"
 	dig @127.0.0.1 -p "$PORT" +time=5 +tries=1 +noall +comments +answer +authority "$@" |
-		grep -v '^;; \(Got answer\|OPT PSEUDOSECTION\|EDNS\)' | grep -v '^$' || true
+		grep -v '^;; \(Got answer\|OPT PSEUDOSECTION\)' | grep -v '^\(; EDNS\|$\)' || true
 }
 
 ask "a national name" www.example.ru A
@@ -119,6 +120,16 @@ ask "a CNAME chain across three zones" chain.example.com A
 ask "out-of-bailiwick name servers (example.org served by hoster.ru)" www.example.org AAAA
 ask "the same name again: a cache hit (TTL counts down, no upstream query)" www.example.ru A
 ask "over TCP" +tcp www.example.su A
+ask "a name with a 2 s TTL" short.example.ru A
+
+say "cutting every lab server off (tests/lab/lab cut all refuse): an island"
+"$LAB" cut "$LABDIR" all refuse
+# short.example.ru's TTL (2 s) must run out for the stale answer below.
+sleep 2
+ask "cut off: a cached name is still answered from the LMDB cache" www.example.ru A
+ask "cut off: an expired name is served stale (EDE 3, RFC 8767)" short.example.ru A
+say "restoring the lab servers"
+"$LAB" restore "$LABDIR" all
 
 kill -USR1 "$PID"
 for _ in $(seq 50); do

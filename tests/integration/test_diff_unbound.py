@@ -9,14 +9,15 @@ in the foreground on the lab's generated unbound.conf, which queries only
 the lab (its root hints and trust anchor, do-not-query-localhost: no;
 unbound-anchor is never run), and ostrovd runs on the lab's ostrov.yaml.
 Every qname in names.json is asked with qtypes A, AAAA, MX, TXT, NS and its
-own names.json qtype, plus A and AAAA of the bench names, and a few RD=0
-questions: over 500 questions, each sent to both; then the non-bench ones
-again with DO=1, where the RRSIGs in the answer must agree too. For each, rcode and the
-answer RRset (as sets, TTL ignored, names without case) must agree. The
+own names.json qtype, plus A and AAAA of the bench names (over 500
+questions, each sent to both), then the non-bench ones again with DO=1,
+where the RRSIGs in the answer must agree too; and a few RD=0 questions,
+which both refuse. For each, the rcode, the AD bit (dig asks with AD=1) and
+the answer RRset (as sets, TTL ignored, names without case) must agree. The
 agreement count is printed; a difference fails the test unless
-tests/integration/diff_known.txt lists it (QNAME-PATTERN QTYPE-PATTERN
-reason) - and a listed pattern that no longer differs is reported, so the
-list shrinks as ostrov catches up.
+tests/integration/diff_known.txt lists it ([DO=1] QNAME-PATTERN
+QTYPE-PATTERN reason) - and a listed pattern that no longer differs is
+reported, so the list shrinks as ostrov catches up.
 Exit 0 on success, 1 on failure, 77 when the lab or Unbound is not there.
 """
 
@@ -89,12 +90,13 @@ def main():
             for (q, t), a, b in zip(qs_, ours_, theirs_):
                 sa = L.norm_set(a["answers"], keep_rrsig)
                 sb = L.norm_set(b["answers"], keep_rrsig)
-                if a["rcode"] == b["rcode"] and sa == sb:
+                ad_a, ad_b = "ad" in a["flags"], "ad" in b["flags"]
+                if a["rcode"] == b["rcode"] and sa == sb and ad_a == ad_b:
                     agree += 1
                     continue
                 reason = L.known_reason(rules, q, t, label)
-                line = (f"{label} {q} {t}: ostrovd {a['rcode']} {sorted(sa)} | "
-                        f"unbound {b['rcode']} {sorted(sb)}")
+                line = (f"{label} {q} {t}: ostrovd {a['rcode']} ad={ad_a} {sorted(sa)} | "
+                        f"unbound {b['rcode']} ad={ad_b} {sorted(sb)}")
                 if reason:
                     known += 1
                     used.add(reason)

@@ -6,12 +6,14 @@ cut name server.
 usage: test_resolve.py OSTROVD
 
 1. `lab up` in a temp dir (20 bench names), ostrovd on the lab's ostrov.yaml.
-2. Every names.json entry except the deliberately broken (DNSSEC-bogus) ones:
-   positive, NXDOMAIN, NODATA, CNAME chains, wildcards, out-of-bailiwick
-   name servers, insecure zones, bench names. Asked over UDP, then over TCP
-   (the second pass is answered from the cache, the first mostly by
-   resolution), and once over TCP with a half-close after the query; rcode and answer RRset must match names.json (as sets, TTL
-   ignored, names without case).
+2. Every names.json entry that validates: positive, NXDOMAIN, NODATA, CNAME
+   chains, wildcards, out-of-bailiwick name servers, insecure zones, bench
+   names. Asked over UDP, then over TCP (the second pass is answered from
+   the cache, the first mostly by resolution), and once over TCP with a
+   half-close after the query; rcode and answer RRset must match names.json
+   (as sets, TTL ignored, names without case), and AD must be set exactly
+   for secure answers. The DNSSEC-bogus names must give SERVFAIL with an
+   expected EDE, and their data with CD=1.
 3. One of the two servers of a TLD is cut (`refuse`: NSD stopped, then
    `blackhole`: reads and never answers). ostrovd restarts on an empty cache
    each time, so it must learn the TLD again, and every name under that TLD
@@ -39,22 +41,44 @@ CUT_DEADLINE_S = 6
 
 
 def wanted(e):
-    return not e["kind"].startswith("broken-") and e["security"] != "bogus"
+    """Every name that validates (secure or insecure): the bogus ones are
+    checked on their own (SERVFAIL, and their data with CD=1)."""
+    return e["security"] != "bogus"
 
 
-def compare(check, label, entries, replies):
+def compare(check, label, entries, replies, cd=False):
+    """rcode and answer RRset as names.json says; the AD bit (dig asks with
+    AD=1, RFC 6840 §5.7) set exactly for secure data, never with CD=1."""
     bad = 0
     for e, r in zip(entries, replies):
-        exp = L.norm_set(e["answers"])
+        rcode, answers = (e["cd_rcode"], e["cd_answers"]) if cd else (e["rcode"], e["answers"])
+        exp = L.norm_set(answers)
         got = L.norm_set(r["answers"])
-        ok = r["rcode"] == e["rcode"] and got == exp
+        ad = "ad" in r["flags"]
+        want_ad = e["security"] == "secure" and not cd and rcode != "SERVFAIL"
+        ok = r["rcode"] == rcode and got == exp and ad == want_ad
         if not ok:
             bad += 1
             if bad <= 15:
-                check(False, f"{label} {e['qname']} {e['qtype']} ({e['kind']}): "
-                      f"expected {e['rcode']} {sorted(exp)} got {r['rcode']} {sorted(got)}")
+                check(False, f"{label} {e['qname']} {e['qtype']} ({e['kind']}, {e['security']}): "
+                      f"expected {rcode} ad={want_ad} {sorted(exp)} got {r['rcode']} "
+                      f"ad={ad} {sorted(got)}")
     check(bad == 0, f"{label}: {len(entries) - bad}/{len(entries)} names as expected")
     return bad
+
+
+def bogus_phase(check, lab):
+    """The deliberately broken zones: SERVFAIL with one of the EDE codes
+    names.json allows (RFC 8914), and with CD=1 the data as served."""
+    entries = [e for e in lab.names if e["security"] == "bogus"]
+    check(len(entries) >= 10, f"names.json has bogus names ({len(entries)})")
+    qs = [(e["qname"], e["qtype"]) for e in entries]
+    replies = L.dig_batch(lab.port, qs)
+    compare(check, "bogus", entries, replies)
+    bad_ede = [f"{e['qname']} {e['qtype']}: EDE {r['ede']} not in {e['ede']}"
+               for e, r in zip(entries, replies) if e["ede"] and r["ede"] not in e["ede"]]
+    check(not bad_ede, f"bogus: EDE codes as expected ({bad_ede[:5]})")
+    compare(check, "bogus CD=1", entries, L.dig_batch(lab.port, qs, extra=("+cd",)), cd=True)
 
 
 def cut_phase(check, lab, binary, how, tld, victim):
@@ -175,6 +199,7 @@ def main():
                                   tcp=proto == "tcp")
             L.log(f"{proto}: {len(entries)} queries in {time.monotonic() - t0:.1f}s")
             compare(check, proto, entries, replies)
+        bogus_phase(check, lab)
         st = d.stats()["0"]
         L.log("stats: " + " ".join(f"{k}={st[k]}" for k in (
             "udp_queries", "tcp_queries", "hits", "misses", "queries_sent", "servfail")))

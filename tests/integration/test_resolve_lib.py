@@ -67,12 +67,20 @@ def need_tools(*tools):
             sys.exit(SKIP)
 
 
+_given_ports = set()
+
+
 def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
+    """A port free for both UDP and TCP on 127.0.0.1, never one this
+    process handed out before (the kernel may offer a closed port again
+    before the first daemon has bound it)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        if port in _given_ports:
+            continue
+        _given_ports.add(port)
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 u.bind(("127.0.0.1", port))
@@ -316,17 +324,24 @@ def dig_batch(port, questions, tcp=False, timeout=5, extra=()):
     section = None
     for line in r.stdout.splitlines():
         if line.startswith(";; Got answer:"):
-            cur = {"rcode": None, "answers": [], "question": None}
+            cur = {"rcode": None, "answers": [], "question": None, "flags": set(),
+                   "ede": None}
             out.append(cur)
             section = None
         elif "no servers could be reached" in line:
-            out.append({"rcode": "TIMEOUT", "answers": [], "question": None})
+            out.append({"rcode": "TIMEOUT", "answers": [], "question": None,
+                        "flags": set(), "ede": None})
             cur = None
         elif cur is None:
             continue
         elif line.startswith(";; ->>HEADER<<-"):
             m = re.search(r"status: (\w+)", line)
             cur["rcode"] = m.group(1) if m else "?"
+        elif line.startswith(";; flags:"):
+            cur["flags"] = set(line.split(";")[2].split(":", 1)[1].split())
+        elif line.startswith("; EDE:"):
+            m = re.match(r"; EDE: (\d+)", line)
+            cur["ede"] = int(m.group(1)) if m else None
         elif line.startswith(";; QUESTION SECTION"):
             section = "q"
         elif line.startswith(";; ANSWER SECTION"):

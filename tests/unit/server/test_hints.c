@@ -157,6 +157,10 @@ static void test_engine_open(void **state)
 	assert_false(e.rcfg.qname_minimisation);
 	assert_true(e.rcfg.validation);
 	assert_int_equal(e.rcfg.max_ttl, 600);
+	/* Validation on, no trust-anchor file: the built-in root anchors. */
+	assert_non_null(e.rcfg.anchors);
+	assert_ptr_equal(e.rcfg.anchors, e.anchors);
+	assert_int_equal(ost_ta_count(e.anchors), 1);
 	/* The allow-list in the engine's form: 127.0.0.0/8 and ::1/128. */
 	assert_int_equal(e.rcfg.n_allow, 2);
 	const struct sockaddr_in *a0 = (const struct sockaddr_in *)&e.rcfg.allow[0].addr;
@@ -166,6 +170,24 @@ static void test_engine_open(void **state)
 	assert_int_equal(e.rcfg.allow[1].addr.ss_family, AF_INET6);
 	assert_int_equal(e.rcfg.allow[1].prefix, 128);
 	ost_engine_close(&e);
+
+	/* A trust-anchor file that does not load is a configuration error. */
+	cfg.resolver.trust_anchor_file = strdup(write_file("bad.ta", ". 3600 IN A 127.0.0.1\n"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(ost_engine_open(&e, &cfg, err, sizeof(err)), OST_ECONFIG);
+	assert_non_null(strstr(err, "bad.ta"));
+	ost_engine_close(&e);
+	/* A good one replaces the built-in root. */
+	free(cfg.resolver.trust_anchor_file);
+	cfg.resolver.trust_anchor_file = strdup(write_file(
+		"good.ta", ". 86400 IN DS 12345 13 2 "
+			   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(ost_engine_open(&e, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(ost_ta_count(e.anchors), 1);
+	ost_engine_close(&e);
+	free(cfg.resolver.trust_anchor_file);
+	cfg.resolver.trust_anchor_file = NULL;
 
 	/* A bad hints file is a configuration error. */
 	free(cfg.resolver.root_hints_file);
