@@ -284,7 +284,8 @@ zone:
                                   "+opcode=notify", "+time=2", "+tries=1", "su.", "SOA"],
                                  capture_output=True, text=True).stdout
         ck("REFUSED" in strange, "NOTIFY from a stranger refused")
-        od.stop()
+        rc = od.stop()
+        ck(rc == 0, f"ostrovd (first run) exited cleanly ({rc}): {od.tail(5) if rc else ''}")
 
         # 4. Cut root, foreign TLDs, national TLDs; empty cache; restart.
         for g in ("root", "foreign-tld", "national-tld"):
@@ -358,7 +359,8 @@ zone:
         dt = time.monotonic() - t0
         ck(status_of(out) == "SERVFAIL" and "EDE:" in out and dt < 2.0,
            f"www.example.com: SERVFAIL with EDE in {dt:.2f}s")
-        od.stop()
+        rc = od.stop()
+        ck(rc == 0, f"ostrovd (second run) exited cleanly ({rc}): {od.tail(5) if rc else ''}")
         log(f"test_mirror took {time.monotonic() - t_start:.1f}s")
     finally:
         if od:
