@@ -657,10 +657,10 @@ int ost_xfr_out_build(struct ost_zone_store *store, const char *zone, const uint
 		goto out;
 	*serial = ost_zone_data_serial(z);
 	/* SOA first, every other record in canonical order, SOA last (RFC 5936 §2.2). */
-	size_t total = z->n + 1;
-	for (size_t k = 0; k < total; k++) {
-		size_t idx = k == 0 ? z->soa : k == total - 1 ? z->soa : k - 1;
-		if (k > 0 && k < total - 1 && idx == z->soa)
+	/* Positions 0 and n+1 are the SOA; 1..n are v[0..n-1] without it. */
+	for (size_t k = 0; k <= z->n + 1; k++) {
+		size_t idx = k == 0 || k == z->n + 1 ? z->soa : k - 1;
+		if (k > 0 && k <= z->n && idx == z->soa)
 			continue;
 		const ldns_rr *rr = z->v[idx].rr;
 		size_t sz = ldns_rr_uncompressed_size(rr);

@@ -248,6 +248,18 @@ zone:
         ck("a.dns.ru." in ref and "status: NOERROR" in ref,
            "downstream NSD refers ru. from the transferred root")
         ck('msg="AXFR out" zone=. serial=' + root_serial in od.tail(100000), "AXFR out logged")
+        # ostrovd's AXFR of the root is exactly the lab root's (as a set).
+        def axfr_set(port_, server, zone):
+            out = subprocess.run(["dig", f"@{server}", "-p", str(port_), zone, "AXFR",
+                                  "+nocmd", "+nostats", "+noall", "+answer", "+time=3"],
+                                 capture_output=True, text=True).stdout
+            recs = [" ".join(ln.split()) for ln in out.splitlines()
+                    if ln.strip() and not ln.startswith(";")]
+            return recs
+        ours = axfr_set(mport, "127.0.0.1", ".")
+        theirs = axfr_set(53, zones["."]["servers"][0], ".")
+        ck(len(ours) > 10 and sorted(ours) == sorted(theirs),
+           f"AXFR of . from ostrovd equals the source's ({len(ours)} vs {len(theirs)} records)")
         # su. may only go to 127.0.0.2: we (127.0.0.1) are refused.
         out = dig(mport, "su.", "AXFR", "-b", "127.0.0.1")
         ck("Transfer failed" in out or "REFUSED" in out, "AXFR of su. refused to 127.0.0.1")

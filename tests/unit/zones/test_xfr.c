@@ -728,6 +728,66 @@ static void test_axfr_root_zone(void **state)
 	ldns_rr_list_deep_free(anchors);
 }
 
+/* AXFR out: SOA first and last, every record once, messages within the
+ * limit, ID and question echoed. */
+static void test_axfr_out_build(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	ldns_rr_list *l = fake_rrs(zone_v2);
+	for (int i = 0; i < 40; i++) {
+		char t[128];
+		ldns_rr *rr = NULL;
+		snprintf(t, sizeof(t), "t%d.example. 3600 IN TXT \"some text for record %d\"", i,
+			 i);
+		assert_int_equal(ldns_rr_new_frm_str(&rr, t, 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_rr_list_push_rr(l, rr);
+	}
+	assert_int_equal(ost_mirror_import_rrs(f->m, "example.", l, "test", T_WALL, NULL), 0);
+	size_t nrec = ldns_rr_list_rr_count(l);
+	ldns_rr_list_deep_free(l);
+	ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str("example."), LDNS_RR_TYPE_AXFR,
+					 LDNS_RR_CLASS_IN, 0);
+	ldns_pkt_set_id(q, 0xbeef);
+	uint8_t *qw = NULL;
+	size_t ql = 0;
+	assert_int_equal(ldns_pkt2wire(&qw, q, &ql), LDNS_STATUS_OK);
+	uint8_t **msgs = NULL;
+	size_t *lens = NULL, n = 0;
+	uint32_t serial = 0;
+	assert_int_equal(
+		ost_xfr_out_build(f->store, "example.", qw, ql, 512, &msgs, &lens, &n, &serial), 0);
+	assert_int_equal(serial, 2);
+	assert_true(n >= 2);
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		ldns_pkt *p = NULL;
+		assert_true(lens[i] <= 512);
+		assert_int_equal(ldns_wire2pkt(&p, msgs[i], lens[i]), LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt_id(p), 0xbeef);
+		assert_true(ldns_pkt_qr(p) && ldns_pkt_aa(p));
+		const ldns_rr_list *an = ldns_pkt_answer(p);
+		size_t c = ldns_rr_list_rr_count(an);
+		if (i == 0)
+			assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(an, 0)),
+					 LDNS_RR_TYPE_SOA);
+		if (i == n - 1)
+			assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(an, c - 1)),
+					 LDNS_RR_TYPE_SOA);
+		total += c;
+		ldns_pkt_free(p);
+	}
+	assert_int_equal(total, nrec + 1);
+	ost_xfr_out_free(msgs, lens, n);
+	/* A zone without a version. */
+	assert_int_equal(
+		ost_xfr_out_build(f->store, "other.", qw, ql, 512, &msgs, &lens, &n, &serial),
+		-ENOENT);
+	free(qw);
+	ldns_pkt_free(q);
+	fx_free(f);
+}
+
 static void test_source_parse(void **state)
 {
 	(void)state;
@@ -760,7 +820,7 @@ const struct CMUnitTest xfr_tests[] = {
 	cmocka_unit_test(test_tsig_good),       cmocka_unit_test(test_tsig_bad),
 	cmocka_unit_test(test_tsig_missing),    cmocka_unit_test(test_ixfr_fallback),
 	cmocka_unit_test(test_ixfr_axfr_style), cmocka_unit_test(test_verify_reject_keeps_old),
-	cmocka_unit_test(test_axfr_root_zone),
+	cmocka_unit_test(test_axfr_root_zone),  cmocka_unit_test(test_axfr_out_build),
 };
 const size_t xfr_tests_count = sizeof(xfr_tests) / sizeof(xfr_tests[0]);
 
