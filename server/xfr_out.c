@@ -28,6 +28,11 @@
 #define RXBUF_SIZE  65536
 #define TCP_MSG_MAX 65535
 #define XFR_MSG_MAX 16384 /* AXFR message size, as BIND and NSD use about */
+/* Downstream connections: a bounded number, closed when idle, so that
+ * connections that send nothing cannot pile up (only allow-listed peers get
+ * a transfer, but anyone may connect). */
+#define MAX_CONNS   64
+#define IDLE_MS     10000
 
 /* ---- setup ---------------------------------------------------------------------------- */
 
@@ -292,6 +297,8 @@ out:
 
 struct conn {
 	uv_tcp_t h;
+	uv_timer_t idle; /* closes the connection after IDLE_MS without a request */
+	int open_handles;
 	struct ost_mirror_srv *s;
 	struct sockaddr_storage peer;
 	uint8_t *rbuf;
@@ -307,6 +314,9 @@ struct tcp_write {
 static void conn_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
+	if (--c->open_handles > 0)
+		return;
+	c->s->n_conns--;
 	free(c->rbuf);
 	free(c);
 }
@@ -316,7 +326,13 @@ static void conn_close(struct conn *c)
 	if (!c->closing) {
 		c->closing = true;
 		uv_close((uv_handle_t *)&c->h, conn_closed);
+		uv_close((uv_handle_t *)&c->idle, conn_closed);
 	}
+}
+
+static void on_idle(uv_timer_t *t)
+{
+	conn_close(t->data);
 }
 
 static void tcp_written(uv_write_t *req, int status)
@@ -425,6 +441,7 @@ static void tcp_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->rlen += (size_t)nread;
+	uv_timer_again(&c->idle);
 	while (!c->closing && c->rlen >= 2) {
 		size_t ml = (size_t)(c->rbuf[0] << 8 | c->rbuf[1]);
 		if (c->rlen < ml + 2)
@@ -444,8 +461,20 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->s = s;
+	s->n_conns++;
 	uv_tcp_init(&s->loop, &c->h);
-	c->h.data = c;
+	uv_timer_init(&s->loop, &c->idle);
+	c->h.data = c->idle.data = c;
+	c->open_handles = 2;
+	uv_timer_start(&c->idle, on_idle, IDLE_MS, IDLE_MS);
+	if (s->n_conns > MAX_CONNS) {
+		/* Accept and close at once: the peer learns quickly. */
+		if (uv_accept(server, (uv_stream_t *)&c->h) == 0)
+			ost_log(OST_LOG_WARN, "mirror", "too many downstream connections (%d)",
+				MAX_CONNS);
+		conn_close(c);
+		return;
+	}
 	int plen = sizeof(c->peer);
 	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 ||
 	    uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &plen) < 0 ||
@@ -554,9 +583,11 @@ static void close_walk(uv_handle_t *h, void *arg)
 {
 	(void)arg;
 	/* Everything else was closed by on_stop(): what is left open are
-	 * downstream client connections. */
-	if (!uv_is_closing(h))
-		uv_close(h, h->type == UV_TCP ? conn_closed : NULL);
+	 * downstream client connections (their socket and idle timer). */
+	if (!uv_is_closing(h) && (h->type == UV_TCP || h->type == UV_TIMER))
+		conn_close(h->data);
+	else if (!uv_is_closing(h))
+		uv_close(h, NULL);
 }
 
 static void thread_main(void *arg)
@@ -600,7 +631,7 @@ int ost_mirror_srv_start(struct ost_mirror_srv *s, char *err, size_t errlen)
 		if (rc == 0)
 			rc = uv_tcp_bind(&s->tcp[i], (const struct sockaddr *)&a->ss, 0);
 		if (rc == 0)
-			rc = uv_listen((uv_stream_t *)&s->tcp[i], 16, on_connection);
+			rc = uv_listen((uv_stream_t *)&s->tcp[i], 128, on_connection);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot bind mirror.listen addr=%s: %s", a->text,
 				 uv_strerror(rc));

@@ -54,6 +54,7 @@ struct ost_mirror_srv {
 	uv_udp_t *udp;                    /**< one per mirror.listen address */
 	uv_tcp_t *tcp;                    /**< one per mirror.listen address */
 	size_t n_listen;                  /**< entries in @p udp and @p tcp */
+	int n_conns;                      /**< downstream TCP connections open */
 	bool is_running;                  /**< the thread was started */
 	uint8_t *rxbuf;                   /**< UDP receive buffer */
 	uv_async_t wake;                  /**< runs queued control requests on the loop */
