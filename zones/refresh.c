@@ -207,6 +207,7 @@ static void start_xfr(struct rzone *z, uint32_t have_serial, bool has_version)
 		.timeout_ms = z->cfg.timeout_ms,
 		.max_bytes = z->cfg.max_bytes,
 		.max_records = z->cfg.max_records,
+		.store = r->store, /* IXFR differences apply to the stored version */
 	};
 	goto_state(z, OST_RS_XFR);
 	z->st.transfers++;

@@ -81,6 +81,9 @@ struct ost_xfr {
 	ldns_rr_list *rrs;  /* records received, SOA first */
 	uint32_t first_serial;
 	bool ixfr_checked; /* the second record of an IXFR answer was looked at */
+	bool incremental;  /* the IXFR answer is incremental and is being collected */
+	int ixfr_phase;    /* 0: expect a diff's old SOA, 1: deletions, 2: additions */
+	uint32_t cur_new;  /* serial of the diff being read */
 	uint64_t sent_ms;
 	struct ost_xfr_result res;
 };
@@ -330,6 +333,42 @@ static const char *check_tsig(struct ost_xfr *x, ldns_pkt *p, const uint8_t *pkt
 	return x->last_mac ? NULL : "TSIG without MAC";
 }
 
+/* The structure of an incremental IXFR (RFC 1995 §4): SOA(new), then per
+ * difference SOA(old) deletions SOA(next) additions, then SOA(new). Called
+ * for every record after the first; returns 1 at the final SOA, 0 to go on,
+ * or OST_EMALFORMED with the reason set. */
+static int ixfr_step(struct ost_xfr *x, const ldns_rr *rr)
+{
+	if (!is_zone_soa(x, rr)) {
+		if (x->ixfr_phase == 0) {
+			snprintf(x->res.reason, sizeof(x->res.reason),
+				 "IXFR: record where a difference's SOA was expected");
+			return OST_EMALFORMED;
+		}
+		return 0;
+	}
+	uint32_t s = soa_serial(rr);
+	switch (x->ixfr_phase) {
+	case 0:
+		x->ixfr_phase = 1;
+		return 0;
+	case 1:
+		x->cur_new = s;
+		x->ixfr_phase = 2;
+		return 0;
+	default:
+		if (s == x->cur_new && s == x->first_serial)
+			return 1;
+		if (s == x->cur_new) {
+			x->ixfr_phase = 1;
+			return 0;
+		}
+		snprintf(x->res.reason, sizeof(x->res.reason),
+			 "IXFR: difference starts at serial %u, expected %u", s, x->cur_new);
+		return OST_EMALFORMED;
+	}
+}
+
 /* Take the records of one message. Returns 1 when the closing SOA was seen,
  * 0 to go on, or a negative error with x->res.reason set. */
 static int take_records(struct ost_xfr *x, const ldns_pkt *p)
@@ -355,9 +394,15 @@ static int take_records(struct ost_xfr *x, const ldns_pkt *p)
 			goto_state(x, XS_STREAM);
 		} else if (!x->ixfr_checked && !x->is_axfr) {
 			x->ixfr_checked = true;
-			/* RFC 1995 §4: SOA(new) SOA(old) ... is incremental. */
-			if (is_zone_soa(x, rr) && soa_serial(rr) != x->first_serial)
-				return 2;
+			/* RFC 1995 §4: SOA(new) SOA(old) ... is incremental. It is
+			 * applied to the stored version when we have the store,
+			 * else the transfer starts over as AXFR. */
+			if (is_zone_soa(x, rr) && soa_serial(rr) != x->first_serial) {
+				if (!x->rq.store)
+					return 2;
+				x->incremental = true;
+				x->ixfr_phase = 0;
+			}
 		}
 		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 			snprintf(x->res.reason, sizeof(x->res.reason),
@@ -394,6 +439,17 @@ static int take_records(struct ost_xfr *x, const ldns_pkt *p)
 			snprintf(x->res.reason, sizeof(x->res.reason), "out of memory");
 			return -ENOMEM;
 		}
+		if (x->incremental && x->res.records > 1) {
+			int e = ixfr_step(x, rr);
+			if (e == 1 && i + 1 < n) {
+				snprintf(x->res.reason, sizeof(x->res.reason),
+					 "%zu records after the closing SOA", n - i - 1);
+				return OST_EMALFORMED;
+			}
+			if (e != 0)
+				return e;
+			continue;
+		}
 		/* RFC 5936 §2.2: the transfer ends with the zone's SOA again. */
 		if (x->res.records > 1 && is_zone_soa(x, rr)) {
 			if (soa_serial(rr) != x->first_serial) {
@@ -413,6 +469,84 @@ static int take_records(struct ost_xfr *x, const ldns_pkt *p)
 	return 0;
 }
 
+/* Remove the record equal to @p rr (TTL ignored) from @p cur. */
+static bool delete_rr(ldns_rr_list *cur, const ldns_rr *rr)
+{
+	size_t n = ldns_rr_list_rr_count(cur);
+	ldns_rr *c = ldns_rr_clone(rr);
+	if (!c)
+		return false;
+	ldns_rr2canonical(c);
+	for (size_t j = 0; j < n; j++) {
+		if (ldns_rr_compare(ldns_rr_list_rr(cur, j), c) != 0)
+			continue;
+		ldns_rr *last = ldns_rr_list_pop_rr(cur);
+		if (j < n - 1)
+			ldns_rr_free(ldns_rr_list_set_rr(cur, last, j));
+		else
+			ldns_rr_free(last);
+		ldns_rr_free(c);
+		return true;
+	}
+	ldns_rr_free(c);
+	return false;
+}
+
+/* Apply the collected IXFR differences to the stored version. Returns the
+ * new version's records, or NULL when they do not fit it (then AXFR). */
+static ldns_rr_list *apply_ixfr(struct ost_xfr *x)
+{
+	struct ost_zone_data *z = NULL;
+	ldns_rr_list *cur = NULL;
+	size_t n = ldns_rr_list_rr_count(x->rrs), i = 1;
+	if (ost_zone_store_load(x->rq.store, x->zone_str, &z) != 0)
+		return NULL;
+	if (!(cur = ldns_rr_list_new()))
+		goto fail;
+	for (size_t k = 0; k < z->n; k++) {
+		ldns_rr *c = ldns_rr_clone(z->v[k].rr);
+		if (!c || !ldns_rr_list_push_rr(cur, c)) {
+			ldns_rr_free(c);
+			goto fail;
+		}
+		ldns_rr2canonical(c);
+	}
+	/* SOA(old) deletions SOA(next) additions, until the final SOA. */
+	while (i + 1 < n) {
+		const ldns_rr *old = ldns_rr_list_rr(x->rrs, i++);
+		if (soa_serial(old) != soa_serial(z->v[z->soa].rr) && i == 2)
+			goto fail; /* the differences start from another version */
+		if (!delete_rr(cur, old))
+			goto fail;
+		while (i + 1 < n && !is_zone_soa(x, ldns_rr_list_rr(x->rrs, i)))
+			if (!delete_rr(cur, ldns_rr_list_rr(x->rrs, i++)))
+				goto fail;
+		if (i + 1 >= n)
+			goto fail;
+		const ldns_rr *next = ldns_rr_list_rr(x->rrs, i++);
+		ldns_rr *c = ldns_rr_clone(next);
+		if (!c || !ldns_rr_list_push_rr(cur, c)) {
+			ldns_rr_free(c);
+			goto fail;
+		}
+		while (i + 1 < n && !is_zone_soa(x, ldns_rr_list_rr(x->rrs, i))) {
+			c = ldns_rr_clone(ldns_rr_list_rr(x->rrs, i++));
+			if (!c || !ldns_rr_list_push_rr(cur, c)) {
+				ldns_rr_free(c);
+				goto fail;
+			}
+		}
+	}
+	ost_zone_data_free(z);
+	return cur;
+fail:
+	ost_zone_data_free(z);
+	ldns_rr_list_deep_free(cur);
+	return NULL;
+}
+
+static int restart_axfr(struct ost_xfr *x, const char *why);
+
 /* The whole zone arrived: import it (verify + atomic commit, or reject). */
 static int import(struct ost_xfr *x)
 {
@@ -422,6 +556,16 @@ static int import(struct ost_xfr *x)
 	x->res.transfer_ms = t0 - x->sent_ms;
 	x->res.serial = x->first_serial;
 	snprintf(source, sizeof(source), "xfr:%s", x->rq.src->text);
+	if (x->incremental) {
+		/* The differences give a whole new version, verified like any. */
+		ldns_rr_list *full = apply_ixfr(x);
+		if (!full)
+			return restart_axfr(x, "IXFR differences do not apply to the stored "
+					       "version");
+		ldns_rr_list_deep_free(x->rrs);
+		x->rrs = full;
+		x->res.is_ixfr_applied = true;
+	}
 	int rc = ost_mirror_import_rrs(x->m, x->zone_str, x->rrs, source,
 				       ost_clock_wall_s(x->clock), &vr);
 	x->res.import_ms = ost_clock_mono_ms(x->clock) - t0;
@@ -436,6 +580,26 @@ static int import(struct ost_xfr *x)
 		(unsigned long long)x->res.records, (unsigned long long)x->res.bytes,
 		(unsigned long long)x->res.transfer_ms, (unsigned long long)x->res.import_ms);
 	return finish(x, 0, NULL);
+}
+
+/* Start over with AXFR on a new connection (IXFR answered incrementally
+ * without a store to apply it to, or differences that do not apply). */
+static int restart_axfr(struct ost_xfr *x, const char *why)
+{
+	x->in_flight = false;
+	x->res.is_ixfr_fallback = true;
+	x->incremental = false;
+	ldns_rr_list_deep_free(x->rrs);
+	x->rrs = ldns_rr_list_new();
+	x->state = XS_WAIT_FIRST;
+	x->res.records = x->res.bytes = 0;
+	ost_log(OST_LOG_INFO, "xfr", "%s, using AXFR zone=%s", why, x->zone_str);
+	/* The transport releases this query's slot when we return 0; the AXFR
+	 * goes out on the other slot. */
+	int src = x->rrs ? send_query(x, true) : -ENOMEM;
+	if (src != 0)
+		return finish(x, src, "AXFR after IXFR could not be sent: %s", ost_strerror(src));
+	return 0;
 }
 
 /* The transport's callback: one framed message, or the end of the stream. */
@@ -491,24 +655,8 @@ static int on_message(struct ost_upstream_query *q, int status, const uint8_t *p
 	ldns_pkt_free(p);
 	if (rc < 0)
 		return finish(x, rc, NULL);
-	if (rc == 2) {
-		/* Incremental IXFR: start over with AXFR on a new connection. */
-		x->in_flight = false;
-		x->res.is_ixfr_fallback = true;
-		ldns_rr_list_deep_free(x->rrs);
-		x->rrs = ldns_rr_list_new();
-		x->state = XS_WAIT_FIRST;
-		x->res.records = x->res.bytes = 0;
-		ost_log(OST_LOG_INFO, "xfr", "incremental IXFR answer, using AXFR zone=%s",
-			x->zone_str);
-		/* The transport releases this query's slot when we return 0;
-		 * the AXFR goes out on the other slot. */
-		int src = x->rrs ? send_query(x, true) : -ENOMEM;
-		if (src != 0)
-			return finish(x, src, "AXFR after IXFR could not be sent: %s",
-				      ost_strerror(src));
-		return 0;
-	}
+	if (rc == 2)
+		return restart_axfr(x, "incremental IXFR answer");
 	if (rc == 1)
 		return import(x);
 	/* IXFR: one SOA alone with our serial means we are up to date. */

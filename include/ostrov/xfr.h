@@ -79,6 +79,9 @@ struct ost_xfr_request {
 	uint32_t timeout_ms;              /**< whole transfer; 0 = 60 s */
 	uint64_t max_bytes;               /**< summed wire size limit while streaming; 0 = none */
 	uint64_t max_records;             /**< record limit while streaming; 0 = none */
+	/** For IXFR: the mirror's store, to apply incremental differences to the
+	 * stored version (the result is verified whole); NULL = use AXFR instead. */
+	struct ost_zone_store *store;
 };
 
 /** Outcome of a transfer. */
@@ -86,6 +89,7 @@ struct ost_xfr_result {
 	int status;                    /**< 0 imported or up to date, else why not (negative) */
 	bool is_up_to_date;            /**< IXFR said our serial is current: nothing imported */
 	bool is_ixfr_fallback;         /**< the IXFR answer was incremental and AXFR was used */
+	bool is_ixfr_applied;          /**< IXFR differences were applied to the stored version */
 	uint32_t serial;               /**< serial transferred */
 	uint64_t messages;             /**< messages received */
 	uint64_t records;              /**< records received (SOA twice) */

@@ -184,6 +184,8 @@ def main():
                 f.write(f"      allow-transfer: [\"{allow}\"]\n")
                 if z == ".":
                     f.write(f"      notify: [\"127.0.0.1@{nport}\"]\n")
+                if z == "su.":
+                    f.write("      ixfr: yes\n")
         log_a = lab.file("ostrovd-mirror-a.log")
         od = ostrovd(args.ostrovd, cfg, port, log_a)
         od.start()
@@ -296,6 +298,22 @@ zone:
                                   "+opcode=notify", "+time=2", "+tries=1", "su.", "SOA"],
                                  capture_output=True, text=True).stdout
         ck("REFUSED" in strange, "NOTIFY from a stranger refused")
+        # A new su. version at its source, announced by NOTIFY from the
+        # source's address: checked at once (IXFR asked, AXFR-style reply).
+        lab.run("resign", "su.", "--serial", str(serial + 1))
+        src_ip = zones["su."]["servers"][0]
+        q = struct.pack("!HHHHHH", 0x5152, 0x2400, 1, 0, 0, 0) + enc("su.") + \
+            struct.pack("!HH", 6, 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s_:
+            s_.bind((src_ip, 0))
+            s_.settimeout(2)
+            s_.sendto(q, ("127.0.0.1", mport))
+            ans = s_.recv(512)
+        ck((ans[3] & 0x0f) == 0, "NOTIFY from the su. source answered NOERROR")
+        wait_for(lambda: f'transfer imported" zone=su. source={src_ip}@53 serial={serial + 1}'
+                 in od.tail(100000), 10, "new su. version after NOTIFY")
+        su_soa = dig(mport, "su.", "SOA", "+short", "-b", "127.0.0.2")
+        ck(str(serial + 1) in su_soa, f"su. serves serial {serial + 1} after the NOTIFY")
         rc = od.stop()
         ck(rc == 0, f"ostrovd (first run) exited cleanly ({rc}): {od.tail(5) if rc else ''}")
 
@@ -322,6 +340,10 @@ zone:
             owners = [a.split()[0] for a in n["answers"]]
             if not all(any(under(o, z) for z in NATIONAL) for o in owners):
                 continue  # a CNAME into a foreign zone cannot resolve now
+            if n["qname"] == "su." and n["qtype"] == "SOA":
+                # su. was re-signed with serial + 1 above.
+                n = dict(n, answers=[a.replace(f" {serial} ", f" {serial + 1} ")
+                                     for a in n["answers"]])
             national.append(n)
         got = dig_batch(port, [(n["qname"], n["qtype"]) for n in national], timeout=3)
         bad = 0

@@ -35,15 +35,16 @@
 /* ---- the fake primary ---- */
 
 enum {
-	XF_CUT = 1 << 0,         /* connection reset after cut_after messages */
-	XF_OTHER_ZONE = 1 << 1,  /* answers with another zone's SOA */
-	XF_OUT_OF_ZONE = 1 << 2, /* adds a record outside the zone */
-	XF_TSIG = 1 << 3,        /* signs every message with the key */
-	XF_BAD_TSIG = 1 << 4,    /* signs with a wrong secret */
-	XF_INCREMENTAL = 1 << 5, /* IXFR answered incrementally */
-	XF_REFUSE = 1 << 6,      /* REFUSED */
-	XF_SILENT = 1 << 7,      /* never answers (timeout) */
-	XF_NO_FINAL_SOA = 1 << 8 /* stream ends without the closing SOA, then EOF */
+	XF_CUT = 1 << 0,          /* connection reset after cut_after messages */
+	XF_OTHER_ZONE = 1 << 1,   /* answers with another zone's SOA */
+	XF_OUT_OF_ZONE = 1 << 2,  /* adds a record outside the zone */
+	XF_TSIG = 1 << 3,         /* signs every message with the key */
+	XF_BAD_TSIG = 1 << 4,     /* signs with a wrong secret */
+	XF_INCREMENTAL = 1 << 5,  /* IXFR answered incrementally */
+	XF_REFUSE = 1 << 6,       /* REFUSED */
+	XF_SILENT = 1 << 7,       /* never answers (timeout) */
+	XF_NO_FINAL_SOA = 1 << 8, /* stream ends without the closing SOA, then EOF */
+	XF_IXFR_BAD = 1 << 9      /* the incremental answer deletes a record we lack */
 };
 
 #define MAX_SRV 4
@@ -55,6 +56,7 @@ struct xsrv {
 	size_t per_msg;
 	unsigned flags;
 	size_t cut_after;
+	const char *ixfr_from; /* text of the version the IXFR differences start from */
 	unsigned n_udp, n_axfr, n_ixfr;
 };
 
@@ -166,13 +168,29 @@ static int xsend(void *ctx, struct ost_upstream_query *q)
 		ldns_rr_list *all = ldns_rr_list_new();
 		const ldns_rr *soa = ldns_rr_list_rr(s->zone, 0);
 		if (qt == LDNS_RR_TYPE_IXFR && (s->flags & XF_INCREMENTAL)) {
-			/* SOA(new) SOA(old) [deleted] SOA(new) [added] SOA(new) */
+			/* SOA(new) SOA(old) [deleted] SOA(new) [added] SOA(new):
+			 * every record of the old version out, every new one in. */
 			ldns_rr *old = ldns_rr_clone(soa);
 			ldns_rdf_deep_free(ldns_rr_set_rdf(
 				old, ldns_native2rdf_int32(LDNS_RDF_TYPE_INT32, 1), 2));
 			ldns_rr_list_push_rr(all, ldns_rr_clone(soa));
 			ldns_rr_list_push_rr(all, old);
+			ldns_rr_list *from = fake_rrs(s->ixfr_from ? s->ixfr_from : "");
+			for (size_t i = 0; i < ldns_rr_list_rr_count(from); i++)
+				if (ldns_rr_get_type(ldns_rr_list_rr(from, i)) != LDNS_RR_TYPE_SOA)
+					ldns_rr_list_push_rr(
+						all, ldns_rr_clone(ldns_rr_list_rr(from, i)));
+			ldns_rr_list_deep_free(from);
+			if (s->flags & XF_IXFR_BAD) {
+				ldns_rr *o = NULL;
+				ldns_rr_new_frm_str(&o, "never.example. 3600 IN A 192.0.2.99", 0,
+						    NULL, NULL);
+				ldns_rr_list_push_rr(all, o);
+			}
 			ldns_rr_list_push_rr(all, ldns_rr_clone(soa));
+			for (size_t i = 1; i < ldns_rr_list_rr_count(s->zone); i++)
+				ldns_rr_list_push_rr(all,
+						     ldns_rr_clone(ldns_rr_list_rr(s->zone, i)));
 			ldns_rr_list_push_rr(all, ldns_rr_clone(soa));
 		} else {
 			if (s->flags & XF_OTHER_ZONE) {
@@ -352,6 +370,7 @@ struct fx {
 	struct ost_zone_store *store;
 	struct ost_mirror *m;
 	struct ost_xfr_source src[MAX_SRV];
+	bool use_store; /* IXFR differences are applied to the stored version */
 	/* last transfer outcome */
 	int done;
 	struct ost_xfr_result res;
@@ -415,7 +434,8 @@ static void run_xfr(struct fx *f, size_t src, bool ixfr, uint32_t have, uint64_t
 				     .ixfr = ixfr,
 				     .have_serial = have,
 				     .timeout_ms = 5000,
-				     .max_records = max_records};
+				     .max_records = max_records,
+				     .store = f->use_store ? f->store : NULL};
 	f->done = 0;
 	ost_xfr_free(f->x);
 	f->x = NULL;
@@ -603,6 +623,54 @@ static void test_ixfr_fallback(void **state)
 	assert_int_equal(f->res.status, 0);
 	assert_true(f->res.is_ixfr_fallback);
 	assert_int_equal(s->n_ixfr, 1);
+	assert_int_equal(s->n_axfr, 1);
+	assert_int_equal(stored_serial(f), 2);
+	fx_free(f);
+}
+
+static void test_ixfr_applied(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	struct xsrv *s = fx_srv(f, "127.0.0.11", zone_v2, XF_INCREMENTAL);
+	s->ixfr_from = zone_v1;
+	s->per_msg = 4;
+	f->use_store = true;
+	seed_v1(f);
+	run_xfr(f, 0, true, 1, 0);
+	if (f->res.status != 0)
+		fail_msg("IXFR failed: %s", f->res.reason);
+	assert_true(f->res.is_ixfr_applied);
+	assert_false(f->res.is_ixfr_fallback);
+	assert_int_equal(s->n_ixfr, 1);
+	assert_int_equal(s->n_axfr, 0);
+	assert_int_equal(stored_serial(f), 2);
+	struct ost_zone_rtxn *t;
+	struct ost_zone_rrset_view v;
+	ldns_rdf *www = ldns_dname_new_frm_str("www.example."),
+		 *old = ldns_dname_new_frm_str("old.example.");
+	assert_int_equal(ost_zone_rtxn_begin(f->store, "example.", &t), 0);
+	assert_int_equal(ost_zone_rtxn_find(t, www, LDNS_RR_TYPE_AAAA, &v), 0);
+	assert_int_equal(ost_zone_rtxn_find(t, old, LDNS_RR_TYPE_A, &v), -ENOENT);
+	ost_zone_rtxn_end(t);
+	ldns_rdf_deep_free(www);
+	ldns_rdf_deep_free(old);
+	fx_free(f);
+}
+
+/* Differences that do not fit the stored version: AXFR instead. */
+static void test_ixfr_mismatch_axfr(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	struct xsrv *s = fx_srv(f, "127.0.0.11", zone_v2, XF_INCREMENTAL | XF_IXFR_BAD);
+	s->ixfr_from = zone_v1;
+	f->use_store = true;
+	seed_v1(f);
+	run_xfr(f, 0, true, 1, 0);
+	assert_int_equal(f->res.status, 0);
+	assert_false(f->res.is_ixfr_applied);
+	assert_true(f->res.is_ixfr_fallback);
 	assert_int_equal(s->n_axfr, 1);
 	assert_int_equal(stored_serial(f), 2);
 	fx_free(f);
@@ -813,14 +881,15 @@ static void test_source_parse(void **state)
 }
 
 const struct CMUnitTest xfr_tests[] = {
-	cmocka_unit_test(test_source_parse),    cmocka_unit_test(test_axfr_good_multi),
-	cmocka_unit_test(test_axfr_truncated),  cmocka_unit_test(test_axfr_no_final_soa),
-	cmocka_unit_test(test_axfr_wrong_zone), cmocka_unit_test(test_axfr_out_of_zone),
-	cmocka_unit_test(test_axfr_too_many),   cmocka_unit_test(test_axfr_refused),
-	cmocka_unit_test(test_tsig_good),       cmocka_unit_test(test_tsig_bad),
-	cmocka_unit_test(test_tsig_missing),    cmocka_unit_test(test_ixfr_fallback),
-	cmocka_unit_test(test_ixfr_axfr_style), cmocka_unit_test(test_verify_reject_keeps_old),
-	cmocka_unit_test(test_axfr_root_zone),  cmocka_unit_test(test_axfr_out_build),
+	cmocka_unit_test(test_source_parse),       cmocka_unit_test(test_axfr_good_multi),
+	cmocka_unit_test(test_axfr_truncated),     cmocka_unit_test(test_axfr_no_final_soa),
+	cmocka_unit_test(test_axfr_wrong_zone),    cmocka_unit_test(test_axfr_out_of_zone),
+	cmocka_unit_test(test_axfr_too_many),      cmocka_unit_test(test_axfr_refused),
+	cmocka_unit_test(test_tsig_good),          cmocka_unit_test(test_tsig_bad),
+	cmocka_unit_test(test_tsig_missing),       cmocka_unit_test(test_ixfr_fallback),
+	cmocka_unit_test(test_ixfr_axfr_style),    cmocka_unit_test(test_ixfr_applied),
+	cmocka_unit_test(test_ixfr_mismatch_axfr), cmocka_unit_test(test_verify_reject_keeps_old),
+	cmocka_unit_test(test_axfr_root_zone),     cmocka_unit_test(test_axfr_out_build),
 };
 const size_t xfr_tests_count = sizeof(xfr_tests) / sizeof(xfr_tests[0]);
 
