@@ -44,7 +44,8 @@ enum {
 	XF_REFUSE = 1 << 6,       /* REFUSED */
 	XF_SILENT = 1 << 7,       /* never answers (timeout) */
 	XF_NO_FINAL_SOA = 1 << 8, /* stream ends without the closing SOA, then EOF */
-	XF_IXFR_BAD = 1 << 9      /* the incremental answer deletes a record we lack */
+	XF_IXFR_BAD = 1 << 9,     /* the incremental answer deletes a record we lack */
+	XF_GARBAGE = 1 << 10      /* random bytes of every message flipped (ID kept) */
 };
 
 #define MAX_SRV 4
@@ -100,6 +101,20 @@ static void push_wire(struct xdeliv *d, ldns_pkt *p)
 	d->msgs[d->n] = w;
 	d->lens[d->n] = wl;
 	d->n++;
+}
+
+static unsigned garbage_seed;
+
+/* Flip a few random bytes after the ID of every message in @p d. */
+static void mutate(struct xdeliv *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		unsigned flips = 1 + (unsigned)(rand_r(&garbage_seed) % 4);
+		for (unsigned k = 0; k < flips && d->lens[i] > 2; k++) {
+			size_t pos = 2 + (size_t)rand_r(&garbage_seed) % (d->lens[i] - 2);
+			d->msgs[i][pos] ^= (uint8_t)(1 + rand_r(&garbage_seed) % 255);
+		}
+	}
 }
 
 static ldns_pkt *reply_to(const ldns_pkt *q, const ldns_rr *soa_q)
@@ -238,6 +253,8 @@ static int xsend(void *ctx, struct ost_upstream_query *q)
 		}
 		if (s->flags & XF_NO_FINAL_SOA)
 			d->final_status = -ECONNRESET;
+		if (s->flags & XF_GARBAGE)
+			mutate(d);
 	}
 	ldns_rdf_deep_free(mac);
 	ldns_pkt_free(qp);
@@ -712,6 +729,40 @@ static void test_verify_reject_keeps_old(void **state)
 	fx_free(f);
 }
 
+/* Bad input never wins: 300 transfers with random bytes flipped in every
+ * message. Each ends exactly once, with a version imported or a reason, and
+ * the store always holds a readable version whose serial the metadata
+ * names. */
+static void test_axfr_garbage(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	struct xsrv *s = fx_srv(f, "127.0.0.11", zone_v2, XF_GARBAGE);
+	s->per_msg = 3;
+	seed_v1(f);
+	unsigned failed = 0, imported = 0;
+	for (unsigned i = 0; i < 300; i++) {
+		garbage_seed = i * 7919u + 1;
+		run_xfr(f, 0, false, 0, 0);
+		if (f->res.status == 0) {
+			imported++;
+		} else {
+			failed++;
+			assert_true(f->res.reason[0] != 0);
+		}
+		struct ost_zone_rtxn *t;
+		struct ost_zone_meta meta;
+		assert_int_equal(ost_zone_store_get_meta(f->store, "example.", &meta), 0);
+		assert_int_equal(ost_zone_rtxn_begin(f->store, "example.", &t), 0);
+		assert_int_equal(ost_zone_rtxn_serial(t), meta.serial);
+		ost_zone_rtxn_end(t);
+	}
+	print_message("garbage transfers: %u rejected, %u imported (unsigned zone)\n", failed,
+		      imported);
+	assert_true(failed > 200);
+	fx_free(f);
+}
+
 /* The re-signed 2021 root zone (22k records) over AXFR: checked, verified
  * (DNSSEC + ZONEMD) and stored; prints the timings. */
 static void test_axfr_root_zone(void **state)
@@ -889,7 +940,8 @@ const struct CMUnitTest xfr_tests[] = {
 	cmocka_unit_test(test_tsig_missing),       cmocka_unit_test(test_ixfr_fallback),
 	cmocka_unit_test(test_ixfr_axfr_style),    cmocka_unit_test(test_ixfr_applied),
 	cmocka_unit_test(test_ixfr_mismatch_axfr), cmocka_unit_test(test_verify_reject_keeps_old),
-	cmocka_unit_test(test_axfr_root_zone),     cmocka_unit_test(test_axfr_out_build),
+	cmocka_unit_test(test_axfr_root_zone),     cmocka_unit_test(test_axfr_garbage),
+	cmocka_unit_test(test_axfr_out_build),
 };
 const size_t xfr_tests_count = sizeof(xfr_tests) / sizeof(xfr_tests[0]);
 
