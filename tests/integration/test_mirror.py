@@ -387,6 +387,13 @@ zone:
             ck(st == rc and ans and ans.group(1) == "0" and proof and soa,
                f"{qn} {qt}: {rc} with SOA and NSEC/NSEC3 proof from the mirror (got {st})")
 
+        # Data from the mirrors validates (AD) like data from the network.
+        for qn, qt in (("ru.", "DS"), ("www.example.ru.", "A"), ("nosuch.su.", "A"),
+                       ("xn--p1ai.", "DNSKEY")):
+            out = dig(port, qn, qt, "+dnssec")
+            flags = re.search(r"flags: ([a-z ]+);", out)
+            ck(flags is not None and "ad" in flags.group(1).split(),
+               f"{qn} {qt}: secure (AD) with the servers cut")
         # A foreign name fails cleanly and quickly.
         t0 = time.monotonic()
         out = dig(port, "www.example.com.", "A", timeout=4)
