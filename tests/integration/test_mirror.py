@@ -314,6 +314,25 @@ zone:
                  in od.tail(100000), 10, "new su. version after NOTIFY")
         su_soa = dig(mport, "su.", "SOA", "+short", "-b", "127.0.0.2")
         ck(str(serial + 1) in su_soa, f"su. serves serial {serial + 1} after the NOTIFY")
+        # Feeding a fleet: a new root at the source, NOTIFY to ostrovd, which
+        # imports it and NOTIFYs the downstream NSD, which transfers it (its
+        # own refresh timer is 1800 s: only the NOTIFY makes this quick).
+        lab.run("resign", ".", "--serial", str(int(root_serial) + 1))
+        rip = zones["."]["servers"][0]
+        q = struct.pack("!HHHHHH", 0x5153, 0x2400, 1, 0, 0, 0) + enc(".") + \
+            struct.pack("!HH", 6, 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s_:
+            s_.bind((rip, 0))
+            s_.settimeout(2)
+            s_.sendto(q, ("127.0.0.1", mport))
+            s_.recv(512)
+        new_root = str(int(root_serial) + 1)
+        t0 = time.monotonic()
+        wait_for(lambda: new_root in dig(nport, ".", "SOA", "+short", timeout=1), 15,
+                 "downstream NSD serving the new root after NOTIFY")
+        ck('msg="NOTIFY sent" zone=. serial=' + new_root in od.tail(100000),
+           "NOTIFY sent downstream for the new root")
+        log(f"new root at the downstream NSD {time.monotonic() - t0:.2f}s after the NOTIFY")
         rc = od.stop()
         ck(rc == 0, f"ostrovd (first run) exited cleanly ({rc}): {od.tail(5) if rc else ''}")
 
@@ -402,6 +421,24 @@ zone:
            f"www.example.com: SERVFAIL with EDE in {dt:.2f}s")
         rc = od.stop()
         ck(rc == 0, f"ostrovd (second run) exited cleanly ({rc}): {od.tail(5) if rc else ''}")
+        # 5. Offline seeding: a fresh store, su. from a bootstrap file only.
+        cfg_c = lab.config(cache_dir=lab.file("cache-c"))
+        with open(cfg_c, "a") as f:
+            f.write(f"mirror:\n  path: {lab.file('mirror-c')}\n  zones:\n"
+                    f"    - name: \"su.\"\n      bootstrap: {zones['su.']['file']}\n"
+                    f"      trust-anchor-file: {lab.file('su-ds.txt')}\n")
+        with open(lab.file("su-ds.txt"), "w") as f:
+            f.write(f"su. 3600 IN DS {zones['su.']['ds_rdata']}\n")
+        od = ostrovd(args.ostrovd, cfg_c, port, lab.file("ostrovd-mirror-c.log"))
+        od.start()
+        ck(re.search(r'mirror import ok" zone=su\. serial=\d+ source=file:', od.tail(1000))
+           is not None, "su. bootstrapped from its zone file into an empty store")
+        # CD: the resolver's own anchor is the root's, which is cut here.
+        out = dig(port, "example.su.", "DS", "+dnssec", "+cd")
+        ck(status_of(out) == "NOERROR" and has(out, "RRSIG DS"),
+           "example.su. DS answered from the bootstrapped mirror")
+        rc = od.stop()
+        ck(rc == 0, f"ostrovd (third run) exited cleanly ({rc})")
         log(f"test_mirror took {time.monotonic() - t_start:.1f}s")
     finally:
         if od:
