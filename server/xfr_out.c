@@ -338,10 +338,11 @@ static void on_idle(uv_timer_t *t)
 static void tcp_written(uv_write_t *req, int status)
 {
 	struct tcp_write *tw = (struct tcp_write *)req;
+	struct conn *c = req->handle->data;
 	free(tw->wire);
 	free(tw);
 	if (status < 0)
-		conn_close(req->handle->data);
+		conn_close(c);
 }
 
 static int tcp_send(struct conn *c, const uint8_t *msg, size_t len)
