@@ -171,6 +171,15 @@ def free_port(preferred):
     raise RuntimeError("no free port")
 
 
+_nice = 0
+
+
+def pin(cpus):
+    """Prefix that pins a command to cpus (taskset) at the run's nice level. Both exec, so
+    the pid we get is the program's own."""
+    return (["nice", "-n", str(_nice)] if _nice else []) + ["taskset", "-c", cpus]
+
+
 def cpu_ticks(pids):
     """utime+stime (all threads) of the processes, in clock ticks."""
     total = 0
@@ -529,7 +538,7 @@ class Floor(Resolver):
         return "bench/floor.c (recvmmsg/sendmmsg x64)"
 
     def start(self, lab, workers, validation, cpus, tag):
-        self.procs = [start("floor", ["taskset", "-c", cpus, self.binary, "-a", "127.0.0.1",
+        self.procs = [start("floor", pin(cpus) + [self.binary, "-a", "127.0.0.1",
                                       "-p", str(self.port), "-t", str(workers)],
                             os.path.join(self.work, "floor.log"))]
 
@@ -587,7 +596,7 @@ remote-control:
 """ % {"workers": workers, "port": self.port, "hints": lab.hints, "ta": lab.ta, "d": d,
                 "modules": "validator iterator" if validation else "iterator"})
         run("unbound-checkconf", ["unbound-checkconf", conf])
-        self.procs = [start("unbound", ["taskset", "-c", cpus, "unbound", "-d", "-c", conf],
+        self.procs = [start("unbound", pin(cpus) + ["unbound", "-d", "-c", conf],
                             os.path.join(d, "stdout.log"))]
 
 
@@ -631,7 +640,7 @@ policy.add(policy.all(policy.FLAGS({'ALLOW_LOCAL'})))
         for i in range(workers):
             wd = os.path.join(d, "w%d" % i)
             os.makedirs(wd)
-            self.procs.append(start("kresd", ["taskset", "-c", cpus, "kresd", "-n", "-q", "-c",
+            self.procs.append(start("kresd", pin(cpus) + ["kresd", "-n", "-q", "-c",
                                               conf, wd], os.path.join(wd, "stdout.log")))
 
 
@@ -681,7 +690,7 @@ cache:
   size: 1024M
 """ % {"port": self.port, "workers": workers, "d": d, "hints": lab.hints, "ta": lab.ta,
                 "val": "yes" if validation else "no"})
-        self.procs = [start("ostrovd", ["taskset", "-c", cpus, self.binary, "-c", conf],
+        self.procs = [start("ostrovd", pin(cpus) + [self.binary, "-c", conf],
                             os.path.join(d, "stdout.log"))]
 
 
@@ -731,7 +740,7 @@ class Gen:
         self.cpus, self.port, self.res_cpus = cpus, port, cpu_list(res_cpus)
 
     def _base(self, tool):
-        return ["taskset", "-c", self.cpus, tool, "-s", "127.0.0.1", "-p", str(self.port)]
+        return pin(self.cpus) + [tool, "-s", "127.0.0.1", "-p", str(self.port)]
 
     def dnsperf(self, kind, qfile, pids, extra, per_query=False, timeout=600):
         argv = self._base("dnsperf") + ["-d", qfile] + extra + (["-v"] if per_query else [])
@@ -827,7 +836,8 @@ class Bench:
         for w in self.args.workers:
             if res.validates:
                 for v in self.args.validation:
-                    m.append((w, v))
+                    if w == 1 or v in self.args.two_worker_validation:
+                        m.append((w, v))
             else:
                 m.append((w, None))
         return m
@@ -1031,9 +1041,11 @@ def find_binary(rel, explicit):
 
 def build_floor(work):
     """The floor from the CMake build, or compiled here with -O2 if not built yet."""
-    p = find_binary("bench/floor", None)
-    if p:
-        return p
+    # An optimised build only: a -O0 floor would flatter every resolver.
+    for b in ("release", "relwithdebinfo"):
+        p = os.path.join(REPO, "build", b, "bench", "floor")
+        if os.access(p, os.X_OK):
+            return p
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if not cc:
         return None
@@ -1095,8 +1107,13 @@ def parse_args(argv):
                     help="file the results are appended to ('' for none)")
     ap.add_argument("--max-other-load", type=float, default=15,
                     help="wait before each run until other work uses < this %% of the cores")
-    ap.add_argument("--quiet-timeout", type=float, default=60,
+    ap.add_argument("--quiet-timeout", type=float, default=15,
                     help="seconds to wait for quiet cores before measuring anyway")
+    ap.add_argument("--nice", type=int, default=-10,
+                    help="nice level of resolvers and generator (0: unchanged); on a shared "
+                    "machine this keeps other work from preempting the measurement")
+    ap.add_argument("--two-worker-validation", default="on",
+                    help="validation modes measured with two workers (on, off or on,off)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
@@ -1104,20 +1121,22 @@ def parse_args(argv):
         a.runs, a.duration, a.rate, a.peak_max = 1, 1, 2000, 20000
         a.miss_names, a.mini_names, a.hit_names, a.miss_window = 150, 200, 20, 50
         a.workers, a.validation, a.lab, a.ready_timeout = "1", "on", "mini", 15
-        a.quiet_timeout = 0
+        a.quiet_timeout, a.nice = 0, 0
         if a.results == os.path.join(HERE, "RESULTS.md"):
             a.results = ""
     a.workers = [int(x) for x in a.workers.split(",") if x]
     a.validation = [{"on": True, "off": False}[x] for x in a.validation.split(",") if x]
+    a.two_worker_validation = [{"on": True, "off": False}[x]
+                               for x in a.two_worker_validation.split(",") if x]
     a.steps = set(a.steps.split(","))
     a.resolvers = [x for x in a.resolvers.split(",") if x]
     return a
 
 
 def main(argv):
-    global _verbose
+    global _verbose, _nice
     a = parse_args(argv)
-    _verbose = a.verbose
+    _verbose, _nice = a.verbose, a.nice
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     atexit.register(cleanup)
@@ -1152,7 +1171,7 @@ def main(argv):
 
     ports = {"ostrovd": 5301, "unbound": 5302, "kresd": 5303, "floor": 5304}
     classes = {
-        "floor": lambda p: Floor(p, work, build_floor(work)),
+        "floor": lambda p: Floor(p, work, a.floor or build_floor(work)),
         "ostrovd": lambda p: Ostrovd(p, work, find_binary("server/ostrovd", a.ostrovd)),
         "unbound": lambda p: Unbound(p, work),
         "kresd": lambda p: Kresd(p, work),
@@ -1209,8 +1228,9 @@ def append_results(a, argv, started, mach, versions, lab, bench, rows):
         "- lab: %s; %d cache-miss names, %d cache-hit names" %
         (lab.kind, min(len(lab.names), a.miss_names), len(lab.hit)),
         "- plan: %d runs of %d s; fixed rate %d qps; resolver on CPU %s, generator on CPU %s "
-        "(two-worker runs: both on %s)" % (a.runs, a.duration, a.rate, a.resolver_cpus,
-                                           a.gen_cpus, a.all_cpus),
+        "(two-worker runs: both on %s); nice %d" % (a.runs, a.duration, a.rate,
+                                                    a.resolver_cpus, a.gen_cpus, a.all_cpus,
+                                                    a.nice),
         "- command: `bench/run.py %s`" % " ".join(shlex.quote(x) for x in argv),
         "",
         render(rows, True) if rows else "(no results)",
