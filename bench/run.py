@@ -818,6 +818,7 @@ class Bench:
     def __init__(self, args, lab, work):
         self.args, self.lab, self.work = args, lab, work
         self.results = {}  # (resolver, mode, key) -> [values]
+        self.mirror = {}  # tool -> {"wall": [s], "cpu": [s]}
         self.notes = []
         self.hitfile = os.path.join(work, "hit.txt")
         self.missfile = os.path.join(work, "miss.txt")
@@ -1026,6 +1027,72 @@ def render(rows, markdown):
 
 
 # ---------------------------------------------------------------------------------------
+# Mirror figures: whole-zone import + verification of the 2021 root zone.
+
+MIRROR_DIR = "/work/shared/testdata/zonemd/44-root-zone"
+MIRROR_TIME = (1612137600, "20210201000000")  # inside its signatures' validity window
+
+
+def timed(kind, argv, cpus):
+    """(wall s, CPU s, CompletedProcess) of one pinned command."""
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    r = run(kind, pin(cpus) + argv, check=False, timeout=900)
+    wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime), r
+
+
+def mirror_bench(a, work, bench):
+    """ostrov's mirror import (bench/mirror: parse, DNSSEC + ZONEMD verification, LMDB store)
+    beside ldns-verify-zone -ZZ (parse + verification) on the same file, same core."""
+    zone = os.path.join(a.mirror_dir, "root.zone.hashed")
+    keys = sorted(os.path.join(a.mirror_dir, "Keys", f)
+                  for f in os.listdir(os.path.join(a.mirror_dir, "Keys")) if f.endswith(".ds"))
+    tools = []
+    if shutil.which("ldns-verify-zone"):
+        argv = ["ldns-verify-zone", "-ZZ", "-V", "1", "-t", MIRROR_TIME[1]]
+        for k in keys:
+            argv += ["-k", k]
+        tools.append(("ldns-verify-zone -ZZ", lambda i: argv + [zone]))
+    else:
+        bench.note("mirror: ldns-verify-zone not installed")
+    mirror = find_binary("bench/mirror", a.mirror)
+    if mirror:
+        tools.append(("ostrov mirror import", lambda i: [
+            mirror, "-z", ".", "-f", zone, "-t", str(MIRROR_TIME[0]), "-d",
+            os.path.join(work, "mirror-store-%d" % i)] + sum((["-k", k] for k in keys), [])))
+    else:
+        bench.note("mirror: ostrov side skipped: bench/mirror not built (needs zones/ merged)")
+    for name, mk in tools:
+        for i in range(a.runs):
+            bench.quiet(cpu_list(a.all_cpus))
+            wall, cpu, r = timed("mirror-" + name.split()[0], mk(i), a.resolver_cpus)
+            if r.returncode != 0:
+                bench.note("mirror: %s failed (%d): %s" % (name, r.returncode,
+                                                           r.stdout.strip()[-300:]))
+                break
+            bench.mirror.setdefault(name, {}).setdefault("wall", []).append(wall)
+            bench.mirror[name].setdefault("cpu", []).append(cpu)
+
+
+def mirror_rows(bench):
+    """Rows for the table; ostrov/x on the ldns-verify-zone row is ostrov's time over it."""
+    rows = []
+    ost = bench.mirror.get("ostrov mirror import")
+    for key, label in (("wall", "root zone 2021 import+verify wall"),
+                       ("cpu", "root zone 2021 import+verify CPU")):
+        for name, figs in bench.mirror.items():
+            vals = figs[key]
+            med = statistics.median(vals)
+            ratio = "%.2f" % (statistics.median(ost[key]) / med) if ost and med and \
+                name != "ostrov mirror import" else ""
+            rows.append((label, "s", "1 core", name, "%.3f" % med, "%.3f" % min(vals),
+                         "%.3f" % max(vals), len(vals), ratio, ""))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
 # Binaries, machine facts, main.
 
 
@@ -1090,7 +1157,10 @@ def parse_args(argv):
     ap.add_argument("--peak-max", type=int, default=300000, help="resperf -m ramp target")
     ap.add_argument("--workers", default="1,2", help="worker counts to measure")
     ap.add_argument("--validation", default="on,off")
-    ap.add_argument("--steps", default="miss,hit,peak")
+    ap.add_argument("--steps", default="miss,hit,peak,mirror")
+    ap.add_argument("--mirror-dir", default=MIRROR_DIR,
+                    help="zonemd test case with root.zone.hashed and Keys/*.ds")
+    ap.add_argument("--mirror", help="path of bench/mirror (default build/*/bench/mirror)")
     ap.add_argument("--miss-names", type=int, default=10000)
     ap.add_argument("--miss-window", type=int, default=200,
                     help="dnsperf -q outstanding queries in cache-miss runs")
@@ -1122,6 +1192,7 @@ def parse_args(argv):
         a.miss_names, a.mini_names, a.hit_names, a.miss_window = 150, 200, 20, 50
         a.workers, a.validation, a.lab, a.ready_timeout = "1", "on", "mini", 15
         a.quiet_timeout, a.nice = 0, 0
+        a.steps = "miss,hit,peak"
         if a.results == os.path.join(HERE, "RESULTS.md"):
             a.results = ""
     a.workers = [int(x) for x in a.workers.split(",") if x]
@@ -1185,7 +1256,9 @@ def main(argv):
         if bench.measure(res):
             measured.append(name)
 
-    rows = bench.table()
+    if "mirror" in a.steps:
+        mirror_bench(a, work, bench)
+    rows = bench.table() + mirror_rows(bench)
     print()
     print(render(rows, False) if rows else "(no results)")
     print()
