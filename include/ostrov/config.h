@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/**
+ * @file config.h
+ * The daemon configuration as plain C data, and the address and CIDR helpers
+ * it is made of.
+ *
+ * server/config.c reads the YAML file (the shared contract in TEAM.md) with
+ * libyaml and fills a struct ost_config; nothing of libyaml leaks into it, so
+ * the engine can read its settings (qname-minimisation, edns-buffer-size ...)
+ * without linking libyaml. Every error names FILE:LINE and the key.
+ *
+ * Example: `ostrovd -c lab/ostrov.yaml` calls ost_config_load(); the file has
+ * `listen: ["127.0.0.1@5300"]`, so cfg.server.listen[0] holds 127.0.0.1 port
+ * 5300 and the text "127.0.0.1@5300"; the workers bind it, and each client
+ * address is checked with ost_acl_match(&cfg.access.allow, ...).
+ */
+#ifndef OSTROV_CONFIG_H
+#define OSTROV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ostrov/error.h"
+#include "ostrov/log.h"
+
+/** Default DNS port for addresses written without "@port". */
+#define OST_CONFIG_DEFAULT_PORT 53
+/** Size of the text form "ADDR@PORT" (a full IPv6 address and a port fit). */
+#define OST_ADDR_TEXT_MAX       64
+
+/** A socket address together with the text it was written as. */
+struct ost_addr {
+	struct sockaddr_storage ss;   /**< address and port */
+	socklen_t len;                /**< length of @p ss */
+	char text[OST_ADDR_TEXT_MAX]; /**< "127.0.0.1@5300", for logs */
+};
+
+/** One address prefix (RFC 4632 notation, IPv4 or IPv6). */
+struct ost_cidr {
+	int family;        /**< AF_INET or AF_INET6 */
+	uint8_t prefix;    /**< prefix length in bits */
+	uint8_t bytes[16]; /**< network address, host bits cleared */
+};
+
+/** A list of prefixes: an address matches when it is inside any of them. */
+struct ost_acl {
+	struct ost_cidr *v; /**< the prefixes, heap array owned by the list */
+	size_t n;           /**< how many */
+};
+
+/** What to do with a query from a client outside access.allow. */
+enum ost_deny_action {
+	OST_DENY_REFUSE = 0, /**< answer REFUSED */
+	OST_DENY_DROP,       /**< send nothing */
+	OST_DENY_ACTION_COUNT,
+};
+
+/** The whole configuration; strings and arrays are owned by it. */
+struct ost_config {
+	char *path; /**< the file it was read from */
+	/** Section server: */
+	struct {
+		struct ost_addr *listen;      /**< UDP and TCP on each */
+		size_t n_listen;              /**< how many */
+		unsigned workers;             /**< worker threads; 0 = number of cores */
+		enum ost_log_level log_level; /**< most verbose level written */
+		uint32_t tcp_idle_timeout_ms; /**< close idle client TCP connections */
+		uint32_t tcp_max_connections; /**< total client TCP connections */
+		char *control_socket;         /**< path of the control socket, or NULL */
+	} server;
+	/** Section access: */
+	struct {
+		struct ost_acl allow;             /**< clients allowed to query */
+		enum ost_deny_action deny_action; /**< for the others */
+	} access;
+	/** Section resolver: */
+	struct {
+		char *root_hints_file;         /**< root hints, zone-file syntax, or NULL */
+		char *trust_anchor_file;       /**< DS/DNSKEY trust anchors, or NULL */
+		struct ost_acl upstream_allow; /**< the only upstream addresses ever queried */
+		uint16_t upstream_port;        /**< port for name-server addresses */
+		bool qname_minimisation;       /**< RFC 9156 */
+		uint16_t edns_buffer_size;     /**< our EDNS UDP payload size */
+		bool validation;               /**< DNSSEC validation on */
+	} resolver;
+	/** Section cache: */
+	struct {
+		char *path;                /**< LMDB environment directory, or NULL */
+		uint64_t size;             /**< map size in bytes */
+		uint32_t min_ttl;          /**< seconds */
+		uint32_t max_ttl;          /**< seconds */
+		uint32_t max_negative_ttl; /**< seconds */
+	} cache;
+};
+
+/**
+ * Fill @p cfg with the defaults (loopback listen on port 53, loopback-only
+ * access and upstream lists ...). Allocates; release with ost_config_deinit().
+ * @param cfg the configuration
+ * @return 0 or -ENOMEM
+ */
+OST_EXPORT int ost_config_init(struct ost_config *cfg) OST_WUR;
+
+/**
+ * Read a YAML configuration file over the defaults.
+ * @param cfg receives the configuration; on failure its content is
+ *        unspecified, but it must still be released with ost_config_deinit()
+ * @param path the file
+ * @param err receives "FILE:LINE: key: problem" on failure
+ * @param errlen size of @p err
+ * @return 0, OST_ECONFIG for a bad file, or a negative errno when the file
+ *         cannot be read or memory runs out
+ */
+OST_EXPORT int ost_config_load(struct ost_config *cfg, const char *path, char *err,
+			       size_t errlen) OST_WUR;
+
+/** Release everything @p cfg owns (it may then be initialised again). */
+OST_EXPORT void ost_config_deinit(struct ost_config *cfg);
+
+/**
+ * Parse "ADDR@PORT" or "ADDR" (IPv4 or IPv6, no brackets).
+ * @param s the text
+ * @param default_port port when "@PORT" is absent
+ * @param out receives the address and a normalised text
+ * @return 0 or -EINVAL
+ */
+OST_EXPORT int ost_addr_parse(const char *s, uint16_t default_port, struct ost_addr *out) OST_WUR;
+
+/**
+ * Parse "ADDR/LEN" or a bare address (a host prefix). Host bits are cleared.
+ * @param s the text
+ * @param out receives the prefix
+ * @return 0 or -EINVAL
+ */
+OST_EXPORT int ost_cidr_parse(const char *s, struct ost_cidr *out) OST_WUR;
+
+/**
+ * Is @p sa inside @p acl? IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are
+ * matched as the IPv4 address.
+ * @param acl the list
+ * @param sa an AF_INET or AF_INET6 address (other families never match)
+ * @return true when some prefix contains it
+ */
+OST_EXPORT bool ost_acl_match(const struct ost_acl *acl, const struct sockaddr *sa);
+
+/**
+ * Append a prefix to @p acl.
+ * @return 0 or -ENOMEM
+ */
+OST_EXPORT int ost_acl_add(struct ost_acl *acl, const struct ost_cidr *c) OST_WUR;
+
+/** Release the prefixes of @p acl and empty it. */
+OST_EXPORT void ost_acl_deinit(struct ost_acl *acl);
+
+/**
+ * Write the text form "ADDR@PORT" of @p sa.
+ * @param sa an AF_INET or AF_INET6 address
+ * @param buf receives the text
+ * @param cap size of @p buf (OST_ADDR_TEXT_MAX is enough)
+ * @return @p buf
+ */
+OST_EXPORT const char *ost_sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/**
+ * @file resolver.h
+ * The recursive resolution engine: sans-I/O iteration from root hints (or
+ * the closest cached zone cut) down to an answer.
+ *
+ * The engine never touches a socket or the clock. Outbound queries go through
+ * a struct ost_transport, time and timers through a struct ost_clock, and
+ * storage through a struct ost_cache (optional). One struct ost_resolver
+ * exists per worker thread, so nothing inside takes a lock.
+ *
+ * Example: the server receives "www.example.ru. A" from a client and calls
+ * ost_resolve(). The engine asks a root server (127.53.0.1:53) for "ru. A"
+ * (QNAME minimisation), follows the referral to ru., asks "example.ru. A",
+ * follows the referral to example.ru. (whose name server ns.example.net has
+ * no glue, so a sub-request resolves "ns.example.net. A" first), then asks
+ * "www.example.ru. A" and gets the answer. It queues the RRsets and the
+ * whole answer into the resolver's cache batch, calls the server's callback
+ * with a struct ost_result, and the server turns it into the client's reply
+ * with ost_result_to_wire(). At the end of its loop iteration the server
+ * calls ost_resolver_commit(). The next identical query is answered by the
+ * server's hit path with ost_msg_to_wire() without entering the engine.
+ *
+ * How a worker uses it:
+ * 1. at start: ost_resolver_new(&r, &cfg, cache, &clock, &transport), one per
+ *    worker thread (no locks inside; the cache may be shared);
+ * 2. per client query: first the hit path, under the worker's cache reader:
+ *    ost_cache_reader_get(rd, qname, qtype, OST_CTAG_MSG, &e) then
+ *    ost_msg_to_wire(&e, query, qlen, now, is_tcp, edns_size, buf, cap, &len);
+ *    on -ENOENT (miss, expired, other question) call ost_resolve();
+ * 3. in the callback: ost_result_to_wire(res, query, ...) and send; the
+ *    result is only valid during the callback;
+ * 4. once per loop iteration, after sending: ost_resolver_commit(r);
+ * 5. on client disconnect (TCP) or shutdown: ost_request_cancel(),
+ *    ost_resolver_free().
+ */
+#ifndef OSTROV_RESOLVER_H
+#define OSTROV_RESOLVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <ldns/ldns.h>
+
+#include "ostrov/cache.h"
+#include "ostrov/clock.h"
+#include "ostrov/error.h"
+#include "ostrov/transport.h"
+
+/** Request flag: the client set DO (wants DNSSEC records). */
+#define OST_RF_DO 0x1u
+/** Request flag: the client set CD (checking disabled). */
+#define OST_RF_CD 0x2u
+/** Request flag: the client set RD (recursion desired). */
+#define OST_RF_RD 0x4u
+
+/** Extended DNS Error INFO-CODEs we emit (RFC 8914 §4). */
+enum ost_ede {
+	OST_EDE_OTHER = 0,                   /**< limits and other local reasons */
+	OST_EDE_STALE_ANSWER = 3,            /**< served from expired cache */
+	OST_EDE_DNSSEC_BOGUS = 6,            /**< validation failed */
+	OST_EDE_CACHED_ERROR = 13,           /**< RFC 9520 cached failure */
+	OST_EDE_NOT_READY = 14,              /**< mirror still loading */
+	OST_EDE_STALE_NXDOMAIN = 19,         /**< stale NXDOMAIN */
+	OST_EDE_NOT_AUTHORITATIVE = 20,      /**< RD=0 query not answerable from the cache */
+	OST_EDE_NO_REACHABLE_AUTHORITY = 22, /**< every server failed */
+	OST_EDE_NETWORK_ERROR = 23,          /**< network errors toward authorities */
+	OST_EDE_INVALID_DATA = 24,           /**< authorities sent unusable data */
+};
+
+/**
+ * Flag of the entries the engine caches (struct ost_cache_entry.flags; for
+ * OST_CTAG_MSG, RRSET and NEG): the data was resolved for a CD=1 request
+ * while validation was on, so it was not validated and must not be served
+ * to CD=0 clients.
+ */
+#define OST_MSG_F_UNVALIDATED 0x80u
+
+/** Where a result came from. */
+enum ost_answer_source {
+	OST_SRC_UPSTREAM = 0, /**< resolved by asking authoritative servers now */
+	OST_SRC_CACHE,        /**< built from cached data without asking anyone */
+	OST_SRC_LOCAL,        /**< synthesised locally (limits, failures) */
+	OST_SRC_COUNT,
+};
+
+/** One root hint: a name server name and one of its addresses. */
+struct ost_root_hint {
+	const char *name;             /**< name server name in presentation format */
+	struct sockaddr_storage addr; /**< its address, with port */
+	socklen_t addrlen;            /**< length of @p addr */
+};
+
+/** One CIDR of the upstream allow-list. */
+struct ost_cidr {
+	struct sockaddr_storage addr; /**< network address (port ignored) */
+	uint8_t prefix;               /**< prefix length in bits */
+};
+
+/**
+ * One address of a stub zone: names at or below @p zone are resolved by
+ * asking these addresses directly (Unbound's stub-zone), whatever the root
+ * hints say. Several entries with the same zone give it several addresses.
+ */
+struct ost_stub_addr {
+	const char *zone;             /**< zone name in presentation format */
+	struct sockaddr_storage addr; /**< a server address, with port */
+	socklen_t addrlen;            /**< length of @p addr */
+};
+
+/**
+ * Hooks through which the failover state machine (resilience/) changes the
+ * engine's behaviour, e.g. in ISOLATED: no queries to foreign servers, stale
+ * answers at once and for longer. Every member may be NULL (normal
+ * behaviour); the hooks are called on the resolver's thread and must not
+ * block.
+ */
+struct ost_resolver_policy {
+	void *ctx; /**< argument of the hooks */
+	/**
+	 * @param ctx the policy's ctx
+	 * @param addr an upstream address the engine is about to query (after
+	 *        the allow-list said yes)
+	 * @return false to forbid the query (the server counts as unreachable)
+	 */
+	bool (*may_query)(void *ctx, const struct sockaddr *addr);
+	/**
+	 * @param ctx the policy's ctx
+	 * @return the maximum staleness in seconds, replacing cfg.max_stale_s
+	 */
+	uint32_t (*max_stale_s)(void *ctx);
+	/**
+	 * @param ctx the policy's ctx
+	 * @return true to answer with stale data at once (no client response
+	 *         timer) while the refresh goes on in the background
+	 */
+	bool (*stale_immediately)(void *ctx);
+};
+
+/** Configuration of a resolver; copied by ost_resolver_new(). */
+struct ost_resolver_config {
+	const struct ost_root_hint *hints; /**< root hints */
+	size_t n_hints;                    /**< number of @p hints */
+	const struct ost_cidr *allow;      /**< upstream allow-list; NULL = loopback only */
+	size_t n_allow;                    /**< number of @p allow */
+	uint16_t edns_size;                /**< our EDNS buffer size (1232) */
+	uint16_t upstream_port;            /**< port for addresses learnt from glue (53) */
+	bool qname_minimisation;           /**< RFC 9156, relaxed */
+	bool validation;                   /**< DNSSEC validation (hook only for now) */
+	unsigned max_depth;                /**< max referrals followed per (sub-)request */
+	unsigned max_subreq;               /**< max sub-requests per client request */
+	unsigned max_queries;              /**< max outbound queries per client request */
+	unsigned max_cname;                /**< max CNAME/DNAME links followed */
+	uint32_t max_time_ms;              /**< max total time per client request */
+	uint32_t initial_rto_ms;           /**< timeout for a server without RTT data */
+	uint32_t max_rto_ms;               /**< cap of the backed-off timeout */
+	uint32_t max_ttl;                  /**< cap of TTLs in results, 0 = none */
+	uint32_t max_neg_ttl;              /**< cap of the SOA TTL in negative results, 0 = none */
+	bool minimal_responses;            /**< false: add the zone's NS and glue to answers */
+	uint16_t qmin_qtype;               /**< QTYPE of minimised queries: A (default) or NS */
+	const struct ost_stub_addr *stubs; /**< stub zones, copied; may replace the hints */
+	size_t n_stubs;                    /**< number of @p stubs */
+	bool serve_stale;                  /**< RFC 8767: answer from expired data when needed */
+	uint32_t stale_ttl;                /**< TTL of stale records (30, never 0), RFC 8767 §4 */
+	uint32_t stale_client_timeout_ms;  /**< client response timer (1800), 0 = stale at once */
+	uint32_t max_stale_s;              /**< maximum staleness (86400), RFC 8767 §5 */
+	uint32_t stale_recheck_s;          /**< failed refreshes retried at most this often (30) */
+	bool stale_ttl_reset;              /**< staleness counts from the last failed refresh */
+	bool serve_original_ttl;           /**< TTLs as received, not counted down */
+	/** Failover hooks, borrowed (must outlive the resolver); NULL = none. */
+	const struct ost_resolver_policy *policy;
+};
+
+/**
+ * Fill @p cfg with defaults: no hints, loopback-only allow-list, EDNS 1232,
+ * port 53, minimisation on (QTYPE A), validation off, depth 16, 8
+ * sub-requests, 32 queries, 12 CNAMEs, 10 s, RTO 400 ms up to 3 s, TTL caps
+ * 86400 and 3600 (as the cache's), minimal responses, no stub zones,
+ * serve-stale on (stale TTL 30 s, client response timer 1.8 s, maximum
+ * staleness 1 day, failure recheck 30 s, no staleness reset), counted-down
+ * TTLs, no policy.
+ * @param cfg the configuration to fill
+ */
+OST_EXPORT void ost_resolver_config_default(struct ost_resolver_config *cfg);
+
+/** The outcome of one request, borrowed by the callback for its duration. */
+struct ost_result {
+	const ldns_rdf *qname;      /**< the question's name (as asked) */
+	uint16_t qtype;             /**< the question's type */
+	uint16_t qclass;            /**< the question's class */
+	unsigned flags;             /**< OST_RF_* of the request */
+	uint8_t rcode;              /**< LDNS_RCODE_* (NOERROR, NXDOMAIN, SERVFAIL ...) */
+	bool aa;                    /**< reserved: answer synthesised as authoritative */
+	const ldns_rr_list *answer; /**< answer section (CNAME chain first), never NULL */
+	const ldns_rr_list *auth;   /**< authority section (SOA for negatives), never NULL */
+	const ldns_rr_list *add;    /**< additional section, never NULL */
+	bool has_ede;               /**< an Extended DNS Error applies */
+	uint16_t ede;               /**< its INFO-CODE (enum ost_ede) */
+	const char *ede_text;       /**< its EXTRA-TEXT, "" when none */
+	uint8_t sec;                /**< enum ost_sec; OST_SEC_UNCHECKED until validation */
+	enum ost_answer_source src; /**< where the answer came from */
+};
+
+/**
+ * Called once when a request completes (not after ost_request_cancel()).
+ * @param res the result, valid only during the call
+ * @param arg the caller's argument
+ */
+typedef void (*ost_resolve_cb)(const struct ost_result *res, void *arg);
+
+/** Counters of one resolver; monotonic since ost_resolver_new(). */
+struct ost_resolver_stats {
+	uint64_t requests;         /**< ost_resolve() calls */
+	uint64_t coalesced;        /**< requests attached to an identical one in flight */
+	uint64_t subrequests;      /**< sub-requests started (NS addresses) */
+	uint64_t queries_sent;     /**< outbound queries handed to the transport */
+	uint64_t queries_tcp;      /**< of which over TCP */
+	uint64_t timeouts;         /**< outbound queries that timed out */
+	uint64_t net_errors;       /**< outbound queries failed by the network */
+	uint64_t not_allowed;      /**< addresses skipped by the upstream allow-list */
+	uint64_t drop_wrong_id;    /**< packets ignored: wrong ID */
+	uint64_t drop_wrong_qname; /**< packets ignored: wrong question or not a response */
+	uint64_t drop_malformed;   /**< packets ignored: unparseable */
+	uint64_t drop_bailiwick;   /**< records dropped: outside the server's zone */
+	uint64_t lame;             /**< answers rejected as lame (REFUSED, bad referral ...) */
+	uint64_t edns_fallback;    /**< FORMERR/NOTIMP to EDNS, retried without */
+	uint64_t tc_fallback;      /**< TC=1 over UDP, retried over TCP */
+	uint64_t qmin_fallback;    /**< QNAME minimisation abandoned for a request */
+	uint64_t limit_hits;       /**< requests ended by a hard limit */
+	uint64_t loops;            /**< name-server address loops detected */
+	uint64_t servfail;         /**< requests answered SERVFAIL */
+	uint64_t cache_answers;    /**< requests answered from cache */
+	uint64_t cache_errors;     /**< cache reads/writes that failed */
+	uint64_t stale_answers;    /**< requests answered with stale data (RFC 8767) */
+	uint64_t stale_refreshes;  /**< background refreshes that updated stale data */
+	uint64_t policy_blocked;   /**< addresses skipped because the policy forbade them */
+	uint64_t norec_refused;    /**< RD=0 queries refused on a cache miss */
+};
+
+struct ost_resolver;
+struct ost_request;
+
+/**
+ * Make a resolver for one worker thread.
+ * @param out receives the resolver
+ * @param cfg configuration, copied (hints and allow-list too)
+ * @param cache cache shared by workers, or NULL for no caching; must outlive
+ *        the resolver
+ * @param clock time source, must outlive the resolver
+ * @param tp transport for outbound queries, must outlive the resolver; it
+ *        must never call a query's callback from inside send(), and must not
+ *        touch a query after calling its callback with a final result
+ * @return 0, -EINVAL (bad configuration, e.g. neither hints nor stub zones)
+ *         or -ENOMEM
+ */
+OST_EXPORT OST_WUR int ost_resolver_new(struct ost_resolver **out,
+					const struct ost_resolver_config *cfg,
+					struct ost_cache *cache, const struct ost_clock *clock,
+					const struct ost_transport *tp);
+
+/**
+ * Free a resolver. Requests still in flight are cancelled without callback.
+ * Uncommitted cache writes are dropped.
+ * @param r the resolver (NULL is allowed)
+ */
+OST_EXPORT void ost_resolver_free(struct ost_resolver *r);
+
+/**
+ * Start resolving (@p qname_wire, @p qtype, @p qclass). The callback is called
+ * exactly once unless the request is cancelled; it may be called before this
+ * function returns (cache hit, immediate failure), and then *@p out is NULL.
+ * Identical requests in flight (same name ignoring case, type, class, flags)
+ * share one resolution.
+ *
+ * Without OST_RF_RD the answer comes from the cache only (fresh, or stale
+ * with a background refresh); a miss is answered REFUSED (as Unbound does
+ * for clients without recursion rights).
+ *
+ * Serve-stale (RFC 8767, cfg.serve_stale): when the cache holds an expired
+ * answer for the question (within the maximum staleness, original TTL above
+ * 0, not bogus), the callback gets it (EDE 3, or 19 for NXDOMAIN, TTLs of
+ * cfg.stale_ttl) when resolution fails, or when it takes longer than the
+ * client response timer, or at once when that timer is 0 or the policy says
+ * so; resolution then goes on in the background and refreshes the cache.
+ * A refresh that failed is retried at most every cfg.stale_recheck_s.
+ * @param r the resolver
+ * @param qname_wire the name in uncompressed wire format, already checked by
+ *        the caller's query parser (no length is passed; at most 255 octets
+ *        are read); compression pointers are refused
+ * @param qtype the type
+ * @param qclass the class
+ * @param flags OST_RF_* from the client's query
+ * @param cb completion callback
+ * @param arg its argument
+ * @param out receives a handle for ost_request_cancel(), or NULL when done
+ * @return 0 (the callback will be or was called), -EINVAL (bad name),
+ *         -ENOMEM (no callback)
+ */
+OST_EXPORT OST_WUR int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire,
+				   uint16_t qtype, uint16_t qclass, unsigned flags,
+				   ost_resolve_cb cb, void *arg, struct ost_request **out);
+
+/**
+ * Cancel a request: its callback is never called. The shared resolution goes
+ * on while another identical request waits for it.
+ * @param rq the handle from ost_resolve()
+ */
+OST_EXPORT void ost_request_cancel(struct ost_request *rq);
+
+/**
+ * Hand the cache writes queued by finished requests to the cache's writer
+ * thread (ost_cache_batch_submit(): never blocks on LMDB). The server calls
+ * it once per loop iteration, after sending its answers.
+ * @param r the resolver
+ * @return 0 (also when there is no cache or nothing to write) or a cache error
+ */
+OST_EXPORT int ost_resolver_commit(struct ost_resolver *r);
+
+/**
+ * @param r the resolver
+ * @param out receives a copy of its counters
+ */
+OST_EXPORT void ost_resolver_stats_get(const struct ost_resolver *r,
+				       struct ost_resolver_stats *out);
+
+/** @return the number of resolutions in flight in @p r (sub-requests included) */
+OST_EXPORT size_t ost_resolver_inflight(const struct ost_resolver *r);
+
+/**
+ * Build the client's response from a result.
+ * Copies ID, question, RD and CD from the client's query; sets QR and RA;
+ * adds an OPT record with @p edns_size (and DO copied) when the query had
+ * one, with an EDE option (code 15) when the result has an EDE. When the
+ * response exceeds the client's limit (its EDNS size, at least 512, at most
+ * @p edns_size; 512 without EDNS; 65535 over TCP) every section is dropped
+ * and TC is set.
+ * @param res the result
+ * @param query the client's query wire
+ * @param qlen its length
+ * @param is_tcp the response goes over TCP
+ * @param edns_size our EDNS buffer size
+ * @param buf output buffer
+ * @param cap its size
+ * @param len receives the response length
+ * @return 0, OST_EMALFORMED (query unparseable), -ENOBUFS (@p cap too small
+ *         even for a truncated reply), -ENOMEM
+ */
+OST_EXPORT OST_WUR int ost_result_to_wire(const struct ost_result *res, const uint8_t *query,
+					  size_t qlen, bool is_tcp, uint16_t edns_size,
+					  uint8_t *buf, size_t cap, size_t *len);
+
+/**
+ * The cache-hit fast path: turn a borrowed OST_CTAG_MSG entry and the client's
+ * query into the response wire, with TTLs counted down by the time elapsed
+ * since the entry was stored. Allocates nothing. RRSIGs are left out unless
+ * the query has DO=1 (or asks for RRSIG). Falls back to TC=1 when the answer
+ * does not fit the client's limit (see ost_result_to_wire()).
+ * @param e the entry from ost_cache_reader_get(..., OST_CTAG_MSG, ...)
+ * @param query the client's query wire (one question; its name must be the
+ *        entry's owner; the client's spelling is kept)
+ * @param qlen its length
+ * @param now_wall current wall-clock seconds
+ * @param is_tcp the response goes over TCP
+ * @param edns_size our EDNS buffer size
+ * @param buf output buffer
+ * @param cap its size
+ * @param len receives the response length
+ * An answer stored from a CD=1 request while validation was on (so never
+ * validated, entry flag OST_MSG_F_UNVALIDATED) or a bogus one is not served
+ * to a CD=0 query.
+ * @return 0; -ENOENT when the entry has expired or does not fit the query
+ *         (serve through the engine instead); OST_EMALFORMED for a bad query
+ *         or payload; -ENOBUFS when @p cap is too small
+ */
+OST_EXPORT OST_WUR int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query,
+				       size_t qlen, int64_t now_wall, bool is_tcp,
+				       uint16_t edns_size, uint8_t *buf, size_t cap, size_t *len);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The failover machine seen through the engine's policy hooks
+ * (struct ost_resolver_policy in resolver.h): which upstream addresses may be
+ * asked, how stale an answer may be, and whether stale data goes out at once.
+ * standards.md §7.2 ISOLATED: "Outbound to foreign authorities: probes only
+ * plus 1 refresh per name per failure-recheck interval"; the per-name part is
+ * the engine's failure cache, the global cap is the recheck token bucket.
+ */
+#include <ldns/ldns.h>
+
+#include "ostrov/drill.h"
+#include "ostrov/resolver.h"
+
+static bool hook_may_query(void *ctx, const struct sockaddr *addr)
+{
+	struct ost_fo_resolver_hooks *h = ctx;
+	struct ost_fo_policy pol;
+	ost_fo_policy(h->fo, OST_FO_NAME_FOREIGN, NULL, &pol);
+	if (pol.may_query_foreign)
+		return true;
+	enum ost_dest_class c = ost_dest_map_classify(h->map, addr);
+	if (c == OST_DEST_NATIONAL || c == OST_DEST_MIRROR_SOURCE)
+		return true;
+	return ost_fo_recheck_allow(h->fo);
+}
+
+static uint32_t hook_max_stale_s(void *ctx)
+{
+	struct ost_fo_resolver_hooks *h = ctx;
+	struct ost_fo_policy pol;
+	ost_fo_policy(h->fo, OST_FO_NAME_FOREIGN, NULL, &pol);
+	return pol.stale_max_age_s;
+}
+
+/*
+ * The hook has no question name, so isolation makes every expired answer go
+ * out at once; for national names (whose servers still answer) that means a
+ * stale answer with EDE 3 while the background refresh brings the fresh one.
+ */
+static bool hook_stale_immediately(void *ctx)
+{
+	struct ost_fo_resolver_hooks *h = ctx;
+	struct ost_fo_policy pol;
+	ost_fo_policy(h->fo, OST_FO_NAME_FOREIGN, NULL, &pol);
+	return pol.serve_stale_immediately;
+}
+
+void ost_fo_resolver_hooks_init(struct ost_fo_resolver_hooks *h, struct ost_fo *fo,
+				const struct ost_dest_map *map, struct ost_resolver_policy *out)
+{
+	h->fo = fo;
+	h->map = map;
+	*out = (struct ost_resolver_policy){
+		.ctx = h,
+		.may_query = hook_may_query,
+		.max_stale_s = hook_max_stale_s,
+		.stale_immediately = hook_stale_immediately,
+	};
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ostrovd: read the configuration, bind every listen address, start the
+ * workers, and wait in the main loop for SIGTERM or SIGINT to shut down
+ * cleanly. All sockets are bound here, before any thread starts, so that a
+ * port in use or an address that is not local ends the daemon at once with
+ * exit code 2 and a message naming the address.
+ *
+ * Exit codes: 0 after a clean shutdown or a good --check-config, 1 on an
+ * internal failure, 2 for a bad or unreadable configuration or a failed bind.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "ostrov/config.h"
+#include "ostrov/log.h"
+
+#include "worker.h"
+
+#define EXIT_CONFIG 2
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ostrovd -c FILE [--check-config]\n"
+		   "  -c, --config FILE   configuration file (YAML)\n"
+		   "  -t, --check-config  check the configuration and exit\n"
+		   "  -h, --help          this text\n");
+}
+
+struct main_ctx {
+	uv_loop_t loop;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	struct ost_server *srv;
+};
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct main_ctx *m = s->data;
+	ost_log(OST_LOG_INFO, "server", "shutting down signal=%s", strsignal(signum));
+	for (unsigned i = 0; i < m->srv->n_workers; i++)
+		ost_worker_stop(&m->srv->workers[i]);
+	uv_close((uv_handle_t *)&m->sigterm, NULL);
+	uv_close((uv_handle_t *)&m->sigint, NULL);
+}
+
+/* Bind everything; on failure log the address and return a negative errno. */
+static int bind_all(const struct ost_config *cfg, unsigned n_workers, int *tcp_fds, int *udp_fds)
+{
+	size_t n = cfg->server.n_listen;
+	for (size_t i = 0; i < n; i++) {
+		const struct ost_addr *a = &cfg->server.listen[i];
+		if (a->ss.ss_family == AF_INET &&
+		    ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY))
+			ost_log(OST_LOG_WARN, "server",
+				"wildcard listen address: replies may leave from another "
+				"source address; list specific addresses addr=%s",
+				a->text);
+		/* TCP first: its listener (no SO_REUSEPORT) is what detects a second daemon. */
+		int fd = ost_tcp_socket(a);
+		if (fd < 0) {
+			ost_log(OST_LOG_ERR, "server", "cannot bind addr=%s proto=tcp err=\"%s\"",
+				a->text, strerror(-fd));
+			return fd;
+		}
+		tcp_fds[i] = fd;
+		for (unsigned k = 0; k < n_workers; k++) {
+			fd = ost_udp_socket(a);
+			if (fd < 0) {
+				ost_log(OST_LOG_ERR, "server",
+					"cannot bind addr=%s proto=udp err=\"%s\"", a->text,
+					strerror(-fd));
+				return fd;
+			}
+			udp_fds[k * n + i] = fd;
+		}
+	}
+	return 0;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int run(const struct ost_config *cfg)
+{
+	int rc = 1;
+	unsigned n_workers = cfg->server.workers ? cfg->server.workers : uv_available_parallelism();
+	size_t n = cfg->server.n_listen;
+	struct ost_server srv = {.cfg = cfg, .n_workers = n_workers};
+	atomic_init(&srv.tcp_conns, 0);
+	int *tcp_fds = malloc(n * sizeof(int));
+	int *udp_fds = malloc(n * n_workers * sizeof(int));
+	srv.workers = calloc(n_workers, sizeof(*srv.workers));
+	unsigned started = 0, inited = 0;
+	struct main_ctx m = {.srv = &srv};
+	bool loop_ok = false;
+	if (!tcp_fds || !udp_fds || !srv.workers) {
+		ost_log(OST_LOG_ERR, "server", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		tcp_fds[i] = -1;
+	for (size_t i = 0; i < n * n_workers; i++)
+		udp_fds[i] = -1;
+	if (bind_all(cfg, n_workers, tcp_fds, udp_fds) < 0) {
+		close_fds(udp_fds, n * n_workers);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	for (; inited < n_workers; inited++) {
+		int ret = ost_worker_init(&srv.workers[inited], &srv, inited, udp_fds + inited * n,
+					  tcp_fds);
+		/* The worker took over its UDP sockets, whether it succeeded or not. */
+		for (size_t i = 0; i < n; i++)
+			udp_fds[inited * n + i] = -1;
+		if (ret < 0) {
+			ost_log(OST_LOG_ERR, "server", "worker setup failed worker=%u err=\"%s\"",
+				inited, ost_strerror(ret));
+			inited++;
+			goto out;
+		}
+	}
+	/* Every worker holds its own dup() of the TCP listeners now. */
+	close_fds(tcp_fds, n);
+	for (size_t i = 0; i < n; i++)
+		tcp_fds[i] = -1;
+	if (uv_loop_init(&m.loop) < 0)
+		goto out;
+	loop_ok = true;
+	uv_signal_init(&m.loop, &m.sigterm);
+	uv_signal_init(&m.loop, &m.sigint);
+	m.sigterm.data = m.sigint.data = &m;
+	uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&m.sigint, on_signal, SIGINT);
+	for (; started < n_workers; started++) {
+		int ret = ost_worker_start(&srv.workers[started]);
+		if (ret < 0) {
+			ost_log(OST_LOG_ERR, "server", "cannot start worker=%u err=\"%s\"", started,
+				uv_strerror(ret));
+			goto out;
+		}
+	}
+	ost_log(OST_LOG_INFO, "server", "started workers=%u listen=%zu", n_workers, n);
+	uv_run(&m.loop, UV_RUN_DEFAULT);
+	rc = 0;
+out:
+	if (loop_ok && rc != 0) {
+		/* Start-up failed part-way: stop what runs, as a signal would. */
+		for (unsigned i = 0; i < started; i++)
+			ost_worker_stop(&srv.workers[i]);
+		uv_close((uv_handle_t *)&m.sigterm, NULL);
+		uv_close((uv_handle_t *)&m.sigint, NULL);
+		uv_run(&m.loop, UV_RUN_DEFAULT);
+	}
+	for (unsigned i = 0; i < started; i++)
+		ost_worker_join(&srv.workers[i]);
+	for (unsigned i = started; i < inited; i++)
+		ost_worker_deinit(&srv.workers[i]);
+	if (loop_ok)
+		uv_loop_close(&m.loop);
+	if (tcp_fds)
+		close_fds(tcp_fds, n);
+	if (rc == 0)
+		ost_log(OST_LOG_INFO, "server", "stopped");
+	free(tcp_fds);
+	free(udp_fds);
+	free(srv.workers);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	bool check = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	struct ost_config cfg;
+	char err[1024];
+	int ret = ost_config_load(&cfg, path, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "%s\n", err);
+		ost_config_deinit(&cfg);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		printf("%s: ok\n", path);
+		ost_config_deinit(&cfg);
+		return 0;
+	}
+	ost_log_set_level(cfg.server.log_level);
+	/* A client that resets its TCP connection must not kill the daemon on write. */
+	signal(SIGPIPE, SIG_IGN);
+	ret = run(&cfg);
+	ost_config_deinit(&cfg);
+	return ret;
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Unit tests of the engine with a real LMDB cache in a temporary directory:
+ * answers, negative answers (RFC 2308) and the NXDOMAIN cut (RFC 8020)
+ * served from the cache without upstream queries, iteration started from the
+ * closest cached zone cut, TTLs counting down, and the OST_CTAG_MSG entry the
+ * server's hit path turns into a response with ost_msg_to_wire().
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ldns/ldns.h>
+
+#include "ostrov/cache.h"
+#include "ostrov/resolver.h"
+
+#include "fake.h"
+
+struct senv {
+	struct fake_clock clk;
+	struct fake_net net;
+	struct ost_cache *cache;
+	struct ost_resolver *r;
+	char dir[64];
+	unsigned calls;
+	uint8_t rcode;
+	size_t n_answer;
+	uint32_t first_ttl;
+	char answer[2048];
+	char auth[2048];
+	enum ost_answer_source src;
+	uint16_t ede;
+	char ede_text[160];
+};
+
+static const char *zones[][3] = {
+	{"127.53.0.1", ".",
+	 ". 86400 IN SOA a.root-servers.test. h.root. 1 1800 900 604800 86400\n"
+	 ". 518400 IN NS a.root-servers.test.\n"
+	 "ru. 172800 IN NS a.dns.ru.\n"
+	 "a.dns.ru. 172800 IN A 127.53.1.1\n"},
+	{"127.53.1.1", "ru.",
+	 "ru. 3600 IN SOA a.dns.ru. h.ru. 1 1800 900 604800 600\n"
+	 "ru. 3600 IN NS a.dns.ru.\n"
+	 "a.dns.ru. 3600 IN A 127.53.1.1\n"
+	 "example.ru. 3600 IN NS ns1.example.ru.\n"
+	 "ns1.example.ru. 3600 IN A 127.53.3.1\n"},
+	{"127.53.3.1", "example.ru.",
+	 "example.ru. 3600 IN SOA ns1.example.ru. h.example.ru. 1 1800 900 604800 300\n"
+	 "example.ru. 3600 IN NS ns1.example.ru.\n"
+	 "ns1.example.ru. 3600 IN A 127.53.3.1\n"
+	 "www.example.ru. 200 IN A 127.53.8.8\n"
+	 "alias.example.ru. 200 IN CNAME www.example.ru.\n"
+	 "a.b.example.ru. 200 IN A 127.53.8.4\n"},
+};
+
+static int ssetup(void **state)
+{
+	struct senv *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	fake_clock_init(&e->clk, 1800000000);
+	fake_net_init(&e->net, &e->clk);
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+		fake_zone(&e->net, zones[i][0], zones[i][1], zones[i][2]);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/ost-stash-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	struct ost_cache_config cc = {.path = e->dir,
+				      .max_bytes = 8u << 20,
+				      .max_ttl = 86400,
+				      .max_neg_ttl = 3600,
+				      .max_readers = 8};
+	assert_int_equal(ost_cache_open(&e->cache, &cc, &e->clk.clock), 0);
+	struct ost_resolver_config cfg;
+	ost_resolver_config_default(&cfg);
+	struct ost_root_hint h = {.name = "a.root-servers.test."};
+	struct sockaddr_in *in = (void *)&h.addr;
+	in->sin_family = AF_INET;
+	in->sin_port = htons(53);
+	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
+	h.addrlen = sizeof(*in);
+	cfg.hints = &h;
+	cfg.n_hints = 1;
+	cfg.qname_minimisation = false;
+	assert_int_equal(ost_resolver_new(&e->r, &cfg, e->cache, &e->clk.clock, &e->net.tp), 0);
+	*state = e;
+	return 0;
+}
+
+static int steardown(void **state)
+{
+	struct senv *e = *state;
+	assert_int_equal(ost_resolver_inflight(e->r), 0);
+	ost_resolver_free(e->r);
+	ost_cache_close(e->cache);
+	assert_int_equal(fake_inflight(&e->net), 0);
+	assert_int_equal(fake_clock_deinit(&e->clk), 0);
+	fake_net_deinit(&e->net);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+	return 0;
+}
+
+static void on_res(const struct ost_result *res, void *arg)
+{
+	struct senv *e = arg;
+	e->calls++;
+	e->rcode = res->rcode;
+	e->src = res->src;
+	e->ede = res->has_ede ? res->ede : 0xffff;
+	snprintf(e->ede_text, sizeof(e->ede_text), "%s", res->ede_text);
+	e->n_answer = ldns_rr_list_rr_count(res->answer);
+	e->first_ttl = e->n_answer ? ldns_rr_ttl(ldns_rr_list_rr(res->answer, 0)) : 0;
+	e->answer[0] = e->auth[0] = 0;
+	for (size_t i = 0; i < e->n_answer; i++) {
+		char *s = ldns_rr2str(ldns_rr_list_rr(res->answer, i));
+		strncat(e->answer, s, sizeof(e->answer) - strlen(e->answer) - 1);
+		free(s);
+	}
+	for (size_t i = 0; i < ldns_rr_list_rr_count(res->auth); i++) {
+		char *s = ldns_rr2str(ldns_rr_list_rr(res->auth, i));
+		strncat(e->auth, s, sizeof(e->auth) - strlen(e->auth) - 1);
+		free(s);
+	}
+}
+
+/* Resolve, run to completion and commit the cache writes. */
+static void sresolve(struct senv *e, const char *name, uint16_t type)
+{
+	ldns_rdf *n = ldns_dname_new_frm_str(name);
+	struct ost_request *rq;
+	unsigned before = e->calls;
+	assert_int_equal(ost_resolve(e->r, ldns_rdf_data(n), type, LDNS_RR_CLASS_IN, OST_RF_RD,
+				     on_res, e, &rq),
+			 0);
+	ldns_rdf_deep_free(n);
+	fake_clock_run(&e->clk, 60000);
+	assert_int_equal(e->calls, before + 1);
+	assert_int_equal(ost_resolver_commit(e->r), 0);
+	ost_cache_sync(e->cache);
+}
+
+static void test_stash_answer(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_UPSTREAM);
+	assert_int_equal(e->net.n_log, 3);
+	fake_clock_advance(&e->clk, 50000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.8"));
+	assert_int_equal(e->first_ttl, 150);
+	assert_int_equal(e->net.n_log, 3);
+	/* A cached CNAME leads to the cached target. */
+	sresolve(e, "alias.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->net.n_log, 4);
+	sresolve(e, "alias.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->n_answer, 2);
+	assert_int_equal(e->net.n_log, 4);
+	/* Past the TTL it is asked again. */
+	fake_clock_advance(&e->clk, 200000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_UPSTREAM);
+}
+
+static void test_stash_closest_cut(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	size_t before = e->net.n_log;
+	sresolve(e, "a.b.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	/* Straight to example.ru.'s server, found from the cached NS + glue. */
+	assert_int_equal(e->net.n_log, before + 1);
+	assert_string_equal(e->net.log[before].server, "127.53.3.1");
+}
+
+static void test_stash_negative(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "nope.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
+	size_t before = e->net.n_log;
+	sresolve(e, "nope.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_non_null(strstr(e->auth, "SOA"));
+	/* RFC 8020: nothing exists below a nonexistent name. */
+	sresolve(e, "deeper.nope.example.ru.", LDNS_RR_TYPE_AAAA);
+	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->net.n_log, before);
+	/* NODATA is cached per type. */
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_TXT);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(e->n_answer, 0);
+	before = e->net.n_log;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_TXT);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->n_answer, 0);
+	assert_non_null(strstr(e->auth, "SOA"));
+	assert_int_equal(e->net.n_log, before);
+}
+
+static void test_stash_msg_hit_path(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	fake_clock_advance(&e->clk, 20000);
+	ldns_rdf *n = ldns_dname_new_frm_str("www.example.ru.");
+	struct ost_arena a;
+	ost_arena_init(&a, 1024);
+	struct ost_mm mm;
+	ost_mm_from_arena(&mm, &a);
+	struct ost_cache_entry ent;
+	assert_int_equal(
+		ost_cache_get(e->cache, ldns_rdf_data(n), LDNS_RR_TYPE_A, OST_CTAG_MSG, &mm, &ent),
+		0);
+	ldns_rdf_deep_free(n);
+	ldns_pkt *q = NULL;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&q, "www.EXAMPLE.ru.", LDNS_RR_TYPE_A,
+						    LDNS_RR_CLASS_IN, LDNS_RD),
+			 LDNS_STATUS_OK);
+	ldns_pkt_set_id(q, 4242);
+	uint8_t *qw;
+	size_t qlen;
+	assert_int_equal(ldns_pkt2wire(&qw, q, &qlen), LDNS_STATUS_OK);
+	ldns_pkt_free(q);
+	uint8_t buf[1024];
+	size_t len;
+	assert_int_equal(ost_msg_to_wire(&ent, qw, qlen, ost_clock_wall_s(&e->clk.clock), false,
+					 1232, buf, sizeof(buf), &len),
+			 0);
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, buf, len), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(p), 4242);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 180);
+	ldns_pkt_free(p);
+	free(qw);
+	ost_arena_deinit(&a);
+}
+
+static void test_stash_failure(void **state)
+{
+	struct senv *e = *state;
+	fake_server(&e->net, "127.53.1.1")->behaviour = FB_REFUSE;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+	assert_int_equal(e->src, OST_SRC_LOCAL);
+	size_t before = e->net.n_log;
+	/* RFC 9520: the failure is remembered, no query goes out. */
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->ede, OST_EDE_CACHED_ERROR);
+	assert_non_null(strstr(e->ede_text, "no reachable authority for ru."));
+	assert_int_equal(e->net.n_log, before);
+	/* After 5 s it is tried again, fails again, and is kept 10 s. */
+	fake_clock_advance(&e->clk, 6000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_LOCAL);
+	assert_true(e->net.n_log > before);
+	before = e->net.n_log;
+	fake_clock_advance(&e->clk, 8000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->net.n_log, before);
+	fake_clock_advance(&e->clk, 3000);
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_LOCAL);
+	assert_true(e->net.n_log > before);
+}
+
+static void test_stash_stale_cut(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	/* example.ru.'s server moves away: the cached cut is dead, so the
+	 * engine climbs back to ru. and learns the new server. */
+	struct fake_server *old = fake_server(&e->net, "127.53.3.1");
+	old->behaviour = FB_DROP;
+	fake_zone(&e->net, "127.53.3.9", "example.ru.", zones[2][2]);
+	struct fake_server *ru = fake_server(&e->net, "127.53.1.1");
+	ldns_rr_list_deep_free(ru->zones[0].rrs);
+	ru->zones[0].rrs = fake_rrs("ru. 3600 IN SOA a.dns.ru. h.ru. 1 1800 900 604800 600\n"
+				    "ru. 3600 IN NS a.dns.ru.\n"
+				    "a.dns.ru. 3600 IN A 127.53.1.1\n"
+				    "example.ru. 3600 IN NS ns9.example.ru.\n"
+				    "ns9.example.ru. 3600 IN A 127.53.3.9\n");
+	sresolve(e, "a.b.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.4"));
+	assert_true(fake_count(&e->net, "127.53.3.9", "a.b.example.ru.", LDNS_RR_TYPE_A) >= 1);
+}
+
+int stash_tests(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stash_answer, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_closest_cut, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_negative, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_msg_hit_path, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_failure, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_stale_cut, ssetup, steardown),
+	};
+	return cmocka_run_group_tests_name("stash", tests, NULL, NULL);
+}

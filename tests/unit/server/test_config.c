@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Unit tests for server/config.c: a complete valid file with every key of
+ * the TEAM.md contract, each class of error (unknown key or section, bad
+ * address, CIDR, size, number, boolean, missing file, empty file, not YAML,
+ * wrong node type) with the FILE:LINE and key it must name, and the address,
+ * prefix and ACL helpers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ostrov/config.h"
+
+static char dir[] = "/tmp/ost_cfg_XXXXXX";
+static char hints[256], anchors[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(hints, sizeof(hints), "%s/root.hints", dir);
+	snprintf(anchors, sizeof(anchors), "%s/ta.ds", dir);
+	FILE *f = fopen(hints, "w");
+	if (!f)
+		return -1;
+	fputs(".\t3600000\tNS\ta.root.lab.\na.root.lab.\t3600000\tA\t127.53.0.1\n", f);
+	fclose(f);
+	f = fopen(anchors, "w");
+	if (!f)
+		return -1;
+	fputs(". IN DS 20326 8 2 "
+	      "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
+	      f);
+	fclose(f);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Write @text to a fresh file in the test directory; @path receives its name. */
+static void write_cfg(char *path, size_t cap, const char *name, const char *text)
+{
+	snprintf(path, cap, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Load @text and expect failure whose message starts with FILE:LINE: and contains @needles. */
+static void expect_error(const char *text, int line, const char *needle1, const char *needle2)
+{
+	char path[300], err[1024], prefix[320];
+	struct ost_config cfg;
+	write_cfg(path, sizeof(path), "bad.yaml", text);
+	int ret = ost_config_load(&cfg, path, err, sizeof(err));
+	ost_config_deinit(&cfg);
+	if (ret != OST_ECONFIG)
+		fail_msg("expected OST_ECONFIG, got %d for:\n%s", ret, text);
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	if (strncmp(err, prefix, strlen(prefix)) != 0)
+		fail_msg("message \"%s\" does not start with \"%s\"", err, prefix);
+	if (needle1 && !strstr(err, needle1))
+		fail_msg("message \"%s\" lacks \"%s\"", err, needle1);
+	if (needle2 && !strstr(err, needle2))
+		fail_msg("message \"%s\" lacks \"%s\"", err, needle2);
+}
+
+static void test_full_config(void **state)
+{
+	(void)state;
+	char text[2048], path[300], err[1024];
+	snprintf(text, sizeof(text),
+		 "# the TEAM.md example, with lab paths\n"
+		 "server:\n"
+		 "  listen: [\"127.0.0.1@5300\", \"::1@5300\", \"127.0.0.2\"]\n"
+		 "  workers: 2\n"
+		 "  log-level: debug\n"
+		 "  tcp-idle-timeout: 10000\n"
+		 "  tcp-max-connections: 1024\n"
+		 "  control-socket: /run/ostrov/control.sock\n"
+		 "access:\n"
+		 "  allow: [\"127.0.0.0/8\", \"::1/128\", \"10.1.2.3\"]\n"
+		 "  deny-action: drop\n"
+		 "resolver:\n"
+		 "  root-hints-file: %s\n"
+		 "  trust-anchor-file: ta.ds\n"
+		 "  upstream-allow:\n"
+		 "    - 127.53.0.0/16\n"
+		 "  upstream-port: 5353\n"
+		 "  qname-minimisation: no\n"
+		 "  edns-buffer-size: 1400\n"
+		 "  validation: yes\n"
+		 "cache:\n"
+		 "  path: /var/lib/ostrov/cache\n"
+		 "  size: 1G\n"
+		 "  min-ttl: 5\n"
+		 "  max-ttl: 86400\n"
+		 "  max-negative-ttl: 3600\n",
+		 hints);
+	write_cfg(path, sizeof(path), "full.yaml", text);
+	struct ost_config cfg;
+	int ret = ost_config_load(&cfg, path, err, sizeof(err));
+	if (ret != 0)
+		fail_msg("load failed: %s", err);
+	assert_int_equal(cfg.server.n_listen, 3);
+	assert_string_equal(cfg.server.listen[0].text, "127.0.0.1@5300");
+	assert_string_equal(cfg.server.listen[1].text, "::1@5300");
+	assert_string_equal(cfg.server.listen[2].text, "127.0.0.2@53");
+	assert_int_equal(cfg.server.listen[1].ss.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&cfg.server.listen[0].ss)->sin_port), 5300);
+	assert_int_equal(cfg.server.workers, 2);
+	assert_int_equal(cfg.server.log_level, OST_LOG_DEBUG);
+	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 10000);
+	assert_int_equal(cfg.server.tcp_max_connections, 1024);
+	assert_string_equal(cfg.server.control_socket, "/run/ostrov/control.sock");
+	assert_int_equal(cfg.access.allow.n, 3);
+	assert_int_equal(cfg.access.deny_action, OST_DENY_DROP);
+	assert_string_equal(cfg.resolver.root_hints_file, hints);
+	/* Relative to the config file's directory. */
+	assert_string_equal(cfg.resolver.trust_anchor_file, anchors);
+	assert_int_equal(cfg.resolver.upstream_allow.n, 1);
+	assert_int_equal(cfg.resolver.upstream_allow.v[0].prefix, 16);
+	assert_int_equal(cfg.resolver.upstream_port, 5353);
+	assert_false(cfg.resolver.qname_minimisation);
+	assert_int_equal(cfg.resolver.edns_buffer_size, 1400);
+	assert_true(cfg.resolver.validation);
+	assert_string_equal(cfg.cache.path, "/var/lib/ostrov/cache");
+	assert_true(cfg.cache.size == 1ull << 30);
+	assert_int_equal(cfg.cache.min_ttl, 5);
+	assert_int_equal(cfg.cache.max_ttl, 86400);
+	assert_int_equal(cfg.cache.max_negative_ttl, 3600);
+	ost_config_deinit(&cfg);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	write_cfg(path, sizeof(path), "min.yaml", "cache:\n  size: 256M\nserver:\n");
+	struct ost_config cfg;
+	int ret = ost_config_load(&cfg, path, err, sizeof(err));
+	if (ret != 0)
+		fail_msg("load failed: %s", err);
+	assert_true(cfg.cache.size == 256ull << 20);
+	assert_int_equal(cfg.server.n_listen, 2);
+	assert_string_equal(cfg.server.listen[0].text, "127.0.0.1@53");
+	assert_int_equal(cfg.server.workers, 0);
+	assert_int_equal(cfg.resolver.edns_buffer_size, 1232);
+	assert_true(cfg.resolver.qname_minimisation);
+	assert_null(cfg.resolver.root_hints_file);
+	/* Loopback only by default, for clients and upstreams alike. */
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.9.9.9", &in.sin_addr);
+	assert_true(ost_acl_match(&cfg.access.allow, (struct sockaddr *)&in));
+	assert_true(ost_acl_match(&cfg.resolver.upstream_allow, (struct sockaddr *)&in));
+	inet_pton(AF_INET, "192.0.2.1", &in.sin_addr);
+	assert_false(ost_acl_match(&cfg.access.allow, (struct sockaddr *)&in));
+	assert_false(ost_acl_match(&cfg.resolver.upstream_allow, (struct sockaddr *)&in));
+	ost_config_deinit(&cfg);
+}
+
+static void test_unknown_key(void **state)
+{
+	(void)state;
+	expect_error("server:\n  workers: 2\n\n  wrokers: 3\n", 4, "server.wrokers", "unknown key");
+	expect_error("server:\n  workers: 2\nsrever:\n  workers: 2\n", 3, "srever",
+		     "unknown section");
+	expect_error("server:\n  workers: 2\n  workers: 3\n", 3, "server.workers", "duplicate");
+}
+
+static void test_bad_address(void **state)
+{
+	(void)state;
+	expect_error("server:\n  listen: [\"127.0.0.1@53\",\n    \"127.0.0.300@53\"]\n", 3,
+		     "server.listen", "127.0.0.300@53");
+	expect_error("server:\n  listen: [\"127.0.0.1@70000\"]\n", 2, "server.listen", "70000");
+	expect_error("server:\n  listen: [\"127.0.0.1@\"]\n", 2, "server.listen", NULL);
+	expect_error("server:\n  listen: [\"localhost@53\"]\n", 2, "server.listen", "localhost");
+	expect_error("server:\n  listen: []\n", 2, "server.listen", "at least one");
+}
+
+static void test_bad_cidr(void **state)
+{
+	(void)state;
+	expect_error("access:\n  allow: [\"10.0.0.0/33\"]\n", 2, "access.allow", "10.0.0.0/33");
+	expect_error("resolver:\n  upstream-allow:\n    - ::1/128\n    - foo/8\n", 4,
+		     "resolver.upstream-allow", "foo/8");
+	expect_error("access:\n  allow: [\"::/129\"]\n", 2, "access.allow", NULL);
+	expect_error("access:\n  allow: [\"10.0.0.0/\"]\n", 2, "access.allow", NULL);
+}
+
+static void test_bad_size(void **state)
+{
+	(void)state;
+	expect_error("cache:\n  size: abc\n", 2, "cache.size", "abc");
+	expect_error("cache:\n  size: 12Q\n", 2, "cache.size", NULL);
+	expect_error("cache:\n  size: 1K\n", 2, "cache.size", "out of range");
+	expect_error("cache:\n  size: 99999999999999999999999G\n", 2, "cache.size", NULL);
+}
+
+static void test_bad_number(void **state)
+{
+	(void)state;
+	expect_error("server:\n  workers: two\n", 2, "server.workers", "two");
+	expect_error("server:\n  workers: -1\n", 2, "server.workers", NULL);
+	expect_error("server:\n  workers: 0\n", 2, "server.workers", "out of range");
+	expect_error("resolver:\n  upstream-port: 65536\n", 2, "resolver.upstream-port", NULL);
+	expect_error("resolver:\n  edns-buffer-size: 100\n", 2, "resolver.edns-buffer-size", NULL);
+	expect_error("resolver:\n  validation: maybe\n", 2, "resolver.validation", "maybe");
+	expect_error("cache:\n  max-ttl: 60\n  min-ttl: 61\n", 3, "cache.min-ttl", "above");
+	expect_error("server:\n  listen:\n    - 127.0.0.1\n    - 127.0.0.1@53\n", 4,
+		     "server.listen", "127.0.0.1@53 is listed twice");
+	expect_error("server:\n  log-level: loud\n", 2, "server.log-level", "loud");
+	expect_error("access:\n  deny-action: ignore\n", 2, "access.deny-action", "ignore");
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	expect_error("resolver:\n  validation: yes\n  root-hints-file: /nonexistent/root.hints\n",
+		     3, "resolver.root-hints-file", "/nonexistent/root.hints");
+	expect_error("resolver:\n  trust-anchor-file: no-such-ta.ds\n", 2,
+		     "resolver.trust-anchor-file", "no-such-ta.ds");
+}
+
+static void test_empty_and_not_yaml(void **state)
+{
+	(void)state;
+	expect_error("", 1, "empty", NULL);
+	expect_error("# only a comment\n", 1, "empty", NULL);
+	expect_error("server:\n  listen: [\"127.0.0.1@53\"\n  workers: 2\n", 3, "not valid YAML",
+		     NULL);
+	expect_error("just some words\n", 1, "expected a mapping", NULL);
+	expect_error("\x01\x02\xff\xfe binary", 1, "not valid YAML", NULL);
+	expect_error("server:\n  workers: 2\n---\nserver:\n  workers: 3\n", 4, "more than one",
+		     NULL);
+}
+
+static void test_wrong_type(void **state)
+{
+	(void)state;
+	expect_error("server:\n  listen:\n    a: b\n", 3, "server.listen", "expected a list");
+	expect_error("server:\n  workers: [1, 2]\n", 2, "server.workers", "not a list");
+	expect_error("access:\n  allow: [[\"127.0.0.1\"]]\n", 2, "access.allow", "plain values");
+	expect_error("server: [1, 2]\n", 1, "server", "expected a mapping");
+	expect_error("- server\n- cache\n", 1, "expected a mapping", NULL);
+}
+
+static void test_unreadable(void **state)
+{
+	(void)state;
+	char err[1024];
+	struct ost_config cfg;
+	int ret = ost_config_load(&cfg, "/nonexistent/ostrov.yaml", err, sizeof(err));
+	ost_config_deinit(&cfg);
+	assert_int_equal(ret, -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/ostrov.yaml"));
+}
+
+static void test_addr_cidr_acl(void **state)
+{
+	(void)state;
+	struct ost_addr a;
+	assert_int_equal(ost_addr_parse("::1@5300", 53, &a), 0);
+	assert_string_equal(a.text, "::1@5300");
+	assert_int_equal(ost_addr_parse("2001:db8::1", 53, &a), 0);
+	assert_string_equal(a.text, "2001:db8::1@53");
+	assert_int_equal(ost_addr_parse("127.0.0.1@0", 53, &a), -EINVAL);
+	assert_int_equal(ost_addr_parse("@53", 53, &a), -EINVAL);
+	assert_int_equal(ost_addr_parse("127.0.0.1@5a", 53, &a), -EINVAL);
+
+	struct ost_acl acl = {0};
+	struct ost_cidr c;
+	assert_int_equal(ost_cidr_parse("192.0.2.77/25", &c), 0);
+	assert_int_equal(c.bytes[3], 0); /* host bits cleared */
+	assert_int_equal(ost_acl_add(&acl, &c), 0);
+	assert_int_equal(ost_cidr_parse("2001:db8::/33", &c), 0);
+	assert_int_equal(ost_acl_add(&acl, &c), 0);
+
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "192.0.2.127", &in.sin_addr);
+	assert_true(ost_acl_match(&acl, (struct sockaddr *)&in));
+	inet_pton(AF_INET, "192.0.2.128", &in.sin_addr);
+	assert_false(ost_acl_match(&acl, (struct sockaddr *)&in));
+
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET6, "2001:db8:7fff::1", &in6.sin6_addr);
+	assert_true(ost_acl_match(&acl, (struct sockaddr *)&in6));
+	inet_pton(AF_INET6, "2001:db8:8000::1", &in6.sin6_addr);
+	assert_false(ost_acl_match(&acl, (struct sockaddr *)&in6));
+	/* An IPv4-mapped address is matched as IPv4. */
+	inet_pton(AF_INET6, "::ffff:192.0.2.1", &in6.sin6_addr);
+	assert_true(ost_acl_match(&acl, (struct sockaddr *)&in6));
+	struct sockaddr un = {.sa_family = AF_UNIX};
+	assert_false(ost_acl_match(&acl, &un));
+	ost_acl_deinit(&acl);
+	assert_int_equal(acl.n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_config),        cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_unknown_key),        cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_cidr),           cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_bad_number),         cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_empty_and_not_yaml), cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_unreadable),         cmocka_unit_test(test_addr_cidr_acl),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * DNSSEC check of a whole zone version before it is mirrored (RFC 8806 §2:
+ * "validate the zone with DNSSEC"; RFC 8976 §4 step 3: SOA and ZONEMD
+ * signatures must chain to a trust anchor).
+ *
+ * 1. The apex DNSKEY RRset must contain a key matching a configured anchor
+ *    (DS or DNSKEY), and be signed by such a key, valid at the clock's time.
+ * 2. Every authoritative RRset must carry at least one RRSIG by the apex
+ *    that verifies with an apex DNSKEY at that time, and no RRSIG made with
+ *    one of the apex keys may fail cryptographically. Authoritative means
+ *    (RFC 4035 §2.2): at or below the apex, not below a zone cut or a DNAME;
+ *    at a cut only DS and NSEC are authoritative, so the NS RRset there and
+ *    glue below it are not signed.
+ *
+ * Work is bounded: an RRSIG is only tried against keys with its key tag and
+ * algorithm, at most max_key_tries of them (key-tag collisions are cheap to
+ * manufacture, RFC 9276-style CPU exhaustion), and at most MAX_SIGS_PER_SET
+ * RRSIGs per RRset. ldns_verify_rrsig_time() checks the crypto before the
+ * validity window, so an expired but genuine signature is told apart from a
+ * forged one (EXPIRED_SIG vs BOGUS_SIG).
+ *
+ * The "RRSIG horizon" is the earliest moment an authoritative RRset has no
+ * valid signature left: min over RRsets of max over their valid RRSIGs'
+ * expiration.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ldns/ldns.h>
+
+#include "ostrov/zone.h"
+
+#include "zone_internal.h"
+
+#define MAX_SIGS_PER_SET      8
+#define DEFAULT_MAX_KEY_TRIES 4
+
+/** An apex DNSKEY. */
+struct zkey {
+	ldns_rr *rr;
+	uint16_t tag;
+	uint8_t alg;
+	bool is_anchored;
+};
+
+/** Work state of one check. */
+struct dctx {
+	const struct ost_zone_data *z;
+	struct zkey *keys;
+	size_t nkeys;
+	int64_t now;
+	unsigned max_tries;
+	int64_t horizon;
+	uint64_t sigs_checked;
+	ldns_rr_list *set; /* scratch: the RRset being verified (borrowed RRs) */
+};
+
+/* RFC 4034 §3.1.5: signature times are serial numbers; map to the 64-bit
+ * time closest to now. */
+static int64_t sig_time(uint32_t t32, int64_t now)
+{
+	return now + (int32_t)(t32 - (uint32_t)now);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm))
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+enum sig_outcome {
+	SIG_VALID,
+	SIG_TIME,
+	SIG_BOGUS,
+	SIG_NOKEY
+};
+
+/* Verify one RRSIG over d->set with the keys allowed to sign it. */
+static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool anchored_only,
+				   int64_t *exp_out, int64_t *bad_time, uint16_t *tag_out)
+{
+	const uint8_t *rd = zrr_rdata(sig);
+	uint8_t alg = rd[2];
+	uint16_t tag = (uint16_t)(rd[16] << 8 | rd[17]);
+	uint32_t exp32 =
+		(uint32_t)rd[8] << 24 | (uint32_t)rd[9] << 16 | (uint32_t)rd[10] << 8 | rd[11];
+	uint32_t inc32 =
+		(uint32_t)rd[12] << 24 | (uint32_t)rd[13] << 16 | (uint32_t)rd[14] << 8 | rd[15];
+	ldns_rdf *signer = ldns_rr_rrsig_signame(sig->rr);
+	enum sig_outcome out = SIG_NOKEY;
+	unsigned tries = 0;
+
+	*tag_out = tag;
+	/* The signer must be the apex: a mirrored zone is signed by its own keys. */
+	if (!signer || ldns_dname_compare(signer, d->z->apex) != 0)
+		return SIG_NOKEY;
+	for (size_t k = 0; k < d->nkeys && tries < d->max_tries; k++) {
+		const struct zkey *key = &d->keys[k];
+		if (key->tag != tag || key->alg != alg || (anchored_only && !key->is_anchored))
+			continue;
+		tries++;
+		d->sigs_checked++;
+		ldns_status st = ldns_verify_rrsig_time(d->set, sig->rr, key->rr, (time_t)d->now);
+		if (st == LDNS_STATUS_OK) {
+			*exp_out = sig_time(exp32, d->now);
+			return SIG_VALID;
+		}
+		if (st == LDNS_STATUS_CRYPTO_SIG_EXPIRED ||
+		    st == LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED) {
+			*bad_time = st == LDNS_STATUS_CRYPTO_SIG_EXPIRED ? sig_time(exp32, d->now)
+									 : sig_time(inc32, d->now);
+			out = SIG_TIME;
+		} else if (out != SIG_TIME) {
+			out = SIG_BOGUS;
+		}
+	}
+	return out;
+}
+
+/* Which failure to report when no RRSIG is valid: a time problem over a bad
+ * signature over a missing key. */
+static int outcome_rank(enum sig_outcome o)
+{
+	return o == SIG_TIME ? 2 : o == SIG_BOGUS ? 1 : 0;
+}
+
+/* Verify the RRset v[from..to) (one owner, class, type) against the RRSIGs at
+ * the same owner in v[sfrom..sto). */
+static enum ost_zone_verdict check_set(struct dctx *d, size_t from, size_t to, size_t sfrom,
+				       size_t sto, bool anchored_only,
+				       struct ost_zone_verify_result *res)
+{
+	const struct zrr *first = &d->z->v[from];
+	int64_t best = INT64_MIN, bad_time = 0;
+	enum sig_outcome worst = SIG_NOKEY;
+	size_t nsigs = 0;
+	uint16_t bad_tag = 0;
+	char name[300];
+
+	ldns_rr_list_set_rr_count(d->set, 0);
+	for (size_t i = from; i < to; i++)
+		if (!ldns_rr_list_push_rr(d->set, d->z->v[i].rr))
+			return zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
+	for (size_t s = sfrom; s < sto; s++) {
+		const struct zrr *sig = &d->z->v[s];
+		int64_t exp = 0;
+		uint16_t tag;
+		if (sig->covered != first->type || sig->rclass != first->rclass)
+			continue;
+		if (++nsigs > MAX_SIGS_PER_SET) {
+			zrr_setname(first, first->type, name, sizeof(name));
+			return zres_set(res, OST_ZV_BOGUS_SIG, "more than %d RRSIGs over %s",
+					MAX_SIGS_PER_SET, name);
+		}
+		enum sig_outcome o = verify_sig(d, sig, anchored_only, &exp, &bad_time, &tag);
+		if (o == SIG_VALID) {
+			if (exp > best)
+				best = exp;
+		} else if (outcome_rank(o) >= outcome_rank(worst)) {
+			worst = o;
+			bad_tag = tag;
+		}
+		/* Every RRSIG made with one of the zone's keys must verify: a
+		 * signature that fails its own key is corruption or tampering,
+		 * even when another RRSIG over the set is fine. RRSIGs by keys
+		 * not in the DNSKEY RRset, or outside their validity window,
+		 * are tolerated as long as one valid RRSIG remains (rollovers,
+		 * re-signing). */
+		if (o == SIG_BOGUS && !anchored_only) {
+			zrr_setname(first, first->type, name, sizeof(name));
+			return zres_set(res, OST_ZV_BOGUS_SIG,
+					"RRSIG over %s by key %u does not verify", name, tag);
+		}
+	}
+	if (best != INT64_MIN) {
+		if (best < d->horizon)
+			d->horizon = best;
+		return OST_ZV_OK;
+	}
+	zrr_setname(first, first->type, name, sizeof(name));
+	if (nsigs == 0)
+		return zres_set(res, OST_ZV_MISSING_SIG, "no RRSIG over %s", name);
+	if (worst == SIG_TIME) {
+		char when[40];
+		fmt_time(bad_time, when, sizeof(when));
+		return zres_set(res, OST_ZV_EXPIRED_SIG,
+				"RRSIG over %s by key %u is outside its validity period (%s %s)",
+				name, bad_tag, bad_time < d->now ? "expired" : "valid from", when);
+	}
+	if (worst == SIG_NOKEY && anchored_only)
+		return zres_set(res, OST_ZV_DNSKEY_NOT_CHAINED,
+				"%s is not signed by a key matching the trust anchors", name);
+	if (worst == SIG_NOKEY)
+		return zres_set(res, OST_ZV_BOGUS_SIG,
+				"RRSIG over %s names key %u, which is not in the apex DNSKEY RRset",
+				name, bad_tag);
+	if (anchored_only)
+		return zres_set(res, OST_ZV_DNSKEY_NOT_CHAINED,
+				"RRSIG over %s by anchored key %u does not verify", name, bad_tag);
+	return zres_set(res, OST_ZV_BOGUS_SIG, "RRSIG over %s by key %u does not verify", name,
+			bad_tag);
+}
+
+/* Step 1: collect apex DNSKEYs and mark the ones matching an anchor. */
+static enum ost_zone_verdict load_keys(struct dctx *d, const ldns_rr_list *anchors, size_t *kfrom,
+				       size_t *kto, struct ost_zone_verify_result *res)
+{
+	const struct ost_zone_data *z = d->z;
+	size_t n_anchored = 0;
+
+	*kfrom = *kto = 0;
+	for (size_t i = 0; i < z->n && zrr_at_apex(z, &z->v[i]); i++) {
+		const struct zrr *r = &z->v[i];
+		if (r->type != LDNS_RR_TYPE_DNSKEY || r->rclass != z->zclass)
+			continue;
+		if (*kto == 0)
+			*kfrom = i;
+		*kto = i + 1;
+	}
+	if (*kto == 0)
+		return zres_set(res, OST_ZV_DNSKEY_NOT_CHAINED, "no DNSKEY RRset at %s",
+				z->apex_str);
+	d->keys = calloc(*kto - *kfrom, sizeof(*d->keys));
+	if (!d->keys)
+		return zres_set(res, OST_ZV_DNSKEY_NOT_CHAINED, "out of memory");
+	for (size_t i = *kfrom; i < *kto; i++) {
+		struct zkey *k = &d->keys[d->nkeys++];
+		k->rr = z->v[i].rr;
+		k->tag = ldns_calc_keytag(k->rr);
+		k->alg = zrr_rdlen(&z->v[i]) >= 4 ? zrr_rdata(&z->v[i])[3] : 0;
+		/* RFC 4034 §2.1.1: only zone keys (flag bit 7) may sign the zone. */
+		if (zrr_rdlen(&z->v[i]) < 4 || !(zrr_rdata(&z->v[i])[0] & 0x01)) {
+			k->tag ^= 0xffff; /* never matches an RRSIG key tag lookup by accident */
+			k->alg = 0;
+			continue;
+		}
+		for (size_t a = 0; a < ldns_rr_list_rr_count(anchors); a++) {
+			ldns_rr *an = ldns_rr_list_rr(anchors, a);
+			if (ldns_dname_compare(ldns_rr_owner(an), z->apex) != 0)
+				continue;
+			if (ldns_rr_get_type(an) != LDNS_RR_TYPE_DS &&
+			    ldns_rr_get_type(an) != LDNS_RR_TYPE_DNSKEY)
+				continue;
+			if (ldns_rr_compare_ds(an, k->rr)) {
+				k->is_anchored = true;
+				n_anchored++;
+				break;
+			}
+		}
+	}
+	if (n_anchored == 0)
+		return zres_set(res, OST_ZV_DNSKEY_NOT_CHAINED,
+				"no DNSKEY at %s matches the %zu configured trust anchor(s)",
+				z->apex_str, ldns_rr_list_rr_count(anchors));
+	return OST_ZV_OK;
+}
+
+/* Find the range [*sfrom, *sto) of RRSIGs of class @p cls at the owner range. */
+static void sig_range(const struct ost_zone_data *z, size_t nfrom, size_t nto, uint16_t cls,
+		      size_t *sfrom, size_t *sto)
+{
+	*sfrom = *sto = nfrom;
+	for (size_t i = nfrom; i < nto; i++) {
+		if (z->v[i].type == LDNS_RR_TYPE_RRSIG && z->v[i].rclass == cls) {
+			if (*sto == nfrom)
+				*sfrom = i;
+			*sto = i + 1;
+		}
+	}
+}
+
+/* Which RRsets at a delegation point are authoritative (RFC 4035 §2.2). */
+static bool is_auth_at_cut(uint16_t type)
+{
+	return type == LDNS_RR_TYPE_DS || type == LDNS_RR_TYPE_NSEC;
+}
+
+enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_list *anchors,
+				   int64_t now, unsigned max_key_tries,
+				   struct ost_zone_verify_result *res)
+{
+	struct dctx d = {
+		.z = z,
+		.now = now,
+		.max_tries = max_key_tries ? max_key_tries : DEFAULT_MAX_KEY_TRIES,
+		.horizon = INT64_MAX,
+	};
+	enum ost_zone_verdict v;
+	size_t kfrom, kto, sfrom, sto;
+	const uint8_t *occl = NULL; /* key of the cut or DNAME that occludes what follows */
+	size_t occl_len = 0;
+
+	d.set = ldns_rr_list_new();
+	if (!d.set)
+		return zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
+	v = load_keys(&d, anchors, &kfrom, &kto, res);
+	if (v != OST_ZV_OK)
+		goto out;
+
+	/* The DNSKEY RRset must be signed by an anchored key. */
+	size_t apex_end = 0;
+	while (apex_end < z->n && zrr_at_apex(z, &z->v[apex_end]))
+		apex_end++;
+	sig_range(z, 0, apex_end, z->zclass, &sfrom, &sto);
+	v = check_set(&d, kfrom, kto, sfrom, sto, true, res);
+	if (v != OST_ZV_OK)
+		goto out;
+
+	/* Walk owner by owner; records of one owner are contiguous and a cut's
+	 * descendants follow it directly in canonical order. */
+	for (size_t nfrom = 0; nfrom < z->n;) {
+		const struct zrr *o = &z->v[nfrom];
+		size_t nto = nfrom + 1;
+		bool has_ns = false, has_dname = false;
+		bool is_apex = zrr_at_apex(z, o);
+
+		while (nto < z->n &&
+		       zkey_cmp(z->v[nto].key, z->v[nto].key_len, o->key, o->key_len) == 0)
+			nto++;
+		if (occl && !zkey_is_under(o->key, o->key_len, occl, occl_len))
+			occl = NULL;
+		if (occl) { /* glue or occluded data: not signed, not checked */
+			nfrom = nto;
+			continue;
+		}
+		for (size_t i = nfrom; i < nto; i++) {
+			if (z->v[i].rclass != z->zclass)
+				continue;
+			has_ns |= z->v[i].type == LDNS_RR_TYPE_NS;
+			has_dname |= z->v[i].type == LDNS_RR_TYPE_DNAME;
+		}
+		bool is_cut = has_ns && !is_apex;
+		sig_range(z, nfrom, nto, z->zclass, &sfrom, &sto);
+		for (size_t i = nfrom; i < nto;) {
+			size_t j = i + 1;
+			while (j < nto && z->v[j].type == z->v[i].type &&
+			       z->v[j].rclass == z->v[i].rclass)
+				j++;
+			const struct zrr *r = &z->v[i];
+			bool must_sign = r->rclass == z->zclass && r->type != LDNS_RR_TYPE_RRSIG &&
+					 (!is_cut || is_auth_at_cut(r->type));
+			if (must_sign) {
+				v = check_set(&d, i, j, sfrom, sto, false, res);
+				if (v != OST_ZV_OK)
+					goto out;
+			}
+			i = j;
+		}
+		if (is_cut || (has_dname && !is_apex)) {
+			occl = o->key;
+			occl_len = o->key_len;
+		}
+		nfrom = nto;
+	}
+	v = OST_ZV_OK;
+	res->info.rrsig_horizon = d.horizon == INT64_MAX ? 0 : d.horizon;
+out:
+	res->info.sigs_checked = d.sigs_checked;
+	free(d.keys);
+	ldns_rr_list_free(d.set);
+	return v;
+}
