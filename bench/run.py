@@ -289,7 +289,14 @@ class Lab:
 
 
 def split_names(lab, names, n_hit):
-    names = list(dict.fromkeys(names))
+    """Distinct names, one question each (A where the lab has it): ready, hit set, miss set.
+    One type per name keeps every resolver's upstream work comparable (Unbound, for one,
+    adds an A query when a name is first asked for AAAA)."""
+    first = {}
+    for q, t in names:
+        if q not in first or (t.upper() == "A" and first[q].upper() != "A"):
+            first[q] = t
+    names = list(first.items())
     lab.ready = names[0]
     lab.hit = names[1:1 + n_hit]
     lab.names = names[1 + n_hit:]
