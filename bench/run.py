@@ -52,6 +52,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 _started = []  # list of (description, Popen), newest last
 _cleanups = []  # callables run at exit, newest first
 _commands = {}  # kind -> first exact command line (for RESULTS.md)
+_configs = {}  # resolver -> text of the first configuration generated for it
 _verbose = False
 
 
@@ -70,6 +71,12 @@ def note_command(kind, argv, cwd=None):
         line = "(cd %s && %s)" % (shlex.quote(cwd), line)
     _commands.setdefault(kind, line)
     debug(line)
+
+
+def note_config(kind, path):
+    if kind not in _configs:
+        with open(path) as f:
+            _configs[kind] = f.read()
 
 
 def _check_loopback_args(argv):
@@ -603,6 +610,7 @@ remote-control:
   control-enable: no
 """ % {"workers": workers, "port": self.port, "hints": lab.hints, "ta": lab.ta, "d": d,
                 "modules": "validator iterator" if validation else "iterator"})
+        note_config("unbound", conf)
         run("unbound-checkconf", ["unbound-checkconf", conf])
         self.procs = [start("unbound", pin(cpus) + ["unbound", "-d", "-c", conf],
                             os.path.join(d, "stdout.log"))]
@@ -644,6 +652,7 @@ hints.root({ %(hints)s })
 -- lab name servers are on loopback, which kresd skips unless ALLOW_LOCAL is set
 policy.add(policy.all(policy.FLAGS({'ALLOW_LOCAL'})))
 """ % {"port": self.port, "d": d, "ta": ta, "hints": hints})
+        note_config("kresd", conf)
         self.procs = []
         for i in range(workers):
             wd = os.path.join(d, "w%d" % i)
@@ -698,6 +707,10 @@ cache:
   size: 1024M
 """ % {"port": self.port, "workers": workers, "d": d, "hints": lab.hints, "ta": lab.ta,
                 "val": "yes" if validation else "no"})
+        note_config("ostrovd", conf)
+        chk = run("ostrovd-check", [self.binary, "-c", conf, "--check-config"], check=False)
+        if chk.returncode != 0:
+            raise RuntimeError("ostrovd --check-config: " + chk.stdout.strip()[-300:])
         self.procs = [start("ostrovd", pin(cpus) + [self.binary, "-c", conf],
                             os.path.join(d, "stdout.log"))]
 
@@ -1335,6 +1348,9 @@ def append_results(a, argv, started, mach, versions, lab, bench, rows):
     lines += ["", "Exact commands (first of each kind; temp paths vary):", "", "```"]
     lines += ["%s: %s" % (k, v) for k, v in _commands.items() if k not in ("dig", "version")]
     lines += ["```", ""]
+    for kind, text in _configs.items():
+        lines += ["<details><summary>generated config: %s (its first run)</summary>" % kind, "", "```",
+                  text.rstrip(), "```", "", "</details>", ""]
     with open(a.results, "a") as f:
         f.write("\n".join(lines))
 
