@@ -134,7 +134,7 @@ static int parse_name(const char *s, char *out, size_t cap, char *err, size_t er
  * copied into @p store.
  */
 static int split(const char *line, size_t len, char *store, size_t store_cap, char **words,
-		 unsigned *n, char *err, size_t errlen)
+		 bool *quoted, unsigned *n, char *err, size_t errlen)
 {
 	if (len && line[len - 1] == '\n')
 		len--;
@@ -188,12 +188,19 @@ static int split(const char *line, size_t len, char *store, size_t store_cap, ch
 			i++;
 		}
 		store[used++] = '\0';
+		quoted[*n] = is_quoted;
 		words[(*n)++] = w;
 	}
 	return 0;
 }
 
-static int parse_words(char **w, unsigned n, struct ost_ctl_request *req, char *err, size_t errlen)
+/*
+ * A quoted word is always an argument, never an option: that is how a name or
+ * file that starts with "--" travels over the socket (ost_ctl_format_line()
+ * quotes such words). @p quoted may be NULL (argv: no quoting exists there).
+ */
+static int parse_words(char **w, const bool *quoted, unsigned n, struct ost_ctl_request *req,
+		       char *err, size_t errlen)
 {
 	memset(req, 0, sizeof(*req));
 	if (n == 0)
@@ -203,7 +210,9 @@ static int parse_words(char **w, unsigned n, struct ost_ctl_request *req, char *
 	unsigned na = 0;
 	const char *duration = NULL;
 	for (unsigned i = 0; i < n; i++) {
-		if (strcmp(w[i], "--json") == 0) {
+		if (quoted && quoted[i]) {
+			args[na++] = w[i];
+		} else if (strcmp(w[i], "--json") == 0) {
 			req->is_json = true;
 		} else if (strcmp(w[i], "--duration") == 0) {
 			if (i + 1 == n)
@@ -301,13 +310,14 @@ int ost_ctl_parse_line(const char *line, size_t len, struct ost_ctl_request *req
 		return fail(err, errlen, "NUL byte in request");
 	char store[OST_CTL_LINE_MAX + MAX_WORDS + 1];
 	char *words[MAX_WORDS];
-	unsigned n;
-	int rc = split(line, len, store, sizeof(store), words, &n, err, errlen);
+	bool quoted[MAX_WORDS];
+	unsigned n = 0;
+	int rc = split(line, len, store, sizeof(store), words, quoted, &n, err, errlen);
 	if (rc < 0) {
 		memset(req, 0, sizeof(*req));
 		return rc;
 	}
-	return parse_words(words, n, req, err, errlen);
+	return parse_words(words, quoted, n, req, err, errlen);
 }
 
 int ost_ctl_parse_argv(int argc, char *const *argv, struct ost_ctl_request *req, char *err,
@@ -326,12 +336,12 @@ int ost_ctl_parse_argv(int argc, char *const *argv, struct ost_ctl_request *req,
 	}
 	if (total > OST_CTL_LINE_MAX)
 		return fail(err, errlen, "request longer than %d bytes", OST_CTL_LINE_MAX);
-	return parse_words(words, (unsigned)argc, req, err, errlen);
+	return parse_words(words, NULL, (unsigned)argc, req, err, errlen);
 }
 
 static void word(struct ost_buf *b, const char *w)
 {
-	bool needs_quotes = !*w || strpbrk(w, " \t\"\\") != NULL;
+	bool needs_quotes = !*w || w[0] == '-' || strpbrk(w, " \t\"\\") != NULL;
 	if (!needs_quotes) {
 		ost_buf_printf(b, " %s", w);
 		return;

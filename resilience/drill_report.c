@@ -340,7 +340,8 @@ int ost_drill_report_get(struct ost_drill *d, struct ost_drill_report *r)
 		end = now_m;
 	}
 	for (unsigned i = 0; i < n_end; i++) {
-		snprintf(r->mirrors_end[i].zone, sizeof(r->mirrors_end[i].zone), "%s", end[i].zone);
+		snprintf(r->mirrors_end[i].zone, sizeof(r->mirrors_end[i].zone), "%.255s",
+			 end[i].zone);
 		r->mirrors_end[i].soa_left_s = end[i].soa_left_s;
 		r->mirrors_end[i].rrsig_left_s = end[i].rrsig_left_s;
 	}

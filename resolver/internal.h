@@ -120,6 +120,8 @@ struct ost_cut {
 	struct ost_cut *parent;  /**< the cut above, NULL at the root */
 	unsigned labels;         /**< label count of @p name */
 	bool from_cache;         /**< built from cached NS: may be stale, fall back up */
+	ldns_rr_list *dsproof;   /**< DS or NSEC/NSEC3 (+RRSIGs) of the referral, or NULL */
+	struct ost_cut *seen;    /**< next in the task's list of followed cuts */
 };
 
 /* ---- the task: one resolution (client request or sub-request) ---- */
@@ -146,6 +148,8 @@ enum ost_task_state {
 	 * it marks the result unchecked and moves on to DONE.
 	 */
 	OST_TS_VALIDATE,
+	/** Waiting for a DS or DNSKEY fetch of the validator (validate_task.c). */
+	OST_TS_VAL_WAIT,
 	/** The result is final: store, call back, free. Terminal. */
 	OST_TS_DONE,
 	OST_TS_COUNT,
@@ -239,6 +243,8 @@ struct ost_task {
 	enum ost_answer_source src; /**< answer source */
 	uint8_t rank;               /**< enum ost_rank of the final data */
 	uint8_t sec;                /**< enum ost_sec of the result */
+	struct ost_val_task *val;   /**< validation state (validate_task.c), or NULL */
+	struct ost_cut *seen;       /**< every cut followed by referral (for the validator) */
 
 	/* Serve-stale (RFC 8767), top-level tasks only. */
 	bool has_stale;                /**< an expired answer may be served */
@@ -268,6 +274,7 @@ struct ost_resolver {
 	ldns_rdf **hint_names;           /**< hints' names, parsed once */
 	ldns_rdf *root_name;             /**< the root name, shared by root cuts */
 	struct ost_cidr *allow;          /**< owned copy */
+	struct ost_val_res *val;         /**< validator: anchors, zone keys (validate_task.c) */
 	struct ost_stub_addr *stubs;     /**< owned copy (zone strings owned) */
 	ldns_rdf **stub_names;           /**< stubs' zone names, parsed once */
 	struct ost_cache *cache;         /**< or NULL */

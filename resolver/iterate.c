@@ -311,6 +311,39 @@ static bool rr_answers(const ldns_rr *rr, const ldns_rdf *name, uint16_t type)
 	return ty == LDNS_RR_TYPE_RRSIG && rrsig_covered(rr) == type;
 }
 
+/* Clone into @p dst the RRSIGs of @p an over (@p owner, @p type) inside the
+ * server's zone: the validator needs the signatures of CNAME/DNAME links. */
+static int push_sigs(const struct ost_task *t, ldns_rr_list *dst, const ldns_rr_list *an,
+		     const ldns_rdf *owner, uint16_t type)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && rrsig_covered(rr) == type &&
+		    ost_dname_eq(ldns_rr_owner(rr), owner) && in_zone(t, rr) &&
+		    ost_rr_list_push_clone(dst, rr) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* With validation on, the NSEC/NSEC3 records (and RRSIGs) of a positive
+ * answer's authority section go along: they prove a wildcard expansion
+ * (RFC 4035 §3.1.3.3, §5.3.4). */
+static int take_wildcard_proof(struct ost_task *t, const ldns_pkt *p)
+{
+	const ldns_rr_list *ns = ldns_pkt_authority(p);
+	for (size_t i = 0; t->r->cfg.validation && ns && i < ldns_rr_list_rr_count(ns); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
+		uint16_t ty = ldns_rr_get_type(rr);
+		if (ty == LDNS_RR_TYPE_RRSIG)
+			ty = rrsig_covered(rr);
+		if ((ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3) && in_zone(t, rr) &&
+		    ost_rr_list_push_clone(t->auth, rr) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Copy @p rr into @p dst with its TTL capped at @p cap (0: no cap). */
 static int push_capped(ldns_rr_list *dst, const ldns_rr *rr, uint32_t cap)
 {
@@ -346,6 +379,28 @@ static int take_referral_data(struct ost_task *t, const ldns_pkt *p)
 			if ((ty == LDNS_RR_TYPE_A || ty == LDNS_RR_TYPE_AAAA) && in_zone(t, a) &&
 			    ost_dname_eq(ldns_rr_owner(a), ldns_rr_rdf(rr, 0)) &&
 			    push_capped(t->add, a, cap) != 0)
+				return -ENOMEM;
+		}
+	}
+	/* With validation on, their RRSIGs go along (RFC 4035 §3.1.1). */
+	if (t->r->cfg.validation && ldns_rr_list_rr_count(t->auth) > 0) {
+		const ldns_rdf *zone = ldns_rr_owner(ldns_rr_list_rr(t->auth, 0));
+		if (push_sigs(t, t->auth, ns, zone, LDNS_RR_TYPE_NS) != 0)
+			return -ENOMEM;
+		size_t n_add = ldns_rr_list_rr_count(t->add);
+		for (size_t i = 0; i < n_add; i++) {
+			const ldns_rr *a = ldns_rr_list_rr(t->add, i);
+			bool first = true;
+			for (size_t j = 0; j < i && first; j++) {
+				const ldns_rr *o = ldns_rr_list_rr(t->add, j);
+				first = ldns_rr_get_type(o) != ldns_rr_get_type(a) ||
+					!ost_dname_eq(ldns_rr_owner(o), ldns_rr_owner(a));
+			}
+			/* (a misplaced RRSIG may sit in the answer section) */
+			if (first &&
+			    (push_sigs(t, t->add, ar, ldns_rr_owner(a), ldns_rr_get_type(a)) != 0 ||
+			     push_sigs(t, t->add, ldns_pkt_answer(p), ldns_rr_owner(a),
+				       ldns_rr_get_type(a)) != 0))
 				return -ENOMEM;
 		}
 	}
@@ -459,6 +514,26 @@ static int follow_referral(struct ost_task *t, const ldns_pkt *p, const ldns_rdf
 	}
 	if (c->n_ns == 0)
 		return -ENOENT;
+	/* The DS RRset of the child, or the NSEC/NSEC3 proof that it has
+	 * none, with their RRSIGs: the validator's link to the child
+	 * (RFC 4035 §3.1.4); checked there, used only if it verifies. */
+	if (r->cfg.validation) {
+		c->dsproof = ost_arena_rr_list(&t->arena, ldns_rr_list_new());
+		if (!c->dsproof)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+			uint16_t ty = ldns_rr_get_type(rr);
+			if (ty == LDNS_RR_TYPE_RRSIG)
+				ty = rrsig_covered(rr);
+			if ((ty == LDNS_RR_TYPE_DS || ty == LDNS_RR_TYPE_NSEC ||
+			     ty == LDNS_RR_TYPE_NSEC3) &&
+			    in_zone(t, rr) && ost_rr_list_push_clone(c->dsproof, rr) != 0)
+				return -ENOMEM;
+		}
+	}
+	c->seen = t->seen;
+	t->seen = c;
 	t->cut = c;
 	t->qmin_known = 0;
 	return 0;
@@ -558,7 +633,9 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 			ldns_rr_set_ttl(syn, ldns_rr_ttl(dname));
 			ldns_rr_set_class(syn, ldns_rr_get_class(dname));
 			ldns_rr_push_rdf(syn, ldns_rdf_clone(next));
+			const ldns_rdf *downer = ldns_rr_owner(dname);
 			if (ost_rr_list_push_clone(chain, dname) != 0 ||
+			    push_sigs(t, chain, an, downer, LDNS_RR_TYPE_DNAME) != 0 ||
 			    !ldns_rr_list_push_rr(chain, syn)) {
 				ldns_rr_free(syn);
 				return oom(t);
@@ -568,7 +645,8 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 		}
 		if (cname) {
 			const ldns_rdf *target = ldns_rr_rdf(cname, 0);
-			if (!target || ost_rr_list_push_clone(chain, cname) != 0)
+			if (!target || ost_rr_list_push_clone(chain, cname) != 0 ||
+			    push_sigs(t, chain, an, name, LDNS_RR_TYPE_CNAME) != 0)
 				return oom(t);
 			name = target;
 			continue;
@@ -594,7 +672,7 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 	if (links > 0 || found) {
 		for (size_t i = 0; i < links; i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(chain, i);
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNAME)
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
 				t->n_cname++;
 			if (push_capped(t->answer, rr, r->cfg.max_ttl) != 0)
 				return oom(t);
@@ -612,8 +690,16 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 				    push_capped(t->answer, rr, r->cfg.max_ttl) != 0)
 					return oom(t);
 			}
+			/* Some servers put the answer's RRSIGs in another
+			 * section; Unbound's parser finds them there too. */
+			if (r->cfg.validation &&
+			    (push_sigs(t, t->answer, ldns_pkt_authority(p), name, t->q_type) != 0 ||
+			     push_sigs(t, t->answer, ldns_pkt_additional(p), name, t->q_type) != 0))
+				return oom(t);
 			if (!r->cfg.minimal_responses && t->parent == NULL &&
 			    take_referral_data(t, p) != 0)
+				return oom(t);
+			if (t->parent == NULL && take_wildcard_proof(t, p) != 0)
 				return oom(t);
 			t->rcode = LDNS_RCODE_NOERROR;
 			return OST_ITER_DONE;
@@ -667,7 +753,15 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 		return OST_ITER_NEXT;
 	}
 
-	if (soa || aa) {
+	/* A NODATA without SOA and AA still counts when it carries an
+	 * NSEC/NSEC3 denial for the validator to check (Unbound does too). */
+	bool denial = false;
+	for (size_t i = 0; r->cfg.validation && i < ldns_rr_list_rr_count(auth); i++) {
+		uint16_t ty = ldns_rr_get_type(ldns_rr_list_rr(auth, i));
+		denial |= (ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3) &&
+			  in_zone(t, ldns_rr_list_rr(auth, i));
+	}
+	if (soa || aa || denial) {
 		if (t->q_minimised) {
 			t->qmin_known = ldns_dname_label_count(t->q_name);
 			return OST_ITER_NEXT;

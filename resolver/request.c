@@ -33,13 +33,21 @@
 #include "ostrov/log.h"
 
 #include "internal.h"
+#include "validate.h"
 
 #define TASK_ARENA_CHUNK 8192
 
 static const char *const state_names[OST_TS_COUNT] = {
-	[OST_TS_START] = "start",           [OST_TS_PLAN] = "plan",         [OST_TS_PICK] = "pick",
-	[OST_TS_RESOLVE_NS] = "resolve_ns", [OST_TS_WAIT_SUB] = "wait_sub", [OST_TS_SEND] = "send",
-	[OST_TS_WAIT_REPLY] = "wait_reply", [OST_TS_VALIDATE] = "validate", [OST_TS_DONE] = "done",
+	[OST_TS_START] = "start",
+	[OST_TS_PLAN] = "plan",
+	[OST_TS_PICK] = "pick",
+	[OST_TS_RESOLVE_NS] = "resolve_ns",
+	[OST_TS_WAIT_SUB] = "wait_sub",
+	[OST_TS_SEND] = "send",
+	[OST_TS_WAIT_REPLY] = "wait_reply",
+	[OST_TS_VALIDATE] = "validate",
+	[OST_TS_VAL_WAIT] = "val_wait",
+	[OST_TS_DONE] = "done",
 };
 
 const char *ost_task_state_str(enum ost_task_state s)
@@ -57,7 +65,8 @@ static const unsigned legal_next[OST_TS_COUNT] = {
 	[OST_TS_WAIT_SUB] = B(OST_TS_PICK),
 	[OST_TS_SEND] = B(OST_TS_WAIT_REPLY) | B(OST_TS_PICK),
 	[OST_TS_WAIT_REPLY] = B(OST_TS_PICK) | B(OST_TS_SEND) | B(OST_TS_PLAN) | B(OST_TS_VALIDATE),
-	[OST_TS_VALIDATE] = 0,
+	[OST_TS_VALIDATE] = B(OST_TS_VAL_WAIT),
+	[OST_TS_VAL_WAIT] = B(OST_TS_VALIDATE),
 	[OST_TS_DONE] = 0,
 };
 
@@ -92,6 +101,7 @@ void ost_resolver_config_default(struct ost_resolver_config *cfg)
 	cfg->stale_client_timeout_ms = 1800;
 	cfg->max_stale_s = 86400;
 	cfg->stale_recheck_s = 30;
+	ost_val_limits_default(&cfg->val_limits);
 }
 
 /* ---- coalescing table ---- */
@@ -204,7 +214,8 @@ static enum ost_step on_start(struct ost_task *t)
 {
 	/* Fresh data first; then stale data, RD=0 and cached failures. */
 	bool hit = ost_stash_answer(t);
-	if ((hit && t->rcode != LDNS_RCODE_SERVFAIL) || ost_stale_start(t, hit)) {
+	if ((hit && t->rcode != LDNS_RCODE_SERVFAIL) || (!hit && ost_val_aggr_answer(t)) ||
+	    ost_stale_start(t, hit)) {
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
@@ -623,11 +634,41 @@ static enum ost_step on_wait_reply(struct ost_task *t)
 
 static enum ost_step on_validate(struct ost_task *t)
 {
-	/* The hook for DNSSEC validation (RFC 4035 §5). Until the validator
-	 * exists every answer is reported unchecked, never secure, so no AD
-	 * bit is ever set on unvalidated data. */
-	t->sec = OST_SEC_UNCHECKED;
-	goto_state(t, OST_TS_DONE);
+	/* DNSSEC validation (RFC 4035 §5, validate_task.c): it may need DS
+	 * and DNSKEY RRsets, fetched as CD=1 sub-requests from the cut the
+	 * task already knows. */
+	const ldns_rdf *name = NULL;
+	uint16_t type = 0;
+	if (ost_val_task_step(t, &name, &type) == OST_VAL_DONE) {
+		goto_state(t, OST_TS_DONE);
+		return OST_STEP_CONTINUE;
+	}
+	struct ost_task *c = task_new(t->r, name, type, LDNS_RR_CLASS_IN, OST_RF_CD, t);
+	if (!c) {
+		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
+		goto_state(t, OST_TS_DONE);
+		return OST_STEP_CONTINUE;
+	}
+	/* Start from the deepest cut this task has seen for the name (a
+	 * CNAME restart leaves the first chain of cuts behind). */
+	c->cut = ost_iter_closest_cut(t->cut, name);
+	for (struct ost_cut *k = t->seen; k; k = k->seen) {
+		if (ost_dname_under(name, k->name) && (!c->cut || k->labels > c->cut->labels))
+			c->cut = k;
+	}
+	t->r->stats.subrequests++;
+	t->child = c;
+	goto_state(t, OST_TS_VAL_WAIT);
+	return OST_STEP_WAIT_SUBQUERY;
+}
+
+static enum ost_step on_val_wait(struct ost_task *t)
+{
+	struct ost_task *c = t->ev_child;
+	t->ev_child = NULL;
+	ost_require(c != NULL);
+	ost_val_task_feed(t, c);
+	goto_state(t, OST_TS_VALIDATE);
 	return OST_STEP_CONTINUE;
 }
 
@@ -663,6 +704,9 @@ static void drive(struct ost_task *t)
 			break;
 		case OST_TS_VALIDATE:
 			step = on_validate(t);
+			break;
+		case OST_TS_VAL_WAIT:
+			step = on_val_wait(t);
 			break;
 		case OST_TS_DONE:
 			step = OST_STEP_DONE;
@@ -842,7 +886,7 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 	 * crashed on that value, CVE-2023-2911). */
 	if (r->cfg.stale_ttl == 0)
 		r->cfg.stale_ttl = 30;
-	if ((ret = ost_stash_init(r)) != 0)
+	if ((ret = ost_stash_init(r)) != 0 || (ret = ost_val_resolver_init(r)) != 0)
 		goto fail;
 	*out = r;
 	return 0;
@@ -886,6 +930,7 @@ void ost_resolver_free(struct ost_resolver *r)
 	free(r->allow);
 	ost_sel_deinit(&r->sel);
 	ost_stash_deinit(r);
+	ost_val_resolver_deinit(r);
 	free(r);
 }
 

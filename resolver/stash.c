@@ -111,6 +111,26 @@ static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 	return e->expires_at > ost_clock_wall_s(t->r->clock) && e->rank >= min_rank;
 }
 
+/*
+ * With validation on, a CD=0 client's answer is built only from entries
+ * whose DNSSEC status was decided: name-server addresses fetched for the
+ * iterator are stored unchecked (and not flagged as CD=1 data), and must not
+ * reach it unvalidated (RFC 4035 §4.3). The answer's status is the worst of
+ * its entries' (a secure CNAME to insecure data is insecure). Sub-requests
+ * take anything: what they fetch is checked by the task that asked.
+ */
+static bool sec_usable(struct ost_task *t, const struct ost_cache_entry *e)
+{
+	if (!t->r->cfg.validation || (t->flags & OST_RF_CD) || t->parent)
+		return true;
+	if (e->sec != OST_SEC_SECURE && e->sec != OST_SEC_INSECURE &&
+	    e->sec != OST_SEC_INDETERMINATE)
+		return false;
+	if (t->sec == OST_SEC_UNCHECKED || t->sec == OST_SEC_SECURE)
+		t->sec = e->sec;
+	return true;
+}
+
 /* Decode a payload of records; TTLs become what is left of the entry's. */
 static ldns_rr_list *decode_rrs(struct ost_task *t, const struct ost_cache_entry *e)
 {
@@ -158,7 +178,7 @@ static bool nxdomain_cut(struct ost_task *t, const ldns_rdf *name)
 			return false;
 		struct ost_cache_entry e;
 		if (!get_live(t, anc, NEG_ANY_TYPE, OST_CTAG_NEG, OST_RANK_AUTHORITY, &e) ||
-		    !(e.flags & NEG_NXDOMAIN))
+		    !(e.flags & NEG_NXDOMAIN) || !sec_usable(t, &e))
 			continue;
 		ldns_rr_list *proof = decode_rrs(t, &e);
 		if (!proof || append_all(t->auth, proof) != 0)
@@ -181,7 +201,15 @@ static bool cached_failure(struct ost_task *t)
 	struct ost_cache_entry e;
 	if (!get_live(t, t->qname, t->qtype, OST_CTAG_FAIL, OST_RANK_NONE, &e))
 		return false;
-	ost_task_fail(t, OST_EDE_CACHED_ERROR, false, "ostrov: cached failure (RFC 9520): %.*s",
+	bool dnssec = e.ede >= OST_EDE_DNSSEC_BOGUS && e.ede <= OST_EDE_NSEC_MISSING;
+	/* A CD=1 client wants the data even when it does not validate
+	 * (RFC 4035 §3.2.2): a validation failure is not its failure. */
+	if (dnssec && (t->flags & OST_RF_CD))
+		return false;
+	/* A cached DNSSEC failure keeps its reason (EDE 6-12): "bogus,
+	 * signature expired" says more than "cached error". */
+	uint16_t ede = dnssec ? e.ede : OST_EDE_CACHED_ERROR;
+	ost_task_fail(t, ede, false, "ostrov: cached failure (RFC 9520): %.*s",
 		      (int)(e.len > 100 ? 100 : e.len), (const char *)e.data);
 	t->src = OST_SRC_CACHE;
 	return true;
@@ -268,7 +296,8 @@ static bool answer_from_msg(struct ost_task *t)
 	struct ost_cache_entry e;
 	uint8_t rcode = 0;
 	if (!get_live(t, t->qname, t->qtype, OST_CTAG_MSG, OST_RANK_NONE, &e) ||
-	    !msg_usable(t, &e) || !decode_msg(t, &e, &rcode, t->answer, t->auth, t->add))
+	    !msg_usable(t, &e) || !sec_usable(t, &e) ||
+	    !decode_msg(t, &e, &rcode, t->answer, t->auth, t->add))
 		return false;
 	if (!r->cfg.serve_original_ttl) {
 		int64_t el = ost_clock_wall_s(r->clock) - e.stored_at;
@@ -372,7 +401,8 @@ bool ost_stash_answer(struct ost_task *t)
 	/* Follow cached CNAMEs; stop at data, a negative entry or a gap. */
 	for (unsigned hop = 0; hop <= r->cfg.max_cname; hop++) {
 		struct ost_cache_entry e;
-		if (get_live(t, name, t->qtype, OST_CTAG_RRSET, OST_RANK_ANSWER, &e)) {
+		if (get_live(t, name, t->qtype, OST_CTAG_RRSET, OST_RANK_ANSWER, &e) &&
+		    sec_usable(t, &e)) {
 			ldns_rr_list *l = decode_rrs(t, &e);
 			if (!l || append_all(t->answer, l) != 0)
 				return false;
@@ -380,7 +410,8 @@ bool ost_stash_answer(struct ost_task *t)
 			t->src = OST_SRC_CACHE;
 			return true;
 		}
-		if (get_live(t, name, t->qtype, OST_CTAG_NEG, OST_RANK_AUTHORITY, &e)) {
+		if (get_live(t, name, t->qtype, OST_CTAG_NEG, OST_RANK_AUTHORITY, &e) &&
+		    sec_usable(t, &e)) {
 			ldns_rr_list *l = decode_rrs(t, &e);
 			if (!l || append_all(t->auth, l) != 0)
 				return false;
@@ -394,7 +425,8 @@ bool ost_stash_answer(struct ost_task *t)
 			return true;
 		}
 		if (t->qtype == LDNS_RR_TYPE_CNAME ||
-		    !get_live(t, name, LDNS_RR_TYPE_CNAME, OST_CTAG_RRSET, OST_RANK_ANSWER, &e))
+		    !get_live(t, name, LDNS_RR_TYPE_CNAME, OST_CTAG_RRSET, OST_RANK_ANSWER, &e) ||
+		    !sec_usable(t, &e))
 			break;
 		ldns_rr_list *l = decode_rrs(t, &e);
 		if (!l || ldns_rr_list_rr_count(l) == 0 || append_all(t->answer, l) != 0)
@@ -478,7 +510,10 @@ bool ost_stash_closest_cut(struct ost_task *t)
 	/* From the name itself up to (not including) the cut we have: the
 	 * first cached delegation found is the deepest. */
 	unsigned labels = ldns_dname_label_count(t->sname);
-	for (unsigned strip = 0; strip < labels; strip++) {
+	/* A DS RRset lives in the parent (RFC 4035 §3.1.4.1): the cut at the
+	 * name itself is not where to ask. */
+	unsigned first = t->qtype == LDNS_RR_TYPE_DS ? 1 : 0;
+	for (unsigned strip = first; strip < labels; strip++) {
 		if (labels - strip <= t->cut->labels)
 			break;
 		ldns_rdf *zone =
@@ -615,10 +650,16 @@ void ost_stash_result(struct ost_task *t)
 			   OST_SEC_UNCHECKED, uv, is_ns);
 		put_rrsets(t, t->add, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, uv, is_addr);
 	}
+	/* The last record that is not an RRSIG says whether a CNAME chain
+	 * ended in a negative answer. */
+	uint16_t last = 0;
+	for (size_t i = ldns_rr_list_rr_count(t->answer); i > 0 && !last; i--) {
+		uint16_t ty = ldns_rr_get_type(ldns_rr_list_rr(t->answer, i - 1));
+		last = ty == LDNS_RR_TYPE_RRSIG ? 0 : ty;
+	}
 	if (ldns_rr_list_rr_count(t->auth) > 0 &&
 	    (t->rcode == LDNS_RCODE_NXDOMAIN || !ldns_rr_list_rr_count(t->answer) ||
-	     ldns_rr_get_type(ldns_rr_list_rr(t->answer, ldns_rr_list_rr_count(t->answer) - 1)) ==
-		     LDNS_RR_TYPE_CNAME)) {
+	     last == LDNS_RR_TYPE_CNAME)) {
 		uint32_t ttl = neg_ttl(t->auth);
 		ldns_buffer *b = ldns_buffer_new(512);
 		bool ok = b != NULL;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -22,6 +23,7 @@
 #include "ostrov/config.h"
 #include "ostrov/log.h"
 
+#include "engine.h"
 #include "worker.h"
 
 #define EXIT_CONFIG 2
@@ -38,6 +40,7 @@ struct main_ctx {
 	uv_loop_t loop;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	uv_signal_t sigusr1;
 	struct ost_server *srv;
 };
 
@@ -49,6 +52,16 @@ static void on_signal(uv_signal_t *s, int signum)
 		ost_worker_stop(&m->srv->workers[i]);
 	uv_close((uv_handle_t *)&m->sigterm, NULL);
 	uv_close((uv_handle_t *)&m->sigint, NULL);
+	uv_close((uv_handle_t *)&m->sigusr1, NULL);
+}
+
+/* SIGUSR1: every worker logs one statistics line in its own thread. */
+static void on_sigusr1(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	struct main_ctx *m = s->data;
+	for (unsigned i = 0; i < m->srv->n_workers; i++)
+		ost_worker_engine_request_stats(&m->srv->workers[i]);
 }
 
 /* Bind everything; on failure log the address and return a negative errno. */
@@ -95,9 +108,11 @@ static void close_fds(int *fds, size_t n)
 static int run(const struct ost_config *cfg)
 {
 	int rc = 1;
+	struct ost_engine engine;
+	memset(&engine, 0, sizeof(engine));
 	unsigned n_workers = cfg->server.workers ? cfg->server.workers : uv_available_parallelism();
 	size_t n = cfg->server.n_listen;
-	struct ost_server srv = {.cfg = cfg, .n_workers = n_workers};
+	struct ost_server srv = {.cfg = cfg, .n_workers = n_workers, .engine = &engine};
 	atomic_init(&srv.tcp_conns, 0);
 	int *tcp_fds = malloc(n * sizeof(int));
 	int *udp_fds = malloc(n * n_workers * sizeof(int));
@@ -116,6 +131,15 @@ static int run(const struct ost_config *cfg)
 	if (bind_all(cfg, n_workers, tcp_fds, udp_fds) < 0) {
 		close_fds(udp_fds, n * n_workers);
 		rc = EXIT_CONFIG;
+		goto out;
+	}
+	/* After the binds: a second daemon on the same address never touches the cache. */
+	char err[1024];
+	int eret = ost_engine_open(&engine, cfg, err, sizeof(err));
+	if (eret < 0) {
+		ost_log(OST_LOG_ERR, "server", "%s", err);
+		close_fds(udp_fds, n * n_workers);
+		rc = eret == OST_ECONFIG ? EXIT_CONFIG : 1;
 		goto out;
 	}
 	for (; inited < n_workers; inited++) {
@@ -140,9 +164,11 @@ static int run(const struct ost_config *cfg)
 	loop_ok = true;
 	uv_signal_init(&m.loop, &m.sigterm);
 	uv_signal_init(&m.loop, &m.sigint);
-	m.sigterm.data = m.sigint.data = &m;
+	uv_signal_init(&m.loop, &m.sigusr1);
+	m.sigterm.data = m.sigint.data = m.sigusr1.data = &m;
 	uv_signal_start(&m.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&m.sigint, on_signal, SIGINT);
+	uv_signal_start(&m.sigusr1, on_sigusr1, SIGUSR1);
 	for (; started < n_workers; started++) {
 		int ret = ost_worker_start(&srv.workers[started]);
 		if (ret < 0) {
@@ -161,6 +187,7 @@ out:
 			ost_worker_stop(&srv.workers[i]);
 		uv_close((uv_handle_t *)&m.sigterm, NULL);
 		uv_close((uv_handle_t *)&m.sigint, NULL);
+		uv_close((uv_handle_t *)&m.sigusr1, NULL);
 		uv_run(&m.loop, UV_RUN_DEFAULT);
 	}
 	for (unsigned i = 0; i < started; i++)
@@ -171,6 +198,8 @@ out:
 		uv_loop_close(&m.loop);
 	if (tcp_fds)
 		close_fds(tcp_fds, n);
+	/* Every worker is gone: wait for the cache writer and close the cache. */
+	ost_engine_close(&engine);
 	if (rc == 0)
 		ost_log(OST_LOG_INFO, "server", "stopped");
 	free(tcp_fds);
@@ -218,12 +247,49 @@ int main(int argc, char **argv)
 		ost_config_deinit(&cfg);
 		return EXIT_CONFIG;
 	}
+	if (check && cfg.resolver.root_hints_file) {
+		struct ost_root_hint *hints;
+		size_t n_hints;
+		char *names;
+		ret = ost_hints_load(cfg.resolver.root_hints_file, cfg.resolver.upstream_port,
+				     &hints, &n_hints, &names, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "%s\n", err);
+			ost_config_deinit(&cfg);
+			return EXIT_CONFIG;
+		}
+		free(hints);
+		free(names);
+	}
+	if (check && cfg.resolver.validation && cfg.resolver.trust_anchor_file) {
+		struct ost_ta_store *ta = NULL;
+		ret = ost_ta_store_new(&ta);
+		if (ret == 0)
+			ret = ost_ta_load_file(ta, cfg.resolver.trust_anchor_file, err,
+					       sizeof(err));
+		ost_ta_store_free(ta);
+		if (ret < 0) {
+			fprintf(stderr, "%s\n", err);
+			ost_config_deinit(&cfg);
+			return EXIT_CONFIG;
+		}
+	}
 	if (check) {
 		printf("%s: ok\n", path);
 		ost_config_deinit(&cfg);
 		return 0;
 	}
 	ost_log_set_level(cfg.server.log_level);
+	/*
+	 * Every upstream UDP query has a socket of its own (upstream.c), so a
+	 * burst of cache misses needs descriptors: take the hard limit.
+	 */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			ost_log(OST_LOG_WARN, "server", "cannot raise the descriptor limit");
+	}
 	/* A client that resets its TCP connection must not kill the daemon on write. */
 	signal(SIGPIPE, SIG_IGN);
 	ret = run(&cfg);

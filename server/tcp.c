@@ -28,6 +28,7 @@
 
 #include "ostrov/log.h"
 
+#include "engine.h"
 #include "worker.h"
 
 #define TCP_BACKLOG        1024
@@ -119,6 +120,9 @@ static void conn_close(struct ost_tcp_conn *c)
 	if (c->counted)
 		atomic_fetch_sub(&w->srv->tcp_conns, 1);
 	c->counted = false;
+	/* Nobody will read the answers: stop resolving for this client (its held
+	 * replies are released before the handles close, so @c is not freed here). */
+	ost_worker_engine_conn_closed(w, c);
 	uv_close((uv_handle_t *)&c->h, conn_handle_closed);
 	if (c->open_handles == 2)
 		uv_close((uv_handle_t *)&c->idle, conn_handle_closed);

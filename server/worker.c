@@ -2,8 +2,8 @@
 /*
  * Worker threads: one libuv loop each, with its listeners, client
  * connections, clock and transport, plus the path every client message takes
- * once a listener has read it (ost_worker_on_message) and the answering hook
- * (ost_worker_answer) that the resolver will take over.
+ * once a listener has read it (ost_worker_on_message) up to the answering
+ * hook (ost_worker_answer, in engine.c).
  *
  * Threads share nothing mutable but an atomic connection counter, so no
  * locks: a worker is stopped by uv_async_send() from the main thread, closes
@@ -21,18 +21,7 @@
 
 #include "ostrov/log.h"
 
-/*
- * The answering hook. Everything before it (ACL, classification, error
- * answers) is policy of the server; everything after it is the resolver's.
- */
-void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
-{
-	uint8_t buf[LDNS_HEADER_SIZE + OST_PKT_NAME_MAX + 4 + 11];
-	size_t n = ost_pkt_write_rcode(&cq->q, LDNS_RCODE_REFUSED,
-				       w->cfg->resolver.edns_buffer_size, buf, sizeof(buf));
-	if (n == 0 || ost_reply_send(&cq->to, buf, n) < 0)
-		w->stats.send_failed++;
-}
+#include "engine.h"
 
 int ost_reply_send(const struct ost_reply_to *to, const uint8_t *pkt, size_t len)
 {
@@ -132,10 +121,11 @@ static void on_stop(uv_async_t *a)
 {
 	struct ost_worker *w = a->data;
 	/*
-	 * Plug-in point: the resolver's requests of this worker (w->engine) are
-	 * to be finished here, first, so that none of them answers through a
-	 * socket that is closing (it would get -ECONNRESET, safely, but late).
+	 * The resolver's requests of this worker are finished first, so that
+	 * none of them answers through a socket that is closing, and the
+	 * resolver goes before the transport and clock it uses.
 	 */
+	ost_worker_engine_stop(w);
 	for (size_t i = 0; i < w->n_listen; i++) {
 		if (w->udp[i])
 			ost_udp_listener_close(w->udp[i]);
@@ -166,7 +156,9 @@ static int worker_setup(struct ost_worker *w, const int *udp_fds, const int *tcp
 	if (ret < 0)
 		return ret;
 	w->stop.data = w;
-	/* Plug-in point: create w->engine here from cfg, &w->clock.clock and &w->transport.tp. */
+	ret = ost_worker_engine_init(w);
+	if (ret < 0)
+		return ret;
 	w->udp = calloc(w->n_listen, sizeof(*w->udp));
 	w->tcp = calloc(w->n_listen, sizeof(*w->tcp));
 	if (!w->udp || !w->tcp)

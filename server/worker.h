@@ -12,11 +12,10 @@
  *
  * Example: a datagram from 127.0.0.1@40000 reaches worker 1's socket for
  * 127.0.0.1@5300. udp.c checks the client ACL, packet.c classifies it as a
- * query, and ost_worker_answer() gets a struct ost_client_query. Today it
- * writes REFUSED and calls ost_reply_send(); the resolver will instead look
- * in the cache and answer at once, or ost_reply_hold() the reply target,
- * start resolving with &w->clock.clock and &w->transport.tp, and later
- * ost_reply_send() and ost_reply_release().
+ * query, and ost_worker_answer() (engine.c) gets a struct ost_client_query.
+ * It looks in the cache and answers at once, or ost_reply_hold()s the reply
+ * target, starts resolving with &w->clock.clock and &w->transport.tp, and
+ * later calls ost_reply_send() and ost_reply_release().
  */
 #ifndef OSTROV_SERVER_WORKER_H
 #define OSTROV_SERVER_WORKER_H
@@ -36,6 +35,7 @@ struct ost_udp_listener;
 struct ost_tcp_listener;
 struct ost_tcp_conn;
 struct ost_worker;
+struct ost_engine;
 
 /** What every worker shares: read-only after start, except the atomics. */
 struct ost_server {
@@ -43,6 +43,7 @@ struct ost_server {
 	struct ost_worker *workers;   /**< array of n_workers */
 	unsigned n_workers;           /**< worker threads */
 	atomic_uint tcp_conns;        /**< open client TCP connections, all workers */
+	struct ost_engine *engine;    /**< cache, hints and resolver config, or NULL */
 };
 
 /** Per-worker counters (each written only by its worker's thread). */
@@ -71,7 +72,7 @@ struct ost_worker {
 	size_t n_listen;                   /**< entries in @p udp and @p tcp */
 	struct ost_tcp_conn *conns;        /**< open client connections */
 	struct ost_worker_stats stats;     /**< counters */
-	void *engine;                      /**< the resolver's per-worker state (lead) */
+	void *engine;                      /**< resolver, cache reader ... (engine.c), or NULL */
 };
 
 /**
@@ -96,10 +97,10 @@ struct ost_client_query {
 };
 
 /**
- * THE answering hook: produce the answer to a well-formed, allowed query.
- * Today it answers REFUSED (rcode 5) with ID, question, RD, QR=1, RA=1 and
- * our OPT when the client used EDNS. The resolver replaces its body with
- * "look up the cache, else start resolution".
+ * THE answering hook (engine.c): produce the answer to a well-formed,
+ * allowed query. Without a resolver (no root hints) it answers REFUSED; with
+ * RD=0 too (no cache snooping, as Unbound's "allow"); otherwise from the
+ * cache (OST_CTAG_MSG) at once, or through ost_resolve() later.
  * @param w the worker
  * @param cq the query, borrowed for the call
  */

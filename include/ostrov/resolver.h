@@ -48,6 +48,7 @@
 #include "ostrov/clock.h"
 #include "ostrov/error.h"
 #include "ostrov/transport.h"
+#include "ostrov/validator.h"
 
 /** Request flag: the client set DO (wants DNSSEC records). */
 #define OST_RF_DO 0x1u
@@ -148,7 +149,9 @@ struct ost_resolver_config {
 	uint16_t edns_size;                /**< our EDNS buffer size (1232) */
 	uint16_t upstream_port;            /**< port for addresses learnt from glue (53) */
 	bool qname_minimisation;           /**< RFC 9156, relaxed */
-	bool validation;                   /**< DNSSEC validation (hook only for now) */
+	bool validation;                   /**< DNSSEC validation (RFC 4035 §5) */
+	struct ost_ta_store *anchors;      /**< trust anchors + NTAs; NULL: built-in root */
+	struct ost_val_limits val_limits;  /**< validator work limits and algorithm policy */
 	unsigned max_depth;                /**< max referrals followed per (sub-)request */
 	unsigned max_subreq;               /**< max sub-requests per client request */
 	unsigned max_queries;              /**< max outbound queries per client request */
@@ -180,7 +183,7 @@ struct ost_resolver_config {
  * 86400 and 3600 (as the cache's), minimal responses, no stub zones,
  * serve-stale on (stale TTL 30 s, client response timer 1.8 s, maximum
  * staleness 1 day, failure recheck 30 s, no staleness reset), counted-down
- * TTLs, no policy.
+ * TTLs, no policy, ost_val_limits_default().
  * @param cfg the configuration to fill
  */
 OST_EXPORT void ost_resolver_config_default(struct ost_resolver_config *cfg);
@@ -237,6 +240,7 @@ struct ost_resolver_stats {
 	uint64_t stale_refreshes;  /**< background refreshes that updated stale data */
 	uint64_t policy_blocked;   /**< addresses skipped because the policy forbade them */
 	uint64_t norec_refused;    /**< RD=0 queries refused on a cache miss */
+	uint64_t aggressive_nsec;  /**< negatives made from validated NSEC (RFC 8198) */
 };
 
 struct ost_resolver;

@@ -29,10 +29,13 @@
  *   Deckard files -> qmin_qtype NS: Deckard's scenarios are written for
  *       resolvers that minimise with QTYPE NS (Knot Resolver; RFC 9156
  *       §2.1 allows it), Unbound's for QTYPE A, our default
+ *   trust-anchor (with module-config validator) -> anchors (a store of the
+ *       scenario's DS/DNSKEY records, replacing the built-in root ones) and
+ *       val_limits.allow_dsa (the scenarios are signed with DSA);
+ *       aggressive-nsec: always on when validating (RFC 8198)
  * Settings the engine has no configuration for yet make open() return
  * -ENOTSUP naming the feature, so such a scenario fails loudly unless it is
- * in skip.txt: trust anchors with validation on (issue 5), auth-zone
- * (issue 8), forward zones, aggressive NSEC, domain-insecure, and
+ * in skip.txt: auth-zone (issue 8), forward zones, domain-insecure, and
  * Unbound-only options.
  * val-override-date is the fake clock's start (rpl_run.c), not a config key.
  */
@@ -77,6 +80,8 @@ struct engine {
 	struct engine_req *reqs;
 	void *cache;    /**< struct ost_cache * when built with the cache */
 	char *cachedir; /**< its temp directory */
+
+	struct ost_ta_store *ta; /**< the scenario's trust anchors */
 };
 
 static int add_allow(struct engine *e, const struct sockaddr_storage *ss, uint8_t prefix)
@@ -205,14 +210,10 @@ static const char *unsupported(const struct rpl_settings *s)
 {
 	if (s->unsupported)
 		return s->unsupported;
-	if (s->validation && ldns_rr_list_rr_count(s->trust_anchors))
-		return "DNSSEC validation with trust anchors (issue 5)";
 	if (s->nauth_zones)
 		return "auth-zone (issue 8)";
 	if (s->nforwards)
 		return "forward-zone";
-	if (s->aggressive_nsec)
-		return "aggressive-nsec (RFC 8198)";
 	if (s->ninsecure)
 		return "domain-insecure (negative trust anchors)";
 	if (!s->root.naddrs && !s->nstubs)
@@ -280,6 +281,7 @@ static void engine_close(void *st)
 		nftw(e->cachedir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		free(e->cachedir);
 	}
+	ost_ta_store_free(e->ta);
 	free(e->hints);
 	for (size_t i = 0; e->stubs && i < e->cfg.n_stubs; i++)
 		free((char *)e->stubs[i].zone);
@@ -320,6 +322,22 @@ static int engine_open(void **st, const struct rpl_settings *s, const struct rpl
 	e->cfg.stale_ttl_reset = s->serve_expired_ttl_reset;
 	if (s->serve_original_ttl)
 		e->cfg.max_ttl = 0;
+	if (e->cfg.validation) {
+		/* The scenario's anchors replace the built-in root anchors.
+		 * Unbound's scenarios are signed with DSA (algorithm 3), which
+		 * RFC 8624 retired; accept it here as a legacy setting. */
+		if ((ret = ost_ta_store_new(&e->ta)) != 0)
+			goto fail;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(s->trust_anchors); i++) {
+			ret = ost_ta_add_rr(e->ta, ldns_rr_list_rr(s->trust_anchors, i));
+			if (ret != 0) {
+				snprintf(err, errlen, "bad trust anchor: %s", ost_strerror(ret));
+				goto fail;
+			}
+		}
+		e->cfg.anchors = e->ta;
+		e->cfg.val_limits.allow_dsa = true;
+	}
 	if ((ret = build_hints(e, s)) != 0 || (ret = build_stubs(e, s)) != 0 ||
 	    (ret = build_allow(e, s, sc)) != 0) {
 		if (ret == -ENOTSUP)

@@ -138,10 +138,11 @@ static const char *const head =
 
 static struct rpl_scenario *parse_ok(const char *body)
 {
-	char text[8192], err[512];
+	char text[16384], err[512];
 	struct rpl_scenario *sc = NULL;
 
-	snprintf(text, sizeof(text), "%s%s", head, body);
+	if ((size_t)snprintf(text, sizeof(text), "%s%s", head, body) >= sizeof(text))
+		fail_msg("test scenario too long");
 	if (rpl_parse_buf(text, "t.rpl", &sc, err, sizeof(err)) != 0)
 		fail_msg("unexpected parse error: %s", err);
 	return sc;
@@ -289,10 +290,12 @@ static ldns_pkt *as_received(const struct rpl_entry *e)
 
 static struct rpl_scenario *one_entry(const char *entry)
 {
-	char body[4096];
+	char body[8192];
 
-	snprintf(body, sizeof(body),
-		 "STEP 1 CHECK_ANSWER\nENTRY_BEGIN\n%sENTRY_END\nSCENARIO_END\n", entry);
+	if ((size_t)snprintf(body, sizeof(body),
+			     "STEP 1 CHECK_ANSWER\nENTRY_BEGIN\n%sENTRY_END\nSCENARIO_END\n",
+			     entry) >= sizeof(body))
+		fail_msg("test entry too long");
 	return parse_ok(body);
 }
 

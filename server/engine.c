@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Answering client queries: the cache-hit fast path, resolution through the
+ * worker's struct ost_resolver, and the per-worker plumbing around them (the
+ * commit of the cache batch once per loop iteration, the statistics line,
+ * the cancellation of requests at shutdown).
+ *
+ * The fast path is the reason this file exists apart from worker.c. A query
+ * whose whole answer sits in the cache as an OST_CTAG_MSG entry is answered
+ * without the engine, without a write transaction and without touching the
+ * heap:
+ *   - the reader session (ost_cache_reader_begin) renews an LMDB read
+ *     transaction that the reader keeps between sessions; it is begun by the
+ *     first query of a loop iteration and ended by the check handle after the
+ *     iteration's I/O, so one recvmmsg batch shares one snapshot;
+ *   - ost_cache_reader_get() lends the entry in place (LMDB's mmap);
+ *   - ost_msg_to_wire() writes into the worker's send buffer, allocated once;
+ *   - ost_reply_send() uses uv_udp_try_send() (uv_try_write() for TCP), which
+ *     allocate only when the socket buffer is full and the reply must wait;
+ *   - the wall clock is a vDSO clock_gettime().
+ * tests/integration/test_cache_hit_alloc.py checks this with a malloc counter
+ * preloaded into ostrovd (see the comment there).
+ *
+ * On a miss the reply target is held (ost_reply_hold) in a struct pending
+ * that also keeps a copy of the query, because ost_result_to_wire() rebuilds
+ * the reply from it (ID, question case, EDNS) when the result arrives.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "ostrov/log.h"
+
+#include "worker.h"
+
+/* Enough for any DNS message: TCP's 16-bit length is the largest limit. */
+#define SEND_BUF_CAP    UINT16_MAX
+/*
+ * Client requests a worker keeps in flight. Beyond it new cache misses are
+ * dropped unanswered (the client retries), as Unbound does when its
+ * num-queries-per-thread is full: a flood of unique names (a random-subdomain
+ * attack) costs bounded memory and sockets, and cache hits go on.
+ */
+#define MAX_PENDING     4096
+/* The periodic statistics line (only when log-level is debug). */
+#define STATS_PERIOD_MS 60000
+
+/* A client request waiting for the engine. */
+struct pending {
+	struct pending *prev, *next; /* in worker_engine.pending */
+	struct worker_engine *we;
+	struct ost_reply_to to; /* held */
+	struct ost_request *rq; /* for ost_request_cancel() */
+	size_t qlen;
+	uint8_t query[]; /* the client's message */
+};
+
+/* Counters of the answering path, per worker. */
+struct answer_stats {
+	uint64_t hits;         /* answered by the fast path */
+	uint64_t misses;       /* sent to the engine */
+	uint64_t answered;     /* engine results sent */
+	uint64_t norec;        /* RD=0 queries refused */
+	uint64_t local_fail;   /* SERVFAIL without the engine (memory, resolve error) */
+	uint64_t hit_rejected; /* MSG entries found but not served (expired, CD, ...) */
+	uint64_t cancelled;    /* requests cancelled: shutdown, TCP client gone */
+	uint64_t overload;     /* misses dropped: MAX_PENDING requests in flight */
+};
+
+struct worker_engine {
+	struct ost_worker *w;
+	const struct ost_engine *e;
+	struct ost_resolver *r;
+	struct ost_cache_reader *rd;   /* NULL without a cache */
+	struct ost_cache_batch *maint; /* always empty: wakes the writer for touches */
+	bool rd_active;                /* a reader session is open */
+	uv_check_t check;              /* end of each loop iteration */
+	uv_async_t stats_async;        /* SIGUSR1, from the main thread */
+	uv_timer_t stats_timer;        /* periodic line at debug level */
+	int open_handles;              /* freed when the last one closed */
+	struct pending *pending;       /* requests in flight */
+	size_t n_pending;
+	struct answer_stats st;
+	uint8_t buf[SEND_BUF_CAP]; /* replies are written here */
+};
+
+static void answer_rcode(struct ost_worker *w, const struct ost_reply_to *to,
+			 const struct ost_question *q, unsigned rcode)
+{
+	uint8_t buf[LDNS_HEADER_SIZE + OST_PKT_NAME_MAX + 4 + 11];
+	size_t n =
+		ost_pkt_write_rcode(q, rcode, w->cfg->resolver.edns_buffer_size, buf, sizeof(buf));
+	if (n == 0 || ost_reply_send(to, buf, n) < 0)
+		w->stats.send_failed++;
+}
+
+static void send_or_count(struct worker_engine *we, const struct ost_reply_to *to, size_t len)
+{
+	if (ost_reply_send(to, we->buf, len) < 0)
+		we->w->stats.send_failed++;
+}
+
+/* ---- the fast path ------------------------------------------------------------------ */
+
+/*
+ * Can this stored answer serve this query? ost_msg_to_wire() drops
+ * RRSIG/NSEC/NSEC3 for DO=0, sets AD only for secure data and CD=0, refuses
+ * (-ENOENT) bogus entries and entries the engine stored unvalidated for a
+ * CD=1 request (OST_MSG_F_UNVALIDATED) when the query has CD=0, and checks
+ * question and expiry. What it cannot know is whether the entry has the
+ * RRSIGs a DO=1 client expects: the engine asks upstream with DO=1 whenever
+ * validation is on, so its entries then carry them; with validation off an
+ * entry made for a DO=0 client has none, so DO=1 queries go to the engine.
+ */
+static bool hit_usable(const struct worker_engine *we, const struct ost_question *q)
+{
+	return !(q->edns_do && !we->e->rcfg.validation);
+}
+
+/* @return true when the query was answered from the cache */
+static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
+{
+	const struct ost_question *q = &cq->q;
+	if (!we->rd || !hit_usable(we, q))
+		return false;
+	if (!we->rd_active) {
+		if (ost_cache_reader_begin(we->rd) != 0)
+			return false;
+		we->rd_active = true;
+	}
+	struct ost_cache_entry ent;
+	if (ost_cache_reader_get(we->rd, q->qname, q->qtype, OST_CTAG_MSG, &ent) != 0)
+		return false;
+	size_t len = 0;
+	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, ost_clock_wall_s(&we->e->clock),
+				  cq->to.proto == OST_PROTO_TCP,
+				  we->w->cfg->resolver.edns_buffer_size, we->buf, sizeof(we->buf),
+				  &len);
+	if (ret != 0) {
+		/* Expired (serve-stale is the engine's), unvalidated or bogus for a
+		 * CD=0 client, another question, a bad payload: the engine decides. */
+		we->st.hit_rejected++;
+		return false;
+	}
+	we->st.hits++;
+	send_or_count(we, &cq->to, len);
+	return true;
+}
+
+/* ---- through the engine ------------------------------------------------------------- */
+
+static void pending_unlink(struct pending *p)
+{
+	struct worker_engine *we = p->we;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		we->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	we->n_pending--;
+}
+
+static void pending_free(struct pending *p)
+{
+	pending_unlink(p);
+	ost_reply_release(&p->to);
+	free(p);
+}
+
+static void on_resolved(const struct ost_result *res, void *arg)
+{
+	struct pending *p = arg;
+	struct worker_engine *we = p->we;
+	size_t len = 0;
+	int ret = ost_result_to_wire(res, p->query, p->qlen, p->to.proto == OST_PROTO_TCP,
+				     we->w->cfg->resolver.edns_buffer_size, we->buf,
+				     sizeof(we->buf), &len);
+	if (ret == 0) {
+		we->st.answered++;
+		send_or_count(we, &p->to, len);
+	} else {
+		/* The query was good enough for the classifier: answer SERVFAIL. */
+		struct ost_question q;
+		ost_log(OST_LOG_WARN, "server", "cannot build reply worker=%u err=\"%s\"",
+			we->w->id, ost_strerror(ret));
+		we->st.local_fail++;
+		if (ost_pkt_classify(p->query, p->qlen, &q) == OST_PKT_QUERY)
+			answer_rcode(we->w, &p->to, &q, LDNS_RCODE_SERVFAIL);
+	}
+	pending_free(p);
+}
+
+static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
+{
+	const struct ost_question *q = &cq->q;
+	if (we->n_pending >= MAX_PENDING) {
+		we->st.overload++;
+		return;
+	}
+	struct pending *p = malloc(sizeof(*p) + cq->len);
+	if (!p) {
+		we->st.local_fail++;
+		answer_rcode(we->w, &cq->to, q, LDNS_RCODE_SERVFAIL);
+		return;
+	}
+	p->we = we;
+	p->to = cq->to;
+	p->rq = NULL;
+	p->qlen = cq->len;
+	memcpy(p->query, cq->wire, cq->len);
+	ost_reply_hold(&p->to);
+	p->prev = NULL;
+	p->next = we->pending;
+	if (we->pending)
+		we->pending->prev = p;
+	we->pending = p;
+	we->n_pending++;
+	we->st.misses++;
+	unsigned flags = OST_RF_RD;
+	if (q->cd)
+		flags |= OST_RF_CD;
+	if (q->has_edns && q->edns_do)
+		flags |= OST_RF_DO;
+	struct ost_request *rq = NULL;
+	int ret = ost_resolve(we->r, q->qname, q->qtype, q->qclass, flags, on_resolved, p, &rq);
+	if (ret < 0) {
+		/* No callback will come. */
+		we->st.local_fail++;
+		answer_rcode(we->w, &p->to, q, LDNS_RCODE_SERVFAIL);
+		pending_free(p);
+		return;
+	}
+	/* When the callback already ran (a cached or immediate result), p is gone and rq NULL. */
+	if (rq)
+		p->rq = rq;
+}
+
+void ost_worker_engine_conn_closed(struct ost_worker *w, struct ost_tcp_conn *c)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return;
+	struct pending *p = we->pending;
+	while (p) {
+		struct pending *next = p->next;
+		if (p->to.proto == OST_PROTO_TCP && p->to.tcp == c) {
+			ost_request_cancel(p->rq);
+			we->st.cancelled++;
+			pending_free(p);
+		}
+		p = next;
+	}
+}
+
+void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
+{
+	struct worker_engine *we = w->engine;
+	if (!we) {
+		answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
+		return;
+	}
+	/*
+	 * RD=0: Unbound refuses non-recursive queries unless the client's
+	 * access-control is allow_snoop, and Knot Resolver's refuse_nord does
+	 * the same by default: answering them from the cache only lets anyone
+	 * see which names others asked for (cache snooping). Our access.allow
+	 * is Unbound's "allow", so we answer REFUSED as it does.
+	 */
+	if (!cq->q.rd) {
+		we->st.norec++;
+		answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
+		return;
+	}
+	if (try_hit(we, cq))
+		return;
+	start_resolve(we, cq);
+}
+
+/* ---- per-worker plumbing ------------------------------------------------------------ */
+
+/*
+ * After each loop iteration's I/O: close the reader session (a snapshot
+ * pins pages, so it never outlives the iteration) and hand what the
+ * iteration's results queued to the cache writer, after the answers went
+ * out.
+ */
+static void on_check(uv_check_t *h)
+{
+	struct worker_engine *we = h->data;
+	if (we->rd_active) {
+		ost_cache_reader_end(we->rd);
+		we->rd_active = false;
+	}
+	if (we->r)
+		(void)ost_resolver_commit(we->r);
+	/*
+	 * The hit path reports LRU touches to the cache writer without writing
+	 * (cache.h); the writer applies them when woken by a submit. A worker
+	 * that only serves hits submits nothing through its resolver, so it
+	 * submits this empty batch, which returns at once unless touches wait.
+	 */
+	if (we->maint)
+		(void)ost_cache_batch_submit(we->maint);
+}
+
+/* One "key=value" field of the statistics line. */
+struct stat_field {
+	const char *key;
+	uint64_t value;
+};
+
+void ost_worker_engine_log_stats(struct ost_worker *w)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return;
+	struct ost_resolver_stats rs;
+	struct ost_cache_stats cs;
+	memset(&cs, 0, sizeof(cs));
+	ost_resolver_stats_get(we->r, &rs);
+	if (we->e->cache)
+		ost_cache_stats_get(we->e->cache, &cs);
+	const struct stat_field f[] = {
+		{"udp_queries", w->stats.udp_queries},
+		{"tcp_queries", w->stats.tcp_queries},
+		{"hits", we->st.hits},
+		{"misses", we->st.misses},
+		{"answered", we->st.answered},
+		{"inflight", we->n_pending},
+		{"cancelled", we->st.cancelled},
+		{"overload", we->st.overload},
+		{"norec_refused", we->st.norec},
+		{"local_fail", we->st.local_fail},
+		{"hit_rejected", we->st.hit_rejected},
+		{"send_failed", w->stats.send_failed},
+		{"requests", rs.requests},
+		{"coalesced", rs.coalesced},
+		{"subrequests", rs.subrequests},
+		{"queries_sent", rs.queries_sent},
+		{"queries_tcp", rs.queries_tcp},
+		{"timeouts", rs.timeouts},
+		{"net_errors", rs.net_errors},
+		{"lame", rs.lame},
+		{"servfail", rs.servfail},
+		{"cache_answers", rs.cache_answers},
+		{"stale_answers", rs.stale_answers},
+		{"cache_errors", rs.cache_errors},
+		{"limit_hits", rs.limit_hits},
+		{"policy_blocked", rs.policy_blocked},
+		{"cache_entries", cs.entries},
+		{"cache_bytes_used", cs.bytes_used},
+		{"cache_bytes_max", cs.bytes_max},
+		{"cache_hits", cs.hits},
+		{"cache_misses", cs.misses},
+		{"cache_inserts", cs.inserts},
+		{"cache_evictions", cs.evictions},
+		{"cache_commits", cs.commits},
+		{"cache_write_dropped", cs.write_dropped},
+		{"cache_decode_errors", cs.decode_errors},
+	};
+	/* ost_log() takes up to 1,800 characters of message: 36 fields fit. */
+	char line[1536];
+	size_t pos = 0;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && pos < sizeof(line); i++) {
+		int n = snprintf(line + pos, sizeof(line) - pos, " %s=%llu", f[i].key,
+				 (unsigned long long)f[i].value);
+		if (n < 0)
+			break;
+		pos += (size_t)n;
+	}
+	ost_log(OST_LOG_INFO, "server", "stats worker=%u%s", w->id, line);
+}
+
+static void on_stats_async(uv_async_t *a)
+{
+	struct worker_engine *we = a->data;
+	ost_worker_engine_log_stats(we->w);
+}
+
+static void on_stats_timer(uv_timer_t *t)
+{
+	struct worker_engine *we = t->data;
+	ost_worker_engine_log_stats(we->w);
+}
+
+void ost_worker_engine_request_stats(struct ost_worker *w)
+{
+	struct worker_engine *we = w->engine;
+	if (we)
+		uv_async_send(&we->stats_async);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct worker_engine *we = h->data;
+	if (--we->open_handles == 0)
+		free(we);
+}
+
+int ost_worker_engine_init(struct ost_worker *w)
+{
+	const struct ost_engine *e = w->srv->engine;
+	if (!ost_engine_can_resolve(e))
+		return 0;
+	struct worker_engine *we = calloc(1, sizeof(*we));
+	if (!we)
+		return -ENOMEM;
+	we->w = w;
+	we->e = e;
+	int ret = ost_resolver_new(&we->r, &e->rcfg, e->cache, &w->clock.clock, &w->transport.tp);
+	if (ret < 0)
+		goto fail;
+	if (e->cache) {
+		ret = ost_cache_reader_new(e->cache, &we->rd);
+		if (ret < 0)
+			goto fail;
+		ret = ost_cache_batch_new(e->cache, &we->maint);
+		if (ret < 0)
+			goto fail;
+	}
+	/* From here on the worker owns @we: ost_worker_engine_stop() releases it. */
+	w->engine = we;
+	uv_check_init(&w->loop, &we->check);
+	uv_async_init(&w->loop, &we->stats_async, on_stats_async);
+	uv_timer_init(&w->loop, &we->stats_timer);
+	we->check.data = we->stats_async.data = we->stats_timer.data = we;
+	we->open_handles = 3;
+	uv_check_start(&we->check, on_check);
+	if (w->cfg->server.log_level >= OST_LOG_DEBUG)
+		uv_timer_start(&we->stats_timer, on_stats_timer, STATS_PERIOD_MS, STATS_PERIOD_MS);
+	return 0;
+fail:
+	ost_cache_reader_free(we->rd);
+	ost_resolver_free(we->r);
+	free(we);
+	return ret;
+}
+
+void ost_worker_engine_stop(struct ost_worker *w)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return;
+	/* Client requests first: nobody is answered through a closing socket. */
+	while (we->pending) {
+		struct pending *p = we->pending;
+		ost_request_cancel(p->rq);
+		we->st.cancelled++;
+		pending_free(p);
+	}
+	if (we->rd_active)
+		ost_cache_reader_end(we->rd);
+	we->rd_active = false;
+	/* What finished requests queued still goes to the cache. */
+	(void)ost_resolver_commit(we->r);
+	ost_log(OST_LOG_DEBUG, "server",
+		"worker engine stopping worker=%u hits=%llu misses=%llu cancelled=%llu", w->id,
+		(unsigned long long)we->st.hits, (unsigned long long)we->st.misses,
+		(unsigned long long)we->st.cancelled);
+	ost_resolver_free(we->r);
+	we->r = NULL;
+	ost_cache_reader_free(we->rd);
+	we->rd = NULL;
+	ost_cache_batch_free(we->maint);
+	we->maint = NULL;
+	w->engine = NULL;
+	uv_close((uv_handle_t *)&we->check, handle_closed);
+	uv_close((uv_handle_t *)&we->stats_async, handle_closed);
+	uv_close((uv_handle_t *)&we->stats_timer, handle_closed);
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/**
+ * @file engine.h
+ * The daemon's side of the resolver: what the process opens once (the LMDB
+ * cache, the root hints, the engine's configuration) and what each worker
+ * owns (its struct ost_resolver, its cache reader, its send buffer and the
+ * client requests it has in flight).
+ *
+ * Example: ostrovd reads lab/ostrov.yaml; main.c calls ost_engine_open(),
+ * which opens the cache in cfg->cache.path, reads the three root servers
+ * from lab/root.hints and maps upstream-allow, upstream-port, qname-
+ * minimisation, edns-buffer-size and validation into a struct
+ * ost_resolver_config. Each worker then calls ost_worker_engine_init() and
+ * answers "www.example.ru. A" in ost_worker_answer(): the cache reader finds
+ * no OST_CTAG_MSG entry, so it keeps the reply target, calls ost_resolve(),
+ * and sends what ost_result_to_wire() makes of the result. At the end of the
+ * loop iteration its check handle calls ost_resolver_commit(); the next
+ * identical query is a cache hit answered by ost_msg_to_wire().
+ */
+#ifndef OSTROV_SERVER_ENGINE_H
+#define OSTROV_SERVER_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ostrov/cache.h"
+#include "ostrov/clock.h"
+#include "ostrov/config.h"
+
+/*
+ * include/ostrov/resolver.h and include/ostrov/config.h both define a
+ * `struct ost_cidr` (the engine's holds a sockaddr, the configuration's raw
+ * bytes), so a file cannot include both as they are. Until the engine renames
+ * its type (asked for in the daemon's report), the server sees the engine's
+ * under another tag. Struct tags have no linkage and the layout is the
+ * engine's own declaration, so the ABI is unchanged.
+ */
+#define ost_cidr ost_resolver_cidr
+#include "ostrov/resolver.h"
+#undef ost_cidr
+#include "ostrov/validator.h"
+
+struct ost_worker;
+struct ost_tcp_conn;
+
+/** What the whole process shares: read-only once the workers run. */
+struct ost_engine {
+	struct ost_cache *cache;         /**< the LMDB cache, or NULL (no cache.path) */
+	struct ost_clock clock;          /**< thread-safe clock for the cache */
+	struct ost_root_hint *hints;     /**< root hints (names point into @p names) */
+	size_t n_hints;                  /**< how many */
+	char *names;                     /**< storage of the hint names */
+	struct ost_resolver_cidr *allow; /**< upstream allow-list in the engine's form */
+	struct ost_ta_store *anchors;    /**< trust anchors, shared read-only by workers */
+	struct ost_resolver_config rcfg; /**< configuration for every worker's resolver */
+};
+
+/**
+ * Read the root hints file: zone-file syntax (ldns), NS records of the root
+ * and the A/AAAA records of those name servers; every address gets @p port.
+ * @param path the file
+ * @param port port of the root servers (resolver.upstream-port)
+ * @param hints receives a heap array (free() it and @p names)
+ * @param n receives its length, at least 1 on success
+ * @param names receives the storage of the names the hints point to
+ * @param err receives "FILE:LINE: problem" on failure
+ * @param errlen size of @p err
+ * @return 0, OST_ECONFIG (syntax, no root NS, NS without address), -errno
+ *         when the file cannot be read, -ENOMEM
+ */
+int ost_hints_load(const char *path, uint16_t port, struct ost_root_hint **hints, size_t *n,
+		   char **names, char *err, size_t errlen) OST_WUR;
+
+/**
+ * Open what the workers share: the cache (when cfg->cache.path is set; a
+ * corrupt one is moved aside by the cache itself) and, when
+ * resolver.root-hints-file is set, the hints, the trust anchors (when
+ * validation is on: resolver.trust-anchor-file, else the built-in root
+ * anchors) and the resolver configuration.
+ * Without root hints the daemon has no resolver and answers REFUSED.
+ * @param e the engine (zeroed by the caller)
+ * @param cfg the daemon configuration, which must outlive @p e
+ * @param err receives a message on failure
+ * @param errlen size of @p err
+ * @return 0, OST_ECONFIG (bad hints or trust-anchor file: a configuration
+ *         error), or
+ *         another negative error (cache, memory)
+ */
+int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *err,
+		    size_t errlen) OST_WUR;
+
+/** @return true when @p e can resolve (it has root hints) */
+static inline bool ost_engine_can_resolve(const struct ost_engine *e)
+{
+	return e && e->n_hints > 0;
+}
+
+/**
+ * Wait for the cache writer, close the cache, free the hints. Every worker
+ * must be gone. Zeroed or NULL engines are allowed.
+ */
+void ost_engine_close(struct ost_engine *e);
+
+/**
+ * Give worker @p w its resolver, cache reader, send buffer and the loop
+ * handles that commit the cache batch and log statistics. Runs in the main
+ * thread during ost_worker_init(), after the worker's clock and transport.
+ * Does nothing when the server has no engine.
+ * @return 0 or a negative error
+ */
+int ost_worker_engine_init(struct ost_worker *w) OST_WUR;
+
+/**
+ * First step of a worker's shutdown, in its own thread: cancel the client
+ * requests in flight (their replies are released unsent), hand the last
+ * cache writes to the writer, free the resolver and the reader, close the
+ * handles. The transport and clock are closed after this.
+ */
+void ost_worker_engine_stop(struct ost_worker *w);
+
+/**
+ * A client TCP connection of worker @p w is closing: cancel its requests in
+ * flight and release their held replies (RFC 7766 §6.2.4: answers for a
+ * closed connection are dropped). Called by tcp.c before the handles close.
+ */
+void ost_worker_engine_conn_closed(struct ost_worker *w, struct ost_tcp_conn *c);
+
+/** Ask worker @p w (from any thread) to log its statistics line. */
+void ost_worker_engine_request_stats(struct ost_worker *w);
+
+/** Log the statistics line of @p w now (in its own thread). */
+void ost_worker_engine_log_stats(struct ost_worker *w);
+
+#endif
