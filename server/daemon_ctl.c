@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "resilience.h"
 #include "worker.h"
+#include "xfr_out.h"
 
 /* One request waiting for the main loop. */
 struct job {
@@ -215,7 +216,7 @@ static void on_async_closed(uv_handle_t *h)
 }
 
 int ost_daemon_ctl_start(uv_loop_t *loop, struct ost_server *srv, struct ost_resilience *res,
-			 struct ost_daemon_ctl **out)
+			 struct ost_mirror_srv *msrv, struct ost_daemon_ctl **out)
 {
 	*out = NULL;
 	const char *path = srv->cfg->server.control_socket;
@@ -242,6 +243,9 @@ int ost_daemon_ctl_start(uv_loop_t *loop, struct ost_server *srv, struct ost_res
 		ret = ost_ctl_register(c->d, OST_CTL_RELOAD, h_reload, c);
 	for (int k = OST_CTL_ZONE_LIST; ret == 0 && k <= OST_CTL_ZONE_IMPORT; k++)
 		ret = ost_ctl_register(c->d, (enum ost_ctl_cmd)k, h_zone, c);
+	/* The mirror's own handlers replace the "no mirror configured" ones. */
+	if (ret == 0 && msrv)
+		ret = ost_mirror_srv_register_ctl(msrv, c->d);
 	if (ret < 0) {
 		ctl_free(c);
 		return ret;

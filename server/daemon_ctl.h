@@ -23,6 +23,7 @@
 struct ost_server;
 struct ost_resilience;
 struct ost_daemon_ctl;
+struct ost_mirror_srv;
 
 /**
  * Create the dispatcher, register every handler and start the socket
@@ -30,11 +31,13 @@ struct ost_daemon_ctl;
  * @param loop the main loop (handlers run there)
  * @param srv the workers (stats), borrowed
  * @param res failover and drills, borrowed, or NULL
+ * @param msrv the zone mirror (zone list|refresh|import, mirror_ctl.c), or NULL:
+ *        then those commands answer "no mirror configured"
  * @param out receives the control object
  * @return 0 or a negative error (the socket cannot be created ...)
  */
 int ost_daemon_ctl_start(uv_loop_t *loop, struct ost_server *srv, struct ost_resilience *res,
-			 struct ost_daemon_ctl **out) OST_WUR;
+			 struct ost_mirror_srv *msrv, struct ost_daemon_ctl **out) OST_WUR;
 
 /**
  * Stop the socket without blocking the main loop (its last request may

@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "resilience.h"
 #include "worker.h"
+#include "xfr_out.h"
 
 #define EXIT_CONFIG 2
 
@@ -145,6 +146,9 @@ static int run(const struct ost_config *cfg)
 	struct main_ctx m = {.srv = &srv};
 	struct ost_resilience res;
 	memset(&res, 0, sizeof(res));
+	struct ost_mirror_srv msrv; /* zone mirror (xfr_out.c) */
+	memset(&msrv, 0, sizeof(msrv));
+	bool has_mirror = false;
 	bool loop_ok = false, res_ok = false;
 	if (!tcp_fds || !udp_fds || !srv.workers) {
 		ost_log(OST_LOG_ERR, "server", "out of memory");
@@ -168,6 +172,22 @@ static int run(const struct ost_config *cfg)
 		rc = eret == OST_ECONFIG ? EXIT_CONFIG : 1;
 		goto out;
 	}
+	/* >>> zone mirror (xfr_out.c): before the workers, whose resolvers get it. */
+	if (cfg->mirror.n_zones > 0) {
+		eret = ost_mirror_srv_open(&msrv, cfg, &engine.clock, err, sizeof(err));
+		if (eret == 0)
+			eret = ost_mirror_srv_start(&msrv, err, sizeof(err));
+		has_mirror = true;
+		if (eret < 0) {
+			ost_log(OST_LOG_ERR, "server", "%s", err);
+			close_fds(udp_fds, n * n_workers);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+		engine.rcfg.mirror = msrv.m;
+		engine.rcfg.mirror_store = msrv.store;
+	}
+	/* <<< zone mirror */
 	if (uv_loop_init(&m.loop) < 0) {
 		close_fds(udp_fds, n * n_workers);
 		goto out;
@@ -191,6 +211,8 @@ static int run(const struct ost_config *cfg)
 		engine.res = &res;
 		engine.rcfg.policy = &res.policy;
 		m.res = &res;
+		if (has_mirror)
+			ost_resilience_attach_mirror(&res, msrv.m);
 	}
 	for (; inited < n_workers; inited++) {
 		int ret = ost_worker_init(&srv.workers[inited], &srv, inited, udp_fds + inited * n,
@@ -229,7 +251,7 @@ static int run(const struct ost_config *cfg)
 		}
 	}
 	/* The control socket (mode 0600) once everything it reaches exists. */
-	int cret = ost_daemon_ctl_start(&m.loop, &srv, m.res, &m.ctl);
+	int cret = ost_daemon_ctl_start(&m.loop, &srv, m.res, has_mirror ? &msrv : NULL, &m.ctl);
 	if (cret < 0) {
 		rc = EXIT_CONFIG;
 		goto out;
@@ -257,6 +279,8 @@ out:
 		uv_run(&m.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&m.loop);
 	}
+	/* Every worker and the control socket are gone: nobody uses the mirror any more. */
+	ost_mirror_srv_close(&msrv);
 	if (tcp_fds)
 		close_fds(tcp_fds, n);
 	/* Every worker is gone: wait for the cache writer and close the cache. */

@@ -23,6 +23,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/log.h"
+#include "ostrov/zone.h"
 
 /* "ADDR/32" or "ADDR/128" of a socket address, for the destination map. */
 static int host_prefix(const struct sockaddr *sa, char *buf, size_t cap)
@@ -172,14 +173,61 @@ fail:
 	return ret;
 }
 
+/* How often the mirrors' horizons are fed to the machine (they move by refreshes). */
+#define MIRROR_FEED_MS 5000
+
+/* @return true when every configured zone has a verified version */
+static bool feed_mirrors(struct ost_resilience *r)
+{
+	bool all = true;
+	size_t n = ost_mirror_zone_count(r->mirror);
+	for (size_t i = 0; i < n; i++) {
+		struct ost_mirror_zone_status st;
+		if (ost_mirror_zone_status_at(r->mirror, i, &st) != 0 || !st.has_version) {
+			all = false;
+			continue;
+		}
+		if (ost_fo_feed_mirror(r->fo, st.name, st.meta.serial, st.meta.soa_expire_deadline,
+				       st.meta.rrsig_horizon, true) < 0)
+			ost_log(OST_LOG_WARN, "failover",
+				"cannot track mirror zone=%s (more than %d)", st.name,
+				OST_FO_MAX_MIRRORS);
+	}
+	return all;
+}
+
+static void mirror_timer_cb(void *arg)
+{
+	struct ost_resilience *r = arg;
+	r->mirror_timer = NULL;
+	(void)feed_mirrors(r);
+	r->mirror_timer =
+		ost_clock_timer_start(&r->clock.clock, MIRROR_FEED_MS, mirror_timer_cb, r);
+}
+
+void ost_resilience_attach_mirror(struct ost_resilience *r, struct ost_mirror *m)
+{
+	r->mirror = m;
+}
+
 int ost_resilience_start(struct ost_resilience *r)
 {
 	int ret = ost_probe_start(r->probe);
 	if (ret < 0)
 		return ret;
-	if (!r->has_mirror)
+	if (!r->mirror) {
 		ost_resilience_mirror_loaded(r, true);
-	return 0;
+		return 0;
+	}
+	/*
+	 * A zone without a verified version yet (first start, transfer pending)
+	 * is MIRROR_FAILED: NORMAL without the mirror, with an alarm (standards.md
+	 * §7.2 LOADING); its horizons reach the machine once it is fetched.
+	 */
+	ost_resilience_mirror_loaded(r, feed_mirrors(r));
+	r->mirror_timer =
+		ost_clock_timer_start(&r->clock.clock, MIRROR_FEED_MS, mirror_timer_cb, r);
+	return r->mirror_timer ? 0 : -ENOMEM;
 }
 
 void ost_resilience_mirror_loaded(struct ost_resilience *r, bool is_ok)
@@ -227,10 +275,14 @@ void ost_resilience_stop(struct ost_resilience *r)
 {
 	if (r->probe)
 		ost_probe_stop(r->probe);
+	if (r->mirror_timer)
+		ost_clock_timer_stop(&r->clock.clock, r->mirror_timer);
+	r->mirror_timer = NULL;
 }
 
 void ost_resilience_close(struct ost_resilience *r)
 {
+	ost_resilience_stop(r);
 	ost_probe_free(r->probe);
 	r->probe = NULL;
 	ost_drill_free(r->drill);

@@ -46,7 +46,8 @@ struct ost_resilience {
 	uint8_t national[OST_NATIONAL_ZONES_MAX][256]; /**< national zones, wire, lower case */
 	size_t national_len[OST_NATIONAL_ZONES_MAX];   /**< their lengths */
 	size_t n_national;                             /**< how many */
-	bool has_mirror; /**< a mirror will post MIRROR_READY / _FAILED itself */
+	struct ost_mirror *mirror;                     /**< the zone mirror, or NULL (borrowed) */
+	struct ost_timer *mirror_timer;                /**< periodic feed of mirror horizons */
 };
 
 /**
@@ -62,9 +63,24 @@ struct ost_resilience {
 int ost_resilience_open(struct ost_resilience *r, uv_loop_t *loop, const struct ost_config *cfg,
 			const struct ost_engine *e, char *err, size_t errlen) OST_WUR;
 
+struct ost_mirror;
+
 /**
- * Start the probes and, without a mirror, post OST_FO_EV_MIRROR_READY
- * (LOADING -> NORMAL). Main loop only.
+ * Let the machine follow zone mirror @p m: at start every zone's serial, SOA
+ * expire deadline and RRSIG horizon go to ost_fo_feed_mirror() and
+ * MIRROR_READY (every zone has a verified version) or MIRROR_FAILED is
+ * posted; then the horizons are fed again every few seconds, so refreshes
+ * (and expiry, MIRROR-EXPIRED while isolated) reach the machine. Call before
+ * ost_resilience_start().
+ * @param r the daemon's resilience
+ * @param m the mirror (thread-safe), borrowed
+ */
+void ost_resilience_attach_mirror(struct ost_resilience *r, struct ost_mirror *m);
+
+/**
+ * Start the probes and post the start event: OST_FO_EV_MIRROR_READY without
+ * a mirror, else what the mirror's state says (LOADING -> NORMAL). Main loop
+ * only.
  * @return 0 or a negative error
  */
 int ost_resilience_start(struct ost_resilience *r) OST_WUR;
