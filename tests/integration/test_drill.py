@@ -27,6 +27,9 @@ foreign second-level servers, in ostrovd's transport.
    time to ISOLATED within the target and not later than the test saw it,
    time to recover known and not later than the test saw NORMAL, national
    upstream queries never cut, root and foreign ones cut.
+4. `isolate` (ISOLATED at once, never-seen foreign names SERVFAIL + EDE 22,
+   a second isolate refused), `unisolate`, `cache flush NAME`, `zone list`
+   without a mirror, `stats --json`.
 Exit 0 on success, 1 on failure, 77 when the lab is not there.
 """
 
@@ -243,6 +246,32 @@ def main():
               f"detection pass ({verdict})")
         check(rep.get("stop_reason") == "operator", f"report: stopped by the operator "
               f"({rep.get('stop_reason')})")
+        # 4. operator isolation, and the other daemon commands.
+        rc, out, err = F.ctl(ctl, sock, "isolate")
+        check(rc == 0 and T.state(ctl, sock) == "ISOLATED", f"isolate: ISOLATED at once "
+              f"({out.strip()} {err.strip()})")
+        r, took = T.ask_timed(lab.port, {"qname": "forced-never-seen.example.org.",
+                                         "qtype": "A"})
+        check(r["rcode"] == "SERVFAIL" and r["ede"] == 22 and took < 0.5,
+              f"operator isolation: never-seen foreign name SERVFAIL + EDE 22 at once "
+              f"({r['rcode']} {r['ede']} {took:.2f}s)")
+        rc, out, err = F.ctl(ctl, sock, "isolate")
+        check(rc == 1, f"second isolate refused ({err.strip()!r})")
+        rc, out, err = F.ctl(ctl, sock, "unisolate")
+        st = T.state(ctl, sock)
+        check(rc == 0 and st in ("RECOVERING", "NORMAL"), f"unisolate: {st} ({out.strip()})")
+        j = F.ctl_json(ctl, sock, "cache", "flush", "example.net")
+        check(j is not None and j.get("removed", 0) >= 1,
+              f"cache flush example.net removed entries ({j})")
+        rc, out, err = F.ctl(ctl, sock, "cache", "flush", "bad..name")
+        check(rc != 0, f"cache flush of a bad name refused (rc={rc} {err.strip()!r})")
+        rc, out, err = F.ctl(ctl, sock, "zone", "list")
+        check(rc == 0 and "no mirror configured" in out, f"zone list without a mirror "
+              f"({out.strip()!r})")
+        st = F.ctl_json(ctl, sock, "stats")
+        check(st is not None and st.get("isolated_servfail", 0) >= len(never) + 1,
+              f"stats: isolated_servfail counts the SERVFAILs given in isolation "
+              f"({st and st.get('isolated_servfail')})")
         check(d.stop() == 0, "SIGTERM: exit 0")
         d = None
     finally:
