@@ -73,7 +73,7 @@ struct engine {
 	struct ost_resolver_config cfg;
 	struct ost_root_hint *hints;
 	struct ost_stub_addr *stubs;
-	struct ost_cidr *allow;
+	struct ost_resolver_cidr *allow;
 	size_t nallow;
 	char **hint_names;
 	size_t nhint_names;
@@ -86,7 +86,7 @@ struct engine {
 
 static int add_allow(struct engine *e, const struct sockaddr_storage *ss, uint8_t prefix)
 {
-	struct ost_cidr *a = realloc(e->allow, (e->nallow + 1) * sizeof(*a));
+	struct ost_resolver_cidr *a = realloc(e->allow, (e->nallow + 1) * sizeof(*a));
 
 	if (!a)
 		return -ENOMEM;
