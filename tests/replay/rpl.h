@@ -401,6 +401,12 @@ struct rpl_net {
 	size_t nlog;             /**< number of queries */
 	size_t caplog;           /**< capacity */
 	FILE *trace;             /**< verbose trace, or NULL */
+	/**
+	 * testbound (Unbound scenarios): a reply goes to the query it answers
+	 * whatever its ID, so a reply without ADJUST copy_id gets the query's
+	 * ID here. Deckard (a real network) sends the entry's ID as it is.
+	 */
+	bool is_reply_routed;
 };
 
 /** Prepare a network for @p sc on @p clock. */
