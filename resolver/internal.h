@@ -394,6 +394,22 @@ void ost_stale_result(const struct ost_task *t, struct ost_result *res);
 /** Answer every waiter with the stale answer; @p why goes into EXTRA-TEXT. */
 void ost_stale_deliver(struct ost_task *t, const char *why);
 
+/* ---- mirror.c: answering from the zone mirror ---- */
+
+/** What ost_mirror_plan() did with a task. */
+enum ost_mirror_step {
+	OST_MIRROR_PASS = 0, /**< nothing (more) from the mirror: iterate as usual */
+	OST_MIRROR_DONE,     /**< final result set from the mirror: go to VALIDATE */
+	OST_MIRROR_FAIL,     /**< the task failed (SERVFAIL + EDE set) */
+};
+
+/**
+ * Called by PLAN: while t->sname lies in a usable mirrored zone, feed the
+ * reply that zone's servers would send, built from the store, to the
+ * iterator (referrals move the cut on). @return what to do next
+ */
+enum ost_mirror_step ost_mirror_plan(struct ost_task *t);
+
 /* ---- answer.c ---- */
 
 /** Encode the OST_CTAG_MSG payload of a final result into @p a; @p min_ttl

@@ -59,7 +59,7 @@ const char *ost_task_state_str(enum ost_task_state s)
 /* Legal edges; DONE is reachable from everywhere (limits, deadline). */
 static const unsigned legal_next[OST_TS_COUNT] = {
 	[OST_TS_START] = B(OST_TS_PLAN),
-	[OST_TS_PLAN] = B(OST_TS_PICK),
+	[OST_TS_PLAN] = B(OST_TS_PICK) | B(OST_TS_VALIDATE), /* VALIDATE: mirror answer */
 	[OST_TS_PICK] = B(OST_TS_SEND) | B(OST_TS_RESOLVE_NS) | B(OST_TS_PLAN),
 	[OST_TS_RESOLVE_NS] = B(OST_TS_WAIT_SUB) | B(OST_TS_PICK),
 	[OST_TS_WAIT_SUB] = B(OST_TS_PICK),
@@ -241,6 +241,14 @@ static enum ost_step on_start(struct ost_task *t)
 
 static enum ost_step on_plan(struct ost_task *t)
 {
+	/* >>> zone mirror hook (resolver/mirror.c): names in a usable mirrored
+	 * zone are answered or referred from the store, not asked upstream. */
+	enum ost_mirror_step ms = ost_mirror_plan(t);
+	if (ms != OST_MIRROR_PASS) {
+		goto_state(t, ms == OST_MIRROR_DONE ? OST_TS_VALIDATE : OST_TS_DONE);
+		return OST_STEP_CONTINUE;
+	}
+	/* <<< zone mirror hook */
 	if (ost_iter_plan(t) != 0) {
 		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 		goto_state(t, OST_TS_DONE);

@@ -21,10 +21,12 @@
 #include <uv.h>
 
 #include "ostrov/config.h"
+#include "ostrov/control.h"
 #include "ostrov/log.h"
 
 #include "engine.h"
 #include "worker.h"
+#include "xfr_out.h"
 
 #define EXIT_CONFIG 2
 
@@ -110,6 +112,10 @@ static int run(const struct ost_config *cfg)
 	int rc = 1;
 	struct ost_engine engine;
 	memset(&engine, 0, sizeof(engine));
+	struct ost_mirror_srv msrv; /* zone mirror (xfr_out.c) */
+	memset(&msrv, 0, sizeof(msrv));
+	struct ost_ctl_dispatch *ctl = NULL; /* control socket: zone commands so far */
+	struct ost_ctl_server *ctl_srv = NULL;
 	unsigned n_workers = cfg->server.workers ? cfg->server.workers : uv_available_parallelism();
 	size_t n = cfg->server.n_listen;
 	struct ost_server srv = {.cfg = cfg, .n_workers = n_workers, .engine = &engine};
@@ -142,6 +148,37 @@ static int run(const struct ost_config *cfg)
 		rc = eret == OST_ECONFIG ? EXIT_CONFIG : 1;
 		goto out;
 	}
+	/* >>> zone mirror (xfr_out.c): before the workers, whose resolvers get it. */
+	if (cfg->mirror.n_zones > 0) {
+		eret = ost_mirror_srv_open(&msrv, cfg, &engine.clock, err, sizeof(err));
+		if (eret == 0)
+			eret = ost_mirror_srv_start(&msrv, err, sizeof(err));
+		if (eret < 0) {
+			ost_log(OST_LOG_ERR, "server", "%s", err);
+			close_fds(udp_fds, n * n_workers);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+		engine.rcfg.mirror = msrv.m;
+		engine.rcfg.mirror_store = msrv.store;
+		/* ostrovctl zone list|refresh|import (mirror_ctl.c); the other
+		 * commands register on the same dispatcher when they are wired. */
+		if (cfg->server.control_socket) {
+			ctl = ost_ctl_dispatch_new();
+			eret = ctl ? ost_mirror_srv_register_ctl(&msrv, ctl) : -ENOMEM;
+			if (eret == 0)
+				eret = ost_ctl_server_start(cfg->server.control_socket, ctl,
+							    &ctl_srv);
+			if (eret < 0) {
+				ost_log(OST_LOG_ERR, "server", "control socket %s: %s",
+					cfg->server.control_socket, ost_strerror(eret));
+				close_fds(udp_fds, n * n_workers);
+				rc = EXIT_CONFIG;
+				goto out;
+			}
+		}
+	}
+	/* <<< zone mirror */
 	for (; inited < n_workers; inited++) {
 		int ret = ost_worker_init(&srv.workers[inited], &srv, inited, udp_fds + inited * n,
 					  tcp_fds);
@@ -198,6 +235,11 @@ out:
 		uv_loop_close(&m.loop);
 	if (tcp_fds)
 		close_fds(tcp_fds, n);
+	/* Every worker is gone: no resolver uses the mirror any more. */
+	if (ctl_srv)
+		ost_ctl_server_stop(ctl_srv);
+	ost_ctl_dispatch_free(ctl);
+	ost_mirror_srv_close(&msrv);
 	/* Every worker is gone: wait for the cache writer and close the cache. */
 	ost_engine_close(&engine);
 	if (rc == 0)

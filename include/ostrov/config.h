@@ -57,6 +57,23 @@ enum ost_deny_action {
 	OST_DENY_ACTION_COUNT,
 };
 
+/** One mirrored zone of the mirror section (RFC 8806 local copies). */
+struct ost_mirror_zone_cfg {
+	char *name;              /**< zone name, e.g. "." or "ru." */
+	char **sources;          /**< "ADDR@PORT [tsig NAME:ALG:SECRET]", in order */
+	size_t n_sources;        /**< how many */
+	char *bootstrap;         /**< zone file imported when nothing usable is stored */
+	char *trust_anchor_file; /**< own DS/DNSKEY anchors; NULL: resolver's file or parent DS */
+	bool require_zonemd;     /**< reject versions without ZONEMD (RFC 8976) */
+	bool ixfr;               /**< ask IXFR first (falls back to AXFR) */
+	uint64_t max_size;       /**< bytes (0 = none) */
+	uint64_t max_records;    /**< records (0 = none) */
+	struct ost_acl allow_transfer; /**< downstream clients allowed to AXFR it */
+	struct ost_addr *notify;       /**< downstream addresses notified of new versions */
+	size_t n_notify;               /**< how many */
+	unsigned line;                 /**< line of the zone in the file, for messages */
+};
+
 /** The whole configuration; strings and arrays are owned by it. */
 struct ost_config {
 	char *path; /**< the file it was read from */
@@ -93,6 +110,15 @@ struct ost_config {
 		uint32_t max_ttl;          /**< seconds */
 		uint32_t max_negative_ttl; /**< seconds */
 	} cache;
+	/** Section mirror (optional): verified local copies of zones. */
+	struct {
+		char *path;                        /**< LMDB directory of the mirror store */
+		uint64_t size;                     /**< map size in bytes */
+		struct ost_addr *listen;           /**< AXFR/SOA out, NOTIFY in; may be empty */
+		size_t n_listen;                   /**< how many */
+		struct ost_mirror_zone_cfg *zones; /**< mirrored zones */
+		size_t n_zones;                    /**< how many */
+	} mirror;
 };
 
 /**

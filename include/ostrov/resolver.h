@@ -150,6 +150,9 @@ struct ost_resolver_policy {
 	bool (*stale_immediately)(void *ctx, const uint8_t *qname, uint16_t qtype);
 };
 
+struct ost_mirror;
+struct ost_zone_store;
+
 /** Configuration of a resolver; copied by ost_resolver_new(). */
 struct ost_resolver_config {
 	const struct ost_root_hint *hints;     /**< root hints */
@@ -184,6 +187,13 @@ struct ost_resolver_config {
 	bool serve_original_ttl;           /**< TTLs as received, not counted down */
 	/** Failover hooks, borrowed (must outlive the resolver); NULL = none. */
 	const struct ost_resolver_policy *policy;
+	/**
+	 * Zone mirror (include/ostrov/zone.h), borrowed, thread-safe; NULL =
+	 * none. Names in a usable mirrored zone are answered from it instead
+	 * of asking the zone's servers (resolver/mirror.c).
+	 */
+	struct ost_mirror *mirror;
+	struct ost_zone_store *mirror_store; /**< the mirror's store (lookups) */
 };
 
 /**
@@ -251,6 +261,7 @@ struct ost_resolver_stats {
 	uint64_t policy_blocked;   /**< addresses skipped because the policy forbade them */
 	uint64_t norec_refused;    /**< RD=0 queries refused on a cache miss */
 	uint64_t aggressive_nsec;  /**< negatives made from validated NSEC (RFC 8198) */
+	uint64_t mirror_answers;   /**< replies built from the zone mirror instead of asked */
 };
 
 struct ost_resolver;

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Answering from the zone mirror inside the engine (RFC 8806 §2: "the
+ * resolver itself acts as the authority, but only for answering queries from
+ * itself"). Before a task asks a zone's servers, PLAN calls ost_mirror_plan():
+ * when the name lies in a mirrored zone that is usable (verified, before its
+ * SOA expire deadline), the reply that zone's authoritative servers would
+ * send is built from the store and fed to the iterator exactly as if it had
+ * come over the network. So the iterator's own rules apply unchanged: a
+ * referral (NS, glue, DS or the NSEC/NSEC3 proof that there is none) becomes
+ * the next cut and iteration goes on from it (locally again when the child
+ * is mirrored too, e.g. root -> ru.), an answer (with its RRSIGs), NXDOMAIN or
+ * NODATA (SOA and NSEC/NSEC3 proofs with RRSIGs) ends the task, CNAME and
+ * DNAME links restart it. The mirrored zone's servers are never asked, and
+ * the DNSSEC records travel with the data so that validators downstream (and
+ * ours) can check them. AA is never set toward clients (RFC 8806 §3: the AA
+ * bit of a mirror answer is 0); the answer is built by ost_result_to_wire()
+ * like any other.
+ *
+ * Cases the mirror leaves to normal iteration (it returns PASS): ANY and
+ * RRSIG questions, names covered by a wildcard (synthesis is not done here),
+ * negative answers in an unsigned zone (no NSEC chain to prove them), a
+ * mirror past its SOA expire deadline (RFC 8806 §3: normal recursion takes
+ * over) and any store error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "ostrov/log.h"
+#include "ostrov/zone.h"
+
+#include "internal.h"
+
+/** Building one reply: the packet and the zone's read transaction. */
+struct mbuild {
+	struct ost_task *t;
+	struct ost_zone_rtxn *txn;
+	const ldns_rdf *apex;
+	ldns_pkt *p;
+	int err; /* first resource error */
+};
+
+static ldns_rdf *view_owner(const struct ost_zone_rrset_view *v)
+{
+	return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, v->owner_len, v->owner);
+}
+
+/* Append the RRset of @p v (and its RRSIGs) to @p sec unless already there. */
+static void push_view(struct mbuild *b, ldns_pkt_section sec, const struct ost_zone_rrset_view *v)
+{
+	ldns_rr_list *rrs = NULL, *sigs = NULL;
+	if (b->err || (b->err = ost_zone_rrset_view_to_ldns(v, &rrs, &sigs)) != 0)
+		return;
+	ldns_rr_list *l[2] = {rrs, sigs};
+	for (int k = 0; k < 2; k++) {
+		while (ldns_rr_list_rr_count(l[k]) > 0) {
+			ldns_rr *rr = ldns_rr_list_pop_rr(l[k]);
+			/* ldns_pkt_safe_push_rr() skips duplicates (one NSEC3
+			 * can be both closest encloser and wildcard cover). */
+			if (!ldns_pkt_safe_push_rr(b->p, sec, rr))
+				ldns_rr_free(rr);
+		}
+	}
+	ldns_rr_list_deep_free(rrs);
+	ldns_rr_list_deep_free(sigs);
+}
+
+/* Exact lookup; pushes when found. @return 0, -ENOENT or an error */
+static int push_find(struct mbuild *b, ldns_pkt_section sec, const ldns_rdf *name, uint16_t type)
+{
+	struct ost_zone_rrset_view v;
+	int rc = ost_zone_rtxn_find(b->txn, name, type, &v);
+	if (rc == 0)
+		push_view(b, sec, &v);
+	return rc;
+}
+
+static int add_soa(struct mbuild *b)
+{
+	return push_find(b, LDNS_SECTION_AUTHORITY, b->apex, LDNS_RR_TYPE_SOA);
+}
+
+/* Glue for the name servers of a referral: A/AAAA of NS targets inside the zone. */
+static void add_glue(struct mbuild *b, const struct ost_zone_rrset_view *ns)
+{
+	ldns_rr_list *rrs = NULL;
+	if (b->err || (b->err = ost_zone_rrset_view_to_ldns(ns, &rrs, NULL)) != 0)
+		return;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		const ldns_rdf *target = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0);
+		if (!target || !ost_dname_under(target, b->apex))
+			continue;
+		(void)push_find(b, LDNS_SECTION_ADDITIONAL, target, LDNS_RR_TYPE_A);
+		(void)push_find(b, LDNS_SECTION_ADDITIONAL, target, LDNS_RR_TYPE_AAAA);
+	}
+	ldns_rr_list_deep_free(rrs);
+}
+
+/* ---- NSEC3 (RFC 5155 §7.2) ---- */
+
+struct n3param {
+	uint8_t alg;
+	uint16_t iter;
+	uint8_t salt_len;
+	uint8_t salt[255];
+};
+
+static int n3param_get(struct mbuild *b, struct n3param *np)
+{
+	struct ost_zone_rrset_view v;
+	ldns_rr_list *rrs = NULL;
+	int rc = ost_zone_rtxn_find(b->txn, b->apex, LDNS_RR_TYPE_NSEC3PARAM, &v);
+	if (rc)
+		return rc;
+	if ((rc = ost_zone_rrset_view_to_ldns(&v, &rrs, NULL)) != 0)
+		return rc;
+	const ldns_rr *p = ldns_rr_list_rr(rrs, 0);
+	rc = -ENOENT;
+	if (p && ldns_rr_rd_count(p) >= 4) {
+		np->alg = ldns_nsec3_algorithm(p);
+		np->iter = ldns_nsec3_iterations(p);
+		np->salt_len = ldns_nsec3_salt_length(p);
+		uint8_t *s = ldns_nsec3_salt_data(p);
+		if (np->salt_len && s)
+			memcpy(np->salt, s, np->salt_len);
+		free(s);
+		rc = 0;
+	}
+	ldns_rr_list_deep_free(rrs);
+	return rc;
+}
+
+/* The NSEC3 RRset matching (@p exact) or covering @p name. */
+static int n3_find(struct mbuild *b, const struct n3param *np, const ldns_rdf *name,
+		   struct ost_zone_rrset_view *out, bool *exact)
+{
+	ldns_rdf *h = ldns_nsec3_hash_name(name, np->alg, np->iter, np->salt_len, np->salt);
+	if (!h)
+		return -ENOMEM;
+	int rc = -ENOMEM;
+	if (ldns_dname_cat(h, b->apex) == LDNS_STATUS_OK) {
+		rc = ost_zone_rtxn_find_nsec3(b->txn, h, out);
+		if (rc == 0) {
+			ldns_rdf *o = view_owner(out);
+			*exact = o && ldns_dname_compare(o, h) == 0;
+			ldns_rdf_deep_free(o);
+		}
+	}
+	ldns_rdf_deep_free(h);
+	return rc;
+}
+
+/* Negative answer in an NSEC3 zone. @p is_deleg: @p name is a delegation
+ * point (DS question or insecure referral): never NXDOMAIN. Returns 0, 1
+ * when a wildcard would apply (PASS), or an error. */
+static int n3_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
+{
+	struct n3param np;
+	struct ost_zone_rrset_view v;
+	bool exact = false;
+	int rc = n3param_get(b, &np);
+	if (rc)
+		return rc;
+	if ((rc = n3_find(b, &np, name, &v, &exact)) != 0)
+		return rc;
+	if (exact) {
+		/* NODATA (§7.2.3/§7.2.4): the NSEC3 matching the name. */
+		push_view(b, LDNS_SECTION_AUTHORITY, &v);
+		*rcode = LDNS_RCODE_NOERROR;
+		return 0;
+	}
+	/* Closest encloser proof (§7.2.1): the longest existing ancestor. */
+	unsigned nl = ldns_dname_label_count(name), al = ldns_dname_label_count(b->apex);
+	ldns_rdf *ce = NULL, *nc = NULL;
+	struct ost_zone_rrset_view cev;
+	for (unsigned k = 1; k <= nl - al && !ce; k++) {
+		ldns_rdf *anc = ldns_dname_clone_from(name, (uint16_t)k);
+		if (!anc)
+			return -ENOMEM;
+		bool ex = false;
+		if (n3_find(b, &np, anc, &cev, &ex) == 0 && ex) {
+			ce = anc;
+			nc = ldns_dname_clone_from(name, (uint16_t)(k - 1));
+		} else {
+			ldns_rdf_deep_free(anc);
+		}
+	}
+	if (!ce || !nc) {
+		ldns_rdf_deep_free(ce);
+		ldns_rdf_deep_free(nc);
+		return -ENOENT;
+	}
+	struct ost_zone_rrset_view ncv, wcv;
+	rc = n3_find(b, &np, nc, &ncv, &exact);
+	ldns_rdf *wc = NULL;
+	if (rc == 0 && !is_deleg) {
+		wc = ldns_dname_new_frm_str("*");
+		if (!wc || ldns_dname_cat(wc, ce) != LDNS_STATUS_OK)
+			rc = -ENOMEM;
+		else if ((rc = n3_find(b, &np, wc, &wcv, &exact)) == 0 && exact)
+			rc = 1; /* a wildcard exists: synthesis is left to the network */
+	}
+	if (rc == 0) {
+		push_view(b, LDNS_SECTION_AUTHORITY, &cev);
+		push_view(b, LDNS_SECTION_AUTHORITY, &ncv);
+		if (!is_deleg)
+			push_view(b, LDNS_SECTION_AUTHORITY, &wcv);
+		/* An opt-out span (§7.2.7) proves only that no secure
+		 * delegation exists: for a delegation point that is NODATA
+		 * for DS; otherwise the name does not exist. */
+		*rcode = is_deleg ? LDNS_RCODE_NOERROR : LDNS_RCODE_NXDOMAIN;
+	}
+	ldns_rdf_deep_free(ce);
+	ldns_rdf_deep_free(nc);
+	ldns_rdf_deep_free(wc);
+	return rc;
+}
+
+/* ---- NSEC (RFC 4035 §3.1.3) ---- */
+
+/* The NSEC at or before @p name. The apex is the first name of the zone, so
+ * when the store finds no predecessor (it does not for the root apex, whose
+ * name key is empty) the apex NSEC is the one. */
+static int find_nsec(struct mbuild *b, const ldns_rdf *name, struct ost_zone_rrset_view *out)
+{
+	int rc = ost_zone_rtxn_find_nsec(b->txn, name, out);
+	if (rc == -ENOENT)
+		rc = ost_zone_rtxn_find(b->txn, b->apex, LDNS_RR_TYPE_NSEC, out);
+	return rc;
+}
+
+/* The longest ancestor of @p name that @p other is at or below. */
+static unsigned common_labels(const ldns_rdf *name, const ldns_rdf *other)
+{
+	unsigned nl = ldns_dname_label_count(name);
+	for (unsigned k = 0; k <= nl; k++) {
+		ldns_rdf *anc = ldns_dname_clone_from(name, (uint16_t)k);
+		bool under = anc && ost_dname_under(other, anc);
+		ldns_rdf_deep_free(anc);
+		if (under)
+			return nl - k;
+	}
+	return 0;
+}
+
+static int nsec_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
+{
+	struct ost_zone_rrset_view v, wv;
+	ldns_rr_list *rrs = NULL;
+	int rc = find_nsec(b, name, &v);
+	if (rc)
+		return rc;
+	if ((rc = ost_zone_rrset_view_to_ldns(&v, &rrs, NULL)) != 0)
+		return rc;
+	const ldns_rr *nsec = ldns_rr_list_rr(rrs, 0);
+	const ldns_rdf *owner = ldns_rr_owner(nsec), *next = ldns_rr_rdf(nsec, 0);
+	rc = -ENOENT;
+	if (!next)
+		goto out;
+	bool exact = ldns_dname_compare(owner, name) == 0;
+	/* An empty non-terminal: the next name lies below it (RFC 4035 §3.1.3.2). */
+	bool ent = !exact && ldns_dname_is_subdomain(next, name);
+	if (exact || ent || is_deleg) {
+		push_view(b, LDNS_SECTION_AUTHORITY, &v);
+		*rcode = LDNS_RCODE_NOERROR;
+		rc = 0;
+		goto out;
+	}
+	/* NXDOMAIN: the covering NSEC and the one denying *.closest-encloser. */
+	unsigned cl1 = common_labels(name, owner), cl2 = common_labels(name, next);
+	unsigned cl = cl1 > cl2 ? cl1 : cl2, nl = ldns_dname_label_count(name);
+	ldns_rdf *ce = ldns_dname_clone_from(name, (uint16_t)(nl - cl));
+	ldns_rdf *wc = ldns_dname_new_frm_str("*");
+	if (!ce || !wc || ldns_dname_cat(wc, ce) != LDNS_STATUS_OK) {
+		rc = -ENOMEM;
+	} else if ((rc = find_nsec(b, wc, &wv)) == 0) {
+		ldns_rdf *wo = view_owner(&wv);
+		if (wo && ldns_dname_compare(wo, wc) == 0) {
+			rc = 1; /* the wildcard exists */
+		} else {
+			push_view(b, LDNS_SECTION_AUTHORITY, &v);
+			push_view(b, LDNS_SECTION_AUTHORITY, &wv);
+			*rcode = LDNS_RCODE_NXDOMAIN;
+		}
+		ldns_rdf_deep_free(wo);
+	}
+	ldns_rdf_deep_free(ce);
+	ldns_rdf_deep_free(wc);
+out:
+	ldns_rr_list_deep_free(rrs);
+	return rc;
+}
+
+/* Denial of @p name: NSEC3 when the zone has NSEC3PARAM, else NSEC. */
+static int negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
+{
+	struct ost_zone_rrset_view v;
+	if (ost_zone_rtxn_find(b->txn, b->apex, LDNS_RR_TYPE_NSEC3PARAM, &v) == 0)
+		return n3_negative(b, name, is_deleg, rcode);
+	return nsec_negative(b, name, is_deleg, rcode);
+}
+
+/* Build the authoritative reply of zone @p apex for (name, type).
+ * @return 0 (b->p filled), 1 (PASS: not answerable here), or an error */
+static int build(struct mbuild *b, const ldns_rdf *name, uint16_t type)
+{
+	struct ost_zone_rrset_view v;
+	uint8_t rcode = LDNS_RCODE_NOERROR;
+	int rc;
+
+	if (type == LDNS_RR_TYPE_ANY || type == LDNS_RR_TYPE_RRSIG)
+		return 1;
+	/* Below a zone cut: a referral (RFC 1034 §4.3.2 step 3b), except the
+	 * DS of the cut itself, which is the parent's data (RFC 4035 §3.1.4.1). */
+	rc = ost_zone_rtxn_find_cut(b->txn, name, &v);
+	if (rc == 0) {
+		ldns_rdf *cut = view_owner(&v);
+		if (!cut)
+			return -ENOMEM;
+		bool at_cut = ldns_dname_compare(cut, name) == 0;
+		if (!(type == LDNS_RR_TYPE_DS && at_cut)) {
+			ldns_pkt_set_aa(b->p, false);
+			push_view(b, LDNS_SECTION_AUTHORITY, &v);
+			if (push_find(b, LDNS_SECTION_AUTHORITY, cut, LDNS_RR_TYPE_DS) == -ENOENT) {
+				/* No DS: the proof of its absence, as servers send it. */
+				uint8_t ignore;
+				int nrc = negative(b, cut, true, &ignore);
+				if (nrc < 0 && nrc != -ENOENT)
+					rc = nrc;
+			}
+			add_glue(b, &v);
+			ldns_rdf_deep_free(cut);
+			return b->err ? b->err : rc;
+		}
+		ldns_rdf_deep_free(cut);
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	/* DNAME at an ancestor (RFC 6672 §2.3): the iterator synthesises the CNAME. */
+	unsigned nl = ldns_dname_label_count(name), al = ldns_dname_label_count(b->apex);
+	for (unsigned k = nl - al; k >= 1 && k <= nl; k--) {
+		ldns_rdf *anc = ldns_dname_clone_from(name, (uint16_t)k);
+		if (!anc)
+			return -ENOMEM;
+		rc = push_find(b, LDNS_SECTION_ANSWER, anc, LDNS_RR_TYPE_DNAME);
+		ldns_rdf_deep_free(anc);
+		if (rc == 0)
+			return b->err;
+	}
+	rc = push_find(b, LDNS_SECTION_ANSWER, name, type);
+	if (rc == 0)
+		return b->err;
+	if (type != LDNS_RR_TYPE_CNAME &&
+	    push_find(b, LDNS_SECTION_ANSWER, name, LDNS_RR_TYPE_CNAME) == 0)
+		return b->err;
+	bool is_deleg = type == LDNS_RR_TYPE_DS &&
+			ost_zone_rtxn_find(b->txn, name, LDNS_RR_TYPE_NS, &v) == 0 &&
+			!ost_dname_eq(name, b->apex);
+	rc = negative(b, name, is_deleg, &rcode);
+	if (rc != 0)
+		return rc == -ENOENT ? 1 : rc;
+	if ((rc = add_soa(b)) != 0)
+		return rc == -ENOENT ? 1 : rc;
+	ldns_pkt_set_rcode(b->p, rcode);
+	return b->err;
+}
+
+/* The deepest usable mirrored zone holding the data for (name, type). */
+static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t type, char *apex,
+		      size_t cap, unsigned *labels)
+{
+	struct ost_mirror *m = r->cfg.mirror;
+	size_t n = ost_mirror_zone_count(m);
+	bool found = false;
+	for (size_t i = 0; i < n; i++) {
+		struct ost_mirror_zone_status st;
+		ldns_rdf *z = NULL;
+		if (ost_mirror_zone_status_at(m, i, &st) != 0 || !st.is_usable ||
+		    ldns_str2rdf_dname(&z, st.name) != LDNS_STATUS_OK)
+			continue;
+		unsigned l = ldns_dname_label_count(z);
+		/* A DS lives in the parent: the zone must lie strictly above. */
+		bool holds = ost_dname_under(name, z) &&
+			     !(type == LDNS_RR_TYPE_DS && l > 0 && ost_dname_eq(name, z));
+		if (holds && (!found || l > *labels)) {
+			found = true;
+			*labels = l;
+			snprintf(apex, cap, "%s", st.name);
+		}
+		ldns_rdf_deep_free(z);
+	}
+	return found;
+}
+
+/* Make the mirrored zone @p apex the task's cut (it has no servers: if the
+ * mirror cannot answer, PICK falls back to the cut above, like a stale
+ * cached cut). */
+static int mirror_cut(struct ost_task *t, const char *apex, unsigned labels)
+{
+	ldns_rdf *name = ost_arena_rdf(&t->arena, ldns_dname_new_frm_str(apex));
+	if (!name)
+		return -ENOMEM;
+	if (t->cut->from_cache && t->cut->n_ns == 0 && ost_dname_eq(t->cut->name, name))
+		return 0;
+	struct ost_cut *c = ost_arena_alloc(&t->arena, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->arena = &t->arena;
+	c->labels = labels;
+	c->from_cache = true;
+	c->parent = ost_iter_closest_cut(t->cut, c->name);
+	if (!c->parent)
+		c->parent = t->cut;
+	t->cut = c;
+	t->qmin_known = 0;
+	return 0;
+}
+
+enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
+{
+	struct ost_resolver *r = t->r;
+	if (!r->cfg.mirror || !r->cfg.mirror_store)
+		return OST_MIRROR_PASS;
+	for (unsigned hop = 0; hop <= 2 * r->cfg.max_depth + r->cfg.max_cname; hop++) {
+		char apex[LDNS_MAX_DOMAINLEN + 2];
+		unsigned labels = 0;
+		if (!pick_zone(r, t->sname, t->qtype, apex, sizeof(apex), &labels))
+			return OST_MIRROR_PASS;
+		/* A deeper cut is already known (e.g. cached below the mirror):
+		 * the mirror has nothing to add. For DS the cut at the name
+		 * itself does not count: its DS is the parent's. */
+		bool ds_at_cut =
+			t->qtype == LDNS_RR_TYPE_DS && ost_dname_eq(t->cut->name, t->sname);
+		if (t->cut->labels > labels && !ds_at_cut)
+			return OST_MIRROR_PASS;
+		struct mbuild b = {.t = t};
+		if (ost_zone_rtxn_begin(r->cfg.mirror_store, apex, &b.txn) != 0)
+			return OST_MIRROR_PASS;
+		b.apex = ldns_dname_new_frm_str(apex);
+		b.p = ldns_pkt_new();
+		int rc = b.apex && b.p ? 0 : -ENOMEM;
+		if (rc == 0) {
+			ldns_pkt_set_qr(b.p, true);
+			ldns_pkt_set_aa(b.p, true);
+			ldns_rr *q = ldns_rr_new();
+			if (q) {
+				ldns_rr_set_owner(q, ldns_rdf_clone(t->sname));
+				ldns_rr_set_type(q, t->qtype);
+				ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
+				ldns_rr_set_question(q, true);
+				ldns_pkt_push_rr(b.p, LDNS_SECTION_QUESTION, q);
+			}
+			rc = build(&b, t->sname, t->qtype);
+		}
+		ost_zone_rtxn_end(b.txn);
+		ldns_rdf_deep_free((ldns_rdf *)b.apex);
+		if (rc != 0) {
+			ldns_pkt_free(b.p);
+			ost_log(OST_LOG_DEBUG, "resolver", "mirror pass zone=%s rc=%d", apex, rc);
+			if (rc < 0)
+				ost_log(OST_LOG_WARN, "resolver",
+					"mirror lookup failed zone=%s err=%s", apex,
+					ost_strerror(rc));
+			return OST_MIRROR_PASS;
+		}
+		if (!ost_arena_pkt(&t->arena, b.p) || mirror_cut(t, apex, labels) != 0) {
+			ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
+			return OST_MIRROR_FAIL;
+		}
+		t->q_name = t->sname;
+		t->q_type = t->qtype;
+		t->q_minimised = false;
+		t->q_proto = OST_PROTO_TCP;
+		t->q_edns = true;
+		r->stats.mirror_answers++;
+		switch (ost_iter_reply(t, b.p)) {
+		case OST_ITER_DONE:
+			t->rank = OST_RANK_MIRROR;
+			return OST_MIRROR_DONE;
+		case OST_ITER_FAIL:
+			return OST_MIRROR_FAIL;
+		case OST_ITER_NEXT:
+			continue; /* referral or CNAME: maybe mirrored again */
+		default:
+			return OST_MIRROR_PASS;
+		}
+	}
+	return OST_MIRROR_PASS;
+}
