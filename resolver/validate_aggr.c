@@ -321,7 +321,8 @@ void ost_val_aggr_store_wildcard(struct ost_resolver *r, const ldns_rdf *zone,
 		for (size_t i = 0; ok && i < ldns_rr_list_rr_count(l); i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(l, i);
 			ldns_rr *c = renamed(rr, wc);
-			uint32_t ttl = ttl_of(rr, NULL, now);
+			/* the data lives no longer than its signatures are valid */
+			uint32_t ttl = ttl_of(rr, k ? NULL : sigs, now);
 
 			ok = c && ldns_rr_list_push_rr(rrs, c);
 			if (!ok)
@@ -345,9 +346,13 @@ void ost_val_aggr_store_wildcard(struct ost_resolver *r, const ldns_rdf *zone,
 			w = &z->wild[i];
 	if (!w && z->n_wild < AGGR_MAX_WILD)
 		w = &z->wild[z->n_wild++];
-	for (size_t i = 0; !w && i < z->n_wild; i++)
-		if (!w || z->wild[i].expires < w->expires)
-			w = &z->wild[i];
+	if (!w) {
+		/* full: the one that expires first makes room */
+		w = &z->wild[0];
+		for (size_t i = 1; i < z->n_wild; i++)
+			if (z->wild[i].expires < w->expires)
+				w = &z->wild[i];
+	}
 	if (w->rrs)
 		ldns_rr_list_deep_free(w->rrs);
 	*w = (struct aggr_wild){.rrs = rrs, .type = type, .labels = labels, .expires = expires};
