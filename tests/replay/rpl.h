@@ -242,6 +242,7 @@ struct rpl_zone_servers {
 struct rpl_auth_zone {
 	ldns_rdf *name;             /**< zone name, owned */
 	const char *zonefile;       /**< zone file path (borrowed from the scenario), or NULL */
+	const char *zonefile_temp;  /**< or TEMPFILE_NAME of the zone file (borrowed), or NULL */
 	bool for_downstream;        /**< answer clients authoritatively (default yes) */
 	bool for_upstream;          /**< use instead of querying upstream (default yes) */
 	bool fallback_enabled;      /**< query upstream when the copy fails (default no) */
