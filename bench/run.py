@@ -1259,6 +1259,7 @@ def main(argv):
     log("work dir %s" % work)
     started = datetime.datetime.now(datetime.timezone.utc)
     mach = machine()
+    mach["git"] = git_describe()
 
     lab_tool = os.path.join(REPO, "tests", "lab", "lab")
     lab = None
@@ -1326,9 +1327,13 @@ def main(argv):
     return 0
 
 
+def git_describe():
+    return subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+
+
 def append_results(a, argv, started, mach, versions, lab, bench, rows):
-    git = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    git = mach["git"]
     with open("/proc/loadavg") as f:
         load_after = " ".join(f.read().split()[:3])
     lines = [
