@@ -240,6 +240,7 @@ struct ost_task {
 	char ede_text[128];         /**< EDE EXTRA-TEXT */
 	bool is_limit;              /**< failed because of a hard limit (propagates up) */
 	bool is_nxdomain_cut;       /**< NXDOMAIN at an ancestor (RFC 8020) */
+	bool stale_cut_tried;       /**< an expired cached cut was tried (RFC 8767 §5) */
 	enum ost_answer_source src; /**< answer source */
 	bool is_built_from_cache;   /**< answered from cached RRsets/negatives (stash.c) */
 	uint8_t rank;               /**< enum ost_rank of the final data */
@@ -369,6 +370,14 @@ bool ost_stash_stale(struct ost_task *t);
 uint32_t ost_stale_max(const struct ost_resolver *r);
 /** Find the closest cached zone cut for t->sname; sets t->cut. @return true when found */
 bool ost_stash_closest_cut(struct ost_task *t);
+/** As ost_stash_closest_cut() with expired delegations within the maximum
+ * staleness too (RFC 8767 §5, used when the servers of t->cut all failed);
+ * counted in stats.stale_infra. @return true when one was found */
+bool ost_stash_stale_cut(struct ost_task *t);
+/** Answer sub-request @p t (NS address, DS, DNSKEY) from an expired cached
+ * RRset within the maximum staleness, its upstream having failed; counted
+ * in stats.stale_infra. @return true when t's result is set */
+bool ost_stash_stale_rrset(struct ost_task *t);
 /** Queue the final result of @p t into the resolver's batch. */
 void ost_stash_result(struct ost_task *t);
 /** Queue the cut just learnt from a referral (NS RRset and glue). */

@@ -362,6 +362,25 @@ static enum ost_step on_pick(struct ost_task *t)
 		goto_state(t, OST_TS_PLAN);
 		return OST_STEP_CONTINUE;
 	}
+	if (!best && !t->stale_cut_tried) {
+		/* RFC 8767 §5: every server that could refresh a delegation
+		 * failed (the root when cut off); an expired cached cut below
+		 * this one (ru., its glue) may still lead to reachable
+		 * servers. Tried once per task, so falling back up to this
+		 * cut again cannot loop. */
+		t->stale_cut_tried = true;
+		if (ost_stash_stale_cut(t)) {
+			t->qmin_known = 0;
+			goto_state(t, OST_TS_PLAN);
+			return OST_STEP_CONTINUE;
+		}
+	}
+	if (!best && ost_stash_stale_rrset(t)) {
+		/* The infrastructure data a parent needs (name-server
+		 * address, DS, DNSKEY) from the expired cached copy. */
+		goto_state(t, OST_TS_DONE);
+		return OST_STEP_CONTINUE;
+	}
 	if (!best) {
 		fail_unreachable(t);
 		goto_state(t, OST_TS_DONE);

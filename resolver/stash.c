@@ -95,9 +95,11 @@ static uint16_t covered_type(const ldns_rr *rr)
 		       : ldns_rr_get_type(rr);
 }
 
-/* Fetch an unexpired entry into the task's arena. */
-static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
-		     enum ost_cache_tag tag, uint8_t min_rank, struct ost_cache_entry *e)
+/* Fetch an entry into the task's arena: an unexpired one, or with
+ * @p allow_stale one expired no longer than the maximum staleness ago. */
+static bool get_entry(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
+		      enum ost_cache_tag tag, uint8_t min_rank, bool allow_stale,
+		      struct ost_cache_entry *e)
 {
 	struct ost_mm mm;
 	ost_mm_from_arena(&mm, &t->arena);
@@ -113,7 +115,19 @@ static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 	if (((e->flags & OST_MSG_F_UNVALIDATED) || e->sec == OST_SEC_BOGUS) &&
 	    !(t->flags & OST_RF_CD))
 		return false;
-	return e->expires_at > ost_clock_wall_s(t->r->clock) && e->rank >= min_rank;
+	int64_t now = ost_clock_wall_s(t->r->clock);
+	if (e->rank < min_rank)
+		return false;
+	if (e->expires_at > now)
+		return true;
+	return allow_stale && e->ttl > 0 && now - e->expires_at <= (int64_t)ost_stale_max(t->r);
+}
+
+/* Fetch an unexpired entry into the task's arena. */
+static bool get_live(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
+		     enum ost_cache_tag tag, uint8_t min_rank, struct ost_cache_entry *e)
+{
+	return get_entry(t, owner, type, tag, min_rank, false, e);
 }
 
 /*
@@ -454,11 +468,12 @@ bool ost_stash_answer(struct ost_task *t)
 	return false;
 }
 
-/* Build a cut for @p zone from cached NS and address records. */
-static struct ost_cut *cached_cut(struct ost_task *t, const ldns_rdf *zone)
+/* Build a cut for @p zone from cached NS and address records (expired ones
+ * within the maximum staleness too when @p stale). */
+static struct ost_cut *cached_cut(struct ost_task *t, const ldns_rdf *zone, bool stale)
 {
 	struct ost_cache_entry e;
-	if (!get_live(t, zone, LDNS_RR_TYPE_NS, OST_CTAG_RRSET, OST_RANK_AUTHORITY, &e))
+	if (!get_entry(t, zone, LDNS_RR_TYPE_NS, OST_CTAG_RRSET, OST_RANK_AUTHORITY, stale, &e))
 		return NULL;
 	ldns_rr_list *ns = decode_rrs(t, &e);
 	if (!ns)
@@ -490,8 +505,8 @@ static struct ost_cut *cached_cut(struct ost_task *t, const ldns_rdf *zone)
 		static const uint16_t types[2] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
 		for (int k = 0; k < 2; k++) {
 			struct ost_cache_entry ae;
-			if (!get_live(t, s->name, types[k], OST_CTAG_RRSET, OST_RANK_ADDITIONAL,
-				      &ae))
+			if (!get_entry(t, s->name, types[k], OST_CTAG_RRSET, OST_RANK_ADDITIONAL,
+				       stale, &ae))
 				continue;
 			ldns_rr_list *l = decode_rrs(t, &ae);
 			if (l && append_all(addrs, l) != 0)
@@ -511,16 +526,29 @@ static struct ost_cut *cached_cut(struct ost_task *t, const ldns_rdf *zone)
 	return usable ? c : NULL;
 }
 
-bool ost_stash_closest_cut(struct ost_task *t)
+/* The deepest cached cut for t->sname below t->cut (strictly above the name
+ * for DS). */
+static bool closest_cut(struct ost_task *t, bool stale)
 {
 	if (!t->r->cache || !t->cut)
 		return false;
 	/* From the name itself up to (not including) the cut we have: the
 	 * first cached delegation found is the deepest. */
 	unsigned labels = ldns_dname_label_count(t->sname);
-	/* A DS RRset lives in the parent (RFC 4035 §3.1.4.1): the cut at the
-	 * name itself is not where to ask. */
-	unsigned first = t->qtype == LDNS_RR_TYPE_DS ? 1 : 0;
+	/* A DS RRset lives in the parent (RFC 4035 §3.1.4.1, RFC 4034 §5):
+	 * the cut at the name itself is not where to ask, and neither is
+	 * whatever that cut happens to hang from. A cut taken from the cache
+	 * (hoster.ru. found directly below the root hints) has the root as
+	 * its parent; asking the root for hoster.ru. DS fails when the root
+	 * is cut off although the ru. servers, cached too, would answer.
+	 * So drop a cut at (or below) the name and look for the closest
+	 * enclosing cached cut strictly above it. */
+	unsigned first = 0;
+	if (t->qtype == LDNS_RR_TYPE_DS) {
+		first = 1;
+		while (t->cut->parent && t->cut->labels >= labels)
+			t->cut = t->cut->parent;
+	}
 	for (unsigned strip = first; strip < labels; strip++) {
 		if (labels - strip <= t->cut->labels)
 			break;
@@ -529,7 +557,7 @@ bool ost_stash_closest_cut(struct ost_task *t)
 			      : t->sname;
 		if (!zone)
 			return false;
-		struct ost_cut *c = cached_cut(t, zone);
+		struct ost_cut *c = cached_cut(t, zone, stale);
 		if (c) {
 			c->parent = t->cut;
 			t->cut = c;
@@ -537,6 +565,60 @@ bool ost_stash_closest_cut(struct ost_task *t)
 		}
 	}
 	return false;
+}
+
+bool ost_stash_closest_cut(struct ost_task *t)
+{
+	return closest_cut(t, false);
+}
+
+/*
+ * RFC 8767 §5 is about any cached data the resolver needs, not only final
+ * answers: when the servers that would refresh a delegation (the root for
+ * "ru. NS" and its glue, "ru. DS") are unreachable, the expired copy within
+ * the maximum staleness is still the best knowledge of where the zone's
+ * servers are. Iteration goes on from there, and what the reachable servers
+ * then say is fresh: the client's answer is not stale.
+ */
+bool ost_stash_stale_cut(struct ost_task *t)
+{
+	if (!t->r->cfg.serve_stale || !closest_cut(t, true))
+		return false;
+	t->r->stats.stale_infra++;
+	return true;
+}
+
+bool ost_stash_stale_rrset(struct ost_task *t)
+{
+	struct ost_resolver *r = t->r;
+	if (!r->cache || !r->cfg.serve_stale || !t->parent || t->qclass != LDNS_RR_CLASS_IN)
+		return false;
+	/* Name-server addresses may come from glue, a DS from a referral,
+	 * anything else only from answers (the validator checks DS and
+	 * DNSKEY either way). */
+	uint16_t ty = t->qtype;
+	uint8_t rank = ty == LDNS_RR_TYPE_A || ty == LDNS_RR_TYPE_AAAA ? OST_RANK_ADDITIONAL
+		       : ty == LDNS_RR_TYPE_DS                         ? OST_RANK_AUTHORITY
+								       : OST_RANK_ANSWER;
+	struct ost_cache_entry e;
+	if (!get_entry(t, t->sname, t->qtype, OST_CTAG_RRSET, rank, true, &e))
+		return false;
+	ldns_rr_list *l = decode_rrs(t, &e);
+	if (!l || ldns_rr_list_rr_count(l) == 0)
+		return false;
+	clear_rrs(t->answer);
+	clear_rrs(t->auth);
+	clear_rrs(t->add);
+	if (append_all(t->answer, l) != 0)
+		return false;
+	t->rcode = LDNS_RCODE_NOERROR;
+	t->has_ede = false;
+	t->ede_text[0] = 0;
+	t->is_limit = false;
+	t->src = OST_SRC_CACHE;
+	t->sec = e.sec;
+	r->stats.stale_infra++;
+	return true;
 }
 
 /* ---- writing ---- */
@@ -745,11 +827,24 @@ static bool is_glue(const struct ost_task *t, const ldns_rr *rr)
 	return false;
 }
 
+static bool is_cut_ds(const struct ost_task *t, const ldns_rr *rr)
+{
+	return ldns_rr_get_type(rr) == LDNS_RR_TYPE_DS &&
+	       ost_dname_eq(ldns_rr_owner(rr), t->cut->name);
+}
+
 void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_rr_list *glue)
 {
 	if (!t->r->batch)
 		return;
 	put_rrsets(t, ns, OST_RANK_AUTHORITY, OST_SEC_UNCHECKED, 0, is_cut_ns);
+	/* The child's DS (with RRSIGs) that came with the referral: the
+	 * validator takes it from the referral, so without this copy the
+	 * cache would hold no DS to fall back on once the parent becomes
+	 * unreachable (ost_stash_stale_rrset()). Authority rank: a fresh DS
+	 * lookup still asks (it wants an answer), the stale path accepts it;
+	 * the validator checks it either way. */
+	put_rrsets(t, ns, OST_RANK_AUTHORITY, OST_SEC_UNCHECKED, 0, is_cut_ds);
 	if (glue)
 		put_rrsets(t, glue, OST_RANK_ADDITIONAL, OST_SEC_UNCHECKED, 0, is_glue);
 }

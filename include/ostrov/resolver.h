@@ -262,6 +262,7 @@ struct ost_resolver_stats {
 	uint64_t norec_refused;    /**< RD=0 queries refused on a cache miss */
 	uint64_t aggressive_nsec;  /**< negatives made from validated NSEC (RFC 8198) */
 	uint64_t mirror_answers;   /**< replies built from the zone mirror instead of asked */
+	uint64_t stale_infra;      /**< expired delegations/DS/DNSKEY used, refresh failed */
 };
 
 struct ost_resolver;

@@ -71,14 +71,22 @@ static const char *zones[][3] = {
 	 "ru. 86400 IN NS a.dns.ru.\n"
 	 "a.dns.ru. 86400 IN A 127.53.1.1\n"
 	 "example.ru. 86400 IN NS ns1.example.ru.\n"
-	 "ns1.example.ru. 86400 IN A 127.53.3.1\n"},
+	 "ns1.example.ru. 86400 IN A 127.53.3.1\n"
+	 "other.ru. 86400 IN NS ns1.other.ru.\n"
+	 "ns1.other.ru. 86400 IN A 127.53.4.1\n"},
 	{"127.53.3.1", "example.ru.",
 	 "example.ru. 86400 IN SOA ns1.example.ru. h.example.ru. 1 1800 900 604800 100\n"
 	 "example.ru. 86400 IN NS ns1.example.ru.\n"
 	 "ns1.example.ru. 86400 IN A 127.53.3.1\n"
 	 "www.example.ru. 200 IN A 127.53.8.8\n"
 	 "mail.example.ru. 200 IN A 127.53.8.7\n"
-	 "zero.example.ru. 0 IN A 127.53.8.0\n"},
+	 "zero.example.ru. 0 IN A 127.53.8.0\n"
+	 "alias.example.ru. 200 IN CNAME www.other.ru.\n"},
+	{"127.53.4.1", "other.ru.",
+	 "other.ru. 86400 IN SOA ns1.other.ru. h.other.ru. 1 1800 900 604800 100\n"
+	 "other.ru. 86400 IN NS ns1.other.ru.\n"
+	 "ns1.other.ru. 86400 IN A 127.53.4.1\n"
+	 "www.other.ru. 200 IN A 127.53.8.6\n"},
 };
 
 static int tsetup(void **state)
@@ -449,6 +457,45 @@ static void test_background_refresh(void **state)
 	assert_int_equal(e->net.n_log, sent);
 }
 
+/*
+ * RFC 8767 §5: after a failed refresh the stale answer stays usable until the
+ * maximum staleness, the refresh being retried at most every failure-recheck
+ * interval. As in the failover lab (max-ttl 25, every server of the name and
+ * of its parents cut off): five queries spread over more than two recheck
+ * intervals all get the stale answer with EDE 3, for a plain name and for a
+ * CNAME chain across two zones.
+ */
+static void stale_survives(struct tenv *e, const char *name, const char *addr)
+{
+	e->cfg.max_ttl = 25;
+	tstart(e);
+	resolve(e, name, LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(e->src, OST_SRC_UPSTREAM);
+	elapse(e, 40); /* everything, delegations included, expired */
+	for (size_t i = 0; i < e->net.n_servers; i++)
+		e->net.servers[i].behaviour = FB_DROP;
+	for (int i = 0; i < 5; i++) {
+		resolve(e, name, LDNS_RR_TYPE_A);
+		assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+		assert_true(e->has_ede);
+		assert_int_equal(e->ede, OST_EDE_STALE_ANSWER);
+		assert_non_null(strstr(e->answer, addr));
+		elapse(e, 17);
+	}
+	assert_int_equal(stats(e).stale_answers, 5);
+}
+
+static void test_stale_survives_failed_refreshes(void **state)
+{
+	stale_survives(*state, "www.example.ru.", "127.53.8.8");
+}
+
+static void test_stale_cname_survives_failed_refreshes(void **state)
+{
+	stale_survives(*state, "alias.example.ru.", "127.53.8.6");
+}
+
 static bool pol_may_query(void *ctx, const struct sockaddr *addr)
 {
 	struct tenv *e = ctx;
@@ -760,6 +807,10 @@ int stale_tests(void)
 		cmocka_unit_test_setup_teardown(test_stub_zone, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_nxns_limit, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_cd_unvalidated_msg, tsetup, tteardown),
+		cmocka_unit_test_setup_teardown(test_stale_survives_failed_refreshes, tsetup,
+						tteardown),
+		cmocka_unit_test_setup_teardown(test_stale_cname_survives_failed_refreshes, tsetup,
+						tteardown),
 	};
 	return cmocka_run_group_tests_name("stale", tests, NULL, NULL);
 }

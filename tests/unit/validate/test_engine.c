@@ -47,7 +47,7 @@ struct world {
 	struct ost_clock clock;
 	int64_t wall;
 	struct ost_transport tp;
-	struct zone zones[4];
+	struct zone zones[6];
 	size_t n_zones;
 	struct ost_upstream_query *queue[MAX_Q];
 	size_t n_queue;
@@ -65,7 +65,8 @@ struct world {
 	size_t n_answer;
 	size_t n_auth;
 	size_t n_add;
-	char owner[64]; /* owner of the first answer record */
+	char owner[64];   /* owner of the first answer record */
+	const char *down; /* queries to this address fail at once (a cut link) */
 };
 
 static uint64_t c_mono(void *ctx)
@@ -102,6 +103,11 @@ static int t_send(void *ctx, struct ost_upstream_query *q)
 {
 	struct world *w = ctx;
 
+	char ip[64];
+
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&q->addr)->sin_addr, ip, sizeof(ip));
+	if (w->down && strcmp(w->down, ip) == 0)
+		return -ENETUNREACH;
 	if (w->n_queue == MAX_Q)
 		return -ENOBUFS;
 	w->queue[w->n_queue++] = q;
@@ -401,12 +407,14 @@ static char *ds_text(const struct signer *s)
 
 /* Minimal responses for the next world (default: off, the NS goes along). */
 static bool g_minimal;
+/* The next world has a signed second-level zone sub.example. on 127.0.0.5. */
+static bool g_sub;
 
 static int world_new(void **state, bool with_cache)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct signer sroot, sex, strap;
-	char *ds_ex, *ds_trap, root_text[4096];
+	struct signer sroot, sex, strap, ssub;
+	char *ds_ex, *ds_trap, *ds_sub, root_text[4096], ex_text[4096];
 	struct ost_resolver_config cfg;
 	struct ost_root_hint hint = {.name = "a.root."};
 	struct sockaddr_in *in = (void *)&hint.addr;
@@ -419,6 +427,8 @@ static int world_new(void **state, bool with_cache)
 	signer_init(&sroot, ".", LDNS_SIGN_ECDSAP256SHA256, INC, EXP);
 	signer_init(&sex, "example.", LDNS_SIGN_ECDSAP256SHA256, INC, EXP);
 	signer_init(&strap, "trap.", LDNS_SIGN_ECDSAP256SHA256, INC, EXP);
+	signer_init(&ssub, "sub.example.", LDNS_SIGN_ECDSAP256SHA256, INC, EXP);
+	ds_sub = ds_text(&ssub);
 	ds_ex = ds_text(&sex);
 	ds_trap = ds_text(&strap);
 	snprintf(root_text, sizeof(root_text),
@@ -435,22 +445,35 @@ static int world_new(void **state, bool with_cache)
 		 "%s",
 		 ds_ex, ds_trap);
 	add_zone(w, "127.0.0.1", ".", signed_zone(&sroot, ".", root_text));
-	add_zone(w, "127.0.0.2", "example.",
-		 signed_zone(&sex, "example.",
-			     "example. 3600 IN SOA ns.example. h.example. 1 3600 300 3600000 300\n"
-			     "example. 3600 IN NS ns.example.\n"
-			     "ns.example. 3600 IN A 127.0.0.2\n"
-			     "www.example. 3600 IN A 192.0.2.1\n"
-			     "alias.example. 3600 IN CNAME www.example.\n"
-			     "b.ent.example. 3600 IN A 192.0.2.2\n"
-			     "*.wild.example. 3600 IN TXT \"wild\"\n"
-			     "*.cn.example. 3600 IN CNAME www.example.\n"));
+	snprintf(ex_text, sizeof(ex_text),
+		 "example. 3600 IN SOA ns.example. h.example. 1 3600 300 3600000 300\n"
+		 "example. 3600 IN NS ns.example.\n"
+		 "ns.example. 3600 IN A 127.0.0.2\n"
+		 "www.example. 3600 IN A 192.0.2.1\n"
+		 "alias.example. 3600 IN CNAME www.example.\n"
+		 "b.ent.example. 3600 IN A 192.0.2.2\n"
+		 "*.wild.example. 3600 IN TXT \"wild\"\n"
+		 "*.cn.example. 3600 IN CNAME www.example.\n"
+		 "%s%s",
+		 g_sub ? "sub.example. 3600 IN NS ns.sub.example.\n"
+			 "ns.sub.example. 3600 IN A 127.0.0.5\n"
+		       : "",
+		 g_sub ? ds_sub : "");
+	add_zone(w, "127.0.0.2", "example.", signed_zone(&sex, "example.", ex_text));
 	add_zone(w, "127.0.0.3", "insec.",
 		 fake_rrs_text("insec. 3600 IN SOA ns.insec. h.insec. 1 3600 300 3600000 300\n"
 			       "insec. 3600 IN NS ns.insec.\n"
 			       "ns.insec. 3600 IN A 127.0.0.3\n"
 			       "www.insec. 3600 IN A 192.0.2.3\n"));
 	add_zone(w, "127.0.0.4", "trap.", keytrap_zone(&strap));
+	if (g_sub)
+		add_zone(w, "127.0.0.5", "sub.example.",
+			 signed_zone(&ssub, "sub.example.",
+				     "sub.example. 3600 IN SOA ns.sub.example. h.sub.example. 1 "
+				     "3600 300 3600000 300\n"
+				     "sub.example. 3600 IN NS ns.sub.example.\n"
+				     "ns.sub.example. 3600 IN A 127.0.0.5\n"
+				     "www.sub.example. 3600 IN A 192.0.2.5\n"));
 
 	assert_int_equal(ost_ta_store_new(&w->ta), 0);
 	{
@@ -484,6 +507,8 @@ static int world_new(void **state, bool with_cache)
 	assert_int_equal(ost_resolver_new(&w->r, &cfg, w->cache, &w->clock, &w->tp), 0);
 	free(ds_ex);
 	free(ds_trap);
+	free(ds_sub);
+	signer_deinit(&ssub);
 	signer_deinit(&sroot);
 	signer_deinit(&sex);
 	signer_deinit(&strap);
@@ -509,6 +534,19 @@ static int setup_minimal(void **state)
 static int setup_cache(void **state)
 {
 	return world_new(state, true);
+}
+
+/* A cache, minimal responses and the second-level zone sub.example. */
+static int setup_sub(void **state)
+{
+	int ret;
+
+	g_minimal = true;
+	g_sub = true;
+	ret = world_new(state, true);
+	g_minimal = false;
+	g_sub = false;
+	return ret;
 }
 
 static int teardown(void **state)
@@ -912,6 +950,66 @@ static void test_cache_built_msg(void **state)
 	ost_arena_deinit(&a);
 }
 
+/*
+ * The DS of a second-level zone is asked of its parent's servers (RFC 4035
+ * §4.2, RFC 4034 §5), found in the cache, not of the root the cached cut of
+ * the zone happens to hang from: with the root unreachable after warm-up,
+ * "sub.example. DS" still comes from example.'s server and the answer is
+ * secure.
+ */
+static void test_ds_from_parent(void **state)
+{
+	struct world *w = *state;
+
+	/* Warm-up: the chain root -> example. is validated and cached; the
+	 * sub.example. delegation is cached by a CD=1 request, which fetches
+	 * no DS. */
+	resolve(w, "www.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	resolve(w, "www.sub.example.", LDNS_RR_TYPE_A, OST_RF_CD);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_UNCHECKED);
+	/* The root is cut off. */
+	w->down = "127.0.0.1";
+	resolve(w, "www.sub.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_answer, 2); /* A and its RRSIG */
+}
+
+/*
+ * RFC 8767 §5 for the data iteration and validation need: once the cached
+ * delegations (example. NS and glue, sub.example. NS), DS and DNSKEY RRsets
+ * have expired and the root that would refresh them is cut off, the expired
+ * copies lead to example.'s and sub.example.'s servers, which answer: the
+ * client gets a fresh, secure answer, not a stale one nor SERVFAIL.
+ */
+static void test_stale_delegation(void **state)
+{
+	struct world *w = *state;
+	struct ost_resolver_stats st;
+
+	resolve(w, "www.sub.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	w->wall += 4000; /* every TTL (3600) has run out */
+	w->down = "127.0.0.1";
+	resolve(w, "www.sub.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	if (w->has_ede)
+		print_message("ede %u %s\n", w->ede, w->text);
+	assert_false(w->has_ede); /* not a stale answer (EDE 3) */
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_answer, 2);
+	ost_resolver_stats_get(w->r, &st);
+	assert_true(st.stale_infra > 0);
+	assert_int_equal(st.stale_answers, 0);
+	/* a name never seen in the zone comes fresh from its server too */
+	resolve(w, "nope.sub.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+}
+
 int run_engine_tests(void)
 {
 	/* each test gets a fresh world: caches and tampering do not leak */
@@ -929,6 +1027,8 @@ int run_engine_tests(void)
 		cmocka_unit_test_setup_teardown(test_bogus_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_status, setup_cache, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_built_msg, setup_cache, teardown),
+		cmocka_unit_test_setup_teardown(test_ds_from_parent, setup_sub, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_delegation, setup_sub, teardown),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
