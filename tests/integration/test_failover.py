@@ -40,12 +40,9 @@ import test_resolve_lib as L  # noqa: E402
 
 NATIONAL = ("ru.", "xn--p1ai.", "su.")
 CUT = ("root", "foreign-tld", "foreign-sld")
-# Known engine problems, checked and reported but not failed on (see the report):
-# after www.example.org (NS ns1/ns2.hoster.ru, out of bailiwick) was resolved,
-# the validator fetches hoster.ru.'s DS from the root servers instead of ru.'s,
-# so with the root cut every hoster.ru name is SERVFAIL (EDE 23, then 13).
-KNOWN = {"hoster.ru.": "engine fetches hoster.ru. DS from the root once hoster.ru. was "
-                       "learnt as example.org's NS host"}
+# Known engine problems, checked and reported but not failed on (zone -> why).
+# Empty: hoster.ru. names (DS fetched from the root instead of ru.) are fixed.
+KNOWN = {}
 ISOLATE_DEADLINE_S = 30
 RECOVER_DEADLINE_S = 60
 

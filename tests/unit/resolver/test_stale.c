@@ -465,6 +465,8 @@ static void test_background_refresh(void **state)
  * intervals all get the stale answer with EDE 3, for a plain name and for a
  * CNAME chain across two zones.
  */
+static void use_policy(struct tenv *e);
+
 static void stale_survives(struct tenv *e, const char *name, const char *addr)
 {
 	e->cfg.max_ttl = 25;
@@ -494,6 +496,17 @@ static void test_stale_survives_failed_refreshes(void **state)
 static void test_stale_cname_survives_failed_refreshes(void **state)
 {
 	stale_survives(*state, "alias.example.ru.", "127.53.8.6");
+}
+
+/* The same while isolated: the failover policy serves stale at once, with
+ * QNAME minimisation on as in the lab. */
+static void test_stale_survives_isolated(void **state)
+{
+	struct tenv *e = *state;
+	use_policy(e);
+	e->at_once = true;
+	e->cfg.qname_minimisation = true;
+	stale_survives(e, "alias.example.ru.", "127.53.8.6");
 }
 
 static bool pol_may_query(void *ctx, const struct sockaddr *addr)
@@ -811,6 +824,7 @@ int stale_tests(void)
 						tteardown),
 		cmocka_unit_test_setup_teardown(test_stale_cname_survives_failed_refreshes, tsetup,
 						tteardown),
+		cmocka_unit_test_setup_teardown(test_stale_survives_isolated, tsetup, tteardown),
 	};
 	return cmocka_run_group_tests_name("stale", tests, NULL, NULL);
 }
