@@ -351,6 +351,13 @@ class RealLab(Lab):
         run("lab-down", [self.tool, "down", self.dir], check=False)
 
 
+class NoLab:
+    """No lab at all: only the mirror steps run (--resolvers '' or --steps mirror,bigzone)."""
+
+    kind = "none (mirror steps only)"
+    names, hit = [], []
+
+
 class MiniLab(Lab):
     """Two NSD instances: a signed root on 127.53.200.N and a signed 'bench.' zone with
     n_names names on 127.53.200.N+1 (one instance per level, so the root address can never
@@ -844,6 +851,7 @@ class Bench:
         self.args, self.lab, self.work = args, lab, work
         self.results = {}  # (resolver, mode, key) -> [values]
         self.mirror = {}  # tool -> {"wall": [s], "cpu": [s]}
+        self.bigzone = {}  # tool -> {"wall": [s], "cpu": [s]} on the generated zone
         self.quiet_ok, self.busy_waits = True, 0
         self.notes = []
         self.hitfile = os.path.join(work, "hit.txt")
@@ -1065,11 +1073,12 @@ MIRROR_DIR = "/work/shared/testdata/zonemd/44-root-zone"
 MIRROR_TIME = (1612137600, "20210201000000")  # inside its signatures' validity window
 
 
-def timed(kind, argv, cpus):
-    """(wall s, CPU s, CompletedProcess) of one pinned command."""
+def timed(kind, argv, cpus, timeout=900):
+    """(wall s, CPU s, CompletedProcess) of one pinned command (TimeoutExpired after
+    timeout s)."""
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    r = run(kind, pin(cpus) + argv, check=False, timeout=900)
+    r = run(kind, pin(cpus) + argv, check=False, timeout=timeout)
     wall = time.monotonic() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime), r
@@ -1106,6 +1115,86 @@ def mirror_bench(a, work, bench):
                 break
             bench.mirror.setdefault(name, {}).setdefault("wall", []).append(wall)
             bench.mirror[name].setdefault("cpu", []).append(cpu)
+
+
+# ---------------------------------------------------------------------------------------
+# Mirror figures: a generated 1,000,000-record signed zone (bench/gen_big_zone.py).
+
+
+def bigzone_bench(a, work, bench):
+    """bench/mirror on the generated zone (records per second of import + full verification +
+    LMDB commit) beside ldns-verify-zone -ZZ on the same file, same core. The zone is made
+    once by gen_big_zone.py and cached under /tmp."""
+    gen = os.path.join(HERE, "gen_big_zone.py")
+    argv = [sys.executable, gen, "--records", str(a.big_records)]
+    if a.big_dir:
+        argv += ["--dir", a.big_dir]
+    log("big zone: generating or reusing a %d-record signed zone" % a.big_records)
+    r = run("gen-big-zone", argv, check=False, timeout=3600)
+    if r.returncode != 0:
+        bench.note("big zone: gen_big_zone.py failed (%d): %s" % (r.returncode,
+                                                                   r.stdout.strip()[-300:]))
+        return
+    d = r.stdout.strip().splitlines()[-1]
+    with open(os.path.join(d, "params.json")) as f:
+        params = json.load(f)
+    zone, records = params["zone"], params["records"]
+    bench.big_records = records
+    signed = os.path.join(d, "zone.signed")
+    anchor = os.path.join(d, "anchor.ds")
+    tools = []
+    mirror = find_binary("bench/mirror", a.mirror)
+    if mirror:
+        tools.append(("ostrov mirror import", lambda i: [
+            mirror, "-z", zone, "-f", signed, "-t", str(params["verify_time"]), "-d",
+            os.path.join(work, "big-store-%d" % i), "-k", anchor]))
+    else:
+        bench.note("big zone: ostrov side skipped: bench/mirror not built")
+    if shutil.which("ldns-verify-zone"):
+        tools.append(("ldns-verify-zone -ZZ", lambda i: [
+            "ldns-verify-zone", "-ZZ", "-V", "1", "-t", params["verify_time_ldns"], "-k",
+            anchor, signed]))
+    for name, mk in tools:
+        for i in range(a.runs):
+            bench.quiet(cpu_list(a.all_cpus))
+            try:
+                wall, cpu, r = timed("big-" + name.split()[0], mk(i), a.resolver_cpus,
+                                     a.big_timeout)
+            except subprocess.TimeoutExpired:
+                bench.note("big zone: %s did not finish within %d s" % (name, a.big_timeout))
+                break
+            shutil.rmtree(os.path.join(work, "big-store-%d" % i), ignore_errors=True)
+            if r.returncode != 0:
+                bench.note("big zone: %s failed (%d): %s" % (name, r.returncode,
+                                                             r.stdout.strip()[-300:]))
+                break
+            bench.bigzone.setdefault(name, {}).setdefault("wall", []).append(wall)
+            bench.bigzone[name].setdefault("cpu", []).append(cpu)
+
+
+def bigzone_rows(bench):
+    """Records per second (wall and CPU) of each tool on the generated zone; ostrov/x on the
+    ldns-verify-zone rows is ostrov's rate over ldns's (above 1: ostrov is faster)."""
+    rows = []
+    n = getattr(bench, "big_records", 0)
+    ost = bench.bigzone.get("ostrov mirror import")
+    label = "%s-RR signed zone import+verify" % "{:,}".format(n)
+    for key, what in (("wall", "wall"), ("cpu", "CPU")):
+        for name, figs in bench.bigzone.items():
+            rates = [n / t for t in figs[key] if t > 0]
+            if not rates:
+                continue
+            med = statistics.median(rates)
+            ratio = "%.2f" % (statistics.median(n / t for t in ost[key]) / med) \
+                if ost and name != "ostrov mirror import" else ""
+            rows.append(("%s, %s" % (label, what), "RR/s", "1 core", name, "%.0f" % med,
+                         "%.0f" % min(rates), "%.0f" % max(rates), len(rates), ratio, ""))
+        for name, figs in bench.bigzone.items():
+            vals = figs[key]
+            rows.append(("%s %s time" % (label, what), "s", "1 core", name,
+                         "%.2f" % statistics.median(vals), "%.2f" % min(vals),
+                         "%.2f" % max(vals), len(vals), "", ""))
+    return rows
 
 
 def mirror_rows(bench):
@@ -1189,7 +1278,16 @@ def parse_args(argv):
     ap.add_argument("--peak-max", type=int, default=300000, help="resperf -m ramp target")
     ap.add_argument("--workers", default="1,2", help="worker counts to measure")
     ap.add_argument("--validation", default="on,off")
-    ap.add_argument("--steps", default="miss,hit,peak,mirror")
+    ap.add_argument("--steps", default="miss,hit,peak,mirror,bigzone",
+                    help="bigzone: the generated 1M-record zone (slow the first time: "
+                    "generation and signing, cached under /tmp)")
+    ap.add_argument("--no-bigzone", action="store_true", help="leave out the bigzone step")
+    ap.add_argument("--big-records", type=int, default=1000000,
+                    help="RRs of the generated signed zone (bigzone step)")
+    ap.add_argument("--big-dir", help="cache directory of the generated zone "
+                    "(default /tmp/ostrov-bigzone-RECORDS)")
+    ap.add_argument("--big-timeout", type=int, default=900,
+                    help="seconds each bigzone import or ldns-verify-zone may take")
     ap.add_argument("--mirror-dir", default=MIRROR_DIR,
                     help="zonemd test case with root.zone.hashed and Keys/*.ds")
     ap.add_argument("--mirror", help="path of bench/mirror (default build/*/bench/mirror)")
@@ -1236,6 +1334,8 @@ def parse_args(argv):
     a.two_worker_validation = [{"on": True, "off": False}[x]
                                for x in a.two_worker_validation.split(",") if x]
     a.steps = set(a.steps.split(","))
+    if a.no_bigzone:
+        a.steps.discard("bigzone")
     a.resolvers = [x for x in a.resolvers.split(",") if x]
     return a
 
@@ -1263,7 +1363,9 @@ def main(argv):
 
     lab_tool = os.path.join(REPO, "tests", "lab", "lab")
     lab = None
-    if a.lab in ("auto", "real") and os.access(lab_tool, os.X_OK):
+    if not a.resolvers or not a.steps & {"miss", "hit", "peak"}:
+        lab = NoLab()  # mirror figures only: no name servers needed
+    elif a.lab in ("auto", "real") and os.access(lab_tool, os.X_OK):
         try:
             lab = RealLab(lab_tool, os.path.join(work, "lab"), a.hit_names)
         except Exception as e:
@@ -1295,11 +1397,13 @@ def main(argv):
 
     if "mirror" in a.steps:
         mirror_bench(a, work, bench)
+    if "bigzone" in a.steps:
+        bigzone_bench(a, work, bench)
     if bench.busy_waits:
         bench.note("%d measured steps started while other work kept the cores more than %d%% "
                    "busy (see the 'other processes' CPU' rows)" % (bench.busy_waits,
                                                                   a.max_other_load))
-    rows = bench.table() + mirror_rows(bench)
+    rows = bench.table() + mirror_rows(bench) + bigzone_rows(bench)
     print()
     print(render(rows, False) if rows else "(no results)")
     print()

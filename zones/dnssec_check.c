@@ -20,6 +20,17 @@
  * validity window, so an expired but genuine signature is told apart from a
  * forged one (EXPIRED_SIG vs BOGUS_SIG).
  *
+ * Speed (a 1,000,000-record TLD-like zone has ~200,000 RRSIGs): for ECDSA keys
+ * the EVP_PKEY is made once per check (ldns_ecdsa2pkey_raw()), not once per
+ * signature as ldns_verify_rrsig_time() does, which also rebuilds the curve
+ * group inside OpenSSL each time (about 40 % of the verification cost). The
+ * signed data is the RRSIG rdata without its signature (ldns_rrsig2buffer_wire())
+ * followed by the RRset's canonical wire forms, already computed and sorted by
+ * zone_data.c, with the TTL replaced by the original TTL (RFC 4034 §3.1.8.1);
+ * ldns_verify_rrsig_evp_raw() checks it. Wildcard-expanded owners (labels
+ * field below the owner's label count) and other algorithms take the plain
+ * ldns_verify_rrsig_time() path.
+ *
  * The "RRSIG horizon" is the earliest moment an authoritative RRset has no
  * valid signature left: min over RRsets of max over their valid RRSIGs'
  * expiration.
@@ -32,6 +43,7 @@
 #include <time.h>
 
 #include <ldns/ldns.h>
+#include <openssl/evp.h>
 
 #include "ostrov/zone.h"
 
@@ -46,6 +58,8 @@ struct zkey {
 	uint16_t tag;
 	uint8_t alg;
 	bool is_anchored;
+	EVP_PKEY *pkey;   /* made once for ECDSA keys, else NULL */
+	const EVP_MD *md; /* its digest */
 };
 
 /** Work state of one check. */
@@ -58,6 +72,10 @@ struct dctx {
 	int64_t horizon;
 	uint64_t sigs_checked;
 	ldns_rr_list *set; /* scratch: the RRset being verified (borrowed RRs) */
+	size_t set_from;   /* the RRset as indexes into z->v: [set_from, set_to) */
+	size_t set_to;
+	ldns_buffer *signed_data; /* scratch: the data an RRSIG signs */
+	ldns_buffer *sigbuf;      /* scratch: an ECDSA signature in ASN.1 */
 };
 
 /* RFC 4034 §3.1.5: signature times are serial numbers; map to the 64-bit
@@ -75,6 +93,62 @@ static void fmt_time(int64_t t, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	else
 		snprintf(buf, len, "%lld", (long long)t);
+}
+
+/* Number of labels of an uncompressed wire name, the root not counted. */
+static unsigned wire_labels(const uint8_t *w, size_t len)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < len && w[i] != 0; i += (size_t)w[i] + 1)
+		n++;
+	return n;
+}
+
+/* ldns_verify_rrsig_time() with the key's EVP_PKEY made beforehand (see the
+ * top of the file); same results. */
+static ldns_status verify_cached(struct dctx *d, const struct zrr *sig, const struct zkey *key)
+{
+	const uint8_t *rd = zrr_rdata(sig);
+	const struct zrr *first = &d->z->v[d->set_from];
+	ldns_rdf *sig_rdf = ldns_rr_rrsig_sig(sig->rr);
+
+	if (!key->pkey || !sig_rdf || rd[3] != wire_labels(first->wire, first->owner_len))
+		return ldns_verify_rrsig_time(d->set, sig->rr, key->rr, (time_t)d->now);
+	ldns_buffer *b = d->signed_data;
+	ldns_buffer_clear(b);
+	if (ldns_rrsig2buffer_wire(b, sig->rr) != LDNS_STATUS_OK)
+		return LDNS_STATUS_MEM_ERR;
+	for (size_t i = d->set_from; i < d->set_to; i++) {
+		const struct zrr *r = &d->z->v[i];
+		size_t rest = r->wire_len - r->owner_len - 8u; /* rdlength + rdata */
+		if (!ldns_buffer_reserve(b, r->wire_len))
+			return LDNS_STATUS_MEM_ERR;
+		ldns_buffer_write(b, r->wire, r->owner_len + 4u); /* owner, type, class */
+		ldns_buffer_write(b, rd + 4, 4);                  /* original TTL */
+		ldns_buffer_write(b, r->wire + r->owner_len + 8u, rest);
+	}
+	/* ldns_verify_rrsig_evp_raw() hashes begin..position: no flip */
+	ldns_buffer_clear(d->sigbuf);
+	if (ldns_convert_ecdsa_rrsig_rdf2asn1(d->sigbuf, sig_rdf) != LDNS_STATUS_OK)
+		return LDNS_STATUS_CRYPTO_BOGUS;
+	ldns_status st =
+		ldns_verify_rrsig_evp_raw(ldns_buffer_begin(d->sigbuf),
+					  ldns_buffer_position(d->sigbuf), b, key->pkey, key->md);
+	if (st != LDNS_STATUS_OK)
+		return st;
+	/* The validity window, as ldns_rrsig_check_timestamps() (RFC 4034 §3.1.5). */
+	int32_t exp32 = (int32_t)((uint32_t)rd[8] << 24 | (uint32_t)rd[9] << 16 |
+				  (uint32_t)rd[10] << 8 | rd[11]);
+	int32_t inc32 = (int32_t)((uint32_t)rd[12] << 24 | (uint32_t)rd[13] << 16 |
+				  (uint32_t)rd[14] << 8 | rd[15]);
+	int32_t now32 = (int32_t)(uint32_t)d->now;
+	if ((int32_t)((uint32_t)exp32 - (uint32_t)inc32) < 0)
+		return LDNS_STATUS_CRYPTO_EXPIRATION_BEFORE_INCEPTION;
+	if ((int32_t)((uint32_t)now32 - (uint32_t)inc32) < 0)
+		return LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED;
+	if ((int32_t)((uint32_t)exp32 - (uint32_t)now32) < 0)
+		return LDNS_STATUS_CRYPTO_SIG_EXPIRED;
+	return LDNS_STATUS_OK;
 }
 
 enum sig_outcome {
@@ -109,7 +183,7 @@ static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool a
 			continue;
 		tries++;
 		d->sigs_checked++;
-		ldns_status st = ldns_verify_rrsig_time(d->set, sig->rr, key->rr, (time_t)d->now);
+		ldns_status st = verify_cached(d, sig, key);
 		if (st == LDNS_STATUS_OK) {
 			*exp_out = sig_time(exp32, d->now);
 			return SIG_VALID;
@@ -146,6 +220,8 @@ static enum ost_zone_verdict check_set(struct dctx *d, size_t from, size_t to, s
 	uint16_t bad_tag = 0;
 	char name[300];
 
+	d->set_from = from;
+	d->set_to = to;
 	ldns_rr_list_set_rr_count(d->set, 0);
 	for (size_t i = from; i < to; i++)
 		if (!ldns_rr_list_push_rr(d->set, d->z->v[i].rr))
@@ -243,6 +319,12 @@ static enum ost_zone_verdict load_keys(struct dctx *d, const ldns_rr_list *ancho
 			k->alg = 0;
 			continue;
 		}
+		if (k->alg == LDNS_ECDSAP256SHA256 || k->alg == LDNS_ECDSAP384SHA384) {
+			/* NULL (a malformed key) leaves the key to ldns_verify_rrsig_time() */
+			k->pkey = ldns_ecdsa2pkey_raw(zrr_rdata(&z->v[i]) + 4,
+						      zrr_rdlen(&z->v[i]) - 4, k->alg);
+			k->md = k->alg == LDNS_ECDSAP256SHA256 ? EVP_sha256() : EVP_sha384();
+		}
 		for (size_t a = 0; a < ldns_rr_list_rr_count(anchors); a++) {
 			ldns_rr *an = ldns_rr_list_rr(anchors, a);
 			if (ldns_dname_compare(ldns_rr_owner(an), z->apex) != 0)
@@ -300,8 +382,12 @@ enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_
 	size_t occl_len = 0;
 
 	d.set = ldns_rr_list_new();
-	if (!d.set)
-		return zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
+	d.signed_data = ldns_buffer_new(4096);
+	d.sigbuf = ldns_buffer_new(160);
+	if (!d.set || !d.signed_data || !d.sigbuf) {
+		v = zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
+		goto out;
+	}
 	v = load_keys(&d, anchors, &kfrom, &kto, res);
 	if (v != OST_ZV_OK)
 		goto out;
@@ -365,7 +451,11 @@ enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_
 	res->info.rrsig_horizon = d.horizon == INT64_MAX ? 0 : d.horizon;
 out:
 	res->info.sigs_checked = d.sigs_checked;
+	for (size_t k = 0; k < d.nkeys; k++)
+		EVP_PKEY_free(d.keys[k].pkey);
 	free(d.keys);
+	ldns_buffer_free(d.signed_data);
+	ldns_buffer_free(d.sigbuf);
 	ldns_rr_list_free(d.set);
 	return v;
 }
