@@ -65,8 +65,9 @@ struct world {
 	size_t n_answer;
 	size_t n_auth;
 	size_t n_add;
-	char owner[64];   /* owner of the first answer record */
-	const char *down; /* queries to this address fail at once (a cut link) */
+	char owner[64];    /* owner of the first answer record */
+	const char *down;  /* queries to this address fail at once (a cut link) */
+	const char *down2; /* and to this one */
 };
 
 static uint64_t c_mono(void *ctx)
@@ -106,7 +107,7 @@ static int t_send(void *ctx, struct ost_upstream_query *q)
 	char ip[64];
 
 	inet_ntop(AF_INET, &((struct sockaddr_in *)&q->addr)->sin_addr, ip, sizeof(ip));
-	if (w->down && strcmp(w->down, ip) == 0)
+	if ((w->down && strcmp(w->down, ip) == 0) || (w->down2 && strcmp(w->down2, ip) == 0))
 		return -ENETUNREACH;
 	if (w->n_queue == MAX_Q)
 		return -ENOBUFS;
@@ -1010,6 +1011,41 @@ static void test_stale_delegation(void **state)
 	assert_int_equal(w->sec, OST_SEC_SECURE);
 }
 
+/*
+ * RFC 8767 §5 while validating: secure answers (a plain name and a CNAME
+ * chain) whose servers are all cut off stay available stale, with EDE 3,
+ * over five queries spread across more than two failure-recheck intervals.
+ */
+static void test_stale_validated(void **state)
+{
+	static const char *const names[2] = {"www.sub.example.", "alias.example."};
+	struct world *w = *state;
+
+	for (int n = 0; n < 2; n++) {
+		resolve(w, names[n], LDNS_RR_TYPE_A, OST_RF_DO);
+		assert_int_equal(w->sec, OST_SEC_SECURE);
+	}
+	w->wall += 4000;
+	w->down = "127.0.0.1";
+	w->down2 = "127.0.0.2";
+	for (int i = 0; i < 5; i++) {
+		/* sub.example.'s server is up, but its DS and the keys above
+		 * come from the cut servers: the chain must hold from the cache */
+		resolve(w, names[0], LDNS_RR_TYPE_A, OST_RF_DO);
+		assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+		assert_int_equal(w->sec, OST_SEC_SECURE);
+		resolve(w, names[1], LDNS_RR_TYPE_A, OST_RF_DO);
+		if (w->rcode != LDNS_RCODE_NOERROR)
+			print_message("round %d: rcode %u ede %u %s\n", i, w->rcode, w->ede,
+				      w->text);
+		assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+		assert_true(w->has_ede);
+		assert_int_equal(w->ede, OST_EDE_STALE_ANSWER);
+		assert_int_equal(w->n_answer, 4);
+		w->wall += 17;
+	}
+}
+
 int run_engine_tests(void)
 {
 	/* each test gets a fresh world: caches and tampering do not leak */
@@ -1029,6 +1065,7 @@ int run_engine_tests(void)
 		cmocka_unit_test_setup_teardown(test_cache_built_msg, setup_cache, teardown),
 		cmocka_unit_test_setup_teardown(test_ds_from_parent, setup_sub, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_delegation, setup_sub, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_validated, setup_sub, teardown),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
