@@ -27,6 +27,11 @@
  * bogus, with each record's TTL set for serving: the time left of a fresh
  * copy of its RRset if the cache has one (refreshed meanwhile), else
  * min(original TTL, cfg.stale_ttl) (RFC 8767 §4: 30 s, never 0).
+ * Infrastructure data goes stale the same way: when every server of a cut
+ * failed, ost_stash_stale_cut() and ost_stash_stale_rrset() let iteration go
+ * on from an expired delegation (NS and glue) or an expired name-server
+ * address, DS or DNSKEY RRset within the maximum staleness (RFC 8767 §5), so
+ * national zones stay reachable when the root cannot refresh "ru. NS".
  *
  * Rank rules (RFC 2181 §5.4.1): clients are answered only from data of rank
  * ANSWER or better; glue and referral NS (ADDITIONAL, AUTHORITY) serve only
