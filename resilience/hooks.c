@@ -34,15 +34,25 @@ static uint32_t hook_max_stale_s(void *ctx)
 }
 
 /*
- * The hook has no question name, so isolation makes every expired answer go
- * out at once; for national names (whose servers still answer) that means a
- * stale answer with EDE 3 while the background refresh brings the fresh one.
+ * standards.md §7.2 (failure F3): while isolated, foreign names go stale at
+ * once (nobody can refresh them), but national names are still answered by
+ * national servers, so they get the normal client response timer and a
+ * fresh answer rather than a stale one with EDE 3.
  */
-static bool hook_stale_immediately(void *ctx)
+static bool hook_stale_immediately(void *ctx, const uint8_t *qname, uint16_t qtype)
 {
 	struct ost_fo_resolver_hooks *h = ctx;
 	struct ost_fo_policy pol;
-	ost_fo_policy(h->fo, OST_FO_NAME_FOREIGN, NULL, &pol);
+	enum ost_fo_name_class nc = OST_FO_NAME_FOREIGN;
+	(void)qtype;
+	if (h->name_class && qname) {
+		size_t len = 0;
+		while (len < 255 && qname[len] != 0)
+			len += (size_t)qname[len] + 1;
+		if (len < 255)
+			nc = h->name_class(h->name_class_ctx, qname, len + 1);
+	}
+	ost_fo_policy(h->fo, nc, NULL, &pol);
 	return pol.serve_stale_immediately;
 }
 
@@ -51,6 +61,8 @@ void ost_fo_resolver_hooks_init(struct ost_fo_resolver_hooks *h, struct ost_fo *
 {
 	h->fo = fo;
 	h->map = map;
+	h->name_class = NULL;
+	h->name_class_ctx = NULL;
 	*out = (struct ost_resolver_policy){
 		.ctx = h,
 		.may_query = hook_may_query,

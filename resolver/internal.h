@@ -80,7 +80,7 @@ void ost_sel_on_timeout(struct ost_srv *srv, uint64_t now_ms,
 /** Record a failure other than a timeout (lame, network error). */
 void ost_sel_on_fail(struct ost_srv *srv, uint64_t now_ms);
 /** @return true when @p addr is inside the allow-list (NULL list = loopback). */
-bool ost_sel_allowed(const struct ost_cidr *allow, size_t n_allow,
+bool ost_sel_allowed(const struct ost_resolver_cidr *allow, size_t n_allow,
 		     const struct sockaddr_storage *addr);
 
 /* ---- zone cuts (iterate.c) ---- */
@@ -241,6 +241,7 @@ struct ost_task {
 	bool is_limit;              /**< failed because of a hard limit (propagates up) */
 	bool is_nxdomain_cut;       /**< NXDOMAIN at an ancestor (RFC 8020) */
 	enum ost_answer_source src; /**< answer source */
+	bool is_built_from_cache;   /**< answered from cached RRsets/negatives (stash.c) */
 	uint8_t rank;               /**< enum ost_rank of the final data */
 	uint8_t sec;                /**< enum ost_sec of the result */
 	struct ost_val_task *val;   /**< validation state (validate_task.c), or NULL */
@@ -273,7 +274,7 @@ struct ost_resolver {
 	struct ost_root_hint *hints;     /**< owned copy */
 	ldns_rdf **hint_names;           /**< hints' names, parsed once */
 	ldns_rdf *root_name;             /**< the root name, shared by root cuts */
-	struct ost_cidr *allow;          /**< owned copy */
+	struct ost_resolver_cidr *allow; /**< owned copy */
 	struct ost_val_res *val;         /**< validator: anchors, zone keys (validate_task.c) */
 	struct ost_stub_addr *stubs;     /**< owned copy (zone strings owned) */
 	ldns_rdf **stub_names;           /**< stubs' zone names, parsed once */

@@ -344,6 +344,20 @@ static int take_wildcard_proof(struct ost_task *t, const ldns_pkt *p)
 	return 0;
 }
 
+/* Does the authority section carry a wildcard proof that
+ * take_wildcard_proof() keeps? */
+static bool has_wildcard_proof(const struct ost_task *t, const ldns_pkt *p)
+{
+	const ldns_rr_list *ns = ldns_pkt_authority(p);
+	for (size_t i = 0; t->r->cfg.validation && ns && i < ldns_rr_list_rr_count(ns); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(ns, i);
+		uint16_t ty = ldns_rr_get_type(rr);
+		if ((ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3) && in_zone(t, rr))
+			return true;
+	}
+	return false;
+}
+
 /* Copy @p rr into @p dst with its TTL capped at @p cap (0: no cap). */
 static int push_capped(ldns_rr_list *dst, const ldns_rr *rr, uint32_t cap)
 {
@@ -696,8 +710,13 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 			    (push_sigs(t, t->answer, ldns_pkt_authority(p), name, t->q_type) != 0 ||
 			     push_sigs(t, t->answer, ldns_pkt_additional(p), name, t->q_type) != 0))
 				return oom(t);
-			if (!r->cfg.minimal_responses && t->parent == NULL &&
-			    take_referral_data(t, p) != 0)
+			/* A wildcard answer carries its NSEC/NSEC3 proof
+			 * (RFC 4035 §3.1.3.3), which minimal responses cannot
+			 * drop; the zone's NS and glue then go along as with
+			 * minimal responses off, as Unbound does (msgencode.c
+			 * positive_answer()). */
+			if ((!r->cfg.minimal_responses || has_wildcard_proof(t, p)) &&
+			    t->parent == NULL && take_referral_data(t, p) != 0)
 				return oom(t);
 			if (t->parent == NULL && take_wildcard_proof(t, p) != 0)
 				return oom(t);

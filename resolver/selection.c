@@ -190,7 +190,7 @@ static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return (a[bytes] & mask) == (b[bytes] & mask);
 }
 
-bool ost_sel_allowed(const struct ost_cidr *allow, size_t n_allow,
+bool ost_sel_allowed(const struct ost_resolver_cidr *allow, size_t n_allow,
 		     const struct sockaddr_storage *addr)
 {
 	if (addr->ss_family == AF_INET) {

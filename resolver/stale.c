@@ -30,7 +30,8 @@ static bool stale_at_once(const struct ost_task *t)
 	const struct ost_resolver *r = t->r;
 	const struct ost_resolver_policy *p = r->cfg.policy;
 	return r->cfg.stale_client_timeout_ms == 0 || !(t->flags & OST_RF_RD) ||
-	       (p && p->stale_immediately && p->stale_immediately(p->ctx));
+	       (p && p->stale_immediately &&
+		p->stale_immediately(p->ctx, ldns_rdf_data(t->qname), t->qtype));
 }
 
 void ost_stale_result(const struct ost_task *t, struct ost_result *res)

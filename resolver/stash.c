@@ -16,9 +16,10 @@
  *   (RFC 8020 §2).
  * - OST_CTAG_MSG: see answer.c. Looked up first, so an answer from the cache
  *   has the sections the upstream answer had (as the server's hit path
- *   serves it). Flag OST_MSG_F_UNVALIDATED: resolved for a CD=1 request while
- *   validation was on; such an entry, and a bogus one, is never used for a
- *   CD=0 request.
+ *   serves it). Stored for every client answer, from upstream or built from
+ *   cached RRsets (put_msg()). Flag OST_MSG_F_UNVALIDATED: resolved for a
+ *   CD=1 request while validation was on; such an entry, and a bogus one, is
+ *   never used for a CD=0 request.
  *
  * Serve-stale (RFC 8767): expired OST_CTAG_MSG entries stay in the cache
  * until eviction; ost_stash_stale() decodes one for a request when it is
@@ -64,10 +65,14 @@ void ost_stash_deinit(struct ost_resolver *r)
 
 int ost_stash_commit(struct ost_resolver *r)
 {
-	if (!r->batch || ost_cache_batch_pending(r->batch) == 0)
+	if (!r->batch)
 		return 0;
 	/* Hand the batch to the cache's writer thread: the worker never waits
-	 * for LMDB's writer lock. */
+	 * for LMDB's writer lock. Submitted even when empty: the LRU stamps
+	 * (and corrupt-entry drops) that the server's hit path queued in its
+	 * reader reach the writer only through a submit, and a worker that
+	 * only serves hits has nothing else to write. An empty submit with
+	 * nothing queued returns at once (one atomic load, no lock). */
 	int ret = ost_cache_batch_submit(r->batch);
 	if (ret != 0)
 		r->stats.cache_errors++;
@@ -408,6 +413,7 @@ bool ost_stash_answer(struct ost_task *t)
 				return false;
 			t->rcode = LDNS_RCODE_NOERROR;
 			t->src = OST_SRC_CACHE;
+			t->is_built_from_cache = true;
 			return true;
 		}
 		if (get_live(t, name, t->qtype, OST_CTAG_NEG, OST_RANK_AUTHORITY, &e) &&
@@ -418,10 +424,12 @@ bool ost_stash_answer(struct ost_task *t)
 			t->rcode =
 				(e.flags & NEG_NXDOMAIN) ? LDNS_RCODE_NXDOMAIN : LDNS_RCODE_NOERROR;
 			t->src = OST_SRC_CACHE;
+			t->is_built_from_cache = true;
 			return true;
 		}
 		if (nxdomain_cut(t, name)) {
 			t->src = OST_SRC_CACHE;
+			t->is_built_from_cache = true;
 			return true;
 		}
 		if (t->qtype == LDNS_RR_TYPE_CNAME ||
@@ -625,6 +633,37 @@ static bool is_addr(const struct ost_task *t, const ldns_rr *rr)
 	return ldns_rr_get_type(rr) == LDNS_RR_TYPE_A || ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA;
 }
 
+/*
+ * The whole answer for the server's hit path (client requests only), with
+ * the smallest TTL of its records: for an answer from upstream the TTLs it
+ * came with, for one built from cached RRsets and negative entries (say
+ * "www.example.com. A", first learnt at the end of a CNAME chain) what is
+ * left of each entry, so the copy expires with the first of them. Its
+ * security status is the worst of the entries used (sec_usable()). Without
+ * it such a question would go through the engine on every query.
+ *
+ * Not stored: an answer that came from a stored whole answer (it is there
+ * already), cached failures (FAIL entries have their own backoff), and
+ * negatives synthesised from NSEC spans (RFC 8198: validate_aggr.c uses a
+ * span no longer than the zone's negative TTL, RFC 9077 §3, a limit a copy
+ * with the answer's own TTL would outlive).
+ */
+static void put_msg(struct ost_task *t, uint8_t uv)
+{
+	struct ost_resolver *r = t->r;
+	if (t->parent || t->root != t)
+		return;
+	uint8_t *msg = NULL;
+	uint32_t len = 0, ttl = 0;
+	if (ost_msg_encode(t->qname, t->qtype, t->qclass, t->rcode, t->answer, t->auth, t->add,
+			   &t->arena, &msg, &len, &ttl) != 0) {
+		r->stats.cache_errors++;
+		return;
+	}
+	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv,
+	    t->rcode, ttl, msg, len);
+}
+
 void ost_stash_result(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
@@ -634,12 +673,21 @@ void ost_stash_result(struct ost_task *t)
 		stash_failure(t);
 		return;
 	}
-	if (t->src != OST_SRC_UPSTREAM ||
-	    (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN))
+	if (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN)
 		return;
 	/* A CD=1 request skips validation: mark what it stores so it never
 	 * reaches a CD=0 client as if it had been checked. */
 	uint8_t uv = r->cfg.validation && (t->flags & OST_RF_CD) ? OST_MSG_F_UNVALIDATED : 0;
+	if (t->src == OST_SRC_CACHE) {
+		/* Not for a CD=1 request while validating: it would replace
+		 * the checked copy a CD=0 client stored with one flagged
+		 * unvalidated, from the same validated RRsets. */
+		if (t->is_built_from_cache && !uv)
+			put_msg(t, 0);
+		return;
+	}
+	if (t->src != OST_SRC_UPSTREAM)
+		return;
 	put_rrsets(t, t->answer, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv, NULL);
 	/* The zone's NS RRset and server addresses that came with a positive
 	 * answer (minimal responses off) are the zone's own data: cache them
@@ -673,18 +721,7 @@ void ost_stash_result(struct ost_task *t)
 			    ttl, ldns_buffer_begin(b), ldns_buffer_position(b));
 		ldns_buffer_free(b);
 	}
-	/* The whole answer for the hit path: client requests only. */
-	if (t->parent || t->root != t)
-		return;
-	uint8_t *msg = NULL;
-	uint32_t len = 0, ttl = 0;
-	if (ost_msg_encode(t->qname, t->qtype, t->qclass, t->rcode, t->answer, t->auth, t->add,
-			   &t->arena, &msg, &len, &ttl) != 0) {
-		r->stats.cache_errors++;
-		return;
-	}
-	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv,
-	    t->rcode, ttl, msg, len);
+	put_msg(t, uv);
 }
 
 static bool is_cut_ns(const struct ost_task *t, const ldns_rr *rr)

@@ -264,9 +264,21 @@ void ost_val_aggr_store(struct ost_resolver *r, const ldns_rdf *zone, const ldns
 			const ldns_rr_list *all, int64_t now);
 
 /**
+ * Keep the wildcard RRset that the validated RRset (@p owner, @p type) of
+ * @p answer was expanded from (RFC 8198 §5.3): the records and RRSIGs
+ * renamed to "*." plus the rightmost @p labels labels of @p owner. Only for
+ * a zone whose NSEC spans are kept (the expansion's proof).
+ * @param labels the RRSIGs' labels field
+ */
+void ost_val_aggr_store_wildcard(struct ost_resolver *r, const ldns_rdf *zone,
+				 const ldns_rr_list *answer, const ldns_rdf *owner, uint16_t type,
+				 uint8_t labels, int64_t now);
+
+/**
  * Answer @p t (a CD=0 client request, validation on) NXDOMAIN or NODATA from
- * kept NSEC spans when they prove it (RFC 8198 §5); counts
- * stats.aggressive_nsec.
+ * kept NSEC spans when they prove it (RFC 8198 §5), or with a kept wildcard
+ * RRset when a span proves the name is covered by it (§5.3; a CNAME is
+ * followed through the cache); counts stats.aggressive_nsec.
  * @return true when t's result is final
  */
 bool ost_val_aggr_answer(struct ost_task *t);

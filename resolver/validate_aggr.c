@@ -9,6 +9,15 @@
  * is signed with NSEC, so an isolated resolver answers every non-existent
  * TLD from its cache.
  *
+ * Wildcards (RFC 8198 §5.3): a validated answer expanded from a wildcard
+ * (its RRSIG's labels field is shorter than its owner) leaves the wildcard
+ * RRset itself here ("*.blog.root.cz. CNAME root.cz." with its RRSIG), with
+ * the NSEC that proved the expansion. A later name that an NSEC span shows
+ * not to exist, and whose closest encloser is the wildcard's parent, gets
+ * the wildcard's records under its own name (their RRSIGs unchanged: the
+ * labels field still says "expanded"), the covering NSEC in the authority
+ * section, and for a CNAME the rest of the chain from the cache.
+ *
  * Only NSEC (not NSEC3: hashed spans say nothing about names we have not
  * hashed, and opt-out spans may hide delegations, RFC 8198 §4), only what
  * validated secure, and never below a delegation the parent's NSEC shows
@@ -31,6 +40,8 @@
 #define AGGR_MAX_ZONES 64
 /** NSEC records kept per zone. */
 #define AGGR_MAX_NSEC  2048
+/** Wildcard RRsets kept per zone. */
+#define AGGR_MAX_WILD  16
 
 struct aggr_nsec {
 	ldns_rr *nsec;      /* owned */
@@ -39,7 +50,16 @@ struct aggr_nsec {
 	int64_t use_until;  /* end of its use for synthesis (RFC 9077 §3) */
 };
 
+struct aggr_wild {
+	ldns_rr_list *rrs; /* the RRset at "*.<parent>" and its RRSIGs, owned */
+	uint16_t type;     /* its type */
+	uint8_t labels;    /* the RRSIGs' labels field (labels of the parent) */
+	int64_t expires;   /* end of the shortest TTL */
+};
+
 struct aggr_zone {
+	struct aggr_wild wild[AGGR_MAX_WILD]; /* wildcard RRsets, unordered */
+	size_t n_wild;
 	ldns_rdf *apex;    /* owned, canonical */
 	ldns_rr_list *soa; /* SOA + RRSIGs, owned */
 	int64_t soa_expires;
@@ -61,6 +81,8 @@ static void zone_clear(struct aggr_zone *z)
 		ldns_rr_free(z->v[i].nsec);
 		ldns_rr_list_deep_free(z->v[i].sigs);
 	}
+	for (size_t i = 0; i < z->n_wild; i++)
+		ldns_rr_list_deep_free(z->wild[i].rrs);
 	free(z->v);
 	memset(z, 0, sizeof(*z));
 }
@@ -254,6 +276,192 @@ static bool listed(const ldns_rr_list *l, const ldns_rr *rr)
 	return false;
 }
 
+/* A copy of @p rr with owner @p owner. */
+static ldns_rr *renamed(const ldns_rr *rr, const ldns_rdf *owner)
+{
+	ldns_rr *c = ldns_rr_clone(rr);
+	ldns_rdf *o = ldns_rdf_clone(owner);
+
+	if (!c || !o) {
+		ldns_rr_free(c);
+		ldns_rdf_deep_free(o);
+		return NULL;
+	}
+	ldns_rdf_deep_free(ldns_rr_owner(c));
+	ldns_rr_set_owner(c, o);
+	return c;
+}
+
+void ost_val_aggr_store_wildcard(struct ost_resolver *r, const ldns_rdf *zone,
+				 const ldns_rr_list *answer, const ldns_rdf *owner, uint16_t type,
+				 uint8_t labels, int64_t now)
+{
+	struct ost_val_aggr *a = r->val ? r->val->aggr : NULL;
+	struct aggr_zone *z;
+	ldns_rr_list *set, *sigs, *rrs;
+	ldns_rdf *wc = NULL, *parent;
+	struct aggr_wild *w = NULL;
+	int64_t expires = INT64_MAX;
+	bool ok;
+
+	/* the spans proving the expansion were kept first: the zone exists */
+	if (!a || !(z = zone_get(a, zone, false)) || labels >= ldns_dname_label_count(owner))
+		return;
+	parent = ldns_dname_clone_from(owner, ldns_dname_label_count(owner) - labels);
+	wc = ldns_dname_new_frm_str("*");
+	ok = parent && wc && ldns_dname_cat(wc, parent) == LDNS_STATUS_OK;
+	ldns_rdf_deep_free(parent);
+	set = ok ? ost_val_rrset_of(answer, owner, type) : NULL;
+	sigs = ok ? ost_val_sigs_for(answer, owner, type) : NULL;
+	rrs = ldns_rr_list_new();
+	ok = set && sigs && rrs && ldns_rr_list_rr_count(set) > 0;
+	for (size_t k = 0; ok && k < 2; k++) {
+		const ldns_rr_list *l = k ? sigs : set;
+
+		for (size_t i = 0; ok && i < ldns_rr_list_rr_count(l); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(l, i);
+			ldns_rr *c = renamed(rr, wc);
+			/* the data lives no longer than its signatures are valid */
+			uint32_t ttl = ttl_of(rr, k ? NULL : sigs, now);
+
+			ok = c && ldns_rr_list_push_rr(rrs, c);
+			if (!ok)
+				ldns_rr_free(c);
+			if (now + ttl < expires)
+				expires = now + ttl;
+		}
+	}
+	ldns_rr_list_free(set);
+	ldns_rr_list_free(sigs);
+	ldns_rdf_deep_free(wc);
+	if (!ok) {
+		ldns_rr_list_deep_free(rrs);
+		return;
+	}
+	/* replace the same (wildcard, type), else a free or the oldest slot */
+	for (size_t i = 0; i < z->n_wild && !w; i++)
+		if (z->wild[i].type == type &&
+		    ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(z->wild[i].rrs, 0)),
+				       ldns_rr_owner(ldns_rr_list_rr(rrs, 0))) == 0)
+			w = &z->wild[i];
+	if (!w && z->n_wild < AGGR_MAX_WILD)
+		w = &z->wild[z->n_wild++];
+	if (!w) {
+		/* full: the one that expires first makes room */
+		w = &z->wild[0];
+		for (size_t i = 1; i < z->n_wild; i++)
+			if (z->wild[i].expires < w->expires)
+				w = &z->wild[i];
+	}
+	if (w->rrs)
+		ldns_rr_list_deep_free(w->rrs);
+	*w = (struct aggr_wild){.rrs = rrs, .type = type, .labels = labels, .expires = expires};
+}
+
+/*
+ * RFC 8198 §5.3: answer @p name from a kept wildcard RRset when the span
+ * covering the name proves it does not exist and that the wildcard's parent
+ * is its closest encloser (the check of a wildcard answer from the wire). A
+ * CNAME goes on through the cache (stash.c); when the chain does not end
+ * there, nothing is answered and the task resolves as usual.
+ */
+static bool wildcard_answer(struct ost_task *t, struct aggr_zone *z, const ldns_rdf *name,
+			    int64_t now)
+{
+	struct ost_resolver *r = t->r;
+	const struct aggr_nsec *s = span_for(z, name, now);
+	const struct aggr_wild *w = NULL;
+	struct ost_val_ctx c;
+	struct ost_val_verdict v;
+	ldns_rr_list *cand;
+	ldns_rdf *target = NULL, *sname = t->sname;
+	size_t n_an = ldns_rr_list_rr_count(t->answer), n_ns = ldns_rr_list_rr_count(t->auth);
+	unsigned n_cname = t->n_cname;
+	uint8_t sec = t->sec;
+	int64_t until;
+	bool ok = false;
+
+	if (!s)
+		return false;
+	/* the deepest kept wildcard above the name with the type or a CNAME */
+	for (size_t i = 0; i < z->n_wild; i++) {
+		const struct aggr_wild *k = &z->wild[i];
+		const ldns_rdf *o = ldns_rr_owner(ldns_rr_list_rr(k->rrs, 0));
+		ldns_rdf *parent = ldns_dname_left_chop(o);
+		bool above = parent && ldns_dname_is_subdomain(name, parent);
+
+		ldns_rdf_deep_free(parent);
+		if (!above || k->expires <= now ||
+		    (k->type != t->qtype && k->type != LDNS_RR_TYPE_CNAME))
+			continue;
+		if (!w || k->labels > w->labels || (k->labels == w->labels && k->type == t->qtype))
+			w = k;
+	}
+	if (!w)
+		return false;
+	cand = ldns_rr_list_new();
+	if (!cand || !ldns_rr_list_push_rr(cand, s->nsec)) {
+		ldns_rr_list_free(cand);
+		return false;
+	}
+	ost_val_ctx_init(&c, &r->cfg.val_limits, now);
+	ok = ost_nsec_denial(&c, OST_DENY_WILDCARD, name, t->qtype, z->apex, cand, w->labels, &v) ==
+	     OST_SEC_SECURE;
+	ldns_rr_list_free(cand);
+	if (!ok)
+		return false;
+	/* served no longer than the shortest of the wildcard and its proof */
+	until = w->expires < s->expires ? w->expires : s->expires;
+	for (size_t i = 0; ok && i < ldns_rr_list_rr_count(w->rrs); i++) {
+		ldns_rr *rr = renamed(ldns_rr_list_rr(w->rrs, i), name);
+
+		ok = rr && ldns_rr_list_push_rr(t->answer, rr);
+		if (!ok) {
+			ldns_rr_free(rr);
+			break;
+		}
+		ldns_rr_set_ttl(rr, (uint32_t)(until - now));
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
+			target = ldns_rr_rdf(rr, 0);
+	}
+	{
+		ldns_rr *nc = ok ? ldns_rr_clone(s->nsec) : NULL;
+
+		ok = nc && ldns_rr_list_push_rr(t->auth, nc);
+		if (!ok)
+			ldns_rr_free(nc);
+		else
+			ldns_rr_set_ttl(nc, (uint32_t)(s->expires - now));
+		if (ok && push_clones(t->auth, s->sigs, (uint32_t)(s->expires - now)) != 0)
+			ok = false;
+	}
+	t->rcode = LDNS_RCODE_NOERROR;
+	if (ok && t->qtype != LDNS_RR_TYPE_CNAME && w->type == LDNS_RR_TYPE_CNAME) {
+		/* the rest of the chain, from the cache only */
+		ok = target && t->n_cname++ < r->cfg.max_cname;
+		if (ok)
+			t->sname = target;
+		ok = ok && ost_stash_answer(t) && t->rcode != LDNS_RCODE_SERVFAIL;
+	}
+	if (!ok) {
+		ldns_rr *rr;
+
+		while (ldns_rr_list_rr_count(t->answer) > n_an &&
+		       (rr = ldns_rr_list_pop_rr(t->answer)) != NULL)
+			ldns_rr_free(rr);
+		while (ldns_rr_list_rr_count(t->auth) > n_ns &&
+		       (rr = ldns_rr_list_pop_rr(t->auth)) != NULL)
+			ldns_rr_free(rr);
+		t->sname = sname;
+		t->n_cname = n_cname;
+		t->sec = sec;
+		t->rcode = 0;
+		t->src = OST_SRC_UPSTREAM;
+		return false;
+	}
+	return true;
+}
+
 bool ost_val_aggr_answer(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
@@ -324,6 +532,8 @@ bool ost_val_aggr_answer(struct ost_task *t)
 	else if (ost_nsec_denial(&c, OST_DENY_NODATA, name, t->qtype, z->apex, cand, 0, &v) ==
 		 OST_SEC_SECURE)
 		rcode = LDNS_RCODE_NOERROR;
+	else if (wildcard_answer(t, z, name, now))
+		goto synthesised;
 	else
 		goto out;
 	/* A NODATA at an existing name needs only that name's NSEC. */
@@ -367,7 +577,11 @@ bool ost_val_aggr_answer(struct ost_task *t)
 		}
 	}
 	t->rcode = rcode;
+synthesised:
 	t->src = OST_SRC_CACHE;
+	/* no whole-answer copy (stash.c put_msg()): a span is used no longer
+	 * than the zone's negative TTL, a copy would outlive that */
+	t->is_built_from_cache = false;
 	if (t->sec == OST_SEC_UNCHECKED)
 		t->sec = OST_SEC_SECURE;
 	r->stats.aggressive_nsec++;

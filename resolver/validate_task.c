@@ -611,7 +611,7 @@ static uint8_t prove(struct ost_task *t, enum ost_denial kind, const ldns_rdf *n
 	if (!nsecs)
 		return OST_SEC_BOGUS;
 	sec = ost_val_denial(&vt->ctx, kind, name, qtype, zone, nsecs, wc_labels, v);
-	if (sec == OST_SEC_SECURE && kind != OST_DENY_WILDCARD)
+	if (sec == OST_SEC_SECURE)
 		ost_val_aggr_store(t->r, zone, nsecs, t->auth, now_of(t));
 	ldns_rr_list_free(nsecs);
 	return sec;
@@ -677,6 +677,10 @@ static uint8_t check_rrset(struct ost_task *t, const ldns_rr *head, struct ost_v
 		uint8_t wc = v->wc_labels;
 
 		sec = prove(t, OST_DENY_WILDCARD, owner, type, zone, keys, wc, v);
+		/* RFC 8198 §5.3: the wildcard answers other names later */
+		if (sec == OST_SEC_SECURE)
+			ost_val_aggr_store_wildcard(t->r, zone, t->answer, owner, type, wc,
+						    now_of(t));
 	}
 	return sec;
 }

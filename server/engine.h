@@ -27,18 +27,7 @@
 #include "ostrov/cache.h"
 #include "ostrov/clock.h"
 #include "ostrov/config.h"
-
-/*
- * include/ostrov/resolver.h and include/ostrov/config.h both define a
- * `struct ost_cidr` (the engine's holds a sockaddr, the configuration's raw
- * bytes), so a file cannot include both as they are. Until the engine renames
- * its type (asked for in the daemon's report), the server sees the engine's
- * under another tag. Struct tags have no linkage and the layout is the
- * engine's own declaration, so the ABI is unchanged.
- */
-#define ost_cidr ost_resolver_cidr
 #include "ostrov/resolver.h"
-#undef ost_cidr
 #include "ostrov/validator.h"
 
 struct ost_worker;

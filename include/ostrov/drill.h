@@ -320,10 +320,22 @@ OST_EXPORT const struct ost_dest_map *ost_drill_map(const struct ost_drill *d);
 
 struct ost_resolver_policy;
 
+/**
+ * Classify a question name for the failover policy (national zones and the
+ * rest; the daemon knows the national zones from its configuration).
+ * @param ctx the classifier's context
+ * @param qname the name, uncompressed wire format
+ * @param len its length (at most 255)
+ * @return the name's class
+ */
+typedef enum ost_fo_name_class (*ost_fo_name_class_cb)(void *ctx, const uint8_t *qname, size_t len);
+
 /** Context of the resolver's policy hooks; embed it, it must outlive the resolvers. */
 struct ost_fo_resolver_hooks {
-	struct ost_fo *fo;              /**< the failover machine */
-	const struct ost_dest_map *map; /**< destination classes */
+	struct ost_fo *fo;               /**< the failover machine */
+	const struct ost_dest_map *map;  /**< destination classes */
+	ost_fo_name_class_cb name_class; /**< question names' classes; NULL: all foreign */
+	void *name_class_ctx;            /**< argument of @p name_class */
 };
 
 /**
@@ -331,8 +343,10 @@ struct ost_fo_resolver_hooks {
  * from the failover machine: may_query() refuses root and foreign
  * destinations while isolated, except rate-limited rechecks
  * (ost_fo_recheck_allow()); max_stale_s() is the state's stale limit (1 d,
- * 3 d isolated and recovering); stale_immediately() is true while isolated.
- * The hooks take no lock in the common case and never block.
+ * 3 d isolated and recovering); stale_immediately() is true while isolated
+ * for names that are not national (h->name_class, NULL after this call: set
+ * it afterwards to tell national names apart; until then every name counts
+ * as foreign). The hooks take no lock in the common case and never block.
  * @param h the context to fill (borrowed by the hooks)
  * @param fo the machine
  * @param map destination classes (usually ost_drill_map())

@@ -94,8 +94,12 @@ struct ost_root_hint {
 	socklen_t addrlen;            /**< length of @p addr */
 };
 
-/** One CIDR of the upstream allow-list. */
-struct ost_cidr {
+/**
+ * One CIDR of the upstream allow-list, as the engine matches it (a sockaddr;
+ * the daemon maps the configuration's struct ost_cidr of include/ostrov/config.h
+ * into this form).
+ */
+struct ost_resolver_cidr {
 	struct sockaddr_storage addr; /**< network address (port ignored) */
 	uint8_t prefix;               /**< prefix length in bits */
 };
@@ -133,11 +137,17 @@ struct ost_resolver_policy {
 	 */
 	uint32_t (*max_stale_s)(void *ctx);
 	/**
+	 * Asked when the cache holds an expired answer that may be served, at
+	 * the start of a client request.
 	 * @param ctx the policy's ctx
+	 * @param qname the question's name (uncompressed wire format, as the
+	 *        client asked it), e.g. to tell national names (their servers
+	 *        still answer while isolated) from foreign ones
+	 * @param qtype the question's type
 	 * @return true to answer with stale data at once (no client response
 	 *         timer) while the refresh goes on in the background
 	 */
-	bool (*stale_immediately)(void *ctx);
+	bool (*stale_immediately)(void *ctx, const uint8_t *qname, uint16_t qtype);
 };
 
 struct ost_mirror;
@@ -145,24 +155,24 @@ struct ost_zone_store;
 
 /** Configuration of a resolver; copied by ost_resolver_new(). */
 struct ost_resolver_config {
-	const struct ost_root_hint *hints; /**< root hints */
-	size_t n_hints;                    /**< number of @p hints */
-	const struct ost_cidr *allow;      /**< upstream allow-list; NULL = loopback only */
-	size_t n_allow;                    /**< number of @p allow */
-	uint16_t edns_size;                /**< our EDNS buffer size (1232) */
-	uint16_t upstream_port;            /**< port for addresses learnt from glue (53) */
-	bool qname_minimisation;           /**< RFC 9156, relaxed */
-	bool validation;                   /**< DNSSEC validation (RFC 4035 §5) */
-	struct ost_ta_store *anchors;      /**< trust anchors + NTAs; NULL: built-in root */
-	struct ost_val_limits val_limits;  /**< validator work limits and algorithm policy */
-	unsigned max_depth;                /**< max referrals followed per (sub-)request */
-	unsigned max_subreq;               /**< max sub-requests per client request */
-	unsigned max_queries;              /**< max outbound queries per client request */
-	unsigned max_cname;                /**< max CNAME/DNAME links followed */
-	uint32_t max_time_ms;              /**< max total time per client request */
-	uint32_t initial_rto_ms;           /**< timeout for a server without RTT data */
-	uint32_t max_rto_ms;               /**< cap of the backed-off timeout */
-	uint32_t max_ttl;                  /**< cap of TTLs in results, 0 = none */
+	const struct ost_root_hint *hints;     /**< root hints */
+	size_t n_hints;                        /**< number of @p hints */
+	const struct ost_resolver_cidr *allow; /**< upstream allow-list; NULL = loopback only */
+	size_t n_allow;                        /**< number of @p allow */
+	uint16_t edns_size;                    /**< our EDNS buffer size (1232) */
+	uint16_t upstream_port;                /**< port for addresses learnt from glue (53) */
+	bool qname_minimisation;               /**< RFC 9156, relaxed */
+	bool validation;                       /**< DNSSEC validation (RFC 4035 §5) */
+	struct ost_ta_store *anchors;          /**< trust anchors + NTAs; NULL: built-in root */
+	struct ost_val_limits val_limits;      /**< validator work limits and algorithm policy */
+	unsigned max_depth;                    /**< max referrals followed per (sub-)request */
+	unsigned max_subreq;                   /**< max sub-requests per client request */
+	unsigned max_queries;                  /**< max outbound queries per client request */
+	unsigned max_cname;                    /**< max CNAME/DNAME links followed */
+	uint32_t max_time_ms;                  /**< max total time per client request */
+	uint32_t initial_rto_ms;               /**< timeout for a server without RTT data */
+	uint32_t max_rto_ms;                   /**< cap of the backed-off timeout */
+	uint32_t max_ttl;                      /**< cap of TTLs in results, 0 = none */
 	uint32_t max_neg_ttl;              /**< cap of the SOA TTL in negative results, 0 = none */
 	bool minimal_responses;            /**< false: add the zone's NS and glue to answers */
 	uint16_t qmin_qtype;               /**< QTYPE of minimised queries: A (default) or NS */
@@ -327,7 +337,10 @@ OST_EXPORT void ost_request_cancel(struct ost_request *rq);
 /**
  * Hand the cache writes queued by finished requests to the cache's writer
  * thread (ost_cache_batch_submit(): never blocks on LMDB). The server calls
- * it once per loop iteration, after sending its answers.
+ * it once per loop iteration, after sending its answers, also when no
+ * request finished: the submit (then empty) is what hands the LRU stamps
+ * queued by the hit path's ost_cache_reader_get() to the writer; with
+ * nothing queued at all it costs one atomic load.
  * @param r the resolver
  * @return 0 (also when there is no cache or nothing to write) or a cache error
  */

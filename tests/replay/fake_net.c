@@ -233,6 +233,18 @@ static bool answer_with(struct rpl_net *n, struct rpl_outq *o, struct rpl_entry 
 		trace(n, o, "could not build the reply");
 		return false;
 	}
+	/*
+	 * testbound's fake event layer hands an entry's reply straight to the
+	 * pending query it matched (fake_event.c, answer_callback_from_entry),
+	 * so Unbound's own ID check (outside_network.c) never sees it: entries
+	 * without "ADJUST copy_id" work there. The engine checks the ID (RFC
+	 * 5452 §9.1), so routing the reply means giving it the query's ID.
+	 * RAW answers (Deckard malformed-packet tests) stay byte-exact.
+	 */
+	if (n->is_reply_routed && !e->raw && !(e->adjust & RPL_A_COPY_ID) && o->pkt && len >= 2) {
+		wire[0] = (uint8_t)(ldns_pkt_id(o->pkt) >> 8);
+		wire[1] = (uint8_t)ldns_pkt_id(o->pkt);
+	}
 	if ((e->adjust & (RPL_A_SLEEP | RPL_A_PACKET_SLEEP)) && e->sleep_ms) {
 		ost_clock_timer_stop(&n->clock->clock, o->timer);
 		free(o->delayed);

@@ -242,6 +242,7 @@ struct rpl_zone_servers {
 struct rpl_auth_zone {
 	ldns_rdf *name;             /**< zone name, owned */
 	const char *zonefile;       /**< zone file path (borrowed from the scenario), or NULL */
+	const char *zonefile_temp;  /**< or TEMPFILE_NAME of the zone file (borrowed), or NULL */
 	bool for_downstream;        /**< answer clients authoritatively (default yes) */
 	bool for_upstream;          /**< use instead of querying upstream (default yes) */
 	bool fallback_enabled;      /**< query upstream when the copy fails (default no) */
@@ -401,6 +402,12 @@ struct rpl_net {
 	size_t nlog;             /**< number of queries */
 	size_t caplog;           /**< capacity */
 	FILE *trace;             /**< verbose trace, or NULL */
+	/**
+	 * testbound (Unbound scenarios): a reply goes to the query it answers
+	 * whatever its ID, so a reply without ADJUST copy_id gets the query's
+	 * ID here. Deckard (a real network) sends the entry's ID as it is.
+	 */
+	bool is_reply_routed;
 };
 
 /** Prepare a network for @p sc on @p clock. */

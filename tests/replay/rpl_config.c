@@ -321,9 +321,10 @@ static int auth_clause(struct rpl_settings *s, const struct rpl_clause *c, char 
 			ldns_rdf_deep_free(a->name);
 			a->name = dname(kv->value);
 			ret = a->name ? 0 : -EINVAL;
-		} else if (strcmp(kv->key, "zonefile") == 0)
+		} else if (strcmp(kv->key, "zonefile") == 0) {
 			a->zonefile = kv->value[0] ? kv->value : NULL;
-		else if (strcmp(kv->key, "for-downstream") == 0)
+			a->zonefile_temp = kv->tempfile;
+		} else if (strcmp(kv->key, "for-downstream") == 0)
 			ret = parse_bool(kv->value, &a->for_downstream);
 		else if (strcmp(kv->key, "for-upstream") == 0)
 			ret = parse_bool(kv->value, &a->for_upstream);

@@ -318,6 +318,7 @@ enum rpl_verdict rpl_run(struct rpl_scenario *sc, const struct rpl_resolver_ops 
 	rpl_clock_init(&r.clock, set.has_override_time ? set.override_time : DEFAULT_WALL_S);
 	rpl_net_init(&r.net, sc, &r.clock);
 	r.net.trace = verbose ? log : NULL;
+	r.net.is_reply_routed = !set.is_deckard;
 	ret = ops->open(&r.res, &set, sc, &r.clock.clock, &r.net.tp, err, sizeof(err));
 	if (ret != 0) {
 		fprintf(log, "FAIL %s: the %s resolver cannot run this scenario: %s\n", sc->path,

@@ -33,10 +33,17 @@
  *       scenario's DS/DNSKEY records, replacing the built-in root ones) and
  *       val_limits.allow_dsa (the scenarios are signed with DSA);
  *       aggressive-nsec: always on when validating (RFC 8198)
+ *   auth-zone with for-upstream yes and for-downstream no (RFC 8806: the
+ *       copy answers the resolver itself) -> the zone mirror (zone.h) over a
+ *       store in the temp directory, the zonefile as its bootstrap file,
+ *       zonemd-check / zonemd-reject-absence -> ZONEMD mode, the scenario's
+ *       anchors at the zone's apex as its own anchors (unsigned zones
+ *       accepted when none applies); with for-upstream no as well the copy
+ *       is used by nobody and is left out
  * Settings the engine has no configuration for yet make open() return
  * -ENOTSUP naming the feature, so such a scenario fails loudly unless it is
- * in skip.txt: auth-zone (issue 8), forward zones, domain-insecure, and
- * Unbound-only options.
+ * in skip.txt: auth-zone answering clients (for-downstream), forward zones,
+ * domain-insecure, and Unbound-only options.
  * val-override-date is the fake clock's start (rpl_run.c), not a config key.
  */
 #include <errno.h>
@@ -46,6 +53,7 @@
 #include <unistd.h>
 
 #include "ostrov/resolver.h"
+#include "ostrov/zone.h"
 
 #include "rpl.h"
 
@@ -73,20 +81,25 @@ struct engine {
 	struct ost_resolver_config cfg;
 	struct ost_root_hint *hints;
 	struct ost_stub_addr *stubs;
-	struct ost_cidr *allow;
+	struct ost_resolver_cidr *allow;
 	size_t nallow;
 	char **hint_names;
 	size_t nhint_names;
 	struct engine_req *reqs;
-	void *cache;    /**< struct ost_cache * when built with the cache */
-	char *cachedir; /**< its temp directory */
+	struct ost_zone_store *zstore; /**< the mirror's store (auth-zone), or NULL */
+	struct ost_mirror *mirror;     /**< the mirror, or NULL */
+	char *zonedir;                 /**< the store's temp directory, owned */
+	ldns_rr_list **zanchors;       /**< per auth-zone: its own trust anchors (borrowed RRs) */
+	size_t nzanchors;              /**< number of @p zanchors */
+	void *cache;                   /**< struct ost_cache * when built with the cache */
+	char *cachedir;                /**< its temp directory */
 
 	struct ost_ta_store *ta; /**< the scenario's trust anchors */
 };
 
 static int add_allow(struct engine *e, const struct sockaddr_storage *ss, uint8_t prefix)
 {
-	struct ost_cidr *a = realloc(e->allow, (e->nallow + 1) * sizeof(*a));
+	struct ost_resolver_cidr *a = realloc(e->allow, (e->nallow + 1) * sizeof(*a));
 
 	if (!a)
 		return -ENOMEM;
@@ -210,8 +223,13 @@ static const char *unsupported(const struct rpl_settings *s)
 {
 	if (s->unsupported)
 		return s->unsupported;
-	if (s->nauth_zones)
-		return "auth-zone (issue 8)";
+	for (size_t i = 0; i < s->nauth_zones; i++) {
+		if (s->auth_zones[i].for_downstream)
+			return "auth-zone answering clients (for-downstream)";
+		if (s->auth_zones[i].for_upstream && !s->auth_zones[i].zonefile &&
+		    !s->auth_zones[i].zonefile_temp)
+			return "auth-zone without a zonefile (transfers)";
+	}
 	if (s->nforwards)
 		return "forward-zone";
 	if (s->ninsecure)
@@ -251,6 +269,84 @@ static int open_cache(struct engine *e, const struct rpl_settings *s, const stru
 }
 #endif
 
+/* auth-zone -> the zone mirror: store, zones, first import. */
+/* The written path of the zone file of @p a (TEMPFILE_NAME or a path). */
+static const char *zonefile_path(const struct rpl_auth_zone *a, const struct rpl_scenario *sc)
+{
+	for (size_t i = 0; a->zonefile_temp && i < sc->ntempfiles; i++)
+		if (strcmp(sc->tempfiles[i].name, a->zonefile_temp) == 0)
+			return sc->tempfiles[i].path;
+	return a->zonefile;
+}
+
+static int open_mirror(struct engine *e, const struct rpl_settings *s,
+		       const struct rpl_scenario *sc, const struct ost_clock *clock, char *err,
+		       size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct ost_zone_store_opts so = {.map_size = 64u << 20};
+	int ret;
+
+	if (!s->nauth_zones)
+		return 0;
+	if (asprintf(&e->zonedir, "%s/ost_replay_zones.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+		return -ENOMEM;
+	if (!mkdtemp(e->zonedir)) {
+		ret = -errno;
+		free(e->zonedir);
+		e->zonedir = NULL;
+		return ret;
+	}
+	so.path = e->zonedir;
+	if ((ret = ost_zone_store_open(&so, &e->zstore)) != 0 ||
+	    (ret = ost_mirror_new(e->zstore, clock, &e->mirror)) != 0) {
+		snprintf(err, errlen, "cannot open the zone store: %s", ost_strerror(ret));
+		return ret;
+	}
+	e->zanchors = calloc(s->nauth_zones, sizeof(*e->zanchors));
+	if (!e->zanchors)
+		return -ENOMEM;
+	e->nzanchors = s->nauth_zones;
+	for (size_t i = 0; i < s->nauth_zones; i++) {
+		const struct rpl_auth_zone *a = &s->auth_zones[i];
+		if (!a->for_upstream)
+			continue; /* nor for-downstream (unsupported()): unused */
+		char *name = ldns_rdf2str(a->name);
+		ldns_rr_list *own = ldns_rr_list_new();
+
+		/* the zone's own anchors (DS/DNSKEY at its apex); others (the
+		 * root's) are the validator's business, not the copy's */
+		for (size_t k = 0; own && k < ldns_rr_list_rr_count(s->trust_anchors); k++) {
+			ldns_rr *ta = ldns_rr_list_rr(s->trust_anchors, k);
+			if (ldns_dname_compare(ldns_rr_owner(ta), a->name) == 0)
+				ldns_rr_list_push_rr(own, ta);
+		}
+		e->zanchors[i] = own;
+		struct ost_mirror_zone_config zc = {
+			.name = name,
+			.bootstrap_file = zonefile_path(a, sc),
+			.policy = {.zonemd = a->zonemd_reject_absence ? OST_ZONEMD_REQUIRE
+					     : a->zonemd_check        ? OST_ZONEMD_CHECK_IF_PRESENT
+								      : OST_ZONEMD_SKIP},
+			.anchors = own && ldns_rr_list_rr_count(own) ? own : NULL,
+			.is_unsigned_ok = true,
+		};
+
+		ret = name && own ? ost_mirror_add_zone(e->mirror, &zc) : -ENOMEM;
+		free(name);
+		if (ret != 0) {
+			snprintf(err, errlen, "auth-zone: %s", ost_strerror(ret));
+			return ret;
+		}
+	}
+	/* A zone that does not verify stays unusable: normal resolution
+	 * takes over (RFC 8806 §3), which is what the scenarios check. */
+	(void)ost_mirror_start(e->mirror);
+	e->cfg.mirror = e->mirror;
+	e->cfg.mirror_store = e->zstore;
+	return 0;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -280,6 +376,15 @@ static void engine_close(void *st)
 	if (e->cachedir) {
 		nftw(e->cachedir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		free(e->cachedir);
+	}
+	ost_mirror_free(e->mirror);
+	ost_zone_store_close(e->zstore);
+	for (size_t i = 0; i < e->nzanchors; i++)
+		ldns_rr_list_free(e->zanchors[i]);
+	free(e->zanchors);
+	if (e->zonedir) {
+		nftw(e->zonedir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		free(e->zonedir);
 	}
 	ost_ta_store_free(e->ta);
 	free(e->hints);
@@ -352,6 +457,8 @@ static int engine_open(void **st, const struct rpl_settings *s, const struct rpl
 		goto fail;
 	}
 #endif
+	if ((ret = open_mirror(e, s, sc, clock, err, errlen)) != 0)
+		goto fail;
 	ret = ost_resolver_new(&e->r, &e->cfg, e->cache, clock, tp);
 	if (ret != 0) {
 		snprintf(err, errlen, "ost_resolver_new: %s", ost_strerror(ret));

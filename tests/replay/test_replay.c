@@ -673,6 +673,47 @@ static void test_net(void **state)
 	rpl_scenario_free(sc);
 }
 
+/*
+ * testbound delivers a RANGE entry's reply to the query it matched whatever
+ * the entry's ID (Unbound scenarios may omit ADJUST copy_id), so the fake
+ * network gives such a reply the query's ID; for Deckard (a real network)
+ * the entry's ID goes out as written.
+ */
+static void test_net_reply_routed(void **state)
+{
+	(void)state;
+	struct rpl_scenario *sc =
+		parse_ok("RANGE_BEGIN 0 10\n"
+			 "ENTRY_BEGIN\nMATCH opcode qtype qname\nREPLY QR AA\n"
+			 "SECTION QUESTION\nwww.example.com. IN A\nSECTION ANSWER\n"
+			 "www.example.com. IN A 192.0.2.80\nENTRY_END\nRANGE_END\n"
+			 "SCENARIO_END\n");
+	struct rpl_clock c;
+	struct rpl_net n;
+	struct upq ub, dk;
+
+	rpl_clock_init(&c, 0);
+	rpl_net_init(&n, sc, &c);
+	n.step = 1;
+	n.is_reply_routed = true;
+	upq_init(&ub, "192.0.2.1", "www.example.com.", 0x4242);
+	assert_int_equal(n.tp.ops->send(n.tp.ctx, &ub.q), 0);
+	assert_int_equal(rpl_net_pump(&n), 1);
+	assert_int_equal(ub.calls, 1);
+	assert_int_equal(ldns_pkt_id(ub.reply), 0x4242);
+	n.is_reply_routed = false;
+	upq_init(&dk, "192.0.2.1", "www.example.com.", 0x4343);
+	assert_int_equal(n.tp.ops->send(n.tp.ctx, &dk.q), 0);
+	assert_int_equal(rpl_net_pump(&n), 1);
+	assert_int_equal(dk.calls, 1);
+	assert_int_equal(ldns_pkt_id(dk.reply), 0);
+	rpl_net_deinit(&n);
+	rpl_clock_deinit(&c);
+	upq_deinit(&ub);
+	upq_deinit(&dk);
+	rpl_scenario_free(sc);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Bad input never wins                                                      */
 
@@ -794,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_reply_adjust),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_net_reply_routed),
 		cmocka_unit_test(test_parse_truncated),
 		cmocka_unit_test(test_driver),
 	};

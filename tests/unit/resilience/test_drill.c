@@ -657,24 +657,44 @@ static void test_drill_report_numbers(void **state)
 	dfx_free(f);
 }
 
+/* The test's national zone: "nat.test." and below. */
+static enum ost_fo_name_class test_name_class(void *ctx, const uint8_t *qname, size_t len)
+{
+	static const uint8_t nat[] = "\003nat\004test";
+	unsigned *calls = ctx;
+	(*calls)++;
+	if (len >= sizeof(nat) && memcmp(qname + len - sizeof(nat), nat, sizeof(nat)) == 0)
+		return OST_FO_NAME_NATIONAL;
+	return OST_FO_NAME_FOREIGN;
+}
+
 static void test_drill_resolver_hooks(void **state)
 {
 	(void)state;
 	struct dfx *f = dfx_new(NULL, 1);
 	struct ost_fo_resolver_hooks h;
 	struct ost_resolver_policy pol;
+	const uint8_t *foreign = (const uint8_t *)"\003www\007example\003com";
+	const uint8_t *national = (const uint8_t *)"\003www\003nat\004test";
+	unsigned classified = 0;
 	ost_fo_resolver_hooks_init(&h, f->fo, ost_drill_map(f->d), &pol);
+	h.name_class = test_name_class;
+	h.name_class_ctx = &classified;
 	struct sockaddr_storage ss;
 	assert_int_equal(ost_fo_event(f->fo, OST_FO_EV_MIRROR_READY, NULL), 0);
 	/* NORMAL: everything may be asked, 1 day of staleness, client timer first */
 	assert_true(pol.may_query(pol.ctx, sa_of("127.53.0.1", &ss)));
 	assert_true(pol.may_query(pol.ctx, sa_of("127.53.9.9", &ss)));
 	assert_int_equal(pol.max_stale_s(pol.ctx), 86400);
-	assert_false(pol.stale_immediately(pol.ctx));
+	assert_false(pol.stale_immediately(pol.ctx, foreign, LDNS_RR_TYPE_A));
+	assert_false(pol.stale_immediately(pol.ctx, national, LDNS_RR_TYPE_A));
 	/* ISOLATED: national and mirror sources yes; root and foreign only as rechecks */
 	assert_int_equal(ost_fo_isolate(f->fo, "op"), 0);
 	assert_int_equal(pol.max_stale_s(pol.ctx), 3 * 86400);
-	assert_true(pol.stale_immediately(pol.ctx));
+	/* foreign names stale at once; national ones wait for their servers */
+	assert_true(pol.stale_immediately(pol.ctx, foreign, LDNS_RR_TYPE_A));
+	assert_false(pol.stale_immediately(pol.ctx, national, LDNS_RR_TYPE_AAAA));
+	assert_int_equal(classified, 4);
 	unsigned allowed = 0;
 	for (int i = 0; i < 100; i++)
 		allowed += pol.may_query(pol.ctx, sa_of(i % 2 ? "127.53.0.1" : "127.53.1.1", &ss));
@@ -692,7 +712,11 @@ static void test_drill_resolver_hooks(void **state)
 	assert_int_equal(ost_fo_unisolate(f->fo, "op"), 0);
 	assert_true(pol.may_query(pol.ctx, sa_of("127.53.9.9", &ss)));
 	assert_int_equal(pol.max_stale_s(pol.ctx), 3 * 86400);
-	assert_false(pol.stale_immediately(pol.ctx));
+	assert_false(pol.stale_immediately(pol.ctx, foreign, LDNS_RR_TYPE_A));
+	/* without a classifier every name counts as foreign */
+	assert_int_equal(ost_fo_isolate(f->fo, "op"), 0);
+	h.name_class = NULL;
+	assert_true(pol.stale_immediately(pol.ctx, national, LDNS_RR_TYPE_A));
 	dfx_free(f);
 }
 

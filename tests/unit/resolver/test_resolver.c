@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <ldns/ldns.h>
 
+#include "ostrov/config.h"
 #include "ostrov/resolver.h"
 
 #include "fake.h"
@@ -725,11 +726,14 @@ static void test_allow_list(void **state)
 static void test_allow_list_explicit(void **state)
 {
 	struct env *e = *state;
-	/* Only 127.53.0.0/24 (the roots) allowed: ru.'s server is refused. */
-	struct ost_cidr allow = {.prefix = 24};
+	/* Only 127.53.0.0/24 (the roots) allowed: ru.'s server is refused.
+	 * The configuration's prefix type and the engine's live in one file
+	 * (as in the daemon's server/hints.c): their names must not clash. */
+	struct ost_cidr conf = {.family = AF_INET, .prefix = 24, .bytes = {127, 53, 0, 0}};
+	struct ost_resolver_cidr allow = {.prefix = conf.prefix};
 	struct sockaddr_in *in = (void *)&allow.addr;
 	in->sin_family = AF_INET;
-	inet_pton(AF_INET, "127.53.0.0", &in->sin_addr);
+	memcpy(&in->sin_addr, conf.bytes, 4);
 	e->cfg.allow = &allow;
 	e->cfg.n_allow = 1;
 	start(e);

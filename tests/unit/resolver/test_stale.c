@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -54,6 +55,9 @@ struct tenv {
 	char forbidden[64];
 	bool at_once;
 	uint32_t max_stale;
+	char national[64];  /* a name the policy never serves stale at once */
+	char pol_qname[64]; /* what stale_immediately() was last asked */
+	uint16_t pol_qtype;
 };
 
 static const char *zones[][3] = {
@@ -73,6 +77,7 @@ static const char *zones[][3] = {
 	 "example.ru. 86400 IN NS ns1.example.ru.\n"
 	 "ns1.example.ru. 86400 IN A 127.53.3.1\n"
 	 "www.example.ru. 200 IN A 127.53.8.8\n"
+	 "mail.example.ru. 200 IN A 127.53.8.7\n"
 	 "zero.example.ru. 0 IN A 127.53.8.0\n"},
 };
 
@@ -459,9 +464,19 @@ static uint32_t pol_max_stale(void *ctx)
 	return ((struct tenv *)ctx)->max_stale;
 }
 
-static bool pol_at_once(void *ctx)
+static bool pol_at_once(void *ctx, const uint8_t *qname, uint16_t qtype)
 {
-	return ((struct tenv *)ctx)->at_once;
+	struct tenv *e = ctx;
+	ldns_rdf *n = NULL;
+	size_t pos = 0;
+	assert_int_equal(ldns_wire2dname(&n, qname, 256, &pos), LDNS_STATUS_OK);
+	char *s = ldns_rdf2str(n);
+	snprintf(e->pol_qname, sizeof(e->pol_qname), "%s", s);
+	free(s);
+	ldns_rdf_deep_free(n);
+	e->pol_qtype = qtype;
+	/* ISOLATED: national names are still answered by their servers. */
+	return e->at_once && strcasecmp(e->pol_qname, e->national) != 0;
 }
 
 static void use_policy(struct tenv *e)
@@ -512,6 +527,40 @@ static void test_policy_hooks(void **state)
 	fake_server(&e->net, "127.53.3.1")->behaviour = FB_DROP;
 	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
 	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+}
+
+/*
+ * The policy sees the question: while isolated a foreign name's stale answer
+ * goes out at once, a national name (its servers still answer) waits for the
+ * client response timer and gets the fresh answer.
+ */
+static void test_policy_stale_per_name(void **state)
+{
+	struct tenv *e = *state;
+	use_policy(e);
+	snprintf(e->national, sizeof(e->national), "www.example.ru.");
+	tstart(e);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	resolve(e, "mail.example.ru.", LDNS_RR_TYPE_A);
+	e->at_once = true;
+	elapse(e, 300);
+	unsigned before = e->calls;
+	ask(e, "mail.EXAMPLE.ru.", LDNS_RR_TYPE_A, OST_RF_RD);
+	assert_int_equal(e->calls, before + 1);
+	assert_int_equal(e->ede, OST_EDE_STALE_ANSWER);
+	assert_string_equal(e->pol_qname, "mail.EXAMPLE.ru.");
+	assert_int_equal(e->pol_qtype, LDNS_RR_TYPE_A);
+	settle(e);
+	before = e->calls;
+	ask(e, "www.example.ru.", LDNS_RR_TYPE_A, OST_RF_RD);
+	assert_string_equal(e->pol_qname, "www.example.ru.");
+	/* Not at once: resolution goes on and its fresh answer wins. */
+	assert_int_equal(e->calls, before);
+	settle(e);
+	assert_int_equal(e->calls, before + 1);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_false(e->has_ede);
+	assert_int_equal(e->src, OST_SRC_UPSTREAM);
 }
 
 static void test_rd0_cache_only(void **state)
@@ -706,6 +755,7 @@ int stale_tests(void)
 		cmocka_unit_test_setup_teardown(test_stale_disabled, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_background_refresh, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_policy_hooks, tsetup, tteardown),
+		cmocka_unit_test_setup_teardown(test_policy_stale_per_name, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_rd0_cache_only, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_stub_zone, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_nxns_limit, tsetup, tteardown),

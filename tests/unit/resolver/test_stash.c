@@ -254,6 +254,136 @@ static void test_stash_msg_hit_path(void **state)
 	ost_arena_deinit(&a);
 }
 
+/* Fetch the OST_CTAG_MSG entry of (@p name, @p type) into @p a; 0 or -ENOENT. */
+static int get_msg(struct senv *e, const char *name, uint16_t type, struct ost_arena *a,
+		   struct ost_cache_entry *ent)
+{
+	ldns_rdf *n = ldns_dname_new_frm_str(name);
+	struct ost_mm mm;
+	ost_mm_from_arena(&mm, a);
+	int ret = ost_cache_get(e->cache, ldns_rdf_data(n), type, OST_CTAG_MSG, &mm, ent);
+	ldns_rdf_deep_free(n);
+	return ret;
+}
+
+/* Turn @p ent into the answer to a query for @p name; returns the packet. */
+static ldns_pkt *hit(struct senv *e, const struct ost_cache_entry *ent, const char *name,
+		     uint16_t type)
+{
+	ldns_pkt *q = NULL;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&q, name, type, LDNS_RR_CLASS_IN, LDNS_RD),
+			 LDNS_STATUS_OK);
+	uint8_t *qw;
+	size_t qlen;
+	assert_int_equal(ldns_pkt2wire(&qw, q, &qlen), LDNS_STATUS_OK);
+	ldns_pkt_free(q);
+	uint8_t buf[1024];
+	size_t len;
+	int ret = ost_msg_to_wire(ent, qw, qlen, ost_clock_wall_s(&e->clk.clock), false, 1232, buf,
+				  sizeof(buf), &len);
+	free(qw);
+	if (ret != 0)
+		return NULL;
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, buf, len), LDNS_STATUS_OK);
+	return p;
+}
+
+/*
+ * An answer the engine builds from cached RRsets gets its own whole-answer
+ * entry, so the next query takes the server's hit path: "www.example.ru. A"
+ * first learnt at the end of a CNAME chain, and a negative answer from an
+ * ancestor's NXDOMAIN (RFC 8020). Its TTL is what was left of the RRsets.
+ */
+static void test_stash_msg_from_cache(void **state)
+{
+	struct senv *e = *state;
+	struct ost_arena a;
+	ost_arena_init(&a, 4096);
+	struct ost_cache_entry ent;
+	sresolve(e, "alias.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_UPSTREAM);
+	assert_int_equal(e->n_answer, 2);
+	/* Only the question asked has a whole answer so far. */
+	assert_int_equal(get_msg(e, "www.example.ru.", LDNS_RR_TYPE_A, &a, &ent), -ENOENT);
+	fake_clock_advance(&e->clk, 50000);
+	size_t sent = e->net.n_log;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->net.n_log, sent);
+	assert_int_equal(get_msg(e, "www.example.ru.", LDNS_RR_TYPE_A, &a, &ent), 0);
+	/* 200 s when the chain came, 50 s ago. */
+	assert_int_equal(ent.ttl, 150);
+	assert_int_equal(ent.rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(ent.flags & OST_MSG_F_UNVALIDATED, 0);
+	fake_clock_advance(&e->clk, 30000);
+	ldns_pkt *p = hit(e, &ent, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 120);
+	ldns_pkt_free(p);
+	/* It expires with the RRset it was built from. */
+	fake_clock_advance(&e->clk, 121000);
+	assert_null(hit(e, &ent, "www.example.ru.", LDNS_RR_TYPE_A));
+
+	/* A negative built from an ancestor's NXDOMAIN entry. */
+	sresolve(e, "nope.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
+	sent = e->net.n_log;
+	fake_clock_advance(&e->clk, 100000);
+	sresolve(e, "deeper.nope.example.ru.", LDNS_RR_TYPE_AAAA);
+	assert_int_equal(e->src, OST_SRC_CACHE);
+	assert_int_equal(e->net.n_log, sent);
+	assert_int_equal(get_msg(e, "deeper.nope.example.ru.", LDNS_RR_TYPE_AAAA, &a, &ent), 0);
+	assert_int_equal(ent.rcode, LDNS_RCODE_NXDOMAIN);
+	/* min(SOA TTL 3600, MINIMUM 300) - 100 s. */
+	assert_int_equal(ent.ttl, 200);
+	p = hit(e, &ent, "deeper.nope.example.ru.", LDNS_RR_TYPE_AAAA);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	ldns_pkt_free(p);
+	ost_arena_deinit(&a);
+}
+
+/*
+ * A hit-only worker: the server's hit path reads through a cache reader,
+ * which queues an LRU stamp for an entry last used more than the touch
+ * interval ago; the resolver's commit hands it to the writer even though no
+ * request queued a write (otherwise hot entries would age out as cold).
+ */
+static void test_stash_commit_empty_applies_touches(void **state)
+{
+	struct senv *e = *state;
+	sresolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	struct ost_cache_stats st;
+	ost_cache_stats_get(e->cache, &st);
+	uint64_t commits = st.commits;
+	/* Nothing queued at all: nothing to commit. */
+	assert_int_equal(ost_resolver_commit(e->r), 0);
+	ost_cache_sync(e->cache);
+	ost_cache_stats_get(e->cache, &st);
+	assert_int_equal(st.commits, commits);
+	/* Past the touch interval (60 s), a hit on the hit path. */
+	fake_clock_advance(&e->clk, 61000);
+	struct ost_cache_reader *rd = NULL;
+	assert_int_equal(ost_cache_reader_new(e->cache, &rd), 0);
+	assert_int_equal(ost_cache_reader_begin(rd), 0);
+	ldns_rdf *n = ldns_dname_new_frm_str("www.example.ru.");
+	struct ost_cache_entry ent;
+	assert_int_equal(
+		ost_cache_reader_get(rd, ldns_rdf_data(n), LDNS_RR_TYPE_A, OST_CTAG_MSG, &ent), 0);
+	ost_cache_reader_end(rd);
+	ldns_rdf_deep_free(n);
+	int ret = ost_resolver_commit(e->r);
+	ost_cache_sync(e->cache);
+	ost_cache_reader_free(rd);
+	assert_int_equal(ret, 0);
+	ost_cache_stats_get(e->cache, &st);
+	assert_int_equal(st.commits, commits + 1);
+}
+
 static void test_stash_failure(void **state)
 {
 	struct senv *e = *state;
@@ -314,6 +444,9 @@ int stash_tests(void)
 		cmocka_unit_test_setup_teardown(test_stash_closest_cut, ssetup, steardown),
 		cmocka_unit_test_setup_teardown(test_stash_negative, ssetup, steardown),
 		cmocka_unit_test_setup_teardown(test_stash_msg_hit_path, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_msg_from_cache, ssetup, steardown),
+		cmocka_unit_test_setup_teardown(test_stash_commit_empty_applies_touches, ssetup,
+						steardown),
 		cmocka_unit_test_setup_teardown(test_stash_failure, ssetup, steardown),
 		cmocka_unit_test_setup_teardown(test_stash_stale_cut, ssetup, steardown),
 	};

@@ -64,6 +64,8 @@ struct world {
 	char text[160];
 	size_t n_answer;
 	size_t n_auth;
+	size_t n_add;
+	char owner[64]; /* owner of the first answer record */
 };
 
 static uint64_t c_mono(void *ctx)
@@ -212,6 +214,18 @@ static void authoritative(const struct zone *z, ldns_pkt *p, const ldns_rdf *qna
 		return;
 	}
 	ldns_pkt_set_aa(p, true);
+	/* a CNAME: it, then the target's data when it is in the zone */
+	if (qtype != LDNS_RR_TYPE_CNAME && push_set(an, z, qname, LDNS_RR_TYPE_CNAME, NULL)) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME) {
+				push_set(an, z, ldns_rr_rdf(rr, 0), qtype, NULL);
+				break;
+			}
+		}
+		return;
+	}
 	if (push_set(an, z, qname, qtype, NULL)) {
 		push_set(ns, z, z->apex, LDNS_RR_TYPE_NS, NULL); /* as with "minimal: no" */
 		return;
@@ -233,9 +247,19 @@ static void authoritative(const struct zone *z, ldns_pkt *p, const ldns_rdf *qna
 	wc = ldns_dname_new_frm_str("*");
 	ldns_dname_cat(wc, ce);
 	if (exists(z, wc)) {
+		if (qtype != LDNS_RR_TYPE_CNAME && push_set(an, z, wc, LDNS_RR_TYPE_CNAME, qname)) {
+			/* a CNAME wildcard: it, then the target when in the zone */
+			push_set(an, z, ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0), qtype, NULL);
+			push_cover(ns, z, qname);
+			ldns_rdf_deep_free(ce);
+			ldns_rdf_deep_free(wc);
+			return;
+		}
 		if (!push_set(an, z, wc, qtype, qname)) {
 			push_set(ns, z, z->apex, LDNS_RR_TYPE_SOA, NULL);
 			push_set(ns, z, wc, LDNS_RR_TYPE_NSEC, NULL);
+		} else {
+			push_set(ns, z, z->apex, LDNS_RR_TYPE_NS, NULL); /* "minimal: no" */
 		}
 		push_cover(ns, z, qname);
 	} else {
@@ -375,6 +399,9 @@ static char *ds_text(const struct signer *s)
 	return t;
 }
 
+/* Minimal responses for the next world (default: off, the NS goes along). */
+static bool g_minimal;
+
 static int world_new(void **state, bool with_cache)
 {
 	struct world *w = calloc(1, sizeof(*w));
@@ -414,8 +441,10 @@ static int world_new(void **state, bool with_cache)
 			     "example. 3600 IN NS ns.example.\n"
 			     "ns.example. 3600 IN A 127.0.0.2\n"
 			     "www.example. 3600 IN A 192.0.2.1\n"
+			     "alias.example. 3600 IN CNAME www.example.\n"
 			     "b.ent.example. 3600 IN A 192.0.2.2\n"
-			     "*.wild.example. 3600 IN TXT \"wild\"\n"));
+			     "*.wild.example. 3600 IN TXT \"wild\"\n"
+			     "*.cn.example. 3600 IN CNAME www.example.\n"));
 	add_zone(w, "127.0.0.3", "insec.",
 		 fake_rrs_text("insec. 3600 IN SOA ns.insec. h.insec. 1 3600 300 3600000 300\n"
 			       "insec. 3600 IN NS ns.insec.\n"
@@ -440,7 +469,7 @@ static int world_new(void **state, bool with_cache)
 	cfg.validation = true;
 	cfg.anchors = w->ta;
 	cfg.max_queries = 64;
-	cfg.minimal_responses = false; /* the zone's NS goes along, to be checked */
+	cfg.minimal_responses = g_minimal; /* off: the zone's NS goes along, to be checked */
 	if (with_cache) {
 		struct ost_cache_config cc = {.max_bytes = 16u << 20,
 					      .max_ttl = 86400,
@@ -465,6 +494,16 @@ static int world_new(void **state, bool with_cache)
 static int setup(void **state)
 {
 	return world_new(state, false);
+}
+
+static int setup_minimal(void **state)
+{
+	int ret;
+
+	g_minimal = true;
+	ret = world_new(state, false);
+	g_minimal = false;
+	return ret;
 }
 
 static int setup_cache(void **state)
@@ -505,6 +544,14 @@ static void on_result(const struct ost_result *res, void *arg)
 	snprintf(w->text, sizeof(w->text), "%s", res->ede_text);
 	w->n_answer = ldns_rr_list_rr_count(res->answer);
 	w->n_auth = ldns_rr_list_rr_count(res->auth);
+	w->n_add = ldns_rr_list_rr_count(res->add);
+	w->owner[0] = 0;
+	if (w->n_answer) {
+		char *o = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(res->answer, 0)));
+
+		snprintf(w->owner, sizeof(w->owner), "%s", o ? o : "");
+		free(o);
+	}
 }
 
 /* Resolve (@p name, @p type) with @p flags to the end. */
@@ -609,6 +656,91 @@ static void test_wildcard(void **state)
 	resolve(w, "y.wild.example.", LDNS_RR_TYPE_A, OST_RF_DO);
 	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
 	assert_int_equal(w->sec, OST_SEC_SECURE);
+}
+
+/*
+ * RFC 8198 §5.3: once a wildcard expansion validated, other names under the
+ * wildcard are answered from the kept wildcard RRset and the NSEC proving
+ * the expansion, without asking; a CNAME wildcard's chain comes from the
+ * cache too (here: no cache, so it goes upstream as usual).
+ */
+static void test_wildcard_aggressive(void **state)
+{
+	struct world *w = *state;
+	struct ost_resolver_stats st;
+
+	resolve(w, "nope.example.", LDNS_RR_TYPE_A, OST_RF_DO); /* the zone's SOA */
+	resolve(w, "x.wild.example.", LDNS_RR_TYPE_TXT, OST_RF_DO);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	ost_resolver_stats_get(w->r, &st);
+	uint64_t before = st.aggressive_nsec;
+	w->n_sent = 0;
+	resolve(w, "y.wild.example.", LDNS_RR_TYPE_TXT, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_answer, 2); /* TXT + RRSIG, under y.wild.example. */
+	assert_int_equal(w->n_auth, 2);   /* the NSEC proving the expansion + RRSIG */
+	assert_string_equal(w->owner, "y.wild.example.");
+	/* a deeper name: the wildcard still covers it */
+	resolve(w, "a.b.wild.example.", LDNS_RR_TYPE_TXT, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->n_answer, 2);
+	ost_resolver_stats_get(w->r, &st);
+	assert_int_equal(st.aggressive_nsec, before + 2);
+	/* another type at the wildcard: NODATA from the same NSEC */
+	resolve(w, "z.wild.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->n_answer, 0);
+	/* the name of the wildcard's own NSEC exists: not synthesised */
+	resolve(w, "www.example.", LDNS_RR_TYPE_TXT, OST_RF_DO);
+	assert_int_equal(w->n_answer, 0);
+	/* a CNAME wildcard without a cache: the chain cannot be finished from
+	 * the cache, so the name is resolved upstream */
+	resolve(w, "p.cn.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	w->n_sent = 0;
+	resolve(w, "q.cn.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_true(w->n_sent > 0);
+	assert_int_equal(w->n_answer, 4); /* CNAME, A and their RRSIGs */
+}
+
+/* With the cache, the CNAME wildcard's chain is finished from it. */
+static void test_wildcard_cname_cached(void **state)
+{
+	struct world *w = *state;
+
+	resolve(w, "nope.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	resolve(w, "p.cn.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_answer, 4);
+	w->n_sent = 0;
+	resolve(w, "q.cn.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_answer, 4);
+	assert_string_equal(w->owner, "q.cn.example.");
+	assert_int_equal(w->n_auth, 2);
+}
+
+/*
+ * A wildcard answer keeps its NSEC proof (RFC 4035 §3.1.3.3) with minimal
+ * responses on, and then the zone's NS (and glue, which this fake server
+ * does not send) go along as Unbound does; an ordinary answer has no
+ * authority section.
+ */
+static void test_wildcard_minimal(void **state)
+{
+	struct world *w = *state;
+
+	resolve(w, "www.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_auth, 0);
+	resolve(w, "x.wild.example.", LDNS_RR_TYPE_TXT, OST_RF_DO);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_auth, 4); /* NS + RRSIG, NSEC + RRSIG */
 }
 
 static void test_insecure(void **state)
@@ -731,6 +863,55 @@ static void test_cache_status(void **state)
 	assert_true(w->n_sent > 0);
 }
 
+/* The whole-answer entry (OST_CTAG_MSG) of (@p name, @p type), or -ENOENT. */
+static int get_msg(struct world *w, const char *name, uint16_t type, struct ost_arena *a,
+		   struct ost_cache_entry *e)
+{
+	ldns_rdf *n = dname(name);
+	struct ost_mm mm;
+	int ret;
+
+	ost_mm_from_arena(&mm, a);
+	ret = ost_cache_get(w->cache, ldns_rdf_data(n), type, OST_CTAG_MSG, &mm, e);
+	ldns_rdf_deep_free(n);
+	return ret;
+}
+
+/*
+ * An answer built from validated RRsets in the cache ("www.example. A",
+ * learnt as the end of "alias.example."'s CNAME) is stored as a whole answer
+ * with the status of what it was built from, so the server's hit path sets
+ * AD on the next one; a CD=1 request stores no copy (it would be flagged
+ * unvalidated although its RRsets were checked).
+ */
+static void test_cache_built_msg(void **state)
+{
+	struct world *w = *state;
+	struct ost_arena a;
+	struct ost_cache_entry e;
+
+	ost_arena_init(&a, 4096);
+	resolve(w, "alias.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(w->n_answer, 4); /* CNAME, A and their RRSIGs */
+	assert_int_equal(get_msg(w, "www.example.", LDNS_RR_TYPE_A, &a, &e), -ENOENT);
+	/* CD=1 first: its copy would be flagged unvalidated, so none */
+	w->n_sent = 0;
+	resolve(w, "www.example.", LDNS_RR_TYPE_A, OST_RF_CD);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(get_msg(w, "www.example.", LDNS_RR_TYPE_A, &a, &e), -ENOENT);
+	resolve(w, "www.example.", LDNS_RR_TYPE_A, 0);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	assert_int_equal(get_msg(w, "www.example.", LDNS_RR_TYPE_A, &a, &e), 0);
+	assert_int_equal(e.sec, OST_SEC_SECURE);
+	assert_int_equal(e.flags & OST_MSG_F_UNVALIDATED, 0);
+	assert_int_equal(e.ttl, 3600);
+	ost_arena_deinit(&a);
+}
+
 int run_engine_tests(void)
 {
 	/* each test gets a fresh world: caches and tampering do not leak */
@@ -738,12 +919,16 @@ int run_engine_tests(void)
 		cmocka_unit_test_setup_teardown(test_secure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negative_and_aggressive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wildcard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wildcard_aggressive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wildcard_cname_cached, setup_cache, teardown),
+		cmocka_unit_test_setup_teardown(test_wildcard_minimal, setup_minimal, teardown),
 		cmocka_unit_test_setup_teardown(test_insecure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bogus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keytrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bogus_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_status, setup_cache, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_built_msg, setup_cache, teardown),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
