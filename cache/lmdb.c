@@ -16,7 +16,15 @@
  *  - default, MDB_NOMETASYNC: data pages are fdatasync'd at every commit, the
  *    meta page is flushed with the next commit's sync. An OS crash may lose
  *    the last transaction but never corrupts. One fdatasync per commit is
- *    affordable because commits carry whole per-worker batches.
+ *    affordable because commits carry whole per-worker batches, and it is
+ *    the writer thread that waits, never a worker.
+ *    Measured (2026-11-26, perf on ostrovd resolving 1,902 distinct
+ *    validated names at ~1,400/s, 1 worker, ext4 on a shared VM disk): 20
+ *    fdatasync calls (one per ~95 resolutions), 9.4 ms mean / 37 ms max
+ *    wall each, in the writer thread; about 1 % of the process's CPU
+ *    samples. Signature checks (~60 %), malloc/free (~12 %) and upstream
+ *    socket set-up dominate, so MDB_NOSYNC with a periodic sync would save
+ *    ~1 % of cache-miss CPU for a weaker guarantee: the default stays.
  *  - no_sync (MDB_NOSYNC): nothing is synced by us; fast, still safe against
  *    process death, but an OS crash may leave a meta page pointing at pages
  *    that never hit the disk. Then the open-time checks (or the per-entry

@@ -190,6 +190,54 @@ def dig(port, *args):
     return r.stdout
 
 
+def udp_batch_checks(port, d):
+    """server/udp.c reads in recvmmsg batches of 64 and answers each batch with one
+    sendmmsg: a burst of 300 datagrams mixing queries with packets that get no
+    answer or an error answer must get exactly the right replies, and a datagram
+    larger than a 4 KiB receive slot is dropped."""
+    m = [ln for ln in d.text().splitlines() if "msg=\"udp socket ready\"" in ln]
+    sizes = [int(x.split("=")[1]) for ln in m for x in ln.split() if x.startswith("rcvbuf=")]
+    check(len(sizes) >= 2 and min(sizes) > 0, "udp sockets log their receive buffer size")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.bind(("127.0.0.1", 0))
+    want = set()
+    for i in range(300):
+        qid = 0x1000 + i
+        if i % 10 == 3:
+            s.sendto(make_query(qid, "resp.example", flags=0x8100), ("127.0.0.1", port))
+        elif i % 10 == 7:
+            s.sendto(b"\x12\x34\x01", ("127.0.0.1", port))
+        elif i % 10 == 9:
+            s.sendto(make_query(qid, "zone.example", qtype=6, flags=4 << 11),
+                     ("127.0.0.1", port))
+            want.add((qid, 4))
+        else:
+            s.sendto(make_query(qid, f"b{i}.example", edns=1232), ("127.0.0.1", port))
+            want.add((qid, 5))
+    got = set()
+    s.settimeout(3)
+    try:
+        while len(got) < len(want):
+            h = parse_header(s.recv(65535))
+            got.add((h["id"], h["rcode"]))
+    except socket.timeout:
+        pass
+    check(got == want, f"udp burst of 300: {len(want)} right answers, none for the rest "
+          f"(got {len(got)}, {len(got - want)} unexpected)")
+    big = make_query(0x4242, "big.example", edns=1232)[:-11]
+    pad = struct.pack("!HH", 12, 5000) + b"\0" * 5000
+    big += b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(pad)) + pad
+    s.sendto(big, ("127.0.0.1", port))
+    s.sendto(make_query(0x4243, "after.example"), ("127.0.0.1", port))
+    try:
+        h = parse_header(s.recv(65535))
+    except socket.timeout:
+        h = {}
+    check(h.get("id") == 0x4243, "udp: a 5 kB datagram is dropped, the next query answered")
+    s.close()
+
+
 def main():
     port = free_port()
     v6 = have_ipv6_loopback(port)
@@ -273,6 +321,7 @@ def main():
     s.close()
     out = dig(port, "still.alive.", "A")
     check("status: REFUSED" in out and d.proc.poll() is None, "200 garbage packets: still alive")
+    udp_batch_checks(port, d)
 
     # TCP pipelining: three queries in one write, three answers.
     s = socket.create_connection(("127.0.0.1", port), timeout=3)
