@@ -23,6 +23,7 @@
  * the stash code still builds its entries.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -288,20 +289,39 @@ static void on_result(const struct ost_result *res, void *arg)
 
 static struct ost_cache *cache;
 static struct fclock cache_clock; /* the cache's own: read by its writer thread */
+static char cache_dir[] = "/tmp/ostrov-fuzz-response-XXXXXX";
+
+/* Remove the temporary directory (LMDB's two files) at exit. */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char p[512];
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
 
 static void cleanup(void)
 {
 	ost_cache_close(cache);
+	remove_dir(cache_dir);
 }
 
 static void open_cache(void)
 {
-	char dir[] = "/tmp/ostrov-fuzz-response-XXXXXX";
-	if (!mkdtemp(dir))
+	if (!mkdtemp(cache_dir))
 		abort();
 	cache_clock.clock.ops = &fc_ops;
 	cache_clock.clock.ctx = &cache_clock;
-	struct ost_cache_config cc = {.path = dir, .max_bytes = 16u << 20, .no_sync = true};
+	struct ost_cache_config cc = {.path = cache_dir, .max_bytes = 16u << 20, .no_sync = true};
 	if (ost_cache_open(&cache, &cc, &cache_clock.clock) != 0)
 		abort();
 	atexit(cleanup);

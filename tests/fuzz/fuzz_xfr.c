@@ -15,12 +15,13 @@
  * whatever was imported is removed again so every run starts from an empty
  * store (opened once per process in a temporary directory).
  */
-#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ostrov/log.h"
 #include "ostrov/xfr.h"
@@ -118,10 +119,30 @@ static void on_done(struct ost_xfr *x, const struct ost_xfr_result *res, void *a
 }
 
 static struct ost_zone_store *store;
+static char store_dir[] = "/tmp/ostrov-fuzz-xfr-XXXXXX";
+
+/* Remove the temporary directory (LMDB's two files) at exit. */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char p[512];
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
 
 static void cleanup(void)
 {
 	ost_zone_store_close(store);
+	remove_dir(store_dir);
 }
 
 /* Deliver one message (or the end of the stream) to the query in flight. */
@@ -157,10 +178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!store) {
 		ost_log_set_level(OST_LOG_ERR);
-		char dir[] = "/tmp/ostrov-fuzz-xfr-XXXXXX";
-		if (!mkdtemp(dir))
+		if (!mkdtemp(store_dir))
 			abort();
-		struct ost_zone_store_opts so = {.path = dir, .map_size = 64u << 20};
+		struct ost_zone_store_opts so = {.path = store_dir, .map_size = 64u << 20};
 		if (ost_zone_store_open(&so, &store) != 0)
 			abort();
 		atexit(cleanup);
