@@ -164,8 +164,10 @@ static bool list_complete(const ldns_rr_list *l)
 		const ldns_rr *rr = ldns_rr_list_rr(l, i);
 		uint16_t type = (uint16_t)ldns_rr_get_type(rr);
 		const ldns_rr_descriptor *d = ldns_rr_descript(type);
-		/* Unknown types (RFC 3597) may have any rdata, even none. */
-		if (!d || d->_type != type)
+		/* Unknown types (RFC 3597) and opaque ones (NULL) may
+		 * have any rdata, even none. */
+		if (!d || d->_type != type ||
+		    ldns_rr_descriptor_field_type(d, 0) == LDNS_RDF_TYPE_UNKNOWN)
 			continue;
 		if (ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(d))
 			return false;
