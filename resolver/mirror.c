@@ -425,7 +425,8 @@ static int mirror_cut(struct ost_task *t, const char *apex, unsigned labels)
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
-	if (!r->cfg.mirror || !r->cfg.mirror_store)
+	/* The mirror holds class IN data only (a CH question is not ours). */
+	if (!r->cfg.mirror || !r->cfg.mirror_store || t->qclass != LDNS_RR_CLASS_IN)
 		return OST_MIRROR_PASS;
 	for (unsigned hop = 0; hop <= 2 * r->cfg.max_depth + r->cfg.max_cname; hop++) {
 		char apex[LDNS_MAX_DOMAINLEN + 2];

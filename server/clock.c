@@ -26,6 +26,13 @@ static uint64_t uvc_mono_ms(void *ctx)
 	return uv_now(c->loop);
 }
 
+/* Any thread may call this one: uv_hrtime() reads CLOCK_MONOTONIC. */
+static uint64_t uvc_hr_mono_ms(void *ctx)
+{
+	(void)ctx;
+	return uv_hrtime() / 1000000u;
+}
+
 static int64_t uvc_wall_s(void *ctx)
 {
 	(void)ctx;
@@ -102,6 +109,25 @@ static const struct ost_clock_ops uv_clock_ops = {
 	.timer_start = uvc_timer_start,
 	.timer_stop = uvc_timer_stop,
 };
+
+/*
+ * The failover machine's clock: worker threads feed it passive outcomes and
+ * read its token bucket, so its mono_ms must not read another loop's
+ * uv_now(). Timers still belong to the loop's own thread (the machine arms
+ * them only there); they are relative, so the two time bases may differ.
+ */
+static const struct ost_clock_ops uv_hr_clock_ops = {
+	.mono_ms = uvc_hr_mono_ms,
+	.wall_s = uvc_wall_s,
+	.timer_start = uvc_timer_start,
+	.timer_stop = uvc_timer_stop,
+};
+
+void ost_uv_clock_init_hr(struct ost_uv_clock *c, uv_loop_t *loop)
+{
+	ost_uv_clock_init(c, loop);
+	c->clock.ops = &uv_hr_clock_ops;
+}
 
 void ost_uv_clock_init(struct ost_uv_clock *c, uv_loop_t *loop)
 {

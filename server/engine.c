@@ -28,6 +28,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@
 
 #include "ostrov/log.h"
 
+#include "resilience.h"
 #include "worker.h"
 
 /* Enough for any DNS message: TCP's 16-bit length is the largest limit. */
@@ -53,22 +55,25 @@
 struct pending {
 	struct pending *prev, *next; /* in worker_engine.pending */
 	struct worker_engine *we;
-	struct ost_reply_to to; /* held */
-	struct ost_request *rq; /* for ost_request_cancel() */
+	struct ost_reply_to to;      /* held */
+	struct ost_request *rq;      /* for ost_request_cancel() */
+	uint64_t t0_ns;              /* arrival (uv_hrtime), for the drill's latency */
+	enum ost_fo_name_class ncls; /* the question name's class */
 	size_t qlen;
 	uint8_t query[]; /* the client's message */
 };
 
 /* Counters of the answering path, per worker. */
 struct answer_stats {
-	uint64_t hits;         /* answered by the fast path */
-	uint64_t misses;       /* sent to the engine */
-	uint64_t answered;     /* engine results sent */
-	uint64_t norec;        /* RD=0 queries refused */
-	uint64_t local_fail;   /* SERVFAIL without the engine (memory, resolve error) */
-	uint64_t hit_rejected; /* MSG entries found but not served (expired, CD, ...) */
-	uint64_t cancelled;    /* requests cancelled: shutdown, TCP client gone */
-	uint64_t overload;     /* misses dropped: MAX_PENDING requests in flight */
+	uint64_t hits;              /* answered by the fast path */
+	uint64_t misses;            /* sent to the engine */
+	uint64_t answered;          /* engine results sent */
+	uint64_t norec;             /* RD=0 queries refused */
+	uint64_t local_fail;        /* SERVFAIL without the engine (memory, resolve error) */
+	uint64_t hit_rejected;      /* MSG entries found but not served (expired, CD, ...) */
+	uint64_t cancelled;         /* requests cancelled: shutdown, TCP client gone */
+	uint64_t overload;          /* misses dropped: MAX_PENDING requests in flight */
+	uint64_t isolated_servfail; /* unknown foreign names answered SERVFAIL in isolation */
 };
 
 struct worker_engine {
@@ -85,8 +90,42 @@ struct worker_engine {
 	struct pending *pending;       /* requests in flight */
 	size_t n_pending;
 	struct answer_stats st;
-	uint8_t buf[SEND_BUF_CAP]; /* replies are written here */
+	pthread_mutex_t pub_mu;         /* guards pub */
+	struct ost_worker_counters pub; /* counters as of the last loop iteration */
+	uint8_t buf[SEND_BUF_CAP];      /* replies are written here */
 };
+
+/*
+ * Drill bookkeeping (resilience/README.md, resolver hooks 7): every answer
+ * sent is recorded with its name class, source, rcode, EDE and latency.
+ * ost_drill_record_answer() returns at once (one atomic load) unless a drill
+ * runs, so this costs the hit path nothing in peacetime but the clock read.
+ */
+static void drill_record(const struct worker_engine *we, enum ost_fo_name_class ncls,
+			 enum ost_drill_source src, uint8_t rcode, int ede, uint64_t t0_ns)
+{
+	struct ost_resilience *res = we->e->res;
+	if (!res)
+		return;
+	uint64_t us = (uv_hrtime() - t0_ns) / 1000u;
+	ost_drill_record_answer(res->drill, ncls, src, rcode, ede, us);
+}
+
+static enum ost_drill_source result_source(const struct ost_result *res,
+					   enum ost_fo_name_class ncls)
+{
+	switch (res->src) {
+	case OST_SRC_CACHE:
+		if (res->has_ede &&
+		    (res->ede == OST_EDE_STALE_ANSWER || res->ede == OST_EDE_STALE_NXDOMAIN))
+			return OST_DRILL_SRC_STALE;
+		return OST_DRILL_SRC_CACHE;
+	case OST_SRC_UPSTREAM:
+		return ncls == OST_FO_NAME_FOREIGN ? OST_DRILL_SRC_FOREIGN : OST_DRILL_SRC_NATIONAL;
+	default:
+		return OST_DRILL_SRC_LOCAL;
+	}
+}
 
 static void answer_rcode(struct ost_worker *w, const struct ost_reply_to *to,
 			 const struct ost_question *q, unsigned rcode)
@@ -132,6 +171,7 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 			return false;
 		we->rd_active = true;
 	}
+	uint64_t t0 = we->e->res ? uv_hrtime() : 0;
 	struct ost_cache_entry ent;
 	if (ost_cache_reader_get(we->rd, q->qname, q->qtype, OST_CTAG_MSG, &ent) != 0)
 		return false;
@@ -148,6 +188,9 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 	}
 	we->st.hits++;
 	send_or_count(we, &cq->to, len);
+	if (we->e->res)
+		drill_record(we, ost_resilience_name_class(we->e->res, q->qname, q->qname_len),
+			     OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, t0);
 	return true;
 }
 
@@ -183,6 +226,8 @@ static void on_resolved(const struct ost_result *res, void *arg)
 	if (ret == 0) {
 		we->st.answered++;
 		send_or_count(we, &p->to, len);
+		drill_record(we, p->ncls, result_source(res, p->ncls), res->rcode,
+			     res->has_ede ? (int)res->ede : -1, p->t0_ns);
 	} else {
 		/* The query was good enough for the classifier: answer SERVFAIL. */
 		struct ost_question q;
@@ -212,6 +257,9 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	p->to = cq->to;
 	p->rq = NULL;
 	p->qlen = cq->len;
+	p->t0_ns = we->e->res ? uv_hrtime() : 0;
+	p->ncls = we->e->res ? ost_resilience_name_class(we->e->res, q->qname, q->qname_len)
+			     : OST_FO_NAME_FOREIGN;
 	memcpy(p->query, cq->wire, cq->len);
 	ost_reply_hold(&p->to);
 	p->prev = NULL;
@@ -257,6 +305,92 @@ void ost_worker_engine_conn_closed(struct ost_worker *w, struct ost_tcp_conn *c)
 	}
 }
 
+/* ---- isolation: unknown foreign names ---------------------------------------------- */
+
+/* Is anything, fresh or expired, cached for the question (the engine's stale candidates)? */
+static bool has_any_cached(struct worker_engine *we, const struct ost_question *q)
+{
+	if (!we->rd)
+		return false;
+	if (!we->rd_active) {
+		if (ost_cache_reader_begin(we->rd) != 0)
+			return true; /* cannot tell: let the engine decide */
+		we->rd_active = true;
+	}
+	static const struct {
+		enum ost_cache_tag tag;
+		bool is_cname;
+	} look[] = {{OST_CTAG_MSG, false},
+		    {OST_CTAG_RRSET, false},
+		    {OST_CTAG_NEG, false},
+		    {OST_CTAG_RRSET, true}};
+	for (size_t i = 0; i < sizeof(look) / sizeof(look[0]); i++) {
+		struct ost_cache_entry ent;
+		uint16_t type = look[i].is_cname ? LDNS_RR_TYPE_CNAME : q->qtype;
+		if (ost_cache_reader_get(we->rd, q->qname, type, look[i].tag, &ent) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * resilience/README.md, resolver hooks 4 (standards.md §7.2 ISOLATED):
+ * nothing usable is cached for a foreign name and nobody abroad can be
+ * reached, so the answer is known in advance: SERVFAIL with EDE 22 at once,
+ * instead of after the timeouts of the few rate-limited rechecks the policy
+ * still lets through. Never NXDOMAIN: absence cannot be proven from here.
+ * Anything cached, even expired, goes to the engine, which serves it stale
+ * at once (the policy's stale_immediately).
+ * @return true when the query was answered here
+ */
+static bool isolated_unknown(struct worker_engine *we, const struct ost_client_query *cq,
+			     enum ost_fo_name_class ncls, uint64_t t0)
+{
+	struct ost_resilience *res = we->e->res;
+	if (!res || ncls != OST_FO_NAME_FOREIGN)
+		return false;
+	struct ost_fo_policy pol;
+	ost_fo_policy(res->fo, ncls, NULL, &pol);
+	if (!pol.servfail_unknown_at_once || has_any_cached(we, &cq->q))
+		return false;
+	struct ost_uncached_decision u;
+	ost_fo_uncached(&pol, 0, false, &u);
+	if (!u.is_servfail_now)
+		return false;
+	ldns_rr_list *empty = ldns_rr_list_new();
+	ldns_rdf *qname = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, cq->q.qname_len, cq->q.qname);
+	if (!empty || !qname) {
+		ldns_rr_list_free(empty);
+		ldns_rdf_deep_free(qname);
+		return false;
+	}
+	struct ost_result r = {
+		.qname = qname,
+		.qtype = cq->q.qtype,
+		.qclass = cq->q.qclass,
+		.rcode = LDNS_RCODE_SERVFAIL,
+		.answer = empty,
+		.auth = empty,
+		.add = empty,
+		.has_ede = true,
+		.ede = u.ede,
+		.ede_text = "isolated: foreign name not in cache",
+		.src = OST_SRC_LOCAL,
+	};
+	size_t len = 0;
+	int ret = ost_result_to_wire(&r, cq->wire, cq->len, cq->to.proto == OST_PROTO_TCP,
+				     we->w->cfg->resolver.edns_buffer_size, we->buf,
+				     sizeof(we->buf), &len);
+	ldns_rr_list_free(empty);
+	ldns_rdf_deep_free(qname);
+	if (ret != 0)
+		return false;
+	we->st.isolated_servfail++;
+	send_or_count(we, &cq->to, len);
+	drill_record(we, ncls, OST_DRILL_SRC_LOCAL, LDNS_RCODE_SERVFAIL, u.ede, t0);
+	return true;
+}
+
 void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 {
 	struct worker_engine *we = w->engine;
@@ -278,10 +412,110 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 	}
 	if (try_hit(we, cq))
 		return;
+	if (we->e->res) {
+		uint64_t t0 = uv_hrtime();
+		enum ost_fo_name_class ncls =
+			ost_resilience_name_class(we->e->res, cq->q.qname, cq->q.qname_len);
+		if (isolated_unknown(we, cq, ncls, t0))
+			return;
+	}
 	start_resolve(we, cq);
 }
 
 /* ---- per-worker plumbing ------------------------------------------------------------ */
+
+static void counters_now(const struct worker_engine *we, struct ost_worker_counters *c)
+{
+	const struct ost_worker *w = we->w;
+	*c = (struct ost_worker_counters){
+		.udp_queries = w->stats.udp_queries,
+		.tcp_queries = w->stats.tcp_queries,
+		.hits = we->st.hits,
+		.misses = we->st.misses,
+		.answered = we->st.answered,
+		.inflight = we->n_pending,
+		.cancelled = we->st.cancelled,
+		.overload = we->st.overload,
+		.norec = we->st.norec,
+		.local_fail = we->st.local_fail,
+		.isolated_servfail = we->st.isolated_servfail,
+		.hit_rejected = we->st.hit_rejected,
+		.send_failed = w->stats.send_failed,
+	};
+	if (we->r)
+		ost_resolver_stats_get(we->r, &c->rs);
+}
+
+/*
+ * The control socket's `stats` reads other threads' counters: each worker
+ * copies its own under a lock once per loop iteration (a few hundred bytes,
+ * an uncontended mutex), so nobody reads a counter while it is written.
+ */
+static void publish(struct worker_engine *we)
+{
+	struct ost_worker_counters c;
+	counters_now(we, &c);
+	pthread_mutex_lock(&we->pub_mu);
+	we->pub = c;
+	pthread_mutex_unlock(&we->pub_mu);
+}
+
+int ost_worker_engine_counters(struct ost_worker *w, struct ost_worker_counters *out)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return -ENOENT;
+	pthread_mutex_lock(&we->pub_mu);
+	*out = we->pub;
+	pthread_mutex_unlock(&we->pub_mu);
+	return 0;
+}
+
+void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache_stats *cs,
+		     struct ost_stat_field *f)
+{
+	const struct ost_resolver_stats *rs = &c->rs;
+	const struct ost_stat_field v[OST_STAT_FIELDS] = {
+		{"udp_queries", c->udp_queries},
+		{"tcp_queries", c->tcp_queries},
+		{"hits", c->hits},
+		{"misses", c->misses},
+		{"answered", c->answered},
+		{"inflight", c->inflight},
+		{"cancelled", c->cancelled},
+		{"overload", c->overload},
+		{"norec_refused", c->norec},
+		{"local_fail", c->local_fail},
+		{"isolated_servfail", c->isolated_servfail},
+		{"hit_rejected", c->hit_rejected},
+		{"send_failed", c->send_failed},
+		{"requests", rs->requests},
+		{"coalesced", rs->coalesced},
+		{"subrequests", rs->subrequests},
+		{"queries_sent", rs->queries_sent},
+		{"queries_tcp", rs->queries_tcp},
+		{"timeouts", rs->timeouts},
+		{"net_errors", rs->net_errors},
+		{"lame", rs->lame},
+		{"servfail", rs->servfail},
+		{"cache_answers", rs->cache_answers},
+		{"stale_answers", rs->stale_answers},
+		{"cache_errors", rs->cache_errors},
+		{"limit_hits", rs->limit_hits},
+		{"policy_blocked", rs->policy_blocked},
+		{"cache_entries", cs->entries},
+		{"cache_bytes_used", cs->bytes_used},
+		{"cache_bytes_max", cs->bytes_max},
+		{"cache_hits", cs->hits},
+		{"cache_misses", cs->misses},
+		{"cache_inserts", cs->inserts},
+		{"cache_evictions", cs->evictions},
+		{"cache_commits", cs->commits},
+		{"cache_write_dropped", cs->write_dropped},
+		{"cache_decode_errors", cs->decode_errors},
+	};
+	memcpy(f, v, sizeof(v));
+}
 
 /*
  * After each loop iteration's I/O: close the reader session (a snapshot
@@ -306,67 +540,26 @@ static void on_check(uv_check_t *h)
 	 */
 	if (we->maint)
 		(void)ost_cache_batch_submit(we->maint);
+	publish(we);
 }
-
-/* One "key=value" field of the statistics line. */
-struct stat_field {
-	const char *key;
-	uint64_t value;
-};
 
 void ost_worker_engine_log_stats(struct ost_worker *w)
 {
 	struct worker_engine *we = w->engine;
 	if (!we)
 		return;
-	struct ost_resolver_stats rs;
+	struct ost_worker_counters c;
 	struct ost_cache_stats cs;
 	memset(&cs, 0, sizeof(cs));
-	ost_resolver_stats_get(we->r, &rs);
+	counters_now(we, &c);
 	if (we->e->cache)
 		ost_cache_stats_get(we->e->cache, &cs);
-	const struct stat_field f[] = {
-		{"udp_queries", w->stats.udp_queries},
-		{"tcp_queries", w->stats.tcp_queries},
-		{"hits", we->st.hits},
-		{"misses", we->st.misses},
-		{"answered", we->st.answered},
-		{"inflight", we->n_pending},
-		{"cancelled", we->st.cancelled},
-		{"overload", we->st.overload},
-		{"norec_refused", we->st.norec},
-		{"local_fail", we->st.local_fail},
-		{"hit_rejected", we->st.hit_rejected},
-		{"send_failed", w->stats.send_failed},
-		{"requests", rs.requests},
-		{"coalesced", rs.coalesced},
-		{"subrequests", rs.subrequests},
-		{"queries_sent", rs.queries_sent},
-		{"queries_tcp", rs.queries_tcp},
-		{"timeouts", rs.timeouts},
-		{"net_errors", rs.net_errors},
-		{"lame", rs.lame},
-		{"servfail", rs.servfail},
-		{"cache_answers", rs.cache_answers},
-		{"stale_answers", rs.stale_answers},
-		{"cache_errors", rs.cache_errors},
-		{"limit_hits", rs.limit_hits},
-		{"policy_blocked", rs.policy_blocked},
-		{"cache_entries", cs.entries},
-		{"cache_bytes_used", cs.bytes_used},
-		{"cache_bytes_max", cs.bytes_max},
-		{"cache_hits", cs.hits},
-		{"cache_misses", cs.misses},
-		{"cache_inserts", cs.inserts},
-		{"cache_evictions", cs.evictions},
-		{"cache_commits", cs.commits},
-		{"cache_write_dropped", cs.write_dropped},
-		{"cache_decode_errors", cs.decode_errors},
-	};
-	/* ost_log() takes up to 1,800 characters of message: 36 fields fit. */
+	struct ost_stat_field f[OST_STAT_FIELDS];
+	ost_stat_fields(&c, &cs, f);
+	/* ost_log() takes up to 1,800 characters of message: every field fits. */
 	char line[1536];
 	size_t pos = 0;
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && pos < sizeof(line); i++) {
+	for (size_t i = 0; i < OST_STAT_FIELDS && pos < sizeof(line); i++) {
 		int n = snprintf(line + pos, sizeof(line) - pos, " %s=%llu", f[i].key,
 				 (unsigned long long)f[i].value);
 		if (n < 0)
@@ -398,8 +591,10 @@ void ost_worker_engine_request_stats(struct ost_worker *w)
 static void handle_closed(uv_handle_t *h)
 {
 	struct worker_engine *we = h->data;
-	if (--we->open_handles == 0)
+	if (--we->open_handles == 0) {
+		pthread_mutex_destroy(&we->pub_mu);
 		free(we);
+	}
 }
 
 int ost_worker_engine_init(struct ost_worker *w)
@@ -412,7 +607,15 @@ int ost_worker_engine_init(struct ost_worker *w)
 		return -ENOMEM;
 	we->w = w;
 	we->e = e;
-	int ret = ost_resolver_new(&we->r, &e->rcfg, e->cache, &w->clock.clock, &w->transport.tp);
+	pthread_mutex_init(&we->pub_mu, NULL);
+	/* With resilience, the resolver sends through a drill face over the worker's transport. */
+	const struct ost_transport *tp = &w->transport.tp;
+	int ret = 0;
+	if (e->res)
+		ret = ost_resilience_face(e->res, tp, &w->clock.clock, &tp);
+	if (ret < 0)
+		goto fail;
+	ret = ost_resolver_new(&we->r, &e->rcfg, e->cache, &w->clock.clock, tp);
 	if (ret < 0)
 		goto fail;
 	if (e->cache) {
@@ -437,6 +640,7 @@ int ost_worker_engine_init(struct ost_worker *w)
 fail:
 	ost_cache_reader_free(we->rd);
 	ost_resolver_free(we->r);
+	pthread_mutex_destroy(&we->pub_mu);
 	free(we);
 	return ret;
 }

@@ -32,6 +32,7 @@
 
 struct ost_worker;
 struct ost_tcp_conn;
+struct ost_resilience;
 
 /** What the whole process shares: read-only once the workers run. */
 struct ost_engine {
@@ -43,7 +44,53 @@ struct ost_engine {
 	struct ost_resolver_cidr *allow; /**< upstream allow-list in the engine's form */
 	struct ost_ta_store *anchors;    /**< trust anchors, shared read-only by workers */
 	struct ost_resolver_config rcfg; /**< configuration for every worker's resolver */
+	/** failover, drills, name classes (server/resilience.h), or NULL; set before the
+	 *  workers are initialised, with rcfg.policy pointing into it */
+	struct ost_resilience *res;
 };
+
+/** One worker's counters, as published at the end of each of its loop iterations. */
+struct ost_worker_counters {
+	uint64_t udp_queries;       /**< datagrams classified as queries */
+	uint64_t tcp_queries;       /**< TCP messages classified as queries */
+	uint64_t hits;              /**< answered by the fast path */
+	uint64_t misses;            /**< sent to the engine */
+	uint64_t answered;          /**< engine results sent */
+	uint64_t inflight;          /**< client requests waiting for the engine */
+	uint64_t cancelled;         /**< requests cancelled (shutdown, TCP client gone) */
+	uint64_t overload;          /**< misses dropped: too many in flight */
+	uint64_t norec;             /**< RD=0 queries refused */
+	uint64_t local_fail;        /**< SERVFAIL without the engine */
+	uint64_t isolated_servfail; /**< unknown foreign names answered SERVFAIL + EDE 22 at once */
+	uint64_t hit_rejected;      /**< cache entries found but not served by the fast path */
+	uint64_t send_failed;       /**< replies that could not be sent */
+	struct ost_resolver_stats rs; /**< the worker's resolver */
+};
+
+/**
+ * Copy the counters worker @p w published last (any thread; they are at
+ * most one loop iteration old).
+ * @return 0, or -ENOENT when the worker has no engine
+ */
+int ost_worker_engine_counters(struct ost_worker *w, struct ost_worker_counters *out);
+
+/** One "key=value" field of a statistics line or of `ostrovctl stats`. */
+struct ost_stat_field {
+	const char *key; /**< name */
+	uint64_t value;  /**< value */
+};
+
+/** Number of fields ost_stat_fields() writes. */
+#define OST_STAT_FIELDS 37
+
+/**
+ * The statistics fields of @p c and @p cs, in the order of the log line.
+ * @param c worker counters (or their sum)
+ * @param cs cache counters
+ * @param f receives OST_STAT_FIELDS fields
+ */
+void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache_stats *cs,
+		     struct ost_stat_field *f);
 
 /**
  * Read the root hints file: zone-file syntax (ldns), NS records of the root

@@ -21,10 +21,11 @@
 #include <uv.h>
 
 #include "ostrov/config.h"
-#include "ostrov/control.h"
 #include "ostrov/log.h"
 
+#include "daemon_ctl.h"
 #include "engine.h"
+#include "resilience.h"
 #include "worker.h"
 #include "xfr_out.h"
 
@@ -44,17 +45,39 @@ struct main_ctx {
 	uv_signal_t sigint;
 	uv_signal_t sigusr1;
 	struct ost_server *srv;
+	struct ost_resilience *res; /* or NULL */
+	struct ost_daemon_ctl *ctl; /* or NULL */
+	bool is_stopping;
 };
 
-static void on_signal(uv_signal_t *s, int signum)
+/*
+ * Second half of the shutdown, once the control socket is gone (no request
+ * can reach the failover machine or the workers any more): stop the workers
+ * and leave the loop. The failover machine's timers keep the loop alive, so
+ * uv_stop() ends uv_run(); run() then joins the workers and frees the rest.
+ */
+static void shutdown_rest(void *arg)
 {
-	struct main_ctx *m = s->data;
-	ost_log(OST_LOG_INFO, "server", "shutting down signal=%s", strsignal(signum));
+	struct main_ctx *m = arg;
+	m->ctl = NULL;
 	for (unsigned i = 0; i < m->srv->n_workers; i++)
 		ost_worker_stop(&m->srv->workers[i]);
 	uv_close((uv_handle_t *)&m->sigterm, NULL);
 	uv_close((uv_handle_t *)&m->sigint, NULL);
 	uv_close((uv_handle_t *)&m->sigusr1, NULL);
+	uv_stop(&m->loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct main_ctx *m = s->data;
+	if (m->is_stopping)
+		return;
+	m->is_stopping = true;
+	ost_log(OST_LOG_INFO, "server", "shutting down signal=%s", strsignal(signum));
+	if (m->res)
+		ost_resilience_stop(m->res);
+	ost_daemon_ctl_stop(m->ctl, shutdown_rest, m);
 }
 
 /* SIGUSR1: every worker logs one statistics line in its own thread. */
@@ -112,10 +135,6 @@ static int run(const struct ost_config *cfg)
 	int rc = 1;
 	struct ost_engine engine;
 	memset(&engine, 0, sizeof(engine));
-	struct ost_mirror_srv msrv; /* zone mirror (xfr_out.c) */
-	memset(&msrv, 0, sizeof(msrv));
-	struct ost_ctl_dispatch *ctl = NULL; /* control socket: zone commands so far */
-	struct ost_ctl_server *ctl_srv = NULL;
 	unsigned n_workers = cfg->server.workers ? cfg->server.workers : uv_available_parallelism();
 	size_t n = cfg->server.n_listen;
 	struct ost_server srv = {.cfg = cfg, .n_workers = n_workers, .engine = &engine};
@@ -125,7 +144,12 @@ static int run(const struct ost_config *cfg)
 	srv.workers = calloc(n_workers, sizeof(*srv.workers));
 	unsigned started = 0, inited = 0;
 	struct main_ctx m = {.srv = &srv};
-	bool loop_ok = false;
+	struct ost_resilience res;
+	memset(&res, 0, sizeof(res));
+	struct ost_mirror_srv msrv; /* zone mirror (xfr_out.c) */
+	memset(&msrv, 0, sizeof(msrv));
+	bool has_mirror = false;
+	bool loop_ok = false, res_ok = false;
 	if (!tcp_fds || !udp_fds || !srv.workers) {
 		ost_log(OST_LOG_ERR, "server", "out of memory");
 		goto out;
@@ -153,6 +177,7 @@ static int run(const struct ost_config *cfg)
 		eret = ost_mirror_srv_open(&msrv, cfg, &engine.clock, err, sizeof(err));
 		if (eret == 0)
 			eret = ost_mirror_srv_start(&msrv, err, sizeof(err));
+		has_mirror = true;
 		if (eret < 0) {
 			ost_log(OST_LOG_ERR, "server", "%s", err);
 			close_fds(udp_fds, n * n_workers);
@@ -161,24 +186,34 @@ static int run(const struct ost_config *cfg)
 		}
 		engine.rcfg.mirror = msrv.m;
 		engine.rcfg.mirror_store = msrv.store;
-		/* ostrovctl zone list|refresh|import (mirror_ctl.c); the other
-		 * commands register on the same dispatcher when they are wired. */
-		if (cfg->server.control_socket) {
-			ctl = ost_ctl_dispatch_new();
-			eret = ctl ? ost_mirror_srv_register_ctl(&msrv, ctl) : -ENOMEM;
-			if (eret == 0)
-				eret = ost_ctl_server_start(cfg->server.control_socket, ctl,
-							    &ctl_srv);
-			if (eret < 0) {
-				ost_log(OST_LOG_ERR, "server", "control socket %s: %s",
-					cfg->server.control_socket, ost_strerror(eret));
-				close_fds(udp_fds, n * n_workers);
-				rc = EXIT_CONFIG;
-				goto out;
-			}
-		}
 	}
 	/* <<< zone mirror */
+	if (uv_loop_init(&m.loop) < 0) {
+		close_fds(udp_fds, n * n_workers);
+		goto out;
+	}
+	loop_ok = true;
+	uv_signal_init(&m.loop, &m.sigterm);
+	uv_signal_init(&m.loop, &m.sigint);
+	uv_signal_init(&m.loop, &m.sigusr1);
+	m.sigterm.data = m.sigint.data = m.sigusr1.data = &m;
+	if (ost_engine_can_resolve(&engine)) {
+		/* Before the workers: each resolves through a drill face, under the machine's
+		 * policy. */
+		eret = ost_resilience_open(&res, &m.loop, cfg, &engine, err, sizeof(err));
+		res_ok = true;
+		if (eret < 0) {
+			ost_log(OST_LOG_ERR, "server", "%s", err);
+			close_fds(udp_fds, n * n_workers);
+			rc = eret == OST_ECONFIG ? EXIT_CONFIG : 1;
+			goto out;
+		}
+		engine.res = &res;
+		engine.rcfg.policy = &res.policy;
+		m.res = &res;
+		if (has_mirror)
+			ost_resilience_attach_mirror(&res, msrv.m);
+	}
 	for (; inited < n_workers; inited++) {
 		int ret = ost_worker_init(&srv.workers[inited], &srv, inited, udp_fds + inited * n,
 					  tcp_fds);
@@ -196,13 +231,6 @@ static int run(const struct ost_config *cfg)
 	close_fds(tcp_fds, n);
 	for (size_t i = 0; i < n; i++)
 		tcp_fds[i] = -1;
-	if (uv_loop_init(&m.loop) < 0)
-		goto out;
-	loop_ok = true;
-	uv_signal_init(&m.loop, &m.sigterm);
-	uv_signal_init(&m.loop, &m.sigint);
-	uv_signal_init(&m.loop, &m.sigusr1);
-	m.sigterm.data = m.sigint.data = m.sigusr1.data = &m;
 	uv_signal_start(&m.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&m.sigint, on_signal, SIGINT);
 	uv_signal_start(&m.sigusr1, on_sigusr1, SIGUSR1);
@@ -213,6 +241,20 @@ static int run(const struct ost_config *cfg)
 				uv_strerror(ret));
 			goto out;
 		}
+	}
+	if (m.res) {
+		int ret = ost_resilience_start(m.res);
+		if (ret < 0) {
+			ost_log(OST_LOG_ERR, "server", "cannot start the probes err=\"%s\"",
+				ost_strerror(ret));
+			goto out;
+		}
+	}
+	/* The control socket (mode 0600) once everything it reaches exists. */
+	int cret = ost_daemon_ctl_start(&m.loop, &srv, m.res, has_mirror ? &msrv : NULL, &m.ctl);
+	if (cret < 0) {
+		rc = EXIT_CONFIG;
+		goto out;
 	}
 	ost_log(OST_LOG_INFO, "server", "started workers=%u listen=%zu", n_workers, n);
 	uv_run(&m.loop, UV_RUN_DEFAULT);
@@ -225,21 +267,22 @@ out:
 		uv_close((uv_handle_t *)&m.sigterm, NULL);
 		uv_close((uv_handle_t *)&m.sigint, NULL);
 		uv_close((uv_handle_t *)&m.sigusr1, NULL);
-		uv_run(&m.loop, UV_RUN_DEFAULT);
 	}
 	for (unsigned i = 0; i < started; i++)
 		ost_worker_join(&srv.workers[i]);
 	for (unsigned i = started; i < inited; i++)
 		ost_worker_deinit(&srv.workers[i]);
-	if (loop_ok)
+	/* After the workers' resolvers: they used the drill's faces and the machine. */
+	if (res_ok)
+		ost_resilience_close(&res);
+	if (loop_ok) {
+		uv_run(&m.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&m.loop);
+	}
+	/* Every worker and the control socket are gone: nobody uses the mirror any more. */
+	ost_mirror_srv_close(&msrv);
 	if (tcp_fds)
 		close_fds(tcp_fds, n);
-	/* Every worker is gone: no resolver uses the mirror any more. */
-	if (ctl_srv)
-		ost_ctl_server_stop(ctl_srv);
-	ost_ctl_dispatch_free(ctl);
-	ost_mirror_srv_close(&msrv);
 	/* Every worker is gone: wait for the cache writer and close the cache. */
 	ost_engine_close(&engine);
 	if (rc == 0)

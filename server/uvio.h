@@ -37,6 +37,14 @@ struct ost_uv_clock {
 void ost_uv_clock_init(struct ost_uv_clock *c, uv_loop_t *loop);
 
 /**
+ * Like ost_uv_clock_init(), but mono_ms() reads uv_hrtime(), so any thread
+ * may call it (timers still only from the loop's thread).
+ * @param c the clock
+ * @param loop the loop whose timers it arms
+ */
+void ost_uv_clock_init_hr(struct ost_uv_clock *c, uv_loop_t *loop);
+
+/**
  * Stop every armed timer without calling it. Their memory is freed by the
  * loop's close callbacks, so run the loop once more before closing it.
  */

@@ -561,6 +561,44 @@ static void on_wake(uv_async_t *a)
 	}
 }
 
+/* ---- the mirror thread's clock -------------------------------------------------------- */
+
+/*
+ * Timers come from the mirror loop; "now" from the process clock, because
+ * the loop's uv_now() is cached per iteration and a long import (a big zone
+ * verified in one go) would be measured as taking no time at all.
+ */
+static uint64_t mc_mono(void *ctx)
+{
+	struct ost_mirror_srv *s = ctx;
+	return ost_clock_mono_ms(s->clock);
+}
+
+static int64_t mc_wall(void *ctx)
+{
+	struct ost_mirror_srv *s = ctx;
+	return ost_clock_wall_s(s->clock);
+}
+
+static struct ost_timer *mc_timer_start(void *ctx, uint64_t ms, ost_timer_cb cb, void *arg)
+{
+	struct ost_mirror_srv *s = ctx;
+	return ost_clock_timer_start(&s->uvclock.clock, ms, cb, arg);
+}
+
+static void mc_timer_stop(void *ctx, struct ost_timer *t)
+{
+	struct ost_mirror_srv *s = ctx;
+	ost_clock_timer_stop(&s->uvclock.clock, t);
+}
+
+static const struct ost_clock_ops mirror_clock_ops = {
+	.mono_ms = mc_mono,
+	.wall_s = mc_wall,
+	.timer_start = mc_timer_start,
+	.timer_stop = mc_timer_stop,
+};
+
 /* ---- the thread ---------------------------------------------------------------------- */
 
 static void on_stop(uv_async_t *a)
@@ -639,7 +677,9 @@ int ost_mirror_srv_start(struct ost_mirror_srv *s, char *err, size_t errlen)
 			return rc;
 		}
 	}
-	if ((rc = ost_refresh_new(s->m, s->store, &s->tp.tp, &s->uvclock.clock, &s->refresh)) != 0)
+	s->mclock.ops = &mirror_clock_ops;
+	s->mclock.ctx = s;
+	if ((rc = ost_refresh_new(s->m, s->store, &s->tp.tp, &s->mclock, &s->refresh)) != 0)
 		return rc;
 	for (size_t i = 0; i < cfg->mirror.n_zones; i++) {
 		const struct ost_mirror_zone_cfg *zc = &cfg->mirror.zones[i];

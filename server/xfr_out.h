@@ -50,6 +50,7 @@ struct ost_mirror_srv {
 	uv_thread_t thread;               /**< the mirror thread */
 	uv_async_t stop;                  /**< wakes the loop to stop */
 	struct ost_uv_clock uvclock;      /**< timers on the loop */
+	struct ost_clock mclock;          /**< uvclock's timers, the process clock's time */
 	struct ost_uv_transport tp;       /**< SOA probes and transfers */
 	uv_udp_t *udp;                    /**< one per mirror.listen address */
 	uv_tcp_t *tcp;                    /**< one per mirror.listen address */

@@ -5,8 +5,11 @@
 # lab up in a fresh temporary directory, start ostrovd on the lab's
 # ostrov.yaml, wait until it answers, and show it resolving lab names
 # (national, foreign, NXDOMAIN, CNAME chain across zones, a cache hit), and
-# still answering once every lab server is cut off (cache, serve-stale). Then
-# it keeps running until Ctrl-C, or stops at once with --once (for scripts
+# still answering once every lab server is cut off (cache, serve-stale), and
+# an isolation drill (`ostrovctl drill start foreign-cut`): the failover state
+# machine goes NORMAL -> DEGRADED -> ISOLATED on its own while national names
+# still resolve and cached foreign names are answered, then `drill report`.
+# Then it keeps running until Ctrl-C, or stops at once with --once (for scripts
 # and CI). Either way a trap stops ostrovd and tears the lab down.
 #
 #   tools/demo.sh [--once] [--port PORT] [--no-build]
@@ -42,6 +45,7 @@ done
 
 LAB="${OST_LAB:-$REPO/tests/lab/lab}"
 OSTROVD="$REPO/build/release/server/ostrovd"
+OSTROVCTL="$REPO/build/release/control/ostrovctl"
 if [ ! -x "$LAB" ]; then
 	echo "demo: the loopback lab ($LAB) is missing" >&2
 	exit 1
@@ -52,7 +56,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 if [ "$BUILD" = 1 ]; then
 	say "building ostrovd (release preset)"
 	cmake --preset release >/dev/null
-	cmake --build --preset release -j"$(nproc)" --target ostrovd | tail -n 1
+	cmake --build --preset release -j"$(nproc)" --target ostrovd ostrovctl | tail -n 1
 fi
 
 WORK=$(mktemp -d /tmp/ostrov-demo.XXXXXX)
@@ -81,8 +85,18 @@ trap 'exit 130' INT TERM
 say "bringing the lab up in $LABDIR"
 "$LAB" up "$LABDIR" --prefix auto --port "$PORT"
 
+# The lab's config plus a resilience: section built from its servers.json:
+# probes of the foreign and national TLD servers, the drill's address map.
+# Detection keeps its defaults; the recovery hysteresis is shortened (3
+# evaluations of 2 s instead of 30 and 60) so the demo shows the way back.
+CONF="$LABDIR/ostrov-demo.yaml"
+cp "$LABDIR/ostrov.yaml" "$CONF"
+python3 "$REPO/tests/integration/test_failover_lib.py" "$LABDIR" reachable-evals=3 \
+	recovered-evals=3 >>"$CONF"
+SOCK=$(awk '$1 == "control-socket:" { print $2 }' "$CONF")
+
 say "starting ostrovd"
-"$OSTROVD" -c "$LABDIR/ostrov.yaml" >"$WORK/ostrovd.log" 2>&1 &
+"$OSTROVD" -c "$CONF" >"$WORK/ostrovd.log" 2>&1 &
 PID=$!
 # Poll with a deadline: an RD=0 query is answered (REFUSED) at once, with no
 # upstream traffic, as soon as the listeners are up.
@@ -101,7 +115,7 @@ until dig @127.0.0.1 -p "$PORT" +norec +time=1 +tries=1 . NS 2>/dev/null | grep 
 	sleep 0.1
 done
 echo "ostrovd (pid $PID) listens on 127.0.0.1@$PORT (UDP and TCP); log: $WORK/ostrovd.log"
-echo "config: $LABDIR/ostrov.yaml; lab root servers (root hints):" \
+echo "config: $CONF; control socket: $SOCK; lab root servers (root hints):" \
 	"$(awk '$4 == "A" { print $5 }' "$LABDIR/root.hints" | paste -sd ' ')"
 
 ask() {
@@ -140,10 +154,62 @@ say "ostrovd statistics (SIGUSR1)"
 grep 'msg="stats"' "$WORK/ostrovd.log" | tail -n 1 | tr ' ' '\n' | grep -E \
 	'^(worker|udp_queries|tcp_queries|hits|misses|queries_sent|cache_entries)=' | paste -sd ' '
 
-# TODO(resilience): when the failover state machine and drills land, run an
-# isolation drill here: `tests/lab/lab cut "$LABDIR" all-foreign blackhole`,
-# show ostrovd moving normal -> degraded -> isolated and national names still
-# answering, then `lab restore` and the way back through recovering.
+ctl() {
+	echo "\$ ostrovctl $*"
+	"$OSTROVCTL" -s "$SOCK" "$@" || true
+}
+state() {
+	"$OSTROVCTL" -s "$SOCK" status --json 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["failover"]["state"])' || true
+}
+
+say "an isolation drill: ostrovd acts as if root and foreign servers were unreachable"
+echo "(the lab servers all stay up; the drill cuts them inside ostrovd's transport)"
+ask "before the drill: warm a foreign name" www.example.net A
+ctl drill start foreign-cut --duration 120
+ask "drill running: a national name never asked before (national servers still reachable)" \
+	mail.example.ru A
+ask "drill running: a cached foreign name" www.example.com TXT
+# Poll with a deadline: the machine needs about 20 s (default settings) to decide.
+deadline=$((SECONDS + 40))
+last=""
+while [ "$SECONDS" -lt "$deadline" ]; do
+	s=$(state)
+	if [ "$s" != "$last" ]; then
+		echo "failover state: $s (t=$((SECONDS - deadline + 40)) s into the drill)"
+		last=$s
+	fi
+	[ "$s" = ISOLATED ] && break
+	sleep 0.5
+done
+say "ostrovctl status"
+ctl status
+ask "ISOLATED: a national name" www.example.su A
+ask "ISOLATED: a cached foreign name" www.example.net A
+ask "ISOLATED: a foreign name never seen (SERVFAIL + EDE 22 at once, no timeouts)" \
+	nowhere.example.com A
+say "ISOLATED: a burst of 60 questions (cached foreign and national names, dig -f)"
+BATCH="$WORK/burst.txt"
+for _ in $(seq 10); do
+	printf '%s\n' "www.example.com TXT" "www.example.net A" "chain.example.com A" \
+		"www.example.ru A" "mail.example.ru A" "www.example.su A"
+done >"$BATCH"
+dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 -f "$BATCH" | grep -o 'status: [A-Z]*' | sort | uniq -c
+say "stopping the drill; the machine recovers on its own (ISOLATED -> RECOVERING -> NORMAL)"
+ctl drill stop
+deadline=$((SECONDS + 60))
+last=""
+while [ "$SECONDS" -lt "$deadline" ]; do
+	s=$(state)
+	if [ "$s" != "$last" ]; then
+		echo "failover state: $s (t=$((SECONDS - deadline + 60)) s after the stop)"
+		last=$s
+	fi
+	[ "$s" = NORMAL ] && break
+	sleep 0.5
+done
+say "the drill report"
+ctl drill report
 
 if [ "$ONCE" = 1 ]; then
 	exit 0

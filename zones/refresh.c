@@ -54,6 +54,7 @@ struct rzone {
 	bool uq_active;
 	struct ost_xfr *xfr;
 	bool pending; /* a NOTIFY or manual check arrived while busy */
+	bool expired; /* the stored version passed its SOA expire deadline (logged once) */
 	struct ost_refresh_status st;
 };
 
@@ -129,8 +130,21 @@ static void round_end(struct rzone *z, bool ok)
 	struct ost_zone_meta meta;
 	uint32_t secs = NO_VERSION_RETRY_S;
 	z->tried = 0;
-	if (ost_zone_store_get_meta(z->r->store, z->name, &meta) == 0)
+	if (ost_zone_store_get_meta(z->r->store, z->name, &meta) == 0) {
 		secs = clamp_interval(ok ? meta.refresh : meta.retry);
+		/* RFC 8806 §3: past EXPIRE without a refresh the copy is not
+		 * used (mirror.c and resolver/mirror.c check the deadline);
+		 * say so once, and keep trying at the retry interval. */
+		bool past = ost_clock_wall_s(z->r->clock) >= meta.soa_expire_deadline;
+		if (past && !z->expired) {
+			z->st.expired++;
+			ost_log(OST_LOG_ERR, "refresh",
+				"mirror expired zone=%s serial=%u: not refreshed for %u s (SOA "
+				"expire), normal recursion takes over",
+				z->name, meta.serial, meta.expire);
+		}
+		z->expired = past;
+	}
 	if (z->pending) {
 		z->pending = false;
 		secs = 0;

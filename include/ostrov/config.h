@@ -22,7 +22,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ostrov/drill.h"
 #include "ostrov/error.h"
+#include "ostrov/failover.h"
 #include "ostrov/log.h"
 
 /** Default DNS port for addresses written without "@port". */
@@ -51,6 +53,17 @@ struct ost_acl {
 };
 
 /** What to do with a query from a client outside access.allow. */
+/** One probe target of resilience.probes (root, foreign or national). */
+struct ost_probe_target {
+	struct ost_addr addr;  /**< server address and port */
+	enum ost_fo_class cls; /**< class the result feeds */
+	char zone[256];        /**< zone asked about, presentation format with the final dot */
+	uint16_t qtype;        /**< SOA (root, national) or NS (foreign) */
+};
+
+/** Most national zones resilience.national-zones may list. */
+#define OST_NATIONAL_ZONES_MAX 32
+
 enum ost_deny_action {
 	OST_DENY_REFUSE = 0, /**< answer REFUSED */
 	OST_DENY_DROP,       /**< send nothing */
@@ -110,6 +123,24 @@ struct ost_config {
 		uint32_t max_ttl;          /**< seconds */
 		uint32_t max_negative_ttl; /**< seconds */
 	} cache;
+	/**
+	 * Section resilience: the failover machine, its probes and the drills
+	 * (resilience/README.md). Every key of failover:, probes: and drill:
+	 * that is not a list of targets goes to ost_fo_config_set(),
+	 * ost_probe_config_set() or ost_drill_config_set().
+	 */
+	struct {
+		struct ost_fo_config fo;       /**< failover thresholds and windows */
+		struct ost_probe_config probe; /**< probe timing */
+		struct ost_drill_config drill; /**< drill map, targets, abort guard */
+		bool probe_root_hints;         /**< probe every root hint (". SOA"), default yes */
+		struct ost_probe_target *targets; /**< explicit probe targets, heap array */
+		size_t n_targets;                 /**< how many */
+		/** national zones in wire format is the server's business; these are
+		 *  presentation names with the final dot, lower case */
+		char national_zones[OST_NATIONAL_ZONES_MAX][256];
+		size_t n_national_zones; /**< how many (default: ru., xn--p1ai., su.) */
+	} resilience;
 	/** Section mirror (optional): verified local copies of zones. */
 	struct {
 		char *path;                        /**< LMDB directory of the mirror store */

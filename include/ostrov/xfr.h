@@ -215,6 +215,7 @@ struct ost_refresh_status {
 	uint64_t failures;            /**< failed checks or transfers (any source) */
 	uint64_t up_to_date;          /**< checks that found the serial current */
 	uint64_t notifies;            /**< accepted NOTIFYs */
+	uint64_t expired;             /**< times the stored version passed its SOA expire */
 	char last_error[256];         /**< last failure, "" if none */
 	uint64_t last_import_ms;      /**< import time of the last imported version */
 	uint64_t last_transfer_ms;    /**< transfer time of the last imported version */

@@ -157,7 +157,7 @@ def main():
     t_start = time.monotonic()
     port = free_port()
     lab = Lab(port, bench_names=20)
-    od = nsd = half = None
+    od = nsd = half = tsig_nsd = None
     try:
         import json
         with open(lab.file("zones.json")) as f:
@@ -421,14 +421,63 @@ zone:
            f"www.example.com: SERVFAIL with EDE in {dt:.2f}s")
         rc = od.stop()
         ck(rc == 0, f"ostrovd (second run) exited cleanly ({rc}): {od.tail(5) if rc else ''}")
-        # 5. Offline seeding: a fresh store, su. from a bootstrap file only.
+        # 5. Offline seeding (su. from a bootstrap file only, into a fresh
+        # store) and TSIG: an NSD primary with a key serves xn--p1ai. and
+        # ru.; the right key transfers xn--p1ai., a wrong one is refused.
+        import base64
+        secret = base64.b64encode(os.urandom(32)).decode()
+        wrong = base64.b64encode(os.urandom(32)).decode()
+        tport = free_port()
+        tdir = lab.file("tsig-primary")
+        os.makedirs(tdir)
+        with open(os.path.join(tdir, "nsd.conf"), "w") as f:
+            f.write(f"""server:
+  server-count: 1
+  ip-address: 127.0.0.1@{tport}
+  port: {tport}
+  do-ip4: yes
+  do-ip6: no
+  reuseport: no
+  username: ""
+  chroot: ""
+  zonesdir: "{tdir}"
+  database: ""
+  pidfile: "{tdir}/nsd.pid"
+  xfrdfile: "{tdir}/xfrd.state"
+  xfrdir: "{tdir}"
+  zonelistfile: "{tdir}/zone.list"
+  logfile: "{tdir}/nsd.log"
+remote-control:
+  control-enable: no
+key:
+  name: "xfr-key"
+  algorithm: hmac-sha256
+  secret: "{secret}"
+zone:
+  name: "xn--p1ai."
+  zonefile: "{zones['xn--p1ai.']['file']}"
+  provide-xfr: 127.0.0.0/8 xfr-key
+zone:
+  name: "ru."
+  zonefile: "{zones['ru.']['file']}"
+  provide-xfr: 127.0.0.0/8 xfr-key
+""")
+        subprocess.run([NSD, "-c", os.path.join(tdir, "nsd.conf")], check=True)
+        tsig_nsd = os.path.join(tdir, "nsd.pid")
+        with open(lab.file("anchors.txt"), "w") as f:
+            for z in ("su.", "ru.", "xn--p1ai."):
+                f.write(f"{z} 3600 IN DS {zones[z]['ds_rdata']}\n")
         cfg_c = lab.config(cache_dir=lab.file("cache-c"))
         with open(cfg_c, "a") as f:
             f.write(f"mirror:\n  path: {lab.file('mirror-c')}\n  zones:\n"
                     f"    - name: \"su.\"\n      bootstrap: {zones['su.']['file']}\n"
-                    f"      trust-anchor-file: {lab.file('su-ds.txt')}\n")
-        with open(lab.file("su-ds.txt"), "w") as f:
-            f.write(f"su. 3600 IN DS {zones['su.']['ds_rdata']}\n")
+                    f"      trust-anchor-file: {lab.file('anchors.txt')}\n"
+                    f"    - name: \"xn--p1ai.\"\n"
+                    f"      sources: [\"127.0.0.1@{tport} tsig xfr-key:hmac-sha256:{secret}\"]\n"
+                    f"      trust-anchor-file: {lab.file('anchors.txt')}\n"
+                    f"    - name: \"ru.\"\n"
+                    f"      sources: [\"127.0.0.1@{tport} tsig xfr-key:hmac-sha256:{wrong}\"]\n"
+                    f"      trust-anchor-file: {lab.file('anchors.txt')}\n")
         od = ostrovd(args.ostrovd, cfg_c, port, lab.file("ostrovd-mirror-c.log"))
         od.start()
         ck(re.search(r'mirror import ok" zone=su\. serial=\d+ source=file:', od.tail(1000))
@@ -437,14 +486,23 @@ zone:
         out = dig(port, "example.su.", "DS", "+dnssec", "+cd")
         ck(status_of(out) == "NOERROR" and has(out, "RRSIG DS"),
            "example.su. DS answered from the bootstrapped mirror")
+        wait_for(lambda: 'zone=xn--p1ai. source=127.0.0.1' in od.tail(1000) and
+                 'zone=ru. source=127.0.0.1' in od.tail(1000) and
+                 "every source failed" in od.tail(1000), 10, "TSIG transfers")
+        ck(f'transfer imported" zone=xn--p1ai. source=127.0.0.1@{tport}' in od.tail(1000),
+           "xn--p1ai. transferred with TSIG")
+        ck(re.search(r'transfer failed" zone=ru\. .*reason="message 1: NOTAUTH', od.tail(1000))
+           is not None, "ru. with a wrong TSIG secret refused (NOTAUTH), nothing stored")
         rc = od.stop()
         ck(rc == 0, f"ostrovd (third run) exited cleanly ({rc})")
         log(f"test_mirror took {time.monotonic() - t_start:.1f}s")
     finally:
         if od:
             od.stop()
-        if nsd and os.path.exists(nsd):
-            with open(nsd) as f:
+        for pidfile in (nsd, tsig_nsd):
+            if not pidfile or not os.path.exists(pidfile):
+                continue
+            with open(pidfile) as f:
                 pid = int(f.read().strip() or 0)
             if pid > 0:
                 try:

@@ -316,6 +316,89 @@ static void test_addr_cidr_acl(void **state)
 	assert_int_equal(acl.n, 0);
 }
 
+/* resilience: every sub-key goes to resilience/'s setters; targets, zones, defaults. */
+static void test_resilience(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	struct ost_config cfg;
+	write_cfg(path, sizeof(path), "res.yaml",
+		  "resilience:\n"
+		  "  national-zones: [RU, xn--p1ai., su]\n"
+		  "  failover: {window-ms: 20000, isolate-evals: 4, reachable-evals: 3}\n"
+		  "  probes:\n"
+		  "    interval-ms: 1500\n"
+		  "    root-hints: no\n"
+		  "    root: [\"127.53.0.9@5353\"]\n"
+		  "    foreign: [\"127.53.1.1@53 com\", \"::1@53 org.\"]\n"
+		  "    national: \"127.53.2.1 ru\"\n"
+		  "  drill:\n"
+		  "    dest-national: [\"127.53.2.0/24\", \"127.53.4.0/24\"]\n"
+		  "    cut-mode: refuse\n"
+		  "    target-detect-ms: 25000\n");
+	assert_int_equal(ost_config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.resilience.n_national_zones, 3);
+	assert_string_equal(cfg.resilience.national_zones[0], "ru.");
+	assert_string_equal(cfg.resilience.national_zones[1], "xn--p1ai.");
+	assert_int_equal(cfg.resilience.fo.window_ms, 20000);
+	assert_int_equal(cfg.resilience.fo.isolate_evals, 4);
+	assert_int_equal(cfg.resilience.fo.reachable_evals, 3);
+	assert_int_equal(cfg.resilience.probe.interval_ms, 1500);
+	assert_false(cfg.resilience.probe_root_hints);
+	assert_int_equal(cfg.resilience.n_targets, 4);
+	assert_int_equal(cfg.resilience.targets[0].cls, OST_FO_ROOT);
+	assert_string_equal(cfg.resilience.targets[0].zone, ".");
+	assert_string_equal(cfg.resilience.targets[0].addr.text, "127.53.0.9@5353");
+	assert_int_equal(cfg.resilience.targets[1].cls, OST_FO_FOREIGN);
+	assert_string_equal(cfg.resilience.targets[1].zone, "com.");
+	assert_int_equal(cfg.resilience.targets[1].qtype, 2 /* NS */);
+	assert_string_equal(cfg.resilience.targets[2].addr.text, "::1@53");
+	assert_int_equal(cfg.resilience.targets[3].cls, OST_FO_NATIONAL);
+	assert_int_equal(cfg.resilience.targets[3].qtype, 6 /* SOA */);
+	/* the port defaults to resolver.upstream-port */
+	assert_string_equal(cfg.resilience.targets[3].addr.text, "127.53.2.1@53");
+	assert_int_equal(cfg.resilience.drill.map.n, 2);
+	assert_int_equal(cfg.resilience.drill.cut_mode, OST_DRILL_REFUSE);
+	assert_int_equal(cfg.resilience.drill.target_detect_ms, 25000);
+	ost_config_deinit(&cfg);
+
+	/* without the section: the defaults, national zones ru. xn--p1ai. su. */
+	write_cfg(path, sizeof(path), "nores.yaml", "server:\n  workers: 1\n");
+	assert_int_equal(ost_config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.resilience.n_national_zones, 3);
+	assert_string_equal(cfg.resilience.national_zones[2], "su.");
+	assert_true(cfg.resilience.probe_root_hints);
+	assert_int_equal(cfg.resilience.n_targets, 0);
+	assert_int_equal(cfg.resilience.fo.isolate_evals, 3);
+	ost_config_deinit(&cfg);
+}
+
+static void test_resilience_errors(void **state)
+{
+	(void)state;
+	expect_error("resilience:\n  failover:\n    window-ms: 10000\n    degrade-below: 2\n", 4,
+		     "resilience.failover.degrade-below", "2");
+	expect_error("resilience:\n  failover:\n    windw-ms: 10\n", 3,
+		     "resilience.failover.windw-ms", "unknown key");
+	expect_error("resilience:\n  probes:\n    foreign: [\"127.53.1.1@53\"]\n", 3,
+		     "resilience.probes.foreign", "ADDR@PORT ZONE");
+	expect_error("resilience:\n  probes:\n    national: [\"nowhere@53 ru\"]\n", 3,
+		     "resilience.probes.national", "nowhere");
+	expect_error("resilience:\n  probes:\n    tries: [1, 2]\n", 3, "resilience.probes.tries",
+		     "list");
+	expect_error("resilience:\n  drill:\n    dest-national: [\"10.0.0.0/40\"]\n", 3,
+		     "resilience.drill.dest-national", "10.0.0.0/40");
+	expect_error("resilience:\n  drill:\n    cut-mode: sometimes\n", 3,
+		     "resilience.drill.cut-mode", "sometimes");
+	expect_error("resilience:\n  isolation: yes\n", 2, "resilience.isolation", "unknown key");
+	expect_error("resilience:\n  national-zones: [\"ru..\"]\n", 2, "resilience.national-zones",
+		     "ru..");
+	expect_error("resilience:\n  failover: [1]\n", 2, "resilience.failover", "mapping");
+	/* a consistency check over several keys: the section's line */
+	expect_error("server:\n  workers: 1\nresilience:\n  failover:\n    window-ms: 500\n", 4,
+		     "resilience.failover", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_bad_number),         cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_empty_and_not_yaml), cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_unreadable),         cmocka_unit_test(test_addr_cidr_acl),
+		cmocka_unit_test(test_resilience),         cmocka_unit_test(test_resilience_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -165,17 +165,22 @@ static void on_result(const struct ost_result *res, void *arg)
 	list_str(res->auth, e->auth, sizeof(e->auth));
 }
 
-static void resolve(struct env *e, const char *name, uint16_t type)
+static void resolve_class(struct env *e, const char *name, uint16_t type, uint16_t qclass)
 {
 	ldns_rdf *n = ldns_dname_new_frm_str(name);
 	struct ost_request *rq = NULL;
 	unsigned before = e->calls;
-	assert_int_equal(ost_resolve(e->r, ldns_rdf_data(n), type, LDNS_RR_CLASS_IN,
-				     OST_RF_RD | OST_RF_DO, on_result, e, &rq),
+	assert_int_equal(ost_resolve(e->r, ldns_rdf_data(n), type, qclass, OST_RF_RD | OST_RF_DO,
+				     on_result, e, &rq),
 			 0);
 	ldns_rdf_deep_free(n);
 	fake_clock_run(&e->clk, 60000);
 	assert_int_equal(e->calls, before + 1);
+}
+
+static void resolve(struct env *e, const char *name, uint16_t type)
+{
+	resolve_class(e, name, type, LDNS_RR_CLASS_IN);
 }
 
 static uint64_t mirror_answers(struct env *e)
@@ -253,6 +258,14 @@ static void test_referral_from_mirror(void **state)
 	assert_true(s.not_allowed >= 1); /* the gtld servers of the referral */
 }
 
+/* The mirror holds class IN only: a CH question goes its usual way. */
+static void test_other_class_not_from_mirror(void **state)
+{
+	struct env *e = *state;
+	resolve_class(e, "version.bind.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH);
+	assert_int_equal(mirror_answers(e), 0);
+}
+
 /* Past the SOA expire deadline (RFC 8806 §3) normal recursion takes over. */
 static void test_expired_mirror_not_used(void **state)
 {
@@ -294,6 +307,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dnskey_from_mirror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_referral_from_mirror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_mirror_not_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_class_not_from_mirror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validated_from_mirror, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -194,6 +194,35 @@ static void test_all_fail_retry(void **state)
 	rfx_done(&x);
 }
 
+/* Every source silent for longer than the SOA expire (7 days): the mirror
+ * stops being usable, the scheduler says so once and keeps retrying; when a
+ * source answers again the zone is transferred and usable again. */
+static void test_expire(void **state)
+{
+	(void)state;
+	struct rfx x = {.f = xfx_new()};
+	const struct ost_xfr_source *s = xfx_add_source(x.f, "127.0.0.21", 2, xfx_flag_silent());
+	xfx_seed_v1(x.f);
+	rfx_start(&x, s, 1);
+	struct fake_clock *c = xfx_clock(x.f);
+	struct ost_mirror_zone_status ms;
+	fake_clock_advance(c, 6ull * 86400 * 1000);
+	assert_int_equal(ost_mirror_zone_status(xfx_mirror(x.f), "example.", &ms), 0);
+	assert_true(ms.is_usable);
+	assert_int_equal(status(&x).expired, 0);
+	fake_clock_advance(c, 2ull * 86400 * 1000);
+	assert_int_equal(ost_mirror_zone_status(xfx_mirror(x.f), "example.", &ms), 0);
+	assert_false(ms.is_usable);
+	assert_int_equal(status(&x).expired, 1);
+	xfx_set_flags(x.f, 0, 0);
+	fake_clock_advance(c, 1000ull * 1000);
+	assert_int_equal(ost_mirror_zone_status(xfx_mirror(x.f), "example.", &ms), 0);
+	assert_true(ms.is_usable);
+	assert_int_equal(xfx_serial(x.f), 2);
+	assert_int_equal(status(&x).expired, 1);
+	rfx_done(&x);
+}
+
 static void test_no_version_checks_at_once(void **state)
 {
 	(void)state;
@@ -289,6 +318,7 @@ const struct CMUnitTest refresh_tests[] = {
 	cmocka_unit_test(test_rotation_silent_source),
 	cmocka_unit_test(test_rotation_cut_transfer),
 	cmocka_unit_test(test_all_fail_retry),
+	cmocka_unit_test(test_expire),
 	cmocka_unit_test(test_no_version_checks_at_once),
 	cmocka_unit_test(test_notify),
 	cmocka_unit_test(test_notify_malformed),
