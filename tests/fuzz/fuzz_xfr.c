@@ -9,10 +9,11 @@
  *
  * Input: byte 0 chooses the run (bit 0 ask IXFR from serial 2018031900,
  * bit 1 a TSIG source, bit 2 keep the messages' own IDs instead of copying
- * the query's); the rest is the TCP stream: messages each preceded by a
- * 2-byte length, delivered in order; when it runs out the connection closes
+ * the query's, bit 3 the store holds a version of serial 2018031900 first,
+ * so incremental IXFR differences are applied to it); the rest is the TCP stream: messages each
+ * preceded by a 2-byte length, delivered in order; when it runs out the connection closes
  * (-ECONNRESET). The zone is "example.", unsigned transfers accepted, and
- * whatever was imported is removed again so every run starts from an empty
+ * whatever was imported is removed again so every run starts from the same
  * store (opened once per process in a temporary directory).
  */
 #include <dirent.h>
@@ -32,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define M_IXFR   0x01u
 #define M_TSIG   0x02u
 #define M_KEEPID 0x04u
+#define M_BASE   0x08u
+
+/* The version in the store before a M_BASE run (the seeds' zone). */
+static const char base_zone[] = "example. 3600 IN SOA ns1.example. admin.example. 2018031900 "
+				"1800 900 604800 86400\n"
+				"example. 3600 IN NS ns1.example.\n"
+				"ns1.example. 3600 IN A 127.53.2.1\n"
+				"www.example. 3600 IN TXT hello\n";
 
 static uint64_t fc_mono(void *ctx)
 {
@@ -145,6 +154,26 @@ static void cleanup(void)
 	remove_dir(store_dir);
 }
 
+static void store_base(void)
+{
+	struct ost_zone_data *z = NULL;
+	struct ost_zone_verify_result res;
+	if (ost_zone_parse_text("example.", base_zone, sizeof(base_zone) - 1, NULL, &z, &res) != 0)
+		abort();
+	struct ost_zone_meta meta = {.serial = 2018031900,
+				     .refresh = 1800,
+				     .retry = 900,
+				     .expire = 604800,
+				     .fetched_at = 1767225600,
+				     .verified_at = 1767225600,
+				     .soa_expire_deadline = 1767225600 + 604800,
+				     .records = ost_zone_data_count(z)};
+	snprintf(meta.source, sizeof(meta.source), "fuzz");
+	if (ost_zone_store_commit(store, z, &meta) != 0)
+		abort();
+	ost_zone_data_free(z);
+}
+
 /* Deliver one message (or the end of the stream) to the query in flight. */
 static void deliver(struct fnet *n, int status, const uint8_t *msg, size_t len, bool keep_id)
 {
@@ -191,6 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *s = data + 1;
 	size_t left = size - 1;
 
+	if (mode & M_BASE)
+		store_base();
 	struct ost_mirror *m = NULL;
 	if (ost_mirror_new(store, &fclock, &m) != 0)
 		abort();
@@ -251,5 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (o.res.status == 0 && !o.res.is_up_to_date && rc != 0)
 		abort(); /* a transfer reported imported must have been stored */
+	if ((mode & M_BASE) && rc != 0)
+		abort(); /* the base version cannot have vanished */
 	return 0;
 }

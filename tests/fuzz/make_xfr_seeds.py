@@ -4,7 +4,8 @@
 # then a TCP stream of 2-byte-length-prefixed AXFR/IXFR answer messages for
 # "example.", packed by hand in RFC 1035 wire format: complete transfers in
 # one and in several messages, IXFR (incremental, up to date), and broken
-# ones (wrong question, REFUSED, no closing SOA, out-of-zone records).
+# ones (wrong question, REFUSED, no closing SOA, out-of-zone records), and
+# IXFR differences applied to a stored base version (mode bit 0x08).
 import os
 import struct
 import sys
@@ -59,6 +60,15 @@ seeds = {
                                         rr('www.example', TXT, b'\x03new'), soa(2018031902)], qtype=IXFR),
                                    msg([soa(2018031902)] + body + [soa(2018031902)])]),
     'ixfr_full_answer': stream(1, [msg([soa(2018031903)] + body + [soa(2018031903)], qtype=IXFR)]),
+    # With the base version stored: differences applied to it.
+    'ixfr_applied': stream(9, [msg([soa(2018031902), soa(2018031900), body[2], soa(2018031902),
+                                    rr('www.example', TXT, b'\x03new'), soa(2018031902)], qtype=IXFR)]),
+    'ixfr_delete_missing': stream(9, [msg([soa(2018031902), soa(2018031900),
+                                           rr('nope.example', A, b'\1\2\3\4'), soa(2018031902),
+                                           soa(2018031902)], qtype=IXFR)]),
+    'ixfr_wrong_base': stream(9, [msg([soa(2018031902), soa(2018031899), body[2], soa(2018031902),
+                                       soa(2018031902)], qtype=IXFR)]),
+    'axfr_lower_serial': stream(8, [msg([soa(2018031800)] + body + [soa(2018031800)])]),
     'tsig_unsigned': stream(2, [msg([soa(2018031901)] + body + [soa(2018031901)])]),
     'wrong_id': stream(4, [msg([soa(2018031901)] + body + [soa(2018031901)])]),
 }
