@@ -317,6 +317,12 @@ int ost_wire_query(struct ost_arena *a, const ldns_rdf *name, uint16_t type, uin
 /** @return true when the reply's question is (name, type, class) */
 bool ost_wire_question_matches(const ldns_pkt *p, const ldns_rdf *name, uint16_t type,
 			       uint16_t qclass);
+/**
+ * @return true when every record of the reply has at least the rdata fields
+ * its (known) type requires; ldns accepts short rdata (e.g. an empty DNAME),
+ * and the engine reads the fields without checking each time
+ */
+bool ost_wire_rdata_complete(const ldns_pkt *p);
 /** Format a name for logs into @p buf. @return @p buf */
 const char *ost_dname_str(const ldns_rdf *name, char *buf, size_t size);
 /** Clone @p rr into @p list. @return 0 or -ENOMEM */

@@ -588,6 +588,13 @@ static int on_upstream(struct ost_upstream_query *q, int status, const uint8_t *
 			r->stats.drop_malformed++;
 			return -EAGAIN;
 		}
+		if (!ost_wire_rdata_complete(p)) {
+			/* Records with missing rdata fields (an empty
+			 * DNAME ...) are malformed, not data. */
+			ldns_pkt_free(p);
+			r->stats.drop_malformed++;
+			return -EAGAIN;
+		}
 		if (!ldns_pkt_qr(p) || ldns_pkt_get_opcode(p) != LDNS_PACKET_QUERY ||
 		    !ost_wire_question_matches(p, t->q_name, t->q_type, t->qclass)) {
 			ldns_pkt_free(p);

@@ -158,6 +158,29 @@ bool ost_wire_question_matches(const ldns_pkt *p, const ldns_rdf *name, uint16_t
 	       ost_dname_eq(ldns_rr_owner(rr), name);
 }
 
+static bool list_complete(const ldns_rr_list *l)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+		const ldns_rr_descriptor *d = ldns_rr_descript(type);
+		/* Unknown types (RFC 3597) and opaque ones (NULL) may
+		 * have any rdata, even none. */
+		if (!d || d->_type != type ||
+		    ldns_rr_descriptor_field_type(d, 0) == LDNS_RDF_TYPE_UNKNOWN)
+			continue;
+		if (ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(d))
+			return false;
+	}
+	return true;
+}
+
+bool ost_wire_rdata_complete(const ldns_pkt *p)
+{
+	return list_complete(ldns_pkt_answer(p)) && list_complete(ldns_pkt_authority(p)) &&
+	       list_complete(ldns_pkt_additional(p));
+}
+
 const char *ost_dname_str(const ldns_rdf *name, char *buf, size_t size)
 {
 	char *s = name ? ldns_rdf2str(name) : NULL;

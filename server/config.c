@@ -749,6 +749,11 @@ static int mirror_zone(struct walk *w, yaml_node_t *map, struct ost_mirror_zone_
 			size_t n;
 			if ((ret = list_items(w, vn, key, items, LIST_MAX, &n)) < 0)
 				return ret;
+			/* A repeated key replaces the earlier list. */
+			for (size_t i = 0; i < z->n_sources; i++)
+				free(z->sources[i]);
+			free(z->sources);
+			z->n_sources = 0;
 			z->sources = calloc(n ? n : 1, sizeof(*z->sources));
 			if (!z->sources)
 				return -ENOMEM;

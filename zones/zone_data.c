@@ -159,6 +159,14 @@ static int zrr_fill(struct zrr *e, ldns_rr *rr, int line, ldns_buffer *buf)
 	ldns_rdf *owner = ldns_rr_owner(rr);
 	int klen;
 
+	/* RFC 3597 "\# 0" makes ldns accept a known type without its rdata
+	 * fields (an empty DNAME); readers of the zone rely on them. Opaque
+	 * types (NULL) and unknown ones may be empty. */
+	const ldns_rr_descriptor *d = ldns_rr_descript((uint16_t)ldns_rr_get_type(rr));
+	if (d && d->_type == (uint16_t)ldns_rr_get_type(rr) &&
+	    ldns_rr_descriptor_field_type(d, 0) != LDNS_RDF_TYPE_UNKNOWN &&
+	    ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(d))
+		return OST_EMALFORMED;
 	ldns_buffer_clear(buf);
 	if (ldns_rr2buffer_wire_canonical(buf, rr, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
 		return OST_EMALFORMED;

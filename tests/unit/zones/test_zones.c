@@ -826,9 +826,34 @@ static void test_mutated_zones(void **state)
 	ldns_rr_list_deep_free(anchors);
 }
 
+/* RFC 3597 "\# 0" gives a known type no rdata fields; such a record used to
+ * be imported and crashed the resolver's mirror path (tests/fuzz/corpus/zone/
+ * regress-mirror-dname-empty-rdata). Opaque NULL records may be empty. */
+static void test_empty_rdata(void **state)
+{
+	(void)state;
+	struct ost_zone_verify_result res;
+	struct ost_zone_data *z = NULL;
+	const char *dname = "example. 1 IN SOA ns.example. h.example. 1 2 3 4 5\n"
+			    "example. 1 IN NS ns.example.\n"
+			    "d.example. 1 IN DNAME \\# 0\n";
+	assert_int_equal(ost_zone_parse_text("example.", dname, strlen(dname), NULL, &z, &res),
+			 OST_EMALFORMED);
+	assert_null(z);
+	assert_int_equal(res.verdict, OST_ZV_PARSE_ERROR);
+	assert_int_equal(res.line, 3);
+	const char *null = "example. 1 IN SOA ns.example. h.example. 1 2 3 4 5\n"
+			   "example. 1 IN NS ns.example.\n"
+			   "n.example. 1 IN NULL \\# 0\n";
+	assert_int_equal(ost_zone_parse_text("example.", null, strlen(null), NULL, &z, &res), 0);
+	assert_int_equal(ost_zone_data_count(z), 3);
+	ost_zone_data_free(z);
+}
+
 const struct CMUnitTest zones_tests[] = {
 	cmocka_unit_test(test_serial_cmp),
 	cmocka_unit_test(test_syntax_error_line),
+	cmocka_unit_test(test_empty_rdata),
 	cmocka_unit_test(test_limits),
 	cmocka_unit_test(test_zonemd_denied_absence),
 	cmocka_unit_test(test_mirror_bootstrap),
