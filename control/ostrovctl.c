@@ -65,9 +65,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct ost_buf line = {0}, reply = {0};
-	if (ost_ctl_format_line(&req, &line) < 0) {
-		fprintf(stderr, "ostrovctl: out of memory\n");
-		return 3;
+	int fret = ost_ctl_format_line(&req, &line);
+	if (fret < 0) {
+		fprintf(stderr, "ostrovctl: %s\n",
+			fret == -E2BIG ? "request longer than the control protocol allows"
+				       : "out of memory");
+		ost_buf_deinit(&line);
+		return fret == -E2BIG ? 2 : 3;
 	}
 	int rc = ost_ctl_client_call(path, ost_buf_str(&line), 60000, &reply);
 	ost_buf_deinit(&line);

@@ -370,5 +370,9 @@ int ost_ctl_format_line(const struct ost_ctl_request *req, struct ost_buf *b)
 	}
 	if (req->is_json)
 		ost_buf_printf(b, " --json");
-	return b->has_oom ? -ENOMEM : 0;
+	if (b->has_oom)
+		return -ENOMEM;
+	/* Quoting and escapes can make the canonical line longer than what
+	 * was parsed; a line the server would refuse is refused here. */
+	return b->len > OST_CTL_LINE_MAX ? -E2BIG : 0;
 }

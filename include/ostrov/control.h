@@ -101,7 +101,7 @@ OST_EXPORT int ost_ctl_parse_argv(int argc, char *const *argv, struct ost_ctl_re
 
 /**
  * Write the canonical line of @p req (no newline); parsing it gives @p req back.
- * @return 0 or -ENOMEM
+ * @return 0, -ENOMEM, or -E2BIG when the line would exceed OST_CTL_LINE_MAX
  */
 OST_EXPORT int ost_ctl_format_line(const struct ost_ctl_request *req, struct ost_buf *b) OST_WUR;
 
