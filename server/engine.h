@@ -109,6 +109,19 @@ int ost_hints_load(const char *path, uint16_t port, struct ost_root_hint **hints
 		   char **names, char *err, size_t errlen) OST_WUR;
 
 /**
+ * The resolver half of ost_engine_open(): trust anchors (when validating),
+ * root hints, the upstream allow-list and the resolver configuration. It
+ * touches nothing on disk, so `--check-config` runs exactly this.
+ * @param e the engine, zeroed by the caller; release with ost_engine_close()
+ * @param cfg the loaded configuration
+ * @param err receives the reason on failure
+ * @param errlen size of @p err
+ * @return 0 or a negative error (OST_ECONFIG for bad files)
+ */
+int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg, char *err,
+			     size_t errlen);
+
+/**
  * Open what the workers share: the cache (when cfg->cache.path is set; a
  * corrupt one is moved aside by the cache itself) and, when
  * resolver.root-hints-file is set, the hints, the trust anchors (when

@@ -301,10 +301,16 @@ static int load_anchors(struct ost_engine *e, const struct ost_config *cfg, char
 	return 0;
 }
 
-int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *err, size_t errlen)
+int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg, char *err,
+			     size_t errlen)
 {
 	e->clock.ops = &proc_clock_ops;
 	e->clock.ctx = NULL;
+	if (cfg->resolver.validation) {
+		int ret = load_anchors(e, cfg, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
 	if (cfg->resolver.root_hints_file) {
 		int ret = ost_hints_load(cfg->resolver.root_hints_file, cfg->resolver.upstream_port,
 					 &e->hints, &e->n_hints, &e->names, err, errlen);
@@ -317,12 +323,7 @@ int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *er
 		}
 		struct ost_resolver_config *r = &e->rcfg;
 		ost_resolver_config_default(r);
-		if (cfg->resolver.validation) {
-			ret = load_anchors(e, cfg, err, errlen);
-			if (ret < 0)
-				return ret;
-			r->anchors = e->anchors;
-		}
+		r->anchors = e->anchors;
 		r->hints = e->hints;
 		r->n_hints = e->n_hints;
 		r->allow = e->allow;
@@ -341,6 +342,14 @@ int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *er
 		ost_log(OST_LOG_WARN, "server",
 			"no resolver.root-hints-file: not resolving, every query is REFUSED");
 	}
+	return 0;
+}
+
+int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *err, size_t errlen)
+{
+	int lret = ost_engine_load_resolver(e, cfg, err, errlen);
+	if (lret < 0)
+		return lret;
 	if (cfg->cache.path) {
 		struct ost_cache_config cc = {
 			.path = cfg->cache.path,

@@ -332,27 +332,13 @@ int main(int argc, char **argv)
 		ost_config_deinit(&cfg);
 		return EXIT_CONFIG;
 	}
-	if (check && cfg.resolver.root_hints_file) {
-		struct ost_root_hint *hints;
-		size_t n_hints;
-		char *names;
-		ret = ost_hints_load(cfg.resolver.root_hints_file, cfg.resolver.upstream_port,
-				     &hints, &n_hints, &names, err, sizeof(err));
-		if (ret < 0) {
-			fprintf(stderr, "%s\n", err);
-			ost_config_deinit(&cfg);
-			return EXIT_CONFIG;
-		}
-		free(hints);
-		free(names);
-	}
-	if (check && cfg.resolver.validation && cfg.resolver.trust_anchor_file) {
-		struct ost_ta_store *ta = NULL;
-		ret = ost_ta_store_new(&ta);
-		if (ret == 0)
-			ret = ost_ta_load_file(ta, cfg.resolver.trust_anchor_file, err,
-					       sizeof(err));
-		ost_ta_store_free(ta);
+	if (check) {
+		/* The same loading the daemon does at start, minus the cache. */
+		struct ost_engine probe;
+		memset(&probe, 0, sizeof(probe));
+		ost_log_set_level(OST_LOG_WARN);
+		ret = ost_engine_load_resolver(&probe, &cfg, err, sizeof(err));
+		ost_engine_close(&probe);
 		if (ret < 0) {
 			fprintf(stderr, "%s\n", err);
 			ost_config_deinit(&cfg);
