@@ -85,14 +85,18 @@ struct worker_engine {
 	bool rd_active;                /* a reader session is open */
 	uv_check_t check;              /* end of each loop iteration */
 	uv_async_t stats_async;        /* SIGUSR1, from the main thread */
+	uv_async_t cfg_async;          /* a reload's configuration, from the main thread */
 	uv_timer_t stats_timer;        /* periodic line at debug level */
 	int open_handles;              /* freed when the last one closed */
 	struct pending *pending;       /* requests in flight */
 	size_t n_pending;
 	struct answer_stats st;
-	pthread_mutex_t pub_mu;         /* guards pub */
-	struct ost_worker_counters pub; /* counters as of the last loop iteration */
-	uint8_t buf[SEND_BUF_CAP];      /* replies are written here */
+	pthread_mutex_t pub_mu;            /* guards pub, cfg_next and cfg_gen */
+	const struct ost_config *cfg_next; /* what cfg_async switches w->cfg to */
+	unsigned cfg_gen_next;             /* its generation */
+	unsigned cfg_gen;                  /* generation w->cfg has */
+	struct ost_worker_counters pub;    /* counters as of the last loop iteration */
+	uint8_t buf[SEND_BUF_CAP];         /* replies are written here */
 };
 
 /*
@@ -581,6 +585,48 @@ static void on_stats_timer(uv_timer_t *t)
 	ost_worker_engine_log_stats(we->w);
 }
 
+/*
+ * A reload (server/reload.c) switches the worker to a new configuration on
+ * the worker's own thread, between two packets: udp.c and tcp.c read
+ * w->cfg->access for every client without a lock, so the pointer may only
+ * change where they run.
+ */
+static void on_cfg_async(uv_async_t *a)
+{
+	struct worker_engine *we = a->data;
+	pthread_mutex_lock(&we->pub_mu);
+	if (we->cfg_next) {
+		we->w->cfg = we->cfg_next;
+		we->cfg_next = NULL;
+		we->cfg_gen = we->cfg_gen_next;
+	}
+	pthread_mutex_unlock(&we->pub_mu);
+}
+
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return -ENOENT;
+	pthread_mutex_lock(&we->pub_mu);
+	we->cfg_next = cfg;
+	we->cfg_gen_next = gen;
+	pthread_mutex_unlock(&we->pub_mu);
+	uv_async_send(&we->cfg_async);
+	return 0;
+}
+
+unsigned ost_worker_engine_config_gen(struct ost_worker *w)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return 0;
+	pthread_mutex_lock(&we->pub_mu);
+	unsigned g = we->cfg_gen;
+	pthread_mutex_unlock(&we->pub_mu);
+	return g;
+}
+
 void ost_worker_engine_request_stats(struct ost_worker *w)
 {
 	struct worker_engine *we = w->engine;
@@ -630,9 +676,10 @@ int ost_worker_engine_init(struct ost_worker *w)
 	w->engine = we;
 	uv_check_init(&w->loop, &we->check);
 	uv_async_init(&w->loop, &we->stats_async, on_stats_async);
+	uv_async_init(&w->loop, &we->cfg_async, on_cfg_async);
 	uv_timer_init(&w->loop, &we->stats_timer);
-	we->check.data = we->stats_async.data = we->stats_timer.data = we;
-	we->open_handles = 3;
+	we->check.data = we->stats_async.data = we->stats_timer.data = we->cfg_async.data = we;
+	we->open_handles = 4;
 	uv_check_start(&we->check, on_check);
 	if (w->cfg->server.log_level >= OST_LOG_DEBUG)
 		uv_timer_start(&we->stats_timer, on_stats_timer, STATS_PERIOD_MS, STATS_PERIOD_MS);
@@ -675,5 +722,6 @@ void ost_worker_engine_stop(struct ost_worker *w)
 	w->engine = NULL;
 	uv_close((uv_handle_t *)&we->check, handle_closed);
 	uv_close((uv_handle_t *)&we->stats_async, handle_closed);
+	uv_close((uv_handle_t *)&we->cfg_async, handle_closed);
 	uv_close((uv_handle_t *)&we->stats_timer, handle_closed);
 }

@@ -114,6 +114,12 @@ struct ost_config {
 		bool qname_minimisation;       /**< RFC 9156 */
 		uint16_t edns_buffer_size;     /**< our EDNS UDP payload size */
 		bool validation;               /**< DNSSEC validation on */
+		/** negative trust anchors (RFC 7646) that never expire: presentation
+		 *  names with the final dot, lower case; heap array of heap strings */
+		char **negative_trust_anchors;
+		size_t n_negative_trust_anchors; /**< how many */
+		uint32_t nta_lifetime_s;         /**< `nta add` without DURATION (3600) */
+		uint32_t nta_max_lifetime_s;     /**< longest `nta add` DURATION (604800) */
 	} resolver;
 	/** Section cache: */
 	struct {
