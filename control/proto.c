@@ -295,6 +295,10 @@ static int parse_words(char **w, const bool *quoted, unsigned n, struct ost_ctl_
 				    "bad duration '%.32s' (use e.g. 3600, 90m, 12h, 2d)", a[1]);
 		req->has_duration = true;
 	}
+	if (req->cmd == OST_CTL_NTA_ADD && strcmp(req->name, ".") == 0)
+		return fail(err, errlen,
+			    "no negative trust anchor for the root: it would switch validation off "
+			    "for every name (resolver.validation: no does that openly)");
 	if (req->cmd == OST_CTL_NTA_ADD && nargs == 2) {
 		/* The daemon checks it against its configured maximum. */
 		if (ost_ctl_parse_duration(a[1], &req->duration_s) < 0)

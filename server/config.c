@@ -543,6 +543,13 @@ static int set_names(struct walk *w, yaml_node_t **items, size_t n, const char *
 			ret = fail(w, items[got], key, "bad domain name \"%s\"", t);
 			break;
 		}
+		if (ldns_dname_label_count(rd) == 0) {
+			ldns_rdf_deep_free(rd);
+			ret = fail(w, items[got], key,
+				   "not the root: it would switch validation off for every name "
+				   "(use resolver.validation: no)");
+			break;
+		}
 		ldns_dname2canonical(rd);
 		v[got] = ldns_rdf2str(rd);
 		ldns_rdf_deep_free(rd);
