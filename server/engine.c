@@ -93,6 +93,9 @@ struct worker_engine {
 	struct answer_stats st;
 	pthread_mutex_t pub_mu;            /* guards pub, cfg_next and cfg_gen */
 	const struct ost_config *cfg_next; /* what cfg_async switches w->cfg to */
+	bool is_rebuild_next;              /* ... and then rebuilds the resolver */
+	const struct ost_transport *tp;    /* the resolver's transport (a drill face) */
+	struct ost_resolver_stats rs_base; /* counters of resolvers rebuilt before */
 	unsigned cfg_gen_next;             /* its generation */
 	unsigned cfg_gen;                  /* generation w->cfg has */
 	struct ost_worker_counters pub;    /* counters as of the last loop iteration */
@@ -244,6 +247,30 @@ static void on_resolved(const struct ost_result *res, void *arg)
 	pending_free(p);
 }
 
+/* Hand pending request @p p (question @p q) to the worker's resolver. */
+static void resolve_pending(struct worker_engine *we, struct pending *p,
+			    const struct ost_question *q)
+{
+	unsigned flags = OST_RF_RD;
+	if (q->cd)
+		flags |= OST_RF_CD;
+	if (q->has_edns && q->edns_do)
+		flags |= OST_RF_DO;
+	struct ost_request *rq = NULL;
+	p->rq = NULL;
+	int ret = ost_resolve(we->r, q->qname, q->qtype, q->qclass, flags, on_resolved, p, &rq);
+	if (ret < 0) {
+		/* No callback will come. */
+		we->st.local_fail++;
+		answer_rcode(we->w, &p->to, q, LDNS_RCODE_SERVFAIL);
+		pending_free(p);
+		return;
+	}
+	/* When the callback already ran (a cached or immediate result), p is gone and rq NULL. */
+	if (rq)
+		p->rq = rq;
+}
+
 static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 {
 	const struct ost_question *q = &cq->q;
@@ -273,23 +300,7 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	we->pending = p;
 	we->n_pending++;
 	we->st.misses++;
-	unsigned flags = OST_RF_RD;
-	if (q->cd)
-		flags |= OST_RF_CD;
-	if (q->has_edns && q->edns_do)
-		flags |= OST_RF_DO;
-	struct ost_request *rq = NULL;
-	int ret = ost_resolve(we->r, q->qname, q->qtype, q->qclass, flags, on_resolved, p, &rq);
-	if (ret < 0) {
-		/* No callback will come. */
-		we->st.local_fail++;
-		answer_rcode(we->w, &p->to, q, LDNS_RCODE_SERVFAIL);
-		pending_free(p);
-		return;
-	}
-	/* When the callback already ran (a cached or immediate result), p is gone and rq NULL. */
-	if (rq)
-		p->rq = rq;
+	resolve_pending(we, p, q);
 }
 
 void ost_worker_engine_conn_closed(struct ost_worker *w, struct ost_tcp_conn *c)
@@ -448,7 +459,15 @@ static void counters_now(const struct worker_engine *we, struct ost_worker_count
 	};
 	if (we->r)
 		ost_resolver_stats_get(we->r, &c->rs);
+	/* Every field is a uint64_t counter: a rebuilt resolver's go on from its predecessor's. */
+	uint64_t *dst = (uint64_t *)&c->rs;
+	const uint64_t *base = (const uint64_t *)&we->rs_base;
+	for (size_t k = 0; k < sizeof(c->rs) / sizeof(uint64_t); k++)
+		dst[k] += base[k];
 }
+
+_Static_assert(sizeof(struct ost_resolver_stats) % sizeof(uint64_t) == 0,
+	       "ost_resolver_stats is summed as an array of uint64_t");
 
 /*
  * The control socket's `stats` reads other threads' counters: each worker
@@ -591,19 +610,73 @@ static void on_stats_timer(uv_timer_t *t)
  * w->cfg->access for every client without a lock, so the pointer may only
  * change where they run.
  */
+/*
+ * New trust anchors: the resolver keeps every DNSKEY it proved from the old
+ * ones in its key cache, so it is replaced by a fresh one. Requests in
+ * flight are not lost: the old resolver drops them without a callback
+ * (ost_resolver_free()) and each is started again on the new one, from the
+ * query the pending request kept.
+ */
+static void rebuild_resolver(struct worker_engine *we)
+{
+	struct ost_worker *w = we->w;
+	struct ost_resolver *nr = NULL;
+	int ret = ost_resolver_new(&nr, &we->e->rcfg, we->e->cache, &w->clock.clock, we->tp);
+	if (ret < 0) {
+		ost_log(OST_LOG_ERR, "server",
+			"worker=%u cannot rebuild its resolver, keys proven by the old trust "
+			"anchors stay until their TTL err=\"%s\"",
+			w->id, ost_strerror(ret));
+		return;
+	}
+	(void)ost_resolver_commit(we->r);
+	struct ost_resolver_stats st;
+	ost_resolver_stats_get(we->r, &st);
+	uint64_t *dst = (uint64_t *)&we->rs_base;
+	const uint64_t *src = (const uint64_t *)&st;
+	for (size_t k = 0; k < sizeof(st) / sizeof(uint64_t); k++)
+		dst[k] += src[k];
+	ost_resolver_free(we->r);
+	we->r = nr;
+	size_t restarted = 0;
+	for (struct pending *p = we->pending, *next; p; p = next) {
+		next = p->next;
+		struct ost_question q;
+		restarted++;
+		if (ost_pkt_classify(p->query, p->qlen, &q) != OST_PKT_QUERY) {
+			/* It was a query when it came: cannot happen. */
+			we->st.local_fail++;
+			pending_free(p);
+			continue;
+		}
+		resolve_pending(we, p, &q);
+	}
+	ost_log(OST_LOG_INFO, "server",
+		"worker=%u resolver rebuilt for new trust anchors restarted=%zu", w->id, restarted);
+}
+
 static void on_cfg_async(uv_async_t *a)
 {
 	struct worker_engine *we = a->data;
+	bool is_rebuild = false;
 	pthread_mutex_lock(&we->pub_mu);
 	if (we->cfg_next) {
 		we->w->cfg = we->cfg_next;
 		we->cfg_next = NULL;
-		we->cfg_gen = we->cfg_gen_next;
+		is_rebuild = we->is_rebuild_next;
+		we->is_rebuild_next = false;
 	}
+	pthread_mutex_unlock(&we->pub_mu);
+	if (is_rebuild && we->r)
+		rebuild_resolver(we);
+	/* The generation is reported once everything is switched. */
+	pthread_mutex_lock(&we->pub_mu);
+	we->cfg_gen = we->cfg_gen_next;
 	pthread_mutex_unlock(&we->pub_mu);
 }
 
-int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen)
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
+				 bool is_rebuild)
 {
 	struct worker_engine *we = w->engine;
 	if (!we)
@@ -611,6 +684,8 @@ int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *
 	pthread_mutex_lock(&we->pub_mu);
 	we->cfg_next = cfg;
 	we->cfg_gen_next = gen;
+	/* Two reloads before the worker ran: the rebuild of the first is kept. */
+	we->is_rebuild_next |= is_rebuild;
 	pthread_mutex_unlock(&we->pub_mu);
 	uv_async_send(&we->cfg_async);
 	return 0;
@@ -661,6 +736,7 @@ int ost_worker_engine_init(struct ost_worker *w)
 		ret = ost_resilience_face(e->res, tp, &w->clock.clock, &tp);
 	if (ret < 0)
 		goto fail;
+	we->tp = tp;
 	ret = ost_resolver_new(&we->r, &e->rcfg, e->cache, &w->clock.clock, tp);
 	if (ret < 0)
 		goto fail;

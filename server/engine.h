@@ -207,10 +207,13 @@ void ost_worker_engine_log_stats(struct ost_worker *w);
  * @param cfg the configuration, which must stay allocated until the worker
  *        reports a later generation or has stopped
  * @param gen the reload's generation
+ * @param is_rebuild also replace the worker's resolver by a fresh one (new
+ *        trust anchors: the keys its key cache proved from the old ones must
+ *        go); requests in flight are restarted on the new resolver
  * @return 0, or -ENOENT when the worker has no engine (it keeps its configuration)
  */
-int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg,
-				 unsigned gen) OST_WUR;
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
+				 bool is_rebuild) OST_WUR;
 
 /**
  * @param w the worker

@@ -16,7 +16,10 @@
  *     at exit if one is slow to do so;
  *   - log level: one store;
  *   - trust anchors: a new anchor list published atomically in the shared
- *     store (ost_ta_replace_anchors());
+ *     store (ost_ta_replace_anchors()), and each worker replaces its resolver,
+ *     whose key cache holds DNSKEYs proven from the old anchors (requests in
+ *     flight start again on the new one); cached answers stay, as they do
+ *     across a restart (the cache is persistent): `cache flush` drops them;
  *   - configured negative trust anchors: the store's mutex, then the cache
  *     under each name that changed is flushed (ost_nta_event()).
  * Everything else is fixed at start (sockets, threads, the cache map, the
@@ -258,14 +261,15 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 /* ---- applying -------------------------------------------------------------------------- */
 
 /* Hand @p nc to every worker; free what no worker runs with any more. */
-static void publish(struct ost_server *srv, struct ost_config *nc, bool *is_partial)
+static void publish(struct ost_server *srv, struct ost_config *nc, bool is_rebuild,
+		    bool *is_partial)
 {
 	struct ost_engine *e = srv->engine;
 	unsigned gen = ++e->cfg_gen;
 	unsigned told = 0;
 	*is_partial = false;
 	for (unsigned i = 0; i < srv->n_workers; i++) {
-		if (ost_worker_engine_set_config(&srv->workers[i], nc, gen) == 0)
+		if (ost_worker_engine_set_config(&srv->workers[i], nc, gen, is_rebuild) == 0)
 			told++;
 		else
 			*is_partial = true;
@@ -386,8 +390,10 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 	if (cur->resolver.nta_max_lifetime_s != nc->resolver.nta_max_lifetime_s)
 		key_add(&changed, "resolver.nta-max-lifetime");
 	/* ... trust anchors (both validating: validation itself needs a restart) ... */
+	bool is_new_anchors = false;
 	if (e->anchors && probe.anchors && !ost_ta_same_anchors(e->anchors, probe.anchors)) {
 		ret = ost_ta_replace_anchors(e->anchors, probe.anchors);
+		is_new_anchors = ret == 0;
 		if (ret == 0)
 			key_add(&changed, "resolver.trust-anchor-file");
 		else
@@ -417,7 +423,7 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 	/* 4. The workers switch to the new configuration. */
 	bool is_partial = false;
 	if (has_workers_engine)
-		publish(srv, nc, &is_partial);
+		publish(srv, nc, is_new_anchors, &is_partial);
 	else {
 		/* Nobody reads it but the control handlers: keep it as the live one. */
 		if (e->live_cfg) {

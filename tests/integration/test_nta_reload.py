@@ -16,6 +16,10 @@ change) and `resolver.negative-trust-anchors: [expired.ru.]`:
    the authorities' data; `nta list` shows it as runtime with its seconds
    left; `nta remove` makes it SERVFAIL + EDE again; a duration above
    resolver.nta-max-lifetime is refused; a short NTA expires by itself;
+   Reload of the trust anchors: a DS that matches no root key makes a
+   name not asked before SERVFAIL with EDE 9 naming the anchor at once (the
+   workers' key caches go with the old anchors); back to the lab's anchor,
+   the next name is secure again.
 3. reload with access.allow changed to 127.0.0.2/32 only: 127.0.0.1 is
    REFUSED, 127.0.0.2 answered, on every worker; the reply names the key;
    a changed server.workers is reported as "needs a restart" and not
@@ -96,9 +100,11 @@ def first(names, kind):
 
 
 def write_yaml(path, base, allow='["127.0.0.0/8", "::1/128"]', ntas=("expired.ru.",),
-               workers=2, extra_resolver="", broken_line=None):
+               workers=2, extra_resolver="", broken_line=None, ta=None):
     """The lab config with our changes; @broken_line is inserted as is."""
     text = base
+    if ta:
+        text = re.sub(r"(?m)^(\s*trust-anchor-file:\s*).*$", rf"\g<1>{ta}", text)
     text = re.sub(r"(?m)^(\s*workers:\s*).*$", rf"\g<1>{workers}", text)
     text = re.sub(r"(?m)^(\s*allow:\s*).*$", lambda m: m.group(1) + allow, text, count=1)
     lst = ", ".join(f'"{n}"' for n in ntas)
@@ -241,6 +247,33 @@ def main():
                             r'"bad-ds\.ru\."' % ev, log) is not None,
                   f"one JSON log record for {ev}")
 
+        # 2b. reload of the trust anchors: a DS that matches no root key, then back.
+        ta = lab.file("ta-wrong.ds")
+        with open(lab.file("ta.ds")) as f:
+            good = [ln for ln in f if ln.strip() and not ln.startswith(";")][0].split()
+        digest = good[-1]
+        flipped = ("0" if digest[0] != "0" else "1") + digest[1:]
+        with open(ta, "w") as f:
+            f.write(" ".join(good[:-1] + [flipped]) + "\n")
+        fresh = [e for e in lab.names if e["security"] == "secure" and e["rcode"] == "NOERROR"
+                 and e["qtype"] == "A" and e["zone"] in ("example.ru.", "example.com.")
+                 and e["qname"] != secure["qname"]][:2]
+        write_yaml(conf, base, ta=ta)
+        rc, out, err = ctl(ostrovctl, sock, "reload")
+        check(rc == 0 and "resolver.trust-anchor-file" in out,
+              f"reload with another trust anchor applied ({out.strip()!r} {err.strip()!r})")
+        r = dig(port, fresh[0]["qname"])
+        check(r["rcode"] == "SERVFAIL" and r["ede"] == 9 and str(good[4]) in r["ede_text"],
+              f"new anchor matches no root key: {fresh[0]['qname']} SERVFAIL EDE 9 naming "
+              f"anchor {good[4]} ({show(r)})")
+        write_yaml(conf, base)
+        rc, out, err = ctl(ostrovctl, sock, "reload")
+        check(rc == 0 and "resolver.trust-anchor-file" in out,
+              f"reload back to the lab anchor ({out.strip()!r} {err.strip()!r})")
+        r = dig(port, fresh[1]["qname"])
+        check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+              f"good anchor again: {fresh[1]['qname']} NOERROR + AD ({show(r)})")
+
         # 3. reload: the ACL, on every worker; a key that needs a restart.
         write_yaml(conf, base, allow='["127.0.0.2/32"]', workers=3)
         rc, out, err = ctl(ostrovctl, sock, "reload")
@@ -308,14 +341,7 @@ def main():
         check(rc == 0, f"ostrovd stopped cleanly after the reloads (exit {rc})")
         d = None
 
-        # 6. a trust anchor whose key is not in the zone.
-        ta = lab.file("ta-wrong.ds")
-        with open(lab.file("ta.ds")) as f:
-            good = [ln for ln in f if ln.strip() and not ln.startswith(";")][0].split()
-        digest = good[-1]
-        flipped = ("0" if digest[0] != "0" else "1") + digest[1:]
-        with open(ta, "w") as f:
-            f.write(" ".join(good[:-1] + [flipped]) + "\n")
+        # 6. a trust anchor whose key is not in the zone, from the start.
         conf2 = lab.file("ostrov-ta.yaml")
         text = write_yaml(conf2, base, ntas=())
         text = re.sub(r"(?m)^(\s*trust-anchor-file:\s*).*$", rf"\g<1>{ta}", text)
@@ -328,8 +354,8 @@ def main():
         d2, port = start_daemon(binary, conf2, lab.file("ostrovd-ta.log"))
         r = dig(port, secure["qname"])
         check(r["rcode"] == "SERVFAIL" and r["ede"] == 9 and "anchor" in r["ede_text"] and
-              str(good[3]) in r["ede_text"],
-              f"anchor key missing from the root: SERVFAIL, EDE 9 naming anchor {good[3]} "
+              str(good[4]) in r["ede_text"],
+              f"anchor key missing from the root: SERVFAIL, EDE 9 naming anchor {good[4]} "
               f"({show(r)})")
         failed = bool(check.failed)
     finally:
