@@ -658,20 +658,27 @@ static void rebuild_resolver(struct worker_engine *we)
 static void on_cfg_async(uv_async_t *a)
 {
 	struct worker_engine *we = a->data;
-	bool is_rebuild = false;
+	bool is_rebuild = false, has_new = false;
+	unsigned gen = 0;
 	pthread_mutex_lock(&we->pub_mu);
 	if (we->cfg_next) {
 		we->w->cfg = we->cfg_next;
 		we->cfg_next = NULL;
+		gen = we->cfg_gen_next;
+		has_new = true;
 		is_rebuild = we->is_rebuild_next;
 		we->is_rebuild_next = false;
 	}
 	pthread_mutex_unlock(&we->pub_mu);
+	if (!has_new)
+		return;
 	if (is_rebuild && we->r)
 		rebuild_resolver(we);
-	/* The generation is reported once everything is switched. */
+	/* Reported once everything is switched, and only the generation taken
+	 * above: a later one may have been handed over meanwhile, whose
+	 * configuration this worker does not run yet. */
 	pthread_mutex_lock(&we->pub_mu);
-	we->cfg_gen = we->cfg_gen_next;
+	we->cfg_gen = gen;
 	pthread_mutex_unlock(&we->pub_mu);
 }
 

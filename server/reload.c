@@ -96,16 +96,21 @@ int ost_nta_event(struct ost_engine *e, const char *event, const struct ost_nta_
 	return flushed;
 }
 
-/* The configured NTAs of @p s, at most @p cap of them. */
-static size_t config_ntas(struct ost_ta_store *s, struct ost_nta_info *out, size_t cap)
+/* The configured NTAs of @p s, in a heap array (NULL when out of memory). */
+static struct ost_nta_info *config_ntas(struct ost_ta_store *s, size_t *n_out)
 {
-	struct ost_nta_info all[256];
-	size_t n = ost_ta_nta_list(s, INT64_MIN, all, 256);
+	*n_out = 0;
+	size_t n = ost_ta_nta_list(s, INT64_MIN, NULL, 0);
+	struct ost_nta_info *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	n = ost_ta_nta_list(s, INT64_MIN, v, n);
 	size_t k = 0;
-	for (size_t i = 0; i < n && i < 256; i++)
-		if (all[i].source == OST_NTA_CONFIG && k < cap)
-			out[k++] = all[i];
-	return k;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].source == OST_NTA_CONFIG)
+			v[k++] = v[i];
+	*n_out = k;
+	return v;
 }
 
 static bool nta_in(const struct ost_nta_info *v, size_t n, const char *name)
@@ -401,14 +406,17 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 	}
 	/* ... and configured NTAs. */
 	if (e->anchors && !ntas_eq(cur, nc)) {
-		struct ost_nta_info before[64], after[64];
-		size_t nb = config_ntas(e->anchors, before, 64);
-		ret = ost_engine_set_config_ntas(e->anchors, nc, err, sizeof(err));
-		if (ret < 0) {
-			ost_log(OST_LOG_ERR, "server", "reload: %s", err);
+		size_t nb = 0, na = 0;
+		struct ost_nta_info *before = config_ntas(e->anchors, &nb), *after = NULL;
+		ret = before ? ost_engine_set_config_ntas(e->anchors, nc, err, sizeof(err))
+			     : -ENOMEM;
+		if (ret == 0)
+			after = config_ntas(e->anchors, &na);
+		if (ret < 0 || !after) {
+			ost_log(OST_LOG_ERR, "server", "reload: negative trust anchors: %s",
+				ret < 0 ? err : "out of memory");
 			key_add(&needs, "resolver.negative-trust-anchors");
 		} else {
-			size_t na = config_ntas(e->anchors, after, 64);
 			for (size_t i = 0; i < nb; i++)
 				if (!nta_in(after, na, before[i].name))
 					(void)ost_nta_event(e, "nta_remove", &before[i],
@@ -418,6 +426,8 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 					(void)ost_nta_event(e, "nta_add", &after[i], operator_name);
 			key_add(&changed, "resolver.negative-trust-anchors");
 		}
+		free(before);
+		free(after);
 	}
 	ost_engine_close(&probe);
 	/* 4. The workers switch to the new configuration. */
