@@ -305,8 +305,8 @@ static void publish(struct ost_server *srv, struct ost_config *nc, bool is_rebui
 		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
 		if (ms > WORKER_SWITCH_MS) {
 			ost_log(OST_LOG_WARN, "server",
-				"reload: %u of %u workers switched within %d ms; the old "
-				"configuration is kept until exit",
+				"reload: %u of %u workers switched within %d ms; the configurations "
+				"they ran with are kept until a later reload or exit",
 				done, told, WORKER_SWITCH_MS);
 			return;
 		}
