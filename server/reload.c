@@ -70,6 +70,10 @@ int ost_nta_event(struct ost_engine *e, const char *event, const struct ost_nta_
 {
 	int flushed = 0;
 	if (e->cache) {
+		/* Entries the workers handed to the cache writer before this point
+		 * (a bogus answer resolved a moment ago) must not land after the
+		 * flush: let the writer commit them first. */
+		ost_cache_sync(e->cache);
 		ldns_rdf *name = NULL;
 		if (ldns_str2rdf_dname(&name, n->name) != LDNS_STATUS_OK)
 			return -EINVAL;
