@@ -364,12 +364,13 @@ static enum ost_step on_pick(struct ost_task *t)
 		goto_state(t, OST_TS_PLAN);
 		return OST_STEP_CONTINUE;
 	}
-	if (!best && !t->stale_cut_tried) {
+	if (!best && !t->stale_cut_tried && !t->cut->is_forward) {
 		/* RFC 8767 §5: every server that could refresh a delegation
 		 * failed (the root when cut off); an expired cached cut below
 		 * this one (ru., its glue) may still lead to reachable
 		 * servers. Tried once per task, so falling back up to this
-		 * cut again cannot loop. */
+		 * cut again cannot loop. Never around failed forwarders:
+		 * their zone's names go to them only. */
 		t->stale_cut_tried = true;
 		if (ost_stash_stale_cut(t)) {
 			t->qmin_known = 0;

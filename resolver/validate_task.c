@@ -651,10 +651,13 @@ static uint8_t check_rrset(struct ost_task *t, const ldns_rr *head, struct ost_v
 				   ost_dname_str(owner, ob, sizeof(ob)));
 	/* Without a signature, the zone is the one whose servers answered
 	 * (when the owner is inside it): its keys say whether the RRset had
-	 * to be signed; only an insecure delegation on the way excuses it. */
-	const ldns_rdf *target = signer                                      ? signer
-				 : t->cut && name_under(owner, t->cut->name) ? t->cut->name
-									     : owner;
+	 * to be signed; only an insecure delegation on the way excuses it. A
+	 * forwarder's cut says nothing about zones: then the walk goes toward
+	 * the owner and stops at the deepest zone above it. */
+	const ldns_rdf *target = signer ? signer
+				 : t->cut && !t->cut->is_forward && name_under(owner, t->cut->name)
+					 ? t->cut->name
+					 : owner;
 	switch (walk(t, target, signer != NULL, &keys, &zone, v)) {
 	case W_FETCH:
 		return NEED_FETCH;
@@ -745,10 +748,11 @@ static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 		if (ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3)
 			signer = signer_of(t->auth, ldns_rr_owner(rr), ty);
 	}
-	target = signer                                         ? signer
-		 : soa                                          ? ldns_rr_owner(soa)
-		 : t->cut && name_under(t->sname, t->cut->name) ? t->cut->name
-								: t->sname;
+	target = signer ? signer
+		 : soa  ? ldns_rr_owner(soa)
+		 : t->cut && !t->cut->is_forward && name_under(t->sname, t->cut->name)
+			 ? t->cut->name
+			 : t->sname;
 	if (!name_under(t->sname, target))
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
 				   "negative answer from a zone above the name");
