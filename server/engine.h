@@ -41,6 +41,8 @@ struct ost_engine {
 	struct ost_root_hint *hints;     /**< root hints (names point into @p names) */
 	size_t n_hints;                  /**< how many */
 	char *names;                     /**< storage of the hint names */
+	struct ost_stub_addr *stubs;     /**< forward and stub zones (names borrowed from cfg) */
+	size_t n_stubs;                  /**< how many */
 	struct ost_resolver_cidr *allow; /**< upstream allow-list in the engine's form */
 	struct ost_ta_store *anchors;    /**< trust anchors, shared read-only by workers */
 	struct ost_resolver_config rcfg; /**< configuration for every worker's resolver */
@@ -157,10 +159,10 @@ int ost_engine_set_config_ntas(struct ost_ta_store *s, const struct ost_config *
 int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *err,
 		    size_t errlen) OST_WUR;
 
-/** @return true when @p e can resolve (it has root hints) */
+/** @return true when @p e can resolve (root hints, forward or stub zones) */
 static inline bool ost_engine_can_resolve(const struct ost_engine *e)
 {
-	return e && e->n_hints > 0;
+	return e && (e->n_hints > 0 || e->n_stubs > 0);
 }
 
 /**

@@ -327,6 +327,34 @@ int ost_engine_set_config_ntas(struct ost_ta_store *s, const struct ost_config *
 	return ret;
 }
 
+/* Forward and stub zones of the configuration in the engine's form: one entry
+ * per (zone, address); the zone names stay in @p cfg, which outlives the
+ * resolver's construction (ost_resolver_new() copies them). */
+static int map_zones(struct ost_engine *e, const struct ost_config *cfg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->resolver.n_zones; i++)
+		n += cfg->resolver.zones[i].n_addrs;
+	if (n == 0)
+		return 0;
+	e->stubs = calloc(n, sizeof(*e->stubs));
+	if (!e->stubs)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->resolver.n_zones; i++) {
+		const struct ost_zone_servers_cfg *z = &cfg->resolver.zones[i];
+		for (size_t j = 0; j < z->n_addrs; j++) {
+			struct ost_stub_addr *s = &e->stubs[e->n_stubs++];
+			s->zone = z->name;
+			s->addr = z->addrs[j].ss;
+			s->addrlen = z->addrs[j].len;
+			s->forward = z->forward;
+		}
+		ost_log(OST_LOG_INFO, "server", "%s zone=%s servers=%zu",
+			z->forward ? "forward zone" : "stub zone", z->name, z->n_addrs);
+	}
+	return 0;
+}
+
 int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg, char *err,
 			     size_t errlen)
 {
@@ -337,12 +365,17 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 		if (ret < 0)
 			return ret;
 	}
-	if (cfg->resolver.root_hints_file) {
-		int ret = ost_hints_load(cfg->resolver.root_hints_file, cfg->resolver.upstream_port,
-					 &e->hints, &e->n_hints, &e->names, err, errlen);
+	if (cfg->resolver.root_hints_file || cfg->resolver.n_zones) {
+		int ret = 0;
+		if (cfg->resolver.root_hints_file)
+			ret = ost_hints_load(cfg->resolver.root_hints_file,
+					     cfg->resolver.upstream_port, &e->hints, &e->n_hints,
+					     &e->names, err, errlen);
 		if (ret < 0)
 			return ret;
-		ret = map_allow(&cfg->resolver.upstream_allow, &e->allow);
+		ret = map_zones(e, cfg);
+		if (ret == 0)
+			ret = map_allow(&cfg->resolver.upstream_allow, &e->allow);
 		if (ret < 0) {
 			snprintf(err, errlen, "out of memory");
 			return ret;
@@ -352,6 +385,8 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 		r->anchors = e->anchors;
 		r->hints = e->hints;
 		r->n_hints = e->n_hints;
+		r->stubs = e->stubs;
+		r->n_stubs = e->n_stubs;
 		r->allow = e->allow;
 		r->n_allow = cfg->resolver.upstream_allow.n;
 		r->edns_size = cfg->resolver.edns_buffer_size;
@@ -361,12 +396,14 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 		r->max_ttl = cfg->cache.max_ttl;
 		r->max_neg_ttl = cfg->cache.max_negative_ttl;
 		ost_log(OST_LOG_INFO, "server",
-			"root hints loaded file=%s servers=%zu qname_minimisation=%d validation=%d",
-			cfg->resolver.root_hints_file, e->n_hints, r->qname_minimisation,
-			r->validation);
+			"root hints loaded file=%s servers=%zu forward_stub_zones=%zu "
+			"qname_minimisation=%d validation=%d",
+			cfg->resolver.root_hints_file ? cfg->resolver.root_hints_file : "none",
+			e->n_hints, cfg->resolver.n_zones, r->qname_minimisation, r->validation);
 	} else {
 		ost_log(OST_LOG_WARN, "server",
-			"no resolver.root-hints-file: not resolving, every query is REFUSED");
+			"no resolver.root-hints-file and no forward or stub zones: not resolving, "
+			"every query is REFUSED");
 	}
 	return 0;
 }
@@ -408,6 +445,7 @@ void ost_engine_close(struct ost_engine *e)
 		ost_cache_close(e->cache);
 	}
 	free(e->hints);
+	free(e->stubs);
 	free(e->names);
 	free(e->allow);
 	ost_ta_store_free(e->anchors);

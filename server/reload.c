@@ -212,6 +212,20 @@ static bool hints_eq(const struct ost_engine *a, const struct ost_engine *b)
 	return true;
 }
 
+static bool zones_eq(const struct ost_config *a, const struct ost_config *b)
+{
+	if (a->resolver.n_zones != b->resolver.n_zones)
+		return false;
+	for (size_t i = 0; i < a->resolver.n_zones; i++) {
+		const struct ost_zone_servers_cfg *x = &a->resolver.zones[i];
+		const struct ost_zone_servers_cfg *y = &b->resolver.zones[i];
+		if (strcmp(x->name, y->name) != 0 || x->forward != y->forward ||
+		    !listen_eq(x->addrs, x->n_addrs, y->addrs, y->n_addrs))
+			return false;
+	}
+	return true;
+}
+
 static bool ntas_eq(const struct ost_config *a, const struct ost_config *b)
 {
 	if (a->resolver.n_negative_trust_anchors != b->resolver.n_negative_trust_anchors)
@@ -250,6 +264,8 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 		key_add(k, "resolver.root-hints-file");
 	if (!acl_eq(&start->resolver.upstream_allow, &nc->resolver.upstream_allow))
 		key_add(k, "resolver.upstream-allow");
+	if (!zones_eq(start, nc))
+		key_add(k, "resolver.forward-zones/stub-zones");
 	SCALAR(resolver.upstream_port, "resolver.upstream-port");
 	SCALAR(resolver.qname_minimisation, "resolver.qname-minimisation");
 	SCALAR(resolver.edns_buffer_size, "resolver.edns-buffer-size");
@@ -309,7 +325,8 @@ static void publish(struct ost_server *srv, struct ost_config *nc, bool is_rebui
 		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
 		if (ms > WORKER_SWITCH_MS) {
 			ost_log(OST_LOG_WARN, "server",
-				"reload: %u of %u workers switched within %d ms; the configurations "
+				"reload: %u of %u workers switched within %d ms; the "
+				"configurations "
 				"they ran with are kept until a later reload or exit",
 				done, told, WORKER_SWITCH_MS);
 			return;

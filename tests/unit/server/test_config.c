@@ -187,6 +187,55 @@ static void test_unknown_key(void **state)
 	expect_error("server:\n  workers: 2\n  workers: 3\n", 3, "server.workers", "duplicate");
 }
 
+static void test_forward_stub_zones(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	struct ost_config cfg;
+	write_cfg(path, sizeof(path), "fwd.yaml",
+		  "resolver:\n"
+		  "  forward-zones:\n"
+		  "    - name: Corp.Example\n"
+		  "      addresses: [\"127.0.0.1@5353\", \"::1\"]\n"
+		  "  stub-zones:\n"
+		  "    - name: internal.\n"
+		  "      addresses: [\"127.53.3.1\"]\n"
+		  "  upstream-port: 5300\n");
+	if (ost_config_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.resolver.n_zones, 2);
+	assert_string_equal(cfg.resolver.zones[0].name, "corp.example.");
+	assert_true(cfg.resolver.zones[0].forward);
+	assert_int_equal(cfg.resolver.zones[0].n_addrs, 2);
+	assert_string_equal(cfg.resolver.zones[0].addrs[0].text, "127.0.0.1@5353");
+	/* no port given: resolver.upstream-port, even when it comes later */
+	assert_string_equal(cfg.resolver.zones[0].addrs[1].text, "::1@5300");
+	assert_string_equal(cfg.resolver.zones[1].name, "internal.");
+	assert_false(cfg.resolver.zones[1].forward);
+	ost_config_deinit(&cfg);
+
+	expect_error(
+		"resolver:\n  forward-zones:\n    - name: a.\n      addresses: [\"10.0.0.1\"]\n", 3,
+		"resolver.forward-zones", "outside resolver.upstream-allow");
+	expect_error("resolver:\n  forward-zones:\n    - name: a.\n", 3, "resolver.forward-zones",
+		     "needs addresses");
+	expect_error("resolver:\n  stub-zones:\n    - addresses: [\"127.0.0.1\"]\n", 3,
+		     "resolver.stub-zones", "needs a name");
+	expect_error("resolver:\n  stub-zones:\n    - name: a..b\n      addresses: "
+		     "[\"127.0.0.1\"]\n",
+		     3, "resolver.stub-zones", "bad zone name");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      addresses: [\"nowhere\"]\n",
+		     4, "resolver.stub-zones", "bad address");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      addresses: []\n", 4,
+		     "resolver.stub-zones", "1 to 16");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      addresses: [\"127.0.0.1\"]\n"
+		     "  forward-zones:\n    - name: A.\n      addresses: [\"127.0.0.1\"]\n",
+		     6, "resolver.forward-zones", "configured twice");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      port: 5\n", 4,
+		     "resolver.stub-zones", "unknown key");
+	expect_error("resolver:\n  stub-zones: a.\n", 2, "resolver.stub-zones", "list of zones");
+}
+
 /* resolver.negative-trust-anchors (RFC 7646) and the NTA lifetimes. */
 static void test_negative_trust_anchors(void **state)
 {
@@ -456,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_addr_cidr_acl),
 		cmocka_unit_test(test_resilience),
 		cmocka_unit_test(test_resilience_errors),
+		cmocka_unit_test(test_forward_stub_zones),
 		cmocka_unit_test(test_negative_trust_anchors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
