@@ -15,11 +15,12 @@ change) and `resolver.negative-trust-anchors: [expired.ru.]`:
    cached); `nta add bad-ds.ru.` makes it NOERROR without AD at once, with
    the authorities' data; `nta list` shows it as runtime with its seconds
    left; `nta remove` makes it SERVFAIL + EDE again; a duration above
-   resolver.nta-max-lifetime is refused; a short NTA expires by itself;
-   Reload of the trust anchors: a DS that matches no root key makes a
+   resolver.nta-max-lifetime is refused; a short NTA expires by itself; each
+   add, remove and expiry is one JSON log record;
+2b. reload of the trust anchors: a DS that matches no root key makes a
    name not asked before SERVFAIL with EDE 9 naming the anchor at once (the
    workers' key caches go with the old anchors); back to the lab's anchor,
-   the next name is secure again.
+   the next name is secure again;
 3. reload with access.allow changed to 127.0.0.2/32 only: 127.0.0.1 is
    REFUSED, 127.0.0.2 answered, on every worker; the reply names the key;
    a changed server.workers is reported as "needs a restart" and not
@@ -42,7 +43,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_resolve_lib as L  # noqa: E402
