@@ -215,6 +215,8 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->resolver.qname_minimisation = true;
 	cfg->resolver.edns_buffer_size = 1232;
 	cfg->resolver.validation = true;
+	cfg->resolver.nta_lifetime_s = 3600;
+	cfg->resolver.nta_max_lifetime_s = 7 * 86400;
 	cfg->cache.size = 256ull << 20;
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
@@ -272,6 +274,9 @@ void ost_config_deinit(struct ost_config *cfg)
 	free(cfg->resolver.root_hints_file);
 	free(cfg->resolver.trust_anchor_file);
 	ost_acl_deinit(&cfg->resolver.upstream_allow);
+	for (size_t i = 0; i < cfg->resolver.n_negative_trust_anchors; i++)
+		free(cfg->resolver.negative_trust_anchors[i]);
+	free(cfg->resolver.negative_trust_anchors);
 	free(cfg->cache.path);
 	free(cfg->resilience.targets);
 	mirror_cfg_deinit(cfg);
@@ -291,6 +296,7 @@ enum kind {
 	K_FILE,   /* path of an existing readable file */
 	K_LOGLVL, /* err|warn|info|debug */
 	K_DENY,   /* refuse|drop */
+	K_NAMES,  /* list of DNS names (negative trust anchors) */
 };
 
 struct key_spec {
@@ -323,6 +329,12 @@ static const struct key_spec keys[] = {
 	/* RFC 6891 6.2.5: values below 512 are treated as 512; we refuse them outright. */
 	{"resolver", "edns-buffer-size", K_UINT, U(resolver.edns_buffer_size), 512, 65535},
 	{"resolver", "validation", K_BOOL, F(resolver.validation), 0, 0, 0},
+	/* >>> negative trust anchors (RFC 7646; server/daemon_ctl.c `nta`) */
+	{"resolver", "negative-trust-anchors", K_NAMES, F(resolver.negative_trust_anchors), 0, 0,
+	 0},
+	{"resolver", "nta-lifetime", K_UINT, U(resolver.nta_lifetime_s), 1, 3650u * 86400},
+	{"resolver", "nta-max-lifetime", K_UINT, U(resolver.nta_max_lifetime_s), 1, 3650u * 86400},
+	/* <<< negative trust anchors */
 	{"cache", "path", K_STRING, F(cache.path), 0, 0, 0},
 	{"cache", "size", K_SIZE, F(cache.size), 0, 1ull << 20, 1ull << 44},
 	{"cache", "min-ttl", K_UINT, U(cache.min_ttl), 0, 604800},
@@ -519,13 +531,70 @@ static int list_items(struct walk *w, yaml_node_t *value, const char *key, yaml_
 
 #define LIST_MAX 256
 
+/* >>> negative trust anchors: each item a DNS name (ldns decides), stored
+ * fully qualified and lower case so that a reload compares them as text. */
+static int set_names(struct walk *w, yaml_node_t **items, size_t n, const char *key)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t got = 0;
+	int ret = 0;
+	for (; got < n; got++) {
+		const char *t = scalar(items[got]);
+		ldns_rdf *rd = NULL;
+		if (!*t || ldns_str2rdf_dname(&rd, t) != LDNS_STATUS_OK) {
+			ret = fail(w, items[got], key, "bad domain name \"%s\"", t);
+			break;
+		}
+		if (ldns_dname_label_count(rd) == 0) {
+			ldns_rdf_deep_free(rd);
+			ret = fail(w, items[got], key,
+				   "not the root: it would switch validation off for every name "
+				   "(use resolver.validation: no)");
+			break;
+		}
+		ldns_dname2canonical(rd);
+		v[got] = ldns_rdf2str(rd);
+		ldns_rdf_deep_free(rd);
+		if (!v[got]) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < got; j++) {
+			if (strcmp(v[j], v[got]) == 0) {
+				ret = fail(w, items[got], key, "%s is listed twice", v[got]);
+				break;
+			}
+		}
+		if (ret < 0) {
+			got++;
+			break;
+		}
+	}
+	if (ret < 0) {
+		for (size_t i = 0; i < got; i++)
+			free(v[i]);
+		free(v);
+		return ret;
+	}
+	char ***field = &w->cfg->resolver.negative_trust_anchors;
+	for (size_t i = 0; i < w->cfg->resolver.n_negative_trust_anchors; i++)
+		free((*field)[i]);
+	free(*field);
+	*field = v;
+	w->cfg->resolver.n_negative_trust_anchors = n;
+	return 0;
+}
+/* <<< negative trust anchors */
+
 static int set_value(struct walk *w, const struct key_spec *k, yaml_node_t *value, const char *key)
 {
 	void *field = (char *)w->cfg + k->off;
 	yaml_node_t *items[LIST_MAX];
 	size_t n;
 	int ret;
-	if (k->kind == K_LISTEN || k->kind == K_ACL) {
+	if (k->kind == K_LISTEN || k->kind == K_ACL || k->kind == K_NAMES) {
 		ret = list_items(w, value, key, items, LIST_MAX, &n);
 		if (ret < 0)
 			return ret;
@@ -584,6 +653,8 @@ static int set_value(struct walk *w, const struct key_spec *k, yaml_node_t *valu
 		*(struct ost_acl *)field = acl;
 		return 0;
 	}
+	case K_NAMES:
+		return set_names(w, items, n, key);
 	case K_UINT:
 		ret = parse_uint(s, k->min, k->max, &v);
 		if (ret == -ERANGE)
@@ -1046,6 +1117,12 @@ static int check_consistency(struct walk *w)
 		yaml_node_t *n = key_node(w, "cache", "min-ttl");
 		return fail(w, n ? n : key_node(w, "cache", "max-ttl"), "cache.min-ttl",
 			    "%u is above cache.max-ttl %u", cfg->cache.min_ttl, cfg->cache.max_ttl);
+	}
+	if (cfg->resolver.nta_lifetime_s > cfg->resolver.nta_max_lifetime_s) {
+		yaml_node_t *n = key_node(w, "resolver", "nta-lifetime");
+		return fail(w, n ? n : key_node(w, "resolver", "nta-max-lifetime"),
+			    "resolver.nta-lifetime", "%u is above resolver.nta-max-lifetime %u",
+			    cfg->resolver.nta_lifetime_s, cfg->resolver.nta_max_lifetime_s);
 	}
 	return 0;
 }

@@ -49,6 +49,12 @@ struct ost_engine {
 	/** failover, drills, name classes (server/resilience.h), or NULL; set before the
 	 *  workers are initialised, with rcfg.policy pointing into it */
 	struct ost_resilience *res;
+	/** the configuration the workers run with since the last reload (server/reload.c),
+	 *  or NULL: the start one; freed by ost_engine_close() */
+	struct ost_config *live_cfg;
+	struct ost_config **old_cfgs; /**< replaced live configurations a worker may still use */
+	size_t n_old_cfgs;            /**< how many */
+	unsigned cfg_gen;             /**< reloads published to the workers */
 };
 
 /** One worker's counters, as published at the end of each of its loop iterations. */
@@ -124,6 +130,18 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 			     size_t errlen);
 
 /**
+ * Make the configured negative trust anchors (resolver.negative-trust-
+ * anchors) the store's configured NTAs (ost_ta_nta_set_config()).
+ * @param s the store
+ * @param cfg the configuration
+ * @param err receives the reason on failure
+ * @param errlen size of @p err
+ * @return 0 or a negative error
+ */
+int ost_engine_set_config_ntas(struct ost_ta_store *s, const struct ost_config *cfg, char *err,
+			       size_t errlen) OST_WUR;
+
+/**
  * Open what the workers share: the cache (when cfg->cache.path is set; a
  * corrupt one is moved aside by the cache itself) and, when
  * resolver.root-hints-file is set, the hints, the trust anchors (when
@@ -182,5 +200,27 @@ void ost_worker_engine_request_stats(struct ost_worker *w);
 
 /** Log the statistics line of @p w now (in its own thread). */
 void ost_worker_engine_log_stats(struct ost_worker *w);
+
+/**
+ * Hand worker @p w a new configuration (from the main thread, after a
+ * reload): its loop thread switches w->cfg (client ACL, deny action, TCP
+ * limits) at once and then reports @p gen in ost_worker_engine_config_gen().
+ * @param w the worker
+ * @param cfg the configuration, which must stay allocated until the worker
+ *        reports a later generation or has stopped
+ * @param gen the reload's generation
+ * @param is_rebuild also replace the worker's resolver by a fresh one (new
+ *        trust anchors: the keys its key cache proved from the old ones must
+ *        go); requests in flight are restarted on the new resolver
+ * @return 0, or -ENOENT when the worker has no engine (it keeps its configuration)
+ */
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
+				 bool is_rebuild) OST_WUR;
+
+/**
+ * @param w the worker
+ * @return the generation of the configuration @p w runs with (0: the start one)
+ */
+unsigned ost_worker_engine_config_gen(struct ost_worker *w);
 
 #endif

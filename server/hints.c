@@ -296,9 +296,35 @@ static int load_anchors(struct ost_engine *e, const struct ost_config *cfg, char
 			return ret;
 		}
 	}
-	ost_log(OST_LOG_INFO, "server", "trust anchors loaded source=%s zones=%zu",
-		path ? path : "built-in-root", ost_ta_count(e->anchors));
+	ret = ost_engine_set_config_ntas(e->anchors, cfg, err, errlen);
+	if (ret < 0)
+		return ret;
+	ost_log(OST_LOG_INFO, "server", "trust anchors loaded source=%s zones=%zu config_ntas=%zu",
+		path ? path : "built-in-root", ost_ta_count(e->anchors),
+		cfg->resolver.n_negative_trust_anchors);
 	return 0;
+}
+
+int ost_engine_set_config_ntas(struct ost_ta_store *s, const struct ost_config *cfg, char *err,
+			       size_t errlen)
+{
+	size_t n = cfg->resolver.n_negative_trust_anchors;
+	ldns_rdf **names = calloc(n ? n : 1, sizeof(*names));
+	int ret = names ? 0 : -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		/* config.c checked every name: a failure here is memory */
+		if (ldns_str2rdf_dname(&names[i], cfg->resolver.negative_trust_anchors[i]) !=
+		    LDNS_STATUS_OK)
+			ret = -ENOMEM;
+	}
+	if (ret == 0)
+		ret = ost_ta_nta_set_config(s, (const ldns_rdf *const *)names, n);
+	if (ret < 0)
+		snprintf(err, errlen, "negative trust anchors: %s", ost_strerror(ret));
+	for (size_t i = 0; names && i < n; i++)
+		ldns_rdf_deep_free(names[i]);
+	free(names);
+	return ret;
 }
 
 /* Forward and stub zones of the configuration in the engine's form: one entry
@@ -423,5 +449,15 @@ void ost_engine_close(struct ost_engine *e)
 	free(e->names);
 	free(e->allow);
 	ost_ta_store_free(e->anchors);
+	/* Every worker is gone: no configuration of a reload is in use any more. */
+	for (size_t i = 0; i < e->n_old_cfgs; i++) {
+		ost_config_deinit(e->old_cfgs[i]);
+		free(e->old_cfgs[i]);
+	}
+	free(e->old_cfgs);
+	if (e->live_cfg) {
+		ost_config_deinit(e->live_cfg);
+		free(e->live_cfg);
+	}
 	memset(e, 0, sizeof(*e));
 }

@@ -128,6 +128,12 @@ struct ost_config {
 		bool validation;                    /**< DNSSEC validation on */
 		struct ost_zone_servers_cfg *zones; /**< forward-zones then stub-zones */
 		size_t n_zones;                     /**< how many */
+		/** negative trust anchors (RFC 7646) that never expire: presentation
+		 *  names with the final dot, lower case; heap array of heap strings */
+		char **negative_trust_anchors;
+		size_t n_negative_trust_anchors; /**< how many */
+		uint32_t nta_lifetime_s;         /**< `nta add` without DURATION (3600) */
+		uint32_t nta_max_lifetime_s;     /**< longest `nta add` DURATION (604800) */
 	} resolver;
 	/** Section cache: */
 	struct {

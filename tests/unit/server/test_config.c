@@ -236,6 +236,46 @@ static void test_forward_stub_zones(void **state)
 	expect_error("resolver:\n  stub-zones: a.\n", 2, "resolver.stub-zones", "list of zones");
 }
 
+/* resolver.negative-trust-anchors (RFC 7646) and the NTA lifetimes. */
+static void test_negative_trust_anchors(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	struct ost_config cfg;
+	write_cfg(path, sizeof(path), "nta.yaml",
+		  "resolver:\n  negative-trust-anchors: [\"Bad-DS.ru\", \"expired.ru.\"]\n"
+		  "  nta-lifetime: 600\n  nta-max-lifetime: 86400\n");
+	assert_int_equal(ost_config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.resolver.n_negative_trust_anchors, 2);
+	/* fully qualified and lower case, as a reload compares them */
+	assert_string_equal(cfg.resolver.negative_trust_anchors[0], "bad-ds.ru.");
+	assert_string_equal(cfg.resolver.negative_trust_anchors[1], "expired.ru.");
+	assert_int_equal(cfg.resolver.nta_lifetime_s, 600);
+	assert_int_equal(cfg.resolver.nta_max_lifetime_s, 86400);
+	ost_config_deinit(&cfg);
+	/* defaults: none, 1 h, 7 d; a single name is a one-item list */
+	write_cfg(path, sizeof(path), "nta1.yaml",
+		  "resolver:\n  negative-trust-anchors: example.com\n");
+	assert_int_equal(ost_config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.resolver.n_negative_trust_anchors, 1);
+	assert_string_equal(cfg.resolver.negative_trust_anchors[0], "example.com.");
+	assert_int_equal(cfg.resolver.nta_lifetime_s, 3600);
+	assert_int_equal(cfg.resolver.nta_max_lifetime_s, 7 * 86400);
+	ost_config_deinit(&cfg);
+	expect_error("resolver:\n  validation: yes\n  negative-trust-anchors: [\"ok.ru.\",\n"
+		     "    \"a..b\"]\n",
+		     4, "resolver.negative-trust-anchors", "bad domain name \"a..b\"");
+	expect_error("resolver:\n  negative-trust-anchors: [\"ru.\", \"RU\"]\n", 2,
+		     "resolver.negative-trust-anchors", "listed twice");
+	expect_error("resolver:\n  negative-trust-anchors: [\".\"]\n", 2,
+		     "resolver.negative-trust-anchors", "not the root");
+	expect_error("resolver:\n  negative-trust-anchors: {a: b}\n", 2,
+		     "resolver.negative-trust-anchors", "expected a list");
+	expect_error("resolver:\n  nta-lifetime: 0\n", 2, "resolver.nta-lifetime", "out of range");
+	expect_error("resolver:\n  nta-max-lifetime: 60\n  nta-lifetime: 120\n", 3,
+		     "resolver.nta-lifetime", "above resolver.nta-max-lifetime");
+}
+
 static void test_bad_address(void **state)
 {
 	(void)state;
@@ -451,14 +491,22 @@ static void test_resilience_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_config),        cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_unknown_key),        cmocka_unit_test(test_bad_address),
-		cmocka_unit_test(test_bad_cidr),           cmocka_unit_test(test_bad_size),
-		cmocka_unit_test(test_bad_number),         cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_empty_and_not_yaml), cmocka_unit_test(test_wrong_type),
-		cmocka_unit_test(test_unreadable),         cmocka_unit_test(test_addr_cidr_acl),
-		cmocka_unit_test(test_resilience),         cmocka_unit_test(test_resilience_errors),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_cidr),
+		cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_bad_number),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_empty_and_not_yaml),
+		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_addr_cidr_acl),
+		cmocka_unit_test(test_resilience),
+		cmocka_unit_test(test_resilience_errors),
 		cmocka_unit_test(test_forward_stub_zones),
+		cmocka_unit_test(test_negative_trust_anchors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
