@@ -26,7 +26,7 @@
 #include "ostrov/cache.h"
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 
 /** Name servers tried before the NXNS limit stops a request (5 allowed). */
 #define OST_MAX_TARGET_NX_TEST 6

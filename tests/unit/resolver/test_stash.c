@@ -23,7 +23,7 @@
 #include "ostrov/cache.h"
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 
 struct senv {
 	struct fake_clock clk;

@@ -2,7 +2,7 @@
 /*
  * Unit tests of the zone transfer client (zones/xfr.c), the refresh
  * scheduler (zones/refresh.c) and NOTIFY (zones/notify.c) on the pinned
- * clock of tests/unit/resolver/fake.c and a scripted fake primary that
+ * clock of tests/support/ (ost_test.h) and a scripted fake primary that
  * answers SOA over UDP and AXFR/IXFR over TCP from zone text, split into
  * several messages, with switchable faults: cut half-way, another zone,
  * records outside the zone, TSIG good/bad/missing, incremental IXFR,
@@ -28,7 +28,7 @@
 #include "ostrov/xfr.h"
 #include "ostrov/zone.h"
 
-#include "tests/unit/resolver/fake.h"
+#include "ost_test.h"
 
 #define T_WALL 1700000000
 

@@ -3,7 +3,7 @@
  * Unit tests of answering from the mirror inside the engine
  * (resolver/mirror.c): the re-signed 2021 root zone is imported into a
  * mirror, the resolver gets it through its configuration, and questions are
- * resolved on the fake clock and fake network of tests/unit/resolver/fake.c.
+ * resolved on the fake clock and fake network of tests/support/ (ost_test.h).
  * DS, NXDOMAIN and NODATA come from the mirror with their RRSIGs and NSEC
  * proofs without any query to the root servers; a name below a TLD is
  * referred from the mirror (the root servers are never asked); past the SOA
@@ -27,7 +27,7 @@
 #include "ostrov/validator.h"
 #include "ostrov/zone.h"
 
-#include "tests/unit/resolver/fake.h"
+#include "ost_test.h"
 
 #define T_PIN 1612137600 /* signatures of the 2021 root copy are valid */
 
