@@ -23,7 +23,6 @@
  * the stash code still builds its entries.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -160,28 +159,10 @@ static struct ost_cache *cache;
 static struct fake_clock cache_clock; /* the cache's own: read by its writer thread */
 static char cache_dir[] = "/tmp/ostrov-fuzz-response-XXXXXX";
 
-/* Remove the temporary directory (LMDB's two files) at exit. */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char p[512];
-			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 static void cleanup(void)
 {
 	ost_cache_close(cache);
-	remove_dir(cache_dir);
+	fake_rmtree(cache_dir);
 }
 
 static void open_cache(void)
@@ -219,12 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	net.respond_arg = &input;
 	net.is_cb_checked = true;
 
-	struct ost_root_hint hint = {.name = "a.root.test."};
-	struct sockaddr_in *in = (struct sockaddr_in *)&hint.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	hint.addrlen = sizeof(*in);
+	struct ost_root_hint hint;
+	fake_root_hint(&hint, "a.root.test.", "127.53.0.1");
 	struct ost_resolver_config cfg;
 	ost_resolver_config_default(&cfg);
 	cfg.hints = &hint;

@@ -48,6 +48,13 @@ socklen_t fake_addr(const char *ip, struct sockaddr_storage *ss)
 	fake_fail("bad test address '%s'", ip);
 }
 
+void fake_root_hint(struct ost_root_hint *h, const char *name, const char *ip)
+{
+	memset(h, 0, sizeof(*h));
+	h->name = name;
+	h->addrlen = fake_addr(ip, &h->addr);
+}
+
 /* The server that @p a (any port) reaches, or NULL. */
 static struct fake_server *server_at(struct fake_net *n, const struct sockaddr_storage *a)
 {

@@ -35,6 +35,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/clock.h"
+#include "ostrov/resolver.h"
 #include "ostrov/transport.h"
 
 /**
@@ -302,6 +303,22 @@ void fake_add(struct fake_net *n, const char *ip, const char *apex, const char *
  * @return the records (owned by the caller)
  */
 ldns_rr_list *fake_rrs(const char *text);
+
+/**
+ * Fill a root hint: @p name at @p ip port 53 (a bad address is fatal).
+ * @param h filled (zeroed first)
+ * @param name name server name (borrowed)
+ * @param ip its address
+ */
+void fake_root_hint(struct ost_root_hint *h, const char *name, const char *ip);
+
+/**
+ * Remove a directory tree (a test's temporary directory), symbolic links
+ * not followed.
+ * @param dir the directory
+ * @return 0, or a negative errno
+ */
+int fake_rmtree(const char *dir);
 
 /**
  * The servers' responder (fake_auth.c): answer @p uq from the server at its

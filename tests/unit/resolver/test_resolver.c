@@ -92,17 +92,6 @@ struct env {
 	enum ost_answer_source src;
 };
 
-static void hint(struct ost_root_hint *h, const char *name, const char *ip)
-{
-	memset(h, 0, sizeof(*h));
-	h->name = name;
-	struct sockaddr_in *in = (void *)&h->addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	assert_int_equal(inet_pton(AF_INET, ip, &in->sin_addr), 1);
-	h->addrlen = sizeof(*in);
-}
-
 static void build_lab(struct fake_net *n)
 {
 	fake_zone(n, "127.53.0.1", ".", root_zone);
@@ -122,8 +111,8 @@ static int setup(void **state)
 	fake_net_init(&e->net, &e->clk);
 	build_lab(&e->net);
 	ost_resolver_config_default(&e->cfg);
-	hint(&e->hints[0], "a.root-servers.test.", "127.53.0.1");
-	hint(&e->hints[1], "b.root-servers.test.", "127.53.0.2");
+	fake_root_hint(&e->hints[0], "a.root-servers.test.", "127.53.0.1");
+	fake_root_hint(&e->hints[1], "b.root-servers.test.", "127.53.0.2");
 	e->cfg.hints = e->hints;
 	e->cfg.n_hints = 2;
 	e->cfg.qname_minimisation = false;

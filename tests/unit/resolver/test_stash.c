@@ -81,12 +81,8 @@ static int ssetup(void **state)
 	assert_int_equal(ost_cache_open(&e->cache, &cc, &e->clk.clock), 0);
 	struct ost_resolver_config cfg;
 	ost_resolver_config_default(&cfg);
-	struct ost_root_hint h = {.name = "a.root-servers.test."};
-	struct sockaddr_in *in = (void *)&h.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	h.addrlen = sizeof(*in);
+	struct ost_root_hint h;
+	fake_root_hint(&h, "a.root-servers.test.", "127.53.0.1");
 	cfg.hints = &h;
 	cfg.n_hints = 1;
 	cfg.qname_minimisation = false;
@@ -104,9 +100,7 @@ static int steardown(void **state)
 	assert_int_equal(fake_inflight(&e->net), 0);
 	assert_int_equal(fake_clock_deinit(&e->clk), 0);
 	fake_net_deinit(&e->net);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(e->dir), 0);
 	free(e);
 	return 0;
 }

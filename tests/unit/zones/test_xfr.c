@@ -415,9 +415,7 @@ static void fx_free(struct fx *f)
 	xnet_deinit(&f->net);
 	ost_mirror_free(f->m);
 	ost_zone_store_close(f->store);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(f->dir), 0);
 	free(f->dir);
 	assert_int_equal(fake_clock_deinit(&f->clk), 0);
 	free(f);

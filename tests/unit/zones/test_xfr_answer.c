@@ -93,9 +93,7 @@ static int group_teardown(void **state)
 	ost_mirror_free(e->m);
 	ost_zone_store_close(e->store);
 	ldns_rr_list_deep_free(e->anchors);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(e->dir), 0);
 	free(e);
 	return 0;
 }
@@ -114,13 +112,7 @@ static int setup(void **state)
 		  ". 86400 IN SOA a.root-servers.net. h. 1 1800 900 604800 86400\n"
 		  ". 518400 IN NS a.root-servers.net.\n");
 	ost_resolver_config_default(&e->cfg);
-	e->hint.name = "a.root-servers.net.";
-	struct sockaddr_in *in = (void *)&e->hint.addr;
-	memset(&e->hint.addr, 0, sizeof(e->hint.addr));
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	e->hint.addrlen = sizeof(*in);
+	fake_root_hint(&e->hint, "a.root-servers.net.", "127.53.0.1");
 	e->cfg.hints = &e->hint;
 	e->cfg.n_hints = 1;
 	e->cfg.mirror = e->m;
