@@ -154,6 +154,17 @@ ldns_rr_list *fake_rrs(const char *text)
 	return l;
 }
 
+void fake_rrs_str(const ldns_rr_list *l, char *buf, size_t size)
+{
+	buf[0] = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		char *s = ldns_rr2str(ldns_rr_list_rr(l, i));
+		size_t used = strlen(buf);
+		snprintf(buf + used, size - used, "%s", s);
+		free(s);
+	}
+}
+
 void fake_zone(struct fake_net *n, const char *ip, const char *apex, const char *text)
 {
 	struct fake_server *s = fake_server(n, ip);

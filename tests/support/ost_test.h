@@ -305,6 +305,15 @@ void fake_add(struct fake_net *n, const char *ip, const char *apex, const char *
 ldns_rr_list *fake_rrs(const char *text);
 
 /**
+ * The records of @p l in presentation format, one a line, concatenated (cut
+ * at @p size - 1 characters).
+ * @param l the records (NULL: none)
+ * @param buf filled, NUL-terminated
+ * @param size its size
+ */
+void fake_rrs_str(const ldns_rr_list *l, char *buf, size_t size);
+
+/**
  * Fill a root hint: @p name at @p ip port 53 (a bad address is fatal).
  * @param h filled (zeroed first)
  * @param name name server name (borrowed)

@@ -140,24 +140,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void list_str(const ldns_rr_list *l, char *buf, size_t size)
-{
-	buf[0] = 0;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(l, i));
-		size_t used = strlen(buf);
-		snprintf(buf + used, size - used, "%s", s);
-		free(s);
-	}
-}
-
 static void on_result(const struct ost_result *res, void *arg)
 {
 	struct env *e = arg;
 	e->calls++;
 	e->rcode = res->rcode;
-	list_str(res->answer, e->answer, sizeof(e->answer));
-	list_str(res->auth, e->auth, sizeof(e->auth));
+	fake_rrs_str(res->answer, e->answer, sizeof(e->answer));
+	fake_rrs_str(res->auth, e->auth, sizeof(e->auth));
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
 	e->n_add = ldns_rr_list_rr_count(res->add);
 	e->has_ede = res->has_ede;

@@ -115,17 +115,8 @@ static void on_res(const struct ost_result *res, void *arg)
 	snprintf(e->ede_text, sizeof(e->ede_text), "%s", res->ede_text);
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
 	e->first_ttl = e->n_answer ? ldns_rr_ttl(ldns_rr_list_rr(res->answer, 0)) : 0;
-	e->answer[0] = e->auth[0] = 0;
-	for (size_t i = 0; i < e->n_answer; i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->answer, i));
-		strncat(e->answer, s, sizeof(e->answer) - strlen(e->answer) - 1);
-		free(s);
-	}
-	for (size_t i = 0; i < ldns_rr_list_rr_count(res->auth); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->auth, i));
-		strncat(e->auth, s, sizeof(e->auth) - strlen(e->auth) - 1);
-		free(s);
-	}
+	fake_rrs_str(res->answer, e->answer, sizeof(e->answer));
+	fake_rrs_str(res->auth, e->auth, sizeof(e->auth));
 }
 
 /* Resolve, run to completion and commit the cache writes. */
