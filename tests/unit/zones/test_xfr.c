@@ -528,37 +528,36 @@ static void test_axfr_truncated(void **state)
 	fx_free(f);
 }
 
+/* A full transfer from a primary with the fault @p flags, over a stored
+ * version 1, is rejected with @p rc and a reason containing @p why. */
+static void expect_faulty_axfr(unsigned flags, int rc, const char *why)
+{
+	struct fx *f = fx_new();
+	fx_srv(f, "127.0.0.11", zone_v2, flags);
+	seed_v1(f);
+	run_xfr(f, 0, false, 0, 0);
+	expect_rejected(f, rc, why);
+	fx_free(f);
+}
+
 static void test_axfr_no_final_soa(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_NO_FINAL_SOA);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, -ECONNRESET, "transfer ended");
-	fx_free(f);
+	expect_faulty_axfr(XF_NO_FINAL_SOA, -ECONNRESET, "transfer ended");
 }
 
 static void test_axfr_wrong_zone(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_OTHER_ZONE);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "first record is not the SOA of example.");
-	fx_free(f);
+	expect_faulty_axfr(XF_OTHER_ZONE, OST_EMALFORMED,
+			   "first record is not the SOA of example.");
 }
 
 static void test_axfr_out_of_zone(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_OUT_OF_ZONE);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "outside the zone example.: www.evil.test.");
-	fx_free(f);
+	expect_faulty_axfr(XF_OUT_OF_ZONE, OST_EMALFORMED,
+			   "outside the zone example.: www.evil.test.");
 }
 
 static void test_axfr_too_many(void **state)
@@ -578,12 +577,7 @@ static void test_axfr_too_many(void **state)
 static void test_axfr_refused(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_REFUSE);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "REFUSED");
-	fx_free(f);
+	expect_faulty_axfr(XF_REFUSE, OST_EMALFORMED, "REFUSED");
 }
 
 static void test_tsig_good(void **state)
@@ -604,12 +598,7 @@ static void test_tsig_good(void **state)
 static void test_tsig_bad(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_BAD_TSIG);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "TSIG does not verify");
-	fx_free(f);
+	expect_faulty_axfr(XF_BAD_TSIG, OST_EMALFORMED, "TSIG does not verify");
 }
 
 static void test_tsig_missing(void **state)
