@@ -210,8 +210,7 @@ struct fake_net {
 	size_t n_cancelled;                           /**< queries the code under test cancelled */
 	unsigned rnd;                                 /**< PRNG state for FB_GARBAGE */
 	unsigned flips;                               /**< bytes flipped per FB_GARBAGE answer */
-	bool is_cb_checked; /**< a callback returning other than 0 (or -EAGAIN to a packet) is fatal
-			     */
+	bool is_cb_checked;      /**< a callback returning other than 0 or -EAGAIN is fatal */
 	fake_respond_cb respond; /**< replaces the servers when set */
 	void *respond_arg;       /**< its argument */
 };
