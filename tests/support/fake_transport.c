@@ -131,6 +131,8 @@ static void log_query(struct fake_net *n, const struct ost_upstream_query *uq)
 	lg->edns = ldns_pkt_edns(q);
 	lg->edns_size = ldns_pkt_edns_udp_size(q);
 	lg->id = ldns_pkt_id(q);
+	lg->rd = ldns_pkt_rd(q);
+	lg->cd = ldns_pkt_cd(q);
 	ldns_pkt_free(q);
 }
 
