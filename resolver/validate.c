@@ -22,6 +22,8 @@
 
 #include "ostrov/log.h"
 
+#include "internal.h"
+
 /* DNSKEY flags (RFC 4034 §2.1.1, RFC 5011 §3). */
 #define FLAG_ZONE   0x0100
 #define FLAG_REVOKE 0x0080
@@ -179,7 +181,7 @@ static bool same_name(const ldns_rdf *a, const ldns_rdf *b)
 
 static bool name_under(const ldns_rdf *name, const ldns_rdf *zone)
 {
-	return same_name(name, zone) || ldns_dname_is_subdomain(name, zone);
+	return ost_dname_under(name, zone);
 }
 
 ldns_rr_list *ost_val_sigs_for(const ldns_rr_list *sigs, const ldns_rdf *owner, uint16_t type)
@@ -429,6 +431,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			 const ldns_rr_list *keys, struct ost_val_verdict *v)
 {
 	char zs[64], os[96], ts[16];
+	bool named = false;
 	struct fail f = {0};
 	const ldns_rr *first;
 	const ldns_rdf *owner;
@@ -441,9 +444,17 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 	first = ldns_rr_list_rr(rrset, 0);
 	owner = ldns_rr_owner(first);
 	type = ldns_rr_get_type(first);
-	dname_str(zone, zs, sizeof(zs));
-	dname_str(owner, os, sizeof(os));
-	type_str(type, ts, sizeof(ts));
+	/* The names for EXTRA-TEXT and logs are formatted only on a failure
+	 * path (three allocations each time otherwise, on every answer). */
+#define NAMES()                                           \
+	do {                                              \
+		if (!named) {                             \
+			dname_str(zone, zs, sizeof(zs));  \
+			dname_str(owner, os, sizeof(os)); \
+			type_str(type, ts, sizeof(ts));   \
+			named = true;                     \
+		}                                         \
+	} while (0)
 
 	for (size_t i = 0; sigs && i < ldns_rr_list_rr_count(sigs); i++) {
 		ldns_rr *sig = ldns_rr_list_rr(sigs, i);
@@ -460,6 +471,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			continue;
 		any = true;
 		if (tried++ == c->lim.max_sigs_per_rrset) {
+			NAMES();
 			fail_note(&f, 4, OST_EDE_DNSSEC_BOGUS,
 				  "zone %s: %s %s has more than %u RRSIGs", zs, os, ts,
 				  c->lim.max_sigs_per_rrset);
@@ -473,12 +485,14 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 		if (ldns_rr_get_class(sig) != ldns_rr_get_class(first) ||
 		    !same_name(ldns_rr_rrsig_signame(sig), zone) || !name_under(owner, zone) ||
 		    labels > sig_label_count(owner)) {
+			NAMES();
 			fail_note(&f, 2, OST_EDE_DNSSEC_BOGUS,
 				  "zone %s: RRSIG %u over %s %s has bad signer/labels", zs, tag, os,
 				  ts);
 			continue;
 		}
 		if (!ost_val_algorithm_supported(alg, &c->lim)) {
+			NAMES();
 			fail_note(&f, 1, OST_EDE_DNSSEC_BOGUS,
 				  "zone %s: %s %s only signed with unsupported algorithm %u", zs,
 				  os, ts, alg);
@@ -486,6 +500,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 		}
 		w = ost_val_sig_window(sig, c->now);
 		if (w) {
+			NAMES();
 			fail_note(&f, 3, w, "zone %s: RRSIG %u over %s %s %s", zs, tag, os, ts,
 				  w == OST_EDE_SIG_EXPIRED         ? "expired"
 				  : w == OST_EDE_SIG_NOT_YET_VALID ? "not yet valid"
@@ -497,17 +512,21 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
 		if (ldns_rr_list_rr_count(cand) == 0) {
 			ldns_rr_list_free(cand);
+			NAMES();
 			fail_note(&f, 1, OST_EDE_DNSKEY_MISSING,
 				  "zone %s: no DNSKEY %u/%u for RRSIG over %s %s", zs, tag, alg, os,
 				  ts);
 			continue;
 		}
-		if (n_tag > c->lim.max_keys_per_sig)
+		if (n_tag > c->lim.max_keys_per_sig) {
+			NAMES();
 			ost_log(OST_LOG_INFO, "validator",
 				"key tag collision zone=%s tag=%u keys=%u tried=%u", zs, tag, n_tag,
 				c->lim.max_keys_per_sig);
+		}
 		if (!budget_take(c, ldns_rr_list_rr_count(cand))) {
 			ldns_rr_list_free(cand);
+			NAMES();
 			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: validation work limit (%u verifications) "
 					   "reached at %s %s",
@@ -533,15 +552,19 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			}
 			return OST_SEC_SECURE;
 		}
+		NAMES();
 		fail_note(&f, 2, OST_EDE_DNSSEC_BOGUS,
 			  "zone %s: RRSIG %u over %s %s does not verify (%s)", zs, tag, os, ts,
 			  ldns_get_errorstr_by_id(st));
 	}
-	if (!any)
+	if (!any) {
+		NAMES();
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_RRSIGS_MISSING,
 				   "zone %s: no RRSIG over %s %s", zs, os, ts);
+	}
 	return ost_val_set(v, OST_SEC_BOGUS, f.ede, "%s", f.text);
 }
+#undef NAMES
 
 bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
 {

@@ -221,7 +221,7 @@ static bool same_name(const ldns_rdf *a, const ldns_rdf *b)
 
 static bool name_under(const ldns_rdf *name, const ldns_rdf *zone)
 {
-	return same_name(name, zone) || ldns_dname_is_subdomain(name, zone);
+	return ost_dname_under(name, zone);
 }
 
 /* The signer of the first RRSIG in @p l over (@p owner, @p type), or NULL. */
