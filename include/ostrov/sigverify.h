@@ -21,8 +21,11 @@
  *    TTL (and the wildcard owner when the labels field says so), written into
  *    a reusable buffer from ldns's canonical wire forms. A caller that already
  *    holds canonical wire forms (the zone mirror) builds it itself.
- * 3. ost_sigverify(): the signature checked with ldns_verify_rrsig_evp_raw()
- *    (ECDSA signatures converted to ASN.1 by ldns first).
+ * 3. ost_sigverify(): the signature checked by OpenSSL with the key's
+ *    verification context made once (RSA, ECDSA: digest, then EVP_PKEY_verify(),
+ *    which is what EVP_VerifyFinal() does inside ldns_verify_rrsig_evp_raw()),
+ *    or with ldns_verify_rrsig_evp_raw() (EdDSA, one-shot); ECDSA signatures
+ *    are converted to ASN.1 by ldns first.
  *
  * The validity window is a separate check, ost_sig_window(), done against the
  * caller's clock (never time()).
@@ -51,12 +54,21 @@
 
 #include "ostrov/error.h"
 
-/** A DNSKEY's public key ready for repeated verifications. */
+/**
+ * A DNSKEY's public key ready for repeated verifications. For RSA and ECDSA
+ * it also holds OpenSSL's verification context, initialised once (set up per
+ * call, as ldns_verify_rrsig_evp_raw() does, it costs about 15 % of a P-256
+ * verification), and a fetched digest: so verifying mutates it, and a key
+ * belongs to one thread.
+ */
 struct ost_sigkey {
-	EVP_PKEY *pkey;   /**< the converted key (owned) */
-	const EVP_MD *md; /**< digest for RSA/ECDSA; NULL for EdDSA (one-shot) */
-	uint8_t alg;      /**< DNSSEC algorithm number */
-	bool is_ecdsa;    /**< signatures need the r|s -> ASN.1 conversion */
+	EVP_PKEY *pkey;     /**< the converted key (owned) */
+	const EVP_MD *md;   /**< digest for RSA/ECDSA; NULL for EdDSA (one-shot) */
+	EVP_MD *fetched_md; /**< @p md fetched from the provider once (owned), or NULL */
+	EVP_PKEY_CTX *vctx; /**< verify context with @p md set (owned), or NULL */
+	EVP_MD_CTX *mdctx;  /**< digest context reused per verification (owned), or NULL */
+	uint8_t alg;        /**< DNSSEC algorithm number */
+	bool is_ecdsa;      /**< signatures need the r|s -> ASN.1 conversion */
 };
 
 /** Outcome of ost_sig_window(). */
