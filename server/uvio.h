@@ -58,6 +58,8 @@ struct ost_uv_transport {
 	uv_loop_t *loop;             /**< the loop, borrowed */
 	const struct ost_acl *allow; /**< upstream allow-list, borrowed */
 	struct ost_upq *active;      /**< queries in flight */
+	struct ost_upq *idle;        /**< parked UDP sockets for reuse (upstream.c) */
+	size_t n_idle;               /**< their number */
 	struct ost_upq *delivering;  /**< query whose callback is running, or NULL */
 	uint8_t *rxbuf;              /**< shared UDP receive buffer (64 KiB) */
 };
