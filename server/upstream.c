@@ -13,15 +13,20 @@
  * "blackholed" quickly.
  *
  * Opening, connecting, registering and closing a socket costs about as much
- * as the query itself (≈ 8 % of a validating cache miss in perf), so a UDP
- * socket whose query ended with an accepted answer is parked and may carry
- * later queries to the *same* server address and port, one at a time, at
- * most UDP_MAX_USES queries in all and never after UDP_IDLE_MS idle; then it
- * is closed and the next query gets a new random port. The bounds keep RFC
+ * as the query itself (≈ 8 % of a validating cache miss in perf). With
+ * resolver.upstream-port-reuse N above 1 (t->udp_max_uses), a UDP socket
+ * whose query ended with an accepted answer is parked and may carry later
+ * queries to the *same* server address and port, one at a time, at most N
+ * queries in all and never after UDP_IDLE_MS idle; then it is closed and the
+ * next query gets a new random port. The default is 1, a fresh port for
+ * every query as Unbound, Knot Resolver and BIND do: a parked port stays open
+ * longer than one query, which is what off-path port inference (SAD DNS,
+ * CVE-2020-25705) needs time for, so reuse is an operator's choice (it cut
+ * the validating miss CPU by ~10 % in the lab), not ours. The bounds keep RFC
  * 5452's per-query unpredictability: every query still has a fresh random ID
  * (the engine's), one port is seen by one server only (a server cannot learn
  * the port of a query to another), and an off-path attacker gains at most
- * UDP_MAX_USES queries to aim at one port, each needing its own ID guess.
+ * N queries to aim at one port, each needing its own ID guess.
  * A socket that timed out, failed, was cancelled or still has a send queued
  * is never reused. Datagrams arriving while a socket is parked (a duplicate
  * answer) are read and dropped; a late one arriving after reuse fails the
@@ -49,8 +54,6 @@
 #define TCP_MSG_MAX  65535
 #define TCP_FIRST_RX 1024
 
-/** Queries one UDP socket carries at most (then a new random port). */
-#define UDP_MAX_USES 8
 /** A parked UDP socket idle this long is closed. */
 #define UDP_IDLE_MS  1000
 /**
@@ -135,7 +138,8 @@ static bool park(struct ost_upq *u)
 {
 	struct ost_uv_transport *tp = u->tp;
 	if (u->proto != OST_PROTO_UDP || !u->has_sock || u->send_queued ||
-	    u->uses >= UDP_MAX_USES || tp->n_idle >= UDP_MAX_IDLE || uv_is_closing(&u->sock.handle))
+	    u->uses >= tp->udp_max_uses || tp->n_idle >= UDP_MAX_IDLE ||
+	    uv_is_closing(&u->sock.handle))
 		return false;
 	uv_timer_stop(&u->timer);
 	if (uv_timer_start(&u->timer, on_idle_timeout, UDP_IDLE_MS, 0) < 0)
@@ -506,6 +510,7 @@ int ost_uv_transport_init(struct ost_uv_transport *t, uv_loop_t *loop, const str
 	t->tp.ctx = t;
 	t->loop = loop;
 	t->allow = allow;
+	t->udp_max_uses = 1;
 	return 0;
 }
 

@@ -151,6 +151,7 @@ static int worker_setup(struct ost_worker *w, const int *udp_fds, const int *tcp
 	int ret = ost_uv_transport_init(&w->transport, &w->loop, &cfg->resolver.upstream_allow);
 	if (ret < 0)
 		return ret;
+	w->transport.udp_max_uses = cfg->resolver.upstream_port_reuse;
 	ret = uv_async_init(&w->loop, &w->stop, on_stop);
 	if (ret < 0)
 		return ret;

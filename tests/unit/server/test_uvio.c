@@ -427,8 +427,9 @@ static int one_udp_query(struct fixture *fx, const struct sockaddr_in *to, uint3
 }
 
 /*
- * RFC 5452 with reused sockets (upstream.c): a UDP socket carries at most 8
- * queries (UDP_MAX_USES), only to the server it is connected to, and never
+ * RFC 5452 with reused sockets (upstream.c, resolver.upstream-port-reuse 8):
+ * a UDP socket carries at most 8 queries, only to the server it is connected
+ * to, and never
  * again after a timeout, so consecutive queries beyond that bound, to another
  * server, or after a timeout, come from another (kernel-random) port.
  */
@@ -439,7 +440,18 @@ static void test_udp_port_reuse(void **state)
 	struct sockaddr_in other;
 	int len = sizeof(other);
 	r->mode = MODE_ANSWER;
-	for (int i = 0; i < 20; i++)
+	/* The default: a fresh socket (kernel-random port) for every query,
+	 * none kept after its answer. */
+	assert_int_equal(fx->tp.udp_max_uses, 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(one_udp_query(fx, &r->udp_addr, 2000), 0);
+		assert_int_equal(fx->tp.n_idle, 0);
+	}
+	r->n_ports = 0;
+	fx->tp.udp_max_uses = 8;
+	assert_int_equal(one_udp_query(fx, &r->udp_addr, 2000), 0);
+	assert_int_equal(fx->tp.n_idle, 1);
+	for (int i = 1; i < 20; i++)
 		assert_int_equal(one_udp_query(fx, &r->udp_addr, 2000), 0);
 	assert_int_equal(r->n_ports, 20);
 	int distinct = 0;
