@@ -586,7 +586,7 @@ void ost_worker_engine_log_stats(struct ost_worker *w)
 	struct ost_stat_field f[OST_STAT_FIELDS];
 	ost_stat_fields(&c, &cs, f);
 	/* ost_log() takes up to 1,800 characters of message: every field fits. */
-	char line[1536];
+	char line[1760];
 	size_t pos = 0;
 	for (size_t i = 0; i < OST_STAT_FIELDS && pos < sizeof(line); i++) {
 		int n = snprintf(line + pos, sizeof(line) - pos, " %s=%llu", f[i].key,
