@@ -673,6 +673,9 @@ class Ostrovd(Resolver):
 
     name = "ostrovd"
 
+    # Extra lines of the server section ("  key: value\n"), for A/B runs (bench/coalesce_ab.py).
+    extra_server = ""
+
     def __init__(self, port, work, binary):
         super().__init__(port, work)
         self.binary = binary
@@ -700,7 +703,7 @@ server:
   workers: %(workers)d
   log-level: warn
   control-socket: %(d)s/control.sock
-access:
+%(extra)saccess:
   allow: ["127.0.0.0/8"]
   deny-action: refuse
 resolver:
@@ -713,7 +716,7 @@ cache:
   path: %(d)s/cache
   size: 1024M
 """ % {"port": self.port, "workers": workers, "d": d, "hints": lab.hints, "ta": lab.ta,
-                "val": "yes" if validation else "no"})
+                "val": "yes" if validation else "no", "extra": self.extra_server})
         note_config("ostrovd", conf)
         chk = run("ostrovd-check", [self.binary, "-c", conf, "--check-config"], check=False)
         if chk.returncode != 0:

@@ -210,6 +210,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.log_level = OST_LOG_INFO;
 	cfg->server.tcp_idle_timeout_ms = 10000;
 	cfg->server.tcp_max_connections = 1024;
+	cfg->server.udp_coalesce_us = 100; /* server/udp.c: measured in bench/RESULTS.md */
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;
 	cfg->resolver.upstream_port_reuse = 1;
@@ -319,6 +320,7 @@ static const struct key_spec keys[] = {
 	{"server", "log-level", K_LOGLVL, F(server.log_level), 0, 0, 0},
 	{"server", "tcp-idle-timeout", K_UINT, U(server.tcp_idle_timeout_ms), 1, 3600000},
 	{"server", "tcp-max-connections", K_UINT, U(server.tcp_max_connections), 1, 1000000},
+	{"server", "udp-coalesce-us", K_UINT, U(server.udp_coalesce_us), 0, 1000},
 	{"server", "control-socket", K_STRING, F(server.control_socket), 0, 0, 0},
 	{"access", "allow", K_ACL, F(access.allow), 0, 0, 0},
 	{"access", "deny-action", K_DENY, F(access.deny_action), 0, 0, 0},

@@ -446,6 +446,13 @@ static void counters_now(const struct worker_engine *we, struct ost_worker_count
 		.isolated_servfail = we->st.isolated_servfail,
 		.hit_rejected = we->st.hit_rejected,
 		.send_failed = w->stats.send_failed,
+		.udp_wakeups = w->stats.udp_wakeups,
+		.udp_recv_calls = w->stats.udp_recv_calls,
+		.udp_datagrams = w->stats.udp_datagrams,
+		.udp_batch = {w->stats.udp_batch[0], w->stats.udp_batch[1], w->stats.udp_batch[2],
+			      w->stats.udp_batch[3]},
+		.udp_send_calls = w->stats.udp_send_calls,
+		.udp_coalesced = w->stats.udp_coalesced,
 	};
 	if (we->r)
 		ost_resolver_stats_get(we->r, &c->rs);
@@ -502,6 +509,15 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"isolated_servfail", c->isolated_servfail},
 		{"hit_rejected", c->hit_rejected},
 		{"send_failed", c->send_failed},
+		{"udp_wakeups", c->udp_wakeups},
+		{"udp_recv_calls", c->udp_recv_calls},
+		{"udp_datagrams", c->udp_datagrams},
+		{"udp_batch_1", c->udp_batch[0]},
+		{"udp_batch_2_4", c->udp_batch[1]},
+		{"udp_batch_5_16", c->udp_batch[2]},
+		{"udp_batch_17_64", c->udp_batch[3]},
+		{"udp_send_calls", c->udp_send_calls},
+		{"udp_coalesced", c->udp_coalesced},
 		{"requests", rs->requests},
 		{"coalesced", rs->coalesced},
 		{"subrequests", rs->subrequests},
@@ -570,7 +586,7 @@ void ost_worker_engine_log_stats(struct ost_worker *w)
 	struct ost_stat_field f[OST_STAT_FIELDS];
 	ost_stat_fields(&c, &cs, f);
 	/* ost_log() takes up to 1,800 characters of message: every field fits. */
-	char line[1536];
+	char line[1760];
 	size_t pos = 0;
 	for (size_t i = 0; i < OST_STAT_FIELDS && pos < sizeof(line); i++) {
 		int n = snprintf(line + pos, sizeof(line) - pos, " %s=%llu", f[i].key,

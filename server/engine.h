@@ -72,6 +72,12 @@ struct ost_worker_counters {
 	uint64_t isolated_servfail; /**< unknown foreign names answered SERVFAIL + EDE 22 at once */
 	uint64_t hit_rejected;      /**< cache entries found but not served by the fast path */
 	uint64_t send_failed;       /**< replies that could not be sent */
+	uint64_t udp_wakeups;       /**< UDP readable events and coalescing timer expiries */
+	uint64_t udp_recv_calls;    /**< recvmmsg() calls */
+	uint64_t udp_datagrams;     /**< datagrams they returned */
+	uint64_t udp_batch[4];      /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
+	uint64_t udp_send_calls;    /**< sendmmsg() calls */
+	uint64_t udp_coalesced;     /**< UDP wake-ups that waited for more datagrams */
 	struct ost_resolver_stats rs; /**< the worker's resolver */
 };
 
@@ -89,7 +95,7 @@ struct ost_stat_field {
 };
 
 /** Number of fields ost_stat_fields() writes. */
-#define OST_STAT_FIELDS 37
+#define OST_STAT_FIELDS 46
 
 /**
  * The statistics fields of @p c and @p cs, in the order of the log line.

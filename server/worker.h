@@ -55,6 +55,13 @@ struct ost_worker_stats {
 	uint64_t acl_denied;  /**< packets or connections outside access.allow */
 	uint64_t tcp_refused; /**< connections over tcp-max-connections */
 	uint64_t send_failed; /**< replies that could not be sent */
+	/* UDP receive path (udp.c): how datagrams arrive, to tune coalescing by. */
+	uint64_t udp_wakeups;    /**< readable events and coalescing timer expiries */
+	uint64_t udp_recv_calls; /**< recvmmsg() calls */
+	uint64_t udp_datagrams;  /**< datagrams they returned */
+	uint64_t udp_batch[4];   /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
+	uint64_t udp_send_calls; /**< sendmmsg() calls */
+	uint64_t udp_coalesced;  /**< wake-ups that waited for more datagrams (coalescing) */
 };
 
 /** One worker thread and everything its loop owns. */

@@ -110,6 +110,7 @@ struct ost_config {
 		enum ost_log_level log_level; /**< most verbose level written */
 		uint32_t tcp_idle_timeout_ms; /**< close idle client TCP connections */
 		uint32_t tcp_max_connections; /**< total client TCP connections */
+		uint32_t udp_coalesce_us;     /**< UDP receive coalescing window (us), 0 = off */
 		char *control_socket;         /**< path of the control socket, or NULL */
 	} server;
 	/** Section access: */

@@ -165,6 +165,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.server.listen[0].text, "127.0.0.1@53");
 	assert_int_equal(cfg.server.workers, 0);
 	assert_int_equal(cfg.resolver.edns_buffer_size, 1232);
+	assert_int_equal(cfg.server.udp_coalesce_us, 100);
 	assert_true(cfg.resolver.qname_minimisation);
 	assert_null(cfg.resolver.root_hints_file);
 	/* Loopback only by default, for clients and upstreams alike. */
@@ -313,6 +314,8 @@ static void test_bad_number(void **state)
 	expect_error("server:\n  workers: -1\n", 2, "server.workers", NULL);
 	expect_error("server:\n  workers: 0\n", 2, "server.workers", "out of range");
 	expect_error("resolver:\n  upstream-port: 65536\n", 2, "resolver.upstream-port", NULL);
+	expect_error("server:\n  udp-coalesce-us: 1001\n", 2, "server.udp-coalesce-us",
+		     "out of range");
 	expect_error("resolver:\n  edns-buffer-size: 100\n", 2, "resolver.edns-buffer-size", NULL);
 	expect_error("resolver:\n  validation: maybe\n", 2, "resolver.validation", "maybe");
 	expect_error("cache:\n  max-ttl: 60\n  min-ttl: 61\n", 3, "cache.min-ttl", "above");
