@@ -9,7 +9,8 @@
  * returned with its FILE:LINE while the daemon keeps its running
  * configuration. Only then are the changes applied, each the way its users
  * can take it:
- *   - client ACL, deny action, TCP limits: workers read them from w->cfg for
+ *   - client ACL, deny action, TCP limits, the UDP coalescing window:
+ *     workers read them from w->cfg for
  *     every client without a lock, so each worker switches its own pointer
  *     on its own loop (engine.c); the configuration a worker left is freed
  *     once every worker has reported the new generation, or with the engine
