@@ -25,6 +25,7 @@
 
 #include "daemon_ctl.h"
 #include "engine.h"
+#include "metrics.h"
 #include "resilience.h"
 #include "worker.h"
 #include "xfr_out.h"
@@ -45,8 +46,9 @@ struct main_ctx {
 	uv_signal_t sigint;
 	uv_signal_t sigusr1;
 	struct ost_server *srv;
-	struct ost_resilience *res; /* or NULL */
-	struct ost_daemon_ctl *ctl; /* or NULL */
+	struct ost_resilience *res;      /* or NULL */
+	struct ost_daemon_ctl *ctl;      /* or NULL */
+	struct ost_metrics_srv *metrics; /* or NULL */
 	bool is_stopping;
 };
 
@@ -60,6 +62,8 @@ static void shutdown_rest(void *arg)
 {
 	struct main_ctx *m = arg;
 	m->ctl = NULL;
+	ost_metrics_srv_stop(m->metrics);
+	m->metrics = NULL;
 	for (unsigned i = 0; i < m->srv->n_workers; i++)
 		ost_worker_stop(&m->srv->workers[i]);
 	uv_close((uv_handle_t *)&m->sigterm, NULL);
@@ -150,6 +154,7 @@ static int run(const struct ost_config *cfg)
 	memset(&msrv, 0, sizeof(msrv));
 	bool has_mirror = false;
 	bool loop_ok = false, res_ok = false;
+	int metrics_fd = -1;
 	if (!tcp_fds || !udp_fds || !srv.workers) {
 		ost_log(OST_LOG_ERR, "server", "out of memory");
 		goto out;
@@ -162,6 +167,18 @@ static int run(const struct ost_config *cfg)
 		close_fds(udp_fds, n * n_workers);
 		rc = EXIT_CONFIG;
 		goto out;
+	}
+	/* The /metrics endpoint's socket with the others: a busy port is a start-up error. */
+	if (cfg->server.metrics_listen.len) {
+		metrics_fd = ost_tcp_socket(&cfg->server.metrics_listen);
+		if (metrics_fd < 0) {
+			ost_log(OST_LOG_ERR, "server",
+				"cannot bind addr=%s proto=tcp what=metrics err=\"%s\"",
+				cfg->server.metrics_listen.text, strerror(-metrics_fd));
+			close_fds(udp_fds, n * n_workers);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
 	}
 	/* After the binds: a second daemon on the same address never touches the cache. */
 	char err[1024];
@@ -256,6 +273,22 @@ static int run(const struct ost_config *cfg)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
+	if (metrics_fd >= 0) {
+		struct ost_metrics_sources msrc = {
+			.fo = m.res ? m.res->fo : NULL,
+			.drill = m.res ? m.res->drill : NULL,
+			.mirror = has_mirror ? msrv.m : NULL,
+			.clock = &engine.clock,
+		};
+		int fd = metrics_fd;
+		metrics_fd = -1; /* taken over, closed on failure too */
+		int mret = ost_metrics_srv_start(&m.loop, fd, &srv, &msrc, &m.metrics);
+		if (mret < 0) {
+			ost_log(OST_LOG_ERR, "server", "cannot serve metrics addr=%s err=\"%s\"",
+				cfg->server.metrics_listen.text, ost_strerror(mret));
+			goto out;
+		}
+	}
 	ost_log(OST_LOG_INFO, "server", "started workers=%u listen=%zu", n_workers, n);
 	uv_run(&m.loop, UV_RUN_DEFAULT);
 	rc = 0;
@@ -267,7 +300,11 @@ out:
 		uv_close((uv_handle_t *)&m.sigterm, NULL);
 		uv_close((uv_handle_t *)&m.sigint, NULL);
 		uv_close((uv_handle_t *)&m.sigusr1, NULL);
+		ost_metrics_srv_stop(m.metrics);
+		ost_daemon_ctl_stop(m.ctl, NULL, NULL);
 	}
+	if (metrics_fd >= 0)
+		close(metrics_fd);
 	for (unsigned i = 0; i < started; i++)
 		ost_worker_join(&srv.workers[i]);
 	for (unsigned i = started; i < inited; i++)

@@ -55,6 +55,7 @@ struct ost_worker_stats {
 	uint64_t acl_denied;  /**< packets or connections outside access.allow */
 	uint64_t tcp_refused; /**< connections over tcp-max-connections */
 	uint64_t send_failed; /**< replies that could not be sent */
+	uint64_t rcode[17];   /**< replies sent by rcode; [16] BADVERS (OST_RCODE_SLOTS) */
 };
 
 /** One worker thread and everything its loop owns. */
