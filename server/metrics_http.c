@@ -158,6 +158,8 @@ enum ost_http_verdict ost_http_parse(const uint8_t *buf, size_t len, size_t cap,
 	*head_len = 0;
 	if (len > cap)
 		len = cap;
+	if (len == 0)
+		return cap == 0 ? OST_HTTP_TOO_LARGE : OST_HTTP_INCOMPLETE;
 	struct request_line rl = {0};
 	struct fields f = {0};
 	size_t pos = 0;
