@@ -10,6 +10,7 @@
  * are checked against the snapshot they came from, with and without the
  * failover machine and a running drill (on the resilience tests' fake clock).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "ostrov/config.h"
 #include "ostrov/drill.h"
 #include "ostrov/failover.h"
 
@@ -473,11 +476,88 @@ static void test_failover_and_drill(void **state)
 	fake_clock_deinit(&clk);
 }
 
+/* ---- the configuration keys ------------------------------------------------------------ */
+
+/* Load @p text from a temporary file; @return ost_config_load()'s result. */
+static int load(const char *text, struct ost_config *cfg, char *err, size_t errlen)
+{
+	char path[] = "/tmp/ost_metrics_cfg_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	int ret = ost_config_load(cfg, path, err, errlen);
+	unlink(path);
+	return ret;
+}
+
+static bool allowed(const struct ost_acl *acl, const char *a)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	inet_pton(AF_INET, a, &sin.sin_addr);
+	return ost_acl_match(acl, (const struct sockaddr *)&sin);
+}
+
+static void test_config_keys(void **state)
+{
+	(void)state;
+	struct ost_config cfg;
+	char err[1024];
+	/* Absent: no endpoint; the allow-list defaults to loopback. */
+	assert_int_equal(load("server:\n  workers: 1\n", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.server.metrics_listen.len, 0);
+	assert_true(allowed(&cfg.server.metrics_allow, "127.0.0.1"));
+	assert_true(allowed(&cfg.server.metrics_allow, "127.9.9.9"));
+	assert_false(allowed(&cfg.server.metrics_allow, "10.0.0.1"));
+	ost_config_deinit(&cfg);
+
+	assert_int_equal(load("server:\n  metrics-listen: \"127.0.0.1@9200\"\n"
+			      "  metrics-allow: [\"127.0.0.1/32\", \"10.1.0.0/16\"]\n",
+			      &cfg, err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.server.metrics_listen.text, "127.0.0.1@9200");
+	assert_true(cfg.server.metrics_listen.len > 0);
+	assert_true(allowed(&cfg.server.metrics_allow, "127.0.0.1"));
+	assert_false(allowed(&cfg.server.metrics_allow, "127.0.0.2"));
+	assert_true(allowed(&cfg.server.metrics_allow, "10.1.2.3"));
+	ost_config_deinit(&cfg);
+
+	/* Without a port: 9153. */
+	assert_int_equal(load("server:\n  metrics-listen: \"::1\"\n", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.server.metrics_listen.text, "::1@9153");
+	ost_config_deinit(&cfg);
+
+	/* Bad values: OST_ECONFIG with FILE:LINE and the key. */
+	static const struct {
+		const char *text;
+		const char *needle;
+	} bad[] = {
+		{"server:\n  workers: 1\n  metrics-listen: \"127.0.0.1@99999\"\n", "99999"},
+		{"server:\n  metrics-listen: \"localhost@9153\"\n", "localhost"},
+		{"server:\n  metrics-listen: [\"127.0.0.1@9153\"]\n", "single value"},
+		{"server:\n  metrics-listen: \"\"\n", "bad address"},
+		{"server:\n  metrics-allow: [\"127.0.0.1/33\"]\n", "127.0.0.1/33"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = load(bad[i].text, &cfg, err, sizeof(err));
+		ost_config_deinit(&cfg);
+		if (ret != OST_ECONFIG || !strstr(err, bad[i].needle) ||
+		    !strstr(err, "server.metrics-"))
+			fail_msg("case %zu: ret %d, message \"%s\"", i, ret, err);
+		const char *colon = strstr(err, "ost_metrics_cfg_");
+		assert_non_null(colon);
+		colon = strchr(colon, ':');
+		assert_non_null(colon);
+		assert_true(colon[1] >= '1' && colon[1] <= '9'); /* FILE:LINE: */
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_only),
 		cmocka_unit_test(test_failover_and_drill),
+		cmocka_unit_test(test_config_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
