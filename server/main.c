@@ -267,12 +267,6 @@ static int run(const struct ost_config *cfg)
 			goto out;
 		}
 	}
-	/* The control socket (mode 0600) once everything it reaches exists. */
-	int cret = ost_daemon_ctl_start(&m.loop, &srv, m.res, has_mirror ? &msrv : NULL, &m.ctl);
-	if (cret < 0) {
-		rc = EXIT_CONFIG;
-		goto out;
-	}
 	if (metrics_fd >= 0) {
 		struct ost_metrics_sources msrc = {
 			.fo = m.res ? m.res->fo : NULL,
@@ -289,6 +283,12 @@ static int run(const struct ost_config *cfg)
 			goto out;
 		}
 	}
+	/* The control socket (mode 0600) once everything it reaches exists. */
+	int cret = ost_daemon_ctl_start(&m.loop, &srv, m.res, has_mirror ? &msrv : NULL, &m.ctl);
+	if (cret < 0) {
+		rc = EXIT_CONFIG;
+		goto out;
+	}
 	ost_log(OST_LOG_INFO, "server", "started workers=%u listen=%zu", n_workers, n);
 	uv_run(&m.loop, UV_RUN_DEFAULT);
 	rc = 0;
@@ -301,7 +301,6 @@ out:
 		uv_close((uv_handle_t *)&m.sigint, NULL);
 		uv_close((uv_handle_t *)&m.sigusr1, NULL);
 		ost_metrics_srv_stop(m.metrics);
-		ost_daemon_ctl_stop(m.ctl, NULL, NULL);
 	}
 	if (metrics_fd >= 0)
 		close(metrics_fd);

@@ -507,7 +507,8 @@ struct conn {
 	bool is_closing;    /* conn_close() ran */
 	bool is_responded;  /* the response is queued: what arrives now is discarded */
 	size_t len;         /* bytes of the head in buf */
-	struct ost_buf out; /* the response, until written */
+	char head[256];     /* the response's status line and header fields */
+	struct ost_buf out; /* the response's body, until written */
 	uint8_t buf[OST_HTTP_HEAD_MAX];
 };
 
@@ -586,7 +587,7 @@ static void on_written(uv_write_t *req, int status)
 static void respond(struct conn *c, enum ost_http_verdict v)
 {
 	struct ost_metrics_srv *m = c->m;
-	struct ost_buf body = {0};
+	struct ost_buf *body = &c->out;
 	const char *ctype = "text/plain; charset=utf-8";
 	int status = ost_http_status(v);
 	const char *reason = ost_http_reason(v);
@@ -599,37 +600,38 @@ static void respond(struct conn *c, enum ost_http_verdict v)
 			struct ost_metrics_sources src = m->src;
 			src.snap = snap;
 			src.tcp_connections = atomic_load(&m->srv->tcp_conns);
-			ret = ost_metrics_write(&body, &src);
+			ret = ost_metrics_write(body, &src);
 			free(snap);
 		}
 		if (ret < 0) {
-			ost_buf_deinit(&body);
+			ost_buf_deinit(body);
 			status = 500;
 			reason = "Internal Server Error";
-			ost_buf_printf(&body, "%s\n", reason);
 		} else {
 			ctype = "text/plain; version=0.0.4; charset=utf-8";
 		}
-	} else {
-		ost_buf_printf(&body, "%s\n", reason);
 	}
-	ost_buf_printf(&c->out,
-		       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		       "Connection: close\r\n%s\r\n",
-		       status, reason, ctype, body.len,
-		       v == OST_HTTP_BAD_METHOD ? "Allow: GET\r\n" : "");
-	if (body.len)
-		ost_buf_printf(&c->out, "%s", ost_buf_str(&body));
-	ost_buf_deinit(&body);
-	if (c->out.has_oom) {
+	if (status != 200)
+		ost_buf_printf(body, "%s\n", reason);
+	if (body->has_oom) {
+		conn_close(c);
+		return;
+	}
+	int n = snprintf(c->head, sizeof(c->head),
+			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n%s\r\n",
+			 status, reason, ctype, body->len,
+			 v == OST_HTTP_BAD_METHOD ? "Allow: GET\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(c->head)) {
 		conn_close(c);
 		return;
 	}
 	/* A fresh deadline for the client to read the response. */
 	uv_timer_start(&c->timer, on_timeout, READ_TIMEOUT_MS, 0);
-	uv_buf_t buf = uv_buf_init(c->out.s, (unsigned)c->out.len);
+	uv_buf_t bufs[2] = {uv_buf_init(c->head, (unsigned)n),
+			    uv_buf_init(body->s, (unsigned)body->len)};
 	c->wr.data = c;
-	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0) {
+	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, bufs, 2, on_written) < 0) {
 		ost_buf_deinit(&c->out);
 		conn_close(c);
 	}
@@ -693,6 +695,7 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	struct sockaddr_storage peer;
+	memset(&peer, 0, sizeof(peer));
 	int plen = sizeof(peer);
 	char text[OST_ADDR_TEXT_MAX];
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen) < 0 ||
