@@ -20,6 +20,9 @@ usage: test_metrics.py OSTROVD OSTROVCTL
 4. 404 for another path, 405 (with Allow: GET) for POST, 400 for garbage;
    a client from 127.0.0.2 (outside metrics-allow) gets no response; a
    client that never finishes its request head is closed by the deadline.
+5. `ostrovctl drill start foreign-cut`: the drill families carry
+   drill="foreign-cut" and the drill's id, count a cached answer, and
+   drill_running drops to 0 after `drill stop`.
 Exit 0 on success, 1 on failure, 77 when the lab is not there.
 """
 
@@ -309,6 +312,29 @@ def main():
         # Still serving after all that.
         status, _, _ = scrape.raw()
         check(status == 200, "still serving /metrics")
+
+        # 5. A drill: its families appear labelled with the profile and its id.
+        r = subprocess.run([ctl, "-s", sock, "drill", "start", "foreign-cut", "--duration",
+                            "60"], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 0, f"drill start ({r.stderr.strip()})")
+        m5 = scrape()
+        running = [k for k, v in m5.items()
+                   if k.startswith('ostrov_drill_running{drill="foreign-cut",drill_id="')
+                   and v == 1]
+        check(len(running) == 1, f"drill_running with drill=\"foreign-cut\" is 1 ({running})")
+        qid += 1
+        check(ok_reply(udp_query(lab.port, qid), qid), "cached name answered during the drill")
+        drill_id = running[0].split('drill_id="')[1].split('"')[0] if running else "?"
+        key = (f'ostrov_drill_answers_by_source_total{{drill="foreign-cut",'
+               f'drill_id="{drill_id}",source="cache"}}')
+        got = L.wait_for(lambda: scrape().get(key, 0) >= 1 or None, 5,
+                         "the drill's cache answer published")
+        check(got, f"{key} counts the answer")
+        r = subprocess.run([ctl, "-s", sock, "drill", "stop"], capture_output=True, text=True,
+                           timeout=10)
+        check(r.returncode == 0, f"drill stop ({r.stderr.strip()})")
+        key = f'ostrov_drill_running{{drill="foreign-cut",drill_id="{drill_id}"}}'
+        check(scrape().get(key) == 0, "drill_running 0 after drill stop")
         failed = bool(check.failed)
         return check.finish()
     finally:
