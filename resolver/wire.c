@@ -110,8 +110,8 @@ ldns_rdf *ost_dname_substitute(const ldns_rdf *name, const ldns_rdf *from, const
 }
 
 int ost_wire_query(struct ost_arena *a, const ldns_rdf *name, uint16_t type, uint16_t qclass,
-		   uint16_t id, bool edns, uint16_t edns_size, bool do_bit, uint8_t **wire,
-		   size_t *len)
+		   uint16_t id, bool edns, uint16_t edns_size, bool do_bit, bool rd, bool cd,
+		   uint8_t **wire, size_t *len)
 {
 	ldns_rdf *qn = ldns_rdf_clone(name);
 	if (!qn)
@@ -122,7 +122,8 @@ int ost_wire_query(struct ost_arena *a, const ldns_rdf *name, uint16_t type, uin
 		return -ENOMEM;
 	}
 	ldns_pkt_set_id(p, id);
-	ldns_pkt_set_rd(p, false);
+	ldns_pkt_set_rd(p, rd);
+	ldns_pkt_set_cd(p, cd);
 	if (edns) {
 		ldns_pkt_set_edns_udp_size(p, edns_size);
 		ldns_pkt_set_edns_version(p, 0);

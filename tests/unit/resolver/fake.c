@@ -503,6 +503,8 @@ static int fn_send(void *ctx, struct ost_upstream_query *uq)
 	lg->edns = ldns_pkt_edns(q);
 	lg->edns_size = ldns_pkt_edns_udp_size(q);
 	lg->id = ldns_pkt_id(q);
+	lg->rd = ldns_pkt_rd(q);
+	lg->cd = ldns_pkt_cd(q);
 
 	struct fake_pending *p = calloc(1, sizeof(*p));
 	assert_non_null(p);

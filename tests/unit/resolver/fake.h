@@ -82,6 +82,8 @@ struct fake_query {
 	bool edns;          /**< carried OPT */
 	uint16_t id;        /**< DNS ID */
 	uint16_t edns_size; /**< its UDP size */
+	bool rd;            /**< RD bit (set toward forwarders only) */
+	bool cd;            /**< CD bit */
 };
 
 struct fake_pending;
