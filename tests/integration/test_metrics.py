@@ -335,6 +335,19 @@ def main():
         check(r.returncode == 0, f"drill stop ({r.stderr.strip()})")
         key = f'ostrov_drill_running{{drill="foreign-cut",drill_id="{drill_id}"}}'
         check(scrape().get(key) == 0, "drill_running 0 after drill stop")
+
+        # 6. A reload that changes metrics-allow: reported as needing a restart,
+        # and the running allow-list stays.
+        with open(conf, "w") as f:
+            f.write(text.replace('metrics-allow: ["127.0.0.1/32"]',
+                                 'metrics-allow: ["127.0.0.1/32", "127.0.0.2/32"]'))
+        r = subprocess.run([ctl, "-s", sock, "reload", "--json"], capture_output=True,
+                           text=True, timeout=10)
+        rj = json.loads(r.stdout) if r.returncode == 0 else {}
+        check("server.metrics-allow" in rj.get("needs_restart", []),
+              f"reload: server.metrics-allow needs a restart ({r.stdout.strip()})")
+        out = raw_http(mport, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.0.2")
+        check(out == b"", "after the reload 127.0.0.2 is still refused (running value kept)")
         failed = bool(check.failed)
         return check.finish()
     finally:
