@@ -506,6 +506,8 @@ struct conn {
 	int open_handles;   /* freed when both handles closed */
 	bool is_closing;    /* conn_close() ran */
 	bool is_responded;  /* the response is queued: what arrives now is discarded */
+	bool is_sent;       /* ... and written; our FIN is on its way */
+	bool has_peer_fin;  /* the client closed its side (EOF read) */
 	size_t len;         /* bytes of the head in buf */
 	char head[256];     /* the response's status line and header fields */
 	struct ost_buf out; /* the response's body, until written */
@@ -562,8 +564,9 @@ static void on_timeout(uv_timer_t *t)
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-	if (status < 0)
-		conn_close(req->data);
+	struct conn *c = req->data;
+	if (status < 0 || c->has_peer_fin)
+		conn_close(c);
 }
 
 /*
@@ -579,6 +582,7 @@ static void on_written(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	c->is_sent = true;
 	c->sh.data = c;
 	if (uv_shutdown(&c->sh, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
 		conn_close(c);
@@ -654,7 +658,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	(void)buf;
 	struct conn *c = s->data;
 	if (nread < 0) {
-		/* EOF after the response (the normal end), or a client that gave up. */
+		/*
+		 * EOF after the response (the normal end), or a client that gave
+		 * up. A client may also half-close right after its request
+		 * (shutdown(SHUT_WR)): then the response still being written is
+		 * finished first, and on_shutdown() closes.
+		 */
+		if (nread == UV_EOF && c->is_responded && !c->is_sent) {
+			c->has_peer_fin = true;
+			uv_read_stop(s);
+			return;
+		}
 		conn_close(c);
 		return;
 	}

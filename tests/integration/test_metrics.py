@@ -19,7 +19,8 @@ usage: test_metrics.py OSTROVD OSTROVCTL
    same numbers (one snapshot function serves both).
 4. 404 for another path, 405 (with Allow: GET) for POST, 400 for garbage;
    a client from 127.0.0.2 (outside metrics-allow) gets no response; a
-   client that never finishes its request head is closed by the deadline.
+   client that never finishes its request head is closed by the deadline;
+   a client that half-closes after its request reads the whole page.
 5. `ostrovctl drill start foreign-cut`: the drill families carry
    drill="foreign-cut" and the drill's id, count a cached answer, and
    drill_running drops to 0 after `drill stop`.
@@ -127,9 +128,9 @@ def ok_reply(r, qid):
         (r[3] & 0x0f) == 0 and struct.unpack("!H", r[6:8])[0] >= 1
 
 
-def raw_http(port, data, source="127.0.0.1", timeout=10):
-    """Send raw bytes; return everything read until the server closes (or
-    b"" after a reset)."""
+def raw_http(port, data, source="127.0.0.1", timeout=10, half_close=False):
+    """Send raw bytes (then shut our side down when half_close); return
+    everything read until the server closes (or b"" after a reset)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.bind((source, 0))
@@ -138,6 +139,8 @@ def raw_http(port, data, source="127.0.0.1", timeout=10):
         try:
             if data:
                 s.sendall(data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
             while True:
                 b = s.recv(65536)
                 if not b:
@@ -309,6 +312,13 @@ def main():
         took = time.monotonic() - t0
         check(out == b"" and took < 12,
               f"an unfinished request head is closed by the deadline ({took:.1f} s)")
+        # A client that half-closes after its request still gets the whole page.
+        out = raw_http(mport, b"GET /metrics HTTP/1.0\r\n\r\n", half_close=True)
+        head, _, body = out.partition(b"\r\n\r\n")
+        clen = re.search(rb"(?mi)^Content-Length: (\d+)", head)
+        check(out.startswith(b"HTTP/1.1 200 ") and clen and int(clen.group(1)) == len(body)
+              and len(body) > 1000,
+              f"half-closed client reads the whole response ({len(body)} body bytes)")
         # Still serving after all that.
         status, _, _ = scrape.raw()
         check(status == 200, "still serving /metrics")
