@@ -44,6 +44,13 @@ static void family(struct ost_buf *b, const char *name, const char *type, const 
 	ost_buf_printf(b, "# HELP " P "%s %s\n# TYPE " P "%s %s\n", name, help, name, type);
 }
 
+/* One sample with one label whose value needs no escaping. */
+static void sample1(struct ost_buf *b, const char *name, const char *label, const char *value,
+		    uint64_t v)
+{
+	ost_buf_printf(b, P "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
+}
+
 /* Text format: a label value escapes backslash, double quote and line feed. */
 static const char *esc(const char *in, char *out, size_t cap)
 {
@@ -172,16 +179,13 @@ static void write_answers(struct ost_buf *b, const struct ost_server_snapshot *s
 	ost_buf_printf(b, P "workers %u\n", s->n_workers);
 
 	family(b, "queries_total", "counter", "Well-formed queries received, by transport.");
-	ost_buf_printf(b, P "queries_total{transport=\"udp\"} %llu\n",
-		       (unsigned long long)c->udp_queries);
-	ost_buf_printf(b, P "queries_total{transport=\"tcp\"} %llu\n",
-		       (unsigned long long)c->tcp_queries);
+	sample1(b, "queries_total", "transport", "udp", c->udp_queries);
+	sample1(b, "queries_total", "transport", "tcp", c->tcp_queries);
 
 	family(b, "responses_total", "counter", "Replies sent, by rcode.");
 	for (int r = 0; r < OST_RCODE_SLOTS; r++) {
 		if (rcode_names[r])
-			ost_buf_printf(b, P "responses_total{rcode=\"%s\"} %llu\n", rcode_names[r],
-				       (unsigned long long)c->rcode[r]);
+			sample1(b, "responses_total", "rcode", rcode_names[r], c->rcode[r]);
 		else if (c->rcode[r])
 			ost_buf_printf(b, P "responses_total{rcode=\"RCODE%d\"} %llu\n", r,
 				       (unsigned long long)c->rcode[r]);
@@ -191,15 +195,13 @@ static void write_answers(struct ost_buf *b, const struct ost_server_snapshot *s
 	       "Answers of the answering path (cache hits, engine results, isolation SERVFAILs) "
 	       "by source.");
 	for (int k = 0; k < OST_DRILL_SRC_COUNT; k++)
-		ost_buf_printf(b, P "answers_total{source=\"%s\"} %llu\n",
-			       ost_drill_source_str((enum ost_drill_source)k),
-			       (unsigned long long)c->by_source[k]);
+		sample1(b, "answers_total", "source",
+			ost_drill_source_str((enum ost_drill_source)k), c->by_source[k]);
 
 	family(b, "validation_total", "counter",
 	       "Answers of the answering path by DNSSEC status of their data.");
 	for (int k = 0; k < OST_SEC_COUNT; k++)
-		ost_buf_printf(b, P "validation_total{result=\"%s\"} %llu\n", sec_names[k],
-			       (unsigned long long)c->sec[k]);
+		sample1(b, "validation_total", "result", sec_names[k], c->sec[k]);
 
 	family(b, "ede_total", "counter",
 	       "Replies sent with an Extended DNS Error option (RFC 8914), by INFO-CODE.");
@@ -207,8 +209,7 @@ static void write_answers(struct ost_buf *b, const struct ost_server_snapshot *s
 		if (!c->ede[e])
 			continue;
 		if (e == OST_EDE_SLOTS - 1)
-			ost_buf_printf(b, P "ede_total{code=\"other\"} %llu\n",
-				       (unsigned long long)c->ede[e]);
+			sample1(b, "ede_total", "code", "other", c->ede[e]);
 		else
 			ost_buf_printf(b, P "ede_total{code=\"%d\"} %llu\n", e,
 				       (unsigned long long)c->ede[e]);
@@ -235,44 +236,33 @@ static void write_answers(struct ost_buf *b, const struct ost_server_snapshot *s
 		}
 		ost_buf_printf(b, P "client_latency_seconds_sum{source=\"%s\"} %.9f\n", src,
 			       c->latency_sum_ns[k] / 1e9);
-		ost_buf_printf(b, P "client_latency_seconds_count{source=\"%s\"} %llu\n", src,
-			       (unsigned long long)cum);
+		sample1(b, "client_latency_seconds_count", "source", src, cum);
 	}
 
 	const struct ost_resolver_stats *rs = &c->rs;
 	family(b, "upstream_queries_total", "counter",
 	       "Queries sent to authorities, by transport.");
-	ost_buf_printf(b, P "upstream_queries_total{transport=\"udp\"} %llu\n",
-		       (unsigned long long)(rs->queries_sent - rs->queries_tcp));
-	ost_buf_printf(b, P "upstream_queries_total{transport=\"tcp\"} %llu\n",
-		       (unsigned long long)rs->queries_tcp);
+	sample1(b, "upstream_queries_total", "transport", "udp",
+		(rs->queries_sent - rs->queries_tcp));
+	sample1(b, "upstream_queries_total", "transport", "tcp", rs->queries_tcp);
 	family(b, "upstream_errors_total", "counter",
 	       "Upstream queries failed by the network (refused, unreachable).");
 	ost_buf_printf(b, P "upstream_errors_total %llu\n", (unsigned long long)rs->net_errors);
 	family(b, "upstream_skipped_total", "counter",
 	       "Upstream addresses not queried, by reason (upstream-allow, failover policy).");
-	ost_buf_printf(b, P "upstream_skipped_total{reason=\"not_allowed\"} %llu\n",
-		       (unsigned long long)rs->not_allowed);
-	ost_buf_printf(b, P "upstream_skipped_total{reason=\"policy\"} %llu\n",
-		       (unsigned long long)rs->policy_blocked);
+	sample1(b, "upstream_skipped_total", "reason", "not_allowed", rs->not_allowed);
+	sample1(b, "upstream_skipped_total", "reason", "policy", rs->policy_blocked);
 	family(b, "upstream_ignored_total", "counter",
 	       "Upstream packets or records ignored, by reason.");
-	ost_buf_printf(b, P "upstream_ignored_total{reason=\"wrong_id\"} %llu\n",
-		       (unsigned long long)rs->drop_wrong_id);
-	ost_buf_printf(b, P "upstream_ignored_total{reason=\"wrong_question\"} %llu\n",
-		       (unsigned long long)rs->drop_wrong_qname);
-	ost_buf_printf(b, P "upstream_ignored_total{reason=\"malformed\"} %llu\n",
-		       (unsigned long long)rs->drop_malformed);
-	ost_buf_printf(b, P "upstream_ignored_total{reason=\"out_of_bailiwick\"} %llu\n",
-		       (unsigned long long)rs->drop_bailiwick);
+	sample1(b, "upstream_ignored_total", "reason", "wrong_id", rs->drop_wrong_id);
+	sample1(b, "upstream_ignored_total", "reason", "wrong_question", rs->drop_wrong_qname);
+	sample1(b, "upstream_ignored_total", "reason", "malformed", rs->drop_malformed);
+	sample1(b, "upstream_ignored_total", "reason", "out_of_bailiwick", rs->drop_bailiwick);
 	family(b, "resolver_fallbacks_total", "counter",
 	       "Resolution fallbacks, by kind (EDNS off, TCP after TC=1, QNAME minimisation off).");
-	ost_buf_printf(b, P "resolver_fallbacks_total{kind=\"edns\"} %llu\n",
-		       (unsigned long long)rs->edns_fallback);
-	ost_buf_printf(b, P "resolver_fallbacks_total{kind=\"tcp\"} %llu\n",
-		       (unsigned long long)rs->tc_fallback);
-	ost_buf_printf(b, P "resolver_fallbacks_total{kind=\"qname_minimisation\"} %llu\n",
-		       (unsigned long long)rs->qmin_fallback);
+	sample1(b, "resolver_fallbacks_total", "kind", "edns", rs->edns_fallback);
+	sample1(b, "resolver_fallbacks_total", "kind", "tcp", rs->tc_fallback);
+	sample1(b, "resolver_fallbacks_total", "kind", "qname_minimisation", rs->qmin_fallback);
 }
 
 static void write_cache(struct ost_buf *b, const struct ost_server_snapshot *s)
@@ -280,10 +270,8 @@ static void write_cache(struct ost_buf *b, const struct ost_server_snapshot *s)
 	if (!s->has_cache)
 		return;
 	family(b, "cache_lookups_total", "counter", "Cache lookups, by result.");
-	ost_buf_printf(b, P "cache_lookups_total{result=\"hit\"} %llu\n",
-		       (unsigned long long)s->cache.hits);
-	ost_buf_printf(b, P "cache_lookups_total{result=\"miss\"} %llu\n",
-		       (unsigned long long)s->cache.misses);
+	sample1(b, "cache_lookups_total", "result", "hit", s->cache.hits);
+	sample1(b, "cache_lookups_total", "result", "miss", s->cache.misses);
 	write_scalars(b, s, cache_scalars, sizeof(cache_scalars) / sizeof(cache_scalars[0]));
 }
 
