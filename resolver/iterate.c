@@ -768,7 +768,8 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(auth, i);
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
-		    ldns_dname_is_subdomain(ldns_rr_owner(rr), t->cut->name) &&
+		    ost_dname_under(ldns_rr_owner(rr), t->cut->name) &&
+		    !ost_dname_eq(ldns_rr_owner(rr), t->cut->name) &&
 		    ost_dname_under(t->q_name, ldns_rr_owner(rr))) {
 			child = ldns_rr_owner(rr);
 			break;

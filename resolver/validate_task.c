@@ -182,6 +182,12 @@ int ost_val_resolver_init(struct ost_resolver *r)
 		}
 		vr->own_ta = true;
 	}
+	if ((ret = ost_val_crypto_init(&vr->crypto, 0)) != 0) {
+		if (vr->own_ta)
+			ost_ta_store_free(vr->ta);
+		free(vr);
+		return ret;
+	}
 	r->val = vr;
 	return 0;
 }
@@ -201,6 +207,7 @@ void ost_val_resolver_deinit(struct ost_resolver *r)
 	if (vr->own_ta)
 		ost_ta_store_free(vr->ta);
 	ost_val_aggr_free(vr->aggr);
+	ost_val_crypto_deinit(&vr->crypto);
 	free(vr);
 	r->val = NULL;
 }
@@ -214,7 +221,7 @@ static bool same_name(const ldns_rdf *a, const ldns_rdf *b)
 
 static bool name_under(const ldns_rdf *name, const ldns_rdf *zone)
 {
-	return same_name(name, zone) || ldns_dname_is_subdomain(name, zone);
+	return ost_dname_under(name, zone);
 }
 
 /* The signer of the first RRSIG in @p l over (@p owner, @p type), or NULL. */
@@ -903,6 +910,7 @@ enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name,
 		}
 		memset(vt, 0, sizeof(*vt));
 		ost_val_ctx_init(&vt->ctx, &r->cfg.val_limits, now_of(t));
+		vt->ctx.crypto = &r->val->crypto;
 		t->val = vt;
 	}
 	memset(&v, 0, sizeof(v));

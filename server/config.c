@@ -212,6 +212,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.tcp_max_connections = 1024;
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;
+	cfg->resolver.upstream_port_reuse = 1;
 	cfg->resolver.qname_minimisation = true;
 	cfg->resolver.edns_buffer_size = 1232;
 	cfg->resolver.validation = true;
@@ -331,6 +332,9 @@ static const struct key_spec keys[] = {
 	{"resolver", "trust-anchor-file", K_FILE, F(resolver.trust_anchor_file), 0, 0, 0},
 	{"resolver", "upstream-allow", K_ACL, F(resolver.upstream_allow), 0, 0, 0},
 	{"resolver", "upstream-port", K_UINT, U(resolver.upstream_port), 1, 65535},
+	/* server/upstream.c: queries per UDP source port; above 1 trades port
+	 * freshness (SAD DNS) for fewer socket set-ups */
+	{"resolver", "upstream-port-reuse", K_UINT, U(resolver.upstream_port_reuse), 1, 64},
 	{"resolver", "qname-minimisation", K_BOOL, F(resolver.qname_minimisation), 0, 0, 0},
 	/* RFC 6891 6.2.5: values below 512 are treated as 512; we refuse them outright. */
 	{"resolver", "edns-buffer-size", K_UINT, U(resolver.edns_buffer_size), 512, 65535},

@@ -162,18 +162,6 @@ static enum ost_drill_source result_source(const struct ost_result *res,
 	}
 }
 
-static void answer_rcode(struct ost_worker *w, const struct ost_reply_to *to,
-			 const struct ost_question *q, unsigned rcode)
-{
-	uint8_t buf[LDNS_HEADER_SIZE + OST_PKT_NAME_MAX + 4 + 11];
-	size_t n =
-		ost_pkt_write_rcode(q, rcode, w->cfg->resolver.edns_buffer_size, buf, sizeof(buf));
-	if (n == 0 || ost_reply_send(to, buf, n) < 0)
-		w->stats.send_failed++;
-	else
-		w->stats.rcode[rcode < OST_RCODE_SLOTS ? rcode : 0]++;
-}
-
 static void send_or_count(struct worker_engine *we, const struct ost_reply_to *to, size_t len)
 {
 	if (ost_reply_send(to, we->buf, len) < 0)
@@ -275,7 +263,7 @@ static void on_resolved(const struct ost_result *res, void *arg)
 			we->w->id, ost_strerror(ret));
 		we->st.local_fail++;
 		if (ost_pkt_classify(p->query, p->qlen, &q) == OST_PKT_QUERY)
-			answer_rcode(we->w, &p->to, &q, LDNS_RCODE_SERVFAIL);
+			ost_worker_answer_rcode(we->w, &p->to, &q, LDNS_RCODE_SERVFAIL);
 	}
 	pending_free(p);
 }
@@ -295,7 +283,7 @@ static void resolve_pending(struct worker_engine *we, struct pending *p,
 	if (ret < 0) {
 		/* No callback will come. */
 		we->st.local_fail++;
-		answer_rcode(we->w, &p->to, q, LDNS_RCODE_SERVFAIL);
+		ost_worker_answer_rcode(we->w, &p->to, q, LDNS_RCODE_SERVFAIL);
 		pending_free(p);
 		return;
 	}
@@ -314,7 +302,7 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	struct pending *p = malloc(sizeof(*p) + cq->len);
 	if (!p) {
 		we->st.local_fail++;
-		answer_rcode(we->w, &cq->to, q, LDNS_RCODE_SERVFAIL);
+		ost_worker_answer_rcode(we->w, &cq->to, q, LDNS_RCODE_SERVFAIL);
 		return;
 	}
 	p->we = we;
@@ -445,7 +433,7 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 {
 	struct worker_engine *we = w->engine;
 	if (!we) {
-		answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
+		ost_worker_answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
 		return;
 	}
 	/*
@@ -457,7 +445,7 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 	 */
 	if (!cq->q.rd) {
 		we->st.norec++;
-		answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
+		ost_worker_answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
 		return;
 	}
 	if (try_hit(we, cq))

@@ -276,6 +276,7 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 	SCALAR(resolver.upstream_port, "resolver.upstream-port");
 	SCALAR(resolver.qname_minimisation, "resolver.qname-minimisation");
 	SCALAR(resolver.edns_buffer_size, "resolver.edns-buffer-size");
+	SCALAR(resolver.upstream_port_reuse, "resolver.upstream-port-reuse");
 	SCALAR(resolver.validation, "resolver.validation");
 	if (!str_eq(start->cache.path, nc->cache.path))
 		key_add(k, "cache.path");

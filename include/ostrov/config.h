@@ -123,13 +123,15 @@ struct ost_config {
 	} access;
 	/** Section resolver: */
 	struct {
-		char *root_hints_file;              /**< root hints, zone-file syntax, or NULL */
-		char *trust_anchor_file;            /**< DS/DNSKEY trust anchors, or NULL */
-		struct ost_acl upstream_allow;      /**< the only upstream addresses ever queried */
-		uint16_t upstream_port;             /**< port for name-server addresses */
-		bool qname_minimisation;            /**< RFC 9156 */
-		uint16_t edns_buffer_size;          /**< our EDNS UDP payload size */
-		bool validation;                    /**< DNSSEC validation on */
+		char *root_hints_file;         /**< root hints, zone-file syntax, or NULL */
+		char *trust_anchor_file;       /**< DS/DNSKEY trust anchors, or NULL */
+		struct ost_acl upstream_allow; /**< the only upstream addresses ever queried */
+		uint16_t upstream_port;        /**< port for name-server addresses */
+		uint32_t upstream_port_reuse;  /**< UDP queries per source port (1: fresh port each)
+						*/
+		bool qname_minimisation;       /**< RFC 9156 */
+		uint16_t edns_buffer_size;     /**< our EDNS UDP payload size */
+		bool validation;               /**< DNSSEC validation on */
 		struct ost_zone_servers_cfg *zones; /**< forward-zones then stub-zones */
 		size_t n_zones;                     /**< how many */
 		/** negative trust anchors (RFC 7646) that never expire: presentation

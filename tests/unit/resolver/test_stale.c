@@ -26,7 +26,7 @@
 #include "ostrov/cache.h"
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 
 /** Name servers tried before the NXNS limit stops a request (5 allowed). */
 #define OST_MAX_TARGET_NX_TEST 6
@@ -106,12 +106,7 @@ static int tsetup(void **state)
 				      .max_readers = 8};
 	assert_int_equal(ost_cache_open(&e->cache, &cc, &e->clk.clock), 0);
 	ost_resolver_config_default(&e->cfg);
-	e->hint.name = "a.root-servers.test.";
-	struct sockaddr_in *in = (void *)&e->hint.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	e->hint.addrlen = sizeof(*in);
+	fake_root_hint(&e->hint, "a.root-servers.test.", "127.53.0.1");
 	e->cfg.hints = &e->hint;
 	e->cfg.n_hints = 1;
 	e->cfg.qname_minimisation = false;
@@ -136,9 +131,7 @@ static int tteardown(void **state)
 	assert_int_equal(fake_inflight(&e->net), 0);
 	assert_int_equal(fake_clock_deinit(&e->clk), 0);
 	fake_net_deinit(&e->net);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(e->dir), 0);
 	free(e);
 	return 0;
 }
@@ -154,17 +147,8 @@ static void on_res(const struct ost_result *res, void *arg)
 	snprintf(e->ede_text, sizeof(e->ede_text), "%s", res->ede_text ? res->ede_text : "");
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
 	e->first_ttl = e->n_answer ? ldns_rr_ttl(ldns_rr_list_rr(res->answer, 0)) : 0;
-	e->answer[0] = e->auth[0] = 0;
-	for (size_t i = 0; i < e->n_answer; i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->answer, i));
-		strncat(e->answer, s, sizeof(e->answer) - strlen(e->answer) - 1);
-		free(s);
-	}
-	for (size_t i = 0; i < ldns_rr_list_rr_count(res->auth); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->auth, i));
-		strncat(e->auth, s, sizeof(e->auth) - strlen(e->auth) - 1);
-		free(s);
-	}
+	fake_rrs_str(res->answer, e->answer, sizeof(e->answer));
+	fake_rrs_str(res->auth, e->auth, sizeof(e->auth));
 }
 
 /* Start a request; the callback may already have run. */
@@ -662,11 +646,7 @@ static void test_stub_zone(void **state)
 	struct tenv *e = *state;
 	/* example.ru. served by 127.53.3.1 directly; no root, no ru. */
 	struct ost_stub_addr st = {.zone = "example.ru."};
-	struct sockaddr_in *in = (void *)&st.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.3.1", &in->sin_addr);
-	st.addrlen = sizeof(*in);
+	st.addrlen = fake_addr("127.53.3.1", &st.addr);
 	e->cfg.stubs = &st;
 	e->cfg.n_stubs = 1;
 	e->cfg.n_hints = 0;

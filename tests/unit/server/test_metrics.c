@@ -8,7 +8,7 @@
  * twice, bad label syntax or escapes, non-numeric values, names without the
  * ostrov_ prefix, histogram buckets that are not cumulative. Then the values
  * are checked against the snapshot they came from, with and without the
- * failover machine and a running drill (on the resilience tests' fake clock).
+ * failover machine and a running drill (on the fake clock of tests/support).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -27,8 +27,8 @@
 #include "ostrov/drill.h"
 #include "ostrov/failover.h"
 
-#include "../resilience/fake.h"
 #include "metrics.h"
+#include "ost_test.h"
 
 /* ---- a parser of the text format ------------------------------------------------------ */
 
