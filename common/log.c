@@ -68,7 +68,7 @@ void ost_log(enum ost_log_level level, const char *mod, const char *fmt, ...)
 {
 	if (level > max_level)
 		return;
-	char buf[2048];
+	char buf[4352];
 	char ts[40];
 	timestamp(ts, sizeof(ts));
 	int n = snprintf(buf, sizeof(buf), "ts=%s level=%s mod=%s msg=\"", ts, level_names[level],
@@ -78,7 +78,7 @@ void ost_log(enum ost_log_level level, const char *mod, const char *fmt, ...)
 	size_t len = (size_t)n;
 	va_list ap;
 	va_start(ap, fmt);
-	char msg[1800];
+	char msg[4096];
 	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (m < 0)

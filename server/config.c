@@ -227,7 +227,8 @@ int ost_config_init(struct ost_config *cfg)
 	static const char *const loopback[] = {"127.0.0.0/8", "::1/128"};
 	for (size_t i = 0; i < 2; i++) {
 		if (acl_add_text(&cfg->access.allow, loopback[i]) < 0 ||
-		    acl_add_text(&cfg->resolver.upstream_allow, loopback[i]) < 0)
+		    acl_add_text(&cfg->resolver.upstream_allow, loopback[i]) < 0 ||
+		    acl_add_text(&cfg->server.metrics_allow, loopback[i]) < 0)
 			goto fail;
 	}
 	cfg->server.listen = calloc(2, sizeof(*cfg->server.listen));
@@ -269,6 +270,7 @@ void ost_config_deinit(struct ost_config *cfg)
 	free(cfg->path);
 	free(cfg->server.listen);
 	free(cfg->server.control_socket);
+	ost_acl_deinit(&cfg->server.metrics_allow);
 	ost_acl_deinit(&cfg->access.allow);
 	for (size_t i = 0; i < cfg->resolver.n_zones; i++)
 		free(cfg->resolver.zones[i].addrs);
@@ -299,6 +301,7 @@ enum kind {
 	K_LOGLVL, /* err|warn|info|debug */
 	K_DENY,   /* refuse|drop */
 	K_NAMES,  /* list of DNS names (negative trust anchors) */
+	K_ADDR,   /* one ADDR[@PORT] into a struct ost_addr; min is the default port */
 };
 
 struct key_spec {
@@ -322,6 +325,9 @@ static const struct key_spec keys[] = {
 	{"server", "tcp-max-connections", K_UINT, U(server.tcp_max_connections), 1, 1000000},
 	{"server", "udp-coalesce-us", K_UINT, U(server.udp_coalesce_us), 0, 1000},
 	{"server", "control-socket", K_STRING, F(server.control_socket), 0, 0, 0},
+	/* The Prometheus endpoint; 9153 is the port CoreDNS made usual for DNS metrics. */
+	{"server", "metrics-listen", K_ADDR, F(server.metrics_listen), 0, 9153, 0},
+	{"server", "metrics-allow", K_ACL, F(server.metrics_allow), 0, 0, 0},
 	{"access", "allow", K_ACL, F(access.allow), 0, 0, 0},
 	{"access", "deny-action", K_DENY, F(access.deny_action), 0, 0, 0},
 	{"resolver", "root-hints-file", K_FILE, F(resolver.root_hints_file), 0, 0, 0},
@@ -696,6 +702,11 @@ static int set_value(struct walk *w, const struct key_spec *k, yaml_node_t *valu
 		else
 			return fail(w, value, key, "bad action \"%s\" (expected refuse or drop)",
 				    s);
+		return 0;
+	case K_ADDR:
+		if (ost_addr_parse(s, (uint16_t)k->min, field) < 0)
+			return fail(w, value, key,
+				    "bad address \"%s\" (expected ADDR or ADDR@PORT)", s);
 		return 0;
 	case K_STRING:
 	case K_FILE: {

@@ -113,27 +113,15 @@ static void exec_on_loop(void *ctx, void (*fn)(void *), void *arg)
 static int h_stats(const struct ost_ctl_request *req, struct ost_buf *out, void *arg)
 {
 	struct ost_daemon_ctl *c = arg;
-	struct ost_server *srv = c->server;
-	struct ost_worker_counters sum;
-	memset(&sum, 0, sizeof(sum));
-	unsigned n = 0;
-	for (unsigned i = 0; i < srv->n_workers; i++) {
-		struct ost_worker_counters w;
-		if (ost_worker_engine_counters(&srv->workers[i], &w) < 0)
-			continue;
-		n++;
-		/* Every field is a uint64_t: add them as an array. */
-		const uint64_t *src = (const uint64_t *)&w;
-		uint64_t *dst = (uint64_t *)&sum;
-		for (size_t k = 0; k < sizeof(sum) / sizeof(uint64_t); k++)
-			dst[k] += src[k];
-	}
-	struct ost_cache_stats cs;
-	memset(&cs, 0, sizeof(cs));
-	if (srv->engine && srv->engine->cache)
-		ost_cache_stats_get(srv->engine->cache, &cs);
+	/* The same snapshot /metrics shows (server/metrics.c). */
+	struct ost_server_snapshot *snap = malloc(sizeof(*snap));
+	if (!snap)
+		return -ENOMEM;
+	ost_server_snapshot(c->server, snap);
+	unsigned n = snap->n_workers;
 	struct ost_stat_field f[OST_STAT_FIELDS];
-	ost_stat_fields(&sum, &cs, f);
+	ost_stat_fields(&snap->sum, &snap->cache, f);
+	free(snap);
 	if (req->is_json) {
 		ost_buf_printf(out, "{\"workers\":%u", n);
 		for (size_t i = 0; i < OST_STAT_FIELDS; i++)
@@ -148,9 +136,6 @@ static int h_stats(const struct ost_ctl_request *req, struct ost_buf *out, void 
 	}
 	return out->has_oom ? -ENOMEM : 0;
 }
-
-_Static_assert(sizeof(struct ost_worker_counters) % sizeof(uint64_t) == 0,
-	       "ost_worker_counters is summed as an array of uint64_t");
 
 static int h_cache_flush(const struct ost_ctl_request *req, struct ost_buf *out, void *arg)
 {

@@ -57,8 +57,9 @@ struct pending {
 	struct worker_engine *we;
 	struct ost_reply_to to;      /* held */
 	struct ost_request *rq;      /* for ost_request_cancel() */
-	uint64_t t0_ns;              /* arrival (uv_hrtime), for the drill's latency */
+	uint64_t t0_ns;              /* arrival (uv_hrtime), for the latency histogram */
 	enum ost_fo_name_class ncls; /* the question name's class */
+	bool has_edns;               /* the reply can carry an EDE option */
 	size_t qlen;
 	uint8_t query[]; /* the client's message */
 };
@@ -74,6 +75,12 @@ struct answer_stats {
 	uint64_t cancelled;         /* requests cancelled: shutdown, TCP client gone */
 	uint64_t overload;          /* misses dropped: MAX_PENDING requests in flight */
 	uint64_t isolated_servfail; /* unknown foreign names answered SERVFAIL in isolation */
+	/* the per-answer accounting of answer_done(), published as ost_worker_counters */
+	uint64_t ede[OST_EDE_SLOTS];
+	uint64_t by_source[OST_DRILL_SRC_COUNT];
+	uint64_t sec[OST_SEC_COUNT];
+	uint64_t latency[OST_DRILL_SRC_COUNT][OST_LAT_BUCKETS + 1];
+	uint64_t latency_sum_ns[OST_DRILL_SRC_COUNT];
 };
 
 struct worker_engine {
@@ -102,20 +109,41 @@ struct worker_engine {
 	uint8_t buf[SEND_BUF_CAP];         /* replies are written here */
 };
 
+const uint64_t ost_latency_bounds_ns[OST_LAT_BUCKETS] = {
+	10000,     25000,     50000,     100000,     250000,     500000,
+	1000000,   2500000,   5000000,   10000000,   25000000,   50000000,
+	100000000, 250000000, 500000000, 1000000000, 2500000000, 5000000000,
+};
+
 /*
- * Drill bookkeeping (resilience/README.md, resolver hooks 7): every answer
- * sent is recorded with its name class, source, rcode, EDE and latency.
- * ost_drill_record_answer() returns at once (one atomic load) unless a drill
- * runs, so this costs the hit path nothing in peacetime but the clock read.
+ * Every answer of the answering path (a hit, an engine result, an isolation
+ * SERVFAIL) is accounted here once, after it was handed to the socket: by
+ * source, by DNSSEC status, by EDE (when the reply could carry the option:
+ * the client sent EDNS), in the latency histogram, and for the drill report
+ * (resilience/README.md, resolver hooks 7). Plain per-worker counters, so on
+ * the hit path this costs a clock read and a few increments, no lock and no
+ * allocation; ost_drill_record_answer() returns at once (one atomic load)
+ * unless a drill runs. The latency is the time from the query's
+ * classification to its reply being sent, not kernel queueing.
  */
-static void drill_record(const struct worker_engine *we, enum ost_fo_name_class ncls,
-			 enum ost_drill_source src, uint8_t rcode, int ede, uint64_t t0_ns)
+static void answer_done(struct worker_engine *we, enum ost_fo_name_class ncls,
+			enum ost_drill_source src, uint8_t rcode, int ede, bool has_edns,
+			uint8_t sec, uint64_t t0_ns)
 {
+	uint64_t ns = uv_hrtime() - t0_ns;
+	struct answer_stats *st = &we->st;
+	st->by_source[src]++;
+	st->sec[sec < OST_SEC_COUNT ? sec : OST_SEC_UNCHECKED]++;
+	if (ede >= 0 && has_edns)
+		st->ede[ede < OST_EDE_SLOTS - 1 ? ede : OST_EDE_SLOTS - 1]++;
+	unsigned b = 0;
+	while (b < OST_LAT_BUCKETS && ns > ost_latency_bounds_ns[b])
+		b++;
+	st->latency[src][b]++;
+	st->latency_sum_ns[src] += ns;
 	struct ost_resilience *res = we->e->res;
-	if (!res)
-		return;
-	uint64_t us = (uv_hrtime() - t0_ns) / 1000u;
-	ost_drill_record_answer(res->drill, ncls, src, rcode, ede, us);
+	if (res)
+		ost_drill_record_answer(res->drill, ncls, src, rcode, ede, ns / 1000u);
 }
 
 static enum ost_drill_source result_source(const struct ost_result *res,
@@ -138,6 +166,8 @@ static void send_or_count(struct worker_engine *we, const struct ost_reply_to *t
 {
 	if (ost_reply_send(to, we->buf, len) < 0)
 		we->w->stats.send_failed++;
+	else
+		we->w->stats.rcode[we->buf[3] & 0x0f]++;
 }
 
 /* ---- the fast path ------------------------------------------------------------------ */
@@ -168,7 +198,7 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 			return false;
 		we->rd_active = true;
 	}
-	uint64_t t0 = we->e->res ? uv_hrtime() : 0;
+	uint64_t t0 = uv_hrtime();
 	struct ost_cache_entry ent;
 	if (ost_cache_reader_get(we->rd, q->qname, q->qtype, OST_CTAG_MSG, &ent) != 0)
 		return false;
@@ -185,9 +215,10 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 	}
 	we->st.hits++;
 	send_or_count(we, &cq->to, len);
-	if (we->e->res)
-		drill_record(we, ost_resilience_name_class(we->e->res, q->qname, q->qname_len),
-			     OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, t0);
+	enum ost_fo_name_class ncls =
+		we->e->res ? ost_resilience_name_class(we->e->res, q->qname, q->qname_len)
+			   : OST_FO_NAME_FOREIGN;
+	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec, t0);
 	return true;
 }
 
@@ -223,8 +254,8 @@ static void on_resolved(const struct ost_result *res, void *arg)
 	if (ret == 0) {
 		we->st.answered++;
 		send_or_count(we, &p->to, len);
-		drill_record(we, p->ncls, result_source(res, p->ncls), res->rcode,
-			     res->has_ede ? (int)res->ede : -1, p->t0_ns);
+		answer_done(we, p->ncls, result_source(res, p->ncls), res->rcode,
+			    res->has_ede ? (int)res->ede : -1, p->has_edns, res->sec, p->t0_ns);
 	} else {
 		/* The query was good enough for the classifier: answer SERVFAIL. */
 		struct ost_question q;
@@ -278,7 +309,8 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	p->to = cq->to;
 	p->rq = NULL;
 	p->qlen = cq->len;
-	p->t0_ns = we->e->res ? uv_hrtime() : 0;
+	p->t0_ns = uv_hrtime();
+	p->has_edns = q->has_edns;
 	p->ncls = we->e->res ? ost_resilience_name_class(we->e->res, q->qname, q->qname_len)
 			     : OST_FO_NAME_FOREIGN;
 	memcpy(p->query, cq->wire, cq->len);
@@ -392,7 +424,8 @@ static bool isolated_unknown(struct worker_engine *we, const struct ost_client_q
 		return false;
 	we->st.isolated_servfail++;
 	send_or_count(we, &cq->to, len);
-	drill_record(we, ncls, OST_DRILL_SRC_LOCAL, LDNS_RCODE_SERVFAIL, u.ede, t0);
+	answer_done(we, ncls, OST_DRILL_SRC_LOCAL, LDNS_RCODE_SERVFAIL, u.ede, cq->q.has_edns,
+		    OST_SEC_UNCHECKED, t0);
 	return true;
 }
 
@@ -453,6 +486,10 @@ static void counters_now(const struct worker_engine *we, struct ost_worker_count
 			      w->stats.udp_batch[3]},
 		.udp_send_calls = w->stats.udp_send_calls,
 		.udp_coalesced = w->stats.udp_coalesced,
+		.dropped = w->stats.dropped,
+		.errors = w->stats.errors,
+		.acl_denied = w->stats.acl_denied,
+		.tcp_refused = w->stats.tcp_refused,
 	};
 	if (we->r)
 		ost_resolver_stats_get(we->r, &c->rs);
@@ -461,6 +498,12 @@ static void counters_now(const struct worker_engine *we, struct ost_worker_count
 	const uint64_t *base = (const uint64_t *)&we->rs_base;
 	for (size_t k = 0; k < sizeof(c->rs) / sizeof(uint64_t); k++)
 		dst[k] += base[k];
+	memcpy(c->rcode, w->stats.rcode, sizeof(c->rcode));
+	memcpy(c->ede, we->st.ede, sizeof(c->ede));
+	memcpy(c->by_source, we->st.by_source, sizeof(c->by_source));
+	memcpy(c->sec, we->st.sec, sizeof(c->sec));
+	memcpy(c->latency, we->st.latency, sizeof(c->latency));
+	memcpy(c->latency_sum_ns, we->st.latency_sum_ns, sizeof(c->latency_sum_ns));
 }
 
 _Static_assert(sizeof(struct ost_resolver_stats) % sizeof(uint64_t) == 0,
@@ -542,6 +585,12 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"cache_commits", cs->commits},
 		{"cache_write_dropped", cs->write_dropped},
 		{"cache_decode_errors", cs->decode_errors},
+		{"dropped", c->dropped},
+		{"format_errors", c->errors},
+		{"acl_denied", c->acl_denied},
+		{"tcp_refused", c->tcp_refused},
+		{"aggressive_nsec", rs->aggressive_nsec},
+		{"mirror_answers", rs->mirror_answers},
 	};
 	memcpy(f, v, sizeof(v));
 }
@@ -586,7 +635,7 @@ void ost_worker_engine_log_stats(struct ost_worker *w)
 	struct ost_stat_field f[OST_STAT_FIELDS];
 	ost_stat_fields(&c, &cs, f);
 	/* ost_log() takes up to 1,800 characters of message: every field fits. */
-	char line[1760];
+	char line[3072];
 	size_t pos = 0;
 	for (size_t i = 0; i < OST_STAT_FIELDS && pos < sizeof(line); i++) {
 		int n = snprintf(line + pos, sizeof(line) - pos, " %s=%llu", f[i].key,
@@ -596,6 +645,31 @@ void ost_worker_engine_log_stats(struct ost_worker *w)
 		pos += (size_t)n;
 	}
 	ost_log(OST_LOG_INFO, "server", "stats worker=%u%s", w->id, line);
+}
+
+_Static_assert(sizeof(((struct ost_worker_stats *)0)->rcode) == OST_RCODE_SLOTS * sizeof(uint64_t),
+	       "worker.h's rcode array has OST_RCODE_SLOTS slots");
+_Static_assert(sizeof(struct ost_worker_counters) % sizeof(uint64_t) == 0,
+	       "ost_worker_counters is summed as an array of uint64_t");
+
+void ost_server_snapshot(struct ost_server *srv, struct ost_server_snapshot *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		struct ost_worker_counters w;
+		if (ost_worker_engine_counters(&srv->workers[i], &w) < 0)
+			continue;
+		out->n_workers++;
+		/* Every field is a uint64_t: add them as an array. */
+		const uint64_t *src = (const uint64_t *)&w;
+		uint64_t *dst = (uint64_t *)&out->sum;
+		for (size_t k = 0; k < sizeof(w) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+	}
+	if (srv->engine && srv->engine->cache) {
+		out->has_cache = true;
+		ost_cache_stats_get(srv->engine->cache, &out->cache);
+	}
 }
 
 static void on_stats_async(uv_async_t *a)

@@ -27,10 +27,12 @@
 #include "ostrov/cache.h"
 #include "ostrov/clock.h"
 #include "ostrov/config.h"
+#include "ostrov/drill.h"
 #include "ostrov/resolver.h"
 #include "ostrov/validator.h"
 
 struct ost_worker;
+struct ost_server;
 struct ost_tcp_conn;
 struct ost_resilience;
 
@@ -57,6 +59,19 @@ struct ost_engine {
 	unsigned cfg_gen;             /**< reloads published to the workers */
 };
 
+/** Finite buckets of the client latency histogram (ost_latency_bounds_ns). */
+#define OST_LAT_BUCKETS 18
+/** Slots of ost_worker_counters.ede: INFO-CODEs 0..31, and [32] for any higher code. */
+#define OST_EDE_SLOTS   33
+/** Slots of ost_worker_counters.rcode: header rcodes 0..15, and [16] for BADVERS. */
+#define OST_RCODE_SLOTS 17
+
+/**
+ * Upper bounds (inclusive, nanoseconds) of the client latency buckets, from
+ * 10 us to 5 s; a latency above the last one falls in the +Inf bucket.
+ */
+extern const uint64_t ost_latency_bounds_ns[OST_LAT_BUCKETS];
+
 /** One worker's counters, as published at the end of each of its loop iterations. */
 struct ost_worker_counters {
 	uint64_t udp_queries;       /**< datagrams classified as queries */
@@ -78,8 +93,40 @@ struct ost_worker_counters {
 	uint64_t udp_batch[4];      /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
 	uint64_t udp_send_calls;    /**< sendmmsg() calls */
 	uint64_t udp_coalesced;     /**< UDP wake-ups that waited for more datagrams */
-	struct ost_resolver_stats rs; /**< the worker's resolver */
+	struct ost_resolver_stats rs;    /**< the worker's resolver */
+	uint64_t dropped;                /**< packets dropped (short, responses, ACL drop) */
+	uint64_t errors;                 /**< FORMERR, NOTIMP and BADVERS answers */
+	uint64_t acl_denied;             /**< packets or connections outside access.allow */
+	uint64_t tcp_refused;            /**< connections over tcp-max-connections */
+	uint64_t rcode[OST_RCODE_SLOTS]; /**< replies sent, by rcode */
+	uint64_t ede[OST_EDE_SLOTS];     /**< replies sent with an EDE option, by INFO-CODE */
+	/** answers of the answering path (hits, engine results, isolation SERVFAILs) by source */
+	uint64_t by_source[OST_DRILL_SRC_COUNT];
+	uint64_t sec[OST_SEC_COUNT]; /**< the same answers by DNSSEC status of their data */
+	/** client latency (query classified -> reply handed to the socket) per source, as
+	 *  per-bucket counts (not cumulative); [OST_LAT_BUCKETS] is above the last bound */
+	uint64_t latency[OST_DRILL_SRC_COUNT][OST_LAT_BUCKETS + 1];
+	uint64_t latency_sum_ns[OST_DRILL_SRC_COUNT]; /**< sum of those latencies */
 };
+
+/**
+ * What `ostrovctl stats` and /metrics both show: the counters of every
+ * worker summed, and the cache's, taken at one moment.
+ */
+struct ost_server_snapshot {
+	unsigned n_workers;             /**< workers that answered (those with an engine) */
+	struct ost_worker_counters sum; /**< their counters, summed */
+	struct ost_cache_stats cache;   /**< cache counters; zero without a cache */
+	bool has_cache;                 /**< a cache is configured */
+};
+
+/**
+ * Take a snapshot of the daemon's counters (any thread; each worker's part
+ * is at most one loop iteration old).
+ * @param srv the server
+ * @param out receives the snapshot
+ */
+void ost_server_snapshot(struct ost_server *srv, struct ost_server_snapshot *out);
 
 /**
  * Copy the counters worker @p w published last (any thread; they are at
@@ -95,7 +142,7 @@ struct ost_stat_field {
 };
 
 /** Number of fields ost_stat_fields() writes. */
-#define OST_STAT_FIELDS 46
+#define OST_STAT_FIELDS 52
 
 /**
  * The statistics fields of @p c and @p cs, in the order of the log line.

@@ -26,6 +26,7 @@
 
 #include "daemon_ctl.h"
 #include "engine.h"
+#include "metrics.h"
 #include "reload.h"
 #include "resilience.h"
 #include "worker.h"
@@ -48,8 +49,9 @@ struct main_ctx {
 	uv_signal_t sigusr1;
 	uv_signal_t sighup;
 	struct ost_server *srv;
-	struct ost_resilience *res; /* or NULL */
-	struct ost_daemon_ctl *ctl; /* or NULL */
+	struct ost_resilience *res;      /* or NULL */
+	struct ost_daemon_ctl *ctl;      /* or NULL */
+	struct ost_metrics_srv *metrics; /* or NULL */
 	bool is_stopping;
 };
 
@@ -63,6 +65,8 @@ static void shutdown_rest(void *arg)
 {
 	struct main_ctx *m = arg;
 	m->ctl = NULL;
+	ost_metrics_srv_stop(m->metrics);
+	m->metrics = NULL;
 	for (unsigned i = 0; i < m->srv->n_workers; i++)
 		ost_worker_stop(&m->srv->workers[i]);
 	uv_close((uv_handle_t *)&m->sigterm, NULL);
@@ -168,6 +172,7 @@ static int run(const struct ost_config *cfg)
 	memset(&msrv, 0, sizeof(msrv));
 	bool has_mirror = false;
 	bool loop_ok = false, res_ok = false;
+	int metrics_fd = -1;
 	if (!tcp_fds || !udp_fds || !srv.workers) {
 		ost_log(OST_LOG_ERR, "server", "out of memory");
 		goto out;
@@ -180,6 +185,18 @@ static int run(const struct ost_config *cfg)
 		close_fds(udp_fds, n * n_workers);
 		rc = EXIT_CONFIG;
 		goto out;
+	}
+	/* The /metrics endpoint's socket with the others: a busy port is a start-up error. */
+	if (cfg->server.metrics_listen.len) {
+		metrics_fd = ost_tcp_socket(&cfg->server.metrics_listen);
+		if (metrics_fd < 0) {
+			ost_log(OST_LOG_ERR, "server",
+				"cannot bind addr=%s proto=tcp what=metrics err=\"%s\"",
+				cfg->server.metrics_listen.text, strerror(-metrics_fd));
+			close_fds(udp_fds, n * n_workers);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
 	}
 	/* After the binds: a second daemon on the same address never touches the cache. */
 	char err[1024];
@@ -270,6 +287,22 @@ static int run(const struct ost_config *cfg)
 			goto out;
 		}
 	}
+	if (metrics_fd >= 0) {
+		struct ost_metrics_sources msrc = {
+			.fo = m.res ? m.res->fo : NULL,
+			.drill = m.res ? m.res->drill : NULL,
+			.mirror = has_mirror ? msrv.m : NULL,
+			.clock = &engine.clock,
+		};
+		int fd = metrics_fd;
+		metrics_fd = -1; /* taken over, closed on failure too */
+		int mret = ost_metrics_srv_start(&m.loop, fd, &srv, &msrc, &m.metrics);
+		if (mret < 0) {
+			ost_log(OST_LOG_ERR, "server", "cannot serve metrics addr=%s err=\"%s\"",
+				cfg->server.metrics_listen.text, ost_strerror(mret));
+			goto out;
+		}
+	}
 	/* The control socket (mode 0600) once everything it reaches exists. */
 	int cret = ost_daemon_ctl_start(&m.loop, &srv, m.res, has_mirror ? &msrv : NULL, &m.ctl);
 	if (cret < 0) {
@@ -287,8 +320,11 @@ out:
 		uv_close((uv_handle_t *)&m.sigterm, NULL);
 		uv_close((uv_handle_t *)&m.sigint, NULL);
 		uv_close((uv_handle_t *)&m.sigusr1, NULL);
+		ost_metrics_srv_stop(m.metrics);
 		uv_close((uv_handle_t *)&m.sighup, NULL);
 	}
+	if (metrics_fd >= 0)
+		close(metrics_fd);
 	for (unsigned i = 0; i < started; i++)
 		ost_worker_join(&srv.workers[i]);
 	for (unsigned i = started; i < inited; i++)

@@ -260,6 +260,13 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 	SCALAR(server.workers, "server.workers");
 	if (!str_eq(start->server.control_socket, nc->server.control_socket))
 		key_add(k, "server.control-socket");
+	/* The /metrics endpoint (server/metrics.c) reads its socket and allow-list at start. */
+	if (start->server.metrics_listen.len != nc->server.metrics_listen.len ||
+	    memcmp(&start->server.metrics_listen.ss, &nc->server.metrics_listen.ss,
+		   start->server.metrics_listen.len) != 0)
+		key_add(k, "server.metrics-listen");
+	if (!acl_eq(&start->server.metrics_allow, &nc->server.metrics_allow))
+		key_add(k, "server.metrics-allow");
 	if (!str_eq(start->resolver.root_hints_file, nc->resolver.root_hints_file) ||
 	    !hints_eq(e, probe))
 		key_add(k, "resolver.root-hints-file");

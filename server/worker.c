@@ -63,6 +63,8 @@ void ost_worker_answer_rcode(struct ost_worker *w, const struct ost_reply_to *to
 		ost_pkt_write_rcode(q, rcode, w->cfg->resolver.edns_buffer_size, buf, sizeof(buf));
 	if (n == 0 || ost_reply_send(to, buf, n) < 0)
 		w->stats.send_failed++;
+	else
+		w->stats.rcode[rcode < OST_RCODE_SLOTS ? rcode : 0]++;
 }
 
 void ost_worker_on_message(struct ost_worker *w, struct ost_reply_to *to, bool allowed,

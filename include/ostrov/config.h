@@ -112,6 +112,10 @@ struct ost_config {
 		uint32_t tcp_max_connections; /**< total client TCP connections */
 		uint32_t udp_coalesce_us;     /**< UDP receive coalescing window (us), 0 = off */
 		char *control_socket;         /**< path of the control socket, or NULL */
+		/** address of the Prometheus /metrics HTTP endpoint (server/metrics.c);
+		 *  its len is 0 when metrics-listen is not set: no endpoint */
+		struct ost_addr metrics_listen;
+		struct ost_acl metrics_allow; /**< clients allowed to scrape, default loopback */
 	} server;
 	/** Section access: */
 	struct {
