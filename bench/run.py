@@ -1384,7 +1384,15 @@ def rss_bench(a, work, bench, make):
     lab = MiniLab(os.path.join(work, "rss-lab"), n + 1, 0, signed_tld=False,
                   nsd_timeout=max(60, n // 5000))
     qfile = os.path.join(work, "rss-names.txt")
-    write_queries(qfile, lab.names)
+    names = list(lab.names)
+    if a.rss_order == "shuffled":
+        # Traffic does not arrive in key order. Fed sorted, every B-tree page split leaves
+        # a half-full page behind that no later key lands in (LMDB splits in the middle),
+        # which is the worst case for ostrovd and Knot Resolver and no case for Unbound's
+        # hash tables. Fixed seed: every resolver gets the same order.
+        import random
+        random.Random(4).shuffle(names)
+    write_queries(qfile, names)
     bench.rss_names = len(lab.names)
     cores = cpu_list(a.all_cpus)
     for name in a.resolvers:
@@ -1595,6 +1603,9 @@ def parse_args(argv):
                     "buffers (kresd) drop")
     ap.add_argument("--rss-names", type=int, default=1000000,
                     help="names of the unsigned zone each resolver is fed once (step rss1m)")
+    ap.add_argument("--rss-order", choices=("shuffled", "sorted"), default="shuffled",
+                    help="order the rss1m names are fed in (sorted: canonical order, the "
+                    "B-tree's worst case)")
     ap.add_argument("--rss-window", type=int, default=200,
                     help="dnsperf -q while feeding the rss1m names")
     ap.add_argument("--rss-ostrovd-cache", default="4G",
@@ -1760,11 +1771,23 @@ def append_results(a, argv, started, mach, versions, lab, bench, rows):
                                                     a.resolver_cpus, a.gen_cpus, a.all_cpus,
                                                     a.nice),
         "- command: `bench/run.py %s`" % " ".join(shlex.quote(x) for x in argv),
+    ]
+    if "rss1m" in a.steps:
+        lines += [
+            "- rss1m: a mini lab (NSD) with an unsigned `bench.` zone of %d A names (no DS in "
+            "the signed root: provably insecure), fed once each in %s order with `dnsperf -n 1 -q %d`, one worker, "
+            "validation on; ostrovd cache.size %s, Unbound msg-cache-size and "
+            "rrset-cache-size %s each, Knot Resolver cache %s; memory read after the resolver "
+            "has written what it was fed (its counters stopped moving)"
+            % (getattr(bench, "rss_names", a.rss_names), a.rss_order, a.rss_window,
+               a.rss_ostrovd_cache, a.rss_unbound_cache, a.rss_ostrovd_cache)]
+    lines += [
         "",
         render(rows, True) if rows else "(no results)",
         "",
     ]
-    lines += ["- " + t for t in bench.targets()]
+    if any(k[2] == "hit_cpu" for k in bench.results):
+        lines += ["- " + t for t in bench.targets()]
     lines += ["- note: " + n for n in bench.notes]
     lines += ["", "Exact commands (first of each kind; temp paths vary):", "", "```"]
     lines += ["%s: %s" % (k, v) for k, v in _commands.items() if k not in ("dig", "version")]
