@@ -1764,14 +1764,16 @@ def append_results(a, argv, started, mach, versions, lab, bench, rows):
         "- machine: nproc %d, CPU %s, kernel %s; load average before %s, after %s"
         % (mach["nproc"], mach["cpu"], mach["kernel"], mach["load"], load_after),
         "- versions: " + "; ".join("%s: %s" % (k, v) for k, v in sorted(versions.items())),
-        "- lab: %s; %d cache-miss names, %d cache-hit names" %
-        (lab.kind, min(len(lab.names), a.miss_names), len(lab.hit)),
-        "- plan: %d runs of %d s; fixed rate %d qps; resolver on CPU %s, generator on CPU %s "
-        "(two-worker runs: both on %s); nice %d" % (a.runs, a.duration, a.rate,
-                                                    a.resolver_cpus, a.gen_cpus, a.all_cpus,
-                                                    a.nice),
-        "- command: `bench/run.py %s`" % " ".join(shlex.quote(x) for x in argv),
     ]
+    if not isinstance(lab, NoLab):
+        lines += [
+            "- lab: %s; %d cache-miss names, %d cache-hit names" %
+            (lab.kind, min(len(lab.names), a.miss_names), len(lab.hit)),
+            "- plan: %d runs of %d s; fixed rate %d qps; resolver on CPU %s, generator on CPU "
+            "%s (two-worker runs: both on %s); nice %d" % (a.runs, a.duration, a.rate,
+                                                           a.resolver_cpus, a.gen_cpus,
+                                                           a.all_cpus, a.nice)]
+    lines += ["- command: `bench/run.py %s`" % " ".join(shlex.quote(x) for x in argv)]
     if "rss1m" in a.steps:
         lines += [
             "- rss1m: a mini lab (NSD) with an unsigned `bench.` zone of %d A names (no DS in "
