@@ -12,6 +12,7 @@ its utime+stime from /proc. Prints one line per run. Needs root, perf and the re
 """
 import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,7 @@ def one(res, lab, hit, tag):
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     work = tempfile.mkdtemp(prefix="ostrov-hitsys-")
+    atexit.register(shutil.rmtree, work, True)  # runs last: after the lab is down
     atexit.register(B.cleanup)
     B._nice = -10
     lab = B.RealLab(os.path.join(B.REPO, "tests", "lab", "lab"), os.path.join(work, "lab"), 100)
