@@ -365,8 +365,12 @@ class MiniLab(Lab):
 
     kind = "mini (bench/run.py, NSD)"
 
-    def __init__(self, d, n_names, n_hit):
+    def __init__(self, d, n_names, n_hit, signed_tld=True, nsd_timeout=20):
+        """signed_tld False: 'bench.' is unsigned and its delegation has no DS (an insecure
+        zone: no signing, so a million names are up in seconds, and every validating
+        resolver caches the same unsigned RRsets)."""
         self.dir = d
+        self.nsd_timeout = nsd_timeout
         os.makedirs(d, exist_ok=True)
         self.root_ip, self.tld_ip = self._pick_addresses()
         keys = os.path.join(d, "keys")
@@ -387,16 +391,22 @@ class MiniLab(Lab):
             f.write("a.root-servers.mini. 518400 IN A %s\n" % self.root_ip)
             f.write("bench. 172800 IN NS ns.bench.\n")
             f.write("ns.bench. 172800 IN A %s\n" % self.tld_ip)
-            f.write(bench_ds)
-        names = ["h%05d.bench." % i for i in range(n_names)]
+            if signed_tld:
+                f.write(bench_ds)
+        width = max(5, len(str(max(n_names - 1, 0))))
+        names = ["h%0*d.bench." % (width, i) for i in range(n_names)]
         with open(os.path.join(keys, "bench.zone"), "w") as f:
             f.write("bench. 86400 IN SOA ns.bench. hostmaster.bench. %s\n" % soa)
             f.write("bench. 86400 IN NS ns.bench.\n")
             f.write("ns.bench. 86400 IN A %s\n" % self.tld_ip)
             for i, n in enumerate(names):
-                f.write("%s 86400 IN A 127.0.%d.%d\n" % (n, (i >> 8) & 255, i & 255))
+                f.write("%s 86400 IN A 127.%d.%d.%d\n" % (n, (i >> 16) & 255, (i >> 8) & 255,
+                                                            i & 255))
         for zone, origin, k in (("root.zone", ".", (rksk, rzsk)),
                                 ("bench.zone", "bench.", (bksk, bzsk))):
+            if origin == "bench." and not signed_tld:
+                shutil.copyfile(os.path.join(keys, zone), os.path.join(keys, zone + ".signed"))
+                continue
             run("ldns-signzone", ["ldns-signzone", "-o", origin, zone] + list(k), cwd=keys)
         self.hints = os.path.join(d, "root.hints")
         with open(self.hints, "w") as f:
@@ -465,7 +475,7 @@ zone:
         start("nsd", ["nsd", "-d", "-c", conf], os.path.join(d, "stdout.log"))
 
     def _wait_nsd(self):
-        deadline = time.time() + 20
+        deadline = time.time() + self.nsd_timeout
         checks = (
             (self.root_ip, ".", "SOA", "NOERROR"),
             (self.tld_ip, self.ready[0], "A", "NOERROR"),
@@ -575,6 +585,8 @@ class Floor(Resolver):
 
 class Unbound(Resolver):
     name = "unbound"
+    msg_cache, rrset_cache = "256m", "512m"
+    control_port = None  # set: remote control on 127.0.0.1@port without certificates
 
     def available(self):
         return None if shutil.which("unbound") else "unbound not installed"
@@ -606,17 +618,28 @@ class Unbound(Resolver):
   logfile: "%(d)s/unbound.log"
   use-syslog: no
   verbosity: 0
-  msg-cache-size: 256m
-  rrset-cache-size: 512m
+  msg-cache-size: %(msg)s
+  rrset-cache-size: %(rrset)s
   key-cache-size: 64m
   num-queries-per-thread: 4096
   outgoing-range: 8192
   so-rcvbuf: 4m
   so-sndbuf: 4m
 remote-control:
-  control-enable: no
+%(control)s
 """ % {"workers": workers, "port": self.port, "hints": lab.hints, "ta": lab.ta, "d": d,
-                "modules": "validator iterator" if validation else "iterator"})
+                "modules": "validator iterator" if validation else "iterator",
+                "msg": self.msg_cache, "rrset": self.rrset_cache,
+                "control": "  control-enable: no" if not self.control_port else
+                "  control-enable: yes\n  control-interface: 127.0.0.1\n"
+                "  control-port: %d\n  control-use-cert: no" % self.control_port})
+        if self.control_port:  # cache counts and memory need extended statistics
+            with open(conf) as f:
+                text = f.read()
+            with open(conf, "w") as f:
+                f.write(text.replace("  verbosity: 0\n",
+                                     "  verbosity: 0\n  extended-statistics: yes\n"))
+        self.conf = conf
         note_config("unbound", conf)
         run("unbound-checkconf", ["unbound-checkconf", conf])
         self.procs = [start("unbound", pin(cpus) + ["unbound", "-d", "-c", conf],
@@ -627,6 +650,7 @@ class Kresd(Resolver):
     """Knot Resolver 5.x: one process per worker sharing one LMDB cache (SO_REUSEPORT)."""
 
     name = "kresd"
+    cache_mb = 1024
 
     def available(self):
         return None if shutil.which("kresd") else "kresd not installed"
@@ -647,7 +671,7 @@ class Kresd(Resolver):
 log_level('warning')
 net.ipv6 = false
 net.listen('127.0.0.1', %(port)d, { kind = 'dns' })
-cache.open(1024 * MB, 'lmdb://%(d)s/cache')
+cache.open(%(mb)d * MB, 'lmdb://%(d)s/cache')
 -- no outside queries: the default root TA and its helpers go, lab hints come in
 trust_anchors.remove('.')
 modules.unload('ta_signal_query')
@@ -658,7 +682,8 @@ modules.load('hints > iterate')
 hints.root({ %(hints)s })
 -- lab name servers are on loopback, which kresd skips unless ALLOW_LOCAL is set
 policy.add(policy.all(policy.FLAGS({'ALLOW_LOCAL'})))
-""" % {"port": self.port, "d": d, "ta": ta, "hints": hints})
+""" % {"port": self.port, "d": d, "ta": ta, "hints": hints, "mb": self.cache_mb})
+        self.cache_dir = os.path.join(d, "cache")
         note_config("kresd", conf)
         self.procs = []
         for i in range(workers):
@@ -672,6 +697,7 @@ class Ostrovd(Resolver):
     """ostrovd with a config in the shared YAML contract (TEAM.md)."""
 
     name = "ostrovd"
+    cache_size = "1024M"
 
     # Extra lines of the server section ("  key: value\n"), for A/B runs (bench/coalesce_ab.py).
     extra_server = ""
@@ -714,9 +740,12 @@ resolver:
   validation: %(val)s
 cache:
   path: %(d)s/cache
-  size: 1024M
+  size: %(size)s
 """ % {"port": self.port, "workers": workers, "d": d, "hints": lab.hints, "ta": lab.ta,
-                "val": "yes" if validation else "no", "extra": self.extra_server})
+                "val": "yes" if validation else "no", "extra": self.extra_server,
+                "size": self.cache_size})
+        self.cache_dir = os.path.join(d, "cache")
+        self.control = os.path.join(d, "control.sock")
         note_config("ostrovd", conf)
         chk = run("ostrovd-check", [self.binary, "-c", conf, "--check-config"], check=False)
         if chk.returncode != 0:
@@ -855,6 +884,7 @@ class Bench:
         self.results = {}  # (resolver, mode, key) -> [values]
         self.mirror = {}  # tool -> {"wall": [s], "cpu": [s]}
         self.bigzone = {}  # tool -> {"wall": [s], "cpu": [s]} on the generated zone
+        self.rss, self.rss_detail = {}, {}  # step rss1m: resolver -> {figure: value}
         self.quiet_ok, self.busy_waits = True, 0
         self.notes = []
         self.hitfile = os.path.join(work, "hit.txt")
@@ -1217,6 +1247,278 @@ def mirror_rows(bench):
 
 
 # ---------------------------------------------------------------------------------------
+# Memory with a million cached names (step rss1m).
+
+
+def mem_kb(pids):
+    """Memory of the processes in kB: /proc/PID/status (VmRSS = RssAnon + RssFile + RssShmem,
+    VmHWM its peak) and /proc/PID/smaps_rollup (Pss: shared pages divided among the processes
+    mapping them)."""
+    out = {}
+    for pid in pids:
+        for path, keys in (("status", ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM")),
+                           ("smaps_rollup", ("Pss", "Pss_Anon", "Pss_File"))):
+            try:
+                with open("/proc/%d/%s" % (pid, path)) as f:
+                    for line in f:
+                        k, _, v = line.partition(":")
+                        if k in keys:
+                            out[k] = out.get(k, 0) + int(v.split()[0])
+            except FileNotFoundError:
+                pass
+    return out
+
+
+def ostrovd_stats(res):
+    """ostrovctl stats --json of a running ostrovd, or {}."""
+    ctl = find_binary("control/ostrovctl", None)
+    if not ctl:
+        return {}
+    r = run("ostrovctl", [ctl, "-s", res.control, "stats", "--json"], check=False, timeout=20)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {}
+
+
+def unbound_stats(res):
+    """unbound-control stats_noreset of a running Unbound (remote control on), or {}."""
+    r = run("unbound-control", ["unbound-control", "-c", res.conf, "stats_noreset"],
+            check=False, timeout=20)
+    out = {}
+    for line in r.stdout.splitlines():
+        k, eq, v = line.partition("=")
+        if eq:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                pass
+    return out
+
+
+def ostrov_cache_census(cache_dir):
+    """Entries of a stopped ostrovd's cache by (type, tag), from mdb_dump of the 'entries'
+    database: a key ends with the type (2 octets, big-endian) and the tag (enum
+    ost_cache_tag: 0 RRset, 1 negative, 2 whole answer, 3 failure)."""
+    if not shutil.which("mdb_dump"):
+        return {}
+    argv = ["mdb_dump", "-s", "entries", cache_dir]
+    note_command("mdb_dump", argv)
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    counts, body, is_key = {}, False, True
+    for line in p.stdout:
+        if not body:
+            body = line.startswith("HEADER=END")
+            continue
+        if line.startswith("DATA=END"):
+            break
+        if is_key:
+            k = line.strip()
+            if len(k) >= 6:
+                key = (int(k[-6:-2], 16), int(k[-2:], 16))
+                counts[key] = counts.get(key, 0) + 1
+        is_key = not is_key
+    p.wait(600)
+    return counts
+
+
+def mdb_stat(path, extra):
+    if not shutil.which("mdb_stat"):
+        return ""
+    return run("mdb_stat", ["mdb_stat"] + extra + [path], check=False, timeout=600).stdout
+
+
+def lmdb_used_mb(stat_text):
+    """Pages in use (the high-water mark, free pages included) x page size, from mdb_stat -e."""
+    pages = re.search(r"Number of pages used: (\d+)", stat_text)
+    psz = re.search(r"Page size: (\d+)", stat_text)
+    return int(pages.group(1)) * int(psz.group(1)) / 1048576.0 if pages and psz else None
+
+
+def file_mb(path):
+    """(apparent size, allocated size) of a file in MB, or (0, 0)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return 0.0, 0.0
+    return st.st_size / 1048576.0, st.st_blocks * 512 / 1048576.0
+
+
+def settle(probe, timeout=60):
+    """Poll probe() once a second until two samples in a row are equal (the resolver has
+    written what it was fed) or timeout; returns the last sample."""
+    last, deadline = probe(), time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(1.0)
+        cur = probe()
+        if cur == last:
+            return cur
+        last = cur
+    return last
+
+
+RSS_FIGURES = [
+    # key, label, unit, ratio ostrov/x
+    ("fed_ok", "names fed once, answered NOERROR", "q", False),
+    ("fed_bad", "  SERVFAIL + lost while feeding", "q", False),
+    ("fed_rate", "  feed rate (dnsperf -n 1)", "qps", False),
+    ("fed_cpu", "  resolver CPU per name fed", "us", True),
+    ("rrsets", "A RRsets of fed names cached", "n", False),
+    ("rrsets_all", "RRsets cached, all", "n", False),
+    ("answers", "whole answers cached (msg)", "n", False),
+    ("entries", "cache entries, all kinds", "n", False),
+    ("rss0", "VmRSS before feeding", "MB", True),
+    ("VmRSS", "VmRSS after feeding", "MB", True),
+    ("RssAnon", "  RssAnon (heap)", "MB", True),
+    ("RssFile", "  RssFile (mapped files: LMDB map, libraries)", "MB", True),
+    ("Pss", "Pss (smaps_rollup)", "MB", True),
+    ("VmHWM", "VmHWM (peak RSS)", "MB", True),
+    ("own_mem", "cache memory by the resolver's own count", "MB", True),
+    ("lmdb", "LMDB pages in use (mdb_stat)", "MB", True),
+]
+
+
+def rss_bench(a, work, bench, make):
+    """Step rss1m: each resolver, fresh and alone, is fed every name of an unsigned zone
+    once; then its memory and the number of RRsets it holds are read, so the comparison is
+    for the same content. Caches are sized so nothing is evicted (the counts show it)."""
+    n = a.rss_names
+    log("rss: mini lab with an unsigned zone of %d names (NSD loads it in ~%d s)"
+        % (n, max(1, n // 100000)))
+    lab = MiniLab(os.path.join(work, "rss-lab"), n + 1, 0, signed_tld=False,
+                  nsd_timeout=max(60, n // 5000))
+    qfile = os.path.join(work, "rss-names.txt")
+    names = list(lab.names)
+    if a.rss_order == "shuffled":
+        # Traffic does not arrive in key order. Fed sorted, every B-tree page split leaves
+        # a half-full page behind that no later key lands in (LMDB splits in the middle),
+        # which is the worst case for ostrovd and Knot Resolver and no case for Unbound's
+        # hash tables. Fixed seed: every resolver gets the same order.
+        import random
+        random.Random(4).shuffle(names)
+    write_queries(qfile, names)
+    bench.rss_names = len(lab.names)
+    cores = cpu_list(a.all_cpus)
+    for name in a.resolvers:
+        if name == "floor":
+            continue
+        res = make(name)
+        why = res.available()
+        if why:
+            bench.note("rss: %s skipped: %s" % (name, why))
+            continue
+        if name == "ostrovd":
+            res.cache_size = a.rss_ostrovd_cache
+        elif name == "unbound":
+            res.msg_cache = res.rrset_cache = a.rss_unbound_cache
+            res.control_port = free_port(8953)
+        elif name == "kresd":
+            res.cache_mb = int(a.rss_ostrovd_cache.rstrip("MmGg")) * (
+                1024 if a.rss_ostrovd_cache[-1] in "Gg" else 1)
+        bench.quiet(cores)
+        log("rss: %s: feeding %d names" % (name, len(lab.names)))
+        res.start(lab, 1, True, a.resolver_cpus, "rss")
+        why = res.wait_ready(lab, False, a.ready_timeout)  # 'bench.' is insecure: no AD
+        if why:
+            res.stop()
+            bench.note("rss: %s skipped: %s" % (name, why))
+            continue
+        out, detail = {}, []
+        try:
+            out["rss0"] = mem_kb(res.pids()).get("VmRSS", 0) / 1024.0
+            gen = Gen(a.gen_cpus, res.port, a.resolver_cpus)
+            r = gen.dnsperf("dnsperf-rss-feed", qfile, res.pids(),
+                            ["-n", "1", "-q", str(a.rss_window), "-t", "5"],
+                            timeout=max(600, n // 500))
+            ok = r["rcodes"].get("NOERROR", 0)
+            out["fed_ok"] = ok
+            out["fed_bad"] = r["rcodes"].get("SERVFAIL", 0) + int(r["lost"])
+            out["fed_rate"] = ok / r["runtime"] if r["runtime"] else 0
+            out["fed_cpu"] = r["cpu_s"] * 1e6 / ok if ok else float("nan")
+            if name == "ostrovd":
+                st = settle(lambda: ostrovd_stats(res).get("cache_entries"))
+                st = ostrovd_stats(res)
+                out["entries"] = st.get("cache_entries", float("nan"))
+                detail.append("ostrovctl stats: " + ", ".join(
+                    "%s=%s" % (k, v) for k, v in sorted(st.items()) if k.startswith("cache")))
+                if st.get("cache_evictions") or st.get("cache_write_dropped"):
+                    bench.note("rss: ostrovd evicted %s / dropped %s entries: raise "
+                               "--rss-ostrovd-cache" % (st.get("cache_evictions"),
+                                                        st.get("cache_write_dropped")))
+            elif name == "unbound":
+                st = settle(lambda: unbound_stats(res).get("rrset.cache.count"))
+                st = unbound_stats(res)
+                out["rrsets_all"] = st.get("rrset.cache.count", float("nan"))
+                out["answers"] = st.get("msg.cache.count", float("nan"))
+                out["own_mem"] = (st.get("mem.cache.rrset", 0) +
+                                  st.get("mem.cache.message", 0)) / 1048576.0
+                detail.append("unbound-control stats_noreset: " + ", ".join(
+                    "%s=%d" % (k, v) for k, v in sorted(st.items())
+                    if k.startswith(("mem.", "rrset.", "msg.", "infra.", "key."))))
+            else:
+                settle(lambda: mem_kb(res.pids()).get("VmRSS"), 10)
+            m = mem_kb(res.pids())
+            for k in ("VmRSS", "RssAnon", "RssFile", "Pss", "VmHWM"):
+                if k in m:
+                    out[k] = m[k] / 1024.0
+            detail.append("/proc memory kB: " + ", ".join("%s=%d" % kv for kv in
+                                                         sorted(m.items())))
+            if not pids_alive(res.pids()):
+                raise RuntimeError("resolver died during the run")
+        except Exception as e:
+            bench.note("rss: %s failed: %s" % (name, e))
+            res.stop()
+            continue
+        res.stop()
+        if name == "ostrovd":
+            c = ostrov_cache_census(res.cache_dir)
+            if c:
+                out["rrsets"] = c.get((1, 0), 0)
+                out["rrsets_all"] = sum(v for (t, tag), v in c.items() if tag == 0)
+                out["answers"] = sum(v for (t, tag), v in c.items() if tag == 2)
+                detail.append("entries by (type, tag): " + ", ".join(
+                    "%d/%d=%d" % (t, tag, v) for (t, tag), v in sorted(c.items())))
+            t = mdb_stat(res.cache_dir, ["-e", "-f", "-a"])
+            out["lmdb"] = lmdb_used_mb(t)
+            detail.append("data.mdb size %.1f MB, %.1f MB allocated" %
+                          file_mb(os.path.join(res.cache_dir, "data.mdb")))
+            detail.append("mdb_stat -e -f -a:\n" + t.strip())
+        elif name == "kresd":
+            t = mdb_stat(res.cache_dir, ["-e", "-f"])
+            out["lmdb"] = lmdb_used_mb(t)
+            m = re.search(r"Status of Main DB.*?Entries: (\d+)", t, re.S)
+            if m:
+                out["entries"] = int(m.group(1))
+            detail.append("data.mdb size %.1f MB, %.1f MB allocated" %
+                          file_mb(os.path.join(res.cache_dir, "data.mdb")))
+            detail.append("mdb_stat -e -f:\n" + t.strip())
+        bench.rss[name] = out
+        bench.rss_detail[name] = detail
+        log("rss: %s: %s" % (name, ", ".join("%s=%s" % (k, fmt(v))
+                                               for k, v in out.items())))
+
+
+def rss_rows(bench):
+    rows = []
+    if not bench.rss:
+        return rows
+    order = [r for r in ("ostrovd", "unbound", "kresd") if r in bench.rss]
+    o = bench.rss.get("ostrovd", {})
+    n = "{:,}".format(getattr(bench, "rss_names", 0))
+    for key, label, unit, ratio in RSS_FIGURES:
+        for r in order:
+            v = bench.rss[r].get(key)
+            if v is None:
+                continue
+            ro = ""
+            if ratio and r != "ostrovd" and o.get(key) and v:
+                ro = "%.2f" % (o[key] / v)
+            rows.append(("%s [%s names]" % (label, n), unit, "1w val", r, fmt(v), "", "", 1,
+                         ro, ""))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
 # Binaries, machine facts, main.
 
 
@@ -1283,7 +1585,8 @@ def parse_args(argv):
     ap.add_argument("--validation", default="on,off")
     ap.add_argument("--steps", default="miss,hit,peak,mirror,bigzone",
                     help="bigzone: the generated 1M-record zone (slow the first time: "
-                    "generation and signing, cached under /tmp)")
+                    "generation and signing, cached under /tmp); rss1m (not run by default, "
+                    "minutes per resolver): memory after feeding --rss-names names")
     ap.add_argument("--no-bigzone", action="store_true", help="leave out the bigzone step")
     ap.add_argument("--big-records", type=int, default=1000000,
                     help="RRs of the generated signed zone (bigzone step)")
@@ -1302,6 +1605,17 @@ def parse_args(argv):
                     help="dnsperf -q (outstanding queries) at the fixed rate: it bounds the "
                     "bursts a stalled generator sends, which resolvers with default socket "
                     "buffers (kresd) drop")
+    ap.add_argument("--rss-names", type=int, default=1000000,
+                    help="names of the unsigned zone each resolver is fed once (step rss1m)")
+    ap.add_argument("--rss-order", choices=("shuffled", "sorted"), default="shuffled",
+                    help="order the rss1m names are fed in (sorted: canonical order, the "
+                    "B-tree's worst case)")
+    ap.add_argument("--rss-window", type=int, default=200,
+                    help="dnsperf -q while feeding the rss1m names")
+    ap.add_argument("--rss-ostrovd-cache", default="4G",
+                    help="ostrovd cache.size (and Knot Resolver's cache) for rss1m: no eviction")
+    ap.add_argument("--rss-unbound-cache", default="2g",
+                    help="Unbound msg-cache-size and rrset-cache-size for rss1m: no eviction")
     ap.add_argument("--lab", choices=("auto", "real", "mini"), default="auto")
     ap.add_argument("--mini-names", type=int, default=10000)
     ap.add_argument("--ostrovd", help="path of ostrovd (default build/*/server/ostrovd)")
@@ -1395,9 +1709,13 @@ def main(argv):
         res = classes[name](free_port(ports[name]))
         if res.available() is None:
             versions[name] = res.version()
+        if isinstance(lab, NoLab):
+            continue
         if bench.measure(res):
             measured.append(name)
 
+    if "rss1m" in a.steps:
+        rss_bench(a, work, bench, lambda n: classes[n](free_port(ports[n])))
     if "mirror" in a.steps:
         mirror_bench(a, work, bench)
     if "bigzone" in a.steps:
@@ -1406,7 +1724,7 @@ def main(argv):
         bench.note("%d measured steps started while other work kept the cores more than %d%% "
                    "busy (see the 'other processes' CPU' rows)" % (bench.busy_waits,
                                                                   a.max_other_load))
-    rows = bench.table() + mirror_rows(bench) + bigzone_rows(bench)
+    rows = bench.table() + rss_rows(bench) + mirror_rows(bench) + bigzone_rows(bench)
     print()
     print(render(rows, False) if rows else "(no results)")
     print()
@@ -1450,22 +1768,39 @@ def append_results(a, argv, started, mach, versions, lab, bench, rows):
         "- machine: nproc %d, CPU %s, kernel %s; load average before %s, after %s"
         % (mach["nproc"], mach["cpu"], mach["kernel"], mach["load"], load_after),
         "- versions: " + "; ".join("%s: %s" % (k, v) for k, v in sorted(versions.items())),
-        "- lab: %s; %d cache-miss names, %d cache-hit names" %
-        (lab.kind, min(len(lab.names), a.miss_names), len(lab.hit)),
-        "- plan: %d runs of %d s; fixed rate %d qps; resolver on CPU %s, generator on CPU %s "
-        "(two-worker runs: both on %s); nice %d" % (a.runs, a.duration, a.rate,
-                                                    a.resolver_cpus, a.gen_cpus, a.all_cpus,
-                                                    a.nice),
-        "- command: `bench/run.py %s`" % " ".join(shlex.quote(x) for x in argv),
+    ]
+    if not isinstance(lab, NoLab):
+        lines += [
+            "- lab: %s; %d cache-miss names, %d cache-hit names" %
+            (lab.kind, min(len(lab.names), a.miss_names), len(lab.hit)),
+            "- plan: %d runs of %d s; fixed rate %d qps; resolver on CPU %s, generator on CPU "
+            "%s (two-worker runs: both on %s); nice %d" % (a.runs, a.duration, a.rate,
+                                                           a.resolver_cpus, a.gen_cpus,
+                                                           a.all_cpus, a.nice)]
+    lines += ["- command: `bench/run.py %s`" % " ".join(shlex.quote(x) for x in argv)]
+    if "rss1m" in a.steps:
+        lines += [
+            "- rss1m: a mini lab (NSD) with an unsigned `bench.` zone of %d A names (no DS in "
+            "the signed root: provably insecure), fed once each in %s order with `dnsperf -n 1 -q %d`, one worker, "
+            "validation on; ostrovd cache.size %s, Unbound msg-cache-size and "
+            "rrset-cache-size %s each, Knot Resolver cache %s; memory read after the resolver "
+            "has written what it was fed (its counters stopped moving)"
+            % (getattr(bench, "rss_names", a.rss_names), a.rss_order, a.rss_window,
+               a.rss_ostrovd_cache, a.rss_unbound_cache, a.rss_ostrovd_cache)]
+    lines += [
         "",
         render(rows, True) if rows else "(no results)",
         "",
     ]
-    lines += ["- " + t for t in bench.targets()]
+    if any(k[2] == "hit_cpu" for k in bench.results):
+        lines += ["- " + t for t in bench.targets()]
     lines += ["- note: " + n for n in bench.notes]
     lines += ["", "Exact commands (first of each kind; temp paths vary):", "", "```"]
     lines += ["%s: %s" % (k, v) for k, v in _commands.items() if k not in ("dig", "version")]
     lines += ["```", ""]
+    for kind, text in bench.rss_detail.items():
+        lines += ["<details><summary>rss1m: %s, raw figures</summary>" % kind, "", "```",
+                  "\n".join(text), "```", "", "</details>", ""]
     for kind, text in _configs.items():
         lines += ["<details><summary>generated config: %s (its first run)</summary>" % kind, "", "```",
                   text.rstrip(), "```", "", "</details>", ""]

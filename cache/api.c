@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ostrov/log.h"
@@ -36,6 +37,7 @@
 #define FAIL_TTL_MAX        300u        /* RFC 9520 §3.2: at most five minutes */
 #define BOGUS_TTL_MAX       60u         /* RFC 4035 §4.7: keep bogus data briefly */
 #define COMMIT_TRIES        3
+#define PIN_WAIT_POLLS      2000 /* 1 ms each: a snapshot pinning freed pages */
 
 /* Single-writer counter bump: no locked instruction on the hit path. */
 static inline void bump(_Atomic uint64_t *c)
@@ -682,6 +684,37 @@ fail:
 	return rc;
 }
 
+/*
+ * After MDB_MAP_FULL: is a reader, in any process, holding a snapshot older
+ * than the last commit? Then the pages freed since are pinned, and evicting
+ * more cannot help, because eviction needs fresh pages for its own
+ * copy-on-write. This was the cause of test_two_process_flood's rare
+ * failure on a loaded machine: the other process, descheduled in the middle
+ * of a read, pinned the pages its own evictions had just freed, and the three
+ * retries ran in a few milliseconds, before it was scheduled again. So wait
+ * for that snapshot to go: poll the reader table every millisecond, at most
+ * PIN_WAIT_POLLS times. Readers hold a snapshot for one batch of packets or
+ * one scan chunk, so the wait is short; the writer thread is the one
+ * waiting, never a worker. A reader that never moves (a hung process)
+ * costs one bounded wait and the batch is dropped as before.
+ * @return true if the pinning snapshot went away
+ */
+static bool wait_pinning_reader(struct ost_cache *cache, const struct ost_cache_db_pressure *p)
+{
+	if (!p->readers || p->oldest_reader_txn >= p->last_txn)
+		return false;
+	uint64_t pinned = p->oldest_reader_txn;
+	const struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+	for (unsigned i = 0; i < PIN_WAIT_POLLS; i++) {
+		struct ost_cache_db_pressure now;
+		nanosleep(&ms, NULL);
+		ost_cache_db_pressure(cache->db, &now);
+		if (!now.readers || now.oldest_reader_txn > pinned)
+			return true;
+	}
+	return false;
+}
+
 int ost_cache_commit_chain(struct ost_cache_batch *b)
 {
 	struct ost_cache *cache = b->cache;
@@ -699,10 +732,18 @@ int ost_cache_commit_chain(struct ost_cache_batch *b)
 		if (rc == OST_EFULL) {
 			/* Readers of dead processes pin old pages: clear them first. */
 			int dead = ost_cache_db_reader_check(cache->db);
-
+			struct ost_cache_db_pressure p;
+			ost_cache_db_pressure(cache->db, &p);
 			ost_log(OST_LOG_WARN, "cache",
-				"map full, evicting more round=%u dead_readers=%d", round + 1,
-				dead);
+				"map full, evicting more round=%u dead_readers=%d pages=%llu/%llu "
+				"readers=%u oldest_snapshot_age=%llu",
+				round + 1, dead, (unsigned long long)p.pages_used,
+				(unsigned long long)p.map_pages, p.readers,
+				p.readers ? (unsigned long long)(p.last_txn - p.oldest_reader_txn)
+					  : 0ull);
+			if (wait_pinning_reader(cache, &p))
+				ost_log(OST_LOG_INFO, "cache",
+					"pinning snapshot released, retrying");
 		}
 	}
 	if (rc) {

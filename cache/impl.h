@@ -148,11 +148,29 @@ int ost_cache_db_rget(struct ost_cache_rtxn *rt, const uint8_t *key, size_t klen
 int ost_cache_db_rstat(struct ost_cache_rtxn *rt, uint64_t *entries, uint64_t *pages);
 
 /**
- * Call @p cb on every entry of a renewed read transaction, in key order.
+ * Call @p cb on every entry of a renewed read transaction, in key order. The
+ * snapshot is renewed every few thousand entries (see lmdb.c), so a long scan
+ * never pins old pages for writers: each chunk is consistent, the whole scan
+ * need not be.
  * @return 0, the first non-zero value @p cb returned, or an error
  */
 int ost_cache_db_rscan(struct ost_cache_rtxn *rt,
 		       int (*cb)(void *ctx, const struct ost_cache_kv *kv), void *ctx);
+
+/** What may keep a writer from finding room: the map's use and the oldest snapshot. */
+struct ost_cache_db_pressure {
+	uint64_t pages_used;        /**< high-water mark of the file, in pages */
+	uint64_t map_pages;         /**< map size in pages */
+	uint64_t last_txn;          /**< id of the last committed write transaction */
+	uint64_t oldest_reader_txn; /**< oldest snapshot held by a reader (readers > 0) */
+	unsigned readers;           /**< reader slots holding a snapshot, all processes */
+};
+
+/**
+ * Read the map's use and the reader table (every process). Pages freed by
+ * transactions newer than oldest_reader_txn cannot be reused yet.
+ */
+void ost_cache_db_pressure(struct ost_cache_db *db, struct ost_cache_db_pressure *out);
 
 int ost_cache_db_wbegin(struct ost_cache_db *db, struct ost_cache_wtxn *wt);
 /** Commit; MAP_FULL maps to OST_EFULL. The handle is finished either way. */

@@ -36,6 +36,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -352,25 +353,93 @@ int ost_cache_db_rstat(struct ost_cache_rtxn *rt, uint64_t *entries, uint64_t *p
 	return txn_stat(rt->txn, rt->db, entries, pages);
 }
 
+/*
+ * A full scan in one read transaction would pin, for as long as it runs, every
+ * page that writers free meanwhile, in this process and in every other one
+ * sharing the file: LMDB reuses a freed page only once no reader is older than
+ * the transaction that freed it. Eviction scans the whole cache, and on a busy
+ * machine the scanning thread can be descheduled for tens of milliseconds, so
+ * another process's writer ran out of reusable pages and hit MDB_MAP_FULL
+ * (unit_cache test_two_process_flood under load). The scan therefore takes a
+ * fresh snapshot every RSCAN_CHUNK entries and carries on from the last key:
+ * the caller sees each chunk consistent, not the whole scan, which sampling
+ * does not need.
+ */
+#define RSCAN_CHUNK 1024
+
 int ost_cache_db_rscan(struct ost_cache_rtxn *rt,
 		       int (*cb)(void *ctx, const struct ost_cache_kv *kv), void *ctx)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(rt->txn, rt->db->entries, &c);
-	if (rc)
-		return mdb_to_ost(rc);
-	MDB_val k, v;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		struct ost_cache_kv kv = {k.mv_data, k.mv_size, v.mv_data, v.mv_size};
-		int crc = cb(ctx, &kv);
-		if (crc) {
-			mdb_cursor_close(c);
-			return crc;
+	uint8_t last[OST_CACHE_KEY_MAX];
+	size_t last_len = 0;
+	bool has_last = false;
+	for (;;) {
+		MDB_cursor *c;
+		int rc = mdb_cursor_open(rt->txn, rt->db->entries, &c);
+		if (rc)
+			return mdb_to_ost(rc);
+		MDB_val k = mval(last, last_len), v;
+		rc = mdb_cursor_get(c, &k, &v, has_last ? MDB_SET_RANGE : MDB_FIRST);
+		if (rc == 0 && has_last && k.mv_size == last_len &&
+		    !memcmp(k.mv_data, last, last_len))
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT); /* seen in the previous chunk */
+		unsigned n = 0;
+		for (; rc == 0 && n < RSCAN_CHUNK; n++) {
+			struct ost_cache_kv kv = {k.mv_data, k.mv_size, v.mv_data, v.mv_size};
+			int crc = cb(ctx, &kv);
+			if (crc) {
+				mdb_cursor_close(c);
+				return crc;
+			}
+			if (k.mv_size <= sizeof(last)) {
+				memcpy(last, k.mv_data, k.mv_size);
+				last_len = k.mv_size;
+				has_last = true;
+			}
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 		}
+		mdb_cursor_close(c);
+		if (rc != 0)
+			return rc == MDB_NOTFOUND ? 0 : mdb_to_ost(rc);
+		/* A chunk done: let go of this snapshot, take the newest. */
+		mdb_txn_reset(rt->txn);
+		rc = mdb_txn_renew(rt->txn);
+		if (rc)
+			return mdb_to_ost(rc);
 	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : mdb_to_ost(rc);
+}
+
+/*
+ * mdb_reader_list() reports each used reader slot as a text line "pid thread
+ * txnid", with "-" for a slot that holds no snapshot; it is LMDB's only view
+ * of other processes' readers.
+ */
+static int reader_line(const char *msg, void *ctx)
+{
+	struct ost_cache_db_pressure *p = ctx;
+	int pid;
+	char thread[32], txnid[32];
+	if (sscanf(msg, "%d %31s %31s", &pid, thread, txnid) != 3 || txnid[0] == '-')
+		return 0;
+	char *end;
+	unsigned long long t = strtoull(txnid, &end, 10);
+	if (end == txnid)
+		return 0;
+	p->readers++;
+	if (p->readers == 1 || t < p->oldest_reader_txn)
+		p->oldest_reader_txn = t;
+	return 0;
+}
+
+void ost_cache_db_pressure(struct ost_cache_db *db, struct ost_cache_db_pressure *out)
+{
+	MDB_envinfo info;
+	memset(out, 0, sizeof(*out));
+	mdb_env_info(db->env, &info);
+	out->last_txn = info.me_last_txnid;
+	out->pages_used = info.me_last_pgno + 1;
+	out->map_pages = info.me_mapsize / db->page_size;
+	mdb_reader_list(db->env, reader_line, out);
 }
 
 int ost_cache_db_wbegin(struct ost_cache_db *db, struct ost_cache_wtxn *wt)

@@ -711,6 +711,9 @@ static void test_touch_on_hit(void **state)
 int main(void)
 {
 	ost_log_set_level(OST_LOG_WARN);
+	/* OST_TEST_FILTER=test_two_process_flood: run one test (loops under load). */
+	if (getenv("OST_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("OST_TEST_FILTER"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_order),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
