@@ -248,6 +248,14 @@ struct ost_task {
 	struct ost_val_task *val;   /**< validation state (validate_task.c), or NULL */
 	struct ost_cut *seen;       /**< every cut followed by referral (for the validator) */
 
+	/* Zone mirror (mirror.c). */
+	size_t mirror_an;        /**< answer records after the last mirror reply was taken */
+	bool is_mirror_clean;    /**< every record of the result so far is from a signed copy */
+	bool is_mirror_extended; /**< a copy past its SOA expire deadline contributed: EDE 3,
+				    nothing of the task is cached */
+	int64_t mirror_until;    /**< wall s: cached copies of mirror data expire by then;
+				    0 when no mirror reply was taken */
+
 	/* Serve-stale (RFC 8767), top-level tasks only. */
 	bool has_stale;                /**< an expired answer may be served */
 	bool stale_sent;               /**< the waiters got it: the task is now a refresh */
@@ -416,6 +424,8 @@ enum ost_mirror_step {
 	OST_MIRROR_PASS = 0, /**< nothing (more) from the mirror: iterate as usual */
 	OST_MIRROR_DONE,     /**< final result set from the mirror: go to VALIDATE */
 	OST_MIRROR_FAIL,     /**< the task failed (SERVFAIL + EDE set) */
+	OST_MIRROR_SECURE,   /**< final result set only from verified mirror data: secure by
+				  construction, no validation (go to DONE) */
 };
 
 /**

@@ -369,29 +369,75 @@ static int build(struct mbuild *b, const ldns_rdf *name, uint16_t type)
 	return b->err;
 }
 
+/** The mirrored zone chosen for a question, and how it may be used. */
+struct mpick {
+	char apex[LDNS_MAX_DOMAINLEN + 2]; /**< its name */
+	unsigned labels;                   /**< label count of the apex */
+	bool is_extended;                  /**< past its SOA expire deadline, operator extension */
+	bool is_signed;                    /**< its DNSSEC was checked against anchors */
+	int64_t until;                     /**< wall s: end of the current use */
+};
+
+/*
+ * May the copy described by @p st be used now? RFC 8806 §3: not past its SOA
+ * expire deadline, unless the operator extended it (standards.md §7.2,
+ * MIRROR-EXTENDED; the failover machine says so through the policy hook);
+ * never from its RRSIG horizon less the margin, extended or not: from then on
+ * the copy's own signatures stop proving anything. Fills @p pk->until (when
+ * the use ends: cached copies of what it gave must be gone by then).
+ */
+static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_status *st,
+			struct mpick *pk)
+{
+	int64_t now = ost_clock_wall_s(r->clock);
+	const struct ost_resolver_policy *pol = r->cfg.policy;
+	if (!st->is_verified)
+		return false;
+	pk->is_signed = st->meta.rrsig_horizon != 0;
+	int64_t horizon = INT64_MAX;
+	if (pk->is_signed) {
+		horizon = st->meta.rrsig_horizon - (int64_t)r->cfg.mirror_rrsig_margin_s;
+		if (now >= horizon)
+			return false;
+	}
+	int say = pol && pol->mirror_use ? pol->mirror_use(pol->ctx, st->name)
+					 : OST_MIRROR_NO_OPINION;
+	pk->is_extended = false;
+	if (now < st->meta.soa_expire_deadline) {
+		pk->until = st->meta.soa_expire_deadline < horizon ? st->meta.soa_expire_deadline
+								   : horizon;
+		return st->is_usable && say != OST_MIRROR_WITHDRAWN;
+	}
+	pk->is_extended = say == OST_MIRROR_EXTENDED;
+	pk->until = now; /* nothing from an extended copy is cached */
+	return pk->is_extended;
+}
+
 /* The deepest usable mirrored zone holding the data for (name, type). */
-static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t type, char *apex,
-		      size_t cap, unsigned *labels)
+static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t type,
+		      struct mpick *out)
 {
 	struct ost_mirror *m = r->cfg.mirror;
 	size_t n = ost_mirror_zone_count(m);
 	bool found = false;
 	for (size_t i = 0; i < n; i++) {
 		struct ost_mirror_zone_status st;
+		struct mpick pk;
 		ldns_rdf *z = NULL;
-		if (ost_mirror_zone_status_at(m, i, &st) != 0 || !st.is_usable ||
+		if (ost_mirror_zone_status_at(m, i, &st) != 0 ||
 		    ldns_str2rdf_dname(&z, st.name) != LDNS_STATUS_OK)
 			continue;
 		unsigned l = ldns_dname_label_count(z);
 		/* A DS lives in the parent: the zone must lie strictly above. */
 		bool holds = ost_dname_under(name, z) &&
 			     !(type == LDNS_RR_TYPE_DS && l > 0 && ost_dname_eq(name, z));
-		if (holds && (!found || l > *labels)) {
-			found = true;
-			*labels = l;
-			snprintf(apex, cap, "%s", st.name);
-		}
 		ldns_rdf_deep_free(z);
+		if (!holds || (found && l <= out->labels) || !zone_usable(r, &st, &pk))
+			continue;
+		found = true;
+		pk.labels = l;
+		snprintf(pk.apex, sizeof(pk.apex), "%s", st.name);
+		*out = pk;
 	}
 	return found;
 }
@@ -422,6 +468,43 @@ static int mirror_cut(struct ost_task *t, const char *apex, unsigned labels)
 	return 0;
 }
 
+/*
+ * Bookkeeping after a reply from the mirror was taken (RFC 8806 with
+ * standards.md §7.2): how long cached copies of it may live, whether an
+ * extended copy contributed (EDE 3 on the client's answer, nothing cached),
+ * and whether every record of the result so far came from a verified, signed
+ * copy. A mirror version is verified whole (every RRSIG against the anchors,
+ * ZONEMD) before it becomes current, so a result made only of such records
+ * is secure without checking its signatures again; a CNAME or DNAME link
+ * that came from a server before (the answer grew between two mirror
+ * replies) leaves the result to the validator.
+ */
+static void note_mirror(struct ost_task *t, const struct mpick *pk, bool was_clean)
+{
+	if (!t->mirror_until || pk->until < t->mirror_until)
+		t->mirror_until = pk->until;
+	t->is_mirror_clean = was_clean && pk->is_signed;
+	t->mirror_an = ldns_rr_list_rr_count(t->answer);
+	if (!pk->is_extended)
+		return;
+	t->r->stats.mirror_extended++;
+	/* The client's task too when a sub-request (a DNSKEY, a name
+	 * server's address) used the extended copy: its answer rests on it. */
+	struct ost_task *tasks[2] = {t, t->root != t ? t->root : NULL};
+	for (int i = 0; i < 2 && tasks[i]; i++) {
+		struct ost_task *k = tasks[i];
+		k->is_mirror_extended = true;
+		if (!k->has_ede) {
+			k->has_ede = true;
+			k->ede = OST_EDE_STALE_ANSWER;
+			snprintf(k->ede_text, sizeof(k->ede_text),
+				 "ostrov: mirror of %.40s past its SOA expire deadline, "
+				 "served under an operator extension",
+				 pk->apex);
+		}
+	}
+}
+
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
@@ -429,16 +512,16 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 	if (!r->cfg.mirror || !r->cfg.mirror_store || t->qclass != LDNS_RR_CLASS_IN)
 		return OST_MIRROR_PASS;
 	for (unsigned hop = 0; hop <= 2 * r->cfg.max_depth + r->cfg.max_cname; hop++) {
-		char apex[LDNS_MAX_DOMAINLEN + 2];
-		unsigned labels = 0;
-		if (!pick_zone(r, t->sname, t->qtype, apex, sizeof(apex), &labels))
+		struct mpick pk;
+		if (!pick_zone(r, t->sname, t->qtype, &pk))
 			return OST_MIRROR_PASS;
+		const char *apex = pk.apex;
 		/* A deeper cut is already known (e.g. cached below the mirror):
 		 * the mirror has nothing to add. For DS the cut at the name
 		 * itself does not count: its DS is the parent's. */
 		bool ds_at_cut =
 			t->qtype == LDNS_RR_TYPE_DS && ost_dname_eq(t->cut->name, t->sname);
-		if (t->cut->labels > labels && !ds_at_cut)
+		if (t->cut->labels > pk.labels && !ds_at_cut)
 			return OST_MIRROR_PASS;
 		struct mbuild b = {.t = t};
 		if (ost_zone_rtxn_begin(r->cfg.mirror_store, apex, &b.txn) != 0)
@@ -470,19 +553,34 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 					ost_strerror(rc));
 			return OST_MIRROR_PASS;
 		}
-		if (!ost_arena_pkt(&t->arena, b.p) || mirror_cut(t, apex, labels) != 0) {
+		if (!ost_arena_pkt(&t->arena, b.p) || mirror_cut(t, apex, pk.labels) != 0) {
 			ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 			return OST_MIRROR_FAIL;
 		}
+		/* Clean so far: nothing in the answer, or only what earlier
+		 * mirror replies put there. */
+		size_t an = ldns_rr_list_rr_count(t->answer);
+		bool was_clean = an == 0 || (t->is_mirror_clean && an == t->mirror_an);
 		t->q_name = t->sname;
 		t->q_type = t->qtype;
 		t->q_minimised = false;
 		t->q_proto = OST_PROTO_TCP;
 		t->q_edns = true;
 		r->stats.mirror_answers++;
-		switch (ost_iter_reply(t, b.p)) {
+		enum ost_iter_outcome out = ost_iter_reply(t, b.p);
+		note_mirror(t, &pk, was_clean);
+		switch (out) {
 		case OST_ITER_DONE:
 			t->rank = OST_RANK_MIRROR;
+			/* Secure by construction (see note_mirror()); the
+			 * validator still runs when validation is off (it marks
+			 * the result unchecked) or for a mixed result. */
+			if (t->is_mirror_clean && r->cfg.validation && r->val &&
+			    t->rcode != LDNS_RCODE_SERVFAIL) {
+				t->sec = OST_SEC_SECURE;
+				r->stats.mirror_secure++;
+				return OST_MIRROR_SECURE;
+			}
 			return OST_MIRROR_DONE;
 		case OST_ITER_FAIL:
 			return OST_MIRROR_FAIL;

@@ -101,6 +101,7 @@ void ost_resolver_config_default(struct ost_resolver_config *cfg)
 	cfg->stale_client_timeout_ms = 1800;
 	cfg->max_stale_s = 86400;
 	cfg->stale_recheck_s = 30;
+	cfg->mirror_rrsig_margin_s = 86400;
 	ost_val_limits_default(&cfg->val_limits);
 }
 
@@ -245,6 +246,7 @@ static enum ost_step on_plan(struct ost_task *t)
 	 * zone are answered or referred from the store, not asked upstream. */
 	enum ost_mirror_step ms = ost_mirror_plan(t);
 	if (ms != OST_MIRROR_PASS) {
+		/* SECURE: verified mirror data only, nothing to validate. */
 		goto_state(t, ms == OST_MIRROR_DONE ? OST_TS_VALIDATE : OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}

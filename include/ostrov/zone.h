@@ -452,6 +452,8 @@ struct ost_mirror_zone_status {
 	char name[256];                      /**< zone name */
 	bool has_version;                    /**< a verified version is stored */
 	bool is_usable;                      /**< has_version, re-verified and before SOA expire */
+	bool is_verified;                    /**< has_version and it passed verification (also
+						  past its SOA expire deadline) */
 	struct ost_zone_meta meta;           /**< metadata of the stored version */
 	enum ost_zone_verdict last_verdict;  /**< outcome of the last import or re-verify */
 	char last_reason[256];               /**< its reason */
@@ -529,6 +531,16 @@ OST_EXPORT OST_WUR int ost_mirror_import_rrs(struct ost_mirror *m, const char *z
  */
 OST_EXPORT OST_WUR int ost_mirror_zone_status(struct ost_mirror *m, const char *zone,
 					      struct ost_mirror_zone_status *out);
+
+/**
+ * When the data of a mirrored zone last changed in this process: a new
+ * version became current, or the stored copies were taken into service at
+ * start (cached answers built from an older copy must not be served; the
+ * resolver compares this with the entries' stored_at).
+ * @param m the mirror
+ * @return wall seconds (lock-free)
+ */
+OST_EXPORT int64_t ost_mirror_changed_at(const struct ost_mirror *m);
 
 /** @return number of configured zones */
 OST_EXPORT size_t ost_mirror_zone_count(const struct ost_mirror *m);
