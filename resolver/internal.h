@@ -298,6 +298,7 @@ struct ost_resolver {
 	uint8_t rnd[256];                /**< CSPRNG bytes */
 	size_t rnd_used;                 /**< consumed bytes of @p rnd */
 	struct ost_resolver_stats stats; /**< counters */
+	struct ost_mirror_snap *msnap;   /**< mirror.c's view of the mirrored zones, or NULL */
 	struct ost_request *watch;       /**< handle being started by ost_resolve() */
 	bool watch_done;                 /**< it finished synchronously */
 };
@@ -419,6 +420,8 @@ void ost_stale_deliver(struct ost_task *t, const char *why);
 
 /* ---- mirror.c: answering from the zone mirror ---- */
 
+struct ost_mirror_snap;
+
 /** What ost_mirror_plan() did with a task. */
 enum ost_mirror_step {
 	OST_MIRROR_PASS = 0, /**< nothing (more) from the mirror: iterate as usual */
@@ -434,6 +437,9 @@ enum ost_mirror_step {
  * iterator (referrals move the cut on). @return what to do next
  */
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t);
+
+/** Free the resolver's view of the mirrored zones (r->msnap). */
+void ost_mirror_snap_free(struct ost_resolver *r);
 
 /* ---- answer.c ---- */
 

@@ -413,30 +413,92 @@ static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_sta
 	return pk->is_extended;
 }
 
+/*
+ * The resolver's view of the mirrored zones: their names parsed once and
+ * their status (metadata from the store, verification flags) read at most
+ * once per SNAP_MS or as soon as the mirror's data changed. Reading the
+ * status of every zone costs a store transaction each, and this runs for
+ * every question below a mirrored zone. Decisions that depend on the time
+ * (deadline, horizon, policy) are still taken per question, with the clock
+ * of that moment; what may lag by up to SNAP_MS is a deadline pushed forward
+ * by a refresh that found the serial current.
+ */
+#define SNAP_MS 1000
+
+struct snap_zone {
+	ldns_rdf *name;                   /* parsed zone name, NULL when unusable */
+	unsigned labels;                  /* its label count */
+	bool has_status;                  /* @p st is valid */
+	struct ost_mirror_zone_status st; /* as last read */
+};
+
+struct ost_mirror_snap {
+	uint64_t taken_ms;  /* monotonic time of the last read */
+	int64_t changed_at; /* ost_mirror_changed_at() then */
+	size_t n;           /* zones */
+	struct snap_zone z[];
+};
+
+void ost_mirror_snap_free(struct ost_resolver *r)
+{
+	struct ost_mirror_snap *s = r->msnap;
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		ldns_rdf_deep_free(s->z[i].name);
+	free(s);
+	r->msnap = NULL;
+}
+
+static struct ost_mirror_snap *snap_get(struct ost_resolver *r)
+{
+	struct ost_mirror *m = r->cfg.mirror;
+	struct ost_mirror_snap *s = r->msnap;
+	uint64_t now = ost_clock_mono_ms(r->clock);
+	int64_t changed = ost_mirror_changed_at(m);
+	if (s && s->changed_at == changed && now >= s->taken_ms && now - s->taken_ms < SNAP_MS)
+		return s;
+	if (!s) {
+		/* Zones are all configured before the mirror starts. */
+		size_t n = ost_mirror_zone_count(m);
+		s = calloc(1, sizeof(*s) + n * sizeof(s->z[0]));
+		if (!s)
+			return NULL;
+		s->n = n;
+		r->msnap = s;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		struct snap_zone *z = &s->z[i];
+		z->has_status = ost_mirror_zone_status_at(m, i, &z->st) == 0;
+		if (z->has_status && !z->name &&
+		    ldns_str2rdf_dname(&z->name, z->st.name) == LDNS_STATUS_OK)
+			z->labels = ldns_dname_label_count(z->name);
+	}
+	s->taken_ms = now;
+	s->changed_at = changed;
+	return s;
+}
+
 /* The deepest usable mirrored zone holding the data for (name, type). */
 static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t type,
 		      struct mpick *out)
 {
-	struct ost_mirror *m = r->cfg.mirror;
-	size_t n = ost_mirror_zone_count(m);
+	struct ost_mirror_snap *s = snap_get(r);
 	bool found = false;
-	for (size_t i = 0; i < n; i++) {
-		struct ost_mirror_zone_status st;
+	for (size_t i = 0; s && i < s->n; i++) {
+		const struct snap_zone *z = &s->z[i];
 		struct mpick pk;
-		ldns_rdf *z = NULL;
-		if (ost_mirror_zone_status_at(m, i, &st) != 0 ||
-		    ldns_str2rdf_dname(&z, st.name) != LDNS_STATUS_OK)
+		unsigned l = z->labels;
+		if (!z->has_status || !z->name || (found && l <= out->labels))
 			continue;
-		unsigned l = ldns_dname_label_count(z);
 		/* A DS lives in the parent: the zone must lie strictly above. */
-		bool holds = ost_dname_under(name, z) &&
-			     !(type == LDNS_RR_TYPE_DS && l > 0 && ost_dname_eq(name, z));
-		ldns_rdf_deep_free(z);
-		if (!holds || (found && l <= out->labels) || !zone_usable(r, &st, &pk))
+		bool holds = ost_dname_under(name, z->name) &&
+			     !(type == LDNS_RR_TYPE_DS && l > 0 && ost_dname_eq(name, z->name));
+		if (!holds || !zone_usable(r, &z->st, &pk))
 			continue;
 		found = true;
 		pk.labels = l;
-		snprintf(pk.apex, sizeof(pk.apex), "%s", st.name);
+		snprintf(pk.apex, sizeof(pk.apex), "%s", z->st.name);
 		*out = pk;
 	}
 	return found;

@@ -962,6 +962,7 @@ void ost_resolver_free(struct ost_resolver *r)
 			ldns_rdf_deep_free(r->stub_names[i]);
 		free(r->stub_names);
 	}
+	ost_mirror_snap_free(r);
 	ldns_rdf_deep_free(r->root_name);
 	free(r->allow);
 	ost_sel_deinit(&r->sel);
