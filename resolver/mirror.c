@@ -41,7 +41,8 @@ struct mbuild {
 	struct ost_zone_rtxn *txn;
 	const ldns_rdf *apex;
 	ldns_pkt *p;
-	int err; /* first resource error */
+	int err;         /* first resource error */
+	bool is_opt_out; /* the denial rests on an NSEC3 opt-out span */
 };
 
 static ldns_rdf *view_owner(const struct ost_zone_rrset_view *v)
@@ -205,6 +206,14 @@ static int n3_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, ui
 			rc = 1; /* a wildcard exists: synthesis is left to the network */
 	}
 	if (rc == 0) {
+		/* RFC 5155 §8.4/§8.6: with the opt-out flag on the span that
+		 * covers the next closer name an unsigned delegation may hide
+		 * there, so a validator takes such a denial as insecure. */
+		ldns_rr_list *nrr = NULL;
+		if (ost_zone_rrset_view_to_ldns(&ncv, &nrr, NULL) == 0 &&
+		    ldns_rr_list_rr_count(nrr) > 0 && ldns_nsec3_optout(ldns_rr_list_rr(nrr, 0)))
+			b->is_opt_out = true;
+		ldns_rr_list_deep_free(nrr);
 		push_view(b, LDNS_SECTION_AUTHORITY, &cev);
 		push_view(b, LDNS_SECTION_AUTHORITY, &ncv);
 		if (!is_deleg)
@@ -585,7 +594,7 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 			t->qtype == LDNS_RR_TYPE_DS && ost_dname_eq(t->cut->name, t->sname);
 		if (t->cut->labels > pk.labels && !ds_at_cut)
 			return OST_MIRROR_PASS;
-		struct mbuild b = {.t = t};
+		struct mbuild b = {.t = t, .is_opt_out = false};
 		if (ost_zone_rtxn_begin(r->cfg.mirror_store, apex, &b.txn) != 0)
 			return OST_MIRROR_PASS;
 		b.apex = ldns_dname_new_frm_str(apex);
@@ -634,12 +643,14 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 		switch (out) {
 		case OST_ITER_DONE:
 			t->rank = OST_RANK_MIRROR;
-			/* Secure by construction (see note_mirror()); the
-			 * validator still runs when validation is off (it marks
-			 * the result unchecked) or for a mixed result. */
+			/* Secure by construction (see note_mirror()), or
+			 * insecure where the validator would say so (an opt-out
+			 * denial); the validator still runs when validation is
+			 * off (it marks the result unchecked) or for a mixed
+			 * result. */
 			if (t->is_mirror_clean && r->cfg.validation && r->val &&
 			    t->rcode != LDNS_RCODE_SERVFAIL) {
-				t->sec = OST_SEC_SECURE;
+				t->sec = b.is_opt_out ? OST_SEC_INSECURE : OST_SEC_SECURE;
 				r->stats.mirror_secure++;
 				return OST_MIRROR_SECURE;
 			}

@@ -786,8 +786,9 @@ void ost_stash_result(struct ost_task *t)
 	/* A CD=1 request skips validation: mark what it stores so it never
 	 * reaches a CD=0 client as if it had been checked. Verified mirror
 	 * data is secure whoever asked (mirror.c). */
-	bool mirror_secure = t->rank == OST_RANK_MIRROR && t->sec == OST_SEC_SECURE;
-	uint8_t uv = r->cfg.validation && (t->flags & OST_RF_CD) && !mirror_secure
+	bool mirror_checked = t->rank == OST_RANK_MIRROR &&
+			      (t->sec == OST_SEC_SECURE || t->sec == OST_SEC_INSECURE);
+	uint8_t uv = r->cfg.validation && (t->flags & OST_RF_CD) && !mirror_checked
 			     ? OST_MSG_F_UNVALIDATED
 			     : 0;
 	if (t->src == OST_SRC_CACHE) {

@@ -289,9 +289,10 @@ struct ost_resolver_stats {
 	uint64_t norec_refused;    /**< RD=0 queries refused on a cache miss */
 	uint64_t aggressive_nsec;  /**< negatives made from validated NSEC (RFC 8198) */
 	uint64_t mirror_answers;   /**< replies built from the zone mirror instead of asked */
-	uint64_t mirror_secure;   /**< results secure by construction (verified mirror data only) */
-	uint64_t mirror_extended; /**< replies from a mirror past its SOA expire deadline */
-	uint64_t stale_infra;     /**< expired delegations/DS/DNSKEY used, refresh failed */
+	uint64_t mirror_secure;    /**< results from verified mirror data only, not validated again
+				    (secure, or insecure for an NSEC3 opt-out denial) */
+	uint64_t mirror_extended;  /**< replies from a mirror past its SOA expire deadline */
+	uint64_t stale_infra;      /**< expired delegations/DS/DNSKEY used, refresh failed */
 };
 
 struct ost_resolver;

@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_resolve_lib import (Checks, Lab, dig_batch, free_port, log, need_tools,  # noqa: E402
-                              norm_set, ostrovd, wait_for)
+                              norm_rr, norm_set, ostrovd, wait_for)
 
 MIRRORED = [".", "ru.", "xn--p1ai.", "su."]
 NATIONAL = ["ru.", "xn--p1ai.", "su."]
@@ -137,6 +137,18 @@ def dig(port, *args, timeout=3):
 def has(out, words):
     """Does a dig output line hold these whitespace-separated words in a row?"""
     return re.search(r"\s" + r"\s+".join(map(re.escape, words.split())) + r"\s", out) is not None
+
+
+def records_of(out):
+    """The records of a dig reply (every section), TTLs dropped, as a sorted list."""
+    recs = [norm_rr(line) for line in out.splitlines()
+            if line.strip() and not line.startswith(";")]
+    return sorted(recs)
+
+
+def flags_of(out):
+    m = re.search(r"flags: ([a-z ]+);", out)
+    return set(m.group(1).split()) if m else set()
 
 
 def status_of(out):
@@ -377,6 +389,13 @@ zone:
            f"names resolve with the TLD and root servers cut")
         log(f"{len(national) - bad}/{len(national)} national names as expected "
             f"(rcode and answers, bogus ones SERVFAIL)")
+        # Asked again: now from the cache (the server's hit path for answers
+        # built from the mirrors), the same answers.
+        got2 = dig_batch(port, [(n["qname"], n["qtype"]) for n in national], timeout=3)
+        same = sum(1 for a, b in zip(got, got2)
+                   if a["rcode"] == b["rcode"] and norm_set(a["answers"]) == norm_set(b["answers"]))
+        ck(same == len(national), f"{same}/{len(national)} national names answered the same "
+           f"when asked again (cached)")
 
         # DS of every delegation in the mirrored zones, with its RRSIG.
         ds_ok = ds_n = 0
@@ -405,6 +424,19 @@ zone:
             soa = has(out, "IN SOA") and has(out, "RRSIG SOA")
             ck(st == rc and ans and ans.group(1) == "0" and proof and soa,
                f"{qn} {qt}: {rc} with SOA and NSEC/NSEC3 proof from the mirror (got {st})")
+            # Taken from the verified copy without validating it again:
+            # AD as a validator would set it (an NXDOMAIN resting on an
+            # NSEC3 opt-out span is insecure, RFC 5155 §8.4); asked again
+            # (cache) and with CD=1, the same records.
+            opt_out = rc == "NXDOMAIN" and qn.endswith((".ru.", ".xn--p1ai."))
+            again = dig(port, qn, qt, "+dnssec")
+            cd = dig(port, qn, qt, "+dnssec", "+cd")
+            ad = "ad" in flags_of(out)
+            ck((opt_out or qt == "DS" or ad) and not (opt_out and ad) and
+               ad == ("ad" in flags_of(again)) and records_of(again) == records_of(out) and
+               records_of(cd) == records_of(out),
+               f"{qn} {qt}: AD={ad} (opt-out {opt_out}), the same records when asked again "
+               f"(cache) and with CD")
 
         # Data from the mirrors validates (AD) like data from the network.
         for qn, qt in (("ru.", "DS"), ("www.example.ru.", "A"), ("nosuch.su.", "A"),
