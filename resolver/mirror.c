@@ -31,9 +31,11 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/log.h"
+#include "ostrov/validator.h"
 #include "ostrov/zone.h"
 
 #include "internal.h"
+#include "validate.h"
 
 /** Building one reply: the packet and the zone's read transaction. */
 struct mbuild {
@@ -402,7 +404,9 @@ static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_sta
 	const struct ost_resolver_policy *pol = r->cfg.policy;
 	if (!st->is_verified)
 		return false;
-	pk->is_signed = st->meta.rrsig_horizon != 0;
+	/* Signed and verified through the resolver's own trust anchors (or the
+	 * DS in a mirrored parent): what the validator would check. */
+	pk->is_signed = st->meta.rrsig_horizon != 0 && !st->is_own_anchor;
 	int64_t horizon = INT64_MAX;
 	if (pk->is_signed) {
 		horizon = st->meta.rrsig_horizon - (int64_t)r->cfg.mirror_rrsig_margin_s;
@@ -576,6 +580,22 @@ static void note_mirror(struct ost_task *t, const struct mpick *pk, bool was_cle
 	}
 }
 
+/*
+ * The resolver's own anchors cover the zone (and no negative trust anchor,
+ * RFC 7646, which makes the validator call the data insecure): only then is
+ * "verified at import" the same verdict the validator would reach.
+ */
+static bool anchored(struct ost_task *t, const char *apex)
+{
+	struct ost_resolver *r = t->r;
+	const struct ost_ta *ta = NULL;
+	ldns_rdf *z = ldns_dname_new_frm_str(apex);
+	bool ok = z && r->val && r->val->ta &&
+		  ost_ta_lookup(r->val->ta, z, ost_clock_wall_s(r->clock), &ta) == OST_TA_ANCHOR;
+	ldns_rdf_deep_free(z);
+	return ok;
+}
+
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
@@ -649,7 +669,7 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 			 * off (it marks the result unchecked) or for a mixed
 			 * result. */
 			if (t->is_mirror_clean && r->cfg.validation && r->val &&
-			    t->rcode != LDNS_RCODE_SERVFAIL) {
+			    t->rcode != LDNS_RCODE_SERVFAIL && anchored(t, pk.apex)) {
 				t->sec = b.is_opt_out ? OST_SEC_INSECURE : OST_SEC_SECURE;
 				r->stats.mirror_secure++;
 				return OST_MIRROR_SECURE;

@@ -48,6 +48,7 @@ struct mzone {
 	bool is_unsigned_ok;
 	bool is_usable;
 	bool is_verified; /* the stored copy passed verification (maybe past its deadline) */
+	bool is_own_anchor;
 	enum ost_zone_verdict last_verdict;
 	char last_reason[256];
 	uint64_t verify_total[OST_ZV_COUNT];
@@ -134,6 +135,7 @@ int ost_mirror_add_zone(struct ost_mirror *m, const struct ost_mirror_zone_confi
 	z.policy = cfg->policy;
 	z.anchors = cfg->anchors;
 	z.is_unsigned_ok = cfg->is_unsigned_ok;
+	z.is_own_anchor = cfg->is_own_anchor;
 	z.last_verdict = OST_ZV_OK;
 	if (cfg->bootstrap_file && !(z.bootstrap = strdup(cfg->bootstrap_file)))
 		goto nomem;
@@ -422,6 +424,7 @@ static int fill_status(struct ost_mirror *m, struct mzone *z, struct ost_mirror_
 	out->is_usable = z->is_usable && out->has_version &&
 			 ost_clock_wall_s(m->clock) < out->meta.soa_expire_deadline;
 	out->is_verified = z->is_verified && out->has_version;
+	out->is_own_anchor = z->is_own_anchor;
 	out->last_verdict = z->last_verdict;
 	memcpy(out->last_reason, z->last_reason, sizeof(out->last_reason));
 	memcpy(out->verify_total, z->verify_total, sizeof(out->verify_total));

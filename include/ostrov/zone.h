@@ -445,6 +445,9 @@ struct ost_mirror_zone_config {
 					  mirror); NULL = take the DS RRset from the mirrored
 					  parent zone if there is one */
 	bool is_unsigned_ok;           /**< accept without DNSSEC when no anchor can be found */
+	bool is_own_anchor;            /**< @p anchors come from the zone's own trust anchor file,
+					  not from the resolver's anchors (the resolver then
+					  validates answers from it like any other data) */
 };
 
 /** Status of a mirrored zone for `ostrovctl zone list` and the metrics. */
@@ -454,6 +457,7 @@ struct ost_mirror_zone_status {
 	bool is_usable;                      /**< has_version, re-verified and before SOA expire */
 	bool is_verified;                    /**< has_version and it passed verification (also
 						  past its SOA expire deadline) */
+	bool is_own_anchor;                  /**< verified against the zone's own anchors */
 	struct ost_zone_meta meta;           /**< metadata of the stored version */
 	enum ost_zone_verdict last_verdict;  /**< outcome of the last import or re-verify */
 	char last_reason[256];               /**< its reason */

@@ -403,6 +403,16 @@ static void test_mirror_secure_without_revalidation(void **state)
 	assert_int_equal(stats(e).mirror_secure, 2);
 	assert_false(e->has_ede);
 	assert_int_equal(e->net.n_log, 0);
+	/* A negative trust anchor (RFC 7646) over the zone: the validator's
+	 * verdict (insecure), not the import's. */
+	ldns_rdf *root = ldns_dname_new_frm_str(".");
+	assert_int_equal(ost_ta_nta_add(e->ta, root, wall(e) + 3600), 0);
+	resolve(e, "org.", LDNS_RR_TYPE_DS);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(e->sec, OST_SEC_INSECURE);
+	assert_int_equal(stats(e).mirror_secure, 2);
+	assert_int_equal(ost_ta_nta_remove(e->ta, root), 0);
+	ldns_rdf_deep_free(root);
 }
 
 static void expect_msg_ttl_within(struct env *e, const char *name, uint16_t type, int64_t until)
