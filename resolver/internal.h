@@ -438,6 +438,12 @@ enum ost_mirror_step {
  */
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t);
 
+/**
+ * @return true when a usable mirrored zone holds the data for t->sname (the
+ * mirror would answer or refer without asking anyone)
+ */
+bool ost_mirror_covers(struct ost_task *t);
+
 /** Free the resolver's view of the mirrored zones (r->msnap). */
 void ost_mirror_snap_free(struct ost_resolver *r);
 

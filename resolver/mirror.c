@@ -543,6 +543,13 @@ static int mirror_cut(struct ost_task *t, const char *apex, unsigned labels)
 	return 0;
 }
 
+bool ost_mirror_covers(struct ost_task *t)
+{
+	struct mpick pk;
+	return t->r->cfg.mirror && t->r->cfg.mirror_store && t->qclass == LDNS_RR_CLASS_IN &&
+	       pick_zone(t->r, t->sname, t->qtype, &pk);
+}
+
 /*
  * Bookkeeping after a reply from the mirror was taken (RFC 8806 with
  * standards.md §7.2): how long cached copies of it may live, whether an

@@ -238,6 +238,12 @@ static bool cached_failure(struct ost_task *t)
 	 * (RFC 4035 §3.2.2): a validation failure is not its failure. */
 	if (dnssec && (t->flags & OST_RF_CD))
 		return false;
+	/* The failure was cached while no usable mirror held the name (its
+	 * servers failed, or the copy was past its deadline); a mirror that
+	 * holds it now (a new version, an operator extension) needs no
+	 * server: let it answer. */
+	if (ost_mirror_covers(t))
+		return false;
 	/* A cached DNSSEC failure keeps its reason (EDE 6-12): "bogus,
 	 * signature expired" says more than "cached error". */
 	uint16_t ede = dnssec ? e.ede : OST_EDE_CACHED_ERROR;

@@ -156,6 +156,69 @@ def status_of(out):
     return m.group(1) if m else "TIMEOUT"
 
 
+def mirror_extension(lab, ck, ostrovctl, port, su, new_serial, expire=12):
+    """RFC 8806 §3 and standards.md §7.2 on a live daemon: a su. copy whose
+    SOA expire is a few seconds is imported; past that deadline the mirror is
+    not used (su.'s servers are cut: SERVFAIL), `ostrovctl mirror extend`
+    brings it back, every answer then carrying EDE 3."""
+    ctl = [ostrovctl, "-s", lab.file("ostrov.sock")]
+    short = lab.file("su-short.zone")
+    with open(su["unsigned_file"]) as f:
+        lines = f.readlines()
+    out = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 7 and fields[0] == "su." and fields[3] == "SOA":
+            fields[6], fields[9] = str(new_serial), str(expire)
+            line = "\t".join(fields) + "\n"
+        elif len(fields) >= 5 and fields[0] == "su." and fields[3] == "ZONEMD":
+            fields[4] = str(new_serial)
+            line = "\t".join(fields) + "\n"
+        out.append(line)
+    with open(short, "w") as f:
+        f.writelines(out)
+    now = int(time.time())
+    signed = lab.file("su-short.signed")
+    subprocess.run(["ldns-signzone", "-i", str(now - 86400), "-e", str(now + 30 * 86400),
+                    "-o", "su.", "-f", signed, "-n", "-a", "1", "-t", "0", "-z", "simple:sha384",
+                    short, su["ksk"], su["zsk"]], cwd=lab.file("keys"), check=True,
+                   capture_output=True)
+    r = subprocess.run(ctl + ["zone", "import", "su.", signed], capture_output=True, text=True)
+    t_import = time.monotonic()
+    ck(r.returncode == 0 and f"imported su. serial {new_serial}" in r.stdout,
+       f"su. copy with SOA expire {expire}s imported ({(r.stdout + r.stderr).strip()})")
+    out = dig(port, "a.dns.su.", "A")
+    ck(status_of(out) == "NOERROR" and "127." in out and "EDE" not in out,
+       "a.dns.su. A from the fresh copy, no EDE")
+    # Past the deadline: not used. su.'s servers are cut, so what comes back
+    # is SERVFAIL or the expired cached copy (RFC 8767, EDE 3 "stale"), never
+    # an answer from the mirror.
+    wait_for(lambda: time.monotonic() > t_import + expire + 1.5, expire + 10, "SOA expire")
+    out = dig(port, "a.dns.su.", "A", timeout=4)
+    ede = re.search(r"; EDE: .*", out)
+    ck(ede is not None and "past its SOA expire deadline" not in ede.group(0) and
+       (status_of(out) == "SERVFAIL" or "EDE: 3" in ede.group(0)),
+       f"a.dns.su. A past the mirror's SOA expire deadline: not from the mirror "
+       f"({status_of(out)} {ede.group(0) if ede else ''})")
+    # The failover machine learns the copy's horizons every 5 s.
+    deadline = time.monotonic() + 15
+    while True:
+        r = subprocess.run(ctl + ["mirror", "extend", "su.", "3600"], capture_output=True,
+                           text=True)
+        if (r.returncode == 0 and "extended" in r.stdout) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    ck(r.returncode == 0 and "extended" in r.stdout,
+       f"mirror extend su. 3600 ({(r.stdout + r.stderr).strip()})")
+    for i in range(2):
+        out = dig(port, "a.dns.su.", "A")
+        ede = re.search(r"; EDE: .*", out)
+        ck(status_of(out) == "NOERROR" and su["servers"][0] in out and
+           re.search(r"EDE: 3 .*past its SOA expire deadline", out) is not None,
+           f"a.dns.su. A from the extended mirror with EDE 3 (ask {i + 1}, not cached): "
+           f"{status_of(out)} {ede.group(0) if ede else 'no EDE'}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ostrovd", required=True)
@@ -445,6 +508,8 @@ zone:
             flags = re.search(r"flags: ([a-z ]+);", out)
             ck(flags is not None and "ad" in flags.group(1).split(),
                f"{qn} {qt}: secure (AD) with the servers cut")
+        if args.ostrovctl:
+            mirror_extension(lab, ck, args.ostrovctl, port, zones["su."], serial + 2)
         # A foreign name fails cleanly and quickly.
         t0 = time.monotonic()
         out = dig(port, "www.example.com.", "A", timeout=4)
