@@ -414,9 +414,14 @@ zone:
         # 4. Cut root, foreign TLDs, national TLDs; empty cache; restart.
         for g in ("root", "foreign-tld", "national-tld"):
             lab.cut(g, "refuse")
-        cfg_b = lab.config(cache_dir=lab.file("cache-b"))
+        # Fresh ports for the restart: on a busy machine another process
+        # may take a port in the moment between one daemon and the next.
+        port = free_port()
+        cfg_b = lab.config(cache_dir=lab.file("cache-b"),
+                           extra={"listen": f'["127.0.0.1@{port}"]'})
         with open(cfg, "r") as f:
             mirror_part = f.read().split("\nmirror:\n", 1)[1]
+        mirror_part = mirror_part.replace(f"127.0.0.1@{mport}", f"127.0.0.1@{free_port()}")
         with open(cfg_b, "a") as f:
             f.write("mirror:\n" + mirror_part)
         od = ostrovd(args.ostrovd, cfg_b, port, lab.file("ostrovd-mirror-b.log"))
@@ -564,7 +569,9 @@ zone:
         with open(lab.file("anchors.txt"), "w") as f:
             for z in ("su.", "ru.", "xn--p1ai."):
                 f.write(f"{z} 3600 IN DS {zones[z]['ds_rdata']}\n")
-        cfg_c = lab.config(cache_dir=lab.file("cache-c"))
+        port = free_port()
+        cfg_c = lab.config(cache_dir=lab.file("cache-c"),
+                           extra={"listen": f'["127.0.0.1@{port}"]'})
         with open(cfg_c, "a") as f:
             f.write(f"mirror:\n  path: {lab.file('mirror-c')}\n  zones:\n"
                     f"    - name: \"su.\"\n      bootstrap: {zones['su.']['file']}\n"
