@@ -21,7 +21,17 @@
  * RRSIG questions, names covered by a wildcard (synthesis is not done here),
  * negative answers in an unsigned zone (no NSEC chain to prove them), a
  * mirror past its SOA expire deadline (RFC 8806 §3: normal recursion takes
- * over) and any store error.
+ * over) unless the operator extended it (the policy hook; every answer then
+ * carries EDE 3 and nothing is cached), a copy at its RRSIG horizon less the
+ * margin (extended or not), and any store error.
+ *
+ * Speed: a version is verified whole before it becomes current, so a result
+ * made only of its records, in a zone the resolver's own anchors cover, gets
+ * the validator's verdict (secure; insecure for an NSEC3 opt-out denial)
+ * without the validator's work (OST_MIRROR_SECURE). It is then cached like
+ * any answer, with TTLs cut to the mirror's deadline and horizon
+ * (stash.c), so repeated questions take the server's hit path; copies made
+ * from an older version are bypassed (ost_mirror_changed_at()).
  */
 #include <errno.h>
 #include <stdio.h>
