@@ -56,6 +56,31 @@ static bool hook_stale_immediately(void *ctx, const uint8_t *qname, uint16_t qty
 	return pol.serve_stale_immediately;
 }
 
+/*
+ * standards.md §7.2 MIRROR-EXPIRED: a mirror past its SOA expire deadline is
+ * withdrawn unless the operator extended it (`ostrovctl mirror extend`), and
+ * never used past its RRSIG horizon less the margin. The machine tracks the
+ * horizons it was fed (every few seconds); a mirror it does not know yet is
+ * left to the engine's own rule.
+ */
+static int hook_mirror_use(void *ctx, const char *zone)
+{
+	struct ost_fo_resolver_hooks *h = ctx;
+	struct ost_fo_policy pol;
+	ost_fo_policy(h->fo, OST_FO_NAME_NATIONAL, zone, &pol);
+	switch (pol.mirror) {
+	case OST_FO_MIRROR_USE:
+		return OST_MIRROR_USABLE;
+	case OST_FO_MIRROR_EXTENDED:
+		return OST_MIRROR_EXTENDED;
+	case OST_FO_MIRROR_WITHDRAWN:
+		return OST_MIRROR_WITHDRAWN;
+	case OST_FO_MIRROR_UNKNOWN:
+		break;
+	}
+	return OST_MIRROR_NO_OPINION;
+}
+
 void ost_fo_resolver_hooks_init(struct ost_fo_resolver_hooks *h, struct ost_fo *fo,
 				const struct ost_dest_map *map, struct ost_resolver_policy *out)
 {
@@ -68,5 +93,6 @@ void ost_fo_resolver_hooks_init(struct ost_fo_resolver_hooks *h, struct ost_fo *
 		.may_query = hook_may_query,
 		.max_stale_s = hook_max_stale_s,
 		.stale_immediately = hook_stale_immediately,
+		.mirror_use = hook_mirror_use,
 	};
 }

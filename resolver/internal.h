@@ -249,6 +249,14 @@ struct ost_task {
 	struct ost_val_task *val;   /**< validation state (validate_task.c), or NULL */
 	struct ost_cut *seen;       /**< every cut followed by referral (for the validator) */
 
+	/* Zone mirror (mirror.c). */
+	size_t mirror_an;        /**< answer records after the last mirror reply was taken */
+	bool is_mirror_clean;    /**< every record of the result so far is from a signed copy */
+	bool is_mirror_extended; /**< a copy past its SOA expire deadline contributed: EDE 3,
+				    nothing of the task is cached */
+	int64_t mirror_until;    /**< wall s: cached copies of mirror data expire by then;
+				    0 when no mirror reply was taken */
+
 	/* Serve-stale (RFC 8767), top-level tasks only. */
 	bool has_stale;                /**< an expired answer may be served */
 	bool stale_sent;               /**< the waiters got it: the task is now a refresh */
@@ -291,6 +299,7 @@ struct ost_resolver {
 	uint8_t rnd[256];                /**< CSPRNG bytes */
 	size_t rnd_used;                 /**< consumed bytes of @p rnd */
 	struct ost_resolver_stats stats; /**< counters */
+	struct ost_mirror_snap *msnap;   /**< mirror.c's view of the mirrored zones, or NULL */
 	struct ost_request *watch;       /**< handle being started by ost_resolve() */
 	bool watch_done;                 /**< it finished synchronously */
 };
@@ -413,11 +422,15 @@ void ost_stale_deliver(struct ost_task *t, const char *why);
 
 /* ---- mirror.c: answering from the zone mirror ---- */
 
+struct ost_mirror_snap;
+
 /** What ost_mirror_plan() did with a task. */
 enum ost_mirror_step {
 	OST_MIRROR_PASS = 0, /**< nothing (more) from the mirror: iterate as usual */
 	OST_MIRROR_DONE,     /**< final result set from the mirror: go to VALIDATE */
 	OST_MIRROR_FAIL,     /**< the task failed (SERVFAIL + EDE set) */
+	OST_MIRROR_SECURE,   /**< final result set only from verified mirror data: secure by
+				  construction, no validation (go to DONE) */
 };
 
 /**
@@ -426,6 +439,15 @@ enum ost_mirror_step {
  * iterator (referrals move the cut on). @return what to do next
  */
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t);
+
+/**
+ * @return true when a usable mirrored zone holds the data for t->sname (the
+ * mirror would answer or refer without asking anyone)
+ */
+bool ost_mirror_covers(struct ost_task *t);
+
+/** Free the resolver's view of the mirrored zones (r->msnap). */
+void ost_mirror_snap_free(struct ost_resolver *r);
 
 /* ---- answer.c ---- */
 

@@ -21,7 +21,17 @@
  * RRSIG questions, names covered by a wildcard (synthesis is not done here),
  * negative answers in an unsigned zone (no NSEC chain to prove them), a
  * mirror past its SOA expire deadline (RFC 8806 §3: normal recursion takes
- * over) and any store error.
+ * over) unless the operator extended it (the policy hook; every answer then
+ * carries EDE 3 and nothing is cached), a copy at its RRSIG horizon less the
+ * margin (extended or not), and any store error.
+ *
+ * Speed: a version is verified whole before it becomes current, so a result
+ * made only of its records, in a zone the resolver's own anchors cover, gets
+ * the validator's verdict (secure; insecure for an NSEC3 opt-out denial)
+ * without the validator's work (OST_MIRROR_SECURE). It is then cached like
+ * any answer, with TTLs cut to the mirror's deadline and horizon
+ * (stash.c), so repeated questions take the server's hit path; copies made
+ * from an older version are bypassed (ost_mirror_changed_at()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,9 +41,11 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/log.h"
+#include "ostrov/validator.h"
 #include "ostrov/zone.h"
 
 #include "internal.h"
+#include "validate.h"
 
 /** Building one reply: the packet and the zone's read transaction. */
 struct mbuild {
@@ -41,7 +53,8 @@ struct mbuild {
 	struct ost_zone_rtxn *txn;
 	const ldns_rdf *apex;
 	ldns_pkt *p;
-	int err; /* first resource error */
+	int err;         /* first resource error */
+	bool is_opt_out; /* the denial rests on an NSEC3 opt-out span */
 };
 
 static ldns_rdf *view_owner(const struct ost_zone_rrset_view *v)
@@ -205,6 +218,14 @@ static int n3_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, ui
 			rc = 1; /* a wildcard exists: synthesis is left to the network */
 	}
 	if (rc == 0) {
+		/* RFC 5155 §8.4/§8.6: with the opt-out flag on the span that
+		 * covers the next closer name an unsigned delegation may hide
+		 * there, so a validator takes such a denial as insecure. */
+		ldns_rr_list *nrr = NULL;
+		if (ost_zone_rrset_view_to_ldns(&ncv, &nrr, NULL) == 0 &&
+		    ldns_rr_list_rr_count(nrr) > 0 && ldns_nsec3_optout(ldns_rr_list_rr(nrr, 0)))
+			b->is_opt_out = true;
+		ldns_rr_list_deep_free(nrr);
 		push_view(b, LDNS_SECTION_AUTHORITY, &cev);
 		push_view(b, LDNS_SECTION_AUTHORITY, &ncv);
 		if (!is_deleg)
@@ -369,29 +390,139 @@ static int build(struct mbuild *b, const ldns_rdf *name, uint16_t type)
 	return b->err;
 }
 
-/* The deepest usable mirrored zone holding the data for (name, type). */
-static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t type, char *apex,
-		      size_t cap, unsigned *labels)
+/** The mirrored zone chosen for a question, and how it may be used. */
+struct mpick {
+	char apex[LDNS_MAX_DOMAINLEN + 2]; /**< its name */
+	unsigned labels;                   /**< label count of the apex */
+	bool is_extended;                  /**< past its SOA expire deadline, operator extension */
+	bool is_signed;                    /**< its DNSSEC was checked against anchors */
+	int64_t until;                     /**< wall s: end of the current use */
+};
+
+/*
+ * May the copy described by @p st be used now? RFC 8806 §3: not past its SOA
+ * expire deadline, unless the operator extended it (standards.md §7.2,
+ * MIRROR-EXTENDED; the failover machine says so through the policy hook);
+ * never from its RRSIG horizon less the margin, extended or not: from then on
+ * the copy's own signatures stop proving anything. Fills @p pk->until (when
+ * the use ends: cached copies of what it gave must be gone by then).
+ */
+static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_status *st,
+			struct mpick *pk)
+{
+	int64_t now = ost_clock_wall_s(r->clock);
+	const struct ost_resolver_policy *pol = r->cfg.policy;
+	if (!st->is_verified)
+		return false;
+	/* Signed and verified through the resolver's own trust anchors (or the
+	 * DS in a mirrored parent): what the validator would check. */
+	pk->is_signed = st->meta.rrsig_horizon != 0 && !st->is_own_anchor;
+	int64_t horizon = INT64_MAX;
+	if (pk->is_signed) {
+		horizon = st->meta.rrsig_horizon - (int64_t)r->cfg.mirror_rrsig_margin_s;
+		if (now >= horizon)
+			return false;
+	}
+	int say = pol && pol->mirror_use ? pol->mirror_use(pol->ctx, st->name)
+					 : OST_MIRROR_NO_OPINION;
+	pk->is_extended = false;
+	if (now < st->meta.soa_expire_deadline) {
+		pk->until = st->meta.soa_expire_deadline < horizon ? st->meta.soa_expire_deadline
+								   : horizon;
+		return st->is_usable && say != OST_MIRROR_WITHDRAWN;
+	}
+	pk->is_extended = say == OST_MIRROR_EXTENDED;
+	pk->until = now; /* nothing from an extended copy is cached */
+	return pk->is_extended;
+}
+
+/*
+ * The resolver's view of the mirrored zones: their names parsed once and
+ * their status (metadata from the store, verification flags) read at most
+ * once per SNAP_MS or as soon as the mirror's data changed. Reading the
+ * status of every zone costs a store transaction each, and this runs for
+ * every question below a mirrored zone. Decisions that depend on the time
+ * (deadline, horizon, policy) are still taken per question, with the clock
+ * of that moment; what may lag by up to SNAP_MS is a deadline pushed forward
+ * by a refresh that found the serial current.
+ */
+#define SNAP_MS 1000
+
+struct snap_zone {
+	ldns_rdf *name;                   /* parsed zone name, NULL when unusable */
+	unsigned labels;                  /* its label count */
+	bool has_status;                  /* @p st is valid */
+	struct ost_mirror_zone_status st; /* as last read */
+};
+
+struct ost_mirror_snap {
+	uint64_t taken_ms;  /* monotonic time of the last read */
+	int64_t changed_at; /* ost_mirror_changed_at() then */
+	size_t n;           /* zones */
+	struct snap_zone z[];
+};
+
+void ost_mirror_snap_free(struct ost_resolver *r)
+{
+	struct ost_mirror_snap *s = r->msnap;
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		ldns_rdf_deep_free(s->z[i].name);
+	free(s);
+	r->msnap = NULL;
+}
+
+static struct ost_mirror_snap *snap_get(struct ost_resolver *r)
 {
 	struct ost_mirror *m = r->cfg.mirror;
-	size_t n = ost_mirror_zone_count(m);
+	struct ost_mirror_snap *s = r->msnap;
+	uint64_t now = ost_clock_mono_ms(r->clock);
+	int64_t changed = ost_mirror_changed_at(m);
+	if (s && s->changed_at == changed && now >= s->taken_ms && now - s->taken_ms < SNAP_MS)
+		return s;
+	if (!s) {
+		/* Zones are all configured before the mirror starts. */
+		size_t n = ost_mirror_zone_count(m);
+		s = calloc(1, sizeof(*s) + n * sizeof(s->z[0]));
+		if (!s)
+			return NULL;
+		s->n = n;
+		r->msnap = s;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		struct snap_zone *z = &s->z[i];
+		z->has_status = ost_mirror_zone_status_at(m, i, &z->st) == 0;
+		if (z->has_status && !z->name &&
+		    ldns_str2rdf_dname(&z->name, z->st.name) == LDNS_STATUS_OK)
+			z->labels = ldns_dname_label_count(z->name);
+	}
+	s->taken_ms = now;
+	s->changed_at = changed;
+	return s;
+}
+
+/* The deepest usable mirrored zone holding the data for (name, type). */
+static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t type,
+		      struct mpick *out)
+{
+	struct ost_mirror_snap *s = snap_get(r);
 	bool found = false;
-	for (size_t i = 0; i < n; i++) {
-		struct ost_mirror_zone_status st;
-		ldns_rdf *z = NULL;
-		if (ost_mirror_zone_status_at(m, i, &st) != 0 || !st.is_usable ||
-		    ldns_str2rdf_dname(&z, st.name) != LDNS_STATUS_OK)
+	for (size_t i = 0; s && i < s->n; i++) {
+		const struct snap_zone *z = &s->z[i];
+		struct mpick pk;
+		unsigned l = z->labels;
+		if (!z->has_status || !z->name || (found && l <= out->labels))
 			continue;
-		unsigned l = ldns_dname_label_count(z);
 		/* A DS lives in the parent: the zone must lie strictly above. */
-		bool holds = ost_dname_under(name, z) &&
-			     !(type == LDNS_RR_TYPE_DS && l > 0 && ost_dname_eq(name, z));
-		if (holds && (!found || l > *labels)) {
-			found = true;
-			*labels = l;
-			snprintf(apex, cap, "%s", st.name);
-		}
-		ldns_rdf_deep_free(z);
+		bool holds = ost_dname_under(name, z->name) &&
+			     !(type == LDNS_RR_TYPE_DS && l > 0 && ost_dname_eq(name, z->name));
+		if (!holds || !zone_usable(r, &z->st, &pk))
+			continue;
+		found = true;
+		pk.labels = l;
+		snprintf(pk.apex, sizeof(pk.apex), "%s", z->st.name);
+		*out = pk;
 	}
 	return found;
 }
@@ -422,6 +553,66 @@ static int mirror_cut(struct ost_task *t, const char *apex, unsigned labels)
 	return 0;
 }
 
+bool ost_mirror_covers(struct ost_task *t)
+{
+	struct mpick pk;
+	return t->r->cfg.mirror && t->r->cfg.mirror_store && t->qclass == LDNS_RR_CLASS_IN &&
+	       pick_zone(t->r, t->sname, t->qtype, &pk);
+}
+
+/*
+ * Bookkeeping after a reply from the mirror was taken (RFC 8806 with
+ * standards.md §7.2): how long cached copies of it may live, whether an
+ * extended copy contributed (EDE 3 on the client's answer, nothing cached),
+ * and whether every record of the result so far came from a verified, signed
+ * copy. A mirror version is verified whole (every RRSIG against the anchors,
+ * ZONEMD) before it becomes current, so a result made only of such records
+ * is secure without checking its signatures again; a CNAME or DNAME link
+ * that came from a server before (the answer grew between two mirror
+ * replies) leaves the result to the validator.
+ */
+static void note_mirror(struct ost_task *t, const struct mpick *pk, bool was_clean)
+{
+	if (!t->mirror_until || pk->until < t->mirror_until)
+		t->mirror_until = pk->until;
+	t->is_mirror_clean = was_clean && pk->is_signed;
+	t->mirror_an = ldns_rr_list_rr_count(t->answer);
+	if (!pk->is_extended)
+		return;
+	t->r->stats.mirror_extended++;
+	/* The client's task too when a sub-request (a DNSKEY, a name
+	 * server's address) used the extended copy: its answer rests on it. */
+	struct ost_task *tasks[2] = {t, t->root != t ? t->root : NULL};
+	for (int i = 0; i < 2 && tasks[i]; i++) {
+		struct ost_task *k = tasks[i];
+		k->is_mirror_extended = true;
+		if (!k->has_ede) {
+			k->has_ede = true;
+			k->ede = OST_EDE_STALE_ANSWER;
+			snprintf(k->ede_text, sizeof(k->ede_text),
+				 "ostrov: mirror of %.40s past its SOA expire deadline, "
+				 "served under an operator extension",
+				 pk->apex);
+		}
+	}
+}
+
+/*
+ * The resolver's own anchors cover the zone (and no negative trust anchor,
+ * RFC 7646, which makes the validator call the data insecure): only then is
+ * "verified at import" the same verdict the validator would reach.
+ */
+static bool anchored(struct ost_task *t, const char *apex)
+{
+	struct ost_resolver *r = t->r;
+	const struct ost_ta *ta = NULL;
+	ldns_rdf *z = ldns_dname_new_frm_str(apex);
+	bool ok = z && r->val && r->val->ta &&
+		  ost_ta_lookup(r->val->ta, z, ost_clock_wall_s(r->clock), &ta) == OST_TA_ANCHOR;
+	ldns_rdf_deep_free(z);
+	return ok;
+}
+
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
@@ -429,18 +620,18 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 	if (!r->cfg.mirror || !r->cfg.mirror_store || t->qclass != LDNS_RR_CLASS_IN)
 		return OST_MIRROR_PASS;
 	for (unsigned hop = 0; hop <= 2 * r->cfg.max_depth + r->cfg.max_cname; hop++) {
-		char apex[LDNS_MAX_DOMAINLEN + 2];
-		unsigned labels = 0;
-		if (!pick_zone(r, t->sname, t->qtype, apex, sizeof(apex), &labels))
+		struct mpick pk;
+		if (!pick_zone(r, t->sname, t->qtype, &pk))
 			return OST_MIRROR_PASS;
+		const char *apex = pk.apex;
 		/* A deeper cut is already known (e.g. cached below the mirror):
 		 * the mirror has nothing to add. For DS the cut at the name
 		 * itself does not count: its DS is the parent's. */
 		bool ds_at_cut =
 			t->qtype == LDNS_RR_TYPE_DS && ost_dname_eq(t->cut->name, t->sname);
-		if (t->cut->labels > labels && !ds_at_cut)
+		if (t->cut->labels > pk.labels && !ds_at_cut)
 			return OST_MIRROR_PASS;
-		struct mbuild b = {.t = t};
+		struct mbuild b = {.t = t, .is_opt_out = false};
 		if (ost_zone_rtxn_begin(r->cfg.mirror_store, apex, &b.txn) != 0)
 			return OST_MIRROR_PASS;
 		b.apex = ldns_dname_new_frm_str(apex);
@@ -470,19 +661,36 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 					ost_strerror(rc));
 			return OST_MIRROR_PASS;
 		}
-		if (!ost_arena_pkt(&t->arena, b.p) || mirror_cut(t, apex, labels) != 0) {
+		if (!ost_arena_pkt(&t->arena, b.p) || mirror_cut(t, apex, pk.labels) != 0) {
 			ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 			return OST_MIRROR_FAIL;
 		}
+		/* Clean so far: nothing in the answer, or only what earlier
+		 * mirror replies put there. */
+		size_t an = ldns_rr_list_rr_count(t->answer);
+		bool was_clean = an == 0 || (t->is_mirror_clean && an == t->mirror_an);
 		t->q_name = t->sname;
 		t->q_type = t->qtype;
 		t->q_minimised = false;
 		t->q_proto = OST_PROTO_TCP;
 		t->q_edns = true;
 		r->stats.mirror_answers++;
-		switch (ost_iter_reply(t, b.p)) {
+		enum ost_iter_outcome out = ost_iter_reply(t, b.p);
+		note_mirror(t, &pk, was_clean);
+		switch (out) {
 		case OST_ITER_DONE:
 			t->rank = OST_RANK_MIRROR;
+			/* Secure by construction (see note_mirror()), or
+			 * insecure where the validator would say so (an opt-out
+			 * denial); the validator still runs when validation is
+			 * off (it marks the result unchecked) or for a mixed
+			 * result. */
+			if (t->is_mirror_clean && r->cfg.validation && r->val &&
+			    t->rcode != LDNS_RCODE_SERVFAIL && anchored(t, pk.apex)) {
+				t->sec = b.is_opt_out ? OST_SEC_INSECURE : OST_SEC_SECURE;
+				r->stats.mirror_secure++;
+				return OST_MIRROR_SECURE;
+			}
 			return OST_MIRROR_DONE;
 		case OST_ITER_FAIL:
 			return OST_MIRROR_FAIL;

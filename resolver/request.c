@@ -101,6 +101,7 @@ void ost_resolver_config_default(struct ost_resolver_config *cfg)
 	cfg->stale_client_timeout_ms = 1800;
 	cfg->max_stale_s = 86400;
 	cfg->stale_recheck_s = 30;
+	cfg->mirror_rrsig_margin_s = 86400;
 	ost_val_limits_default(&cfg->val_limits);
 }
 
@@ -247,6 +248,7 @@ static enum ost_step on_plan(struct ost_task *t)
 	 * zone are answered or referred from the store, not asked upstream. */
 	enum ost_mirror_step ms = t->cut->is_forward ? OST_MIRROR_PASS : ost_mirror_plan(t);
 	if (ms != OST_MIRROR_PASS) {
+		/* SECURE: verified mirror data only, nothing to validate. */
 		goto_state(t, ms == OST_MIRROR_DONE ? OST_TS_VALIDATE : OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
@@ -968,6 +970,7 @@ void ost_resolver_free(struct ost_resolver *r)
 			ldns_rdf_deep_free(r->stub_names[i]);
 		free(r->stub_names);
 	}
+	ost_mirror_snap_free(r);
 	ldns_rdf_deep_free(r->root_name);
 	free(r->allow);
 	ost_sel_deinit(&r->sel);

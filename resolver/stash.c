@@ -43,6 +43,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/log.h"
+#include "ostrov/zone.h"
 
 #include "internal.h"
 
@@ -122,6 +123,13 @@ static bool get_entry(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 		return false;
 	int64_t now = ost_clock_wall_s(t->r->clock);
 	if (e->rank < min_rank)
+		return false;
+	/* Built from a mirror version that is no longer current (a new serial,
+	 * or the copies re-verified at start): ask the mirror again. Same
+	 * second counts as older, so a copy made while the version changed is
+	 * never kept. */
+	if (e->rank == OST_RANK_MIRROR && t->r->cfg.mirror &&
+	    e->stored_at <= ost_mirror_changed_at(t->r->cfg.mirror))
 		return false;
 	if (e->expires_at > now)
 		return true;
@@ -229,6 +237,12 @@ static bool cached_failure(struct ost_task *t)
 	/* A CD=1 client wants the data even when it does not validate
 	 * (RFC 4035 §3.2.2): a validation failure is not its failure. */
 	if (dnssec && (t->flags & OST_RF_CD))
+		return false;
+	/* The failure was cached while no usable mirror held the name (its
+	 * servers failed, or the copy was past its deadline); a mirror that
+	 * holds it now (a new version, an operator extension) needs no
+	 * server: let it answer. */
+	if (ost_mirror_covers(t))
 		return false;
 	/* A cached DNSSEC failure keeps its reason (EDE 6-12): "bogus,
 	 * signature expired" says more than "cached error". */
@@ -628,11 +642,20 @@ bool ost_stash_stale_rrset(struct ost_task *t)
 
 /* ---- writing ---- */
 
-static void put(struct ost_resolver *r, const ldns_rdf *owner, uint16_t type,
+static void put(const struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 		enum ost_cache_tag tag, uint8_t rank, uint8_t sec, uint8_t flags, uint16_t rcode,
 		uint32_t ttl, const uint8_t *data, size_t len)
 {
+	struct ost_resolver *r = t->r;
 	struct ost_cache_entry e;
+	/* What a zone mirror gave lives no longer than the mirror may be used
+	 * (RFC 8806 §3: SOA expire deadline; its RRSIG horizon less the margin):
+	 * the cache must not go on answering from a withdrawn copy. */
+	if (t->mirror_until) {
+		int64_t left = t->mirror_until - ost_clock_wall_s(r->clock);
+		if (left < (int64_t)ttl)
+			ttl = left > 0 ? (uint32_t)left : 0;
+	}
 	memset(&e, 0, sizeof(e));
 	e.tag = (uint8_t)tag;
 	e.rank = rank;
@@ -657,7 +680,6 @@ static uint16_t covered(const ldns_rr *rr)
 static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank, uint8_t sec,
 		       uint8_t flags, bool (*keep)(const struct ost_task *, const ldns_rr *))
 {
-	struct ost_resolver *r = t->r;
 	size_t n = ldns_rr_list_rr_count(l);
 	ldns_buffer *b = ldns_buffer_new(512);
 	if (!b)
@@ -689,7 +711,7 @@ static void put_rrsets(struct ost_task *t, const ldns_rr_list *l, uint8_t rank, 
 				ttl = ldns_rr_ttl(rr);
 		}
 		if (ok)
-			put(r, ldns_rr_owner(head), type, OST_CTAG_RRSET, rank, sec, flags, 0, ttl,
+			put(t, ldns_rr_owner(head), type, OST_CTAG_RRSET, rank, sec, flags, 0, ttl,
 			    ldns_buffer_begin(b), ldns_buffer_position(b));
 	}
 	ldns_buffer_free(b);
@@ -747,7 +769,7 @@ static void put_msg(struct ost_task *t, uint8_t uv)
 		r->stats.cache_errors++;
 		return;
 	}
-	put(r, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv,
+	put(t, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv,
 	    t->rcode, ttl, msg, len);
 }
 
@@ -762,9 +784,19 @@ void ost_stash_result(struct ost_task *t)
 	}
 	if (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN)
 		return;
+	/* An answer that rests on a mirror past its SOA expire deadline
+	 * carries EDE 3 (operator extension): only the engine adds it, so
+	 * none of it goes into the cache. */
+	if (t->is_mirror_extended)
+		return;
 	/* A CD=1 request skips validation: mark what it stores so it never
-	 * reaches a CD=0 client as if it had been checked. */
-	uint8_t uv = r->cfg.validation && (t->flags & OST_RF_CD) ? OST_MSG_F_UNVALIDATED : 0;
+	 * reaches a CD=0 client as if it had been checked. Verified mirror
+	 * data is secure whoever asked (mirror.c). */
+	bool mirror_checked = t->rank == OST_RANK_MIRROR &&
+			      (t->sec == OST_SEC_SECURE || t->sec == OST_SEC_INSECURE);
+	uint8_t uv = r->cfg.validation && (t->flags & OST_RF_CD) && !mirror_checked
+			     ? OST_MSG_F_UNVALIDATED
+			     : 0;
 	if (t->src == OST_SRC_CACHE) {
 		/* Not for a CD=1 request while validating: it would replace
 		 * the checked copy a CD=0 client stored with one flagged
@@ -803,9 +835,10 @@ void ost_stash_result(struct ost_task *t)
 						 LDNS_SECTION_AUTHORITY) == LDNS_STATUS_OK;
 		bool nx = t->rcode == LDNS_RCODE_NXDOMAIN;
 		if (ok)
-			put(r, t->sname, nx ? NEG_ANY_TYPE : t->qtype, OST_CTAG_NEG,
-			    OST_RANK_AUTH_AUTHORITY, t->sec, (nx ? NEG_NXDOMAIN : 0) | uv, t->rcode,
-			    ttl, ldns_buffer_begin(b), ldns_buffer_position(b));
+			put(t, t->sname, nx ? NEG_ANY_TYPE : t->qtype, OST_CTAG_NEG,
+			    t->rank == OST_RANK_MIRROR ? OST_RANK_MIRROR : OST_RANK_AUTH_AUTHORITY,
+			    t->sec, (nx ? NEG_NXDOMAIN : 0) | uv, t->rcode, ttl,
+			    ldns_buffer_begin(b), ldns_buffer_position(b));
 		ldns_buffer_free(b);
 	}
 	put_msg(t, uv);
@@ -840,7 +873,7 @@ static bool is_cut_ds(const struct ost_task *t, const ldns_rr *rr)
 
 void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_rr_list *glue)
 {
-	if (!t->r->batch)
+	if (!t->r->batch || t->is_mirror_extended)
 		return;
 	put_rrsets(t, ns, OST_RANK_AUTHORITY, OST_SEC_UNCHECKED, 0, is_cut_ns);
 	/* The child's DS (with RRSIGs) that came with the referral: the

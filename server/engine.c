@@ -35,6 +35,7 @@
 #include <ldns/ldns.h>
 
 #include "ostrov/log.h"
+#include "ostrov/zone.h"
 
 #include "resilience.h"
 #include "worker.h"
@@ -202,6 +203,13 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 	struct ost_cache_entry ent;
 	if (ost_cache_reader_get(we->rd, q->qname, q->qtype, OST_CTAG_MSG, &ent) != 0)
 		return false;
+	/* Built from a zone mirror version that is no longer current: the
+	 * engine asks the mirror again (resolver/stash.c, same rule). */
+	if (ent.rank == OST_RANK_MIRROR && we->e->rcfg.mirror &&
+	    ent.stored_at <= ost_mirror_changed_at(we->e->rcfg.mirror)) {
+		we->st.hit_rejected++;
+		return false;
+	}
 	size_t len = 0;
 	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, ost_clock_wall_s(&we->e->clock),
 				  cq->to.proto == OST_PROTO_TCP,

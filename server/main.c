@@ -221,6 +221,7 @@ static int run(const struct ost_config *cfg)
 		}
 		engine.rcfg.mirror = msrv.m;
 		engine.rcfg.mirror_store = msrv.store;
+		engine.rcfg.mirror_rrsig_margin_s = cfg->resilience.fo.rrsig_margin_s;
 	}
 	/* <<< zone mirror */
 	if (uv_loop_init(&m.loop) < 0) {

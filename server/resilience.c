@@ -188,7 +188,7 @@ static bool feed_mirrors(struct ost_resilience *r)
 			continue;
 		}
 		if (ost_fo_feed_mirror(r->fo, st.name, st.meta.serial, st.meta.soa_expire_deadline,
-				       st.meta.rrsig_horizon, true) < 0)
+				       st.meta.rrsig_horizon, st.is_verified) < 0)
 			ost_log(OST_LOG_WARN, "failover",
 				"cannot track mirror zone=%s (more than %d)", st.name,
 				OST_FO_MAX_MIRRORS);

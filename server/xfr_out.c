@@ -121,6 +121,7 @@ int ost_mirror_srv_open(struct ost_mirror_srv *s, const struct ost_config *cfg,
 				   .max_bytes = zc->max_size,
 				   .max_records = zc->max_records},
 			.anchors = s->anchors[i],
+			.is_own_anchor = zc->trust_anchor_file != NULL,
 		};
 		if ((rc = ost_mirror_add_zone(s->m, &mc)) != 0) {
 			snprintf(err, errlen, "mirror zone %s: %s", zc->name, ost_strerror(rc));

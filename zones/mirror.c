@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,8 @@ struct mzone {
 	const ldns_rr_list *anchors;
 	bool is_unsigned_ok;
 	bool is_usable;
+	bool is_verified; /* the stored copy passed verification (maybe past its deadline) */
+	bool is_own_anchor;
 	enum ost_zone_verdict last_verdict;
 	char last_reason[256];
 	uint64_t verify_total[OST_ZV_COUNT];
@@ -60,6 +63,8 @@ struct ost_mirror {
 	/* Imports are serialised: the serial check (RFC 1982) and the commit
 	 * must not interleave with another import of the same zone. */
 	pthread_mutex_t import_lock;
+	/* Wall seconds of the last change of any zone's current data. */
+	_Atomic int64_t changed_at;
 };
 
 int ost_mirror_new(struct ost_zone_store *store, const struct ost_clock *clock,
@@ -72,6 +77,9 @@ int ost_mirror_new(struct ost_zone_store *store, const struct ost_clock *clock,
 	m->clock = clock;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->import_lock, NULL);
+	/* Cached answers from an earlier run were built from copies that are
+	 * only now re-verified (and may have been replaced offline). */
+	atomic_store(&m->changed_at, ost_clock_wall_s(clock));
 	*out = m;
 	return 0;
 }
@@ -127,6 +135,7 @@ int ost_mirror_add_zone(struct ost_mirror *m, const struct ost_mirror_zone_confi
 	z.policy = cfg->policy;
 	z.anchors = cfg->anchors;
 	z.is_unsigned_ok = cfg->is_unsigned_ok;
+	z.is_own_anchor = cfg->is_own_anchor;
 	z.last_verdict = OST_ZV_OK;
 	if (cfg->bootstrap_file && !(z.bootstrap = strdup(cfg->bootstrap_file)))
 		goto nomem;
@@ -286,7 +295,9 @@ static int import_locked(struct ost_mirror *m, struct mzone *z, const struct ost
 	}
 	pthread_mutex_lock(&m->lock);
 	z->is_usable = true;
+	z->is_verified = true;
 	pthread_mutex_unlock(&m->lock);
+	atomic_store(&m->changed_at, ost_clock_wall_s(m->clock));
 	return 0;
 }
 
@@ -362,6 +373,7 @@ static bool restart_zone(struct ost_mirror *m, struct mzone *z)
 	if (rc == 0)
 		rc = ost_zone_store_reverify(m->store, z->name, &ctx, &z->policy, &res);
 	ldns_rr_list_deep_free(owned);
+	bool verified = rc == 0;
 	if (rc == 0 && now >= meta.soa_expire_deadline) {
 		res.verdict = OST_ZV_SOA_EXPIRED;
 		snprintf(res.reason, sizeof(res.reason),
@@ -373,7 +385,11 @@ static bool restart_zone(struct ost_mirror *m, struct mzone *z)
 	record(m, z, &res, "reverify", meta.source);
 	pthread_mutex_lock(&m->lock);
 	z->is_usable = rc == 0;
+	/* Kept apart: an operator may extend a copy past its deadline
+	 * (ost_fo_extend_mirror()), but never one that failed verification. */
+	z->is_verified = verified;
 	pthread_mutex_unlock(&m->lock);
+	atomic_store(&m->changed_at, ost_clock_wall_s(m->clock));
 	return rc == 0;
 }
 
@@ -407,6 +423,8 @@ static int fill_status(struct ost_mirror *m, struct mzone *z, struct ost_mirror_
 	pthread_mutex_lock(&m->lock);
 	out->is_usable = z->is_usable && out->has_version &&
 			 ost_clock_wall_s(m->clock) < out->meta.soa_expire_deadline;
+	out->is_verified = z->is_verified && out->has_version;
+	out->is_own_anchor = z->is_own_anchor;
 	out->last_verdict = z->last_verdict;
 	memcpy(out->last_reason, z->last_reason, sizeof(out->last_reason));
 	memcpy(out->verify_total, z->verify_total, sizeof(out->verify_total));
@@ -419,6 +437,11 @@ int ost_mirror_zone_status(struct ost_mirror *m, const char *zone,
 {
 	struct mzone *z = find_zone(m, zone);
 	return z ? fill_status(m, z, out) : -ENOENT;
+}
+
+int64_t ost_mirror_changed_at(const struct ost_mirror *m)
+{
+	return atomic_load(&((struct ost_mirror *)m)->changed_at);
 }
 
 int ost_mirror_zone_status_at(struct ost_mirror *m, size_t i, struct ost_mirror_zone_status *out)

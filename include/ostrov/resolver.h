@@ -155,6 +155,27 @@ struct ost_resolver_policy {
 	 *         timer) while the refresh goes on in the background
 	 */
 	bool (*stale_immediately)(void *ctx, const uint8_t *qname, uint16_t qtype);
+	/**
+	 * Asked before a mirrored zone is used (resolver/mirror.c). The engine
+	 * never uses a copy past its RRSIG horizon less
+	 * cfg.mirror_rrsig_margin_s; before its SOA expire deadline it uses it
+	 * unless this says OST_MIRROR_WITHDRAWN; past the deadline only when
+	 * this says OST_MIRROR_EXTENDED, and then every answer it contributes
+	 * to carries EDE 3 and none is cached.
+	 * @param ctx the policy's ctx
+	 * @param zone the mirrored zone, presentation format ("." or "ru.")
+	 * @return enum ost_mirror_policy
+	 */
+	int (*mirror_use)(void *ctx, const char *zone);
+};
+
+/** What the failover policy says about one mirrored zone (mirror_use hook). */
+enum ost_mirror_policy {
+	OST_MIRROR_NO_OPINION = 0, /**< the engine's own rule (RFC 8806 §3) */
+	OST_MIRROR_USABLE,         /**< use it (before its SOA expire deadline) */
+	OST_MIRROR_EXTENDED,       /**< past its deadline under an operator extension: use it,
+				      EDE 3 on every answer */
+	OST_MIRROR_WITHDRAWN,      /**< do not use it */
 };
 
 struct ost_mirror;
@@ -201,6 +222,12 @@ struct ost_resolver_config {
 	 */
 	struct ost_mirror *mirror;
 	struct ost_zone_store *mirror_store; /**< the mirror's store (lookups) */
+	/**
+	 * A mirrored zone is not used from its RRSIG horizon less this many
+	 * seconds (standards.md §7.2, the failover machine's rrsig-margin-s),
+	 * and nothing learnt from it stays in the cache beyond that (86400).
+	 */
+	uint32_t mirror_rrsig_margin_s;
 };
 
 /**
@@ -269,6 +296,9 @@ struct ost_resolver_stats {
 	uint64_t norec_refused;    /**< RD=0 queries refused on a cache miss */
 	uint64_t aggressive_nsec;  /**< negatives made from validated NSEC (RFC 8198) */
 	uint64_t mirror_answers;   /**< replies built from the zone mirror instead of asked */
+	uint64_t mirror_secure;    /**< results from verified mirror data only, not validated again
+				    (secure, or insecure for an NSEC3 opt-out denial) */
+	uint64_t mirror_extended;  /**< replies from a mirror past its SOA expire deadline */
 	uint64_t stale_infra;      /**< expired delegations/DS/DNSKEY used, refresh failed */
 };
 

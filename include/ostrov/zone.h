@@ -445,6 +445,9 @@ struct ost_mirror_zone_config {
 					  mirror); NULL = take the DS RRset from the mirrored
 					  parent zone if there is one */
 	bool is_unsigned_ok;           /**< accept without DNSSEC when no anchor can be found */
+	bool is_own_anchor;            /**< @p anchors come from the zone's own trust anchor file,
+					  not from the resolver's anchors (the resolver then
+					  validates answers from it like any other data) */
 };
 
 /** Status of a mirrored zone for `ostrovctl zone list` and the metrics. */
@@ -452,6 +455,9 @@ struct ost_mirror_zone_status {
 	char name[256];                      /**< zone name */
 	bool has_version;                    /**< a verified version is stored */
 	bool is_usable;                      /**< has_version, re-verified and before SOA expire */
+	bool is_verified;                    /**< has_version and it passed verification (also
+						  past its SOA expire deadline) */
+	bool is_own_anchor;                  /**< verified against the zone's own anchors */
 	struct ost_zone_meta meta;           /**< metadata of the stored version */
 	enum ost_zone_verdict last_verdict;  /**< outcome of the last import or re-verify */
 	char last_reason[256];               /**< its reason */
@@ -529,6 +535,16 @@ OST_EXPORT OST_WUR int ost_mirror_import_rrs(struct ost_mirror *m, const char *z
  */
 OST_EXPORT OST_WUR int ost_mirror_zone_status(struct ost_mirror *m, const char *zone,
 					      struct ost_mirror_zone_status *out);
+
+/**
+ * When the data of a mirrored zone last changed in this process: a new
+ * version became current, or the stored copies were taken into service at
+ * start (cached answers built from an older copy must not be served; the
+ * resolver compares this with the entries' stored_at).
+ * @param m the mirror
+ * @return wall seconds (lock-free)
+ */
+OST_EXPORT int64_t ost_mirror_changed_at(const struct ost_mirror *m);
 
 /** @return number of configured zones */
 OST_EXPORT size_t ost_mirror_zone_count(const struct ost_mirror *m);

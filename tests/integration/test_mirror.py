@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_resolve_lib import (Checks, Lab, dig_batch, free_port, log, need_tools,  # noqa: E402
-                              norm_set, ostrovd, wait_for)
+                              norm_rr, norm_set, ostrovd, wait_for)
 
 MIRRORED = [".", "ru.", "xn--p1ai.", "su."]
 NATIONAL = ["ru.", "xn--p1ai.", "su."]
@@ -139,9 +139,84 @@ def has(out, words):
     return re.search(r"\s" + r"\s+".join(map(re.escape, words.split())) + r"\s", out) is not None
 
 
+def records_of(out):
+    """The records of a dig reply (every section), TTLs dropped, as a sorted list."""
+    recs = [norm_rr(line) for line in out.splitlines()
+            if line.strip() and not line.startswith(";")]
+    return sorted(recs)
+
+
+def flags_of(out):
+    m = re.search(r"flags: ([a-z ]+);", out)
+    return set(m.group(1).split()) if m else set()
+
+
 def status_of(out):
     m = re.search(r"status: (\w+)", out)
     return m.group(1) if m else "TIMEOUT"
+
+
+def mirror_extension(lab, ck, ostrovctl, port, su, new_serial, expire=12):
+    """RFC 8806 §3 and standards.md §7.2 on a live daemon: a su. copy whose
+    SOA expire is a few seconds is imported; past that deadline the mirror is
+    not used (su.'s servers are cut: SERVFAIL), `ostrovctl mirror extend`
+    brings it back, every answer then carrying EDE 3."""
+    ctl = [ostrovctl, "-s", lab.file("ostrov.sock")]
+    short = lab.file("su-short.zone")
+    with open(su["unsigned_file"]) as f:
+        lines = f.readlines()
+    out = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 7 and fields[0] == "su." and fields[3] == "SOA":
+            fields[6], fields[9] = str(new_serial), str(expire)
+            line = "\t".join(fields) + "\n"
+        elif len(fields) >= 5 and fields[0] == "su." and fields[3] == "ZONEMD":
+            fields[4] = str(new_serial)
+            line = "\t".join(fields) + "\n"
+        out.append(line)
+    with open(short, "w") as f:
+        f.writelines(out)
+    now = int(time.time())
+    signed = lab.file("su-short.signed")
+    subprocess.run(["ldns-signzone", "-i", str(now - 86400), "-e", str(now + 30 * 86400),
+                    "-o", "su.", "-f", signed, "-n", "-a", "1", "-t", "0", "-z", "simple:sha384",
+                    short, su["ksk"], su["zsk"]], cwd=lab.file("keys"), check=True,
+                   capture_output=True)
+    r = subprocess.run(ctl + ["zone", "import", "su.", signed], capture_output=True, text=True)
+    t_import = time.monotonic()
+    ck(r.returncode == 0 and f"imported su. serial {new_serial}" in r.stdout,
+       f"su. copy with SOA expire {expire}s imported ({(r.stdout + r.stderr).strip()})")
+    out = dig(port, "a.dns.su.", "A")
+    ck(status_of(out) == "NOERROR" and "127." in out and "EDE" not in out,
+       "a.dns.su. A from the fresh copy, no EDE")
+    # Past the deadline: not used. su.'s servers are cut, so what comes back
+    # is SERVFAIL or the expired cached copy (RFC 8767, EDE 3 "stale"), never
+    # an answer from the mirror.
+    wait_for(lambda: time.monotonic() > t_import + expire + 1.5, expire + 10, "SOA expire")
+    out = dig(port, "a.dns.su.", "A", timeout=4)
+    ede = re.search(r"; EDE: .*", out)
+    ck(ede is not None and "past its SOA expire deadline" not in ede.group(0) and
+       (status_of(out) == "SERVFAIL" or "EDE: 3" in ede.group(0)),
+       f"a.dns.su. A past the mirror's SOA expire deadline: not from the mirror "
+       f"({status_of(out)} {ede.group(0) if ede else ''})")
+    # The failover machine learns the copy's horizons every 5 s.
+    deadline = time.monotonic() + 15
+    while True:
+        r = subprocess.run(ctl + ["mirror", "extend", "su.", "3600"], capture_output=True,
+                           text=True)
+        if (r.returncode == 0 and "extended" in r.stdout) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    ck(r.returncode == 0 and "extended" in r.stdout,
+       f"mirror extend su. 3600 ({(r.stdout + r.stderr).strip()})")
+    for i in range(2):
+        out = dig(port, "a.dns.su.", "A")
+        ede = re.search(r"; EDE: .*", out)
+        ck(status_of(out) == "NOERROR" and su["servers"][0] in out and
+           re.search(r"EDE: 3 .*past its SOA expire deadline", out) is not None,
+           f"a.dns.su. A from the extended mirror with EDE 3 (ask {i + 1}, not cached): "
+           f"{status_of(out)} {ede.group(0) if ede else 'no EDE'}")
 
 
 def main():
@@ -339,9 +414,14 @@ zone:
         # 4. Cut root, foreign TLDs, national TLDs; empty cache; restart.
         for g in ("root", "foreign-tld", "national-tld"):
             lab.cut(g, "refuse")
-        cfg_b = lab.config(cache_dir=lab.file("cache-b"))
+        # Fresh ports for the restart: on a busy machine another process
+        # may take a port in the moment between one daemon and the next.
+        port = free_port()
+        cfg_b = lab.config(cache_dir=lab.file("cache-b"),
+                           extra={"listen": f'["127.0.0.1@{port}"]'})
         with open(cfg, "r") as f:
             mirror_part = f.read().split("\nmirror:\n", 1)[1]
+        mirror_part = mirror_part.replace(f"127.0.0.1@{mport}", f"127.0.0.1@{free_port()}")
         with open(cfg_b, "a") as f:
             f.write("mirror:\n" + mirror_part)
         od = ostrovd(args.ostrovd, cfg_b, port, lab.file("ostrovd-mirror-b.log"))
@@ -377,6 +457,13 @@ zone:
            f"names resolve with the TLD and root servers cut")
         log(f"{len(national) - bad}/{len(national)} national names as expected "
             f"(rcode and answers, bogus ones SERVFAIL)")
+        # Asked again: now from the cache (the server's hit path for answers
+        # built from the mirrors), the same answers.
+        got2 = dig_batch(port, [(n["qname"], n["qtype"]) for n in national], timeout=3)
+        same = sum(1 for a, b in zip(got, got2)
+                   if a["rcode"] == b["rcode"] and norm_set(a["answers"]) == norm_set(b["answers"]))
+        ck(same == len(national), f"{same}/{len(national)} national names answered the same "
+           f"when asked again (cached)")
 
         # DS of every delegation in the mirrored zones, with its RRSIG.
         ds_ok = ds_n = 0
@@ -405,6 +492,19 @@ zone:
             soa = has(out, "IN SOA") and has(out, "RRSIG SOA")
             ck(st == rc and ans and ans.group(1) == "0" and proof and soa,
                f"{qn} {qt}: {rc} with SOA and NSEC/NSEC3 proof from the mirror (got {st})")
+            # Taken from the verified copy without validating it again:
+            # AD as a validator would set it (an NXDOMAIN resting on an
+            # NSEC3 opt-out span is insecure, RFC 5155 §8.4); asked again
+            # (cache) and with CD=1, the same records.
+            opt_out = rc == "NXDOMAIN" and qn.endswith((".ru.", ".xn--p1ai."))
+            again = dig(port, qn, qt, "+dnssec")
+            cd = dig(port, qn, qt, "+dnssec", "+cd")
+            ad = "ad" in flags_of(out)
+            ck((opt_out or qt == "DS" or ad) and not (opt_out and ad) and
+               ad == ("ad" in flags_of(again)) and records_of(again) == records_of(out) and
+               records_of(cd) == records_of(out),
+               f"{qn} {qt}: AD={ad} (opt-out {opt_out}), the same records when asked again "
+               f"(cache) and with CD")
 
         # Data from the mirrors validates (AD) like data from the network.
         for qn, qt in (("ru.", "DS"), ("www.example.ru.", "A"), ("nosuch.su.", "A"),
@@ -413,6 +513,8 @@ zone:
             flags = re.search(r"flags: ([a-z ]+);", out)
             ck(flags is not None and "ad" in flags.group(1).split(),
                f"{qn} {qt}: secure (AD) with the servers cut")
+        if args.ostrovctl:
+            mirror_extension(lab, ck, args.ostrovctl, port, zones["su."], serial + 2)
         # A foreign name fails cleanly and quickly.
         t0 = time.monotonic()
         out = dig(port, "www.example.com.", "A", timeout=4)
@@ -467,7 +569,9 @@ zone:
         with open(lab.file("anchors.txt"), "w") as f:
             for z in ("su.", "ru.", "xn--p1ai."):
                 f.write(f"{z} 3600 IN DS {zones[z]['ds_rdata']}\n")
-        cfg_c = lab.config(cache_dir=lab.file("cache-c"))
+        port = free_port()
+        cfg_c = lab.config(cache_dir=lab.file("cache-c"),
+                           extra={"listen": f'["127.0.0.1@{port}"]'})
         with open(cfg_c, "a") as f:
             f.write(f"mirror:\n  path: {lab.file('mirror-c')}\n  zones:\n"
                     f"    - name: \"su.\"\n      bootstrap: {zones['su.']['file']}\n"

@@ -723,6 +723,47 @@ static void test_drill_resolver_hooks(void **state)
 }
 
 /*
+ * The mirror_use hook (standards.md §7.2 MIRROR-EXPIRED): before the SOA
+ * expire deadline usable; after it withdrawn unless the operator extended
+ * it; never from the RRSIG horizon less the margin; an untracked zone is
+ * left to the engine.
+ */
+static void test_drill_resolver_hook_mirror(void **state)
+{
+	(void)state;
+	struct dfx *f = dfx_new(NULL, 1);
+	struct ost_fo_resolver_hooks h;
+	struct ost_resolver_policy pol;
+	ost_fo_resolver_hooks_init(&h, f->fo, ost_drill_map(f->d), &pol);
+	assert_non_null(pol.mirror_use);
+	int64_t now = ost_clock_wall_s(&f->clk.clock);
+	assert_int_equal(pol.mirror_use(pol.ctx, "su."), OST_MIRROR_NO_OPINION);
+	/* deadline in 100 s, signatures good for 10 days (margin 1 day) */
+	assert_int_equal(ost_fo_feed_mirror(f->fo, "su.", 7, now + 100, now + 10 * 86400, true), 0);
+	assert_int_equal(pol.mirror_use(pol.ctx, "su."), OST_MIRROR_USABLE);
+	assert_int_equal(pol.mirror_use(pol.ctx, "SU."), OST_MIRROR_USABLE);
+	assert_int_equal(pol.mirror_use(pol.ctx, "ru."), OST_MIRROR_NO_OPINION);
+	fake_clock_advance(&f->clk, 101 * 1000);
+	assert_int_equal(pol.mirror_use(pol.ctx, "su."), OST_MIRROR_WITHDRAWN);
+	int64_t until = 0;
+	assert_int_equal(ost_fo_extend_mirror(f->fo, "su.", 3 * 86400, "op", &until), 0);
+	assert_int_equal(pol.mirror_use(pol.ctx, "su."), OST_MIRROR_EXTENDED);
+	/* the extension ends; a new extension stops at horizon - margin */
+	fake_clock_advance(&f->clk, (uint64_t)(until - ost_clock_wall_s(&f->clk.clock)) * 1000);
+	assert_int_equal(pol.mirror_use(pol.ctx, "su."), OST_MIRROR_WITHDRAWN);
+	assert_int_equal(ost_fo_extend_mirror(f->fo, "su.", 7 * 86400, "op", &until), 0);
+	assert_true(until <= now + 9 * 86400);
+	assert_int_equal(pol.mirror_use(pol.ctx, "su."), OST_MIRROR_EXTENDED);
+	fake_clock_advance(&f->clk, (uint64_t)(until - ost_clock_wall_s(&f->clk.clock)) * 1000);
+	assert_int_equal(pol.mirror_use(pol.ctx, "su."), OST_MIRROR_WITHDRAWN);
+	/* an unverified copy is never used */
+	assert_int_equal(
+		ost_fo_feed_mirror(f->fo, "ru.", 3, now + 30 * 86400, now + 40 * 86400, false), 0);
+	assert_int_equal(pol.mirror_use(pol.ctx, "ru."), OST_MIRROR_WITHDRAWN);
+	dfx_free(f);
+}
+
+/*
  * ---------------------------------------------------------------------------
  * End to end: real probes through the drill transport, real failover
  * ---------------------------------------------------------------------------
@@ -855,6 +896,7 @@ const struct CMUnitTest drill_tests[] = {
 	cmocka_unit_test(test_drill_abort_guard),
 	cmocka_unit_test(test_drill_report_numbers),
 	cmocka_unit_test(test_drill_resolver_hooks),
+	cmocka_unit_test(test_drill_resolver_hook_mirror),
 	cmocka_unit_test(test_drill_e2e_foreign_cut),
 	cmocka_unit_test(test_drill_e2e_loss_no_flapping),
 };
