@@ -404,6 +404,8 @@ void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_r
 
 /** Fill @p res with the task's result (borrowed from the task). */
 void ost_task_result(const struct ost_task *t, struct ost_result *res);
+/** Free every task of the coalescing table, and the table (request.c; ost_resolver_free()). */
+void ost_request_table_free(struct ost_resolver *r);
 
 /* ---- stale.c: serve-stale (RFC 8767) and RD=0 ---- */
 
