@@ -98,6 +98,13 @@ int ost_mirror_srv_open(struct ost_mirror_srv *s, const struct ost_config *cfg,
 			 ost_strerror(rc));
 		return rc;
 	}
+	/* Signature checks of an import run on every core (zones/dnssec_check.c);
+	 * without the pool they run serially on the importing thread. */
+	if ((rc = ost_uv_exec_new(0, &s->exec)) != 0) {
+		ost_log(OST_LOG_WARN, "mirror", "verification runs on one core: %s",
+			ost_strerror(rc));
+		s->exec = NULL;
+	}
 	if ((rc = ost_mirror_new(s->store, clock, &s->m)) != 0 ||
 	    !(s->anchors = calloc(n ? n : 1, sizeof(*s->anchors)))) {
 		snprintf(err, errlen, "out of memory");
@@ -119,7 +126,8 @@ int ost_mirror_srv_open(struct ost_mirror_srv *s, const struct ost_config *cfg,
 			.policy = {.zonemd = zc->require_zonemd ? OST_ZONEMD_REQUIRE
 								: OST_ZONEMD_CHECK_IF_PRESENT,
 				   .max_bytes = zc->max_size,
-				   .max_records = zc->max_records},
+				   .max_records = zc->max_records,
+				   .exec = s->exec ? ost_uv_exec_get(s->exec) : NULL},
 			.anchors = s->anchors[i],
 		};
 		if ((rc = ost_mirror_add_zone(s->m, &mc)) != 0) {
@@ -731,6 +739,8 @@ void ost_mirror_srv_close(struct ost_mirror_srv *s)
 	}
 	ost_mirror_free(s->m);
 	s->m = NULL;
+	ost_uv_exec_free(s->exec);
+	s->exec = NULL;
 	ost_zone_store_close(s->store);
 	s->store = NULL;
 	for (size_t i = 0; s->anchors && i < s->cfg->mirror.n_zones; i++)

@@ -109,7 +109,7 @@ enum ost_zone_verdict zonemd_check(const struct ost_zone_data *z, enum ost_zonem
 
 /** DNSSEC checks of a whole zone (dnssec_check.c); fills res->info.rrsig_horizon. */
 enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_list *anchors,
-				   int64_t now, unsigned max_key_tries,
+				   int64_t now, unsigned max_key_tries, const struct ost_exec *exec,
 				   struct ost_zone_verify_result *res);
 
 #endif
