@@ -141,6 +141,9 @@ struct ost_zone_info {
 	uint64_t rrsets;               /**< authoritative + glue RRsets (RRSIGs not counted) */
 	uint64_t bytes;                /**< summed canonical wire size */
 	uint64_t sigs_checked;         /**< RRSIG verifications performed */
+	uint32_t parse_chunks; /**< set by a parse: chunks of text parsed in parallel; 0 when the
+				  text was parsed serially (no executor, small text, or a chunk
+				  failed and the whole text was parsed again) */
 };
 
 /** Result of a parse/verify/import. */
