@@ -98,9 +98,11 @@ int ost_mirror_srv_open(struct ost_mirror_srv *s, const struct ost_config *cfg,
 			 ost_strerror(rc));
 		return rc;
 	}
-	/* Signature checks of an import run on every core (zones/dnssec_check.c);
-	 * without the pool they run serially on the importing thread. */
-	if ((rc = ost_uv_exec_new(0, &s->exec)) != 0) {
+	/* An import is parsed and its signatures checked on every core, or on
+	 * mirror.verify-threads threads (zones/zone_data.c, dnssec_check.c);
+	 * with one, or without the pool, on the importing thread. */
+	if (cfg->mirror.verify_threads != 1 &&
+	    (rc = ost_uv_exec_new(cfg->mirror.verify_threads, &s->exec)) != 0) {
 		ost_log(OST_LOG_WARN, "mirror", "verification runs on one core: %s",
 			ost_strerror(rc));
 		s->exec = NULL;
