@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 	struct ost_mirror *m = NULL;
 	struct ost_uv_exec *exec = NULL;
 	int rc = 2;
+	ost_uv_exec_tune_malloc(); /* as ostrovd does when it mirrors zones */
 	int err = threads == 1 ? 0 : ost_uv_exec_new((unsigned)threads, &exec);
 	if (err < 0) {
 		fprintf(stderr, "mirror: executor: %s\n", ost_strerror(err));

@@ -109,6 +109,7 @@ int main(int argc, char **argv)
 			fclose(f);
 	}
 	struct ost_uv_exec *exec = NULL;
+	ost_uv_exec_tune_malloc(); /* as ostrovd does when it mirrors zones */
 	if (threads != 1 && ost_uv_exec_new((unsigned)threads, &exec) != 0)
 		return 1;
 	char dir[] = "/tmp/ost-zone-bench-XXXXXX";

@@ -18,6 +18,7 @@
 #include "uvexec.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -173,4 +174,9 @@ void ost_uv_exec_free(struct ost_uv_exec *e)
 const struct ost_exec *ost_uv_exec_get(const struct ost_uv_exec *e)
 {
 	return &e->exec;
+}
+
+void ost_uv_exec_tune_malloc(void)
+{
+	(void)mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 }

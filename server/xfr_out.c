@@ -101,6 +101,7 @@ int ost_mirror_srv_open(struct ost_mirror_srv *s, const struct ost_config *cfg,
 	/* An import is parsed and its signatures checked on every core, or on
 	 * mirror.verify-threads threads (zones/zone_data.c, dnssec_check.c);
 	 * with one, or without the pool, on the importing thread. */
+	ost_uv_exec_tune_malloc();
 	if (cfg->mirror.verify_threads != 1 &&
 	    (rc = ost_uv_exec_new(cfg->mirror.verify_threads, &s->exec)) != 0) {
 		ost_log(OST_LOG_WARN, "mirror", "verification runs on one core: %s",
