@@ -125,8 +125,8 @@ static int zrr_cmp(const void *pa, const void *pb)
 	c = zkey_cmp(zrr_rdata(a), zrr_rdlen(a), zrr_rdata(b), zrr_rdlen(b));
 	if (c)
 		return c;
-	/* Keep the earlier record of duplicates first (stable on line/pointer). */
-	return a->line < b->line ? -1 : a->line > b->line ? 1 : (a < b ? -1 : a > b);
+	/* Keep the earlier record of duplicates first (input order). */
+	return a->ord < b->ord ? -1 : a->ord > b->ord;
 }
 
 void ost_zone_data_free(struct ost_zone_data *z)
@@ -200,18 +200,103 @@ static int zrr_fill(struct zrr *e, ldns_rr *rr, int line, ldns_buffer *buf)
 	return 0;
 }
 
+/* Below this many records a build is not worth cutting into tasks. */
+#define BUILD_PARALLEL_MIN 4096
+
+/** Canonical forms of the records of a build, cut into tasks. */
+struct fjob {
+	ldns_rr_list *rrs;
+	const int *lines;
+	struct zrr *v; /* v[i] for record i */
+	int *status;   /* zrr_fill()'s result for record i */
+	size_t count;
+	size_t per;
+};
+
+static void fill_task(void *arg, size_t t)
+{
+	struct fjob *j = arg;
+	size_t from = t * j->per, to = from + j->per < j->count ? from + j->per : j->count;
+	ldns_buffer *buf = ldns_buffer_new(65536 + 512);
+
+	for (size_t i = from; i < to; i++) {
+		j->status[i] = buf ? zrr_fill(&j->v[i], ldns_rr_list_rr(j->rrs, i),
+					      j->lines ? j->lines[i] : 0, buf)
+				   : -ENOMEM;
+		j->v[i].ord = (uint32_t)i;
+	}
+	ldns_buffer_free(buf);
+}
+
+/** Runs of a parallel sort. */
+struct sjob {
+	struct zrr *v;
+	size_t bounds[65]; /* run t is v[bounds[t], bounds[t + 1]) */
+};
+
+static void sort_task(void *arg, size_t t)
+{
+	struct sjob *j = arg;
+	qsort(j->v + j->bounds[t], j->bounds[t + 1] - j->bounds[t], sizeof(*j->v), zrr_cmp);
+}
+
+/* Sort into canonical order: with several threads, runs sorted in parallel
+ * and then merged. zrr_cmp() is a total order (it ends on the input
+ * position), so the result is the same array as one qsort() gives. */
+static int sort_zrrs(struct zrr *v, size_t n, const struct ost_exec *exec)
+{
+	unsigned width = ost_exec_width(exec);
+	size_t runs = width == 1 || n < BUILD_PARALLEL_MIN ? 1 : width;
+	struct sjob j = {.v = v};
+
+	if (runs > 64)
+		runs = 64;
+	if (runs == 1) {
+		qsort(v, n, sizeof(*v), zrr_cmp);
+		return 0;
+	}
+	for (size_t t = 0; t <= runs; t++)
+		j.bounds[t] = n * t / runs;
+	ost_exec_run(exec, sort_task, &j, runs);
+	struct zrr *tmp = malloc(n * sizeof(*tmp)), *src = v, *dst = tmp;
+	if (!tmp)
+		return -ENOMEM;
+	/* Merge neighbouring runs until one is left. */
+	for (size_t width_runs = 1; width_runs < runs; width_runs *= 2) {
+		for (size_t r = 0; r < runs; r += 2 * width_runs) {
+			size_t lo = j.bounds[r];
+			size_t mid = j.bounds[r + width_runs < runs ? r + width_runs : runs];
+			size_t hi = j.bounds[r + 2 * width_runs < runs ? r + 2 * width_runs : runs];
+			size_t a = lo, b = mid, o = lo;
+			while (a < mid && b < hi)
+				dst[o++] = zrr_cmp(&src[b], &src[a]) < 0 ? src[b++] : src[a++];
+			while (a < mid)
+				dst[o++] = src[a++];
+			while (b < hi)
+				dst[o++] = src[b++];
+		}
+		struct zrr *sw = src;
+		src = dst;
+		dst = sw;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	return 0;
+}
+
 int zone_data_build(const char *apex, ldns_rr_list *rrs, const int *lines,
 		    const struct ost_zone_policy *policy, struct ost_zone_data **out,
 		    struct ost_zone_verify_result *res)
 {
 	struct ost_zone_data *z = calloc(1, sizeof(*z));
-	ldns_buffer *buf = ldns_buffer_new(65536 + 512);
 	size_t count = ldns_rr_list_rr_count(rrs);
 	size_t soa_count = 0;
+	int *status = NULL;
 	int ret = -ENOMEM;
 	int klen;
 
-	if (!z || !buf)
+	if (!z)
 		goto fail;
 	z->rrs = rrs;
 	rrs = NULL;
@@ -230,19 +315,32 @@ int zone_data_build(const char *apex, ldns_rr_list *rrs, const int *lines,
 	}
 	z->apex_key_len = (uint16_t)klen;
 	z->v = calloc(count ? count : 1, sizeof(*z->v));
-	if (!z->v)
+	status = calloc(count ? count : 1, sizeof(*status));
+	if (!z->v || !status || count > UINT32_MAX)
 		goto fail;
 
+	/* Canonical forms, in parallel when an executor is given. */
+	unsigned width = ost_exec_width(policy ? policy->exec : NULL);
+	size_t n_tasks = width == 1 || count < BUILD_PARALLEL_MIN ? 1 : (size_t)width * 4;
+	struct fjob fj = {.rrs = z->rrs,
+			  .lines = lines,
+			  .v = z->v,
+			  .status = status,
+			  .count = count,
+			  .per = (count + n_tasks - 1) / n_tasks};
+	ost_exec_run(policy ? policy->exec : NULL, fill_task, &fj, n_tasks);
+
+	/* Then, in input order, what the serial loop did: the first record that
+	 * fails decides, out-of-zone records are dropped. */
 	for (size_t i = 0; i < count; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(z->rrs, i);
-		struct zrr *e = &z->v[z->n];
-		int line = lines ? lines[i] : 0;
-		ret = zrr_fill(e, rr, line, buf);
-		if (ret == -ENOMEM) {
-			goto fail;
-		} else if (ret) {
-			free(e->key);
-			e->key = NULL;
+		struct zrr *e = &z->v[i];
+		ret = status[i];
+		if (ret) {
+			int line = lines ? lines[i] : 0;
+			for (size_t k = i; k < count; k++)
+				free(z->v[k].key);
+			if (ret == -ENOMEM)
+				goto fail;
 			res->line = line;
 			zres_set(res, OST_ZV_PARSE_ERROR, "record %zu cannot be put in wire form",
 				 i + 1);
@@ -255,10 +353,15 @@ int zone_data_build(const char *apex, ldns_rr_list *rrs, const int *lines,
 			z->dropped_out_of_zone++;
 			continue;
 		}
-		z->n++;
+		z->v[z->n++] = *e;
 	}
+	free(status);
+	status = NULL;
 
-	qsort(z->v, z->n, sizeof(*z->v), zrr_cmp);
+	if (sort_zrrs(z->v, z->n, policy ? policy->exec : NULL) != 0) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	/* Duplicates are digested once (RFC 8976 §3.3.1.1) and stored once. */
 	size_t w = 0;
 	for (size_t i = 0; i < z->n; i++) {
@@ -308,13 +411,12 @@ int zone_data_build(const char *apex, ldns_rr_list *rrs, const int *lines,
 			 (unsigned long long)z->bytes, (unsigned long long)policy->max_bytes);
 		goto fail;
 	}
-	ldns_buffer_free(buf);
 	*out = z;
 	return 0;
 fail:
 	if (ret == -ENOMEM && res->verdict == OST_ZV_OK)
 		zres_set(res, OST_ZV_PARSE_ERROR, "out of memory");
-	ldns_buffer_free(buf);
+	free(status);
 	ldns_rr_list_deep_free(rrs);
 	ost_zone_data_free(z);
 	return ret;

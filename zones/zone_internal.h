@@ -37,6 +37,8 @@ struct zrr {
 	uint16_t covered;   /**< type covered for RRSIG, else 0 */
 	uint32_t ttl;       /**< TTL */
 	int line;           /**< source line (0 for records not from a file) */
+	uint32_t ord;       /**< position in the input: the last tie-break of the sort, so
+			       the order is total and any sort gives the same array */
 };
 
 /** One zone version (struct ost_zone_data in zone.h). */
