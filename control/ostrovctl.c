@@ -32,7 +32,10 @@ static void usage(FILE *f)
 		"  drill start PROFILE [--duration S]  foreign-cut, foreign-loss, tld-cut,\n"
 		"                                  poisoned-source\n"
 		"  drill stop | drill report       end a drill / show its results\n"
-		"  reload                          re-read the configuration\n"
+		"  reload                          re-read the configuration (as SIGHUP)\n"
+		"  nta add NAME [DURATION]         validation off for NAME and below, for a\n"
+		"                                  while (default 1h; RFC 7646)\n"
+		"  nta remove NAME | nta list      end one / show them all\n"
 		"SOCKET defaults to $OSTROV_CONTROL_SOCKET or " DEFAULT_SOCKET ".\n");
 }
 

@@ -34,6 +34,9 @@ static const char *const cmd_words[OST_CTL_CMD_COUNT] = {
 	[OST_CTL_DRILL_STOP] = "drill stop",
 	[OST_CTL_DRILL_REPORT] = "drill report",
 	[OST_CTL_RELOAD] = "reload",
+	[OST_CTL_NTA_ADD] = "nta add",
+	[OST_CTL_NTA_REMOVE] = "nta remove",
+	[OST_CTL_NTA_LIST] = "nta list",
 };
 
 /* Arguments each command takes after its words: minimum and maximum. */
@@ -54,6 +57,9 @@ static const struct {
 	[OST_CTL_DRILL_STOP] = {0, 0, "drill stop"},
 	[OST_CTL_DRILL_REPORT] = {0, 0, "drill report"},
 	[OST_CTL_RELOAD] = {0, 0, "reload"},
+	[OST_CTL_NTA_ADD] = {1, 2, "nta add NAME [DURATION]"},
+	[OST_CTL_NTA_REMOVE] = {1, 1, "nta remove NAME"},
+	[OST_CTL_NTA_LIST] = {0, 0, "nta list"},
 };
 
 const char *ost_ctl_cmd_str(enum ost_ctl_cmd c)
@@ -247,7 +253,8 @@ static int parse_words(char **w, const bool *quoted, unsigned n, struct ost_ctl_
 	}
 	if (cmd < 0) {
 		bool is_group = strcmp(args[0], "cache") == 0 || strcmp(args[0], "zone") == 0 ||
-				strcmp(args[0], "mirror") == 0 || strcmp(args[0], "drill") == 0;
+				strcmp(args[0], "mirror") == 0 || strcmp(args[0], "drill") == 0 ||
+				strcmp(args[0], "nta") == 0;
 		if (is_group)
 			return fail(err, errlen, "unknown %s command '%.32s'", args[0],
 				    na > 1 ? args[1] : "");
@@ -266,6 +273,8 @@ static int parse_words(char **w, const bool *quoted, unsigned n, struct ost_ctl_
 	case OST_CTL_ZONE_REFRESH:
 	case OST_CTL_ZONE_IMPORT:
 	case OST_CTL_MIRROR_EXTEND:
+	case OST_CTL_NTA_ADD:
+	case OST_CTL_NTA_REMOVE:
 		if (nargs >= 1) {
 			if (parse_name(a[0], req->name, sizeof(req->name), err, errlen) < 0)
 				return -EINVAL;
@@ -281,6 +290,17 @@ static int parse_words(char **w, const bool *quoted, unsigned n, struct ost_ctl_
 		strcpy(req->file, a[1]);
 	}
 	if (req->cmd == OST_CTL_MIRROR_EXTEND) {
+		if (ost_ctl_parse_duration(a[1], &req->duration_s) < 0)
+			return fail(err, errlen,
+				    "bad duration '%.32s' (use e.g. 3600, 90m, 12h, 2d)", a[1]);
+		req->has_duration = true;
+	}
+	if (req->cmd == OST_CTL_NTA_ADD && strcmp(req->name, ".") == 0)
+		return fail(err, errlen,
+			    "no negative trust anchor for the root: it would switch validation off "
+			    "for every name (resolver.validation: no does that openly)");
+	if (req->cmd == OST_CTL_NTA_ADD && nargs == 2) {
+		/* The daemon checks it against its configured maximum. */
 		if (ost_ctl_parse_duration(a[1], &req->duration_s) < 0)
 			return fail(err, errlen,
 				    "bad duration '%.32s' (use e.g. 3600, 90m, 12h, 2d)", a[1]);
@@ -362,6 +382,8 @@ int ost_ctl_format_line(const struct ost_ctl_request *req, struct ost_buf *b)
 	if (req->cmd == OST_CTL_ZONE_IMPORT)
 		word(b, req->file);
 	if (req->cmd == OST_CTL_MIRROR_EXTEND)
+		ost_buf_printf(b, " %u", req->duration_s);
+	if (req->cmd == OST_CTL_NTA_ADD && req->has_duration)
 		ost_buf_printf(b, " %u", req->duration_s);
 	if (req->cmd == OST_CTL_DRILL_START) {
 		word(b, ost_drill_profile_str(req->profile));

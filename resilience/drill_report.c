@@ -215,6 +215,19 @@ static void share_check(struct ost_drill_report *r, int i, const char *name, uin
 	      target);
 }
 
+/* Time to detect: @p state reached @p ms after the start (negative: not yet). */
+static void detect_check(struct ost_drill_report *r, const char *state, int64_t ms,
+			 uint32_t target_ms)
+{
+	if (ms < 0)
+		check(r, 2, "time to detect", r->is_running ? OST_DRILL_PENDING : OST_DRILL_FAIL,
+		      "%s not reached (target <= %u ms)", state, target_ms);
+	else
+		check(r, 2, "time to detect",
+		      ms <= (int64_t)target_ms ? OST_DRILL_PASS : OST_DRILL_FAIL,
+		      "%s after %lld ms (target <= %u ms)", state, (long long)ms, target_ms);
+}
+
 static void judge(const struct ost_drill *d, struct ost_drill_report *r)
 {
 	const struct ost_drill_config *c = &d->cfg;
@@ -226,28 +239,10 @@ static void judge(const struct ost_drill *d, struct ost_drill_report *r)
 	/* What "detected" means depends on what the profile takes away. */
 	switch (r->profile) {
 	case OST_DRILL_FOREIGN_CUT:
-		if (r->to_isolated_ms < 0)
-			check(r, 2, "time to detect",
-			      r->is_running ? OST_DRILL_PENDING : OST_DRILL_FAIL,
-			      "ISOLATED not reached (target <= %u ms)", c->target_detect_ms);
-		else
-			check(r, 2, "time to detect",
-			      r->to_isolated_ms <= (int64_t)c->target_detect_ms ? OST_DRILL_PASS
-										: OST_DRILL_FAIL,
-			      "ISOLATED after %lld ms (target <= %u ms)",
-			      (long long)r->to_isolated_ms, c->target_detect_ms);
+		detect_check(r, "ISOLATED", r->to_isolated_ms, c->target_detect_ms);
 		break;
 	case OST_DRILL_TLD_CUT:
-		if (r->to_degraded_ms < 0)
-			check(r, 2, "time to detect",
-			      r->is_running ? OST_DRILL_PENDING : OST_DRILL_FAIL,
-			      "DEGRADED not reached (target <= %u ms)", c->target_detect_ms);
-		else
-			check(r, 2, "time to detect",
-			      r->to_degraded_ms <= (int64_t)c->target_detect_ms ? OST_DRILL_PASS
-										: OST_DRILL_FAIL,
-			      "DEGRADED after %lld ms (target <= %u ms)",
-			      (long long)r->to_degraded_ms, c->target_detect_ms);
+		detect_check(r, "DEGRADED", r->to_degraded_ms, c->target_detect_ms);
 		break;
 	case OST_DRILL_FOREIGN_LOSS:
 		check(r, 2, "no false isolation",

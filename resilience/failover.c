@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The failover state machine of standards.md §7.2. Probe results and passive
- * outcomes land in 1-second buckets; every eval_ms the last window_ms of
- * buckets is turned into R_root, R_foreign, R_national and passive failure
- * shares, consecutive-evaluation counters are updated, and at most one event
- * is posted. Events go through one const transition table of
- * (state, event) -> (guard, action, next): an event without a row is illegal
- * (-EINVAL, logged, counted, state unchanged). Every edge is logged as one
- * JSON record with its evidence and counted per (from, to).
+ * The failover state machine of standards.md §7.2: its states, the one const
+ * transition table of (state, event) -> (guard, action, next), the driver
+ * that runs events through it, the evaluation timer, and the outputs (state,
+ * serving policy, status). An event without a row is illegal (-EINVAL,
+ * logged, counted, state unchanged); every edge is counted per (from, to)
+ * and logged as one JSON record with its evidence (failover_log.c). What
+ * the machine observes and which event that calls for is in
+ * failover_detect.c, the mirror horizons in failover_mirror.c, the status
+ * and metrics writers in failover_status.c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,62 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ostrov/log.h"
 
 #include "failover_internal.h"
-
-/** Buckets in the ring: the longest window plus the bucket being filled. */
-#define N_BUCKETS 64
-
-struct bucket {
-	uint64_t idx;                        /* mono_ms / bucket_ms, or UINT64_MAX unused */
-	uint32_t ok[OST_FO_CLASS_COUNT];     /* probe successes */
-	uint32_t fail[OST_FO_CLASS_COUNT];   /* probe failures */
-	uint32_t p_ok[OST_FO_CLASS_COUNT];   /* passive answers */
-	uint32_t p_fail[OST_FO_CLASS_COUNT]; /* passive timeouts / network errors */
-};
-
-struct listener {
-	ost_fo_listener_cb cb;
-	void *arg;
-};
-
-struct ost_fo {
-	struct ost_fo_config cfg;
-	const struct ost_clock *clock;
-	struct ost_timer *eval_timer;
-	pthread_mutex_t lock;
-	_Atomic int state; /* enum ost_fo_state, read lock-free by ost_fo_state() */
-
-	struct bucket buckets[N_BUCKETS];
-
-	/* consecutive evaluations for which each trigger held */
-	unsigned n_degrade, n_isolate, n_healthy, n_reachable;
-
-	bool has_transitioned;
-	bool is_forced;
-	uint64_t last_transition_ms;
-	uint64_t entered_ms;
-	uint64_t state_ms[OST_FO_STATE_COUNT];
-	uint64_t transitions[OST_FO_STATE_COUNT][OST_FO_STATE_COUNT];
-	uint64_t illegal_events;
-	char last_reason[128];
-	char drill_id[64];
-	_Atomic bool is_drill; /* drill_id[0] != 0, for the lock-free policy path */
-
-	struct ost_fo_window windows[OST_FO_EVIDENCE]; /* newest first */
-	unsigned n_windows;
-
-	struct ost_fo_mirror mirrors[OST_FO_MAX_MIRRORS];
-	unsigned n_mirrors;
-
-	double tokens; /* recheck token bucket */
-	uint64_t tokens_at_ms;
-
-	struct listener listeners[OST_FO_MAX_LISTENERS];
-};
 
 const char *const fo_state_names[OST_FO_STATE_COUNT] = {
 	[OST_FO_LOADING] = "LOADING",
@@ -81,7 +30,7 @@ const char *const fo_state_names[OST_FO_STATE_COUNT] = {
 	[OST_FO_RECOVERING] = "RECOVERING",
 };
 
-static const char *const event_names[OST_FO_EV_COUNT] = {
+const char *const fo_event_names[OST_FO_EV_COUNT] = {
 	[OST_FO_EV_MIRROR_READY] = "mirror-ready",
 	[OST_FO_EV_MIRROR_FAILED] = "mirror-failed",
 	[OST_FO_EV_DEGRADE] = "degrade",
@@ -107,7 +56,7 @@ const char *ost_fo_state_str(enum ost_fo_state s)
 
 const char *ost_fo_event_str(enum ost_fo_event e)
 {
-	return (unsigned)e < OST_FO_EV_COUNT ? event_names[e] : "?";
+	return (unsigned)e < OST_FO_EV_COUNT ? fo_event_names[e] : "?";
 }
 
 const char *ost_fo_class_str(enum ost_fo_class c)
@@ -186,120 +135,6 @@ int ost_fo_config_check(const struct ost_fo_config *c, char *err, size_t errlen)
 
 /*
  * ---------------------------------------------------------------------------
- * Inputs
- * ---------------------------------------------------------------------------
- */
-
-static struct bucket *bucket_at(struct ost_fo *fo, uint64_t now_ms)
-{
-	uint64_t idx = now_ms / fo->cfg.bucket_ms;
-	struct bucket *b = &fo->buckets[idx % N_BUCKETS];
-	if (b->idx != idx) {
-		memset(b, 0, sizeof(*b));
-		b->idx = idx;
-	}
-	return b;
-}
-
-void ost_fo_feed_probe(struct ost_fo *fo, enum ost_fo_class cls, bool is_ok)
-{
-	if (ost_fails_assert((unsigned)cls < OST_FO_CLASS_COUNT))
-		return;
-	pthread_mutex_lock(&fo->lock);
-	struct bucket *b = bucket_at(fo, ost_clock_mono_ms(fo->clock));
-	if (is_ok)
-		b->ok[cls]++;
-	else
-		b->fail[cls]++;
-	pthread_mutex_unlock(&fo->lock);
-}
-
-void ost_fo_feed_passive(struct ost_fo *fo, enum ost_fo_class cls, bool is_ok)
-{
-	if (ost_fails_assert((unsigned)cls < OST_FO_CLASS_COUNT))
-		return;
-	pthread_mutex_lock(&fo->lock);
-	struct bucket *b = bucket_at(fo, ost_clock_mono_ms(fo->clock));
-	if (is_ok)
-		b->p_ok[cls]++;
-	else
-		b->p_fail[cls]++;
-	pthread_mutex_unlock(&fo->lock);
-}
-
-static struct ost_fo_mirror *mirror_find(struct ost_fo *fo, const char *zone)
-{
-	for (unsigned i = 0; i < fo->n_mirrors; i++)
-		if (strcasecmp(fo->mirrors[i].zone, zone) == 0)
-			return &fo->mirrors[i];
-	return NULL;
-}
-
-int ost_fo_feed_mirror(struct ost_fo *fo, const char *zone, uint32_t serial,
-		       int64_t soa_expire_deadline, int64_t rrsig_horizon, bool is_verified)
-{
-	if (!zone || !*zone || strlen(zone) >= sizeof(fo->mirrors[0].zone))
-		return -EINVAL;
-	int rc = 0;
-	pthread_mutex_lock(&fo->lock);
-	struct ost_fo_mirror *m = mirror_find(fo, zone);
-	if (!m) {
-		if (fo->n_mirrors == OST_FO_MAX_MIRRORS) {
-			rc = -ENOSPC;
-			goto out;
-		}
-		m = &fo->mirrors[fo->n_mirrors++];
-		*m = (struct ost_fo_mirror){0};
-		snprintf(m->zone, sizeof(m->zone), "%s", zone);
-	} else if (m->serial != serial) {
-		/* An extension was granted for one copy; a new copy has its own horizons. */
-		m->extended_until = 0;
-	}
-	m->serial = serial;
-	m->soa_expire_deadline = soa_expire_deadline;
-	m->rrsig_horizon = rrsig_horizon;
-	m->is_verified = is_verified;
-out:
-	pthread_mutex_unlock(&fo->lock);
-	return rc;
-}
-
-/*
- * RFC 8806 §3: past the SOA expire deadline the local copy must not be used.
- * An operator extension may go beyond it, but never past the RRSIG horizon
- * less the margin: signatures that are about to expire make the mirror's
- * referrals unverifiable, and only an explicit NTA decision can change that.
- */
-static enum ost_fo_mirror_use mirror_use(const struct ost_fo *fo, const struct ost_fo_mirror *m,
-					 int64_t now)
-{
-	if (!m->is_verified)
-		return OST_FO_MIRROR_WITHDRAWN;
-	if (now >= m->rrsig_horizon - (int64_t)fo->cfg.rrsig_margin_s)
-		return OST_FO_MIRROR_WITHDRAWN;
-	if (now < m->soa_expire_deadline)
-		return OST_FO_MIRROR_USE;
-	if (m->extended_until > now)
-		return OST_FO_MIRROR_EXTENDED;
-	return OST_FO_MIRROR_WITHDRAWN;
-}
-
-/* A verified mirror past its deadline or horizon, extended or not (standards.md §7.2). */
-static bool is_mirror_expired(const struct ost_fo *fo, int64_t now)
-{
-	for (unsigned i = 0; i < fo->n_mirrors; i++) {
-		const struct ost_fo_mirror *m = &fo->mirrors[i];
-		if (!m->is_verified)
-			continue;
-		if (now >= m->soa_expire_deadline ||
-		    now >= m->rrsig_horizon - (int64_t)fo->cfg.rrsig_margin_s)
-			return true;
-	}
-	return false;
-}
-
-/*
- * ---------------------------------------------------------------------------
  * The transition table
  * ---------------------------------------------------------------------------
  */
@@ -330,7 +165,7 @@ static int guard_not_already_forced(struct ost_fo *fo)
 
 static int guard_mirrors_fresh(struct ost_fo *fo)
 {
-	return is_mirror_expired(fo, ost_clock_wall_s(fo->clock)) ? -EAGAIN : 0;
+	return fo_is_mirror_expired(fo, ost_clock_wall_s(fo->clock)) ? -EAGAIN : 0;
 }
 
 static void act_force(struct ost_fo *fo)
@@ -416,70 +251,6 @@ static const struct row table[OST_FO_STATE_COUNT][OST_FO_EV_COUNT] = {
 		},
 };
 
-/*
- * ---------------------------------------------------------------------------
- * Evidence and the transition record
- * ---------------------------------------------------------------------------
- */
-
-static void iso_time(int64_t wall, char *buf, size_t cap)
-{
-	struct tm tm;
-	time_t t = (time_t)wall;
-	if (!gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, cap, "%lld", (long long)wall);
-}
-
-static void reason_text(const struct ost_fo *fo, enum ost_fo_event ev, char *buf, size_t cap)
-{
-	const struct ost_fo_config *c = &fo->cfg;
-	switch (ev) {
-	case OST_FO_EV_DEGRADE:
-		snprintf(buf, cap,
-			 "R_root<%.2f or R_foreign<%.2f or passive foreign failure>%.2f for %u "
-			 "evaluations",
-			 c->degrade_below, c->degrade_below, c->degrade_passive_above,
-			 c->degrade_evals);
-		break;
-	case OST_FO_EV_ISOLATE_DETECTED:
-		snprintf(buf, cap, "R_root<=%.2f and R_foreign<=%.2f for %u evaluations",
-			 c->isolate_root_max, c->isolate_foreign_max, c->isolate_evals);
-		break;
-	case OST_FO_EV_REACHABLE:
-		snprintf(buf, cap, "R_root>=%.2f and R_foreign>=%.2f for %u evaluations",
-			 c->reachable_min, c->reachable_min, c->reachable_evals);
-		break;
-	case OST_FO_EV_HEALTHY:
-		snprintf(buf, cap,
-			 "R_root>=%.2f and R_foreign>=%.2f and passive failure<=%.2f for %u "
-			 "evaluations",
-			 c->healthy_min, c->healthy_min, c->healthy_passive_max,
-			 fo->state == OST_FO_RECOVERING ? c->recovered_evals : c->healthy_evals);
-		break;
-	case OST_FO_EV_MIRROR_EXPIRED:
-		snprintf(buf, cap, "a mirror passed its SOA expire deadline or RRSIG horizon - %us",
-			 c->rrsig_margin_s);
-		break;
-	case OST_FO_EV_MIRROR_FRESH:
-		snprintf(buf, cap, "every mirror refreshed and verified");
-		break;
-	case OST_FO_EV_MIRROR_READY:
-		snprintf(buf, cap, "mirrors verified at start");
-		break;
-	case OST_FO_EV_MIRROR_FAILED:
-		snprintf(buf, cap, "mirror verification failed at start");
-		break;
-	case OST_FO_EV_OP_ISOLATE:
-		snprintf(buf, cap, "operator isolate");
-		break;
-	case OST_FO_EV_OP_UNISOLATE:
-		snprintf(buf, cap, "operator unisolate");
-		break;
-	default:
-		snprintf(buf, cap, "?");
-	}
-}
-
 /* Called with the lock held: the one place the state changes. */
 static void goto_state(struct ost_fo *fo, enum ost_fo_state next, enum ost_fo_event ev,
 		       const char *operator_name, struct ost_fo_transition *tr)
@@ -489,7 +260,7 @@ static void goto_state(struct ost_fo *fo, enum ost_fo_state next, enum ost_fo_ev
 	int64_t wall = ost_clock_wall_s(fo->clock);
 
 	ost_require(table[from][ev].is_legal && table[from][ev].next == next);
-	reason_text(fo, ev, fo->last_reason, sizeof(fo->last_reason));
+	fo_reason_text(fo, ev, fo->last_reason, sizeof(fo->last_reason));
 	fo->state_ms[from] += now - fo->entered_ms;
 	fo->entered_ms = now;
 	fo->transitions[from][next]++;
@@ -500,27 +271,7 @@ static void goto_state(struct ost_fo *fo, enum ost_fo_state next, enum ost_fo_ev
 	fo->n_reachable = 0;
 	atomic_store(&fo->state, (int)next);
 
-	struct ost_buf b = {0};
-	char ts[32];
-	iso_time(wall, ts, sizeof(ts));
-	ost_buf_printf(&b,
-		       "{\"ts\":\"%s\",\"mono_ms\":%llu,\"mod\":\"failover\",\"event\":"
-		       "\"state_transition\",\"from\":\"%s\",\"to\":\"%s\",\"trigger\":\"%s\","
-		       "\"reason\":",
-		       ts, (unsigned long long)now, fo_state_names[from], fo_state_names[next],
-		       event_names[ev]);
-	ost_buf_json_str(&b, fo->last_reason);
-	ost_buf_printf(&b, ",\"count\":%llu,\"evidence\":",
-		       (unsigned long long)fo->transitions[from][next]);
-	fo_write_evidence(fo->windows, fo->n_windows, fo->mirrors, fo->n_mirrors, &b);
-	ost_buf_printf(&b, ",\"operator\":");
-	ost_buf_json_str(&b, operator_name);
-	ost_buf_printf(&b, ",\"drill_id\":");
-	ost_buf_json_str(&b, fo->drill_id[0] ? fo->drill_id : NULL);
-	ost_buf_printf(&b, "}");
-	if (!b.has_oom)
-		ost_log_json(ost_buf_str(&b));
-	ost_buf_deinit(&b);
+	fo_log_transition(fo, from, next, ev, operator_name, now, wall);
 
 	*tr = (struct ost_fo_transition){
 		.from = from,
@@ -549,7 +300,7 @@ static int step(struct ost_fo *fo, enum ost_fo_event ev, const char *operator_na
 		fo->illegal_events++;
 		ost_log(OST_LOG_WARN, "failover",
 			"illegal event rejected state=%s event=%s operator=%s", fo_state_names[cur],
-			event_names[ev], operator_name ? operator_name : "-");
+			fo_event_names[ev], operator_name ? operator_name : "-");
 		return -EINVAL;
 	}
 	uint64_t now = ost_clock_mono_ms(fo->clock);
@@ -610,63 +361,6 @@ int ost_fo_unisolate(struct ost_fo *fo, const char *operator_name)
 {
 	return ost_fo_event(fo, OST_FO_EV_OP_UNISOLATE, operator_name);
 }
-
-int ost_fo_extend_mirror(struct ost_fo *fo, const char *zone, uint32_t duration_s,
-			 const char *operator_name, int64_t *until)
-{
-	if (!zone || duration_s == 0 || duration_s > fo->cfg.max_extend_s)
-		return -EINVAL;
-	int rc = 0;
-	pthread_mutex_lock(&fo->lock);
-	struct ost_fo_mirror *m = mirror_find(fo, zone);
-	int64_t now = ost_clock_wall_s(fo->clock);
-	if (!m) {
-		rc = -ENOENT;
-		goto out;
-	}
-	if (!m->is_verified) {
-		rc = -EPERM;
-		goto out;
-	}
-	int64_t limit = m->rrsig_horizon - (int64_t)fo->cfg.rrsig_margin_s;
-	if (limit <= now) {
-		rc = OST_ELIMIT;
-		goto out;
-	}
-	int64_t end = now + (int64_t)duration_s;
-	if (end > limit)
-		end = limit;
-	m->extended_until = end;
-	if (until)
-		*until = end;
-
-	struct ost_buf b = {0};
-	char ts[32];
-	iso_time(now, ts, sizeof(ts));
-	ost_buf_printf(
-		&b,
-		"{\"ts\":\"%s\",\"mod\":\"failover\",\"event\":\"mirror_extend\",\"zone\":", ts);
-	ost_buf_json_str(&b, m->zone);
-	ost_buf_printf(&b,
-		       ",\"serial\":%u,\"start\":%lld,\"end\":%lld,\"requested_s\":%u,"
-		       "\"clamped_to_rrsig_horizon\":%s,\"soa_expire_deadline\":%lld,"
-		       "\"rrsig_horizon\":%lld,\"state\":\"%s\",\"operator\":",
-		       m->serial, (long long)now, (long long)end, duration_s,
-		       end < now + (int64_t)duration_s ? "true" : "false",
-		       (long long)m->soa_expire_deadline, (long long)m->rrsig_horizon,
-		       fo_state_names[fo->state]);
-	ost_buf_json_str(&b, operator_name);
-	ost_buf_printf(&b, ",\"drill_id\":");
-	ost_buf_json_str(&b, fo->drill_id[0] ? fo->drill_id : NULL);
-	ost_buf_printf(&b, "}");
-	if (!b.has_oom)
-		ost_log_json(ost_buf_str(&b));
-	ost_buf_deinit(&b);
-out:
-	pthread_mutex_unlock(&fo->lock);
-	return rc;
-}
-
 void ost_fo_set_drill(struct ost_fo *fo, const char *drill_id)
 {
 	pthread_mutex_lock(&fo->lock);
@@ -706,118 +400,6 @@ void ost_fo_remove_listener(struct ost_fo *fo, ost_fo_listener_cb cb, void *arg)
  * ---------------------------------------------------------------------------
  */
 
-static void window_compute(struct ost_fo *fo, uint64_t now, struct ost_fo_window *w)
-{
-	uint64_t cur = now / fo->cfg.bucket_ms;
-	uint64_t nb = fo->cfg.window_ms / fo->cfg.bucket_ms;
-	uint32_t ok[OST_FO_CLASS_COUNT] = {0}, fail[OST_FO_CLASS_COUNT] = {0};
-	uint32_t pok[OST_FO_CLASS_COUNT] = {0}, pfail[OST_FO_CLASS_COUNT] = {0};
-
-	for (uint64_t i = 0; i < nb && i <= cur; i++) {
-		const struct bucket *b = &fo->buckets[(cur - i) % N_BUCKETS];
-		if (b->idx != cur - i)
-			continue;
-		for (int c = 0; c < OST_FO_CLASS_COUNT; c++) {
-			ok[c] += b->ok[c];
-			fail[c] += b->fail[c];
-			pok[c] += b->p_ok[c];
-			pfail[c] += b->p_fail[c];
-		}
-	}
-	w->mono_ms = now;
-	for (int c = 0; c < OST_FO_CLASS_COUNT; c++) {
-		w->n[c] = ok[c] + fail[c];
-		w->r[c] = w->n[c] >= fo->cfg.probe_min_samples && w->n[c] ? (double)ok[c] / w->n[c]
-									  : -1;
-		w->passive_n[c] = pok[c] + pfail[c];
-		w->passive_fail[c] = w->passive_n[c] ? (double)pfail[c] / w->passive_n[c] : -1;
-	}
-}
-
-/*
- * The reachability of a class: its probe success share, or, when it has no
- * probe data (no targets configured, scheduler stopped), the passive success
- * share if there are enough passive samples; -1 when neither is known.
- */
-static double reach(const struct ost_fo *fo, const struct ost_fo_window *w, int c)
-{
-	if (w->r[c] >= 0)
-		return w->r[c];
-	if (w->passive_n[c] >= fo->cfg.passive_min_samples)
-		return 1 - w->passive_fail[c];
-	return -1;
-}
-
-/* Passive failure share of everything sent abroad (root + foreign), -1 below the minimum. */
-static double passive_abroad(const struct ost_fo *fo, const struct ost_fo_window *w)
-{
-	unsigned n = w->passive_n[OST_FO_ROOT] + w->passive_n[OST_FO_FOREIGN];
-	if (n < fo->cfg.passive_min_samples)
-		return -1;
-	double f = 0;
-	for (int c = OST_FO_ROOT; c <= OST_FO_FOREIGN; c++)
-		if (w->passive_n[c])
-			f += w->passive_fail[c] * w->passive_n[c];
-	return f / n;
-}
-
-static enum ost_fo_event decide(struct ost_fo *fo, const struct ost_fo_window *w, int64_t wall)
-{
-	const struct ost_fo_config *c = &fo->cfg;
-	double rr = reach(fo, w, OST_FO_ROOT), rf = reach(fo, w, OST_FO_FOREIGN);
-	double pf = passive_abroad(fo, w);
-	bool known = rr >= 0 && rf >= 0;
-
-	bool degrade = (rr >= 0 && rr < c->degrade_below) || (rf >= 0 && rf < c->degrade_below) ||
-		       (pf >= 0 && pf > c->degrade_passive_above);
-	bool isolate = known && rr <= c->isolate_root_max && rf <= c->isolate_foreign_max;
-	bool healthy = known && rr >= c->healthy_min && rf >= c->healthy_min &&
-		       (pf < 0 || pf <= c->healthy_passive_max);
-	bool reachable = known && rr >= c->reachable_min && rf >= c->reachable_min;
-
-	fo->n_degrade = degrade ? fo->n_degrade + 1 : 0;
-	fo->n_isolate = isolate ? fo->n_isolate + 1 : 0;
-	fo->n_healthy = healthy ? fo->n_healthy + 1 : 0;
-	fo->n_reachable = reachable ? fo->n_reachable + 1 : 0;
-
-	switch ((enum ost_fo_state)fo->state) {
-	case OST_FO_LOADING:
-		/* Leaves on the zones module's verdict or an operator command only. */
-		break;
-	case OST_FO_NORMAL:
-		if (fo->n_degrade >= c->degrade_evals)
-			return OST_FO_EV_DEGRADE;
-		break;
-	case OST_FO_DEGRADED:
-		if (fo->n_isolate >= c->isolate_evals)
-			return OST_FO_EV_ISOLATE_DETECTED;
-		if (fo->n_healthy >= c->healthy_evals)
-			return OST_FO_EV_HEALTHY;
-		break;
-	case OST_FO_ISOLATED:
-		if (is_mirror_expired(fo, wall))
-			return OST_FO_EV_MIRROR_EXPIRED;
-		if (fo->n_reachable >= c->reachable_evals && !fo->is_forced)
-			return OST_FO_EV_REACHABLE;
-		break;
-	case OST_FO_MIRROR_EXPIRED:
-		if (fo->n_reachable >= c->reachable_evals && !fo->is_forced)
-			return OST_FO_EV_REACHABLE;
-		if (!is_mirror_expired(fo, wall))
-			return OST_FO_EV_MIRROR_FRESH;
-		break;
-	case OST_FO_RECOVERING:
-		if (fo->n_isolate >= c->isolate_evals)
-			return OST_FO_EV_ISOLATE_DETECTED;
-		if (fo->n_healthy >= c->recovered_evals && !is_mirror_expired(fo, wall))
-			return OST_FO_EV_HEALTHY;
-		break;
-	default:
-		break;
-	}
-	return OST_FO_EV_COUNT;
-}
-
 void ost_fo_evaluate(struct ost_fo *fo)
 {
 	struct ost_fo_transition tr;
@@ -827,10 +409,10 @@ void ost_fo_evaluate(struct ost_fo *fo)
 	pthread_mutex_lock(&fo->lock);
 	uint64_t now = ost_clock_mono_ms(fo->clock);
 	memmove(&fo->windows[1], &fo->windows[0], sizeof(fo->windows[0]) * (OST_FO_EVIDENCE - 1));
-	window_compute(fo, now, &fo->windows[0]);
+	fo_window_compute(fo, now, &fo->windows[0]);
 	if (fo->n_windows < OST_FO_EVIDENCE)
 		fo->n_windows++;
-	enum ost_fo_event ev = decide(fo, &fo->windows[0], ost_clock_wall_s(fo->clock));
+	enum ost_fo_event ev = fo_decide(fo, &fo->windows[0], ost_clock_wall_s(fo->clock));
 	if (ev != OST_FO_EV_COUNT)
 		(void)step(fo, ev, NULL, &tr, &fired);
 	memcpy(reason, fo->last_reason, sizeof(reason));
@@ -943,9 +525,9 @@ void ost_fo_policy(struct ost_fo *fo, enum ost_fo_name_class name_class, const c
 	if (!mirror_zone)
 		return;
 	pthread_mutex_lock(&fo->lock);
-	const struct ost_fo_mirror *m = mirror_find(fo, mirror_zone);
+	const struct ost_fo_mirror *m = fo_mirror_find(fo, mirror_zone);
 	if (m)
-		out->mirror = mirror_use(fo, m, ost_clock_wall_s(fo->clock));
+		out->mirror = fo_mirror_use(fo, m, ost_clock_wall_s(fo->clock));
 	out->mirror_extended_ede = out->mirror == OST_FO_MIRROR_EXTENDED;
 	pthread_mutex_unlock(&fo->lock);
 }
@@ -986,7 +568,7 @@ void ost_fo_status(struct ost_fo *fo, struct ost_fo_status *out)
 	int64_t wall = ost_clock_wall_s(fo->clock);
 	out->wall_s = wall;
 	for (unsigned i = 0; i < fo->n_mirrors; i++)
-		out->mirror_use[i] = mirror_use(fo, &fo->mirrors[i], wall);
+		out->mirror_use[i] = fo_mirror_use(fo, &fo->mirrors[i], wall);
 	pthread_mutex_unlock(&fo->lock);
 }
 

@@ -269,30 +269,46 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 	return ret;
 }
 
-int ost_msg_decode(const struct ost_cache_entry *e, uint8_t *rcode, ldns_rr_list *an,
-		   ldns_rr_list *ns, ldns_rr_list *ar)
+/* Where the parts of a stored message are (its version-1 layout). */
+struct msg_layout {
+	size_t qname_len; /* the question name, at MSG_HDR_LEN */
+	uint16_t n;       /* record descriptors */
+	size_t desc_at;   /* the first descriptor */
+	size_t recs_at;   /* the first record */
+};
+
+/* Check the header of @p e and locate its parts. @return 0 or OST_EMALFORMED */
+static inline int msg_layout(const struct ost_cache_entry *e, struct msg_layout *l)
 {
 	const uint8_t *p = e->data;
 	if (!p || e->len < MSG_HDR_LEN || p[0] != MSG_VERSION)
 		return OST_EMALFORMED;
-	size_t qnl = p[3];
-	uint16_t n = get16(p + 14);
-	size_t desc_at = MSG_HDR_LEN + qnl;
-	size_t recs_at = desc_at + (size_t)n * MSG_DESC_LEN;
-	if (recs_at > e->len)
+	l->qname_len = p[3];
+	l->n = get16(p + 14);
+	l->desc_at = MSG_HDR_LEN + l->qname_len;
+	l->recs_at = l->desc_at + (size_t)l->n * MSG_DESC_LEN;
+	return l->recs_at > e->len ? OST_EMALFORMED : 0;
+}
+
+int ost_msg_decode(const struct ost_cache_entry *e, uint8_t *rcode, ldns_rr_list *an,
+		   ldns_rr_list *ns, ldns_rr_list *ar)
+{
+	const uint8_t *p = e->data;
+	struct msg_layout l;
+	if (msg_layout(e, &l) != 0)
 		return OST_EMALFORMED;
 	ldns_rr_list *secs[3] = {an, ns, ar};
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *d = p + desc_at + i * MSG_DESC_LEN;
+	for (size_t i = 0; i < l.n; i++) {
+		const uint8_t *d = p + l.desc_at + i * MSG_DESC_LEN;
 		size_t off = get16(d), rl = get16(d + 2);
 		uint8_t sec = d[6];
-		if (recs_at + off + rl > e->len || sec > 2)
+		if (l.recs_at + off + rl > e->len || sec > 2)
 			return OST_EMALFORMED;
 		size_t pos = 0;
 		ldns_rr *rr = NULL;
 		/* Parsed by ldns, within the record's own bounds: a payload
 		 * that does not parse is never served. */
-		if (ldns_wire2rr(&rr, p + recs_at + off, rl, &pos, LDNS_SECTION_ANSWER) !=
+		if (ldns_wire2rr(&rr, p + l.recs_at + off, rl, &pos, LDNS_SECTION_ANSWER) !=
 			    LDNS_STATUS_OK ||
 		    pos != rl) {
 			ldns_rr_free(rr);
@@ -377,18 +393,13 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 	if (!(query[3] & 0x10) && ((e->flags & OST_MSG_F_UNVALIDATED) || e->sec == OST_SEC_BOGUS))
 		return -ENOENT;
 	const uint8_t *p = e->data;
-	if (e->len < MSG_HDR_LEN || p[0] != MSG_VERSION)
-		return OST_EMALFORMED;
-	size_t qnl = p[3];
-	uint16_t n = get16(p + 14);
-	size_t desc_at = MSG_HDR_LEN + qnl;
-	size_t recs_at = desc_at + (size_t)n * MSG_DESC_LEN;
-	if (recs_at > e->len)
+	struct msg_layout l;
+	if (msg_layout(e, &l) != 0)
 		return OST_EMALFORMED;
 	/* The entry must be for this very question (names without case). */
-	if (get16(p + 4) != hq.qtype || get16(p + 6) != hq.qclass || qnl != hq.qname_len)
+	if (get16(p + 4) != hq.qtype || get16(p + 6) != hq.qclass || l.qname_len != hq.qname_len)
 		return -ENOENT;
-	for (size_t i = 0; i < qnl; i++) {
+	for (size_t i = 0; i < l.qname_len; i++) {
 		uint8_t a = p[MSG_HDR_LEN + i], b = query[LDNS_HEADER_SIZE + i];
 		if (a >= 'A' && a <= 'Z')
 			a = (uint8_t)(a + 32);
@@ -415,12 +426,12 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 	size_t pos = hq.qend;
 	uint16_t counts[3] = {0, 0, 0};
 	bool truncated = false;
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *d = p + desc_at + i * MSG_DESC_LEN;
+	for (size_t i = 0; i < l.n; i++) {
+		const uint8_t *d = p + l.desc_at + i * MSG_DESC_LEN;
 		size_t off = get16(d), rl = get16(d + 2);
 		uint16_t type = get16(d + 4);
 		uint8_t sec = d[6], owner_len = d[7];
-		if (recs_at + off + rl > e->len || sec > 2 || (size_t)owner_len + 10 > rl)
+		if (l.recs_at + off + rl > e->len || sec > 2 || (size_t)owner_len + 10 > rl)
 			return OST_EMALFORMED;
 		if (!keep_rr(type, hq.qtype, hq.do_bit))
 			continue;
@@ -428,7 +439,7 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 			truncated = true;
 			break;
 		}
-		memcpy(buf + pos, p + recs_at + off, rl);
+		memcpy(buf + pos, p + l.recs_at + off, rl);
 		uint8_t *ttlp = buf + pos + owner_len + 4;
 		uint32_t ttl = ldns_read_uint32(ttlp);
 		ldns_write_uint32(ttlp, ttl > elapsed ? ttl - elapsed : 0);

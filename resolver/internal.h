@@ -120,6 +120,7 @@ struct ost_cut {
 	struct ost_cut *parent;  /**< the cut above, NULL at the root */
 	unsigned labels;         /**< label count of @p name */
 	bool from_cache;         /**< built from cached NS: may be stale, fall back up */
+	bool is_forward;         /**< a configured forward zone: RD=1, answers are final */
 	ldns_rr_list *dsproof;   /**< DS or NSEC/NSEC3 (+RRSIGs) of the referral, or NULL */
 	struct ost_cut *seen;    /**< next in the task's list of followed cuts */
 };
@@ -310,10 +311,11 @@ bool ost_dname_under(const ldns_rdf *name, const ldns_rdf *zone);
 bool ost_dname_eq(const ldns_rdf *a, const ldns_rdf *b);
 /** Replace suffix @p from of @p name by @p to (DNAME). @return new rdf or NULL */
 ldns_rdf *ost_dname_substitute(const ldns_rdf *name, const ldns_rdf *from, const ldns_rdf *to);
-/** Build a query wire into the arena. @return 0 or negative error */
+/** Build a query wire into the arena (@p rd, @p cd: header bits, set toward
+ * forwarders). @return 0 or negative error */
 int ost_wire_query(struct ost_arena *a, const ldns_rdf *name, uint16_t type, uint16_t qclass,
-		   uint16_t id, bool edns, uint16_t edns_size, bool do_bit, uint8_t **wire,
-		   size_t *len);
+		   uint16_t id, bool edns, uint16_t edns_size, bool do_bit, bool rd, bool cd,
+		   uint8_t **wire, size_t *len);
 /** @return true when the reply's question is (name, type, class) */
 bool ost_wire_question_matches(const ldns_pkt *p, const ldns_rdf *name, uint16_t type,
 			       uint16_t qclass);

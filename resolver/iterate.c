@@ -157,18 +157,24 @@ int ost_iter_stub_cut(struct ost_task *t)
 	const ldns_rdf *zone = NULL;
 	unsigned best = t->cut ? t->cut->labels : 0;
 	bool have = t->cut != NULL;
+	bool forward = false;
 
-	/* The deepest configured stub zone holding the name, if it lies below
-	 * the cut we have: the configuration beats what the parents say. */
+	/* The deepest configured stub or forward zone holding the name, if it
+	 * lies below the cut we have: the configuration beats what the parents
+	 * say. A forward zone also replaces a cut at its own name that did not
+	 * come from it (the root hints, for a forward zone "."). */
 	for (size_t i = 0; i < r->cfg.n_stubs; i++) {
 		const ldns_rdf *z = r->stub_names[i];
 		unsigned l = ldns_dname_label_count(z);
-		if ((have && l <= best) || (zone && ost_dname_eq(z, zone)) ||
+		bool same_level_fwd =
+			r->stubs[i].forward && !zone && have && l == best && !t->cut->is_forward;
+		if ((have && l <= best && !same_level_fwd) || (zone && ost_dname_eq(z, zone)) ||
 		    !ost_dname_under(t->sname, z))
 			continue;
 		zone = z;
 		best = l;
 		have = true;
+		forward = r->stubs[i].forward;
 	}
 	if (!zone)
 		return 0;
@@ -183,6 +189,7 @@ int ost_iter_stub_cut(struct ost_task *t)
 	c->ns = slots;
 	c->labels = best;
 	c->parent = t->cut;
+	c->is_forward = forward;
 	/* The addresses need no name server names: each slot holds up to
 	 * OST_NS_MAX_ADDR of them under the zone's own name. */
 	for (size_t i = 0; i < r->cfg.n_stubs; i++) {
@@ -234,8 +241,10 @@ int ost_iter_plan(struct ost_task *t)
 	t->q_minimised = false;
 	t->q_name = t->sname;
 	t->q_type = t->qtype;
-	if (!t->qmin || known + 1 >= target || t->qmin_count >= OST_MAX_MINIMISE_COUNT ||
-	    t->qtype == LDNS_RR_TYPE_DS)
+	/* A forwarder resolves the whole name itself: nothing to hide from it
+	 * that it would not learn anyway. */
+	if (!t->qmin || t->cut->is_forward || known + 1 >= target ||
+	    t->qmin_count >= OST_MAX_MINIMISE_COUNT || t->qtype == LDNS_RR_TYPE_DS)
 		return 0;
 
 	/* RFC 9156 §2.3: the first MINIMISE_ONE_LAB queries add one label
@@ -569,7 +578,8 @@ static int restart_at(struct ost_task *t, const ldns_rdf *target)
 	t->qmin_known = 0;
 	if (ost_iter_stub_cut(t) != 0)
 		return -ENOMEM;
-	ost_stash_closest_cut(t);
+	if (!t->cut->is_forward)
+		ost_stash_closest_cut(t);
 	return 0;
 }
 
@@ -734,6 +744,10 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 			t->rcode = rcode;
 			return take_negative(t, p) == 0 ? OST_ITER_DONE : oom(t);
 		}
+		/* The denial records that came with the chain go along: one may
+		 * prove the target lies below an insecure delegation. */
+		if (t->parent == NULL && take_wildcard_proof(t, p) != 0)
+			return oom(t);
 		return restart_at(t, name) == 0 ? OST_ITER_NEXT : OST_ITER_LAME;
 	}
 
@@ -754,13 +768,18 @@ enum ost_iter_outcome ost_iter_reply(struct ost_task *t, ldns_pkt *p)
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(auth, i);
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
-		    ldns_dname_is_subdomain(ldns_rr_owner(rr), t->cut->name) &&
+		    ost_dname_under(ldns_rr_owner(rr), t->cut->name) &&
+		    !ost_dname_eq(ldns_rr_owner(rr), t->cut->name) &&
 		    ost_dname_under(t->q_name, ldns_rr_owner(rr))) {
 			child = ldns_rr_owner(rr);
 			break;
 		}
 	}
 	if (child && !soa && !(t->q_type == LDNS_RR_TYPE_DS && ost_dname_eq(child, t->q_name))) {
+		/* A forwarder must answer, not refer: one that refers is not
+		 * recursing for us (RD ignored), so it is lame. */
+		if (t->cut->is_forward)
+			return OST_ITER_LAME;
 		int ret = follow_referral(t, p, child);
 		if (ret == 1)
 			return OST_ITER_FAIL;

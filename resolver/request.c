@@ -233,8 +233,10 @@ static enum ost_step on_start(struct ost_task *t)
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
-	/* The cache may know a deeper cut than the hints or the parent. */
-	ost_stash_closest_cut(t);
+	/* The cache may know a deeper cut than the hints or the parent; not
+	 * below a forward zone, whose names only its forwarders are asked. */
+	if (!t->cut->is_forward)
+		ost_stash_closest_cut(t);
 	goto_state(t, OST_TS_PLAN);
 	return OST_STEP_CONTINUE;
 }
@@ -243,7 +245,7 @@ static enum ost_step on_plan(struct ost_task *t)
 {
 	/* >>> zone mirror hook (resolver/mirror.c): names in a usable mirrored
 	 * zone are answered or referred from the store, not asked upstream. */
-	enum ost_mirror_step ms = ost_mirror_plan(t);
+	enum ost_mirror_step ms = t->cut->is_forward ? OST_MIRROR_PASS : ost_mirror_plan(t);
 	if (ms != OST_MIRROR_PASS) {
 		goto_state(t, ms == OST_MIRROR_DONE ? OST_TS_VALIDATE : OST_TS_DONE);
 		return OST_STEP_CONTINUE;
@@ -362,12 +364,13 @@ static enum ost_step on_pick(struct ost_task *t)
 		goto_state(t, OST_TS_PLAN);
 		return OST_STEP_CONTINUE;
 	}
-	if (!best && !t->stale_cut_tried) {
+	if (!best && !t->stale_cut_tried && !t->cut->is_forward) {
 		/* RFC 8767 §5: every server that could refresh a delegation
 		 * failed (the root when cut off); an expired cached cut below
 		 * this one (ru., its glue) may still lead to reachable
 		 * servers. Tried once per task, so falling back up to this
-		 * cut again cannot loop. */
+		 * cut again cannot loop. Never around failed forwarders:
+		 * their zone's names go to them only. */
 		t->stale_cut_tried = true;
 		if (ost_stash_stale_cut(t)) {
 			t->qmin_known = 0;
@@ -530,8 +533,13 @@ static enum ost_step on_send(struct ost_task *t)
 	uint8_t *wire = NULL;
 	size_t wlen = 0;
 	bool do_bit = r->cfg.validation || (t->flags & OST_RF_DO);
+	/* To a forwarder: recursion desired and, when we validate, checking
+	 * disabled, so that it hands over bogus data with its signatures and we
+	 * can say why it is bogus (RFC 4035 §3.2.2; Knot Resolver does the same). */
+	bool fwd = t->cut->is_forward;
 	int ret = ost_wire_query(&t->arena, t->q_name, t->q_type, t->qclass, t->q_id, t->q_edns,
-				 r->cfg.edns_size, do_bit, &wire, &wlen);
+				 r->cfg.edns_size, do_bit, fwd, fwd && r->cfg.validation, &wire,
+				 &wlen);
 	if (ret != 0) {
 		ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: cannot build query: %s",
 			      ost_strerror(ret));

@@ -11,6 +11,7 @@
  */
 #include "validate.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #include <openssl/ecdsa.h>
 
 #include "ostrov/log.h"
+
+#include "internal.h"
 
 /* DNSKEY flags (RFC 4034 §2.1.1, RFC 5011 §3). */
 #define FLAG_ZONE   0x0100
@@ -156,21 +159,19 @@ static const char *type_str(uint16_t type, char *buf, size_t size)
 
 uint16_t ost_val_sig_window(const ldns_rr *sig, int64_t now)
 {
-	uint32_t exp, inc, n = (uint32_t)now;
-
 	if (ldns_rr_rd_count(sig) < 9)
 		return OST_EDE_DNSSEC_BOGUS;
-	exp = ldns_rdf2native_int32(ldns_rr_rdf(sig, 4));
-	inc = ldns_rdf2native_int32(ldns_rr_rdf(sig, 5));
-	/* RFC 4034 §3.1.5: the fields are serial numbers (RFC 1982), so the
-	 * differences are taken modulo 2^32 and read as signed. */
-	if ((int32_t)(exp - inc) < 0)
+	switch (ost_sig_window(ldns_rdf2native_int32(ldns_rr_rdf(sig, 4)),
+			       ldns_rdf2native_int32(ldns_rr_rdf(sig, 5)), now)) {
+	case OST_SIG_TIME_OK:
+		return 0;
+	case OST_SIG_TIME_EXP_BEFORE_INC:
 		return OST_EDE_SIG_EXPIRED_BEFORE_VALID;
-	if ((int32_t)(n - inc) < 0)
+	case OST_SIG_TIME_NOT_YET:
 		return OST_EDE_SIG_NOT_YET_VALID;
-	if ((int32_t)(exp - n) < 0)
+	default:
 		return OST_EDE_SIG_EXPIRED;
-	return 0;
+	}
 }
 
 static bool same_name(const ldns_rdf *a, const ldns_rdf *b)
@@ -180,7 +181,7 @@ static bool same_name(const ldns_rdf *a, const ldns_rdf *b)
 
 static bool name_under(const ldns_rdf *name, const ldns_rdf *zone)
 {
-	return same_name(name, zone) || ldns_dname_is_subdomain(name, zone);
+	return ost_dname_under(name, zone);
 }
 
 ldns_rr_list *ost_val_sigs_for(const ldns_rr_list *sigs, const ldns_rdf *owner, uint16_t type)
@@ -346,10 +347,91 @@ static ldns_rr *dsa_der_to_dns(const ldns_rr *sig, const ldns_rr *key)
 	return copy;
 }
 
+int ost_val_crypto_init(struct ost_val_crypto *vc, size_t n_keys)
+{
+	memset(vc, 0, sizeof(*vc));
+	/* 4 KiB covers the signed data of nearly every RRset; ldns grows them. */
+	vc->signed_data = ldns_buffer_new(4096);
+	vc->scratch = ldns_buffer_new(4096);
+	vc->sigbuf = ldns_buffer_new(160);
+	if (!vc->signed_data || !vc->scratch || !vc->sigbuf ||
+	    ost_sigkey_cache_new(&vc->keys, n_keys) != 0) {
+		ost_val_crypto_deinit(vc);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ost_val_crypto_deinit(struct ost_val_crypto *vc)
+{
+	ost_sigkey_cache_free(vc->keys);
+	if (vc->signed_data)
+		ldns_buffer_free(vc->signed_data);
+	if (vc->scratch)
+		ldns_buffer_free(vc->scratch);
+	if (vc->sigbuf)
+		ldns_buffer_free(vc->sigbuf);
+	memset(vc, 0, sizeof(*vc));
+}
+
+/*
+ * ldns_verify_rrsig_keylist_notime() with the work split (ostrov/sigverify.h):
+ * the signed data is built once per RRSIG into the resolver's buffers, each
+ * candidate key is converted once per worker (the key cache), and only the
+ * signature check itself is done per (RRSIG, key). Same results: OK when one
+ * candidate verifies, else a crypto failure.
+ */
+static ldns_status verify_converted(struct ost_val_crypto *vc, const ldns_rr_list *rrset,
+				    const ldns_rr *sig, const ldns_rr_list *cand)
+{
+	const ldns_rdf *sf = ldns_rr_rdf(sig, 8);
+	ldns_status st = LDNS_STATUS_CRYPTO_NO_MATCHING_KEYTAG_DNSKEY;
+	int ret = ost_sig_signed_data(vc->signed_data, vc->scratch, rrset, sig);
+
+	if (ret < 0)
+		return ret == -ENOMEM ? LDNS_STATUS_MEM_ERR : LDNS_STATUS_CRYPTO_BOGUS;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(cand); i++) {
+		const struct ost_sigkey *k =
+			ost_sigkey_cache_get(vc->keys, ldns_rr_list_rr(cand, i), &ret);
+
+		if (k)
+			ret = ost_sigverify(k, ldns_rdf_data(sf), ldns_rdf_size(sf),
+					    vc->signed_data, vc->sigbuf);
+		if (ret == 0)
+			return LDNS_STATUS_OK;
+		/* a key that cannot be converted is bogus, as in ldns */
+		st = ret == -ENOMEM ? LDNS_STATUS_MEM_ERR : LDNS_STATUS_CRYPTO_BOGUS;
+	}
+	return st;
+}
+
+static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
+			 const ldns_rr_list *rrset, const ldns_rr_list *sigs, const ldns_rdf *zone,
+			 const ldns_rr_list *keys, struct ost_val_verdict *v);
+
 uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 		      const ldns_rdf *zone, const ldns_rr_list *keys, struct ost_val_verdict *v)
 {
+	struct ost_val_crypto tmp;
+	uint8_t sec;
+
+	if (c->crypto)
+		return val_rrset(c, c->crypto, rrset, sigs, zone, keys, v);
+	/* A caller without a resolver (tests, tools): the same path on a
+	 * temporary key cache. */
+	if (ost_val_crypto_init(&tmp, 4) != 0)
+		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+	sec = val_rrset(c, &tmp, rrset, sigs, zone, keys, v);
+	ost_val_crypto_deinit(&tmp);
+	return sec;
+}
+
+static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
+			 const ldns_rr_list *rrset, const ldns_rr_list *sigs, const ldns_rdf *zone,
+			 const ldns_rr_list *keys, struct ost_val_verdict *v)
+{
 	char zs[64], os[96], ts[16];
+	bool named = false;
 	struct fail f = {0};
 	const ldns_rr *first;
 	const ldns_rdf *owner;
@@ -362,9 +444,17 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 	first = ldns_rr_list_rr(rrset, 0);
 	owner = ldns_rr_owner(first);
 	type = ldns_rr_get_type(first);
-	dname_str(zone, zs, sizeof(zs));
-	dname_str(owner, os, sizeof(os));
-	type_str(type, ts, sizeof(ts));
+	/* The names for EXTRA-TEXT and logs are formatted only on a failure
+	 * path (three allocations each time otherwise, on every answer). */
+#define NAMES()                                           \
+	do {                                              \
+		if (!named) {                             \
+			dname_str(zone, zs, sizeof(zs));  \
+			dname_str(owner, os, sizeof(os)); \
+			type_str(type, ts, sizeof(ts));   \
+			named = true;                     \
+		}                                         \
+	} while (0)
 
 	for (size_t i = 0; sigs && i < ldns_rr_list_rr_count(sigs); i++) {
 		ldns_rr *sig = ldns_rr_list_rr(sigs, i);
@@ -381,6 +471,7 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 			continue;
 		any = true;
 		if (tried++ == c->lim.max_sigs_per_rrset) {
+			NAMES();
 			fail_note(&f, 4, OST_EDE_DNSSEC_BOGUS,
 				  "zone %s: %s %s has more than %u RRSIGs", zs, os, ts,
 				  c->lim.max_sigs_per_rrset);
@@ -394,12 +485,14 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 		if (ldns_rr_get_class(sig) != ldns_rr_get_class(first) ||
 		    !same_name(ldns_rr_rrsig_signame(sig), zone) || !name_under(owner, zone) ||
 		    labels > sig_label_count(owner)) {
+			NAMES();
 			fail_note(&f, 2, OST_EDE_DNSSEC_BOGUS,
 				  "zone %s: RRSIG %u over %s %s has bad signer/labels", zs, tag, os,
 				  ts);
 			continue;
 		}
 		if (!ost_val_algorithm_supported(alg, &c->lim)) {
+			NAMES();
 			fail_note(&f, 1, OST_EDE_DNSSEC_BOGUS,
 				  "zone %s: %s %s only signed with unsupported algorithm %u", zs,
 				  os, ts, alg);
@@ -407,6 +500,7 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 		}
 		w = ost_val_sig_window(sig, c->now);
 		if (w) {
+			NAMES();
 			fail_note(&f, 3, w, "zone %s: RRSIG %u over %s %s %s", zs, tag, os, ts,
 				  w == OST_EDE_SIG_EXPIRED         ? "expired"
 				  : w == OST_EDE_SIG_NOT_YET_VALID ? "not yet valid"
@@ -418,23 +512,30 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
 		if (ldns_rr_list_rr_count(cand) == 0) {
 			ldns_rr_list_free(cand);
+			NAMES();
 			fail_note(&f, 1, OST_EDE_DNSKEY_MISSING,
 				  "zone %s: no DNSKEY %u/%u for RRSIG over %s %s", zs, tag, alg, os,
 				  ts);
 			continue;
 		}
-		if (n_tag > c->lim.max_keys_per_sig)
+		if (n_tag > c->lim.max_keys_per_sig) {
+			NAMES();
 			ost_log(OST_LOG_INFO, "validator",
 				"key tag collision zone=%s tag=%u keys=%u tried=%u", zs, tag, n_tag,
 				c->lim.max_keys_per_sig);
+		}
 		if (!budget_take(c, ldns_rr_list_rr_count(cand))) {
 			ldns_rr_list_free(cand);
+			NAMES();
 			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 					   "zone %s: validation work limit (%u verifications) "
 					   "reached at %s %s",
 					   zs, c->lim.max_verify, os, ts);
 		}
-		{
+		if (ost_sigkey_alg_supported(alg)) {
+			st = verify_converted(vc, rrset, sig, cand);
+		} else {
+			/* DSA, legacy test data only (allow_dsa): ldns's own path */
 			ldns_rr *der = NULL;
 
 			if ((alg == LDNS_DSA || alg == LDNS_DSA_NSEC3) && c->lim.allow_dsa)
@@ -451,15 +552,19 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 			}
 			return OST_SEC_SECURE;
 		}
+		NAMES();
 		fail_note(&f, 2, OST_EDE_DNSSEC_BOGUS,
 			  "zone %s: RRSIG %u over %s %s does not verify (%s)", zs, tag, os, ts,
 			  ldns_get_errorstr_by_id(st));
 	}
-	if (!any)
+	if (!any) {
+		NAMES();
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_RRSIGS_MISSING,
 				   "zone %s: no RRSIG over %s %s", zs, os, ts);
+	}
 	return ost_val_set(v, OST_SEC_BOGUS, f.ede, "%s", f.text);
 }
+#undef NAMES
 
 bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
 {

@@ -25,6 +25,7 @@
 
 #include "ostrov/cache.h"
 #include "ostrov/resolver.h"
+#include "ostrov/sigverify.h"
 #include "ostrov/validator.h"
 
 /** Size of a verdict's EXTRA-TEXT buffer (fits struct ost_task's ede_text). */
@@ -40,13 +41,39 @@ struct ost_val_verdict {
 	char text[OST_VAL_TEXT_MAX]; /**< EXTRA-TEXT: zone and reason */
 };
 
+/**
+ * What one resolver (one worker thread) keeps for signature checks across
+ * requests: its converted DNSKEYs and the buffers the signed data is built
+ * in, so that a cache miss does not convert a key or allocate 64 KiB buffers
+ * per signature (ldns_verify_rrsig_keylist_notime() does both).
+ */
+struct ost_val_crypto {
+	struct ost_sigkey_cache *keys; /**< converted DNSKEYs, bounded */
+	ldns_buffer *signed_data;      /**< the data an RRSIG signs */
+	ldns_buffer *scratch;          /**< canonical RRs before sorting */
+	ldns_buffer *sigbuf;           /**< an ECDSA signature in ASN.1 */
+};
+
+/**
+ * Prepare @p vc.
+ * @param vc the state
+ * @param n_keys converted keys kept at most (0: the default, 256)
+ * @return 0 or -ENOMEM (then @p vc is clean)
+ */
+int ost_val_crypto_init(struct ost_val_crypto *vc, size_t n_keys)
+	__attribute__((warn_unused_result));
+
+/** Release @p vc (safe on a zeroed one). */
+void ost_val_crypto_deinit(struct ost_val_crypto *vc);
+
 /** Per-request validation state: the time and the remaining budget. */
 struct ost_val_ctx {
-	struct ost_val_limits lim; /**< copy of the limits */
-	int64_t now;               /**< wall-clock seconds used for RRSIG windows */
-	unsigned n_verify;         /**< signature verifications done */
-	unsigned n_hash_ops;       /**< NSEC3 SHA-1 operations done */
-	bool over_budget;          /**< a limit was hit: everything after is bogus */
+	struct ost_val_limits lim;     /**< copy of the limits */
+	int64_t now;                   /**< wall-clock seconds used for RRSIG windows */
+	unsigned n_verify;             /**< signature verifications done */
+	unsigned n_hash_ops;           /**< NSEC3 SHA-1 operations done */
+	bool over_budget;              /**< a limit was hit: everything after is bogus */
+	struct ost_val_crypto *crypto; /**< the resolver's (borrowed); NULL: a temporary one */
 };
 
 /** Which denial of existence a proof must establish. */
@@ -208,11 +235,12 @@ struct ost_val_aggr;
 
 /** The validator state of one resolver (struct ost_resolver's val). */
 struct ost_val_res {
-	struct ost_ta_store *ta;   /**< anchors (borrowed from the config, or owned) */
-	bool own_ta;               /**< @p ta is the built-in store made here */
-	struct kc_entry *head;     /**< zone-key cache (validate_task.c) */
-	size_t n;                  /**< its entries */
-	struct ost_val_aggr *aggr; /**< validated NSEC spans (validate_aggr.c), or NULL */
+	struct ost_ta_store *ta;      /**< anchors (borrowed from the config, or owned) */
+	bool own_ta;                  /**< @p ta is the built-in store made here */
+	struct kc_entry *head;        /**< zone-key cache (validate_task.c) */
+	size_t n;                     /**< its entries */
+	struct ost_val_aggr *aggr;    /**< validated NSEC spans (validate_aggr.c), or NULL */
+	struct ost_val_crypto crypto; /**< converted keys and buffers of this resolver */
 };
 
 /** What ost_val_task_step() asks of the engine. */

@@ -182,6 +182,12 @@ int ost_val_resolver_init(struct ost_resolver *r)
 		}
 		vr->own_ta = true;
 	}
+	if ((ret = ost_val_crypto_init(&vr->crypto, 0)) != 0) {
+		if (vr->own_ta)
+			ost_ta_store_free(vr->ta);
+		free(vr);
+		return ret;
+	}
 	r->val = vr;
 	return 0;
 }
@@ -201,6 +207,7 @@ void ost_val_resolver_deinit(struct ost_resolver *r)
 	if (vr->own_ta)
 		ost_ta_store_free(vr->ta);
 	ost_val_aggr_free(vr->aggr);
+	ost_val_crypto_deinit(&vr->crypto);
 	free(vr);
 	r->val = NULL;
 }
@@ -214,7 +221,7 @@ static bool same_name(const ldns_rdf *a, const ldns_rdf *b)
 
 static bool name_under(const ldns_rdf *name, const ldns_rdf *zone)
 {
-	return same_name(name, zone) || ldns_dname_is_subdomain(name, zone);
+	return ost_dname_under(name, zone);
 }
 
 /* The signer of the first RRSIG in @p l over (@p owner, @p type), or NULL. */
@@ -651,10 +658,13 @@ static uint8_t check_rrset(struct ost_task *t, const ldns_rr *head, struct ost_v
 				   ost_dname_str(owner, ob, sizeof(ob)));
 	/* Without a signature, the zone is the one whose servers answered
 	 * (when the owner is inside it): its keys say whether the RRset had
-	 * to be signed; only an insecure delegation on the way excuses it. */
-	const ldns_rdf *target = signer                                      ? signer
-				 : t->cut && name_under(owner, t->cut->name) ? t->cut->name
-									     : owner;
+	 * to be signed; only an insecure delegation on the way excuses it. A
+	 * forwarder's cut says nothing about zones: then the walk goes toward
+	 * the owner and stops at the deepest zone above it. */
+	const ldns_rdf *target = signer ? signer
+				 : t->cut && !t->cut->is_forward && name_under(owner, t->cut->name)
+					 ? t->cut->name
+					 : owner;
 	switch (walk(t, target, signer != NULL, &keys, &zone, v)) {
 	case W_FETCH:
 		return NEED_FETCH;
@@ -685,6 +695,45 @@ static uint8_t check_rrset(struct ost_task *t, const ldns_rr *head, struct ost_v
 	return sec;
 }
 
+/*
+ * A negative answer for @p name that @p zone's own denial does not prove may
+ * still lie below an insecure delegation of @p zone: an NSEC/NSEC3 of the
+ * zone, kept from the reply whose CNAME led here, shows an ancestor of
+ * @p name (or @p name itself) with NS and without DS (RFC 4035 §5.2). A
+ * server that hosts parent and child together answers for the child with
+ * the parent's SOA, which is how such answers arrive. @return
+ * OST_SEC_INSECURE with @p v set, or 0 when no such proof is there.
+ */
+static uint8_t insecure_below(struct ost_task *t, const ldns_rdf *name, const ldns_rdf *zone,
+			      const ldns_rr_list *keys, struct ost_val_verdict *v)
+{
+	struct ost_val_task *vt = t->val;
+	unsigned zl = ldns_dname_label_count(zone), nl = ldns_dname_label_count(name);
+	struct ost_val_verdict tmp;
+	uint8_t sec = 0;
+
+	if (nl <= zl)
+		return 0;
+	ldns_rr_list *nsecs = proof_records(&vt->ctx, t->auth, zone, keys, &tmp);
+	if (!nsecs)
+		return 0;
+	for (unsigned l = zl + 1; l <= nl && sec == 0; l++) {
+		ldns_rdf *a = ldns_dname_clone_from(name, nl - l);
+		if (!a)
+			break;
+		if (ost_val_denial(&vt->ctx, OST_DENY_NO_DS, a, LDNS_RR_TYPE_DS, zone, nsecs, 0,
+				   &tmp) == OST_SEC_INSECURE) {
+			char ab[64];
+			sec = ost_val_set(v, OST_SEC_INSECURE, 0, "insecure delegation %s",
+					  ost_dname_str(a, ab, sizeof(ab)));
+			v->has_ede = false;
+		}
+		ldns_rdf_deep_free(a);
+	}
+	ldns_rr_list_free(nsecs);
+	return sec;
+}
+
 /* The negative part: NXDOMAIN or NODATA for t->sname. */
 static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 {
@@ -706,10 +755,11 @@ static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 		if (ty == LDNS_RR_TYPE_NSEC || ty == LDNS_RR_TYPE_NSEC3)
 			signer = signer_of(t->auth, ldns_rr_owner(rr), ty);
 	}
-	target = signer                                         ? signer
-		 : soa                                          ? ldns_rr_owner(soa)
-		 : t->cut && name_under(t->sname, t->cut->name) ? t->cut->name
-								: t->sname;
+	target = signer ? signer
+		 : soa  ? ldns_rr_owner(soa)
+		 : t->cut && !t->cut->is_forward && name_under(t->sname, t->cut->name)
+			 ? t->cut->name
+			 : t->sname;
 	if (!name_under(t->sname, target))
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_NSEC_MISSING,
 				   "negative answer from a zone above the name");
@@ -726,7 +776,11 @@ static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 		break;
 	}
 	kind = t->rcode == LDNS_RCODE_NXDOMAIN ? OST_DENY_NXDOMAIN : OST_DENY_NODATA;
-	return prove(t, kind, t->sname, t->qtype, zone, keys, 0, v);
+	uint8_t sec = prove(t, kind, t->sname, t->qtype, zone, keys, 0, v);
+	if (sec == OST_SEC_BOGUS && !t->val->ctx.over_budget &&
+	    insecure_below(t, t->sname, zone, keys, v) == OST_SEC_INSECURE)
+		return OST_SEC_INSECURE;
+	return sec;
 }
 
 static bool is_negative(const struct ost_task *t)
@@ -856,6 +910,7 @@ enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name,
 		}
 		memset(vt, 0, sizeof(*vt));
 		ost_val_ctx_init(&vt->ctx, &r->cfg.val_limits, now_of(t));
+		vt->ctx.crypto = &r->val->crypto;
 		t->val = vt;
 	}
 	memset(&v, 0, sizeof(v));

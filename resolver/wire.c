@@ -6,6 +6,7 @@
  * substitution, and building and checking query messages. Everything that
  * reads or writes DNS wire data goes through ldns; this file only adapts it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
@@ -86,9 +87,33 @@ bool ost_dname_eq(const ldns_rdf *a, const ldns_rdf *b)
 	return ldns_dname_compare(a, b) == 0;
 }
 
+/*
+ * ldns_dname_is_subdomain() clones and chops both names on every call (two
+ * to four allocations), and the engine asks this for nearly every record of
+ * every reply. Both are uncompressed wire names; @p name is @p zone or below
+ * it when, at one of its label boundaries, the rest of it equals @p zone
+ * ignoring ASCII case (RFC 4343). Length octets are below 64, so the case
+ * folding never touches them, and equal bytes from a boundary of each name
+ * means equal labels.
+ */
 bool ost_dname_under(const ldns_rdf *name, const ldns_rdf *zone)
 {
-	return ost_dname_eq(name, zone) || ldns_dname_is_subdomain(name, zone);
+	if (!name || !zone || ldns_rdf_get_type(name) != LDNS_RDF_TYPE_DNAME ||
+	    ldns_rdf_get_type(zone) != LDNS_RDF_TYPE_DNAME)
+		return false;
+	const uint8_t *n = ldns_rdf_data(name), *z = ldns_rdf_data(zone);
+	size_t nl = ldns_rdf_size(name), zl = ldns_rdf_size(zone);
+	for (size_t i = 0; i < nl && nl - i >= zl; i += (size_t)n[i] + 1) {
+		if (nl - i == zl) {
+			size_t k = 0;
+			while (k < zl && tolower(n[i + k]) == tolower(z[k]))
+				k++;
+			return k == zl;
+		}
+		if (n[i] == 0)
+			break;
+	}
+	return false;
 }
 
 ldns_rdf *ost_dname_substitute(const ldns_rdf *name, const ldns_rdf *from, const ldns_rdf *to)
@@ -110,8 +135,8 @@ ldns_rdf *ost_dname_substitute(const ldns_rdf *name, const ldns_rdf *from, const
 }
 
 int ost_wire_query(struct ost_arena *a, const ldns_rdf *name, uint16_t type, uint16_t qclass,
-		   uint16_t id, bool edns, uint16_t edns_size, bool do_bit, uint8_t **wire,
-		   size_t *len)
+		   uint16_t id, bool edns, uint16_t edns_size, bool do_bit, bool rd, bool cd,
+		   uint8_t **wire, size_t *len)
 {
 	ldns_rdf *qn = ldns_rdf_clone(name);
 	if (!qn)
@@ -122,7 +147,8 @@ int ost_wire_query(struct ost_arena *a, const ldns_rdf *name, uint16_t type, uin
 		return -ENOMEM;
 	}
 	ldns_pkt_set_id(p, id);
-	ldns_pkt_set_rd(p, false);
+	ldns_pkt_set_rd(p, rd);
+	ldns_pkt_set_cd(p, cd);
 	if (edns) {
 		ldns_pkt_set_edns_udp_size(p, edns_size);
 		ldns_pkt_set_edns_version(p, 0);

@@ -212,9 +212,12 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.tcp_max_connections = 1024;
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;
+	cfg->resolver.upstream_port_reuse = 1;
 	cfg->resolver.qname_minimisation = true;
 	cfg->resolver.edns_buffer_size = 1232;
 	cfg->resolver.validation = true;
+	cfg->resolver.nta_lifetime_s = 3600;
+	cfg->resolver.nta_max_lifetime_s = 7 * 86400;
 	cfg->cache.size = 256ull << 20;
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
@@ -266,9 +269,15 @@ void ost_config_deinit(struct ost_config *cfg)
 	free(cfg->server.listen);
 	free(cfg->server.control_socket);
 	ost_acl_deinit(&cfg->access.allow);
+	for (size_t i = 0; i < cfg->resolver.n_zones; i++)
+		free(cfg->resolver.zones[i].addrs);
+	free(cfg->resolver.zones);
 	free(cfg->resolver.root_hints_file);
 	free(cfg->resolver.trust_anchor_file);
 	ost_acl_deinit(&cfg->resolver.upstream_allow);
+	for (size_t i = 0; i < cfg->resolver.n_negative_trust_anchors; i++)
+		free(cfg->resolver.negative_trust_anchors[i]);
+	free(cfg->resolver.negative_trust_anchors);
 	free(cfg->cache.path);
 	free(cfg->resilience.targets);
 	mirror_cfg_deinit(cfg);
@@ -288,6 +297,7 @@ enum kind {
 	K_FILE,   /* path of an existing readable file */
 	K_LOGLVL, /* err|warn|info|debug */
 	K_DENY,   /* refuse|drop */
+	K_NAMES,  /* list of DNS names (negative trust anchors) */
 };
 
 struct key_spec {
@@ -316,10 +326,19 @@ static const struct key_spec keys[] = {
 	{"resolver", "trust-anchor-file", K_FILE, F(resolver.trust_anchor_file), 0, 0, 0},
 	{"resolver", "upstream-allow", K_ACL, F(resolver.upstream_allow), 0, 0, 0},
 	{"resolver", "upstream-port", K_UINT, U(resolver.upstream_port), 1, 65535},
+	/* server/upstream.c: queries per UDP source port; above 1 trades port
+	 * freshness (SAD DNS) for fewer socket set-ups */
+	{"resolver", "upstream-port-reuse", K_UINT, U(resolver.upstream_port_reuse), 1, 64},
 	{"resolver", "qname-minimisation", K_BOOL, F(resolver.qname_minimisation), 0, 0, 0},
 	/* RFC 6891 6.2.5: values below 512 are treated as 512; we refuse them outright. */
 	{"resolver", "edns-buffer-size", K_UINT, U(resolver.edns_buffer_size), 512, 65535},
 	{"resolver", "validation", K_BOOL, F(resolver.validation), 0, 0, 0},
+	/* >>> negative trust anchors (RFC 7646; server/daemon_ctl.c `nta`) */
+	{"resolver", "negative-trust-anchors", K_NAMES, F(resolver.negative_trust_anchors), 0, 0,
+	 0},
+	{"resolver", "nta-lifetime", K_UINT, U(resolver.nta_lifetime_s), 1, 3650u * 86400},
+	{"resolver", "nta-max-lifetime", K_UINT, U(resolver.nta_max_lifetime_s), 1, 3650u * 86400},
+	/* <<< negative trust anchors */
 	{"cache", "path", K_STRING, F(cache.path), 0, 0, 0},
 	{"cache", "size", K_SIZE, F(cache.size), 0, 1ull << 20, 1ull << 44},
 	{"cache", "min-ttl", K_UINT, U(cache.min_ttl), 0, 604800},
@@ -340,6 +359,7 @@ struct walk {
 	size_t errlen;
 	yaml_node_t *where[N_KEYS]; /* value node of each key that was set, for later checks */
 	yaml_node_t *resilience;    /* the resilience: node, for its consistency check */
+	yaml_node_t *zones_node;    /* resolver.forward-zones or stub-zones, for checks */
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(struct walk *w, const yaml_node_t *node,
@@ -515,13 +535,70 @@ static int list_items(struct walk *w, yaml_node_t *value, const char *key, yaml_
 
 #define LIST_MAX 256
 
+/* >>> negative trust anchors: each item a DNS name (ldns decides), stored
+ * fully qualified and lower case so that a reload compares them as text. */
+static int set_names(struct walk *w, yaml_node_t **items, size_t n, const char *key)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t got = 0;
+	int ret = 0;
+	for (; got < n; got++) {
+		const char *t = scalar(items[got]);
+		ldns_rdf *rd = NULL;
+		if (!*t || ldns_str2rdf_dname(&rd, t) != LDNS_STATUS_OK) {
+			ret = fail(w, items[got], key, "bad domain name \"%s\"", t);
+			break;
+		}
+		if (ldns_dname_label_count(rd) == 0) {
+			ldns_rdf_deep_free(rd);
+			ret = fail(w, items[got], key,
+				   "not the root: it would switch validation off for every name "
+				   "(use resolver.validation: no)");
+			break;
+		}
+		ldns_dname2canonical(rd);
+		v[got] = ldns_rdf2str(rd);
+		ldns_rdf_deep_free(rd);
+		if (!v[got]) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < got; j++) {
+			if (strcmp(v[j], v[got]) == 0) {
+				ret = fail(w, items[got], key, "%s is listed twice", v[got]);
+				break;
+			}
+		}
+		if (ret < 0) {
+			got++;
+			break;
+		}
+	}
+	if (ret < 0) {
+		for (size_t i = 0; i < got; i++)
+			free(v[i]);
+		free(v);
+		return ret;
+	}
+	char ***field = &w->cfg->resolver.negative_trust_anchors;
+	for (size_t i = 0; i < w->cfg->resolver.n_negative_trust_anchors; i++)
+		free((*field)[i]);
+	free(*field);
+	*field = v;
+	w->cfg->resolver.n_negative_trust_anchors = n;
+	return 0;
+}
+/* <<< negative trust anchors */
+
 static int set_value(struct walk *w, const struct key_spec *k, yaml_node_t *value, const char *key)
 {
 	void *field = (char *)w->cfg + k->off;
 	yaml_node_t *items[LIST_MAX];
 	size_t n;
 	int ret;
-	if (k->kind == K_LISTEN || k->kind == K_ACL) {
+	if (k->kind == K_LISTEN || k->kind == K_ACL || k->kind == K_NAMES) {
 		ret = list_items(w, value, key, items, LIST_MAX, &n);
 		if (ret < 0)
 			return ret;
@@ -580,6 +657,8 @@ static int set_value(struct walk *w, const struct key_spec *k, yaml_node_t *valu
 		*(struct ost_acl *)field = acl;
 		return 0;
 	}
+	case K_NAMES:
+		return set_names(w, items, n, key);
 	case K_UINT:
 		ret = parse_uint(s, k->min, k->max, &v);
 		if (ret == -ERANGE)
@@ -636,6 +715,8 @@ static int set_value(struct walk *w, const struct key_spec *k, yaml_node_t *valu
 	return fail(w, value, key, "internal error: unhandled kind");
 }
 
+static int resolver_zones(struct walk *w, yaml_node_t *vn, const char *key, bool forward);
+
 static int walk_section(struct walk *w, const char *section, yaml_node_t *map)
 {
 	/* "server:" with nothing under it is an empty section. */
@@ -657,6 +738,13 @@ static int walk_section(struct walk *w, const char *section, yaml_node_t *map)
 			const char *prev = scalar(yaml_document_get_node(w->doc, q->key));
 			if (prev && strcmp(prev, name) == 0)
 				return fail(w, kn, key, "duplicate key");
+		}
+		if (strcmp(section, "resolver") == 0 &&
+		    (strcmp(name, "forward-zones") == 0 || strcmp(name, "stub-zones") == 0)) {
+			int ret = resolver_zones(w, vn, key, name[0] == 'f');
+			if (ret < 0)
+				return ret;
+			continue;
 		}
 		const struct key_spec *k = NULL;
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -877,6 +965,91 @@ static int walk_mirror(struct walk *w, yaml_node_t *map)
 }
 /* <<< mirror section */
 
+/* resolver.forward-zones and resolver.stub-zones: lists of mappings
+ *   - name: corp.example.
+ *     addresses: ["127.0.0.1@5353", "::1"]
+ * (port: resolver.upstream-port unless given). */
+static int zone_norm(const char *s, char *out, size_t cap);
+
+static int resolver_zones(struct walk *w, yaml_node_t *vn, const char *key, bool forward)
+{
+	struct ost_config *cfg = w->cfg;
+	yaml_node_t *items[LIST_MAX];
+	size_t n = 0;
+	int ret;
+	if (vn->type != YAML_SEQUENCE_NODE)
+		return fail(w, vn, key, "expected a list of zones (name, addresses)");
+	for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top;
+	     it++) {
+		if (n == LIST_MAX)
+			return fail(w, vn, key, "more than %d zones", LIST_MAX);
+		items[n++] = yaml_document_get_node(w->doc, *it);
+	}
+	w->zones_node = vn;
+	struct ost_zone_servers_cfg *zs =
+		realloc(cfg->resolver.zones, (cfg->resolver.n_zones + n + 1) * sizeof(*zs));
+	if (!zs)
+		return -ENOMEM;
+	cfg->resolver.zones = zs;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *map = items[i];
+		struct ost_zone_servers_cfg *z = &zs[cfg->resolver.n_zones];
+		memset(z, 0, sizeof(*z));
+		z->forward = forward;
+		if (map->type != YAML_MAPPING_NODE)
+			return fail(w, map, key, "each zone is a mapping (name, addresses)");
+		yaml_node_t *addrs = NULL;
+		for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+		     p < map->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+			yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+			const char *kname = scalar(k);
+			if (kname && strcmp(kname, "name") == 0) {
+				if (!scalar(v) ||
+				    zone_norm(scalar(v), z->name, sizeof(z->name)) < 0)
+					return fail(w, v, key, "bad zone name \"%s\"",
+						    scalar(v) ? scalar(v) : "");
+			} else if (kname && strcmp(kname, "addresses") == 0) {
+				addrs = v;
+			} else {
+				return fail(w, k, key,
+					    "unknown key \"%s\" (expected name, addresses)",
+					    kname ? kname : "");
+			}
+		}
+		if (!z->name[0])
+			return fail(w, map, key, "a zone needs a name");
+		if (!addrs)
+			return fail(w, map, key, "zone %s needs addresses", z->name);
+		yaml_node_t *aitems[LIST_MAX];
+		size_t na;
+		ret = list_items(w, addrs, key, aitems, LIST_MAX, &na);
+		if (ret < 0)
+			return ret;
+		if (na == 0 || na > 16)
+			return fail(w, addrs, key, "zone %s: 1 to 16 addresses, not %zu", z->name,
+				    na);
+		z->addrs = calloc(na, sizeof(*z->addrs));
+		if (!z->addrs)
+			return -ENOMEM;
+		cfg->resolver.n_zones++; /* owns addrs from here on */
+		for (size_t j = 0; j < na; j++) {
+			/* port 0 = resolver.upstream-port, filled in once the
+			 * whole file is read (check_consistency) */
+			if (!scalar(aitems[j]) ||
+			    ost_addr_parse(scalar(aitems[j]), 0, &z->addrs[j]) < 0)
+				return fail(w, aitems[j], key,
+					    "bad address \"%s\" (expected ADDR or ADDR@PORT)",
+					    scalar(aitems[j]) ? scalar(aitems[j]) : "");
+			z->n_addrs++;
+		}
+		for (size_t j = 0; j + 1 < cfg->resolver.n_zones; j++)
+			if (strcmp(zs[j].name, z->name) == 0)
+				return fail(w, map, key, "zone %s is configured twice", z->name);
+	}
+	return 0;
+}
+
 static int walk_root(struct walk *w, yaml_node_t *root)
 {
 	if (root->type != YAML_MAPPING_NODE)
@@ -923,10 +1096,42 @@ static yaml_node_t *key_node(struct walk *w, const char *section, const char *na
 static int check_consistency(struct walk *w)
 {
 	const struct ost_config *cfg = w->cfg;
+	/* Network safety: a forwarder or stub server outside the upstream
+	 * allow-list would never be asked; say so at load, not at the first
+	 * query. */
+	for (size_t i = 0; i < cfg->resolver.n_zones; i++) {
+		struct ost_zone_servers_cfg *z = &w->cfg->resolver.zones[i];
+		for (size_t j = 0; j < z->n_addrs; j++) {
+			struct ost_addr *a = &z->addrs[j];
+			struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+			uint16_t port = htons(cfg->resolver.upstream_port);
+			if (a->ss.ss_family == AF_INET && in->sin_port == 0)
+				in->sin_port = port;
+			if (a->ss.ss_family == AF_INET6 && in6->sin6_port == 0)
+				in6->sin6_port = port;
+			ost_sockaddr_str((struct sockaddr *)&a->ss, a->text, sizeof(a->text));
+		}
+		for (size_t j = 0; j < z->n_addrs; j++)
+			if (!ost_acl_match(&cfg->resolver.upstream_allow,
+					   (const struct sockaddr *)&z->addrs[j].ss))
+				return fail(
+					w, w->zones_node,
+					z->forward ? "resolver.forward-zones"
+						   : "resolver.stub-zones",
+					"zone %s: address %s is outside resolver.upstream-allow",
+					z->name, z->addrs[j].text);
+	}
 	if (cfg->cache.min_ttl > cfg->cache.max_ttl) {
 		yaml_node_t *n = key_node(w, "cache", "min-ttl");
 		return fail(w, n ? n : key_node(w, "cache", "max-ttl"), "cache.min-ttl",
 			    "%u is above cache.max-ttl %u", cfg->cache.min_ttl, cfg->cache.max_ttl);
+	}
+	if (cfg->resolver.nta_lifetime_s > cfg->resolver.nta_max_lifetime_s) {
+		yaml_node_t *n = key_node(w, "resolver", "nta-lifetime");
+		return fail(w, n ? n : key_node(w, "resolver", "nta-max-lifetime"),
+			    "resolver.nta-lifetime", "%u is above resolver.nta-max-lifetime %u",
+			    cfg->resolver.nta_lifetime_s, cfg->resolver.nta_max_lifetime_s);
 	}
 	return 0;
 }

@@ -85,14 +85,21 @@ struct worker_engine {
 	bool rd_active;                /* a reader session is open */
 	uv_check_t check;              /* end of each loop iteration */
 	uv_async_t stats_async;        /* SIGUSR1, from the main thread */
+	uv_async_t cfg_async;          /* a reload's configuration, from the main thread */
 	uv_timer_t stats_timer;        /* periodic line at debug level */
 	int open_handles;              /* freed when the last one closed */
 	struct pending *pending;       /* requests in flight */
 	size_t n_pending;
 	struct answer_stats st;
-	pthread_mutex_t pub_mu;         /* guards pub */
-	struct ost_worker_counters pub; /* counters as of the last loop iteration */
-	uint8_t buf[SEND_BUF_CAP];      /* replies are written here */
+	pthread_mutex_t pub_mu;            /* guards pub, cfg_next and cfg_gen */
+	const struct ost_config *cfg_next; /* what cfg_async switches w->cfg to */
+	bool is_rebuild_next;              /* ... and then rebuilds the resolver */
+	const struct ost_transport *tp;    /* the resolver's transport (a drill face) */
+	struct ost_resolver_stats rs_base; /* counters of resolvers rebuilt before */
+	unsigned cfg_gen_next;             /* its generation */
+	unsigned cfg_gen;                  /* generation w->cfg has */
+	struct ost_worker_counters pub;    /* counters as of the last loop iteration */
+	uint8_t buf[SEND_BUF_CAP];         /* replies are written here */
 };
 
 /*
@@ -125,16 +132,6 @@ static enum ost_drill_source result_source(const struct ost_result *res,
 	default:
 		return OST_DRILL_SRC_LOCAL;
 	}
-}
-
-static void answer_rcode(struct ost_worker *w, const struct ost_reply_to *to,
-			 const struct ost_question *q, unsigned rcode)
-{
-	uint8_t buf[LDNS_HEADER_SIZE + OST_PKT_NAME_MAX + 4 + 11];
-	size_t n =
-		ost_pkt_write_rcode(q, rcode, w->cfg->resolver.edns_buffer_size, buf, sizeof(buf));
-	if (n == 0 || ost_reply_send(to, buf, n) < 0)
-		w->stats.send_failed++;
 }
 
 static void send_or_count(struct worker_engine *we, const struct ost_reply_to *to, size_t len)
@@ -235,9 +232,33 @@ static void on_resolved(const struct ost_result *res, void *arg)
 			we->w->id, ost_strerror(ret));
 		we->st.local_fail++;
 		if (ost_pkt_classify(p->query, p->qlen, &q) == OST_PKT_QUERY)
-			answer_rcode(we->w, &p->to, &q, LDNS_RCODE_SERVFAIL);
+			ost_worker_answer_rcode(we->w, &p->to, &q, LDNS_RCODE_SERVFAIL);
 	}
 	pending_free(p);
+}
+
+/* Hand pending request @p p (question @p q) to the worker's resolver. */
+static void resolve_pending(struct worker_engine *we, struct pending *p,
+			    const struct ost_question *q)
+{
+	unsigned flags = OST_RF_RD;
+	if (q->cd)
+		flags |= OST_RF_CD;
+	if (q->has_edns && q->edns_do)
+		flags |= OST_RF_DO;
+	struct ost_request *rq = NULL;
+	p->rq = NULL;
+	int ret = ost_resolve(we->r, q->qname, q->qtype, q->qclass, flags, on_resolved, p, &rq);
+	if (ret < 0) {
+		/* No callback will come. */
+		we->st.local_fail++;
+		ost_worker_answer_rcode(we->w, &p->to, q, LDNS_RCODE_SERVFAIL);
+		pending_free(p);
+		return;
+	}
+	/* When the callback already ran (a cached or immediate result), p is gone and rq NULL. */
+	if (rq)
+		p->rq = rq;
 }
 
 static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
@@ -250,7 +271,7 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	struct pending *p = malloc(sizeof(*p) + cq->len);
 	if (!p) {
 		we->st.local_fail++;
-		answer_rcode(we->w, &cq->to, q, LDNS_RCODE_SERVFAIL);
+		ost_worker_answer_rcode(we->w, &cq->to, q, LDNS_RCODE_SERVFAIL);
 		return;
 	}
 	p->we = we;
@@ -269,23 +290,7 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	we->pending = p;
 	we->n_pending++;
 	we->st.misses++;
-	unsigned flags = OST_RF_RD;
-	if (q->cd)
-		flags |= OST_RF_CD;
-	if (q->has_edns && q->edns_do)
-		flags |= OST_RF_DO;
-	struct ost_request *rq = NULL;
-	int ret = ost_resolve(we->r, q->qname, q->qtype, q->qclass, flags, on_resolved, p, &rq);
-	if (ret < 0) {
-		/* No callback will come. */
-		we->st.local_fail++;
-		answer_rcode(we->w, &p->to, q, LDNS_RCODE_SERVFAIL);
-		pending_free(p);
-		return;
-	}
-	/* When the callback already ran (a cached or immediate result), p is gone and rq NULL. */
-	if (rq)
-		p->rq = rq;
+	resolve_pending(we, p, q);
 }
 
 void ost_worker_engine_conn_closed(struct ost_worker *w, struct ost_tcp_conn *c)
@@ -395,7 +400,7 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 {
 	struct worker_engine *we = w->engine;
 	if (!we) {
-		answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
+		ost_worker_answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
 		return;
 	}
 	/*
@@ -407,7 +412,7 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 	 */
 	if (!cq->q.rd) {
 		we->st.norec++;
-		answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
+		ost_worker_answer_rcode(w, &cq->to, &cq->q, LDNS_RCODE_REFUSED);
 		return;
 	}
 	if (try_hit(we, cq))
@@ -444,7 +449,15 @@ static void counters_now(const struct worker_engine *we, struct ost_worker_count
 	};
 	if (we->r)
 		ost_resolver_stats_get(we->r, &c->rs);
+	/* Every field is a uint64_t counter: a rebuilt resolver's go on from its predecessor's. */
+	uint64_t *dst = (uint64_t *)&c->rs;
+	const uint64_t *base = (const uint64_t *)&we->rs_base;
+	for (size_t k = 0; k < sizeof(c->rs) / sizeof(uint64_t); k++)
+		dst[k] += base[k];
 }
+
+_Static_assert(sizeof(struct ost_resolver_stats) % sizeof(uint64_t) == 0,
+	       "ost_resolver_stats is summed as an array of uint64_t");
 
 /*
  * The control socket's `stats` reads other threads' counters: each worker
@@ -581,6 +594,111 @@ static void on_stats_timer(uv_timer_t *t)
 	ost_worker_engine_log_stats(we->w);
 }
 
+/*
+ * A reload (server/reload.c) switches the worker to a new configuration on
+ * the worker's own thread, between two packets: udp.c and tcp.c read
+ * w->cfg->access for every client without a lock, so the pointer may only
+ * change where they run.
+ */
+/*
+ * New trust anchors: the resolver keeps every DNSKEY it proved from the old
+ * ones in its key cache, so it is replaced by a fresh one. Requests in
+ * flight are not lost: the old resolver drops them without a callback
+ * (ost_resolver_free()) and each is started again on the new one, from the
+ * query the pending request kept.
+ */
+static void rebuild_resolver(struct worker_engine *we)
+{
+	struct ost_worker *w = we->w;
+	struct ost_resolver *nr = NULL;
+	int ret = ost_resolver_new(&nr, &we->e->rcfg, we->e->cache, &w->clock.clock, we->tp);
+	if (ret < 0) {
+		ost_log(OST_LOG_ERR, "server",
+			"worker=%u cannot rebuild its resolver, keys proven by the old trust "
+			"anchors stay until their TTL err=\"%s\"",
+			w->id, ost_strerror(ret));
+		return;
+	}
+	(void)ost_resolver_commit(we->r);
+	struct ost_resolver_stats st;
+	ost_resolver_stats_get(we->r, &st);
+	uint64_t *dst = (uint64_t *)&we->rs_base;
+	const uint64_t *src = (const uint64_t *)&st;
+	for (size_t k = 0; k < sizeof(st) / sizeof(uint64_t); k++)
+		dst[k] += src[k];
+	ost_resolver_free(we->r);
+	we->r = nr;
+	size_t restarted = 0;
+	for (struct pending *p = we->pending, *next; p; p = next) {
+		next = p->next;
+		struct ost_question q;
+		restarted++;
+		if (ost_pkt_classify(p->query, p->qlen, &q) != OST_PKT_QUERY) {
+			/* It was a query when it came: cannot happen. */
+			we->st.local_fail++;
+			pending_free(p);
+			continue;
+		}
+		resolve_pending(we, p, &q);
+	}
+	ost_log(OST_LOG_INFO, "server",
+		"worker=%u resolver rebuilt for new trust anchors restarted=%zu", w->id, restarted);
+}
+
+static void on_cfg_async(uv_async_t *a)
+{
+	struct worker_engine *we = a->data;
+	bool is_rebuild = false, has_new = false;
+	unsigned gen = 0;
+	pthread_mutex_lock(&we->pub_mu);
+	if (we->cfg_next) {
+		we->w->cfg = we->cfg_next;
+		we->cfg_next = NULL;
+		gen = we->cfg_gen_next;
+		has_new = true;
+		is_rebuild = we->is_rebuild_next;
+		we->is_rebuild_next = false;
+	}
+	pthread_mutex_unlock(&we->pub_mu);
+	if (!has_new)
+		return;
+	if (is_rebuild && we->r)
+		rebuild_resolver(we);
+	/* Reported once everything is switched, and only the generation taken
+	 * above: a later one may have been handed over meanwhile, whose
+	 * configuration this worker does not run yet. */
+	pthread_mutex_lock(&we->pub_mu);
+	we->cfg_gen = gen;
+	pthread_mutex_unlock(&we->pub_mu);
+}
+
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
+				 bool is_rebuild)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return -ENOENT;
+	pthread_mutex_lock(&we->pub_mu);
+	we->cfg_next = cfg;
+	we->cfg_gen_next = gen;
+	/* Two reloads before the worker ran: the rebuild of the first is kept. */
+	we->is_rebuild_next |= is_rebuild;
+	pthread_mutex_unlock(&we->pub_mu);
+	uv_async_send(&we->cfg_async);
+	return 0;
+}
+
+unsigned ost_worker_engine_config_gen(struct ost_worker *w)
+{
+	struct worker_engine *we = w->engine;
+	if (!we)
+		return 0;
+	pthread_mutex_lock(&we->pub_mu);
+	unsigned g = we->cfg_gen;
+	pthread_mutex_unlock(&we->pub_mu);
+	return g;
+}
+
 void ost_worker_engine_request_stats(struct ost_worker *w)
 {
 	struct worker_engine *we = w->engine;
@@ -615,6 +733,7 @@ int ost_worker_engine_init(struct ost_worker *w)
 		ret = ost_resilience_face(e->res, tp, &w->clock.clock, &tp);
 	if (ret < 0)
 		goto fail;
+	we->tp = tp;
 	ret = ost_resolver_new(&we->r, &e->rcfg, e->cache, &w->clock.clock, tp);
 	if (ret < 0)
 		goto fail;
@@ -630,9 +749,10 @@ int ost_worker_engine_init(struct ost_worker *w)
 	w->engine = we;
 	uv_check_init(&w->loop, &we->check);
 	uv_async_init(&w->loop, &we->stats_async, on_stats_async);
+	uv_async_init(&w->loop, &we->cfg_async, on_cfg_async);
 	uv_timer_init(&w->loop, &we->stats_timer);
-	we->check.data = we->stats_async.data = we->stats_timer.data = we;
-	we->open_handles = 3;
+	we->check.data = we->stats_async.data = we->stats_timer.data = we->cfg_async.data = we;
+	we->open_handles = 4;
 	uv_check_start(&we->check, on_check);
 	if (w->cfg->server.log_level >= OST_LOG_DEBUG)
 		uv_timer_start(&we->stats_timer, on_stats_timer, STATS_PERIOD_MS, STATS_PERIOD_MS);
@@ -675,5 +795,6 @@ void ost_worker_engine_stop(struct ost_worker *w)
 	w->engine = NULL;
 	uv_close((uv_handle_t *)&we->check, handle_closed);
 	uv_close((uv_handle_t *)&we->stats_async, handle_closed);
+	uv_close((uv_handle_t *)&we->cfg_async, handle_closed);
 	uv_close((uv_handle_t *)&we->stats_timer, handle_closed);
 }

@@ -41,12 +41,20 @@ struct ost_engine {
 	struct ost_root_hint *hints;     /**< root hints (names point into @p names) */
 	size_t n_hints;                  /**< how many */
 	char *names;                     /**< storage of the hint names */
+	struct ost_stub_addr *stubs;     /**< forward and stub zones (names borrowed from cfg) */
+	size_t n_stubs;                  /**< how many */
 	struct ost_resolver_cidr *allow; /**< upstream allow-list in the engine's form */
 	struct ost_ta_store *anchors;    /**< trust anchors, shared read-only by workers */
 	struct ost_resolver_config rcfg; /**< configuration for every worker's resolver */
 	/** failover, drills, name classes (server/resilience.h), or NULL; set before the
 	 *  workers are initialised, with rcfg.policy pointing into it */
 	struct ost_resilience *res;
+	/** the configuration the workers run with since the last reload (server/reload.c),
+	 *  or NULL: the start one; freed by ost_engine_close() */
+	struct ost_config *live_cfg;
+	struct ost_config **old_cfgs; /**< replaced live configurations a worker may still use */
+	size_t n_old_cfgs;            /**< how many */
+	unsigned cfg_gen;             /**< reloads published to the workers */
 };
 
 /** One worker's counters, as published at the end of each of its loop iterations. */
@@ -122,6 +130,18 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 			     size_t errlen);
 
 /**
+ * Make the configured negative trust anchors (resolver.negative-trust-
+ * anchors) the store's configured NTAs (ost_ta_nta_set_config()).
+ * @param s the store
+ * @param cfg the configuration
+ * @param err receives the reason on failure
+ * @param errlen size of @p err
+ * @return 0 or a negative error
+ */
+int ost_engine_set_config_ntas(struct ost_ta_store *s, const struct ost_config *cfg, char *err,
+			       size_t errlen) OST_WUR;
+
+/**
  * Open what the workers share: the cache (when cfg->cache.path is set; a
  * corrupt one is moved aside by the cache itself) and, when
  * resolver.root-hints-file is set, the hints, the trust anchors (when
@@ -139,10 +159,10 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *err,
 		    size_t errlen) OST_WUR;
 
-/** @return true when @p e can resolve (it has root hints) */
+/** @return true when @p e can resolve (root hints, forward or stub zones) */
 static inline bool ost_engine_can_resolve(const struct ost_engine *e)
 {
-	return e && e->n_hints > 0;
+	return e && (e->n_hints > 0 || e->n_stubs > 0);
 }
 
 /**
@@ -180,5 +200,27 @@ void ost_worker_engine_request_stats(struct ost_worker *w);
 
 /** Log the statistics line of @p w now (in its own thread). */
 void ost_worker_engine_log_stats(struct ost_worker *w);
+
+/**
+ * Hand worker @p w a new configuration (from the main thread, after a
+ * reload): its loop thread switches w->cfg (client ACL, deny action, TCP
+ * limits) at once and then reports @p gen in ost_worker_engine_config_gen().
+ * @param w the worker
+ * @param cfg the configuration, which must stay allocated until the worker
+ *        reports a later generation or has stopped
+ * @param gen the reload's generation
+ * @param is_rebuild also replace the worker's resolver by a fresh one (new
+ *        trust anchors: the keys its key cache proved from the old ones must
+ *        go); requests in flight are restarted on the new resolver
+ * @return 0, or -ENOENT when the worker has no engine (it keeps its configuration)
+ */
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
+				 bool is_rebuild) OST_WUR;
+
+/**
+ * @param w the worker
+ * @return the generation of the configuration @p w runs with (0: the start one)
+ */
+unsigned ost_worker_engine_config_gen(struct ost_worker *w);
 
 #endif

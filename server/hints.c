@@ -296,8 +296,62 @@ static int load_anchors(struct ost_engine *e, const struct ost_config *cfg, char
 			return ret;
 		}
 	}
-	ost_log(OST_LOG_INFO, "server", "trust anchors loaded source=%s zones=%zu",
-		path ? path : "built-in-root", ost_ta_count(e->anchors));
+	ret = ost_engine_set_config_ntas(e->anchors, cfg, err, errlen);
+	if (ret < 0)
+		return ret;
+	ost_log(OST_LOG_INFO, "server", "trust anchors loaded source=%s zones=%zu config_ntas=%zu",
+		path ? path : "built-in-root", ost_ta_count(e->anchors),
+		cfg->resolver.n_negative_trust_anchors);
+	return 0;
+}
+
+int ost_engine_set_config_ntas(struct ost_ta_store *s, const struct ost_config *cfg, char *err,
+			       size_t errlen)
+{
+	size_t n = cfg->resolver.n_negative_trust_anchors;
+	ldns_rdf **names = calloc(n ? n : 1, sizeof(*names));
+	int ret = names ? 0 : -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		/* config.c checked every name: a failure here is memory */
+		if (ldns_str2rdf_dname(&names[i], cfg->resolver.negative_trust_anchors[i]) !=
+		    LDNS_STATUS_OK)
+			ret = -ENOMEM;
+	}
+	if (ret == 0)
+		ret = ost_ta_nta_set_config(s, (const ldns_rdf *const *)names, n);
+	if (ret < 0)
+		snprintf(err, errlen, "negative trust anchors: %s", ost_strerror(ret));
+	for (size_t i = 0; names && i < n; i++)
+		ldns_rdf_deep_free(names[i]);
+	free(names);
+	return ret;
+}
+
+/* Forward and stub zones of the configuration in the engine's form: one entry
+ * per (zone, address); the zone names stay in @p cfg, which outlives the
+ * resolver's construction (ost_resolver_new() copies them). */
+static int map_zones(struct ost_engine *e, const struct ost_config *cfg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->resolver.n_zones; i++)
+		n += cfg->resolver.zones[i].n_addrs;
+	if (n == 0)
+		return 0;
+	e->stubs = calloc(n, sizeof(*e->stubs));
+	if (!e->stubs)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->resolver.n_zones; i++) {
+		const struct ost_zone_servers_cfg *z = &cfg->resolver.zones[i];
+		for (size_t j = 0; j < z->n_addrs; j++) {
+			struct ost_stub_addr *s = &e->stubs[e->n_stubs++];
+			s->zone = z->name;
+			s->addr = z->addrs[j].ss;
+			s->addrlen = z->addrs[j].len;
+			s->forward = z->forward;
+		}
+		ost_log(OST_LOG_INFO, "server", "%s zone=%s servers=%zu",
+			z->forward ? "forward zone" : "stub zone", z->name, z->n_addrs);
+	}
 	return 0;
 }
 
@@ -311,12 +365,17 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 		if (ret < 0)
 			return ret;
 	}
-	if (cfg->resolver.root_hints_file) {
-		int ret = ost_hints_load(cfg->resolver.root_hints_file, cfg->resolver.upstream_port,
-					 &e->hints, &e->n_hints, &e->names, err, errlen);
+	if (cfg->resolver.root_hints_file || cfg->resolver.n_zones) {
+		int ret = 0;
+		if (cfg->resolver.root_hints_file)
+			ret = ost_hints_load(cfg->resolver.root_hints_file,
+					     cfg->resolver.upstream_port, &e->hints, &e->n_hints,
+					     &e->names, err, errlen);
 		if (ret < 0)
 			return ret;
-		ret = map_allow(&cfg->resolver.upstream_allow, &e->allow);
+		ret = map_zones(e, cfg);
+		if (ret == 0)
+			ret = map_allow(&cfg->resolver.upstream_allow, &e->allow);
 		if (ret < 0) {
 			snprintf(err, errlen, "out of memory");
 			return ret;
@@ -326,6 +385,8 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 		r->anchors = e->anchors;
 		r->hints = e->hints;
 		r->n_hints = e->n_hints;
+		r->stubs = e->stubs;
+		r->n_stubs = e->n_stubs;
 		r->allow = e->allow;
 		r->n_allow = cfg->resolver.upstream_allow.n;
 		r->edns_size = cfg->resolver.edns_buffer_size;
@@ -335,12 +396,14 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 		r->max_ttl = cfg->cache.max_ttl;
 		r->max_neg_ttl = cfg->cache.max_negative_ttl;
 		ost_log(OST_LOG_INFO, "server",
-			"root hints loaded file=%s servers=%zu qname_minimisation=%d validation=%d",
-			cfg->resolver.root_hints_file, e->n_hints, r->qname_minimisation,
-			r->validation);
+			"root hints loaded file=%s servers=%zu forward_stub_zones=%zu "
+			"qname_minimisation=%d validation=%d",
+			cfg->resolver.root_hints_file ? cfg->resolver.root_hints_file : "none",
+			e->n_hints, cfg->resolver.n_zones, r->qname_minimisation, r->validation);
 	} else {
 		ost_log(OST_LOG_WARN, "server",
-			"no resolver.root-hints-file: not resolving, every query is REFUSED");
+			"no resolver.root-hints-file and no forward or stub zones: not resolving, "
+			"every query is REFUSED");
 	}
 	return 0;
 }
@@ -382,8 +445,19 @@ void ost_engine_close(struct ost_engine *e)
 		ost_cache_close(e->cache);
 	}
 	free(e->hints);
+	free(e->stubs);
 	free(e->names);
 	free(e->allow);
 	ost_ta_store_free(e->anchors);
+	/* Every worker is gone: no configuration of a reload is in use any more. */
+	for (size_t i = 0; i < e->n_old_cfgs; i++) {
+		ost_config_deinit(e->old_cfgs[i]);
+		free(e->old_cfgs[i]);
+	}
+	free(e->old_cfgs);
+	if (e->live_cfg) {
+		ost_config_deinit(e->live_cfg);
+		free(e->live_cfg);
+	}
 	memset(e, 0, sizeof(*e));
 }

@@ -2,7 +2,8 @@
 /*
  * ostrovd: read the configuration, bind every listen address, start the
  * workers, and wait in the main loop for SIGTERM or SIGINT to shut down
- * cleanly. All sockets are bound here, before any thread starts, so that a
+ * cleanly; SIGHUP reloads the configuration as `ostrovctl reload` does
+ * (server/reload.c). All sockets are bound here, before any thread starts, so that a
  * port in use or an address that is not local ends the daemon at once with
  * exit code 2 and a message naming the address.
  *
@@ -25,6 +26,7 @@
 
 #include "daemon_ctl.h"
 #include "engine.h"
+#include "reload.h"
 #include "resilience.h"
 #include "worker.h"
 #include "xfr_out.h"
@@ -44,6 +46,7 @@ struct main_ctx {
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_signal_t sigusr1;
+	uv_signal_t sighup;
 	struct ost_server *srv;
 	struct ost_resilience *res; /* or NULL */
 	struct ost_daemon_ctl *ctl; /* or NULL */
@@ -65,6 +68,7 @@ static void shutdown_rest(void *arg)
 	uv_close((uv_handle_t *)&m->sigterm, NULL);
 	uv_close((uv_handle_t *)&m->sigint, NULL);
 	uv_close((uv_handle_t *)&m->sigusr1, NULL);
+	uv_close((uv_handle_t *)&m->sighup, NULL);
 	uv_stop(&m->loop);
 }
 
@@ -87,6 +91,20 @@ static void on_sigusr1(uv_signal_t *s, int signum)
 	struct main_ctx *m = s->data;
 	for (unsigned i = 0; i < m->srv->n_workers; i++)
 		ost_worker_engine_request_stats(&m->srv->workers[i]);
+}
+
+/* SIGHUP: reload; the outcome is in the log (ost_reload() writes it). */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	struct main_ctx *m = s->data;
+	if (m->is_stopping)
+		return;
+	struct ost_buf out = {0};
+	int rc = ost_reload(m->srv, "signal:SIGHUP", false, &out);
+	if (rc < 0 && rc != OST_ECONFIG)
+		ost_log(OST_LOG_ERR, "server", "reload failed err=\"%s\"", ost_strerror(rc));
+	ost_buf_deinit(&out);
 }
 
 /* Bind everything; on failure log the address and return a negative errno. */
@@ -196,7 +214,8 @@ static int run(const struct ost_config *cfg)
 	uv_signal_init(&m.loop, &m.sigterm);
 	uv_signal_init(&m.loop, &m.sigint);
 	uv_signal_init(&m.loop, &m.sigusr1);
-	m.sigterm.data = m.sigint.data = m.sigusr1.data = &m;
+	uv_signal_init(&m.loop, &m.sighup);
+	m.sigterm.data = m.sigint.data = m.sigusr1.data = m.sighup.data = &m;
 	if (ost_engine_can_resolve(&engine)) {
 		/* Before the workers: each resolves through a drill face, under the machine's
 		 * policy. */
@@ -234,6 +253,7 @@ static int run(const struct ost_config *cfg)
 	uv_signal_start(&m.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&m.sigint, on_signal, SIGINT);
 	uv_signal_start(&m.sigusr1, on_sigusr1, SIGUSR1);
+	uv_signal_start(&m.sighup, on_sighup, SIGHUP);
 	for (; started < n_workers; started++) {
 		int ret = ost_worker_start(&srv.workers[started]);
 		if (ret < 0) {
@@ -267,6 +287,7 @@ out:
 		uv_close((uv_handle_t *)&m.sigterm, NULL);
 		uv_close((uv_handle_t *)&m.sigint, NULL);
 		uv_close((uv_handle_t *)&m.sigusr1, NULL);
+		uv_close((uv_handle_t *)&m.sighup, NULL);
 	}
 	for (unsigned i = 0; i < started; i++)
 		ost_worker_join(&srv.workers[i]);

@@ -8,10 +8,12 @@
  * Example: a worker does ost_uv_clock_init(&w->clock, &w->loop) and
  * ost_uv_transport_init(&w->transport, &w->loop, &cfg->resolver.upstream_allow),
  * then hands &w->clock.clock and &w->transport.tp to the engine. The engine
- * sends "ru. NS" to 127.53.0.1@53 over UDP: the transport opens a fresh
- * socket connect()ed to that address (so the kernel picks a random source
- * port and filters other senders), arms a timer, and calls back with the
- * reply, -ETIMEDOUT or -ECONNREFUSED.
+ * sends "ru. NS" to 127.53.0.1@53 over UDP: the transport takes a socket
+ * connect()ed to that address (a new one, so the kernel picks a random source
+ * port and filters other senders, or, when resolver.upstream-port-reuse
+ * allows, one parked after an earlier answer from that same server; see
+ * upstream.c), arms a
+ * timer, and calls back with the reply, -ETIMEDOUT or -ECONNREFUSED.
  */
 #ifndef OSTROV_SERVER_UVIO_H
 #define OSTROV_SERVER_UVIO_H
@@ -58,6 +60,9 @@ struct ost_uv_transport {
 	uv_loop_t *loop;             /**< the loop, borrowed */
 	const struct ost_acl *allow; /**< upstream allow-list, borrowed */
 	struct ost_upq *active;      /**< queries in flight */
+	struct ost_upq *idle;        /**< parked UDP sockets for reuse (upstream.c) */
+	size_t n_idle;               /**< their number */
+	unsigned udp_max_uses;       /**< queries per UDP port (1 = fresh port per query) */
 	struct ost_upq *delivering;  /**< query whose callback is running, or NULL */
 	uint8_t *rxbuf;              /**< shared UDP receive buffer (64 KiB) */
 };

@@ -55,9 +55,8 @@ void ost_reply_release(struct ost_reply_to *to)
 	to->udp = NULL;
 }
 
-/* Answer with an error rcode (or REFUSED for a denied client). */
-static void answer_rcode(struct ost_worker *w, struct ost_reply_to *to,
-			 const struct ost_question *q, unsigned rcode)
+void ost_worker_answer_rcode(struct ost_worker *w, const struct ost_reply_to *to,
+			     const struct ost_question *q, unsigned rcode)
 {
 	uint8_t buf[LDNS_HEADER_SIZE + OST_PKT_NAME_MAX + 4 + 11];
 	size_t n =
@@ -87,7 +86,7 @@ void ost_worker_on_message(struct ost_worker *w, struct ost_reply_to *to, bool a
 		/* A denied client learns nothing about why its packet is malformed. */
 		w->stats.acl_denied++;
 		if (v == OST_PKT_QUERY && w->cfg->access.deny_action == OST_DENY_REFUSE)
-			answer_rcode(w, to, &cq.q, LDNS_RCODE_REFUSED);
+			ost_worker_answer_rcode(w, to, &cq.q, LDNS_RCODE_REFUSED);
 		else
 			w->stats.dropped++;
 		return;
@@ -107,7 +106,7 @@ void ost_worker_on_message(struct ost_worker *w, struct ost_reply_to *to, bool a
 	case OST_PKT_NOTIMP:
 	case OST_PKT_BADVERS:
 		w->stats.errors++;
-		answer_rcode(w, to, &cq.q, (unsigned)ost_pkt_verdict_rcode(v));
+		ost_worker_answer_rcode(w, to, &cq.q, (unsigned)ost_pkt_verdict_rcode(v));
 		return;
 	default:
 		w->stats.dropped++;
@@ -152,6 +151,7 @@ static int worker_setup(struct ost_worker *w, const int *udp_fds, const int *tcp
 	int ret = ost_uv_transport_init(&w->transport, &w->loop, &cfg->resolver.upstream_allow);
 	if (ret < 0)
 		return ret;
+	w->transport.udp_max_uses = cfg->resolver.upstream_port_reuse;
 	ret = uv_async_init(&w->loop, &w->stop, on_stop);
 	if (ret < 0)
 		return ret;

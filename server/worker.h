@@ -125,6 +125,17 @@ void ost_reply_hold(struct ost_reply_to *to);
 void ost_reply_release(struct ost_reply_to *to);
 
 /**
+ * Answer @p q with only an rcode (REFUSED for a denied client, SERVFAIL, an
+ * error the classifier found); a failure to send is counted.
+ * @param w the worker
+ * @param to the reply target
+ * @param q the question
+ * @param rcode the rcode
+ */
+void ost_worker_answer_rcode(struct ost_worker *w, const struct ost_reply_to *to,
+			     const struct ost_question *q, unsigned rcode);
+
+/**
  * Handle one message from a client: ACL (already decided by the caller and
  * passed in @p allowed), classification, error answers, or the hook.
  * Called by udp.c and tcp.c; @p to is filled except for max_size.

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
@@ -57,12 +58,30 @@ out:
 	return rc;
 }
 
+/* Write @p p into @p buf: 0, -ENOMEM, or -ENOBUFS when it does not fit in @p cap. */
+static int pkt_to_buf(const ldns_pkt *p, uint8_t *buf, size_t cap, size_t *out_len)
+{
+	uint8_t *w = NULL;
+	size_t wl = 0;
+	int rc = -ENOMEM;
+
+	if (ldns_pkt2wire(&w, p, &wl) != LDNS_STATUS_OK)
+		goto out;
+	rc = -ENOBUFS;
+	if (wl > cap)
+		goto out;
+	memcpy(buf, w, wl);
+	*out_len = wl;
+	rc = 0;
+out:
+	free(w);
+	return rc;
+}
+
 int ost_notify_answer(const uint8_t *pkt, size_t len, uint8_t rcode, uint8_t *buf, size_t cap,
 		      size_t *out_len)
 {
 	ldns_pkt *p = NULL, *a = NULL;
-	uint8_t *w = NULL;
-	size_t wl = 0;
 	int rc = OST_EMALFORMED;
 
 	if (ldns_wire2pkt(&p, pkt, len) != LDNS_STATUS_OK)
@@ -82,17 +101,8 @@ int ost_notify_answer(const uint8_t *pkt, size_t len, uint8_t rcode, uint8_t *bu
 		ldns_rr_free(q);
 		goto out;
 	}
-	if (ldns_pkt2wire(&w, a, &wl) != LDNS_STATUS_OK)
-		goto out;
-	if (wl > cap) {
-		rc = -ENOBUFS;
-		goto out;
-	}
-	memcpy(buf, w, wl);
-	*out_len = wl;
-	rc = 0;
+	rc = pkt_to_buf(a, buf, cap, out_len);
 out:
-	free(w);
 	ldns_pkt_free(a);
 	ldns_pkt_free(p);
 	return rc;
@@ -104,8 +114,6 @@ int ost_notify_build(const char *zone, uint32_t serial, uint16_t id, uint8_t *bu
 	ldns_rdf *z = NULL;
 	ldns_pkt *p = NULL;
 	ldns_rr *soa = NULL;
-	uint8_t *w = NULL;
-	size_t wl = 0;
 	char text[600];
 	int rc = -ENOMEM;
 
@@ -125,17 +133,8 @@ int ost_notify_build(const char *zone, uint32_t serial, uint16_t id, uint8_t *bu
 		ldns_rr_free(soa);
 		goto out;
 	}
-	if (ldns_pkt2wire(&w, p, &wl) != LDNS_STATUS_OK)
-		goto out;
-	if (wl > cap) {
-		rc = -ENOBUFS;
-		goto out;
-	}
-	memcpy(buf, w, wl);
-	*out_len = wl;
-	rc = 0;
+	rc = pkt_to_buf(p, buf, cap, out_len);
 out:
-	free(w);
 	ldns_pkt_free(p);
 	return rc;
 }

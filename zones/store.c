@@ -736,16 +736,24 @@ int ost_zone_rtxn_find(struct ost_zone_rtxn *t, const ldns_rdf *name, uint16_t t
 	return rc ? rc : get_set(t, nk, nkl, type, out);
 }
 
+/* The key of @p name, which must be at or below the apex (else -ENOENT). */
+static int key_in_zone(const struct ost_zone_rtxn *t, const ldns_rdf *name, uint8_t *nk,
+		       size_t *nkl)
+{
+	int rc = rdf_key(name, nk, nkl);
+	if (rc)
+		return rc;
+	return zkey_is_under(nk, *nkl, t->apex_key, t->apex_key_len) ? 0 : -ENOENT;
+}
+
 int ost_zone_rtxn_find_cut(struct ost_zone_rtxn *t, const ldns_rdf *name,
 			   struct ost_zone_rrset_view *out)
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
-	int rc = rdf_key(name, nk, &nkl);
+	int rc = key_in_zone(t, name, nk, &nkl);
 	if (rc)
 		return rc;
-	if (!zkey_is_under(nk, nkl, t->apex_key, t->apex_key_len))
-		return -ENOENT;
 	/* Each 0x00 in the key ends a label; walk down from the apex and return
 	 * the first (topmost) name that owns an NS RRset. */
 	for (size_t i = t->apex_key_len; i < nkl; i++) {
@@ -803,12 +811,8 @@ int ost_zone_rtxn_find_nsec(struct ost_zone_rtxn *t, const ldns_rdf *name,
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
-	int rc = rdf_key(name, nk, &nkl);
-	if (rc)
-		return rc;
-	if (!zkey_is_under(nk, nkl, t->apex_key, t->apex_key_len))
-		return -ENOENT;
-	return find_pred(t, 'N', nk, nkl, false, out);
+	int rc = key_in_zone(t, name, nk, &nkl);
+	return rc ? rc : find_pred(t, 'N', nk, nkl, false, out);
 }
 
 int ost_zone_rtxn_find_nsec3(struct ost_zone_rtxn *t, const ldns_rdf *hashed_owner,

@@ -88,6 +88,18 @@ struct ost_mirror_zone_cfg {
 };
 
 /** The whole configuration; strings and arrays are owned by it. */
+/**
+ * A stub or forward zone of section resolver: names at or below @p name are
+ * resolved by asking @p addrs, not the parents' servers (struct
+ * ost_stub_addr in include/ostrov/resolver.h says how each kind is asked).
+ */
+struct ost_zone_servers_cfg {
+	char name[256];         /**< zone, presentation format, lower case, final dot */
+	bool forward;           /**< forward-zones (recursive servers) or stub-zones */
+	struct ost_addr *addrs; /**< server addresses, heap array */
+	size_t n_addrs;         /**< how many (1 .. 16) */
+};
+
 struct ost_config {
 	char *path; /**< the file it was read from */
 	/** Section server: */
@@ -111,9 +123,19 @@ struct ost_config {
 		char *trust_anchor_file;       /**< DS/DNSKEY trust anchors, or NULL */
 		struct ost_acl upstream_allow; /**< the only upstream addresses ever queried */
 		uint16_t upstream_port;        /**< port for name-server addresses */
+		uint32_t upstream_port_reuse;  /**< UDP queries per source port (1: fresh port each)
+						*/
 		bool qname_minimisation;       /**< RFC 9156 */
 		uint16_t edns_buffer_size;     /**< our EDNS UDP payload size */
 		bool validation;               /**< DNSSEC validation on */
+		struct ost_zone_servers_cfg *zones; /**< forward-zones then stub-zones */
+		size_t n_zones;                     /**< how many */
+		/** negative trust anchors (RFC 7646) that never expire: presentation
+		 *  names with the final dot, lower case; heap array of heap strings */
+		char **negative_trust_anchors;
+		size_t n_negative_trust_anchors; /**< how many */
+		uint32_t nta_lifetime_s;         /**< `nta add` without DURATION (3600) */
+		uint32_t nta_max_lifetime_s;     /**< longest `nta add` DURATION (604800) */
 	} resolver;
 	/** Section cache: */
 	struct {

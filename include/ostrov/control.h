@@ -55,6 +55,9 @@ enum ost_ctl_cmd {
 	OST_CTL_DRILL_STOP,    /**< drill stop */
 	OST_CTL_DRILL_REPORT,  /**< drill report */
 	OST_CTL_RELOAD,        /**< reload */
+	OST_CTL_NTA_ADD,       /**< nta add NAME [DURATION] */
+	OST_CTL_NTA_REMOVE,    /**< nta remove NAME */
+	OST_CTL_NTA_LIST,      /**< nta list */
 	OST_CTL_CMD_COUNT,
 };
 
@@ -63,13 +66,13 @@ OST_EXPORT const char *ost_ctl_cmd_str(enum ost_ctl_cmd c);
 
 /** A parsed request. */
 struct ost_ctl_request {
-	enum ost_ctl_cmd cmd;           /**< the command */
-	bool is_json;                   /**< --json given */
-	bool has_name;                  /**< @p name is set */
-	char name[256];                 /**< zone / cache name, presentation format */
-	char file[OST_CTL_LINE_MAX];    /**< zone import FILE */
-	bool has_duration;              /**< @p duration_s is set */
-	uint32_t duration_s;            /**< mirror extend DURATION, drill --duration */
+	enum ost_ctl_cmd cmd;        /**< the command */
+	bool is_json;                /**< --json given */
+	bool has_name;               /**< @p name is set */
+	char name[256];              /**< zone / cache / NTA name, presentation format */
+	char file[OST_CTL_LINE_MAX]; /**< zone import FILE */
+	bool has_duration;           /**< @p duration_s is set */
+	uint32_t duration_s; /**< mirror extend DURATION, drill --duration, nta add DURATION */
 	enum ost_drill_profile profile; /**< drill start PROFILE */
 	char operator_name[64];         /**< who asked ("uid:0"), filled by the server */
 };

@@ -105,14 +105,21 @@ struct ost_resolver_cidr {
 };
 
 /**
- * One address of a stub zone: names at or below @p zone are resolved by
- * asking these addresses directly (Unbound's stub-zone), whatever the root
- * hints say. Several entries with the same zone give it several addresses.
+ * One address of a stub or forward zone: names at or below @p zone are
+ * resolved by asking these addresses directly, whatever the root hints and
+ * the parents say. A stub zone's addresses are authoritative servers asked
+ * iteratively (Unbound's stub-zone); a forward zone's are recursive
+ * resolvers asked with RD=1 (and CD=1 when validating, so that we validate
+ * ourselves), whose answers are final: no referral from them is followed
+ * and no cached deeper cut replaces them (Unbound's forward-zone, Knot
+ * Resolver's policy.FORWARD). Several entries with the same zone give it
+ * several addresses; they must agree on @p forward.
  */
 struct ost_stub_addr {
 	const char *zone;             /**< zone name in presentation format */
 	struct sockaddr_storage addr; /**< a server address, with port */
 	socklen_t addrlen;            /**< length of @p addr */
+	bool forward;                 /**< a forwarder (recursive), not an authoritative server */
 };
 
 /**

@@ -4,11 +4,13 @@
  * DNSSEC validation: trust anchors, negative trust anchors (RFC 7646), the
  * work limits of the validator and the Extended DNS Error codes it reports.
  *
- * The trust-anchor store is filled once at start (the built-in IANA root
+ * The trust-anchor store is filled at start (the built-in IANA root
  * anchors, or the configured trust-anchor file instead) and is then read by
- * every worker without locking. Negative trust anchors can be added and
- * removed at run time (control socket); they are guarded by a mutex inside
- * the store.
+ * every worker without locking; a reload publishes a new anchor list
+ * atomically (ost_ta_replace_anchors()). Negative trust anchors come from the
+ * configuration (resolver.negative-trust-anchors: never expire) or are added
+ * and removed at run time (`ostrovctl nta add|remove`: always expire); they
+ * are guarded by a mutex inside the store.
  *
  * Example: the server reads "trust-anchor-file: /lab/ta.ds", calls
  * ost_ta_store_new() and ost_ta_load_file(); without the key it calls
@@ -101,6 +103,26 @@ enum ost_ta_kind {
 
 struct ost_ta_store;
 
+/** Expiry of negative trust anchors that never expire (configured ones). */
+#define OST_NTA_FOREVER INT64_MAX
+
+/** Where a negative trust anchor comes from. */
+enum ost_nta_source {
+	OST_NTA_RUNTIME = 0, /**< `ostrovctl nta add`: expires (RFC 7646 §2) */
+	OST_NTA_CONFIG,      /**< resolver.negative-trust-anchors: until the file changes */
+	OST_NTA_SOURCE_COUNT,
+};
+
+/** @return "runtime", "config", or "?" */
+OST_EXPORT const char *ost_nta_source_str(enum ost_nta_source src);
+
+/** One negative trust anchor, as listed by ost_ta_nta_list(). */
+struct ost_nta_info {
+	char name[256];             /**< the zone, presentation format, lower case */
+	enum ost_nta_source source; /**< where it comes from */
+	int64_t until;              /**< wall second of expiry, OST_NTA_FOREVER */
+};
+
 /**
  * Make an empty store.
  * @param out receives the store
@@ -172,21 +194,24 @@ OST_EXPORT enum ost_ta_kind ost_ta_lookup(struct ost_ta_store *s, const ldns_rdf
 					  int64_t now_wall, const struct ost_ta **ta);
 
 /**
- * Add (or extend) a negative trust anchor for @p name and everything below it.
+ * Add (or extend) a run-time negative trust anchor for @p name and
+ * everything below it.
  * @param s the store
  * @param name the zone
  * @param until_wall wall-clock second at which it expires (RFC 7646 §2: NTAs
  *        must expire)
- * @return 0, -EINVAL (not a name), -ENOSPC (too many NTAs), -ENOMEM
+ * @return 0, -EINVAL (not a name), -EPERM (@p name is a configured NTA: it
+ *         changes only with the file), -ENOSPC (too many NTAs), -ENOMEM
  */
 OST_EXPORT OST_WUR int ost_ta_nta_add(struct ost_ta_store *s, const ldns_rdf *name,
 				      int64_t until_wall);
 
 /**
- * Remove a negative trust anchor.
+ * Remove a run-time negative trust anchor.
  * @param s the store
  * @param name the zone
- * @return 0 or -ENOENT
+ * @return 0, -ENOENT, or -EPERM (a configured NTA: remove it from the file
+ *         and reload)
  */
 OST_EXPORT int ost_ta_nta_remove(struct ost_ta_store *s, const ldns_rdf *name);
 
@@ -197,5 +222,66 @@ OST_EXPORT int ost_ta_nta_remove(struct ost_ta_store *s, const ldns_rdf *name);
  * @return the number
  */
 OST_EXPORT size_t ost_ta_nta_count(struct ost_ta_store *s, int64_t now_wall);
+
+/**
+ * Make @p names the configured NTAs (they never expire): configured NTAs not
+ * in the list are removed, the others added; a run-time NTA of a listed name
+ * becomes a configured one. Run-time NTAs are otherwise left alone.
+ * @param s the store
+ * @param names the zones (NULL allowed when @p n is 0)
+ * @param n their number
+ * @return 0, -EINVAL (not a name: nothing changed), -ENOSPC, -ENOMEM
+ */
+OST_EXPORT OST_WUR int ost_ta_nta_set_config(struct ost_ta_store *s, const ldns_rdf *const *names,
+					     size_t n);
+
+/**
+ * List the negative trust anchors that have not expired at @p now_wall.
+ * @param s the store
+ * @param now_wall current wall-clock seconds
+ * @param out receives up to @p cap entries (may be NULL when @p cap is 0)
+ * @param cap size of @p out
+ * @return the number of NTAs (may be more than @p cap)
+ */
+OST_EXPORT size_t ost_ta_nta_list(struct ost_ta_store *s, int64_t now_wall,
+				  struct ost_nta_info *out, size_t cap);
+
+/**
+ * Remove the NTAs that expired at or before @p now_wall and say which (the
+ * daemon logs them and drops the cache entries they made insecure).
+ * @param s the store
+ * @param now_wall current wall-clock seconds
+ * @param out receives up to @p cap of them
+ * @param cap size of @p out
+ * @return the number removed (may be more than @p cap)
+ */
+OST_EXPORT size_t ost_ta_nta_expire(struct ost_ta_store *s, int64_t now_wall,
+				    struct ost_nta_info *out, size_t cap);
+
+/**
+ * @return true when @p a and @p b hold the same anchors (zones and DS/DNSKEY
+ *         records; TTLs and order do not matter)
+ */
+OST_EXPORT bool ost_ta_same_anchors(const struct ost_ta_store *a, const struct ost_ta_store *b);
+
+/**
+ * Publish the anchors of @p from in @p s at once (a reload of the
+ * trust-anchor file); NTAs of @p s stay. @p from is left without anchors.
+ * Lookups running in other threads see the old list or the new one, never a
+ * mix; the old list stays allocated until @p s is freed, because a lookup
+ * may still hold one of its anchors.
+ * @param s the shared store
+ * @param from a private store loaded with the new anchors
+ * @return 0, -EINVAL (@p s is @p from) or -ENOMEM
+ */
+OST_EXPORT OST_WUR int ost_ta_replace_anchors(struct ost_ta_store *s, struct ost_ta_store *from);
+
+/**
+ * A counter that ost_ta_replace_anchors() increments: a validator that caches
+ * keys proven from the anchors drops them when it changes.
+ * @param s the store
+ * @return the number of anchor lists published since the store was made
+ */
+OST_EXPORT uint64_t ost_ta_generation(struct ost_ta_store *s);
 
 #endif

@@ -3,9 +3,9 @@
  * Fuzz target for the engine's consume path: whatever an upstream server
  * sends reaches on_upstream() (resolver/request.c) and then the iterator,
  * the validator and the cache stash. One resolution of "www.example.ru." is
- * started on a fresh resolver with a fake transport and a pinned fake clock;
- * the fuzz input is delivered as the reply to the first outbound query, the
- * clock then runs until every timer has fired, and the client request must
+ * started on a fresh resolver with the fake network and pinned clock of
+ * tests/support/; the fuzz input is delivered as the reply to the first
+ * outbound query, the clock then runs until every timer has fired, and the client request must
  * have ended exactly once with a valid rcode, with nothing left in flight.
  *
  * The input is a DNS message. Its ID is meaningless to the engine (a random
@@ -23,7 +23,6 @@
  * the stash code still builds its entries.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +36,8 @@
 #include "ostrov/log.h"
 #include "ostrov/resolver.h"
 
+#include "ost_test.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define M_PATCH    0x0001u
@@ -46,102 +47,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define M_DO       0x0040u
 #define M_CD       0x0080u
 
-/* ---- pinned clock ---- */
+/* The wall clock of every run, fixed: the cache's writer may read it. */
+#define FUZZ_WALL_S 1767225600 /* 2026-01-01 */
 
-struct ost_timer {
-	struct ost_timer *next;
-	uint64_t at;
-	uint64_t seq;
-	ost_timer_cb cb;
-	void *arg;
-};
+/* ---- the upstream: the fuzz input, on the shared fake network ---- */
 
-struct fclock {
-	struct ost_clock clock;
-	uint64_t now_ms;
-	uint64_t seq;
-	struct ost_timer *timers;
-};
-
-static uint64_t fc_mono(void *ctx)
-{
-	return ((struct fclock *)ctx)->now_ms;
-}
-
-static int64_t fc_wall(void *ctx)
-{
-	(void)ctx;
-	return 1767225600; /* 2026-01-01, fixed: the cache's writer may read it */
-}
-
-static struct ost_timer *fc_start(void *ctx, uint64_t ms, ost_timer_cb cb, void *arg)
-{
-	struct fclock *c = ctx;
-	struct ost_timer *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->at = c->now_ms + ms;
-	t->seq = c->seq++;
-	t->cb = cb;
-	t->arg = arg;
-	struct ost_timer **pp = &c->timers;
-	while (*pp && ((*pp)->at < t->at || ((*pp)->at == t->at && (*pp)->seq < t->seq)))
-		pp = &(*pp)->next;
-	t->next = *pp;
-	*pp = t;
-	return t;
-}
-
-static void fc_stop(void *ctx, struct ost_timer *t)
-{
-	struct fclock *c = ctx;
-	for (struct ost_timer **pp = &c->timers; *pp; pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
-			free(t);
-			return;
-		}
-	}
-	abort(); /* the engine stopped a timer that is not armed */
-}
-
-static const struct ost_clock_ops fc_ops = {
-	.mono_ms = fc_mono, .wall_s = fc_wall, .timer_start = fc_start, .timer_stop = fc_stop};
-
-/* ---- fake transport ---- */
-
-struct pending {
-	struct pending *next;
-	struct ost_upstream_query *uq;
-	struct ost_timer *reply; /* delivery of the input, or NULL */
-	struct ost_timer *timeout;
-};
-
-struct fnet {
-	struct ost_transport tp;
-	struct fclock *clk;
-	struct pending *pending;
-	const uint8_t *in;
-	size_t in_len;
+/* The run's input and what the responder has done with it. */
+struct input {
+	const uint8_t *data;
+	size_t len;
 	unsigned mode;
 	unsigned sent;
 	uint8_t buf[65536 + 512];
 };
-
-static void pending_drop(struct fnet *n, struct pending *p)
-{
-	for (struct pending **pp = &n->pending; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
-	if (p->reply)
-		fc_stop(n->clk, p->reply);
-	if (p->timeout)
-		fc_stop(n->clk, p->timeout);
-	free(p);
-}
 
 /* Length of the name at @p off of @p m (uncompressed or ending in a pointer), 0 if bad. */
 static size_t name_len(const uint8_t *m, size_t len, size_t off)
@@ -164,110 +82,60 @@ static size_t name_len(const uint8_t *m, size_t len, size_t off)
  * The input with the query's ID and question put in: the input's first
  * question (if it has one that parses) is replaced, the rest is kept.
  */
-static size_t patched(struct fnet *n, const struct ost_upstream_query *uq)
+static size_t patched(struct input *in, const struct ost_upstream_query *uq)
 {
-	if (n->in_len < 12 || uq->len < 12)
+	if (in->len < 12 || uq->len < 12)
 		return 0;
 	size_t qn = name_len(uq->wire, uq->len, 12);
 	if (qn == 0 || 12 + qn + 4 > uq->len)
 		return 0;
 	size_t q_end = 12 + qn + 4; /* end of our question */
 	size_t in_q_end = 12;
-	if ((n->in[4] | n->in[5]) != 0) {
-		size_t l = name_len(n->in, n->in_len, 12);
-		if (l > 0 && 12 + l + 4 <= n->in_len)
+	if ((in->data[4] | in->data[5]) != 0) {
+		size_t l = name_len(in->data, in->len, 12);
+		if (l > 0 && 12 + l + 4 <= in->len)
 			in_q_end = 12 + l + 4;
 	}
-	size_t rest = n->in_len - in_q_end;
-	if (q_end + rest > sizeof(n->buf))
+	size_t rest = in->len - in_q_end;
+	if (q_end + rest > sizeof(in->buf))
 		return 0;
-	memcpy(n->buf, n->in, 12);
-	n->buf[0] = uq->wire[0];
-	n->buf[1] = uq->wire[1];
-	n->buf[4] = 0;
-	n->buf[5] = 1;
-	memcpy(n->buf + 12, uq->wire + 12, q_end - 12);
-	memcpy(n->buf + q_end, n->in + in_q_end, rest);
+	memcpy(in->buf, in->data, 12);
+	in->buf[0] = uq->wire[0];
+	in->buf[1] = uq->wire[1];
+	in->buf[4] = 0;
+	in->buf[5] = 1;
+	memcpy(in->buf + 12, uq->wire + 12, q_end - 12);
+	memcpy(in->buf + q_end, in->data + in_q_end, rest);
 	return q_end + rest;
 }
 
-static struct fnet *the_net;
-
-static void deliver(void *arg)
+/* Every query times out; the first one (every one with M_ALL) gets the
+ * input 5 ms after it was sent. */
+static void respond(struct fake_net *n, struct fake_pending *p, const struct ost_upstream_query *uq,
+		    void *arg)
 {
-	struct pending *p = arg;
-	struct fnet *n = the_net;
-	p->reply = NULL;
-	const uint8_t *pkt = n->in;
-	size_t len = n->in_len;
-	if (n->mode & M_PATCH) {
-		size_t pl = patched(n, p->uq);
-		if (pl > 0) {
-			pkt = n->buf;
-			len = pl;
-		}
-	}
-	/* A copy of exactly the packet's size, so ASan sees reads past it. */
-	uint8_t *copy = malloc(len ? len : 1);
-	if (!copy)
-		abort();
-	memcpy(copy, pkt, len);
-	struct ost_upstream_query *uq = p->uq;
-	int ret = uq->cb(uq, 0, copy, len);
-	free(copy);
-	if (ret == -EAGAIN)
-		return; /* rejected: the timeout stays armed */
-	if (ret != 0)
-		abort();
-	pending_drop(n, p);
-}
-
-static void expire(void *arg)
-{
-	struct pending *p = arg;
-	struct fnet *n = the_net;
-	p->timeout = NULL;
-	struct ost_upstream_query *uq = p->uq;
-	if (uq->cb(uq, -ETIMEDOUT, NULL, 0) != 0)
-		abort();
-	pending_drop(n, p);
-}
-
-static int fn_send(void *ctx, struct ost_upstream_query *uq)
-{
-	struct fnet *n = ctx;
+	struct input *in = arg;
 	if (uq->len < 12 || uq->len > 65535 || uq->proto >= OST_PROTO_COUNT)
 		abort();
-	struct pending *p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->uq = uq;
-	p->next = n->pending;
-	n->pending = p;
-	if (n->sent++ == 0 || (n->mode & M_ALL)) {
-		p->reply = fc_start(n->clk, 5, deliver, p);
-		if (!p->reply)
-			abort();
-	}
-	p->timeout = fc_start(n->clk, uq->timeout_ms, expire, p);
-	if (!p->timeout)
-		abort();
-	return 0;
-}
-
-static void fn_cancel(void *ctx, struct ost_upstream_query *uq)
-{
-	struct fnet *n = ctx;
-	for (struct pending *p = n->pending; p; p = p->next) {
-		if (p->uq == uq) {
-			pending_drop(n, p);
-			return;
+	if (in->sent++ == 0 || (in->mode & M_ALL)) {
+		const uint8_t *pkt = in->data;
+		size_t len = in->len;
+		if (in->mode & M_PATCH) {
+			size_t pl = patched(in, uq);
+			if (pl > 0) {
+				pkt = in->buf;
+				len = pl;
+			}
 		}
+		/* A copy of exactly the packet's size, so ASan sees reads past it. */
+		uint8_t *copy = malloc(len ? len : 1);
+		if (!copy)
+			abort();
+		memcpy(copy, pkt, len);
+		fake_reply(n, p, 5, 0, copy, len);
 	}
-	abort(); /* cancel of a query that is not in flight */
+	fake_reply(n, p, uq->timeout_ms, -ETIMEDOUT, NULL, 0);
 }
-
-static const struct ost_transport_ops fn_ops = {.send = fn_send, .cancel = fn_cancel};
 
 /* ---- the run ---- */
 
@@ -288,39 +156,20 @@ static void on_result(const struct ost_result *res, void *arg)
 }
 
 static struct ost_cache *cache;
-static struct fclock cache_clock; /* the cache's own: read by its writer thread */
+static struct fake_clock cache_clock; /* the cache's own: read by its writer thread */
 static char cache_dir[] = "/tmp/ostrov-fuzz-response-XXXXXX";
-
-/* Remove the temporary directory (LMDB's two files) at exit. */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char p[512];
-			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
 
 static void cleanup(void)
 {
 	ost_cache_close(cache);
-	remove_dir(cache_dir);
+	fake_rmtree(cache_dir);
 }
 
 static void open_cache(void)
 {
 	if (!mkdtemp(cache_dir))
 		abort();
-	cache_clock.clock.ops = &fc_ops;
-	cache_clock.clock.ctx = &cache_clock;
+	fake_clock_init_at(&cache_clock, FUZZ_WALL_S, 0);
 	struct ost_cache_config cc = {.path = cache_dir, .max_bytes = 16u << 20, .no_sync = true};
 	if (ost_cache_open(&cache, &cc, &cache_clock.clock) != 0)
 		abort();
@@ -337,24 +186,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint16_t qtypes[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_NS,
 					  LDNS_RR_TYPE_DS};
 
-	struct fclock clk = {.clock = {.ops = &fc_ops}, .now_ms = 1000000};
-	clk.clock.ctx = &clk;
-	static struct fnet net;
-	memset(&net, 0, offsetof(struct fnet, buf));
-	net.tp.ops = &fn_ops;
-	net.tp.ctx = &net;
-	net.clk = &clk;
-	net.in = data;
-	net.in_len = size;
-	net.mode = mode;
-	the_net = &net;
+	struct fake_clock clk;
+	fake_clock_init(&clk, 0);
+	fake_clock_set_wall(&clk, FUZZ_WALL_S);
+	static struct input input; /* static: its buffer is large */
+	input.data = data;
+	input.len = size;
+	input.mode = mode;
+	input.sent = 0;
+	static struct fake_net net;
+	fake_net_init(&net, &clk);
+	net.respond = respond;
+	net.respond_arg = &input;
+	net.is_cb_checked = true;
 
-	struct ost_root_hint hint = {.name = "a.root.test."};
-	struct sockaddr_in *in = (struct sockaddr_in *)&hint.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	hint.addrlen = sizeof(*in);
+	struct ost_root_hint hint;
+	fake_root_hint(&hint, "a.root.test.", "127.53.0.1");
 	struct ost_resolver_config cfg;
 	ost_resolver_config_default(&cfg);
 	cfg.hints = &hint;
@@ -375,24 +222,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/* Run the clock until nothing is armed; the request's own time limit
 	 * (10 s) ends it long before the cap. */
-	for (unsigned fired = 0; clk.timers; fired++) {
-		if (fired > 100000 || clk.timers->at > 1000000 + 3600 * 1000)
-			abort(); /* a timer loop, or a request that never ends */
-		struct ost_timer *t = clk.timers;
-		clk.timers = t->next;
-		if (t->at > clk.now_ms)
-			clk.now_ms = t->at;
-		ost_timer_cb cb = t->cb;
-		void *arg = t->arg;
-		free(t);
-		cb(arg);
+	for (unsigned fired = 0; fake_clock_next_deadline(&clk) != UINT64_MAX; fired++) {
+		if (fired > 100000 || fake_clock_next_deadline(&clk) > 1000000 + 3600 * 1000)
+			abort();            /* a timer loop, or a request that never ends */
+		fake_clock_fire_next(&clk); /* the wall clock stays */
 	}
 	if (o.calls != 1 || o.rcode > 15)
 		abort();
-	if (net.pending || ost_resolver_inflight(r) != 0)
+	if (fake_inflight(&net) || ost_resolver_inflight(r) != 0)
 		abort();
 	ost_resolver_free(r);
-	if (clk.timers)
+	if (fake_clock_armed(&clk))
 		abort();
+	fake_net_deinit(&net);
 	return 0;
 }

@@ -16,7 +16,6 @@
  * whatever was imported is removed again so every run starts from the same
  * store (opened once per process in a temporary directory).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +26,8 @@
 #include "ostrov/log.h"
 #include "ostrov/xfr.h"
 #include "ostrov/zone.h"
+
+#include "ost_test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -130,28 +131,10 @@ static void on_done(struct ost_xfr *x, const struct ost_xfr_result *res, void *a
 static struct ost_zone_store *store;
 static char store_dir[] = "/tmp/ostrov-fuzz-xfr-XXXXXX";
 
-/* Remove the temporary directory (LMDB's two files) at exit. */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char p[512];
-			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 static void cleanup(void)
 {
 	ost_zone_store_close(store);
-	remove_dir(store_dir);
+	fake_rmtree(store_dir);
 }
 
 static void store_base(void)

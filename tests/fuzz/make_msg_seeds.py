@@ -4,25 +4,16 @@
 # version-1 layout of resolver/answer.c (our fields in host byte order, here
 # little-endian x86-64; records in DNS wire order), each prefixed with the
 # two mode bytes of fuzz_msg.c (entry, client).
-import os
 import struct
-import sys
 
-d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus', 'msg')
-os.makedirs(d, exist_ok=True)
+from seedlib import corpus_dir, name, rr, write_seeds
 
-
-def name(s):
-    out = b''
-    for label in s.strip('.').split('.'):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b'\0'
+d = corpus_dir('msg')
 
 
 def rec(owner, rtype, rdata, ttl=300):
     o = name(owner)
-    return o, rtype, o + struct.pack('!HHIH', rtype, 1, ttl, len(rdata)) + rdata
+    return o, rtype, rr(o, rtype, rdata, ttl)
 
 
 def payload(qname, qtype, rcode, sections):
@@ -53,6 +44,4 @@ seeds = {
     'small_buffer': (0x00, 0x11, payload('www.example', A, 0, [(0, rec('www.example', A, b'\x7f\0\0\1'))] * 8)),
     'bad_version': (0x00, 0x00, b'\x02' + payload('www.example', A, 0, [])[1:]),
 }
-for k, (e, c, p) in seeds.items():
-    with open(os.path.join(d, k), 'wb') as f:
-        f.write(bytes([e, c]) + p)
+write_seeds(d, {k: bytes([e, c]) + p for k, (e, c, p) in seeds.items()})

@@ -2,20 +2,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Writes the hand-made seed corpus of fuzz_packet: one valid query of each
 # shape and one packet for each malformation the classifier must handle.
-import os
 import struct
-import sys
 
-d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus', 'packet')
-os.makedirs(d, exist_ok=True)
+from seedlib import corpus_dir, name, write_seeds
 
-
-def name(s):
-    out = b''
-    for label in s.strip('.').split('.'):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b'\0'
+d = corpus_dir('packet')
 
 
 def hdr(id=0x1234, flags=0x0100, qd=1, an=0, ns=0, ar=0):
@@ -39,6 +30,4 @@ seeds = {
     'truncated_question': hdr() + name('example.org')[:5],
     'empty': b'',
 }
-for k, v in seeds.items():
-    with open(os.path.join(d, k), 'wb') as f:
-        f.write(v)
+write_seeds(d, seeds)

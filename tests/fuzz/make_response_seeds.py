@@ -9,27 +9,13 @@
 # The question is the one the engine asks first in that mode ("ru. A" with
 # minimisation, "www.example.ru. A" without), so compression offsets stay
 # right after the patch.
-import os
 import struct
-import sys
 
-d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus', 'response')
-os.makedirs(d, exist_ok=True)
+from seedlib import corpus_dir, name, rr, write_seeds
+
+d = corpus_dir('response')
 
 A, NS, CNAME, SOA, TXT, AAAA, OPT, DS, RRSIG, NSEC, DNSKEY = 1, 2, 5, 6, 16, 28, 41, 43, 46, 47, 48
-
-
-def name(s):
-    out = b''
-    for label in s.strip('.').split('.'):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b'\0'
-
-
-def rr(owner, rtype, rdata, ttl=3600, cls=1):
-    o = owner if isinstance(owner, bytes) else name(owner)
-    return o + struct.pack('!HHIH', rtype, cls, ttl, len(rdata)) + rdata
 
 
 def rrsig(covered, labels, signer, tag=12345):
@@ -117,6 +103,4 @@ m = bytearray(seeds['rdlen_overrun'])
 m[7] = 1
 seeds['rdlen_overrun'] = bytes(m[:-11]) + name(full) + struct.pack('!HHIH', A, 1, 60, 400) + b'\x7f\0'
 
-for k, v in seeds.items():
-    with open(os.path.join(d, k), 'wb') as f:
-        f.write(v)
+write_seeds(d, seeds)

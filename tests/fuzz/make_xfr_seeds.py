@@ -6,26 +6,13 @@
 # one and in several messages, IXFR (incremental, up to date), and broken
 # ones (wrong question, REFUSED, no closing SOA, out-of-zone records), and
 # IXFR differences applied to a stored base version (mode bit 0x08).
-import os
 import struct
-import sys
 
-d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus', 'xfr')
-os.makedirs(d, exist_ok=True)
+from seedlib import corpus_dir, name, rr, write_seeds
+
+d = corpus_dir('xfr')
 
 A, NS, SOA, TXT, AXFR, IXFR = 1, 2, 6, 16, 252, 251
-
-
-def name(s):
-    out = b''
-    for label in s.strip('.').split('.'):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b'\0'
-
-
-def rr(owner, rtype, rdata, ttl=3600):
-    return name(owner) + struct.pack('!HHIH', rtype, 1, ttl, len(rdata)) + rdata
 
 
 def soa(serial):
@@ -72,6 +59,4 @@ seeds = {
     'tsig_unsigned': stream(2, [msg([soa(2018031901)] + body + [soa(2018031901)])]),
     'wrong_id': stream(4, [msg([soa(2018031901)] + body + [soa(2018031901)])]),
 }
-for k, v in seeds.items():
-    with open(os.path.join(d, k), 'wb') as f:
-        f.write(v)
+write_seeds(d, seeds)

@@ -199,7 +199,7 @@ static const struct ost_transport_ops net_ops = {
 	.cancel = net_cancel,
 };
 
-void rpl_net_init(struct rpl_net *n, struct rpl_scenario *sc, struct rpl_clock *clock)
+void rpl_net_init(struct rpl_net *n, struct rpl_scenario *sc, struct fake_clock *clock)
 {
 	*n = (struct rpl_net){.tp = {.ops = &net_ops, .ctx = n}, .sc = sc, .clock = clock};
 }

@@ -36,6 +36,8 @@
 #include "ostrov/clock.h"
 #include "ostrov/transport.h"
 
+#include "ost_test.h"
+
 /* ------------------------------------------------------------------------ */
 /* Scenario model                                                            */
 
@@ -331,37 +333,19 @@ int rpl_entry_reply(const struct rpl_entry *e, const ldns_pkt *query, uint8_t **
 int rpl_entry_query(const struct rpl_entry *e, uint16_t id, uint8_t **out, size_t *outlen);
 
 /* ------------------------------------------------------------------------ */
-/* Fake clock                                                                */
-
-/** A pinned clock: mono and wall time move only when the runner says so. */
-struct rpl_clock {
-	struct ost_clock clock;   /**< handed to the engine */
-	uint64_t mono_ms;         /**< monotonic now */
-	int64_t wall_base_s;      /**< wall time at start */
-	uint64_t wall_off_ms;     /**< wall time moved since start */
-	struct ost_timer *timers; /**< armed timers, by deadline then arming order */
-	uint64_t seq;             /**< arming counter */
-	size_t fired;             /**< timers fired so far */
-};
-
-/** Start a clock at wall time @p wall_s (mono starts at 1,000,000 ms). */
-void rpl_clock_init(struct rpl_clock *c, int64_t wall_s);
-
-/** Free the armed timers without firing them. */
-void rpl_clock_deinit(struct rpl_clock *c);
+/* Fake clock: struct fake_clock of tests/support/ (ost_test.h)              */
 
 /**
- * Move time forward by @p ms, firing due timers in deadline order (each sees
- * its own deadline as "now"). @p move_wall moves the wall clock too
- * (TIME_PASSES); in-flight waits for timeouts move only mono time.
+ * Start the runner's pinned clock: mono at 1,000,000 ms, wall at @p wall_s
+ * (the scenario's val-override-date, else a fixed date). Wall time moves only
+ * on TIME_PASSES (fake_clock_advance()), which also moves mono time: one
+ * clock for TTLs and DNSSEC windows alike, as FORMAT.md §7 recommends
+ * (Deckard semantics). Waiting for an upstream timeout
+ * (fake_clock_fire_next()) moves only mono time, so an unanswered query does
+ * not age the cache (testbound does the same: its timeouts are
+ * instantaneous). Nothing ever sleeps.
  */
-void rpl_clock_advance(struct rpl_clock *c, uint64_t ms, bool move_wall);
-
-/** Fire the earliest timer (mono time only). @return false when none is armed */
-bool rpl_clock_fire_next(struct rpl_clock *c);
-
-/** @return number of armed timers */
-size_t rpl_clock_armed(const struct rpl_clock *c);
+void rpl_clock_init(struct fake_clock *c, int64_t wall_s);
 
 /* ------------------------------------------------------------------------ */
 /* Fake network                                                              */
@@ -394,14 +378,14 @@ struct rpl_outq {
 
 /** The fake network: scripted authoritative servers behind an ost_transport. */
 struct rpl_net {
-	struct ost_transport tp; /**< handed to the engine */
-	struct rpl_scenario *sc; /**< the script (borrowed) */
-	struct rpl_clock *clock; /**< for timeouts (borrowed) */
-	long step;               /**< current step number */
-	struct rpl_outq **log;   /**< every query sent, in order, owned */
-	size_t nlog;             /**< number of queries */
-	size_t caplog;           /**< capacity */
-	FILE *trace;             /**< verbose trace, or NULL */
+	struct ost_transport tp;  /**< handed to the engine */
+	struct rpl_scenario *sc;  /**< the script (borrowed) */
+	struct fake_clock *clock; /**< for timeouts (borrowed) */
+	long step;                /**< current step number */
+	struct rpl_outq **log;    /**< every query sent, in order, owned */
+	size_t nlog;              /**< number of queries */
+	size_t caplog;            /**< capacity */
+	FILE *trace;              /**< verbose trace, or NULL */
 	/**
 	 * testbound (Unbound scenarios): a reply goes to the query it answers
 	 * whatever its ID, so a reply without ADJUST copy_id gets the query's
@@ -411,7 +395,7 @@ struct rpl_net {
 };
 
 /** Prepare a network for @p sc on @p clock. */
-void rpl_net_init(struct rpl_net *n, struct rpl_scenario *sc, struct rpl_clock *clock);
+void rpl_net_init(struct rpl_net *n, struct rpl_scenario *sc, struct fake_clock *clock);
 
 /** Free the log (cancelling nothing: the engine must be gone). */
 void rpl_net_deinit(struct rpl_net *n);

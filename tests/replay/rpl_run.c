@@ -47,7 +47,7 @@ struct run {
 	struct rpl_scenario *sc;
 	const struct rpl_resolver_ops *ops;
 	void *res;
-	struct rpl_clock clock;
+	struct fake_clock clock;
 	struct rpl_net net;
 	FILE *log;
 	bool verbose;
@@ -70,6 +70,12 @@ __attribute__((format(printf, 3, 4))) static bool step_fail(struct run *r, const
 	va_end(ap);
 	fputc('\n', r->log);
 	return false;
+}
+
+void rpl_clock_init(struct fake_clock *c, int64_t wall_s)
+{
+	fake_clock_init(c, 0);
+	fake_clock_set_wall(c, wall_s);
 }
 
 /** Let the network deliver what it can, then give the resolver its tick. */
@@ -171,7 +177,7 @@ static bool do_check_answer(struct run *r, const struct rpl_step *s)
 				return true;
 			}
 		}
-		if (outstanding(r) == 0 || !rpl_clock_fire_next(&r->clock))
+		if (outstanding(r) == 0 || !fake_clock_fire_next(&r->clock))
 			break;
 	}
 	for (size_t j = 0; j < r->nanswers; j++) {
@@ -191,7 +197,7 @@ static bool do_check_answer(struct run *r, const struct rpl_step *s)
 	return step_fail(r, s,
 			 "no answer (%zu client queries outstanding, %zu upstream queries "
 			 "pending, %zu timers armed)",
-			 outstanding(r), rpl_net_pending(&r->net), rpl_clock_armed(&r->clock));
+			 outstanding(r), rpl_net_pending(&r->net), fake_clock_armed(&r->clock));
 }
 
 /** Let pending traffic flow until quiet (TRAFFIC), timers included. */
@@ -201,7 +207,7 @@ static void run_until_quiet(struct run *r)
 		pump(r);
 		if (rpl_net_pending(&r->net) == 0 && outstanding(r) == 0)
 			break;
-		if (!rpl_clock_fire_next(&r->clock))
+		if (!fake_clock_fire_next(&r->clock))
 			break;
 	}
 }
@@ -234,7 +240,7 @@ static bool do_step(struct run *r, const struct rpl_step *s)
 		pump(r);
 		return true;
 	case RPL_STEP_TIME_PASSES:
-		rpl_clock_advance(&r->clock, s->elapse_ms, true);
+		fake_clock_advance(&r->clock, s->elapse_ms);
 		pump(r);
 		return true;
 	case RPL_STEP_TIMEOUT:
@@ -339,7 +345,7 @@ enum rpl_verdict rpl_run(struct rpl_scenario *sc, const struct rpl_resolver_ops 
 	ops->close(r.res);
 out:
 	rpl_net_deinit(&r.net);
-	rpl_clock_deinit(&r.clock);
+	fake_clock_deinit(&r.clock);
 	for (size_t i = 0; i < r.nanswers; i++)
 		ldns_pkt_free(r.answers[i].pkt);
 	free(r.answers);

@@ -156,31 +156,44 @@ static socklen_t with_port(struct sockaddr_storage *out, const struct sockaddr_s
 	return sizeof(*in6);
 }
 
-/** Non-root stub zones: one entry per (zone, address), each owning its zone string. */
+/** Add one entry per (zone, address) of @p z, each owning its zone string. */
+static int add_zone_addrs(struct engine *e, const struct rpl_settings *s,
+			  const struct rpl_zone_servers *z, bool forward)
+{
+	for (size_t j = 0; j < z->naddrs; j++) {
+		const struct sockaddr_storage *a = &z->addrs[j];
+		struct ost_stub_addr *st = &e->stubs[e->cfg.n_stubs];
+		if ((a->ss_family == AF_INET && !s->do_ip4) ||
+		    (a->ss_family == AF_INET6 && !s->do_ip6))
+			continue;
+		st->zone = ldns_rdf2str(z->name);
+		if (!st->zone)
+			return -ENOMEM;
+		st->addrlen = with_port(&st->addr, a);
+		st->forward = forward;
+		e->cfg.n_stubs++;
+	}
+	return 0;
+}
+
+/** Non-root stub zones and forward zones (any, "." too). */
 static int build_stubs(struct engine *e, const struct rpl_settings *s)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s->nstubs; i++)
 		n += s->stubs[i].naddrs;
+	for (size_t i = 0; i < s->nforwards; i++)
+		n += s->forwards[i].naddrs;
 	e->stubs = calloc(n ? n : 1, sizeof(*e->stubs));
 	if (!e->stubs)
 		return -ENOMEM;
 	e->cfg.stubs = e->stubs;
-	for (size_t i = 0; i < s->nstubs; i++) {
-		for (size_t j = 0; j < s->stubs[i].naddrs; j++) {
-			const struct sockaddr_storage *a = &s->stubs[i].addrs[j];
-			struct ost_stub_addr *st = &e->stubs[e->cfg.n_stubs];
-			if ((a->ss_family == AF_INET && !s->do_ip4) ||
-			    (a->ss_family == AF_INET6 && !s->do_ip6))
-				continue;
-			st->zone = ldns_rdf2str(s->stubs[i].name);
-			if (!st->zone)
-				return -ENOMEM;
-			st->addrlen = with_port(&st->addr, a);
-			e->cfg.n_stubs++;
-		}
-	}
-	return 0;
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < s->nstubs; i++)
+		ret = add_zone_addrs(e, s, &s->stubs[i], false);
+	for (size_t i = 0; ret == 0 && i < s->nforwards; i++)
+		ret = add_zone_addrs(e, s, &s->forwards[i], true);
+	return ret;
 }
 
 static int build_hints(struct engine *e, const struct rpl_settings *s)
@@ -230,12 +243,10 @@ static const char *unsupported(const struct rpl_settings *s)
 		    !s->auth_zones[i].zonefile_temp)
 			return "auth-zone without a zonefile (transfers)";
 	}
-	if (s->nforwards)
-		return "forward-zone";
 	if (s->ninsecure)
 		return "domain-insecure (negative trust anchors)";
-	if (!s->root.naddrs && !s->nstubs)
-		return "a scenario without root hints or stub zones";
+	if (!s->root.naddrs && !s->nstubs && !s->nforwards)
+		return "a scenario without root hints, stub or forward zones";
 	return NULL;
 }
 

@@ -499,7 +499,7 @@ static void log_fire(void *arg)
 
 static void test_clock(void **state)
 {
-	struct rpl_clock c;
+	struct fake_clock c;
 	(void)state;
 
 	fired_log[0] = '\0';
@@ -512,21 +512,21 @@ static void test_clock(void **state)
 	struct ost_timer *t = ost_clock_timer_start(oc, 200, log_fire, "X");
 	assert_non_null(ost_clock_timer_start(oc, 100, log_fire, "b"));
 	ost_clock_timer_stop(oc, t);
-	assert_int_equal(rpl_clock_armed(&c), 3);
-	rpl_clock_advance(&c, 150, true);
+	assert_int_equal(fake_clock_armed(&c), 3);
+	fake_clock_advance(&c, 150);
 	assert_string_equal(fired_log, "ab");
 	assert_int_equal(ost_clock_mono_ms(oc), m0 + 150);
 	assert_int_equal(ost_clock_wall_s(oc), 1000); /* 0.15 s */
 	/* waiting for a timeout moves mono time only */
-	assert_true(rpl_clock_fire_next(&c));
+	assert_true(fake_clock_fire_next(&c));
 	assert_string_equal(fired_log, "abc");
 	assert_int_equal(ost_clock_mono_ms(oc), m0 + 300);
 	assert_int_equal(ost_clock_wall_s(oc), 1000);
-	assert_false(rpl_clock_fire_next(&c));
-	rpl_clock_advance(&c, 3600 * 1000, true);
+	assert_false(fake_clock_fire_next(&c));
+	fake_clock_advance(&c, 3600 * 1000);
 	assert_int_equal(ost_clock_wall_s(oc), 4600);
 	assert_non_null(ost_clock_timer_start(oc, 5, log_fire, "z"));
-	rpl_clock_deinit(&c); /* frees unfired timers (leak-checked under ASan) */
+	fake_clock_deinit(&c); /* frees unfired timers (leak-checked under ASan) */
 	assert_string_equal(fired_log, "abc");
 }
 
@@ -599,7 +599,7 @@ static void test_net(void **state)
 		"STEP 31 CHECK_OUT_QUERY\nENTRY_BEGIN\nMATCH qname\nSECTION QUESTION\n"
 		"www.example.com. IN A\nENTRY_END\n"
 		"SCENARIO_END\n");
-	struct rpl_clock c;
+	struct fake_clock c;
 	struct rpl_net n;
 	struct upq a, b, other, late, again;
 	char why[1024];
@@ -634,7 +634,7 @@ static void test_net(void **state)
 	assert_int_equal(n.tp.ops->send(n.tp.ctx, &other.q), 0);
 	assert_int_equal(rpl_net_pump(&n), 0);
 	assert_int_equal(other.calls, 0);
-	assert_true(rpl_clock_fire_next(&c));
+	assert_true(fake_clock_fire_next(&c));
 	assert_int_equal(other.calls, 1);
 	assert_int_equal(other.status, -ETIMEDOUT);
 	/* a REPLY step answers a pending query; a rejected packet keeps it waiting */
@@ -654,7 +654,7 @@ static void test_net(void **state)
 	upq_init(&again, "192.0.2.1", "nothing.example.net.", 4);
 	assert_int_equal(n.tp.ops->send(n.tp.ctx, &again.q), 0);
 	n.tp.ops->cancel(n.tp.ctx, &again.q);
-	assert_false(rpl_clock_fire_next(&c));
+	assert_false(fake_clock_fire_next(&c));
 	assert_int_equal(again.calls, 0);
 	assert_int_equal(rpl_net_timeout_oldest(&n), -ENOENT);
 	/* CHECK_OUT_QUERY: two www.example.com queries were sent; each is checked once */
@@ -664,7 +664,7 @@ static void test_net(void **state)
 	assert_non_null(strstr(why, "www.example.org."));
 	assert_int_equal(n.nlog, 5);
 	rpl_net_deinit(&n);
-	rpl_clock_deinit(&c);
+	fake_clock_deinit(&c);
 	upq_deinit(&a);
 	upq_deinit(&b);
 	upq_deinit(&other);
@@ -688,7 +688,7 @@ static void test_net_reply_routed(void **state)
 			 "SECTION QUESTION\nwww.example.com. IN A\nSECTION ANSWER\n"
 			 "www.example.com. IN A 192.0.2.80\nENTRY_END\nRANGE_END\n"
 			 "SCENARIO_END\n");
-	struct rpl_clock c;
+	struct fake_clock c;
 	struct rpl_net n;
 	struct upq ub, dk;
 
@@ -708,7 +708,7 @@ static void test_net_reply_routed(void **state)
 	assert_int_equal(dk.calls, 1);
 	assert_int_equal(ldns_pkt_id(dk.reply), 0);
 	rpl_net_deinit(&n);
-	rpl_clock_deinit(&c);
+	fake_clock_deinit(&c);
 	upq_deinit(&ub);
 	upq_deinit(&dk);
 	rpl_scenario_free(sc);

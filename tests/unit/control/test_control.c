@@ -27,7 +27,7 @@
 
 #include "ostrov/control.h"
 
-#include "../resilience/fake.h"
+#include "ost_test.h"
 
 /*
  * ---------------------------------------------------------------------------
@@ -94,6 +94,27 @@ static void test_ctl_parse_commands(void **state)
 	assert_int_equal(r.cmd, OST_CTL_DRILL_REPORT);
 	parse_ok("reload", &r);
 	assert_int_equal(r.cmd, OST_CTL_RELOAD);
+	/* negative trust anchors (RFC 7646) */
+	parse_ok("nta add Bad-DS.ru", &r);
+	assert_int_equal(r.cmd, OST_CTL_NTA_ADD);
+	assert_true(r.has_name);
+	assert_string_equal(r.name, "Bad-DS.ru.");
+	assert_false(r.has_duration); /* the daemon's resolver.nta-lifetime applies */
+	parse_ok("nta add bad-ds.ru. 90m --json", &r);
+	assert_true(r.has_duration);
+	assert_int_equal(r.duration_s, 5400);
+	assert_true(r.is_json);
+	parse_ok("nta add \"--odd.example.\" 7d", &r);
+	assert_string_equal(r.name, "--odd.example.");
+	assert_int_equal(r.duration_s, 7 * 86400);
+	parse_ok("nta remove bad-ds.ru.", &r);
+	assert_int_equal(r.cmd, OST_CTL_NTA_REMOVE);
+	assert_string_equal(r.name, "bad-ds.ru.");
+	parse_ok("nta list --json", &r);
+	assert_int_equal(r.cmd, OST_CTL_NTA_LIST);
+	assert_true(r.is_json);
+	assert_false(r.has_name);
+	assert_string_equal(ost_ctl_cmd_str(OST_CTL_NTA_ADD), "nta add");
 	for (int c = 0; c < OST_CTL_CMD_COUNT; c++)
 		assert_string_not_equal(ost_ctl_cmd_str((enum ost_ctl_cmd)c), "?");
 }
@@ -137,6 +158,19 @@ static void test_ctl_parse_garbage(void **state)
 		{"cache flush a b", 0, "usage: cache flush [NAME]"},
 		{"status\x7f", 0, "control character 0x7f"},
 		{"\xff\xfe", 0, "unknown command"},
+		{"nta", 0, "unknown nta command ''"},
+		{"nta delete x.", 0, "unknown nta command 'delete'"},
+		{"nta add", 0, "usage: nta add NAME [DURATION]"},
+		{"nta add a. 1h extra", 0, "usage: nta add NAME [DURATION]"},
+		{"nta add a..b", 0, "not a valid DNS name"},
+		{"nta add a. 0", 0, "bad duration '0'"},
+		{"nta add a. 1w", 0, "bad duration '1w'"},
+		{"nta add a. --duration 5", 0, "--duration applies to drill start only"},
+		{"nta add .", 0, "no negative trust anchor for the root"},
+		{"nta add . 1h", 0, "no negative trust anchor for the root"},
+		{"nta remove", 0, "usage: nta remove NAME"},
+		{"nta remove a. 1h", 0, "usage: nta remove NAME"},
+		{"nta list a.", 0, "usage: nta list"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct ost_ctl_request r;
@@ -192,10 +226,19 @@ static void test_ctl_format_roundtrip(void **state)
 {
 	(void)state;
 	const char *lines[] = {
-		"status --json",        "cache flush example.com.",
-		"cache flush",          "zone import ru. \"/tmp/a \\\"quoted\\\" b\\\\c\"",
-		"mirror extend . 3600", "drill start foreign-cut --duration 600 --json",
-		"drill start tld-cut",  "unisolate",
+		"status --json",
+		"cache flush example.com.",
+		"cache flush",
+		"zone import ru. \"/tmp/a \\\"quoted\\\" b\\\\c\"",
+		"mirror extend . 3600",
+		"drill start foreign-cut --duration 600 --json",
+		"drill start tld-cut",
+		"unisolate",
+		"nta add bad-ds.ru.",
+		"nta add bad-ds.ru. 600 --json",
+		"nta add \"--x.ru.\" 60",
+		"nta remove bad-ds.ru.",
+		"nta list --json",
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		struct ost_ctl_request a, b;
@@ -226,14 +269,14 @@ static void test_ctl_parse_random(void **state)
 {
 	(void)state;
 	static const char *const pieces[] = {
-		"status",     "stats",       "cache",       "flush",    "zone",
-		"list",       "refresh",     "import",      "mirror",   "extend",
-		"isolate",    "unisolate",   "drill",       "start",    "stop",
-		"report",     "reload",      "foreign-cut", "tld-cut",  "--json",
-		"--duration", "--duration=", "10m",         "0",        "ru.",
-		".",          "a..b",        "\"",          "\\",       "\"a b\"",
-		" ",          " ",           " ",           "\t",       "\n",
-		"\r",         "\x01",        "\x7f",        "\xc3\xa9", "x"};
+		"status",  "stats",  "cache",      "flush",       "zone",    "list",
+		"refresh", "import", "mirror",     "extend",      "isolate", "unisolate",
+		"drill",   "start",  "stop",       "report",      "reload",  "foreign-cut",
+		"tld-cut", "--json", "--duration", "--duration=", "10m",     "0",
+		"ru.",     ".",      "a..b",       "\"",          "\\",      "\"a b\"",
+		" ",       " ",      " ",          "\t",          "\n",      "\r",
+		"\x01",    "\x7f",   "\xc3\xa9",   "x",           "nta",     "add",
+		"remove"};
 	const size_t np = sizeof(pieces) / sizeof(pieces[0]);
 	uint64_t rng = 0x0572;
 	unsigned accepted = 0;
@@ -300,8 +343,9 @@ static void exec_inline(void *ctx, void (*fn)(void *), void *arg)
 static struct cfx *cfx_new(void)
 {
 	struct cfx *f = calloc(1, sizeof(*f));
-	fake_clock_init(&f->clk, 1790000000);
+	fake_clock_init_at(&f->clk, 1790000000, 0);
 	fake_net_init(&f->net, &f->clk);
+	f->net.latency_ms = 20; /* the probe timing these tests were written for */
 	assert_int_equal(ost_fo_new(NULL, &f->clk.clock, &f->fo), 0);
 	assert_int_equal(ost_fo_event(f->fo, OST_FO_EV_MIRROR_READY, NULL), 0);
 	assert_int_equal(ost_drill_new(NULL, &f->clk.clock, &f->net.tp, f->fo, 1, &f->drill), 0);

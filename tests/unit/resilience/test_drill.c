@@ -23,7 +23,7 @@
 #include "ostrov/drill.h"
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 #include "tests_resilience.h"
 
 struct dfx {
@@ -45,8 +45,9 @@ static void map_lab(struct ost_drill_config *c)
 static struct dfx *dfx_new(const struct ost_drill_config *cfg_in, uint64_t seed)
 {
 	struct dfx *f = calloc(1, sizeof(*f));
-	fake_clock_init(&f->clk, 1790000000);
+	fake_clock_init_at(&f->clk, 1790000000, 0);
 	fake_net_init(&f->net, &f->clk);
+	f->net.latency_ms = 20; /* the probe timing these tests were written for */
 	assert_int_equal(ost_fo_new(NULL, &f->clk.clock, &f->fo), 0);
 	struct ost_drill_config cfg;
 	if (cfg_in) {
@@ -332,8 +333,9 @@ static void test_drill_worker_face(void **state)
 	/* a second loop: its own clock and real transport */
 	struct fake_clock wclk;
 	struct fake_net wnet;
-	fake_clock_init(&wclk, 1790000000);
+	fake_clock_init_at(&wclk, 1790000000, 0);
 	fake_net_init(&wnet, &wclk);
+	wnet.latency_ms = 20;
 	fake_server_add(&wnet, "127.53.0.1", FM_ANSWER);
 	fake_server_add(&wnet, "127.53.2.1", FM_ANSWER);
 	const struct ost_transport *tp = NULL;

@@ -20,7 +20,7 @@
 
 #include "ostrov/failover.h"
 
-#include "fake.h"
+#include "ost_test.h"
 #include "tests_resilience.h"
 
 #define WALL0 1790000000LL /* 2026-09-21 */
@@ -164,8 +164,7 @@ struct fx {
 static struct fx *fx_new(const struct ost_fo_config *cfg)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	fake_clock_init(&f->clk, WALL0);
-	f->clk.now_ms = 1000000;
+	fake_clock_init(&f->clk, WALL0); /* mono starts at 1,000,000 ms */
 	assert_int_equal(ost_fo_new(cfg, &f->clk.clock, &f->fo), 0);
 	assert_int_equal(ost_fo_add_listener(f->fo, listener, &f->seen), 0);
 	return f;
@@ -760,7 +759,7 @@ static void test_fo_config_check(void **state)
 	c.window_ms = 600000;
 	assert_int_equal(ost_fo_config_check(&c, err, sizeof(err)), -EINVAL);
 	struct fake_clock clk;
-	fake_clock_init(&clk, WALL0);
+	fake_clock_init_at(&clk, WALL0, 0);
 	struct ost_fo *fo = NULL;
 	assert_int_equal(ost_fo_new(&c, &clk.clock, &fo), -EINVAL);
 	assert_null(fo);

@@ -18,7 +18,7 @@
 
 #include "ostrov/failover.h"
 
-#include "fake.h"
+#include "ost_test.h"
 #include "tests_resilience.h"
 
 struct pfx {
@@ -31,8 +31,9 @@ struct pfx {
 static struct pfx *pfx_new(void)
 {
 	struct pfx *f = calloc(1, sizeof(*f));
-	fake_clock_init(&f->clk, 1790000000);
+	fake_clock_init_at(&f->clk, 1790000000, 0);
 	fake_net_init(&f->net, &f->clk);
+	f->net.latency_ms = 20; /* the probe timing these tests were written for */
 	assert_int_equal(ost_fo_new(NULL, &f->clk.clock, &f->fo), 0);
 	assert_int_equal(ost_probe_new(NULL, &f->clk.clock, &f->net.tp, f->fo, 12345, &f->p), 0);
 	return f;

@@ -21,7 +21,7 @@
 
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 #include "resolver/internal.h"
 
 struct query_opts {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the resolution engine (resolver/) on the fake clock and the
- * fake network of tests/unit/resolver/fake.c: referral walks, CNAME/DNAME,
+ * fake network of tests/support/ (ost_test.h): referral walks, CNAME/DNAME,
  * sub-requests and loops, lame and silent servers, TCP and EDNS fallbacks,
  * spoofed packets, bailiwick scrubbing, negative answers, hard limits,
  * QNAME minimisation, coalescing and the upstream allow-list.
@@ -22,7 +22,7 @@
 #include "ostrov/config.h"
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 
 int answer_tests(void);
 int stash_tests(void);
@@ -92,17 +92,6 @@ struct env {
 	enum ost_answer_source src;
 };
 
-static void hint(struct ost_root_hint *h, const char *name, const char *ip)
-{
-	memset(h, 0, sizeof(*h));
-	h->name = name;
-	struct sockaddr_in *in = (void *)&h->addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	assert_int_equal(inet_pton(AF_INET, ip, &in->sin_addr), 1);
-	h->addrlen = sizeof(*in);
-}
-
 static void build_lab(struct fake_net *n)
 {
 	fake_zone(n, "127.53.0.1", ".", root_zone);
@@ -122,8 +111,8 @@ static int setup(void **state)
 	fake_net_init(&e->net, &e->clk);
 	build_lab(&e->net);
 	ost_resolver_config_default(&e->cfg);
-	hint(&e->hints[0], "a.root-servers.test.", "127.53.0.1");
-	hint(&e->hints[1], "b.root-servers.test.", "127.53.0.2");
+	fake_root_hint(&e->hints[0], "a.root-servers.test.", "127.53.0.1");
+	fake_root_hint(&e->hints[1], "b.root-servers.test.", "127.53.0.2");
 	e->cfg.hints = e->hints;
 	e->cfg.n_hints = 2;
 	e->cfg.qname_minimisation = false;
@@ -151,24 +140,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void list_str(const ldns_rr_list *l, char *buf, size_t size)
-{
-	buf[0] = 0;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(l, i));
-		size_t used = strlen(buf);
-		snprintf(buf + used, size - used, "%s", s);
-		free(s);
-	}
-}
-
 static void on_result(const struct ost_result *res, void *arg)
 {
 	struct env *e = arg;
 	e->calls++;
 	e->rcode = res->rcode;
-	list_str(res->answer, e->answer, sizeof(e->answer));
-	list_str(res->auth, e->auth, sizeof(e->auth));
+	fake_rrs_str(res->answer, e->answer, sizeof(e->answer));
+	fake_rrs_str(res->auth, e->auth, sizeof(e->auth));
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
 	e->n_add = ldns_rr_list_rr_count(res->add);
 	e->has_ede = res->has_ede;
@@ -543,7 +521,7 @@ static void test_limit_time(void **state)
 		     "ostrov: total time limit (1000 ms) reached");
 	assert_int_equal(e->clk.now_ms - t0, 1000);
 	/* The query in flight at the deadline was abandoned. */
-	assert_int_equal(e->net.cancelled, 1);
+	assert_int_equal(e->net.n_cancelled, 1);
 }
 
 static void test_all_servers_fail(void **state)
@@ -704,7 +682,7 @@ static void test_cancel(void **state)
 	ost_request_cancel(b);
 	assert_int_equal(ost_resolver_inflight(e->r), 0);
 	assert_int_equal(fake_inflight(&e->net), 0);
-	assert_true(e->net.cancelled >= 1);
+	assert_true(e->net.n_cancelled >= 1);
 	fake_clock_run(&e->clk, 60000);
 	assert_int_equal(e->calls, 1);
 }

@@ -26,7 +26,7 @@
 #include "ostrov/cache.h"
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 
 /** Name servers tried before the NXNS limit stops a request (5 allowed). */
 #define OST_MAX_TARGET_NX_TEST 6
@@ -106,12 +106,7 @@ static int tsetup(void **state)
 				      .max_readers = 8};
 	assert_int_equal(ost_cache_open(&e->cache, &cc, &e->clk.clock), 0);
 	ost_resolver_config_default(&e->cfg);
-	e->hint.name = "a.root-servers.test.";
-	struct sockaddr_in *in = (void *)&e->hint.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	e->hint.addrlen = sizeof(*in);
+	fake_root_hint(&e->hint, "a.root-servers.test.", "127.53.0.1");
 	e->cfg.hints = &e->hint;
 	e->cfg.n_hints = 1;
 	e->cfg.qname_minimisation = false;
@@ -136,9 +131,7 @@ static int tteardown(void **state)
 	assert_int_equal(fake_inflight(&e->net), 0);
 	assert_int_equal(fake_clock_deinit(&e->clk), 0);
 	fake_net_deinit(&e->net);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(e->dir), 0);
 	free(e);
 	return 0;
 }
@@ -154,17 +147,8 @@ static void on_res(const struct ost_result *res, void *arg)
 	snprintf(e->ede_text, sizeof(e->ede_text), "%s", res->ede_text ? res->ede_text : "");
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
 	e->first_ttl = e->n_answer ? ldns_rr_ttl(ldns_rr_list_rr(res->answer, 0)) : 0;
-	e->answer[0] = e->auth[0] = 0;
-	for (size_t i = 0; i < e->n_answer; i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->answer, i));
-		strncat(e->answer, s, sizeof(e->answer) - strlen(e->answer) - 1);
-		free(s);
-	}
-	for (size_t i = 0; i < ldns_rr_list_rr_count(res->auth); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->auth, i));
-		strncat(e->auth, s, sizeof(e->auth) - strlen(e->auth) - 1);
-		free(s);
-	}
+	fake_rrs_str(res->answer, e->answer, sizeof(e->answer));
+	fake_rrs_str(res->auth, e->auth, sizeof(e->auth));
 }
 
 /* Start a request; the callback may already have run. */
@@ -662,11 +646,7 @@ static void test_stub_zone(void **state)
 	struct tenv *e = *state;
 	/* example.ru. served by 127.53.3.1 directly; no root, no ru. */
 	struct ost_stub_addr st = {.zone = "example.ru."};
-	struct sockaddr_in *in = (void *)&st.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.3.1", &in->sin_addr);
-	st.addrlen = sizeof(*in);
+	st.addrlen = fake_addr("127.53.3.1", &st.addr);
 	e->cfg.stubs = &st;
 	e->cfg.n_stubs = 1;
 	e->cfg.n_hints = 0;
@@ -686,6 +666,121 @@ static void test_stub_zone(void **state)
 	st.zone = "a..b";
 	assert_int_equal(ost_resolver_new(&r2, &e->cfg, NULL, &e->clk.clock, &e->net.tp), -EINVAL);
 	assert_null(r2);
+}
+
+/* A forwarder at 127.53.9.9 that holds every zone: it answers everything with
+ * final answers, as a recursive resolver would. */
+static void add_forwarder(struct tenv *e)
+{
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+		fake_zone(&e->net, "127.53.9.9", zones[i][1], zones[i][2]);
+}
+
+static void set_forward(struct ost_stub_addr *st, const char *zone, const char *ip)
+{
+	memset(st, 0, sizeof(*st));
+	st->zone = zone;
+	st->forward = true;
+	struct sockaddr_in *in = (void *)&st->addr;
+	in->sin_family = AF_INET;
+	in->sin_port = htons(53);
+	inet_pton(AF_INET, ip, &in->sin_addr);
+	st->addrlen = sizeof(*in);
+}
+
+static void test_forward_root(void **state)
+{
+	struct tenv *e = *state;
+	add_forwarder(e);
+	struct ost_stub_addr st;
+	set_forward(&st, ".", "127.53.9.9");
+	e->cfg.stubs = &st;
+	e->cfg.n_stubs = 1;
+	e->cfg.qname_minimisation = true; /* not toward a forwarder */
+	tstart(e);
+	/* Everything goes to the forwarder with RD=1, CD=0 (no validation),
+	 * the full name at once; the root hints are never used. */
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.8"));
+	assert_int_equal(e->net.n_log, 1);
+	assert_string_equal(e->net.log[0].server, "127.53.9.9");
+	assert_string_equal(e->net.log[0].qname, "www.example.ru.");
+	assert_true(e->net.log[0].rd);
+	assert_false(e->net.log[0].cd);
+	/* A CNAME out of the forwarder's answer: the target is asked of the
+	 * forwarder too. */
+	resolve(e, "alias.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.6"));
+	/* NXDOMAIN and NODATA from the forwarder (no AA) are final. */
+	resolve(e, "nope.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_AAAA);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(e->n_answer, 0);
+	for (size_t i = 0; i < e->net.n_log; i++) {
+		assert_string_equal(e->net.log[i].server, "127.53.9.9");
+		assert_true(e->net.log[i].rd);
+	}
+	assert_int_equal(fake_count(&e->net, "127.53.0.1", NULL, 0), 0);
+}
+
+static void test_forward_zone_and_iteration(void **state)
+{
+	struct tenv *e = *state;
+	add_forwarder(e);
+	/* Learn other.ru.'s cut by iteration first. */
+	tstart(e);
+	resolve(e, "www.other.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(fake_count(&e->net, "127.53.4.1", NULL, 0), 1);
+	fake_clock_run(&e->clk, 60000);
+	ost_resolver_free(e->r);
+	e->r = NULL;
+	/* Now ru. is forwarded: the cached cut of other.ru. must not bypass
+	 * the forwarder, and names outside ru. still iterate from the hints. */
+	struct ost_stub_addr st;
+	set_forward(&st, "ru.", "127.53.9.9");
+	e->cfg.stubs = &st;
+	e->cfg.n_stubs = 1;
+	tstart(e);
+	size_t n0 = e->net.n_log;
+	resolve(e, "mail.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_non_null(strstr(e->answer, "127.53.8.7"));
+	resolve(e, "www.other.ru.", LDNS_RR_TYPE_AAAA);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	for (size_t i = n0; i < e->net.n_log; i++) {
+		assert_string_equal(e->net.log[i].server, "127.53.9.9");
+		assert_true(e->net.log[i].rd);
+	}
+	assert_int_equal(fake_count(&e->net, "127.53.4.1", NULL, 0), 1);
+	/* A name outside the forward zone: asked of the root, RD=0. */
+	n0 = e->net.n_log;
+	resolve(e, "nothing.test.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_NXDOMAIN);
+	assert_true(e->net.n_log > n0);
+	assert_string_equal(e->net.log[n0].server, "127.53.0.1");
+	assert_false(e->net.log[n0].rd);
+}
+
+static void test_forwarder_referral_is_lame(void **state)
+{
+	struct tenv *e = *state;
+	/* A "forwarder" that only holds the root zone refers instead of
+	 * recursing: its referral is not followed. */
+	fake_zone(&e->net, "127.53.9.8", zones[0][1], zones[0][2]);
+	struct ost_stub_addr st;
+	set_forward(&st, ".", "127.53.9.8");
+	e->cfg.stubs = &st;
+	e->cfg.n_stubs = 1;
+	tstart(e);
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_int_equal(e->rcode, LDNS_RCODE_SERVFAIL);
+	assert_true(fake_count(&e->net, "127.53.9.8", NULL, 0) >= 1);
+	assert_int_equal(fake_count(&e->net, "127.53.1.1", NULL, 0), 0);
+	assert_int_equal(fake_count(&e->net, "127.53.3.1", NULL, 0), 0);
 }
 
 static void test_nxns_limit(void **state)
@@ -818,6 +913,9 @@ int stale_tests(void)
 		cmocka_unit_test_setup_teardown(test_policy_stale_per_name, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_rd0_cache_only, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_stub_zone, tsetup, tteardown),
+		cmocka_unit_test_setup_teardown(test_forward_root, tsetup, tteardown),
+		cmocka_unit_test_setup_teardown(test_forward_zone_and_iteration, tsetup, tteardown),
+		cmocka_unit_test_setup_teardown(test_forwarder_referral_is_lame, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_nxns_limit, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_cd_unvalidated_msg, tsetup, tteardown),
 		cmocka_unit_test_setup_teardown(test_stale_survives_failed_refreshes, tsetup,

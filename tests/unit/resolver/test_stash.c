@@ -23,7 +23,7 @@
 #include "ostrov/cache.h"
 #include "ostrov/resolver.h"
 
-#include "fake.h"
+#include "ost_test.h"
 
 struct senv {
 	struct fake_clock clk;
@@ -81,12 +81,8 @@ static int ssetup(void **state)
 	assert_int_equal(ost_cache_open(&e->cache, &cc, &e->clk.clock), 0);
 	struct ost_resolver_config cfg;
 	ost_resolver_config_default(&cfg);
-	struct ost_root_hint h = {.name = "a.root-servers.test."};
-	struct sockaddr_in *in = (void *)&h.addr;
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	h.addrlen = sizeof(*in);
+	struct ost_root_hint h;
+	fake_root_hint(&h, "a.root-servers.test.", "127.53.0.1");
 	cfg.hints = &h;
 	cfg.n_hints = 1;
 	cfg.qname_minimisation = false;
@@ -104,9 +100,7 @@ static int steardown(void **state)
 	assert_int_equal(fake_inflight(&e->net), 0);
 	assert_int_equal(fake_clock_deinit(&e->clk), 0);
 	fake_net_deinit(&e->net);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(e->dir), 0);
 	free(e);
 	return 0;
 }
@@ -121,17 +115,8 @@ static void on_res(const struct ost_result *res, void *arg)
 	snprintf(e->ede_text, sizeof(e->ede_text), "%s", res->ede_text);
 	e->n_answer = ldns_rr_list_rr_count(res->answer);
 	e->first_ttl = e->n_answer ? ldns_rr_ttl(ldns_rr_list_rr(res->answer, 0)) : 0;
-	e->answer[0] = e->auth[0] = 0;
-	for (size_t i = 0; i < e->n_answer; i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->answer, i));
-		strncat(e->answer, s, sizeof(e->answer) - strlen(e->answer) - 1);
-		free(s);
-	}
-	for (size_t i = 0; i < ldns_rr_list_rr_count(res->auth); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(res->auth, i));
-		strncat(e->auth, s, sizeof(e->auth) - strlen(e->auth) - 1);
-		free(s);
-	}
+	fake_rrs_str(res->answer, e->answer, sizeof(e->answer));
+	fake_rrs_str(res->auth, e->auth, sizeof(e->auth));
 }
 
 /* Resolve, run to completion and commit the cache writes. */

@@ -187,6 +187,95 @@ static void test_unknown_key(void **state)
 	expect_error("server:\n  workers: 2\n  workers: 3\n", 3, "server.workers", "duplicate");
 }
 
+static void test_forward_stub_zones(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	struct ost_config cfg;
+	write_cfg(path, sizeof(path), "fwd.yaml",
+		  "resolver:\n"
+		  "  forward-zones:\n"
+		  "    - name: Corp.Example\n"
+		  "      addresses: [\"127.0.0.1@5353\", \"::1\"]\n"
+		  "  stub-zones:\n"
+		  "    - name: internal.\n"
+		  "      addresses: [\"127.53.3.1\"]\n"
+		  "  upstream-port: 5300\n");
+	if (ost_config_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.resolver.n_zones, 2);
+	assert_string_equal(cfg.resolver.zones[0].name, "corp.example.");
+	assert_true(cfg.resolver.zones[0].forward);
+	assert_int_equal(cfg.resolver.zones[0].n_addrs, 2);
+	assert_string_equal(cfg.resolver.zones[0].addrs[0].text, "127.0.0.1@5353");
+	/* no port given: resolver.upstream-port, even when it comes later */
+	assert_string_equal(cfg.resolver.zones[0].addrs[1].text, "::1@5300");
+	assert_string_equal(cfg.resolver.zones[1].name, "internal.");
+	assert_false(cfg.resolver.zones[1].forward);
+	ost_config_deinit(&cfg);
+
+	expect_error(
+		"resolver:\n  forward-zones:\n    - name: a.\n      addresses: [\"10.0.0.1\"]\n", 3,
+		"resolver.forward-zones", "outside resolver.upstream-allow");
+	expect_error("resolver:\n  forward-zones:\n    - name: a.\n", 3, "resolver.forward-zones",
+		     "needs addresses");
+	expect_error("resolver:\n  stub-zones:\n    - addresses: [\"127.0.0.1\"]\n", 3,
+		     "resolver.stub-zones", "needs a name");
+	expect_error("resolver:\n  stub-zones:\n    - name: a..b\n      addresses: "
+		     "[\"127.0.0.1\"]\n",
+		     3, "resolver.stub-zones", "bad zone name");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      addresses: [\"nowhere\"]\n",
+		     4, "resolver.stub-zones", "bad address");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      addresses: []\n", 4,
+		     "resolver.stub-zones", "1 to 16");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      addresses: [\"127.0.0.1\"]\n"
+		     "  forward-zones:\n    - name: A.\n      addresses: [\"127.0.0.1\"]\n",
+		     6, "resolver.forward-zones", "configured twice");
+	expect_error("resolver:\n  stub-zones:\n    - name: a.\n      port: 5\n", 4,
+		     "resolver.stub-zones", "unknown key");
+	expect_error("resolver:\n  stub-zones: a.\n", 2, "resolver.stub-zones", "list of zones");
+}
+
+/* resolver.negative-trust-anchors (RFC 7646) and the NTA lifetimes. */
+static void test_negative_trust_anchors(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	struct ost_config cfg;
+	write_cfg(path, sizeof(path), "nta.yaml",
+		  "resolver:\n  negative-trust-anchors: [\"Bad-DS.ru\", \"expired.ru.\"]\n"
+		  "  nta-lifetime: 600\n  nta-max-lifetime: 86400\n");
+	assert_int_equal(ost_config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.resolver.n_negative_trust_anchors, 2);
+	/* fully qualified and lower case, as a reload compares them */
+	assert_string_equal(cfg.resolver.negative_trust_anchors[0], "bad-ds.ru.");
+	assert_string_equal(cfg.resolver.negative_trust_anchors[1], "expired.ru.");
+	assert_int_equal(cfg.resolver.nta_lifetime_s, 600);
+	assert_int_equal(cfg.resolver.nta_max_lifetime_s, 86400);
+	ost_config_deinit(&cfg);
+	/* defaults: none, 1 h, 7 d; a single name is a one-item list */
+	write_cfg(path, sizeof(path), "nta1.yaml",
+		  "resolver:\n  negative-trust-anchors: example.com\n");
+	assert_int_equal(ost_config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_int_equal(cfg.resolver.n_negative_trust_anchors, 1);
+	assert_string_equal(cfg.resolver.negative_trust_anchors[0], "example.com.");
+	assert_int_equal(cfg.resolver.nta_lifetime_s, 3600);
+	assert_int_equal(cfg.resolver.nta_max_lifetime_s, 7 * 86400);
+	ost_config_deinit(&cfg);
+	expect_error("resolver:\n  validation: yes\n  negative-trust-anchors: [\"ok.ru.\",\n"
+		     "    \"a..b\"]\n",
+		     4, "resolver.negative-trust-anchors", "bad domain name \"a..b\"");
+	expect_error("resolver:\n  negative-trust-anchors: [\"ru.\", \"RU\"]\n", 2,
+		     "resolver.negative-trust-anchors", "listed twice");
+	expect_error("resolver:\n  negative-trust-anchors: [\".\"]\n", 2,
+		     "resolver.negative-trust-anchors", "not the root");
+	expect_error("resolver:\n  negative-trust-anchors: {a: b}\n", 2,
+		     "resolver.negative-trust-anchors", "expected a list");
+	expect_error("resolver:\n  nta-lifetime: 0\n", 2, "resolver.nta-lifetime", "out of range");
+	expect_error("resolver:\n  nta-max-lifetime: 60\n  nta-lifetime: 120\n", 3,
+		     "resolver.nta-lifetime", "above resolver.nta-max-lifetime");
+}
+
 static void test_bad_address(void **state)
 {
 	(void)state;
@@ -402,13 +491,22 @@ static void test_resilience_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_config),        cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_unknown_key),        cmocka_unit_test(test_bad_address),
-		cmocka_unit_test(test_bad_cidr),           cmocka_unit_test(test_bad_size),
-		cmocka_unit_test(test_bad_number),         cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_empty_and_not_yaml), cmocka_unit_test(test_wrong_type),
-		cmocka_unit_test(test_unreadable),         cmocka_unit_test(test_addr_cidr_acl),
-		cmocka_unit_test(test_resilience),         cmocka_unit_test(test_resilience_errors),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_cidr),
+		cmocka_unit_test(test_bad_size),
+		cmocka_unit_test(test_bad_number),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_empty_and_not_yaml),
+		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_addr_cidr_acl),
+		cmocka_unit_test(test_resilience),
+		cmocka_unit_test(test_resilience_errors),
+		cmocka_unit_test(test_forward_stub_zones),
+		cmocka_unit_test(test_negative_trust_anchors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -43,6 +43,10 @@ struct responder {
 	struct sockaddr_in udp_addr, tcp_addr;
 	enum mode mode;
 	int udp_received, tcp_received, sent;
+	uint16_t ports[64]; /* source ports of the UDP queries received, in order */
+	int n_ports;
+	uint16_t other_ports[8]; /* the same for queries to `other` (test_udp_port_reuse) */
+	int n_other;
 	uint8_t rx[65536];
 	uint8_t tcp_buf[4096];
 	size_t tcp_len;
@@ -94,6 +98,8 @@ static void r_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const st
 	if (nread <= 0 || !addr)
 		return;
 	r->udp_received++;
+	if (r->n_ports < 64)
+		r->ports[r->n_ports++] = ntohs(((const struct sockaddr_in *)addr)->sin_port);
 	uint8_t pkt[512];
 	size_t len = (size_t)nread < sizeof(pkt) ? (size_t)nread : sizeof(pkt);
 	uv_buf_t b = uv_buf_init((char *)pkt, (unsigned)len);
@@ -118,6 +124,23 @@ static void r_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const st
 	default:
 		break;
 	}
+}
+
+/* `other` as a second server: answers from its own port. */
+static void r_other_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+			 const struct sockaddr *addr, unsigned flags)
+{
+	(void)flags;
+	struct responder *r = h->data;
+	if (nread <= 0 || !addr || nread > 512)
+		return;
+	if (r->n_other < 8)
+		r->other_ports[r->n_other++] = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+	uint8_t pkt[512];
+	memcpy(pkt, buf->base, (size_t)nread);
+	make_reply(pkt, (size_t)nread, false, 0);
+	uv_buf_t b = uv_buf_init((char *)pkt, (unsigned)nread);
+	assert_true(uv_udp_try_send(&r->other, &b, 1, addr) == (int)nread);
 }
 
 static void free_handle(uv_handle_t *h)
@@ -392,6 +415,73 @@ static void test_udp_timeout(void **state)
 	assert_true(t1 - t0 >= 150);
 }
 
+/* One query and its answer, to @p to; @return the status. */
+static int one_udp_query(struct fixture *fx, const struct sockaddr_in *to, uint32_t timeout_ms)
+{
+	struct engine e = {0};
+	struct ost_upstream_query q;
+	init_query(&q, &e, to, OST_PROTO_UDP, timeout_ms);
+	assert_int_equal(tp_send(fx, &q), 0);
+	RUN_UNTIL(&fx->loop, e.done, 3000);
+	return e.status;
+}
+
+/*
+ * RFC 5452 with reused sockets (upstream.c, resolver.upstream-port-reuse 8):
+ * a UDP socket carries at most 8 queries, only to the server it is connected
+ * to, and never
+ * again after a timeout, so consecutive queries beyond that bound, to another
+ * server, or after a timeout, come from another (kernel-random) port.
+ */
+static void test_udp_port_reuse(void **state)
+{
+	struct fixture *fx = *state;
+	struct responder *r = &fx->r;
+	struct sockaddr_in other;
+	int len = sizeof(other);
+	r->mode = MODE_ANSWER;
+	/* The default: a fresh socket (kernel-random port) for every query,
+	 * none kept after its answer. */
+	assert_int_equal(fx->tp.udp_max_uses, 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(one_udp_query(fx, &r->udp_addr, 2000), 0);
+		assert_int_equal(fx->tp.n_idle, 0);
+	}
+	r->n_ports = 0;
+	fx->tp.udp_max_uses = 8;
+	assert_int_equal(one_udp_query(fx, &r->udp_addr, 2000), 0);
+	assert_int_equal(fx->tp.n_idle, 1);
+	for (int i = 1; i < 20; i++)
+		assert_int_equal(one_udp_query(fx, &r->udp_addr, 2000), 0);
+	assert_int_equal(r->n_ports, 20);
+	int distinct = 0;
+	for (int i = 0; i < 20; i++) {
+		int same = 0, seen_before = 0;
+		for (int j = 0; j < 20; j++)
+			same += r->ports[j] == r->ports[i];
+		for (int j = 0; j < i; j++)
+			seen_before += r->ports[j] == r->ports[i];
+		assert_true(same <= 8);
+		distinct += seen_before == 0;
+	}
+	assert_true(distinct >= 3); /* 20 queries, 8 per port at most */
+	/* another server never gets a socket connected to the first */
+	assert_int_equal(uv_udp_getsockname(&r->other, (struct sockaddr *)&other, &len), 0);
+	assert_int_equal(uv_udp_recv_start(&r->other, r_alloc, r_other_recv), 0);
+	assert_int_equal(one_udp_query(fx, &other, 2000), 0);
+	assert_int_equal(r->n_other, 1);
+	for (int i = 0; i < 20; i++)
+		assert_int_not_equal(r->other_ports[0], r->ports[i]);
+	/* a timed-out socket is closed: the next query has a new port */
+	r->mode = MODE_SILENT;
+	assert_int_equal(one_udp_query(fx, &r->udp_addr, 50), -ETIMEDOUT);
+	r->mode = MODE_ANSWER;
+	assert_int_equal(one_udp_query(fx, &r->udp_addr, 2000), 0);
+	assert_int_equal(r->n_ports, 22);
+	assert_int_not_equal(r->ports[21], r->ports[20]);
+	assert_int_equal(ost_uv_transport_active(&fx->tp), 0);
+}
+
 static void test_udp_refused(void **state)
 {
 	struct fixture *fx = *state;
@@ -578,6 +668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_spoof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_port_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_refused_and_closed, setup, teardown),

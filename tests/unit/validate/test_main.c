@@ -373,5 +373,6 @@ int main(void)
 	fails += run_proof_tests();
 	fails += run_hostile_tests();
 	fails += run_engine_tests();
+	fails += run_nta_tests();
 	return fails ? 1 : 0;
 }

@@ -64,5 +64,7 @@ int run_vector_tests(void);
 int run_proof_tests(void);
 int run_hostile_tests(void);
 int run_engine_tests(void);
+/** Negative trust anchors and anchor reloads (test_nta.c). */
+int run_nta_tests(void);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * Unit tests of the zone transfer client (zones/xfr.c), the refresh
  * scheduler (zones/refresh.c) and NOTIFY (zones/notify.c) on the pinned
- * clock of tests/unit/resolver/fake.c and a scripted fake primary that
+ * clock of tests/support/ (ost_test.h) and a scripted fake primary that
  * answers SOA over UDP and AXFR/IXFR over TCP from zone text, split into
  * several messages, with switchable faults: cut half-way, another zone,
  * records outside the zone, TSIG good/bad/missing, incremental IXFR,
@@ -28,7 +28,7 @@
 #include "ostrov/xfr.h"
 #include "ostrov/zone.h"
 
-#include "tests/unit/resolver/fake.h"
+#include "ost_test.h"
 
 #define T_WALL 1700000000
 
@@ -415,9 +415,7 @@ static void fx_free(struct fx *f)
 	xnet_deinit(&f->net);
 	ost_mirror_free(f->m);
 	ost_zone_store_close(f->store);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(f->dir), 0);
 	free(f->dir);
 	assert_int_equal(fake_clock_deinit(&f->clk), 0);
 	free(f);
@@ -530,37 +528,36 @@ static void test_axfr_truncated(void **state)
 	fx_free(f);
 }
 
+/* A full transfer from a primary with the fault @p flags, over a stored
+ * version 1, is rejected with @p rc and a reason containing @p why. */
+static void expect_faulty_axfr(unsigned flags, int rc, const char *why)
+{
+	struct fx *f = fx_new();
+	fx_srv(f, "127.0.0.11", zone_v2, flags);
+	seed_v1(f);
+	run_xfr(f, 0, false, 0, 0);
+	expect_rejected(f, rc, why);
+	fx_free(f);
+}
+
 static void test_axfr_no_final_soa(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_NO_FINAL_SOA);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, -ECONNRESET, "transfer ended");
-	fx_free(f);
+	expect_faulty_axfr(XF_NO_FINAL_SOA, -ECONNRESET, "transfer ended");
 }
 
 static void test_axfr_wrong_zone(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_OTHER_ZONE);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "first record is not the SOA of example.");
-	fx_free(f);
+	expect_faulty_axfr(XF_OTHER_ZONE, OST_EMALFORMED,
+			   "first record is not the SOA of example.");
 }
 
 static void test_axfr_out_of_zone(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_OUT_OF_ZONE);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "outside the zone example.: www.evil.test.");
-	fx_free(f);
+	expect_faulty_axfr(XF_OUT_OF_ZONE, OST_EMALFORMED,
+			   "outside the zone example.: www.evil.test.");
 }
 
 static void test_axfr_too_many(void **state)
@@ -580,12 +577,7 @@ static void test_axfr_too_many(void **state)
 static void test_axfr_refused(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_REFUSE);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "REFUSED");
-	fx_free(f);
+	expect_faulty_axfr(XF_REFUSE, OST_EMALFORMED, "REFUSED");
 }
 
 static void test_tsig_good(void **state)
@@ -606,12 +598,7 @@ static void test_tsig_good(void **state)
 static void test_tsig_bad(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_srv(f, "127.0.0.11", zone_v2, XF_BAD_TSIG);
-	seed_v1(f);
-	run_xfr(f, 0, false, 0, 0);
-	expect_rejected(f, OST_EMALFORMED, "TSIG does not verify");
-	fx_free(f);
+	expect_faulty_axfr(XF_BAD_TSIG, OST_EMALFORMED, "TSIG does not verify");
 }
 
 static void test_tsig_missing(void **state)

@@ -3,7 +3,7 @@
  * Unit tests of answering from the mirror inside the engine
  * (resolver/mirror.c): the re-signed 2021 root zone is imported into a
  * mirror, the resolver gets it through its configuration, and questions are
- * resolved on the fake clock and fake network of tests/unit/resolver/fake.c.
+ * resolved on the fake clock and fake network of tests/support/ (ost_test.h).
  * DS, NXDOMAIN and NODATA come from the mirror with their RRSIGs and NSEC
  * proofs without any query to the root servers; a name below a TLD is
  * referred from the mirror (the root servers are never asked); past the SOA
@@ -27,7 +27,7 @@
 #include "ostrov/validator.h"
 #include "ostrov/zone.h"
 
-#include "tests/unit/resolver/fake.h"
+#include "ost_test.h"
 
 #define T_PIN 1612137600 /* signatures of the 2021 root copy are valid */
 
@@ -93,9 +93,7 @@ static int group_teardown(void **state)
 	ost_mirror_free(e->m);
 	ost_zone_store_close(e->store);
 	ldns_rr_list_deep_free(e->anchors);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fake_rmtree(e->dir), 0);
 	free(e);
 	return 0;
 }
@@ -114,13 +112,7 @@ static int setup(void **state)
 		  ". 86400 IN SOA a.root-servers.net. h. 1 1800 900 604800 86400\n"
 		  ". 518400 IN NS a.root-servers.net.\n");
 	ost_resolver_config_default(&e->cfg);
-	e->hint.name = "a.root-servers.net.";
-	struct sockaddr_in *in = (void *)&e->hint.addr;
-	memset(&e->hint.addr, 0, sizeof(e->hint.addr));
-	in->sin_family = AF_INET;
-	in->sin_port = htons(53);
-	inet_pton(AF_INET, "127.53.0.1", &in->sin_addr);
-	e->hint.addrlen = sizeof(*in);
+	fake_root_hint(&e->hint, "a.root-servers.net.", "127.53.0.1");
 	e->cfg.hints = &e->hint;
 	e->cfg.n_hints = 1;
 	e->cfg.mirror = e->m;
@@ -143,17 +135,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void list_str(const ldns_rr_list *l, char *buf, size_t size)
-{
-	buf[0] = 0;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
-		char *s = ldns_rr2str(ldns_rr_list_rr(l, i));
-		size_t used = strlen(buf);
-		snprintf(buf + used, size - used, "%s", s);
-		free(s);
-	}
-}
-
 static void on_result(const struct ost_result *res, void *arg)
 {
 	struct env *e = arg;
@@ -161,8 +142,8 @@ static void on_result(const struct ost_result *res, void *arg)
 	e->rcode = res->rcode;
 	e->sec = res->sec;
 	e->has_ede = res->has_ede;
-	list_str(res->answer, e->answer, sizeof(e->answer));
-	list_str(res->auth, e->auth, sizeof(e->auth));
+	fake_rrs_str(res->answer, e->answer, sizeof(e->answer));
+	fake_rrs_str(res->auth, e->auth, sizeof(e->auth));
 }
 
 static void resolve_class(struct env *e, const char *name, uint16_t type, uint16_t qclass)

@@ -23,8 +23,8 @@
 #include "ostrov/log.h"
 #include "ostrov/xfr.h"
 
+#include "ost_test.h"
 #include "test_xfr.h"
-#include "tests/unit/resolver/fake.h"
 
 #define T_WALL 1700000000
 

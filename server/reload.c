@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Reloading the configuration while ostrovd runs (`ostrovctl reload`,
+ * SIGHUP), and what each change of a negative trust anchor entails.
+ *
+ * A reload is all or nothing up to the point where it applies: the file is
+ * read with the same ost_config_load() and ost_engine_load_resolver() that
+ * `ostrovd --check-config` runs, into objects of its own, and any error is
+ * returned with its FILE:LINE while the daemon keeps its running
+ * configuration. Only then are the changes applied, each the way its users
+ * can take it:
+ *   - client ACL, deny action, TCP limits: workers read them from w->cfg for
+ *     every client without a lock, so each worker switches its own pointer
+ *     on its own loop (engine.c); the configuration a worker left is freed
+ *     once every worker has reported the new generation, or with the engine
+ *     at exit if one is slow to do so;
+ *   - log level: one store;
+ *   - trust anchors: a new anchor list published atomically in the shared
+ *     store (ost_ta_replace_anchors()), and each worker replaces its resolver,
+ *     whose key cache holds DNSKEYs proven from the old anchors (requests in
+ *     flight start again on the new one); cached answers stay, as they do
+ *     across a restart (the cache is persistent): `cache flush` drops them;
+ *   - configured negative trust anchors: the store's mutex, then the cache
+ *     under each name that changed is flushed (ost_nta_event()).
+ * Everything else is fixed at start (sockets, threads, the cache map, the
+ * control socket, the mirror, the resolver's copy of its limits, the
+ * failover machine) and is reported as "needs a restart: KEY"; the running
+ * value stays, and the comparison is always with the start configuration,
+ * so a later reload says it again until the daemon restarts.
+ */
+#include "reload.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ldns/ldns.h>
+
+#include "ostrov/config.h"
+#include "ostrov/log.h"
+
+#include "engine.h"
+#include "worker.h"
+
+/* How long a reload waits for every worker to take its configuration. */
+#define WORKER_SWITCH_MS 2000
+#define MAX_KEYS         32
+
+const struct ost_config *ost_reload_live_cfg(const struct ost_server *srv)
+{
+	return srv->engine && srv->engine->live_cfg ? srv->engine->live_cfg : srv->cfg;
+}
+
+/* ---- negative trust anchors -------------------------------------------------------- */
+
+static void iso_now(char *buf, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+int ost_nta_event(struct ost_engine *e, const char *event, const struct ost_nta_info *n,
+		  const char *operator_name)
+{
+	int flushed = 0;
+	if (e->cache) {
+		/* Entries the workers handed to the cache writer before this point
+		 * (a bogus answer resolved a moment ago) must not land after the
+		 * flush: let the writer commit them first. */
+		ost_cache_sync(e->cache);
+		ldns_rdf *name = NULL;
+		if (ldns_str2rdf_dname(&name, n->name) != LDNS_STATUS_OK)
+			return -EINVAL;
+		flushed = ost_cache_flush(e->cache, ldns_rdf_data(name));
+		ldns_rdf_deep_free(name);
+	}
+	char ts[40];
+	iso_now(ts, sizeof(ts));
+	struct ost_buf b = {0};
+	ost_buf_printf(&b, "{\"ts\":\"%s\",\"mod\":\"validator\",\"event\":\"%s\",\"zone\":", ts,
+		       event);
+	ost_buf_json_str(&b, n->name);
+	ost_buf_printf(&b, ",\"source\":\"%s\",\"until\":", ost_nta_source_str(n->source));
+	if (n->until == OST_NTA_FOREVER)
+		ost_buf_printf(&b, "null");
+	else
+		ost_buf_printf(&b, "%lld", (long long)n->until);
+	ost_buf_printf(&b, ",\"operator\":");
+	ost_buf_json_str(&b, operator_name);
+	ost_buf_printf(&b, ",\"cache_flushed\":%d}", flushed);
+	if (!b.has_oom)
+		ost_log_json(ost_buf_str(&b));
+	ost_buf_deinit(&b);
+	return flushed;
+}
+
+/* The configured NTAs of @p s, in a heap array (NULL when out of memory). */
+static struct ost_nta_info *config_ntas(struct ost_ta_store *s, size_t *n_out)
+{
+	*n_out = 0;
+	size_t n = ost_ta_nta_list(s, INT64_MIN, NULL, 0);
+	struct ost_nta_info *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	n = ost_ta_nta_list(s, INT64_MIN, v, n);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].source == OST_NTA_CONFIG)
+			v[k++] = v[i];
+	*n_out = k;
+	return v;
+}
+
+static bool nta_in(const struct ost_nta_info *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* ---- comparing configurations ------------------------------------------------------ */
+
+struct keys {
+	const char *v[MAX_KEYS];
+	size_t n;
+};
+
+static void key_add(struct keys *k, const char *key)
+{
+	if (k->n < MAX_KEYS)
+		k->v[k->n++] = key;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool acl_eq(const struct ost_acl *a, const struct ost_acl *b)
+{
+	return a->n == b->n && (a->n == 0 || memcmp(a->v, b->v, a->n * sizeof(*a->v)) == 0);
+}
+
+static bool listen_eq(const struct ost_addr *a, size_t na, const struct ost_addr *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].len != b[i].len || memcmp(&a[i].ss, &b[i].ss, a[i].len) != 0)
+			return false;
+	return true;
+}
+
+static bool mirror_eq(const struct ost_config *a, const struct ost_config *b)
+{
+	if (!str_eq(a->mirror.path, b->mirror.path) || a->mirror.size != b->mirror.size ||
+	    !listen_eq(a->mirror.listen, a->mirror.n_listen, b->mirror.listen,
+		       b->mirror.n_listen) ||
+	    a->mirror.n_zones != b->mirror.n_zones)
+		return false;
+	for (size_t i = 0; i < a->mirror.n_zones; i++) {
+		const struct ost_mirror_zone_cfg *x = &a->mirror.zones[i], *y = &b->mirror.zones[i];
+		if (!str_eq(x->name, y->name) || x->n_sources != y->n_sources ||
+		    !str_eq(x->bootstrap, y->bootstrap) ||
+		    !str_eq(x->trust_anchor_file, y->trust_anchor_file) ||
+		    x->require_zonemd != y->require_zonemd || x->ixfr != y->ixfr ||
+		    x->max_size != y->max_size || x->max_records != y->max_records ||
+		    !acl_eq(&x->allow_transfer, &y->allow_transfer) ||
+		    !listen_eq(x->notify, x->n_notify, y->notify, y->n_notify))
+			return false;
+		for (size_t j = 0; j < x->n_sources; j++)
+			if (!str_eq(x->sources[j], y->sources[j]))
+				return false;
+	}
+	return true;
+}
+
+static bool resilience_eq(const struct ost_config *a, const struct ost_config *b)
+{
+	/* ost_config_init() zeroes the whole struct, padding included. */
+	return memcmp(&a->resilience.fo, &b->resilience.fo, sizeof(a->resilience.fo)) == 0 &&
+	       memcmp(&a->resilience.probe, &b->resilience.probe, sizeof(a->resilience.probe)) ==
+		       0 &&
+	       memcmp(&a->resilience.drill, &b->resilience.drill, sizeof(a->resilience.drill)) ==
+		       0 &&
+	       a->resilience.probe_root_hints == b->resilience.probe_root_hints &&
+	       a->resilience.n_targets == b->resilience.n_targets &&
+	       (a->resilience.n_targets == 0 ||
+		memcmp(a->resilience.targets, b->resilience.targets,
+		       a->resilience.n_targets * sizeof(*a->resilience.targets)) == 0) &&
+	       a->resilience.n_national_zones == b->resilience.n_national_zones &&
+	       memcmp(a->resilience.national_zones, b->resilience.national_zones,
+		      sizeof(a->resilience.national_zones)) == 0;
+}
+
+static bool hints_eq(const struct ost_engine *a, const struct ost_engine *b)
+{
+	if (a->n_hints != b->n_hints)
+		return false;
+	for (size_t i = 0; i < a->n_hints; i++)
+		if (a->hints[i].addrlen != b->hints[i].addrlen ||
+		    memcmp(&a->hints[i].addr, &b->hints[i].addr, a->hints[i].addrlen) != 0 ||
+		    strcmp(a->hints[i].name, b->hints[i].name) != 0)
+			return false;
+	return true;
+}
+
+static bool zones_eq(const struct ost_config *a, const struct ost_config *b)
+{
+	if (a->resolver.n_zones != b->resolver.n_zones)
+		return false;
+	for (size_t i = 0; i < a->resolver.n_zones; i++) {
+		const struct ost_zone_servers_cfg *x = &a->resolver.zones[i];
+		const struct ost_zone_servers_cfg *y = &b->resolver.zones[i];
+		if (strcmp(x->name, y->name) != 0 || x->forward != y->forward ||
+		    !listen_eq(x->addrs, x->n_addrs, y->addrs, y->n_addrs))
+			return false;
+	}
+	return true;
+}
+
+static bool ntas_eq(const struct ost_config *a, const struct ost_config *b)
+{
+	if (a->resolver.n_negative_trust_anchors != b->resolver.n_negative_trust_anchors)
+		return false;
+	for (size_t i = 0; i < a->resolver.n_negative_trust_anchors; i++)
+		if (strcmp(a->resolver.negative_trust_anchors[i],
+			   b->resolver.negative_trust_anchors[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Keys fixed at start that @p nc changes, compared with the start
+ * configuration @p start; each scalar one gets its running value back in
+ * @p nc, so @p nc describes what actually runs (the heap-held ones, listen
+ * addresses and paths, are only read at start).
+ */
+static void restart_keys(const struct ost_config *start, struct ost_config *nc,
+			 const struct ost_engine *e, const struct ost_engine *probe, struct keys *k)
+{
+#define SCALAR(field, key)                        \
+	do {                                      \
+		if (start->field != nc->field) {  \
+			key_add(k, key);          \
+			nc->field = start->field; \
+		}                                 \
+	} while (0)
+	if (!listen_eq(start->server.listen, start->server.n_listen, nc->server.listen,
+		       nc->server.n_listen))
+		key_add(k, "server.listen");
+	SCALAR(server.workers, "server.workers");
+	if (!str_eq(start->server.control_socket, nc->server.control_socket))
+		key_add(k, "server.control-socket");
+	if (!str_eq(start->resolver.root_hints_file, nc->resolver.root_hints_file) ||
+	    !hints_eq(e, probe))
+		key_add(k, "resolver.root-hints-file");
+	if (!acl_eq(&start->resolver.upstream_allow, &nc->resolver.upstream_allow))
+		key_add(k, "resolver.upstream-allow");
+	if (!zones_eq(start, nc))
+		key_add(k, "resolver.forward-zones/stub-zones");
+	SCALAR(resolver.upstream_port, "resolver.upstream-port");
+	SCALAR(resolver.qname_minimisation, "resolver.qname-minimisation");
+	SCALAR(resolver.edns_buffer_size, "resolver.edns-buffer-size");
+	SCALAR(resolver.upstream_port_reuse, "resolver.upstream-port-reuse");
+	SCALAR(resolver.validation, "resolver.validation");
+	if (!str_eq(start->cache.path, nc->cache.path))
+		key_add(k, "cache.path");
+	SCALAR(cache.size, "cache.size");
+	SCALAR(cache.min_ttl, "cache.min-ttl");
+	SCALAR(cache.max_ttl, "cache.max-ttl");
+	SCALAR(cache.max_negative_ttl, "cache.max-negative-ttl");
+	if (!resilience_eq(start, nc))
+		key_add(k, "resilience");
+	if (!mirror_eq(start, nc))
+		key_add(k, "mirror");
+#undef SCALAR
+}
+
+/* ---- applying -------------------------------------------------------------------------- */
+
+/* Hand @p nc to every worker; free what no worker runs with any more. */
+static void publish(struct ost_server *srv, struct ost_config *nc, bool is_rebuild,
+		    bool *is_partial)
+{
+	struct ost_engine *e = srv->engine;
+	unsigned gen = ++e->cfg_gen;
+	unsigned told = 0;
+	*is_partial = false;
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		if (ost_worker_engine_set_config(&srv->workers[i], nc, gen, is_rebuild) == 0)
+			told++;
+		else
+			*is_partial = true;
+	}
+	if (e->live_cfg) {
+		struct ost_config **v =
+			realloc(e->old_cfgs, (e->n_old_cfgs + 1) * sizeof(*e->old_cfgs));
+		if (v) {
+			e->old_cfgs = v;
+			e->old_cfgs[e->n_old_cfgs++] = e->live_cfg;
+		} else {
+			/* Cannot even remember it: leak it rather than free it under a worker. */
+			ost_log(OST_LOG_ERR, "server", "reload: out of memory, one config leaked");
+		}
+	}
+	e->live_cfg = nc;
+	/* Workers switch within one loop iteration; wait for them (bounded) so the
+	 * configurations they left can go now rather than at exit. */
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		unsigned done = 0;
+		for (unsigned i = 0; i < srv->n_workers; i++)
+			done += ost_worker_engine_config_gen(&srv->workers[i]) == gen;
+		if (done == told)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > WORKER_SWITCH_MS) {
+			ost_log(OST_LOG_WARN, "server",
+				"reload: %u of %u workers switched within %d ms; the "
+				"configurations "
+				"they ran with are kept until a later reload or exit",
+				done, told, WORKER_SWITCH_MS);
+			return;
+		}
+		struct timespec pause = {0, 1000000};
+		nanosleep(&pause, NULL);
+	}
+	for (size_t i = 0; !*is_partial && i < e->n_old_cfgs; i++) {
+		ost_config_deinit(e->old_cfgs[i]);
+		free(e->old_cfgs[i]);
+	}
+	if (!*is_partial)
+		e->n_old_cfgs = 0;
+}
+
+static void write_list(struct ost_buf *out, bool is_json, const char *label, const struct keys *k)
+{
+	if (is_json) {
+		ost_buf_printf(out, ",\"%s\":[", label);
+		for (size_t i = 0; i < k->n; i++) {
+			ost_buf_printf(out, "%s", i ? "," : "");
+			ost_buf_json_str(out, k->v[i]);
+		}
+		ost_buf_printf(out, "]");
+		return;
+	}
+	ost_buf_printf(out, "%s:", label);
+	for (size_t i = 0; i < k->n; i++)
+		ost_buf_printf(out, "%s %s", i ? "," : "", k->v[i]);
+	ost_buf_printf(out, "%s\n", k->n ? "" : " none");
+}
+
+int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, struct ost_buf *out)
+{
+	const struct ost_config *start = srv->cfg;
+	const struct ost_config *cur = ost_reload_live_cfg(srv);
+	struct ost_engine *e = srv->engine;
+	char err[1024] = "";
+	struct ost_engine probe;
+	memset(&probe, 0, sizeof(probe));
+	struct ost_config *nc = calloc(1, sizeof(*nc));
+	if (!nc) {
+		ost_buf_printf(out, "out of memory");
+		return -ENOMEM;
+	}
+	/* 1. Everything --check-config checks, into objects of our own. */
+	int ret = ost_config_load(nc, start->path, err, sizeof(err));
+	if (ret == 0)
+		ret = ost_engine_load_resolver(&probe, nc, err, sizeof(err));
+	if (ret < 0) {
+		ost_log(OST_LOG_ERR, "server",
+			"reload failed, running configuration kept operator=%s err=\"%s\"",
+			operator_name ? operator_name : "-", err);
+		ost_buf_printf(out, "%s (running configuration kept)", err[0] ? err : "error");
+		ost_engine_close(&probe);
+		ost_config_deinit(nc);
+		free(nc);
+		return ret;
+	}
+	/* 2. What cannot change now. */
+	struct keys needs = {0}, changed = {0};
+	restart_keys(start, nc, e, &probe, &needs);
+	bool has_workers_engine = srv->n_workers > 0 && srv->workers[0].engine;
+	/* 3. What can: worker-read keys ... */
+	if (!acl_eq(&cur->access.allow, &nc->access.allow))
+		key_add(&changed, "access.allow");
+	if (cur->access.deny_action != nc->access.deny_action)
+		key_add(&changed, "access.deny-action");
+	if (cur->server.tcp_idle_timeout_ms != nc->server.tcp_idle_timeout_ms)
+		key_add(&changed, "server.tcp-idle-timeout");
+	if (cur->server.tcp_max_connections != nc->server.tcp_max_connections)
+		key_add(&changed, "server.tcp-max-connections");
+	if (!has_workers_engine && changed.n) {
+		/* Without a resolver the workers have no switch point: keep them as they are. */
+		for (size_t i = 0; i < changed.n; i++)
+			key_add(&needs, changed.v[i]);
+		changed.n = 0;
+	}
+	/* ... the log level ... */
+	if (cur->server.log_level != nc->server.log_level) {
+		key_add(&changed, "server.log-level");
+		ost_log_set_level(nc->server.log_level);
+	}
+	/* ... NTA durations (read by `nta add`) ... */
+	if (cur->resolver.nta_lifetime_s != nc->resolver.nta_lifetime_s)
+		key_add(&changed, "resolver.nta-lifetime");
+	if (cur->resolver.nta_max_lifetime_s != nc->resolver.nta_max_lifetime_s)
+		key_add(&changed, "resolver.nta-max-lifetime");
+	/* ... trust anchors (both validating: validation itself needs a restart) ... */
+	bool is_new_anchors = false;
+	if (e->anchors && probe.anchors && !ost_ta_same_anchors(e->anchors, probe.anchors)) {
+		ret = ost_ta_replace_anchors(e->anchors, probe.anchors);
+		is_new_anchors = ret == 0;
+		if (ret == 0)
+			key_add(&changed, "resolver.trust-anchor-file");
+		else
+			key_add(&needs, "resolver.trust-anchor-file");
+	}
+	/* ... and configured NTAs. */
+	if (e->anchors && !ntas_eq(cur, nc)) {
+		size_t nb = 0, na = 0;
+		struct ost_nta_info *before = config_ntas(e->anchors, &nb), *after = NULL;
+		ret = before ? ost_engine_set_config_ntas(e->anchors, nc, err, sizeof(err))
+			     : -ENOMEM;
+		if (ret == 0)
+			after = config_ntas(e->anchors, &na);
+		if (ret < 0 || !after) {
+			ost_log(OST_LOG_ERR, "server", "reload: negative trust anchors: %s",
+				ret < 0 ? err : "out of memory");
+			key_add(&needs, "resolver.negative-trust-anchors");
+		} else {
+			for (size_t i = 0; i < nb; i++)
+				if (!nta_in(after, na, before[i].name))
+					(void)ost_nta_event(e, "nta_remove", &before[i],
+							    operator_name);
+			for (size_t i = 0; i < na; i++)
+				if (!nta_in(before, nb, after[i].name))
+					(void)ost_nta_event(e, "nta_add", &after[i], operator_name);
+			key_add(&changed, "resolver.negative-trust-anchors");
+		}
+		free(before);
+		free(after);
+	}
+	ost_engine_close(&probe);
+	/* 4. The workers switch to the new configuration. */
+	bool is_partial = false;
+	if (has_workers_engine)
+		publish(srv, nc, is_new_anchors, &is_partial);
+	else {
+		/* Nobody reads it but the control handlers: keep it as the live one. */
+		if (e->live_cfg) {
+			ost_config_deinit(e->live_cfg);
+			free(e->live_cfg);
+		}
+		e->live_cfg = nc;
+	}
+	for (size_t i = 0; i < needs.n; i++)
+		ost_log(OST_LOG_WARN, "server", "needs a restart: %s", needs.v[i]);
+	struct ost_buf line = {0};
+	for (size_t i = 0; i < changed.n; i++)
+		ost_buf_printf(&line, "%s%s", i ? "," : "", changed.v[i]);
+	ost_log(OST_LOG_INFO, "server",
+		"reloaded file=%s operator=%s changed=%s restart_needed=%zu", start->path,
+		operator_name ? operator_name : "-", changed.n ? ost_buf_str(&line) : "none",
+		needs.n);
+	ost_buf_deinit(&line);
+	if (is_json) {
+		ost_buf_printf(out, "{\"ok\":true,\"file\":");
+		ost_buf_json_str(out, start->path);
+		write_list(out, true, "changed", &changed);
+		write_list(out, true, "needs_restart", &needs);
+		ost_buf_printf(out, "}\n");
+	} else {
+		ost_buf_printf(out, "reloaded %s\n", start->path);
+		write_list(out, false, "changed", &changed);
+		for (size_t i = 0; i < needs.n; i++)
+			ost_buf_printf(out, "needs a restart: %s (running value kept)\n",
+				       needs.v[i]);
+	}
+	return out->has_oom ? -ENOMEM : 0;
+}

@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Negative trust anchors (RFC 7646), `ostrovctl reload` and SIGHUP against
+the loopback lab.
+
+usage: test_nta_reload.py OSTROVD OSTROVCTL
+
+The lab's ostrov.yaml, with two workers (so every worker has to see each
+change) and `resolver.negative-trust-anchors: [expired.ru.]`:
+
+1. a configured NTA works from the start: a name in expired.ru (all RRSIGs
+   expired) answers NOERROR without AD; `nta list` shows it as config, never
+   expiring; `nta remove` of it is refused;
+2. a name in bad-ds.ru answers SERVFAIL with its EDE (and the failure is
+   cached); `nta add bad-ds.ru.` makes it NOERROR without AD at once, with
+   the authorities' data; `nta list` shows it as runtime with its seconds
+   left; `nta remove` makes it SERVFAIL + EDE again; a duration above
+   resolver.nta-max-lifetime is refused; a short NTA expires by itself; each
+   add, remove and expiry is one JSON log record;
+2b. reload of the trust anchors: a DS that matches no root key makes a
+   name not asked before SERVFAIL with EDE 9 naming the anchor at once (the
+   workers' key caches go with the old anchors); back to the lab's anchor,
+   the next name is secure again;
+3. reload with access.allow changed to 127.0.0.2/32 only: 127.0.0.1 is
+   REFUSED, 127.0.0.2 answered, on every worker; the reply names the key;
+   a changed server.workers is reported as "needs a restart" and not
+   applied;
+4. reload of a broken file fails with FILE:LINE and the reason, and the
+   daemon keeps answering with the configuration it had;
+5. SIGHUP does the same as reload: the file back to 127.0.0.0/8 and without
+   the configured NTA takes effect (expired.ru SERVFAIL again), a broken
+   file is logged and changes nothing;
+6. a trust-anchor file whose key is not in the root zone: every validated
+   answer is SERVFAIL with EDE 9 and a text that names the anchor (issue 5
+   item 1), in a second ostrovd with a cache of its own.
+No sleeps: every wait polls with a deadline. Exit 0 on success, 1 on failure,
+77 when the lab cannot run here.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_resolve_lib as L  # noqa: E402
+
+EDE_RE = re.compile(r"; EDE: (\d+)(?: \([^)]*\))?(?:: \((.*)\))?")
+
+
+def dig(port, name, qtype="A", src=None, timeout=3):
+    """One query with DO=1; {'rcode', 'flags', 'ede', 'ede_text', 'answers'}."""
+    argv = ["dig", "@127.0.0.1", "-p", str(port), name, qtype, "+dnssec", "+noall",
+            "+comments", "+answer", f"+time={timeout}", "+tries=1", "+retry=0"]
+    if src:
+        argv += ["-b", src]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 10)
+    out = {"rcode": "TIMEOUT", "flags": set(), "ede": None, "ede_text": "", "answers": []}
+    for line in r.stdout.splitlines():
+        if line.startswith(";; ->>HEADER<<-"):
+            m = re.search(r"status: (\w+)", line)
+            out["rcode"] = m.group(1) if m else "?"
+        elif line.startswith(";; flags:"):
+            out["flags"] = set(line.split(";")[2].split(":", 1)[1].split())
+        elif line.startswith("; EDE:"):
+            m = EDE_RE.match(line)
+            if m:
+                out["ede"] = int(m.group(1))
+                out["ede_text"] = m.group(2) or ""
+        elif line and not line.startswith(";"):
+            out["answers"].append(line)
+    return out
+
+
+def show(r):
+    return f"{r['rcode']} flags={sorted(r['flags'])} ede={r['ede']} {r['ede_text']!r}"
+
+
+def ctl(ostrovctl, sock, *args):
+    r = subprocess.run([ostrovctl, "-s", sock, *args], capture_output=True, text=True,
+                       timeout=30)
+    return r.returncode, r.stdout, r.stderr
+
+
+def ctl_json(ostrovctl, sock, *args):
+    rc, out, _ = ctl(ostrovctl, sock, *args, "--json")
+    if rc != 0:
+        return None
+    try:
+        return json.loads(out)
+    except ValueError:
+        return None
+
+
+def first(names, kind):
+    """The first A question of @kind in names.json."""
+    return next(e for e in names if e["kind"] == kind and e["qtype"] == "A")
+
+
+def write_yaml(path, base, allow='["127.0.0.0/8", "::1/128"]', ntas=("expired.ru.",),
+               workers=2, extra_resolver="", broken_line=None, ta=None):
+    """The lab config with our changes; @broken_line is inserted as is."""
+    text = base
+    if ta:
+        text = re.sub(r"(?m)^(\s*trust-anchor-file:\s*).*$", rf"\g<1>{ta}", text)
+    text = re.sub(r"(?m)^(\s*workers:\s*).*$", rf"\g<1>{workers}", text)
+    text = re.sub(r"(?m)^(\s*allow:\s*).*$", lambda m: m.group(1) + allow, text, count=1)
+    lst = ", ".join(f'"{n}"' for n in ntas)
+    add = f"  negative-trust-anchors: [{lst}]\n  nta-max-lifetime: 604800\n"
+    text = text.replace("resolver:\n", "resolver:\n" + add + extra_resolver, 1)
+    if broken_line:
+        text = text.replace("cache:\n", broken_line + "\ncache:\n", 1)
+    # Written in place and renamed: the daemon never reads half a file.
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    return text
+
+
+def line_of(path, needle):
+    with open(path) as f:
+        for i, line in enumerate(f, 1):
+            if needle in line:
+                return i
+    return None
+
+
+def start_daemon(binary, conf, logpath):
+    """Start ostrovd on a fresh port (rewritten into @conf); another process on
+    this busy machine may take a port between free_port() and our bind, so a
+    failed bind is retried on another port. Returns (daemon, port)."""
+    for _ in range(3):
+        port = L.free_port()
+        with open(conf) as f:
+            text = f.read()
+        text = re.sub(r'(?m)^(\s*listen:\s*).*$', rf'\g<1>["127.0.0.1@{port}"]', text)
+        with open(conf, "w") as f:
+            f.write(text)
+        d = L.ostrovd(binary, conf, port, logpath)
+        try:
+            d.start()
+        except RuntimeError:
+            if "cannot bind" in d.tail(5):
+                continue
+            raise
+        # Something else may have answered the readiness probe: ours must run.
+        if d.proc.poll() is None:
+            return d, port
+        if "cannot bind" not in d.tail(5):
+            raise RuntimeError(f"ostrovd exited: {d.tail()}")
+    raise RuntimeError("no port could be bound")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary, ostrovctl = (os.path.abspath(a) for a in sys.argv[1:])
+    L.need_tools("dig", "nsd", binary, ostrovctl)
+    if os.geteuid() != 0:
+        L.log("SKIP: the lab needs root for port 53")
+        return L.SKIP
+    check = L.Checks()
+    lab = L.Lab(L.free_port(), bench_names=0)
+    d = d2 = None
+    failed = True
+    try:
+        with open(lab.file("ostrov.yaml")) as f:
+            base = f.read()
+        sock = lab.file("ostrov.sock")
+        conf = lab.file("ostrov-nta.yaml")
+        write_yaml(conf, base)
+        bogus = first(lab.names, "broken-ds")        # bad-ds.ru: DS does not match
+        expired = first(lab.names, "broken-expired")  # expired.ru: configured NTA
+        secure = next(e for e in lab.names if e["kind"] == "positive" and
+                      e["qtype"] == "A" and e["security"] == "secure" and
+                      e["zone"] == "example.ru.")
+        d, port = start_daemon(binary, conf, lab.file("ostrovd.log"))
+        # The reloads below rewrite the file from the lab's text: keep our port.
+        base = re.sub(r'(?m)^(\s*listen:\s*).*$', rf'\g<1>["127.0.0.1@{port}"]', base)
+
+        # 1. the configured NTA, from the start.
+        r = dig(port, expired["qname"])
+        check(r["rcode"] == "NOERROR" and "ad" not in r["flags"] and
+              L.norm_set(r["answers"]) == L.norm_set(expired["cd_answers"]),
+              f"config NTA: {expired['qname']} NOERROR without AD, with its data ({show(r)})")
+        r = dig(port, secure["qname"])
+        check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+              f"outside the NTA {secure['qname']} is still secure ({show(r)})")
+        j = ctl_json(ostrovctl, sock, "nta", "list")
+        ntas = {n["name"]: n for n in (j or {}).get("ntas", [])}
+        check("expired.ru." in ntas and ntas["expired.ru."]["source"] == "config" and
+              ntas["expired.ru."]["seconds_left"] is None,
+              f"nta list --json: expired.ru. config, never expires ({j})")
+        rc, out, err = ctl(ostrovctl, sock, "nta", "remove", "expired.ru.")
+        check(rc == 1 and "configured" in err, f"nta remove of a configured NTA refused "
+              f"(rc={rc} {err.strip()!r})")
+
+        # 2. run-time NTA over a cached failure.
+        r = dig(port, bogus["qname"])
+        check(r["rcode"] == "SERVFAIL" and r["ede"] in bogus["ede"],
+              f"{bogus['qname']} SERVFAIL with EDE in {bogus['ede']} ({show(r)})")
+        r = dig(port, bogus["qname"])
+        check(r["rcode"] == "SERVFAIL", f"{bogus['qname']} still SERVFAIL (cached) ({show(r)})")
+        rc, out, err = ctl(ostrovctl, sock, "nta", "add", "bad-ds.ru.", "10m")
+        check(rc == 0 and "bad-ds.ru." in out, f"nta add bad-ds.ru. 10m ({out.strip()!r} "
+              f"{err.strip()!r})")
+        r = dig(port, bogus["qname"])
+        check(r["rcode"] == "NOERROR" and "ad" not in r["flags"] and r["ede"] is None and
+              L.norm_set(r["answers"]) == L.norm_set(bogus["cd_answers"]),
+              f"after nta add: {bogus['qname']} NOERROR without AD, its data ({show(r)})")
+        j = ctl_json(ostrovctl, sock, "nta", "list")
+        ntas = {n["name"]: n for n in (j or {}).get("ntas", [])}
+        n = ntas.get("bad-ds.ru.")
+        check(n is not None and n["source"] == "runtime" and 590 <= n["seconds_left"] <= 600,
+              f"nta list: bad-ds.ru. runtime with about 600 s left ({n})")
+        rc, out, err = ctl(ostrovctl, sock, "nta", "list")
+        check(rc == 0 and re.search(r"bad-ds\.ru\.\s+runtime\s+\d+", out) and
+              re.search(r"expired\.ru\.\s+config\s+never", out),
+              f"nta list text ({out.strip()!r})")
+        rc, out, err = ctl(ostrovctl, sock, "nta", "remove", "bad-ds.ru.")
+        check(rc == 0, f"nta remove bad-ds.ru. ({out.strip()!r} {err.strip()!r})")
+        r = dig(port, bogus["qname"])
+        check(r["rcode"] == "SERVFAIL" and r["ede"] in bogus["ede"],
+              f"after nta remove: {bogus['qname']} SERVFAIL + EDE again ({show(r)})")
+        rc, out, err = ctl(ostrovctl, sock, "nta", "remove", "bad-ds.ru.")
+        check(rc == 1 and "no negative trust anchor" in err,
+              f"second nta remove refused ({err.strip()!r})")
+        rc, out, err = ctl(ostrovctl, sock, "nta", "add", "bad-ds.ru.", "8d")
+        check(rc == 1 and "nta-max-lifetime" in err,
+              f"nta add above the maximum refused ({err.strip()!r})")
+        rc, out, err = ctl(ostrovctl, sock, "nta", "add", "bad-ds.ru.", "2s")
+        check(rc == 0, f"nta add bad-ds.ru. 2s ({err.strip()!r})")
+        r = dig(port, bogus["qname"])
+        check(r["rcode"] == "NOERROR", f"short NTA: NOERROR at first ({show(r)})")
+        try:
+            L.wait_for(lambda: dig(port, bogus["qname"])["rcode"] == "SERVFAIL", 15,
+                       "the 2 s NTA expires", step=0.5)
+            check(True, "short NTA expired by itself")
+        except TimeoutError as ex:
+            check(False, str(ex))
+        log = d.tail(100000)
+        for ev in ("nta_add", "nta_remove", "nta_expire"):
+            check(re.search(r'\{"ts":"[^"]+","mod":"validator","event":"%s","zone":'
+                            r'"bad-ds\.ru\."' % ev, log) is not None,
+                  f"one JSON log record for {ev}")
+
+        # 2b. reload of the trust anchors: a DS that matches no root key, then back.
+        ta = lab.file("ta-wrong.ds")
+        with open(lab.file("ta.ds")) as f:
+            good = [ln for ln in f if ln.strip() and not ln.startswith(";")][0].split()
+        digest = good[-1]
+        flipped = ("0" if digest[0] != "0" else "1") + digest[1:]
+        with open(ta, "w") as f:
+            f.write(" ".join(good[:-1] + [flipped]) + "\n")
+        fresh = [e for e in lab.names if e["security"] == "secure" and e["rcode"] == "NOERROR"
+                 and e["qtype"] == "A" and e["zone"] in ("example.ru.", "example.com.")
+                 and e["qname"] != secure["qname"]][:2]
+        write_yaml(conf, base, ta=ta)
+        rc, out, err = ctl(ostrovctl, sock, "reload")
+        check(rc == 0 and "resolver.trust-anchor-file" in out,
+              f"reload with another trust anchor applied ({out.strip()!r} {err.strip()!r})")
+        r = dig(port, fresh[0]["qname"])
+        check(r["rcode"] == "SERVFAIL" and r["ede"] == 9 and str(good[4]) in r["ede_text"],
+              f"new anchor matches no root key: {fresh[0]['qname']} SERVFAIL EDE 9 naming "
+              f"anchor {good[4]} ({show(r)})")
+        write_yaml(conf, base)
+        rc, out, err = ctl(ostrovctl, sock, "reload")
+        check(rc == 0 and "resolver.trust-anchor-file" in out,
+              f"reload back to the lab anchor ({out.strip()!r} {err.strip()!r})")
+        r = dig(port, fresh[1]["qname"])
+        check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+              f"good anchor again: {fresh[1]['qname']} NOERROR + AD ({show(r)})")
+
+        # 3. reload: the ACL, on every worker; a key that needs a restart.
+        write_yaml(conf, base, allow='["127.0.0.2/32"]', workers=3)
+        rc, out, err = ctl(ostrovctl, sock, "reload")
+        check(rc == 0 and "access.allow" in out and
+              "needs a restart: server.workers" in out,
+              f"reload: access.allow changed, server.workers needs a restart "
+              f"({out.strip()!r} {err.strip()!r})")
+        check("needs a restart: server.workers" in d.tail(50), "log line: needs a restart")
+        # SO_REUSEPORT spreads source ports over both workers: ask many times.
+        rs = [dig(port, secure["qname"], timeout=2) for _ in range(12)]
+        check(all(r["rcode"] == "REFUSED" for r in rs),
+              f"127.0.0.1 refused after the reload ({[r['rcode'] for r in rs]})")
+        rs = [dig(port, secure["qname"], src="127.0.0.2", timeout=2) for _ in range(12)]
+        check(all(r["rcode"] == "NOERROR" and "ad" in r["flags"] for r in rs),
+              f"127.0.0.2 answered after the reload ({[r['rcode'] for r in rs]})")
+        j = ctl_json(ostrovctl, sock, "reload")
+        check(j is not None and j.get("changed") == [] and
+              "server.workers" in j.get("needs_restart", []),
+              f"reload --json again: nothing changed, workers still needs a restart ({j})")
+
+        # 4. reload of a broken file: FILE:LINE, old configuration kept.
+        write_yaml(conf, base, allow='["127.0.0.0/8"]', broken_line="  edns-buffer-size: 100")
+        bad_line = line_of(conf, "edns-buffer-size: 100")
+        rc, out, err = ctl(ostrovctl, sock, "reload")
+        check(rc == 1 and f"{conf}:{bad_line}:" in err and "edns-buffer-size" in err,
+              f"broken reload: FILE:LINE and the key ({err.strip()!r})")
+        r = dig(port, secure["qname"], timeout=2)
+        check(r["rcode"] == "REFUSED", f"after the failed reload 127.0.0.1 still refused "
+              f"({show(r)})")
+        r = dig(port, secure["qname"], src="127.0.0.2", timeout=2)
+        check(r["rcode"] == "NOERROR", f"after the failed reload 127.0.0.2 still answered "
+              f"({show(r)})")
+        r = dig(port, expired["qname"], src="127.0.0.2")
+        check(r["rcode"] == "NOERROR" and "ad" not in r["flags"],
+              f"after the failed reload the configured NTA still applies ({show(r)})")
+
+        # 5. SIGHUP: a good file applies, a broken one changes nothing.
+        write_yaml(conf, base, ntas=())
+        d.send_signal(signal.SIGHUP)
+        try:
+            L.wait_for(lambda: dig(port, secure["qname"], timeout=1)["rcode"] == "NOERROR",
+                       10, "SIGHUP: 127.0.0.1 answered again", step=0.1)
+            check(True, "SIGHUP applied the ACL")
+        except TimeoutError as ex:
+            check(False, str(ex))
+        r = dig(port, expired["qname"])
+        check(r["rcode"] == "SERVFAIL" and r["ede"] in expired["ede"],
+              f"SIGHUP removed the configured NTA: {expired['qname']} SERVFAIL with EDE in "
+              f"{expired['ede']} ({show(r)})")
+        check(re.search(r'"event":"nta_remove","zone":"expired\.ru\.","source":"config"',
+                        d.tail(200)) is not None, "JSON log record of the config NTA removal")
+        write_yaml(conf, base, allow='["127.0.0.2/32"]', broken_line="  bogus-key: 1")
+        before = d.tail(100000).count("reload failed")
+        d.send_signal(signal.SIGHUP)
+        try:
+            L.wait_for(lambda: d.tail(100000).count("reload failed") > before, 10,
+                       "SIGHUP with a broken file is logged")
+            check("unknown key" in d.tail(5), f"the log says why ({d.tail(3).strip()!r})")
+        except TimeoutError as ex:
+            check(False, str(ex))
+        r = dig(port, secure["qname"])
+        check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+              f"after the broken SIGHUP 127.0.0.1 is still answered ({show(r)})")
+        rc = d.stop()
+        check(rc == 0, f"ostrovd stopped cleanly after the reloads (exit {rc})")
+        d = None
+
+        # 6. a trust anchor whose key is not in the zone, from the start.
+        conf2 = lab.file("ostrov-ta.yaml")
+        text = write_yaml(conf2, base, ntas=())
+        text = re.sub(r"(?m)^(\s*trust-anchor-file:\s*).*$", rf"\g<1>{ta}", text)
+        text = re.sub(r"(?m)^(\s*path:\s*).*$", r"\g<1>" + lab.file("cache-ta"), text)
+        text = re.sub(r"(?m)^(\s*control-socket:\s*).*$",
+                      r"\g<1>" + lab.file("ostrov-ta.sock"), text)
+        with open(conf2, "w") as f:
+            f.write(text)
+        os.makedirs(lab.file("cache-ta"), exist_ok=True)
+        d2, port = start_daemon(binary, conf2, lab.file("ostrovd-ta.log"))
+        r = dig(port, secure["qname"])
+        check(r["rcode"] == "SERVFAIL" and r["ede"] == 9 and "anchor" in r["ede_text"] and
+              str(good[4]) in r["ede_text"],
+              f"anchor key missing from the root: SERVFAIL, EDE 9 naming anchor {good[4]} "
+              f"({show(r)})")
+        failed = bool(check.failed)
+    finally:
+        for x in (d, d2):
+            if x:
+                x.stop()
+        lab.close(failed=failed)
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
