@@ -85,28 +85,38 @@ static ldns_rr_list *root_anchors(void)
 	return l;
 }
 
-/* Parse @p text with each executor and verify with each; all results must
- * equal the serial one. Returns the serial verdict (reason in @p out). */
-static enum ost_zone_verdict check_all(struct execs *e, const char *origin, const char *text,
-				       size_t len, const ldns_rr_list *anchors, int64_t now,
-				       struct ost_zone_verify_result *out)
+/* Parse @p text with each executor (or once, serially, when @p parse_once:
+ * the chunked parse of that text is covered elsewhere) and verify with each;
+ * all results must equal the serial one. Returns the serial verdict (reason
+ * in @p out). */
+static enum ost_zone_verdict check_all_x(struct execs *e, const char *origin, const char *text,
+					 size_t len, const ldns_rr_list *anchors, int64_t now,
+					 bool parse_once, struct ost_zone_verify_result *out)
 {
 	struct fake_clock fc;
 	struct ost_zone_verify_result first;
 	bool have_first = false;
 
 	fake_clock_init(&fc, now);
+	struct ost_zone_data *shared = NULL;
+	struct ost_zone_verify_result pres = {0};
+	int prc = 0;
+	if (parse_once) {
+		struct ost_zone_policy pol = {.zonemd = OST_ZONEMD_CHECK_IF_PRESENT};
+		prc = ost_zone_parse_text(origin, text, len, &pol, &shared, &pres);
+	}
 	for (size_t i = 0; i < 4; i++) {
 		struct ost_zone_policy pol = {.zonemd = OST_ZONEMD_CHECK_IF_PRESENT,
 					      .exec = e->list[i]};
 		struct ost_zone_verify_ctx ctx = {.clock = &fc.clock, .anchors = anchors};
-		struct ost_zone_verify_result res;
-		struct ost_zone_data *z = NULL;
-		int rc = ost_zone_parse_text(origin, text, len, &pol, &z, &res);
+		struct ost_zone_verify_result res = pres;
+		struct ost_zone_data *z = shared;
+		int rc = parse_once ? prc : ost_zone_parse_text(origin, text, len, &pol, &z, &res);
 		if (rc == 0) {
 			rc = ost_zone_verify(z, &ctx, &pol, &res);
 			assert_true(rc == 0 || rc == OST_EBOGUS);
-			ost_zone_data_free(z);
+			if (!parse_once)
+				ost_zone_data_free(z);
 		}
 		if (!have_first) {
 			first = res;
@@ -127,8 +137,24 @@ static enum ost_zone_verdict check_all(struct execs *e, const char *origin, cons
 			assert_int_equal(res.info.sigs_checked, first.info.sigs_checked);
 		}
 	}
+	ost_zone_data_free(shared);
 	*out = first;
 	return first.verdict;
+}
+
+static enum ost_zone_verdict check_all(struct execs *e, const char *origin, const char *text,
+				       size_t len, const ldns_rr_list *anchors, int64_t now,
+				       struct ost_zone_verify_result *out)
+{
+	return check_all_x(e, origin, text, len, anchors, now, false, out);
+}
+
+/* The broken root copies: parsed serially, verified with every executor. */
+static enum ost_zone_verdict check_root(struct execs *e, const char *text, size_t len,
+					const ldns_rr_list *anchors, int64_t now,
+					struct ost_zone_verify_result *out)
+{
+	return check_all_x(e, ".", text, len, anchors, now, true, out);
 }
 
 static void cfg_value(const char *cfg, const char *key, char *out, size_t len)
@@ -238,11 +264,11 @@ static void test_root_broken_same_first_error(void **state)
 	/* One bad signature anywhere is found, whatever the executor. The
 	 * file's first RRSIGs are at the apex (DNSKEY excluded: that one makes
 	 * the version unchained, also the same everywhere). */
-	const size_t picks[] = {1, n / 3, n / 2, n - 2, n - 1};
+	const size_t picks[] = {1, n / 2, n - 1};
 	for (size_t i = 0; i < sizeof(picks) / sizeof(picks[0]); i++) {
 		memcpy(text, orig, len + 1);
 		corrupt_sig(text, len, offs[picks[i]]);
-		enum ost_zone_verdict v = check_all(&e, ".", text, len, anchors, ROOT_PINNED, &res);
+		enum ost_zone_verdict v = check_root(&e, text, len, anchors, ROOT_PINNED, &res);
 		assert_true(v == OST_ZV_BOGUS_SIG || v == OST_ZV_DNSKEY_NOT_CHAINED ||
 			    v == OST_ZV_ZONEMD_MISMATCH);
 		if (v == OST_ZV_ZONEMD_MISMATCH)
@@ -253,10 +279,10 @@ static void test_root_broken_same_first_error(void **state)
 	 * by every executor, and it is the one reported when it is alone. */
 	memcpy(text, orig, len + 1);
 	corrupt_sig(text, len, offs[n / 4]);
-	check_all(&e, ".", text, len, anchors, ROOT_PINNED, &res2);
+	check_root(&e, text, len, anchors, ROOT_PINNED, &res2);
 	assert_int_equal(res2.verdict, OST_ZV_BOGUS_SIG);
 	corrupt_sig(text, len, offs[(3 * n) / 4]);
-	check_all(&e, ".", text, len, anchors, ROOT_PINNED, &res);
+	check_root(&e, text, len, anchors, ROOT_PINNED, &res);
 	assert_int_equal(res.verdict, OST_ZV_BOGUS_SIG);
 	assert_string_equal(res.reason, res2.reason);
 
@@ -267,11 +293,11 @@ static void test_root_broken_same_first_error(void **state)
 	assert_non_null(nl);
 	size_t cut = (size_t)(nl - (text + at)) + 1;
 	memmove(text + at, text + at + cut, len + 1 - at - cut);
-	check_all(&e, ".", text, len - cut, anchors, ROOT_PINNED, &res);
+	check_root(&e, text, len - cut, anchors, ROOT_PINNED, &res);
 	assert_int_equal(res.verdict, OST_ZV_MISSING_SIG);
 
 	/* Past the signatures' expiration: EXPIRED_SIG, same RRset named. */
-	check_all(&e, ".", orig, len, anchors, ROOT_PINNED + 30 * 86400, &res);
+	check_root(&e, orig, len, anchors, ROOT_PINNED + 30 * 86400, &res);
 	assert_int_equal(res.verdict, OST_ZV_EXPIRED_SIG);
 
 	free(text);
