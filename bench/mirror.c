@@ -6,7 +6,9 @@
  * bench/run.py times it beside `ldns-verify-zone -ZZ` on the same file (the 2021 root zone of
  * the ZONEMD test cases), both pinned to the same core.
  *
- * Usage: mirror -z ZONE -f FILE -k ANCHOR_FILE [-k ...] -t UNIX_TIME -d STORE_DIR
+ * Usage: mirror -z ZONE -f FILE -k ANCHOR_FILE [-k ...] -t UNIX_TIME -d STORE_DIR [-j THREADS]
+ * -j is the number of threads verifying (the daemon's executor, server/uvexec.c): 0 = one per
+ * core, as ostrovd does; 1 (the default here, so older runs stay comparable) = serial.
  * The clock is pinned to -t so that old, signed test zones verify. Exit 0 when the zone was
  * imported, 1 when it was rejected (the reason is printed), 2 on usage or setup errors.
  */
@@ -21,6 +23,8 @@
 
 #include "ostrov/clock.h"
 #include "ostrov/zone.h"
+
+#include "uvexec.h"
 
 #define MAX_ANCHOR_FILES 8
 
@@ -94,7 +98,8 @@ static double now_s(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mirror -z ZONE -f FILE -k ANCHORS [-k ...] -t UNIX_TIME -d DIR\n");
+	fprintf(stderr,
+		"usage: mirror -z ZONE -f FILE -k ANCHORS [-k ...] -t UNIX_TIME -d DIR [-j N]\n");
 	exit(2);
 }
 
@@ -106,9 +111,10 @@ int main(int argc, char **argv)
 	const char *anchor_files[MAX_ANCHOR_FILES];
 	int n_anchor_files = 0;
 	int64_t wall = 0;
+	long threads = 1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "z:f:k:t:d:h")) != -1) {
+	while ((opt = getopt(argc, argv, "z:f:k:t:d:j:h")) != -1) {
 		switch (opt) {
 		case 'z':
 			zone = optarg;
@@ -127,6 +133,11 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			dir = optarg;
+			break;
+		case 'j':
+			threads = strtol(optarg, NULL, 10);
+			if (threads < 0 || threads > 256)
+				usage();
 			break;
 		default:
 			usage();
@@ -150,8 +161,15 @@ int main(int argc, char **argv)
 	struct ost_zone_store_opts sopts = {.path = dir, .map_size = 0};
 	struct ost_zone_store *store = NULL;
 	struct ost_mirror *m = NULL;
+	struct ost_uv_exec *exec = NULL;
 	int rc = 2;
-	int err = ost_zone_store_open(&sopts, &store);
+	ost_uv_exec_tune_malloc(); /* as ostrovd does when it mirrors zones */
+	int err = threads == 1 ? 0 : ost_uv_exec_new((unsigned)threads, &exec);
+	if (err < 0) {
+		fprintf(stderr, "mirror: executor: %s\n", ost_strerror(err));
+		goto out;
+	}
+	err = ost_zone_store_open(&sopts, &store);
 	if (err < 0) {
 		fprintf(stderr, "mirror: store %s: %s\n", dir, ost_strerror(err));
 		goto out;
@@ -163,7 +181,8 @@ int main(int argc, char **argv)
 	}
 	struct ost_mirror_zone_config cfg = {
 		.name = zone,
-		.policy = {.zonemd = OST_ZONEMD_REQUIRE},
+		.policy = {.zonemd = OST_ZONEMD_REQUIRE,
+			   .exec = exec ? ost_uv_exec_get(exec) : NULL},
 		.anchors = anchors,
 	};
 	err = ost_mirror_add_zone(m, &cfg);
@@ -177,9 +196,11 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	err = ost_mirror_import_file(m, zone, file, &res);
 	double t1 = now_s();
-	printf("zone %s serial %u records %llu verdict %s zonemd %s import+verify %.3f s\n", zone,
-	       res.info.serial, (unsigned long long)res.info.records,
-	       ost_zone_verdict_str(res.verdict), ost_zonemd_result_str(res.info.zonemd), t1 - t0);
+	printf("zone %s serial %u records %llu verdict %s zonemd %s import+verify %.3f s "
+	       "threads %u\n",
+	       zone, res.info.serial, (unsigned long long)res.info.records,
+	       ost_zone_verdict_str(res.verdict), ost_zonemd_result_str(res.info.zonemd), t1 - t0,
+	       ost_exec_width(exec ? ost_uv_exec_get(exec) : NULL));
 	if (err == 0 && res.verdict == OST_ZV_OK) {
 		rc = 0;
 	} else {
@@ -189,6 +210,7 @@ int main(int argc, char **argv)
 out:
 	ost_mirror_free(m);
 	ost_zone_store_close(store);
+	ost_uv_exec_free(exec);
 	ldns_rr_list_deep_free(anchors);
 	return rc;
 }

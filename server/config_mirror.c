@@ -209,6 +209,11 @@ int cfg_walk_mirror(struct walk *w, yaml_node_t *map)
 						"bad size (a number with K, M, G or T)");
 		} else if (strcmp(k, "listen") == 0) {
 			ret = mirror_addrs(w, vn, key, &cfg->mirror.listen, &cfg->mirror.n_listen);
+		} else if (strcmp(k, "verify-threads") == 0) {
+			uint64_t v;
+			if (!s || cfg_parse_uint(s, 1, 256, &v) < 0)
+				return cfg_fail(w, vn, key, "bad number of threads (1-256)");
+			cfg->mirror.verify_threads = (unsigned)v;
 		} else if (strcmp(k, "zones") == 0) {
 			zones = vn;
 		} else {

@@ -98,6 +98,16 @@ int ost_mirror_srv_open(struct ost_mirror_srv *s, const struct ost_config *cfg,
 			 ost_strerror(rc));
 		return rc;
 	}
+	/* An import is parsed and its signatures checked on every core, or on
+	 * mirror.verify-threads threads (zones/zone_data.c, dnssec_check.c);
+	 * with one, or without the pool, on the importing thread. */
+	ost_uv_exec_tune_malloc();
+	if (cfg->mirror.verify_threads != 1 &&
+	    (rc = ost_uv_exec_new(cfg->mirror.verify_threads, &s->exec)) != 0) {
+		ost_log(OST_LOG_WARN, "mirror", "verification runs on one core: %s",
+			ost_strerror(rc));
+		s->exec = NULL;
+	}
 	if ((rc = ost_mirror_new(s->store, clock, &s->m)) != 0 ||
 	    !(s->anchors = calloc(n ? n : 1, sizeof(*s->anchors)))) {
 		snprintf(err, errlen, "out of memory");
@@ -119,7 +129,8 @@ int ost_mirror_srv_open(struct ost_mirror_srv *s, const struct ost_config *cfg,
 			.policy = {.zonemd = zc->require_zonemd ? OST_ZONEMD_REQUIRE
 								: OST_ZONEMD_CHECK_IF_PRESENT,
 				   .max_bytes = zc->max_size,
-				   .max_records = zc->max_records},
+				   .max_records = zc->max_records,
+				   .exec = s->exec ? ost_uv_exec_get(s->exec) : NULL},
 			.anchors = s->anchors[i],
 			.is_own_anchor = zc->trust_anchor_file != NULL,
 		};
@@ -732,6 +743,8 @@ void ost_mirror_srv_close(struct ost_mirror_srv *s)
 	}
 	ost_mirror_free(s->m);
 	s->m = NULL;
+	ost_uv_exec_free(s->exec);
+	s->exec = NULL;
 	ost_zone_store_close(s->store);
 	s->store = NULL;
 	for (size_t i = 0; s->anchors && i < s->cfg->mirror.n_zones; i++)

@@ -33,6 +33,7 @@
 #include "ostrov/xfr.h"
 #include "ostrov/zone.h"
 
+#include "uvexec.h"
 #include "uvio.h"
 
 struct ost_mirror_srv_req;
@@ -61,6 +62,7 @@ struct ost_mirror_srv {
 	uv_async_t wake;                  /**< runs queued control requests on the loop */
 	uv_mutex_t qlock;                 /**< protects @p queue */
 	struct ost_mirror_srv_req *queue; /**< refreshes and NOTIFYs asked by control */
+	struct ost_uv_exec *exec;         /**< verifies a version's RRsets on every core */
 };
 
 struct ost_ctl_dispatch;

@@ -21,7 +21,8 @@
  * forged one (EXPIRED_SIG vs BOGUS_SIG).
  *
  * Speed (a 1,000,000-record TLD-like zone has ~200,000 RRSIGs): for ECDSA keys
- * the EVP_PKEY is made once per check (ldns_ecdsa2pkey_raw()), not once per
+ * and RSASHA256/512 keys (the root's, most TLDs') the EVP_PKEY is made once per
+ * check (ldns_ecdsa2pkey_raw(), rsa_pkey()), not once per
  * signature as ldns_verify_rrsig_time() does, which also rebuilds the curve
  * group inside OpenSSL each time (about 40 % of the verification cost). The
  * signed data is the RRSIG rdata without its signature (ldns_rrsig2buffer_wire())
@@ -31,11 +32,20 @@
  * field below the owner's label count) and other algorithms take the plain
  * ldns_verify_rrsig_time() path.
  *
+ * Parallel (issue #8 Speed): after the DNSKEY RRset is checked, the walk only
+ * lists the RRsets that must be signed; they are verified by tasks of
+ * consecutive RRsets on the policy's executor (include/ostrov/exec.h), each
+ * with its own scratch buffers, the keys shared read-only. A task stops at
+ * its first failing RRset, and tasks skip RRsets after the lowest failure
+ * already found; the slots are combined in task order, so the reported error
+ * is the first in canonical order, the one the serial walk reports.
+ *
  * The "RRSIG horizon" is the earliest moment an authoritative RRset has no
  * valid signature left: min over RRsets of max over their valid RRSIGs'
  * expiration.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +53,10 @@
 #include <time.h>
 
 #include <ldns/ldns.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "ostrov/zone.h"
 
@@ -58,8 +71,9 @@ struct zkey {
 	uint16_t tag;
 	uint8_t alg;
 	bool is_anchored;
-	EVP_PKEY *pkey;   /* made once for ECDSA keys, else NULL */
+	EVP_PKEY *pkey;   /* made once for ECDSA and RSASHA256/512 keys, else NULL */
 	const EVP_MD *md; /* its digest */
+	bool is_rsa;      /* RSA: the signature is used as it is, no ASN.1 conversion */
 };
 
 /** Work state of one check. */
@@ -104,6 +118,51 @@ static unsigned wire_labels(const uint8_t *w, size_t len)
 	return n;
 }
 
+/* An RSA DNSKEY's public key (RFC 3110 §2: exponent length in one octet, or
+ * zero and two octets, then exponent and modulus) as an EVP_PKEY, built from
+ * parameters (ldns_key_buf2rsa_raw() returns a deprecated RSA object that
+ * OpenSSL 3 converts again on every use). NULL for a malformed key, which
+ * then takes the plain ldns path and fails there as it always did. */
+static EVP_PKEY *rsa_pkey(const uint8_t *k, size_t len)
+{
+	size_t elen, off;
+	EVP_PKEY *pkey = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+
+	if (len < 1)
+		return NULL;
+	if (k[0] != 0) {
+		elen = k[0];
+		off = 1;
+	} else {
+		if (len < 3)
+			return NULL;
+		elen = (size_t)k[1] << 8 | k[2];
+		off = 3;
+	}
+	if (elen == 0 || off + elen >= len)
+		return NULL;
+	e = BN_bin2bn(k + off, (int)elen, NULL);
+	n = BN_bin2bn(k + off + elen, (int)(len - off - elen), NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (!e || !n || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    !(params = OSSL_PARAM_BLD_to_param(bld)) ||
+	    !(pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
+	    EVP_PKEY_fromdata_init(pc) <= 0 ||
+	    EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return pkey;
+}
+
 /* ldns_verify_rrsig_time() with the key's EVP_PKEY made beforehand (see the
  * top of the file); same results. */
 static ldns_status verify_cached(struct dctx *d, const struct zrr *sig, const struct zkey *key)
@@ -128,12 +187,18 @@ static ldns_status verify_cached(struct dctx *d, const struct zrr *sig, const st
 		ldns_buffer_write(b, r->wire + r->owner_len + 8u, rest);
 	}
 	/* ldns_verify_rrsig_evp_raw() hashes begin..position: no flip */
-	ldns_buffer_clear(d->sigbuf);
-	if (ldns_convert_ecdsa_rrsig_rdf2asn1(d->sigbuf, sig_rdf) != LDNS_STATUS_OK)
-		return LDNS_STATUS_CRYPTO_BOGUS;
-	ldns_status st =
-		ldns_verify_rrsig_evp_raw(ldns_buffer_begin(d->sigbuf),
-					  ldns_buffer_position(d->sigbuf), b, key->pkey, key->md);
+	ldns_status st;
+	if (key->is_rsa) {
+		st = ldns_verify_rrsig_evp_raw(ldns_rdf_data(sig_rdf), ldns_rdf_size(sig_rdf), b,
+					       key->pkey, key->md);
+	} else {
+		ldns_buffer_clear(d->sigbuf);
+		if (ldns_convert_ecdsa_rrsig_rdf2asn1(d->sigbuf, sig_rdf) != LDNS_STATUS_OK)
+			return LDNS_STATUS_CRYPTO_BOGUS;
+		st = ldns_verify_rrsig_evp_raw(ldns_buffer_begin(d->sigbuf),
+					       ldns_buffer_position(d->sigbuf), b, key->pkey,
+					       key->md);
+	}
 	if (st != LDNS_STATUS_OK)
 		return st;
 	/* The validity window, as ldns_rrsig_check_timestamps() (RFC 4034 §3.1.5). */
@@ -324,6 +389,10 @@ static enum ost_zone_verdict load_keys(struct dctx *d, const ldns_rr_list *ancho
 			k->pkey = ldns_ecdsa2pkey_raw(zrr_rdata(&z->v[i]) + 4,
 						      zrr_rdlen(&z->v[i]) - 4, k->alg);
 			k->md = k->alg == LDNS_ECDSAP256SHA256 ? EVP_sha256() : EVP_sha384();
+		} else if (k->alg == LDNS_RSASHA256 || k->alg == LDNS_RSASHA512) {
+			k->pkey = rsa_pkey(zrr_rdata(&z->v[i]) + 4, zrr_rdlen(&z->v[i]) - 4);
+			k->md = k->alg == LDNS_RSASHA256 ? EVP_sha256() : EVP_sha512();
+			k->is_rsa = true;
 		}
 		for (size_t a = 0; a < ldns_rr_list_rr_count(anchors); a++) {
 			ldns_rr *an = ldns_rr_list_rr(anchors, a);
@@ -366,43 +435,84 @@ static bool is_auth_at_cut(uint16_t type)
 	return type == LDNS_RR_TYPE_DS || type == LDNS_RR_TYPE_NSEC;
 }
 
-enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_list *anchors,
-				   int64_t now, unsigned max_key_tries,
-				   struct ost_zone_verify_result *res)
+/** One RRset to verify: v[from, to) against the owner's RRSIGs v[sfrom, sto). */
+struct setjob {
+	size_t from, to, sfrom, sto;
+};
+
+/** What one task of the parallel check found (its own slot, see exec.h). */
+struct vtask {
+	struct dctx d;                     /* own scratch, horizon and counter */
+	size_t fail_job;                   /* first failing job of the task, or SIZE_MAX */
+	struct ost_zone_verify_result res; /* its verdict and reason */
+};
+
+/** The verification job shared by the tasks. */
+struct vjob {
+	const struct setjob *jobs;
+	size_t n_jobs;
+	size_t per_task;
+	struct vtask *tasks;
+	/* Lowest failing job index found so far by any task: a task skips the
+	 * jobs after it, which cannot be the first failure any more. */
+	_Atomic size_t first_fail;
+};
+
+static bool dctx_scratch_init(struct dctx *d)
 {
-	struct dctx d = {
-		.z = z,
-		.now = now,
-		.max_tries = max_key_tries ? max_key_tries : DEFAULT_MAX_KEY_TRIES,
-		.horizon = INT64_MAX,
-	};
-	enum ost_zone_verdict v;
-	size_t kfrom, kto, sfrom, sto;
-	const uint8_t *occl = NULL; /* key of the cut or DNAME that occludes what follows */
-	size_t occl_len = 0;
+	d->set = ldns_rr_list_new();
+	d->signed_data = ldns_buffer_new(4096);
+	d->sigbuf = ldns_buffer_new(160);
+	return d->set && d->signed_data && d->sigbuf;
+}
 
-	d.set = ldns_rr_list_new();
-	d.signed_data = ldns_buffer_new(4096);
-	d.sigbuf = ldns_buffer_new(160);
-	if (!d.set || !d.signed_data || !d.sigbuf) {
-		v = zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
-		goto out;
+static void dctx_scratch_deinit(struct dctx *d)
+{
+	ldns_buffer_free(d->signed_data);
+	ldns_buffer_free(d->sigbuf);
+	ldns_rr_list_free(d->set);
+}
+
+/* Verify the jobs of one task in order and stop at the first failure, as the
+ * serial walk would. Only the task's own slot is written. */
+static void verify_task(void *arg, size_t t)
+{
+	struct vjob *j = arg;
+	struct vtask *vt = &j->tasks[t];
+	size_t from = t * j->per_task;
+	size_t to = from + j->per_task < j->n_jobs ? from + j->per_task : j->n_jobs;
+
+	if (!dctx_scratch_init(&vt->d)) {
+		vt->fail_job = from;
+		zres_set(&vt->res, OST_ZV_BOGUS_SIG, "out of memory");
+		goto done;
 	}
-	v = load_keys(&d, anchors, &kfrom, &kto, res);
-	if (v != OST_ZV_OK)
-		goto out;
+	for (size_t i = from; i < to; i++) {
+		if (i > atomic_load_explicit(&j->first_fail, memory_order_relaxed))
+			break;
+		const struct setjob *sj = &j->jobs[i];
+		if (check_set(&vt->d, sj->from, sj->to, sj->sfrom, sj->sto, false, &vt->res) !=
+		    OST_ZV_OK) {
+			vt->fail_job = i;
+			size_t cur = atomic_load(&j->first_fail);
+			while (i < cur && !atomic_compare_exchange_weak(&j->first_fail, &cur, i))
+				;
+			break;
+		}
+	}
+done:
+	dctx_scratch_deinit(&vt->d);
+}
 
-	/* The DNSKEY RRset must be signed by an anchored key. */
-	size_t apex_end = 0;
-	while (apex_end < z->n && zrr_at_apex(z, &z->v[apex_end]))
-		apex_end++;
-	sig_range(z, 0, apex_end, z->zclass, &sfrom, &sto);
-	v = check_set(&d, kfrom, kto, sfrom, sto, true, res);
-	if (v != OST_ZV_OK)
-		goto out;
+/* Walk the zone owner by owner and list the RRsets that must be signed.
+ * Records of one owner are contiguous and a cut's descendants follow it
+ * directly in canonical order. */
+static int collect_jobs(const struct ost_zone_data *z, struct setjob **out, size_t *n_out)
+{
+	const uint8_t *occl = NULL; /* key of the cut or DNAME that occludes what follows */
+	size_t occl_len = 0, n = 0, cap = 0, sfrom, sto;
+	struct setjob *jobs = NULL;
 
-	/* Walk owner by owner; records of one owner are contiguous and a cut's
-	 * descendants follow it directly in canonical order. */
 	for (size_t nfrom = 0; nfrom < z->n;) {
 		const struct zrr *o = &z->v[nfrom];
 		size_t nto = nfrom + 1;
@@ -435,9 +545,17 @@ enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_
 			bool must_sign = r->rclass == z->zclass && r->type != LDNS_RR_TYPE_RRSIG &&
 					 (!is_cut || is_auth_at_cut(r->type));
 			if (must_sign) {
-				v = check_set(&d, i, j, sfrom, sto, false, res);
-				if (v != OST_ZV_OK)
-					goto out;
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 1024;
+					struct setjob *nj = realloc(jobs, nc * sizeof(*nj));
+					if (!nj) {
+						free(jobs);
+						return -ENOMEM;
+					}
+					jobs = nj;
+					cap = nc;
+				}
+				jobs[n++] = (struct setjob){i, j, sfrom, sto};
 			}
 			i = j;
 		}
@@ -447,15 +565,104 @@ enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_
 		}
 		nfrom = nto;
 	}
+	*out = jobs;
+	*n_out = n;
+	return 0;
+}
+
+/* Tasks per thread: enough that a thread finishing early finds more work
+ * (RRsets differ in cost), few enough that per-task setup stays negligible. */
+#define TASKS_PER_THREAD  16
+#define MIN_JOBS_PER_TASK 64
+
+enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_list *anchors,
+				   int64_t now, unsigned max_key_tries, const struct ost_exec *exec,
+				   struct ost_zone_verify_result *res)
+{
+	struct dctx d = {
+		.z = z,
+		.now = now,
+		.max_tries = max_key_tries ? max_key_tries : DEFAULT_MAX_KEY_TRIES,
+		.horizon = INT64_MAX,
+	};
+	struct vjob job = {.first_fail = SIZE_MAX};
+	struct setjob *jobs = NULL;
+	enum ost_zone_verdict v;
+	size_t kfrom, kto, sfrom, sto, n_jobs = 0, n_tasks = 0;
+
+	if (!dctx_scratch_init(&d)) {
+		v = zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
+		goto out;
+	}
+	v = load_keys(&d, anchors, &kfrom, &kto, res);
+	if (v != OST_ZV_OK)
+		goto out;
+
+	/* The DNSKEY RRset must be signed by an anchored key. */
+	size_t apex_end = 0;
+	while (apex_end < z->n && zrr_at_apex(z, &z->v[apex_end]))
+		apex_end++;
+	sig_range(z, 0, apex_end, z->zclass, &sfrom, &sto);
+	v = check_set(&d, kfrom, kto, sfrom, sto, true, res);
+	if (v != OST_ZV_OK)
+		goto out;
+
+	if (collect_jobs(z, &jobs, &n_jobs) != 0) {
+		v = zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
+		goto out;
+	}
+	/* Every RRset is checked on its own (the keys are shared read-only), so
+	 * the RRsets are cut into tasks of consecutive RRsets for the executor. */
+	unsigned width = ost_exec_width(exec);
+	n_tasks = width == 1 ? 1 : (size_t)width * TASKS_PER_THREAD;
+	if (n_tasks > 1 && n_jobs / n_tasks < MIN_JOBS_PER_TASK)
+		n_tasks = n_jobs / MIN_JOBS_PER_TASK ? n_jobs / MIN_JOBS_PER_TASK : 1;
+	job.jobs = jobs;
+	job.n_jobs = n_jobs;
+	job.per_task = n_jobs ? (n_jobs + n_tasks - 1) / n_tasks : 0;
+	if (job.per_task)
+		n_tasks = (n_jobs + job.per_task - 1) / job.per_task;
+	job.tasks = calloc(n_tasks ? n_tasks : 1, sizeof(*job.tasks));
+	if (!job.tasks) {
+		n_tasks = 0;
+		v = zres_set(res, OST_ZV_BOGUS_SIG, "out of memory");
+		goto out;
+	}
+	for (size_t t = 0; t < n_tasks; t++) {
+		struct vtask *vt = &job.tasks[t];
+		vt->d = d;
+		vt->d.set = NULL;
+		vt->d.signed_data = NULL;
+		vt->d.sigbuf = NULL;
+		vt->d.sigs_checked = 0;
+		vt->fail_job = SIZE_MAX;
+		vt->res.verdict = OST_ZV_OK;
+	}
+	ost_exec_run(exec, verify_task, &job, n_tasks);
+
+	/* Combine in task order: the lowest failing RRset is the one the serial
+	 * walk would have reported. */
 	v = OST_ZV_OK;
-	res->info.rrsig_horizon = d.horizon == INT64_MAX ? 0 : d.horizon;
+	for (size_t t = 0; t < n_tasks; t++) {
+		struct vtask *vt = &job.tasks[t];
+		d.sigs_checked += vt->d.sigs_checked;
+		if (vt->d.horizon < d.horizon)
+			d.horizon = vt->d.horizon;
+		if (v == OST_ZV_OK && vt->fail_job != SIZE_MAX) {
+			v = vt->res.verdict;
+			memcpy(res->reason, vt->res.reason, sizeof(res->reason));
+			res->verdict = v;
+		}
+	}
+	if (v == OST_ZV_OK)
+		res->info.rrsig_horizon = d.horizon == INT64_MAX ? 0 : d.horizon;
 out:
 	res->info.sigs_checked = d.sigs_checked;
 	for (size_t k = 0; k < d.nkeys; k++)
 		EVP_PKEY_free(d.keys[k].pkey);
 	free(d.keys);
-	ldns_buffer_free(d.signed_data);
-	ldns_buffer_free(d.sigbuf);
-	ldns_rr_list_free(d.set);
+	free(job.tasks);
+	free(jobs);
+	dctx_scratch_deinit(&d);
 	return v;
 }

@@ -120,7 +120,7 @@ int ost_zone_verify(const struct ost_zone_data *z, const struct ost_zone_verify_
 	}
 	if (ctx->anchors && ldns_rr_list_rr_count(ctx->anchors) > 0) {
 		v = dnssec_check(z, ctx->anchors, ost_clock_wall_s(ctx->clock),
-				 policy->max_key_tries, res);
+				 policy->max_key_tries, policy->exec, res);
 		if (v != OST_ZV_OK)
 			return OST_EBOGUS;
 		res->info.is_dnssec_checked = true;

@@ -37,6 +37,8 @@ struct zrr {
 	uint16_t covered;   /**< type covered for RRSIG, else 0 */
 	uint32_t ttl;       /**< TTL */
 	int line;           /**< source line (0 for records not from a file) */
+	uint32_t ord;       /**< position in the input: the last tie-break of the sort, so
+			       the order is total and any sort gives the same array */
 };
 
 /** One zone version (struct ost_zone_data in zone.h). */
@@ -109,7 +111,7 @@ enum ost_zone_verdict zonemd_check(const struct ost_zone_data *z, enum ost_zonem
 
 /** DNSSEC checks of a whole zone (dnssec_check.c); fills res->info.rrsig_horizon. */
 enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_list *anchors,
-				   int64_t now, unsigned max_key_tries,
+				   int64_t now, unsigned max_key_tries, const struct ost_exec *exec,
 				   struct ost_zone_verify_result *res);
 
 #endif

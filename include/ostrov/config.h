@@ -176,6 +176,8 @@ struct ost_config {
 		size_t n_listen;                   /**< how many */
 		struct ost_mirror_zone_cfg *zones; /**< mirrored zones */
 		size_t n_zones;                    /**< how many */
+		unsigned verify_threads;           /**< threads parsing and verifying an import
+						      (verify-threads); 0 = one per core */
 	} mirror;
 };
 

@@ -45,6 +45,7 @@
 
 #include "ostrov/clock.h"
 #include "ostrov/error.h"
+#include "ostrov/exec.h"
 
 /** Outcome of verifying one version of a zone; the metric label is ost_zone_verdict_str(). */
 enum ost_zone_verdict {
@@ -116,6 +117,11 @@ struct ost_zone_policy {
 	uint64_t max_bytes;          /**< maximum zone size: file bytes or summed wire size */
 	uint64_t max_records;        /**< maximum number of RRs (including RRSIGs) */
 	unsigned max_key_tries;      /**< DNSKEYs tried per RRSIG (same tag+alg); 0 = 4 */
+	/** Runs the independent parts of a parse or check (RRSIG verification per RRset,
+	 * chunks of a zone file) on several threads; borrowed, must outlive every call made
+	 * with this policy. NULL = serial. Results never depend on it (include/ostrov/exec.h).
+	 */
+	const struct ost_exec *exec;
 };
 
 /** Metadata computed while verifying a version. */
@@ -135,6 +141,9 @@ struct ost_zone_info {
 	uint64_t rrsets;               /**< authoritative + glue RRsets (RRSIGs not counted) */
 	uint64_t bytes;                /**< summed canonical wire size */
 	uint64_t sigs_checked;         /**< RRSIG verifications performed */
+	uint32_t parse_chunks; /**< set by a parse: chunks of text parsed in parallel; 0 when the
+				  text was parsed serially (no executor, small text, or a chunk
+				  failed and the whole text was parsed again) */
 };
 
 /** Result of a parse/verify/import. */

@@ -144,5 +144,6 @@ int main(void)
 	fails = _cmocka_run_group_tests("zones", zones_tests, zones_tests_count, NULL, NULL);
 	fails += _cmocka_run_group_tests("store", store_tests, store_tests_count, NULL, NULL);
 	fails += _cmocka_run_group_tests("signed", signed_tests, signed_tests_count, NULL, NULL);
+	fails += _cmocka_run_group_tests("exec", exec_tests, exec_tests_count, NULL, NULL);
 	return fails ? 1 : 0;
 }

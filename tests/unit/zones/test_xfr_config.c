@@ -57,6 +57,7 @@ static void test_mirror_section(void **state)
 			     "  path: mirror\n"
 			     "  size: 64M\n"
 			     "  listen: [\"127.0.0.1@5399\"]\n"
+			     "  verify-threads: 3\n"
 			     "  zones:\n"
 			     "    - name: \".\"\n"
 			     "      sources: [\"127.53.0.1@53\", \"127.53.0.2 tsig k:hmac-sha256:"
@@ -79,6 +80,7 @@ static void test_mirror_section(void **state)
 	assert_non_null(strstr(cfg.mirror.path, "/mirror"));
 	assert_int_equal(cfg.mirror.size, 64u << 20);
 	assert_int_equal(cfg.mirror.n_listen, 1);
+	assert_int_equal(cfg.mirror.verify_threads, 3);
 	struct ost_mirror_zone_cfg *z = &cfg.mirror.zones[0];
 	assert_string_equal(z->name, ".");
 	assert_int_equal(z->n_sources, 2);
@@ -126,6 +128,15 @@ static void test_mirror_errors(void **state)
 		     "mirror.zones.max-size: bad size");
 	expect_error("    - name: ru.\n      sources: 127.0.0.1\n      bootstrap: /nonexistent\n",
 		     "mirror.zones.bootstrap: cannot read file");
+	/* verify-threads: 1-256. */
+	const char *vt = write_cfg("vt.yaml", "mirror:\n  path: m\n  verify-threads: 0\n  zones:\n"
+					      "    - name: ru.\n      sources: 127.0.0.1\n");
+	struct ost_config vcfg;
+	char verr[512];
+	assert_int_equal(ost_config_load(&vcfg, vt, verr, sizeof(verr)), OST_ECONFIG);
+	if (!strstr(verr, "vt.yaml:3: mirror.verify-threads: bad number of threads"))
+		fail_msg("error \"%s\"", verr);
+	ost_config_deinit(&vcfg);
 	/* No store path. */
 	const char *p = write_cfg("nopath.yaml", "mirror:\n  zones:\n    - name: ru.\n      "
 						 "sources: 127.0.0.1\n");

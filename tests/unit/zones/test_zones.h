@@ -50,5 +50,7 @@ extern const struct CMUnitTest store_tests[];
 extern const size_t store_tests_count;
 extern const struct CMUnitTest signed_tests[];
 extern const size_t signed_tests_count;
+extern const struct CMUnitTest exec_tests[];
+extern const size_t exec_tests_count;
 
 #endif
