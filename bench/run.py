@@ -1159,10 +1159,12 @@ def bigzone_bench(a, work, bench):
     LMDB commit) beside ldns-verify-zone -ZZ on the same file, same core. The zone is made
     once by gen_big_zone.py and cached under /tmp."""
     gen = os.path.join(HERE, "gen_big_zone.py")
-    argv = [sys.executable, gen, "--records", str(a.big_records)]
+    argv = [sys.executable, gen, "--records", str(a.big_records), "--shape", a.big_shape,
+            "--alg", str(a.big_alg)]
     if a.big_dir:
         argv += ["--dir", a.big_dir]
-    log("big zone: generating or reusing a %d-record signed zone" % a.big_records)
+    log("big zone: generating or reusing a %d-record signed zone (shape %s, algorithm %d)" %
+        (a.big_records, a.big_shape, a.big_alg))
     r = run("gen-big-zone", argv, check=False, timeout=3600)
     if r.returncode != 0:
         bench.note("big zone: gen_big_zone.py failed (%d): %s" % (r.returncode,
@@ -1173,6 +1175,9 @@ def bigzone_bench(a, work, bench):
         params = json.load(f)
     zone, records = params["zone"], params["records"]
     bench.big_records = records
+    bench.big_label = "%s, algorithm %d" % (a.big_shape, a.big_alg)
+    bench.big_cores = "1 core" if a.big_threads == 1 else \
+        "%d cores" % len(cpu_list(a.all_cpus))
     signed = os.path.join(d, "zone.signed")
     anchor = os.path.join(d, "anchor.ds")
     tools = []
@@ -1180,7 +1185,7 @@ def bigzone_bench(a, work, bench):
     if mirror:
         tools.append(("ostrov mirror import", lambda i: [
             mirror, "-z", zone, "-f", signed, "-t", str(params["verify_time"]), "-d",
-            os.path.join(work, "big-store-%d" % i), "-k", anchor]))
+            os.path.join(work, "big-store-%d" % i), "-k", anchor, "-j", str(a.big_threads)]))
     else:
         bench.note("big zone: ostrov side skipped: bench/mirror not built")
     if shutil.which("ldns-verify-zone"):
@@ -1191,8 +1196,10 @@ def bigzone_bench(a, work, bench):
         for i in range(a.runs):
             bench.quiet(cpu_list(a.all_cpus))
             try:
-                wall, cpu, r = timed("big-" + name.split()[0], mk(i), a.resolver_cpus,
-                                     a.big_timeout)
+                # the import's verify threads get every core; ldns is serial
+                cpus = a.all_cpus if name.startswith("ostrov") and a.big_threads != 1 \
+                    else a.resolver_cpus
+                wall, cpu, r = timed("big-" + name.split()[0], mk(i), cpus, a.big_timeout)
             except subprocess.TimeoutExpired:
                 bench.note("big zone: %s did not finish within %d s" % (name, a.big_timeout))
                 break
@@ -1211,7 +1218,8 @@ def bigzone_rows(bench):
     rows = []
     n = getattr(bench, "big_records", 0)
     ost = bench.bigzone.get("ostrov mirror import")
-    label = "%s-RR signed zone import+verify" % "{:,}".format(n)
+    label = "%s-RR signed zone (%s) import+verify" % ("{:,}".format(n),
+                                                       getattr(bench, "big_label", "?"))
     for key, what in (("wall", "wall"), ("cpu", "CPU")):
         for name, figs in bench.bigzone.items():
             rates = [n / t for t in figs[key] if t > 0]
@@ -1220,11 +1228,15 @@ def bigzone_rows(bench):
             med = statistics.median(rates)
             ratio = "%.2f" % (statistics.median(n / t for t in ost[key]) / med) \
                 if ost and name != "ostrov mirror import" else ""
-            rows.append(("%s, %s" % (label, what), "RR/s", "1 core", name, "%.0f" % med,
+            cores = getattr(bench, "big_cores", "1 core") if name == "ostrov mirror import" \
+                else "1 core"
+            rows.append(("%s, %s" % (label, what), "RR/s", cores, name, "%.0f" % med,
                          "%.0f" % min(rates), "%.0f" % max(rates), len(rates), ratio, ""))
         for name, figs in bench.bigzone.items():
             vals = figs[key]
-            rows.append(("%s %s time" % (label, what), "s", "1 core", name,
+            cores = getattr(bench, "big_cores", "1 core") if name == "ostrov mirror import" \
+                else "1 core"
+            rows.append(("%s %s time" % (label, what), "s", cores, name,
                          "%.2f" % statistics.median(vals), "%.2f" % min(vals),
                          "%.2f" % max(vals), len(vals), "", ""))
     return rows
@@ -1590,6 +1602,13 @@ def parse_args(argv):
     ap.add_argument("--no-bigzone", action="store_true", help="leave out the bigzone step")
     ap.add_argument("--big-records", type=int, default=1000000,
                     help="RRs of the generated signed zone (bigzone step)")
+    ap.add_argument("--big-shape", choices=("dense", "tld"), default="dense",
+                    help="bigzone: dense (every delegation signed) or tld (NSEC3 opt-out, "
+                    "DS for 1 in 10, as national TLDs)")
+    ap.add_argument("--big-alg", type=int, choices=(8, 13), default=13,
+                    help="bigzone: 13 ECDSA P-256, 8 RSASHA256")
+    ap.add_argument("--big-threads", type=int, default=0,
+                    help="bigzone: verify threads of the import (0: one per core, as ostrovd)")
     ap.add_argument("--big-dir", help="cache directory of the generated zone "
                     "(default /tmp/ostrov-bigzone-RECORDS)")
     ap.add_argument("--big-timeout", type=int, default=900,
