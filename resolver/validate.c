@@ -21,6 +21,7 @@
 #include <openssl/ecdsa.h>
 
 #include "ostrov/log.h"
+#include "ostrov/sigverify.h"
 
 #include "internal.h"
 
@@ -56,17 +57,11 @@ bool ost_val_algorithm_supported(uint8_t alg, const struct ost_val_limits *lim)
 	case LDNS_RSASHA1:
 	case LDNS_RSASHA1_NSEC3:
 		return lim->allow_sha1;
-	case LDNS_RSASHA256:
-	case LDNS_RSASHA512:
-	case LDNS_ECDSAP256SHA256:
-	case LDNS_ECDSAP384SHA384:
-	case LDNS_ED25519:
-	case LDNS_ED448:
-		return true;
 	default:
-		/* RSAMD5 (1) MUST NOT (RFC 8624 §3.1); GOST (12) is not in
-		 * OpenSSL without an engine; private and unknown ones. */
-		return false;
+		/* What the verification primitive implements: RSAMD5 (1) MUST
+		 * NOT (RFC 8624 §3.1); GOST (12) is not in OpenSSL without an
+		 * engine; private and unknown ones are not either. */
+		return ost_sigkey_alg_supported(alg);
 	}
 }
 
