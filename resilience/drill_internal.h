@@ -64,6 +64,7 @@ struct ost_drill {
 	/* collector */
 	uint64_t queries[OST_FO_NAME_CLASS_COUNT];
 	uint64_t answered[OST_FO_NAME_CLASS_COUNT];
+	uint64_t unseen[OST_FO_NAME_CLASS_COUNT];
 	uint64_t by_source[OST_DRILL_SRC_COUNT];
 	uint64_t servfail;
 	uint64_t servfail_by_ede[OST_DRILL_EDE_SLOTS];

@@ -432,7 +432,7 @@ static bool isolated_unknown(struct worker_engine *we, const struct ost_client_q
 		return false;
 	we->st.isolated_servfail++;
 	send_or_count(we, &cq->to, len);
-	answer_done(we, ncls, OST_DRILL_SRC_LOCAL, LDNS_RCODE_SERVFAIL, u.ede, cq->q.has_edns,
+	answer_done(we, ncls, OST_DRILL_SRC_UNSEEN, LDNS_RCODE_SERVFAIL, u.ede, cq->q.has_edns,
 		    OST_SEC_UNCHECKED, t0);
 	return true;
 }

@@ -115,10 +115,13 @@ enum ost_drill_source {
 	OST_DRILL_SRC_NATIONAL,   /**< resolved now via national authorities */
 	OST_DRILL_SRC_FOREIGN,    /**< resolved now via foreign authorities */
 	OST_DRILL_SRC_LOCAL,      /**< synthesised locally (failures, limits) */
+	/** a foreign name never cached, refused at once while isolated
+	 *  (SERVFAIL + EDE 22): nothing could have answered it */
+	OST_DRILL_SRC_UNSEEN,
 	OST_DRILL_SRC_COUNT,
 };
 
-/** @return "mirror", "cache", "stale", "national", "foreign", "local" or "?" */
+/** @return "mirror", "cache", "stale", "national", "foreign", "local", "unseen" or "?" */
 OST_EXPORT const char *ost_drill_source_str(enum ost_drill_source s);
 
 /** Drill settings. */
@@ -268,15 +271,18 @@ struct ost_drill_horizon {
 
 /** The numbers of one drill (ost_drill_report_get()). */
 struct ost_drill_report {
-	char id[64];                                   /**< drill id */
-	enum ost_drill_profile profile;                /**< profile */
-	bool is_running;                               /**< not stopped yet */
-	char stop_reason[128];                         /**< "operator", "duration", "abort: ..." */
-	int64_t started_wall;                          /**< wall s */
-	int64_t stopped_wall;                          /**< wall s, 0 while running */
-	uint64_t duration_ms;                          /**< running time so far */
-	uint64_t queries[OST_FO_NAME_CLASS_COUNT];     /**< answers recorded per name class */
-	uint64_t answered[OST_FO_NAME_CLASS_COUNT];    /**< of which NOERROR or NXDOMAIN */
+	char id[64];                                /**< drill id */
+	enum ost_drill_profile profile;             /**< profile */
+	bool is_running;                            /**< not stopped yet */
+	char stop_reason[128];                      /**< "operator", "duration", "abort: ..." */
+	int64_t started_wall;                       /**< wall s */
+	int64_t stopped_wall;                       /**< wall s, 0 while running */
+	uint64_t duration_ms;                       /**< running time so far */
+	uint64_t queries[OST_FO_NAME_CLASS_COUNT];  /**< answers recorded per name class */
+	uint64_t answered[OST_FO_NAME_CLASS_COUNT]; /**< of which NOERROR or NXDOMAIN */
+	/** of the queries, names never seen refused at once (OST_DRILL_SRC_UNSEEN): the
+	 *  answered shares are of the others, the names a resolver could answer */
+	uint64_t unseen[OST_FO_NAME_CLASS_COUNT];
 	uint64_t by_source[OST_DRILL_SRC_COUNT];       /**< answers per source */
 	uint64_t servfail;                             /**< SERVFAIL answers */
 	uint64_t servfail_by_ede[OST_DRILL_EDE_SLOTS]; /**< per EDE code; [32] without EDE */

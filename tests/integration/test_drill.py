@@ -69,6 +69,7 @@ class Tally:
     def __init__(self):
         self.sent = {"national": 0, "foreign": 0}
         self.answered = {"national": 0, "foreign": 0}
+        self.never = {"national": 0, "foreign": 0}  # never-seen names sent
         self.servfail_ede = {}
         self.timeouts = 0
 
@@ -90,6 +91,8 @@ def send_mix(check, port, tally, nat, frn, never, label):
     # is national even though its CNAME target is abroad), and so does the tally.
     for (qn, qt), r in zip(qs, replies):
         tally.add("national" if T.tld(qn) in T.NATIONAL else "foreign", r)
+    for n in never:
+        tally.never["national" if T.tld(n) in T.NATIONAL else "foreign"] += 1
     n_nat_ok = sum(1 for e, r in zip(nat, replies) if r["rcode"] == "NOERROR" and
                    "ad" in r["flags"] and L.norm_set(r["answers"]) == L.norm_set(e["answers"]))
     n_frn_ok = sum(1 for e, r in zip(frn, replies[len(nat):]) if r["rcode"] == "NOERROR" and
@@ -213,6 +216,10 @@ def main():
             check(got.get("answered") == tally.answered[cls],
                   f"report: {cls} answered {got.get('answered')} == test saw "
                   f"{tally.answered[cls]}")
+            # never-seen names sent while ISOLATED are refused at once by design
+            check(got.get("unseen") == tally.never[cls],
+                  f"report: {cls} never-seen refused at once {got.get('unseen')} == "
+                  f"sent {tally.never[cls]}")
         check(names.get("root", {}).get("queries") == 0, "report: no root-name queries")
         check(rep.get("servfail_by_ede") == tally.servfail_ede,
               f"report: SERVFAIL by EDE {rep.get('servfail_by_ede')} == test saw "
@@ -236,7 +243,8 @@ def main():
             u = up.get(c, {})
             check(u.get("sent", 0) > 0 and u.get("cut") == u.get("sent"),
                   f"report: every {c} query cut during the drill ({u})")
-        share = tally.answered["foreign"] / max(1, tally.sent["foreign"])
+        share = tally.answered["foreign"] / max(1, tally.sent["foreign"] -
+                                                tally.never["foreign"])
         verdict = {c["name"]: c["verdict"] for c in rep.get("checks", [])}
         check(verdict.get("foreign answered share") == ("PASS" if share >= 0.95 else "FAIL"),
               f"report: foreign answered share verdict matches the test's share {share:.4f} "

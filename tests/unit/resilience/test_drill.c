@@ -597,27 +597,32 @@ static void test_drill_report_numbers(void **state)
 		ost_drill_record_answer(f->d, OST_FO_NAME_FOREIGN, OST_DRILL_SRC_CACHE, 0, -1, 40);
 	for (int i = 0; i < 20; i++)
 		ost_drill_record_answer(f->d, OST_FO_NAME_FOREIGN, OST_DRILL_SRC_LOCAL, 2, 22, 30);
+	/* and 10 never-seen names refused at once: not in the answered share */
+	for (int i = 0; i < 10; i++)
+		ost_drill_record_answer(f->d, OST_FO_NAME_FOREIGN, OST_DRILL_SRC_UNSEEN, 2, 22, 20);
 	fake_clock_advance(&f->clk, 5000);
 	struct ost_drill_report r;
 	assert_int_equal(ost_drill_report_get(f->d, &r), 0);
 	assert_true(r.is_running);
 	assert_int_equal(r.queries[OST_FO_NAME_NATIONAL], 1000);
 	assert_int_equal(r.answered[OST_FO_NAME_NATIONAL], 999);
-	assert_int_equal(r.queries[OST_FO_NAME_FOREIGN], 100);
+	assert_int_equal(r.queries[OST_FO_NAME_FOREIGN], 110);
+	assert_int_equal(r.unseen[OST_FO_NAME_FOREIGN], 10);
 	assert_int_equal(r.answered[OST_FO_NAME_FOREIGN], 80);
 	assert_int_equal(r.by_source[OST_DRILL_SRC_MIRROR], 333);
 	assert_int_equal(r.by_source[OST_DRILL_SRC_NATIONAL], 666);
 	assert_int_equal(r.by_source[OST_DRILL_SRC_STALE], 72);
 	assert_int_equal(r.by_source[OST_DRILL_SRC_CACHE], 8);
 	assert_int_equal(r.by_source[OST_DRILL_SRC_LOCAL], 21);
-	assert_int_equal(r.servfail, 21);
-	assert_int_equal(r.servfail_by_ede[22], 20);
+	assert_int_equal(r.by_source[OST_DRILL_SRC_UNSEEN], 10);
+	assert_int_equal(r.servfail, 31);
+	assert_int_equal(r.servfail_by_ede[22], 30);
 	assert_int_equal(r.servfail_by_ede[23], 1);
 	assert_int_equal(r.stale_unflagged, 2);
-	/* 1100 latencies: 100 small (30..50 µs) then 100, 200 .. 99900 µs, and 100 ms.
-	 * p50 = 550th value = 45000 µs; p90 = 990th = 89000; p99 = 1089th = 98900;
-	 * p99.9 = 1099th = 99900. Reported within 1/32 below. */
-	const uint64_t want[4] = {45000, 89000, 98900, 99900};
+	/* 1110 latencies: 110 small (20..50 µs) then 100, 200 .. 99900 µs, and 100 ms.
+	 * p50 = 555th value = 44500 µs; p90 = 999th = 88900; p99 = 1099th = 98900;
+	 * p99.9 = 1109th = 99900. Reported within 1/32 below. */
+	const uint64_t want[4] = {44500, 88900, 98900, 99900};
 	for (int i = 0; i < 4; i++) {
 		assert_true(r.lat_us[i] <= want[i]);
 		assert_true(r.lat_us[i] >= want[i] - want[i] / 32);
@@ -635,17 +640,21 @@ static void test_drill_report_numbers(void **state)
 	struct ost_buf b = {0};
 	assert_int_equal(ost_drill_report_write(f->d, true, &b), 0);
 	const char *j = ost_buf_str(&b);
-	assert_non_null(
-		strstr(j, "\"national\":{\"queries\":1000,\"answered\":999,\"share\":0.999000}"));
-	assert_non_null(strstr(j, "\"servfail_by_ede\":{\"22\":20,\"23\":1}"));
+	assert_non_null(strstr(j, "\"national\":{\"queries\":1000,\"answered\":999,\"unseen\":0,"
+				  "\"share\":0.999000}"));
+	/* the share leaves the never-seen names out: 80 of 100, not of 110 */
+	assert_non_null(strstr(j, "\"foreign\":{\"queries\":110,\"answered\":80,\"unseen\":10,"
+				  "\"share\":0.800000}"));
+	assert_non_null(strstr(j, "\"servfail_by_ede\":{\"22\":30,\"23\":1}"));
 	assert_non_null(strstr(j, "\"sources\":{\"mirror\":333,\"cache\":8,\"stale\":72,"));
 	assert_non_null(strstr(j, "\"time_to_isolated_ms\":null"));
 	assert_non_null(strstr(j, "\"pass\":false}"));
 	ost_buf_deinit(&b);
 	assert_int_equal(ost_drill_report_write(f->d, false, &b), 0);
 	const char *t = ost_buf_str(&b);
-	assert_non_null(strstr(t, "national         1000        999   99.900%"));
-	assert_non_null(strstr(t, "  EDE 22           20"));
+	assert_non_null(strstr(t, "national         1000          0        999   99.900%"));
+	assert_non_null(strstr(t, "foreign           110         10         80   80.000%"));
+	assert_non_null(strstr(t, "  EDE 22           30"));
 	assert_non_null(strstr(t, "result: FAIL"));
 	ost_buf_deinit(&b);
 	assert_int_equal(ost_drill_metrics_write(f->d, &b), 0);
@@ -653,7 +662,7 @@ static void test_drill_report_numbers(void **state)
 	assert_non_null(strstr(m, "drill_running{drill_id=\"drill-foreign-cut-1790000000\","
 				  "profile=\"foreign-cut\"} 1"));
 	assert_non_null(strstr(m, "drill_servfail_total{drill_id=\"drill-foreign-cut-1790000000\","
-				  "ede=\"22\"} 20"));
+				  "ede=\"22\"} 30"));
 	assert_non_null(strstr(m, "source=\"stale\"} 72"));
 	ost_buf_deinit(&b);
 	dfx_free(f);
