@@ -55,7 +55,13 @@
  * CPU per cache hit by 40 % (0.94x Unbound's -> 0.58x, Knot Resolver's 0.74x
  * -> 0.45x) with 6.4 datagrams per wake-up, for ~85 us more median latency
  * and the same p99; at 10k and 2k qps it never engaged; on a core starved by
- * other work (which batches by itself) it changed nothing measurable.
+ * other work (which batches by itself) it changed nothing measurable. But
+ * on a quiet machine with the standard harness (bench/run.py's nice -10, not
+ * SCHED_FIFO; 2026-11-27 00:03, 3 alternating rounds, load 1.3) dnsperf's
+ * bursts already gave 4.6 datagrams per recvmmsg() without it, and W = 100
+ * cost the same CPU (10.05 against 10.05 us per hit, Unbound 12.23) for
+ * 150 instead of 62 us median latency. So it is off by default: an
+ * operator whose traffic arrives one datagram per wake-up can turn it on.
  *
  * The counters in the stats line (udp_wakeups, udp_recv_calls,
  * udp_datagrams, udp_batch_*, udp_send_calls, udp_coalesced) show which
