@@ -125,11 +125,8 @@ static bool get_entry(struct ost_task *t, const ldns_rdf *owner, uint16_t type,
 	if (e->rank < min_rank)
 		return false;
 	/* Built from a mirror version that is no longer current (a new serial,
-	 * or the copies re-verified at start): ask the mirror again. Same
-	 * second counts as older, so a copy made while the version changed is
-	 * never kept. */
-	if (e->rank == OST_RANK_MIRROR && t->r->cfg.mirror &&
-	    e->stored_at <= ost_mirror_changed_at(t->r->cfg.mirror))
+	 * or the copies re-verified at start): ask the mirror again. */
+	if (e->rank == OST_RANK_MIRROR && ost_mirror_is_outdated(t->r->cfg.mirror, e->stored_at))
 		return false;
 	if (e->expires_at > now)
 		return true;

@@ -444,6 +444,11 @@ int64_t ost_mirror_changed_at(const struct ost_mirror *m)
 	return atomic_load(&((struct ost_mirror *)m)->changed_at);
 }
 
+bool ost_mirror_is_outdated(const struct ost_mirror *m, int64_t stored_at)
+{
+	return m && stored_at <= ost_mirror_changed_at(m);
+}
+
 int ost_mirror_zone_status_at(struct ost_mirror *m, size_t i, struct ost_mirror_zone_status *out)
 {
 	return i < m->n ? fill_status(m, &m->zones[i], out) : -ENOENT;

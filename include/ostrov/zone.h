@@ -555,6 +555,17 @@ OST_EXPORT OST_WUR int ost_mirror_zone_status(struct ost_mirror *m, const char *
  */
 OST_EXPORT int64_t ost_mirror_changed_at(const struct ost_mirror *m);
 
+/**
+ * Was an answer stored at @p stored_at built from a mirror version that is
+ * no longer current? The same second counts as older, so a copy made while
+ * the version changed is never kept. The one rule of the engine's cache
+ * lookups and of the server's fast path.
+ * @param m the mirror, or NULL (then never)
+ * @param stored_at wall seconds the cache entry was stored
+ * @return true when the entry must not be served (ask the mirror again)
+ */
+OST_EXPORT bool ost_mirror_is_outdated(const struct ost_mirror *m, int64_t stored_at);
+
 /** @return number of configured zones */
 OST_EXPORT size_t ost_mirror_zone_count(const struct ost_mirror *m);
 
