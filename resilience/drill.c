@@ -670,10 +670,8 @@ int ost_drill_stop(struct ost_drill *d, const char *reason)
 
 bool ost_drill_is_running(struct ost_drill *d)
 {
-	pthread_mutex_lock(&d->lock);
-	bool r = d->is_running;
-	pthread_mutex_unlock(&d->lock);
-	return r;
+	/* is_running_hint is stored with is_running, under the lock */
+	return atomic_load(&d->is_running_hint);
 }
 
 void ost_drill_free(struct ost_drill *d)

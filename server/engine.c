@@ -205,8 +205,8 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 		return false;
 	/* Built from a zone mirror version that is no longer current: the
 	 * engine asks the mirror again (resolver/stash.c, same rule). */
-	if (ent.rank == OST_RANK_MIRROR && we->e->rcfg.mirror &&
-	    ent.stored_at <= ost_mirror_changed_at(we->e->rcfg.mirror)) {
+	if (ent.rank == OST_RANK_MIRROR &&
+	    ost_mirror_is_outdated(we->e->rcfg.mirror, ent.stored_at)) {
 		we->st.hit_rejected++;
 		return false;
 	}
@@ -223,9 +223,13 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 	}
 	we->st.hits++;
 	send_or_count(we, &cq->to, len);
+	/* A hit's source is the cache whatever the name: its class only
+	 * matters to a running drill's report, so it is not worked out else. */
+	struct ost_resilience *res = we->e->res;
 	enum ost_fo_name_class ncls =
-		we->e->res ? ost_resilience_name_class(we->e->res, q->qname, q->qname_len)
-			   : OST_FO_NAME_FOREIGN;
+		res && ost_drill_is_running(res->drill)
+			? ost_resilience_name_class(res, q->qname, q->qname_len)
+			: OST_FO_NAME_FOREIGN;
 	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec, t0);
 	return true;
 }

@@ -221,7 +221,7 @@ OST_EXPORT int ost_drill_start(struct ost_drill *d, enum ost_drill_profile profi
  */
 OST_EXPORT int ost_drill_stop(struct ost_drill *d, const char *reason) OST_WUR;
 
-/** @return true while a drill runs */
+/** @return true while a drill runs (lock-free: one atomic load, the hot path may ask) */
 OST_EXPORT bool ost_drill_is_running(struct ost_drill *d);
 
 /**
