@@ -20,9 +20,11 @@
 #include <string.h>
 
 #include <ldns/ldns.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
-#include <openssl/rsa.h>
 
 /* Largest RRset ost_sig_signed_data() sorts (a DNS message holds fewer). */
 #define MAX_SET_RRS 512
@@ -44,27 +46,49 @@ bool ost_sigkey_alg_supported(uint8_t alg)
 	}
 }
 
-/* RSA keys (RFC 3110 §2): ldns parses the exponent/modulus encoding. ldns
- * 1.8 hands out an RSA object, which OpenSSL 3 deprecates; ldns's own RSA
- * verification does the same. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-static EVP_PKEY *rsa_pkey(const uint8_t *pub, size_t len)
+/* An RSA DNSKEY's public key (RFC 3110 §2: exponent length in one octet, or
+ * zero and two octets, then exponent and modulus) as an EVP_PKEY, built from
+ * parameters (ldns_key_buf2rsa_raw() returns a deprecated RSA object that
+ * OpenSSL 3 converts again on every use). NULL for a malformed key. */
+static EVP_PKEY *rsa_pkey(const uint8_t *k, size_t len)
 {
-	RSA *rsa = ldns_key_buf2rsa_raw(pub, len);
-	EVP_PKEY *pkey;
+	size_t elen, off;
+	EVP_PKEY *pkey = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	BIGNUM *n = NULL, *e = NULL;
 
-	if (!rsa)
+	if (len < 1)
 		return NULL;
-	pkey = EVP_PKEY_new();
-	if (!pkey || EVP_PKEY_assign_RSA(pkey, rsa) != 1) {
-		EVP_PKEY_free(pkey);
-		RSA_free(rsa);
-		return NULL;
+	if (k[0] != 0) {
+		elen = k[0];
+		off = 1;
+	} else {
+		if (len < 3)
+			return NULL;
+		elen = (size_t)k[1] << 8 | k[2];
+		off = 3;
 	}
+	if (elen == 0 || off + elen >= len)
+		return NULL;
+	e = BN_bin2bn(k + off, (int)elen, NULL);
+	n = BN_bin2bn(k + off + elen, (int)(len - off - elen), NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (!e || !n || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    !(params = OSSL_PARAM_BLD_to_param(bld)) ||
+	    !(pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
+	    EVP_PKEY_fromdata_init(pc) <= 0 ||
+	    EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
 	return pkey;
 }
-#pragma GCC diagnostic pop
 
 int ost_sigkey_init(struct ost_sigkey *k, uint8_t alg, const uint8_t *pub, size_t len)
 {

@@ -22,7 +22,7 @@
  *
  * Speed (a 1,000,000-record TLD-like zone has ~200,000 RRSIGs): for ECDSA keys
  * and RSASHA256/512 keys (the root's, most TLDs') the EVP_PKEY is made once per
- * check (ldns_ecdsa2pkey_raw(), rsa_pkey()), not once per
+ * check (ost_sigkey_init(), common/sigverify.c), not once per
  * signature as ldns_verify_rrsig_time() does, which also rebuilds the curve
  * group inside OpenSSL each time (about 40 % of the verification cost). The
  * signed data is the RRSIG rdata without its signature (ldns_rrsig2buffer_wire())
@@ -53,11 +53,9 @@
 #include <time.h>
 
 #include <ldns/ldns.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 
+#include "ostrov/sigverify.h"
 #include "ostrov/zone.h"
 
 #include "zone_internal.h"
@@ -71,9 +69,10 @@ struct zkey {
 	uint16_t tag;
 	uint8_t alg;
 	bool is_anchored;
-	EVP_PKEY *pkey;   /* made once for ECDSA and RSASHA256/512 keys, else NULL */
-	const EVP_MD *md; /* its digest */
-	bool is_rsa;      /* RSA: the signature is used as it is, no ASN.1 conversion */
+	/* converted once per check (common/sigverify.c); only its pkey and md
+	 * are used here, read-only, so the verify threads can share it */
+	struct ost_sigkey sk;
+	bool has_sk; /* RSA or ECDSA key converted, else the plain ldns path */
 };
 
 /** Work state of one check. */
@@ -118,51 +117,6 @@ static unsigned wire_labels(const uint8_t *w, size_t len)
 	return n;
 }
 
-/* An RSA DNSKEY's public key (RFC 3110 §2: exponent length in one octet, or
- * zero and two octets, then exponent and modulus) as an EVP_PKEY, built from
- * parameters (ldns_key_buf2rsa_raw() returns a deprecated RSA object that
- * OpenSSL 3 converts again on every use). NULL for a malformed key, which
- * then takes the plain ldns path and fails there as it always did. */
-static EVP_PKEY *rsa_pkey(const uint8_t *k, size_t len)
-{
-	size_t elen, off;
-	EVP_PKEY *pkey = NULL;
-	EVP_PKEY_CTX *pc = NULL;
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-
-	if (len < 1)
-		return NULL;
-	if (k[0] != 0) {
-		elen = k[0];
-		off = 1;
-	} else {
-		if (len < 3)
-			return NULL;
-		elen = (size_t)k[1] << 8 | k[2];
-		off = 3;
-	}
-	if (elen == 0 || off + elen >= len)
-		return NULL;
-	e = BN_bin2bn(k + off, (int)elen, NULL);
-	n = BN_bin2bn(k + off + elen, (int)(len - off - elen), NULL);
-	bld = OSSL_PARAM_BLD_new();
-	if (!e || !n || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    !(params = OSSL_PARAM_BLD_to_param(bld)) ||
-	    !(pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
-	    EVP_PKEY_fromdata_init(pc) <= 0 ||
-	    EVP_PKEY_fromdata(pc, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		pkey = NULL;
-	EVP_PKEY_CTX_free(pc);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(n);
-	BN_free(e);
-	return pkey;
-}
-
 /* ldns_verify_rrsig_time() with the key's EVP_PKEY made beforehand (see the
  * top of the file); same results. */
 static ldns_status verify_cached(struct dctx *d, const struct zrr *sig, const struct zkey *key)
@@ -171,7 +125,7 @@ static ldns_status verify_cached(struct dctx *d, const struct zrr *sig, const st
 	const struct zrr *first = &d->z->v[d->set_from];
 	ldns_rdf *sig_rdf = ldns_rr_rrsig_sig(sig->rr);
 
-	if (!key->pkey || !sig_rdf || rd[3] != wire_labels(first->wire, first->owner_len))
+	if (!key->has_sk || !sig_rdf || rd[3] != wire_labels(first->wire, first->owner_len))
 		return ldns_verify_rrsig_time(d->set, sig->rr, key->rr, (time_t)d->now);
 	ldns_buffer *b = d->signed_data;
 	ldns_buffer_clear(b);
@@ -188,16 +142,16 @@ static ldns_status verify_cached(struct dctx *d, const struct zrr *sig, const st
 	}
 	/* ldns_verify_rrsig_evp_raw() hashes begin..position: no flip */
 	ldns_status st;
-	if (key->is_rsa) {
+	if (!key->sk.is_ecdsa) {
 		st = ldns_verify_rrsig_evp_raw(ldns_rdf_data(sig_rdf), ldns_rdf_size(sig_rdf), b,
-					       key->pkey, key->md);
+					       key->sk.pkey, key->sk.md);
 	} else {
 		ldns_buffer_clear(d->sigbuf);
 		if (ldns_convert_ecdsa_rrsig_rdf2asn1(d->sigbuf, sig_rdf) != LDNS_STATUS_OK)
 			return LDNS_STATUS_CRYPTO_BOGUS;
 		st = ldns_verify_rrsig_evp_raw(ldns_buffer_begin(d->sigbuf),
-					       ldns_buffer_position(d->sigbuf), b, key->pkey,
-					       key->md);
+					       ldns_buffer_position(d->sigbuf), b, key->sk.pkey,
+					       key->sk.md);
 	}
 	if (st != LDNS_STATUS_OK)
 		return st;
@@ -384,15 +338,11 @@ static enum ost_zone_verdict load_keys(struct dctx *d, const ldns_rr_list *ancho
 			k->alg = 0;
 			continue;
 		}
-		if (k->alg == LDNS_ECDSAP256SHA256 || k->alg == LDNS_ECDSAP384SHA384) {
-			/* NULL (a malformed key) leaves the key to ldns_verify_rrsig_time() */
-			k->pkey = ldns_ecdsa2pkey_raw(zrr_rdata(&z->v[i]) + 4,
-						      zrr_rdlen(&z->v[i]) - 4, k->alg);
-			k->md = k->alg == LDNS_ECDSAP256SHA256 ? EVP_sha256() : EVP_sha384();
-		} else if (k->alg == LDNS_RSASHA256 || k->alg == LDNS_RSASHA512) {
-			k->pkey = rsa_pkey(zrr_rdata(&z->v[i]) + 4, zrr_rdlen(&z->v[i]) - 4);
-			k->md = k->alg == LDNS_RSASHA256 ? EVP_sha256() : EVP_sha512();
-			k->is_rsa = true;
+		if (k->alg == LDNS_ECDSAP256SHA256 || k->alg == LDNS_ECDSAP384SHA384 ||
+		    k->alg == LDNS_RSASHA256 || k->alg == LDNS_RSASHA512) {
+			/* a malformed key leaves the key to ldns_verify_rrsig_time() */
+			k->has_sk = ost_sigkey_init(&k->sk, k->alg, zrr_rdata(&z->v[i]) + 4,
+						    zrr_rdlen(&z->v[i]) - 4) == 0;
 		}
 		for (size_t a = 0; a < ldns_rr_list_rr_count(anchors); a++) {
 			ldns_rr *an = ldns_rr_list_rr(anchors, a);
@@ -659,7 +609,7 @@ enum ost_zone_verdict dnssec_check(const struct ost_zone_data *z, const ldns_rr_
 out:
 	res->info.sigs_checked = d.sigs_checked;
 	for (size_t k = 0; k < d.nkeys; k++)
-		EVP_PKEY_free(d.keys[k].pkey);
+		ost_sigkey_deinit(&d.keys[k].sk);
 	free(d.keys);
 	free(job.tasks);
 	free(jobs);

@@ -12,10 +12,11 @@
  * still done by ldns and OpenSSL:
  *
  * 1. ost_sigkey_init(): the DNSKEY's public key becomes an EVP_PKEY once, with
- *    ldns's converters (ldns_key_buf2rsa_raw(), ldns_ecdsa2pkey_raw(),
- *    ldns_ed255192pkey_raw(), ldns_ed4482pkey_raw()). A struct ost_sigkey_cache
- *    keeps a bounded number of converted keys per thread, keyed by the DNSKEY's
- *    owner and full RDATA (never by key tag alone: tags collide).
+ *    ldns's converters (ldns_ecdsa2pkey_raw(), ldns_ed255192pkey_raw(),
+ *    ldns_ed4482pkey_raw()) and, for RSA, from OpenSSL parameters. Also the
+ *    zone mirror's check (zones/dnssec_check.c) converts its apex keys here. A struct
+ * ost_sigkey_cache keeps a bounded number of converted keys per thread, keyed by the DNSKEY's owner
+ * and full RDATA (never by key tag alone: tags collide).
  * 2. ost_sig_signed_data(): the data an RRSIG signs, RRSIG RDATA without the
  *    signature then the RRset in canonical form and order with the original
  *    TTL (and the wildcard owner when the labels field says so), written into
