@@ -114,19 +114,11 @@ KRESD_PORT = 5355
 
 
 def free_port():
-    """A port free on 127.0.0.1 for both UDP and TCP (other agents may run
-    their own Unbound on the default 5354)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                    return port
-                except OSError:
-                    continue
-    raise RuntimeError("no free port on 127.0.0.1")
+    """test_resolve_lib.free_port(): below the ephemeral range, so no client's
+    random source port can be the server's."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import test_resolve_lib  # noqa: E402
+    return test_resolve_lib.free_port()
 
 
 def skip(msg):

@@ -14,6 +14,7 @@ else.
 
 import fnmatch
 import json
+import random
 import os
 import re
 import shutil
@@ -70,23 +71,35 @@ def need_tools(*tools):
 _given_ports = set()
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1, never one this
-    process handed out before (the kernel may offer a closed port again
-    before the first daemon has bound it)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+    process handed out before, and below the kernel's ephemeral range: a
+    client whose random source port (dig binds with SO_REUSEPORT) equals the
+    server's port would otherwise, now and then, receive its own query back
+    (seen as a reply without QR, "NOERROR ad=True" with no answer)."""
+    low = _ephemeral_low()
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randrange(10000, max(10001, low))
         if port in _given_ports:
             continue
-        _given_ports.add(port)
         try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", port))
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 u.bind(("127.0.0.1", port))
-            return port
         except OSError:
             continue
+        _given_ports.add(port)
+        return port
     raise RuntimeError("no free port")
 
 

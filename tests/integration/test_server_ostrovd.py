@@ -47,21 +47,11 @@ def check(cond, what):
 
 
 def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port")
+    """test_resolve_lib.free_port(): below the ephemeral range, so no client's
+    random source port can be the server's."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import test_resolve_lib  # noqa: E402
+    return test_resolve_lib.free_port()
 
 
 def have_ipv6_loopback(port):
