@@ -467,14 +467,14 @@ struct ost_zone_rtxn;
 
 /** The mirrored zone chosen for a question (ost_mirror_pick()), and how it may be used. */
 struct ost_mpick {
-	char apex[LDNS_MAX_DOMAINLEN + 2]; /**< its name, presentation form */
-	const ldns_rdf *apex_name;         /**< its name (the snapshot's; valid until the resolver
-					      is freed) */
-	size_t index;                      /**< its index among the mirror's zones */
-	unsigned labels;                   /**< label count of the apex */
-	bool is_extended;                  /**< past its SOA expire deadline, operator extension */
-	bool is_signed; /**< its DNSSEC was checked against the resolver's anchors */
-	int64_t until;  /**< wall s: end of the current use */
+	const char *apex;          /**< its name, presentation form (the snapshot's) */
+	const ldns_rdf *apex_name; /**< its name (the snapshot's; valid until the resolver
+				      is freed) */
+	size_t index;              /**< its index among the mirror's zones */
+	unsigned labels;           /**< label count of the apex */
+	bool is_extended;          /**< past its SOA expire deadline, operator extension */
+	bool is_signed;            /**< its DNSSEC was checked against the resolver's anchors */
+	int64_t until;             /**< wall s: end of the current use */
 };
 
 /**

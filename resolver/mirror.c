@@ -76,6 +76,24 @@ static void rdf_strip(ldns_rdf *d, const ldns_rdf *name, unsigned strip)
 	rdf_over(d, w + o, n - o);
 }
 
+/* Are the uncompressed names @p a and @p b equal, ASCII case aside (RFC 4343)?
+ * Length octets are below 64, so the case folding never touches them. */
+static bool wire_eq(const ldns_rdf *a, const ldns_rdf *b)
+{
+	size_t n = ldns_rdf_size(a);
+	const uint8_t *x = ldns_rdf_data(a), *y = ldns_rdf_data(b);
+	if (n != ldns_rdf_size(b))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = x[i], d = y[i];
+		if (c != d && (c | 0x20) != (d | 0x20))
+			return false;
+		if (c != d && ((c | 0x20) < 'a' || (c | 0x20) > 'z'))
+			return false;
+	}
+	return true;
+}
+
 /* The length of the uncompressed name at @p p (at most @p max octets), or 0. */
 static size_t wire_name_len(const uint8_t *p, size_t max)
 {
@@ -237,7 +255,7 @@ static int n3_find(struct ost_mbuild *b, const struct n3param *np, const ldns_rd
 	int rc = ost_zone_rtxn_find_nsec3(b->txn, &h, out);
 	if (rc == 0) {
 		rdf_over(&o, out->owner, out->owner_len);
-		*exact = ldns_dname_compare(&o, &h) == 0;
+		*exact = wire_eq(&o, &h);
 	}
 	return rc;
 }
@@ -284,7 +302,13 @@ static int n3_negative(struct ost_mbuild *b, const ldns_rdf *name, bool is_deleg
 	}
 	if (!has_ce)
 		return -ENOENT;
-	rc = n3_find(b, &np, &nc, &ncv, &exact);
+	/* The next closer name is often the name itself, whose NSEC3 is known. */
+	if (ldns_rdf_size(&nc) == ldns_rdf_size(name)) {
+		ncv = v;
+		rc = 0;
+	} else {
+		rc = n3_find(b, &np, &nc, &ncv, &exact);
+	}
 	if (rc == 0 && !is_deleg) {
 		uint8_t wb[LDNS_MAX_DOMAINLEN + 1];
 		ldns_rdf wc;
@@ -356,7 +380,7 @@ static int nsec_negative(struct ost_mbuild *b, const ldns_rdf *name, bool is_del
 	ldns_rdf owner, next;
 	rdf_over(&owner, v.owner, v.owner_len);
 	rdf_over(&next, rd, nxl);
-	bool exact = ldns_dname_compare(&owner, name) == 0;
+	bool exact = wire_eq(&owner, name);
 	/* An empty non-terminal: the next name lies below it (RFC 4035 §3.1.3.2). */
 	bool ent = !exact && ost_dname_under(&next, name) && !ost_dname_eq(&next, name);
 	if (exact || ent || is_deleg) {
@@ -380,7 +404,7 @@ static int nsec_negative(struct ost_mbuild *b, const ldns_rdf *name, bool is_del
 		return rc;
 	ldns_rdf wo;
 	rdf_over(&wo, wv.owner, wv.owner_len);
-	if (ldns_dname_compare(&wo, &wc) == 0)
+	if (wire_eq(&wo, &wc))
 		return 1; /* the wildcard exists */
 	push_view(b, LDNS_SECTION_AUTHORITY, &v);
 	push_view(b, LDNS_SECTION_AUTHORITY, &wv);
@@ -413,7 +437,7 @@ int ost_mirror_build(struct ost_mbuild *b, const ldns_rdf *name, uint16_t type)
 	if (rc == 0) {
 		ldns_rdf cut;
 		rdf_over(&cut, v.owner, v.owner_len);
-		bool at_cut = ldns_dname_compare(&cut, name) == 0;
+		bool at_cut = wire_eq(&cut, name);
 		if (!(type == LDNS_RR_TYPE_DS && at_cut)) {
 			if (b->is_final_only)
 				return 1;
@@ -607,7 +631,7 @@ bool ost_mirror_pick(struct ost_resolver *r, const ldns_rdf *name, uint16_t type
 		pk.labels = l;
 		pk.index = i;
 		pk.apex_name = z->name;
-		snprintf(pk.apex, sizeof(pk.apex), "%s", z->st.name);
+		pk.apex = z->st.name; /* rewritten by a refresh, never changed */
 		*out = pk;
 	}
 	return found;
