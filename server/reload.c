@@ -285,6 +285,7 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 	SCALAR(cache.min_ttl, "cache.min-ttl");
 	SCALAR(cache.max_ttl, "cache.max-ttl");
 	SCALAR(cache.max_negative_ttl, "cache.max-negative-ttl");
+	SCALAR(cache.commit_interval, "cache.commit-interval");
 	if (!resilience_eq(start, nc))
 		key_add(k, "resilience");
 	if (!mirror_eq(start, nc))
