@@ -21,7 +21,13 @@
  * tests/integration/test_cache_hit_alloc.py checks this with a malloc counter
  * preloaded into ostrovd (see the comment there).
  *
- * On a miss the reply target is held (ost_reply_hold) in a struct pending
+ * A miss whose final answer lies in a usable mirrored zone is answered the
+ * same way by try_mirror(): resolver/mirror_fast.c makes the OST_CTAG_MSG
+ * entry the engine would have cached, straight from the mirror store (its
+ * read transaction kept in the worker's resolver), and ost_msg_to_wire()
+ * renders it; nothing is cached, nothing allocated.
+ *
+ * On any other miss the reply target is held (ost_reply_hold) in a struct pending
  * that also keeps a copy of the query, because ost_result_to_wire() rebuilds
  * the reply from it (ID, question case, EDNS) when the result arrives.
  */

@@ -16,7 +16,8 @@
  * no DNSSEC records. It passes when the copy is past its SOA expire
  * deadline (also extended by the failover policy), at its RRSIG horizon,
  * under an NTA, not anchored in the resolver's anchors, or with validation
- * off; a version committed in the same second is seen at once.
+ * off; a version committed in the same second is seen at once. Once warm,
+ * it allocates nothing (every allocation of the process is counted).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -36,6 +37,47 @@
 #include "ostrov/zone.h"
 
 #include "ost_test.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OST_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define OST_TEST_ASAN 1
+#endif
+
+#ifndef OST_TEST_ASAN
+/*
+ * Every allocation of the process is counted (as tests/unit/server/
+ * malloc_count.c does for ostrovd): the fast path must not allocate per
+ * answer. glibc's __libc_* entry points do the work. Not under ASan, whose
+ * allocator must stay in place.
+ */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+
+static unsigned long g_allocs;
+
+__attribute__((visibility("default"))) void *malloc(size_t size)
+{
+	g_allocs++;
+	return __libc_malloc(size);
+}
+
+__attribute__((visibility("default"))) void *calloc(size_t n, size_t size)
+{
+	g_allocs++;
+	return __libc_calloc(n, size);
+}
+
+__attribute__((visibility("default"))) void *realloc(void *p, size_t size)
+{
+	g_allocs++;
+	return __libc_realloc(p, size);
+}
+#endif
 
 #define T_NOW    1700000000
 #define VALIDITY (10 * 86400) /* signatures: T_NOW - 1 h .. T_NOW + 10 d */
@@ -697,6 +739,71 @@ static void test_new_version(void **state)
 	free(q);
 }
 
+/* After the first answer (the resolver's scratch, its read transactions),
+ * answers from the mirror allocate nothing: names, NSEC3 hashes and the
+ * payload live on the stack, in the scratch and in the LMDB map. */
+static void test_no_allocation(void **state)
+{
+#ifdef OST_TEST_ASAN
+	(void)state;
+	skip();
+#else
+	struct env *e = *state;
+	/* NXDOMAIN, NODATA, an RRset and apex data in each zone. */
+	static const struct question qs[] = {
+		{"nosuch-1.", LDNS_RR_TYPE_A, EX_FAST}, {"x.y.nosuch-2.", LDNS_RR_TYPE_A, EX_FAST},
+		{"zz-3.", LDNS_RR_TYPE_TXT, EX_FAST},   {"www.", LDNS_RR_TYPE_MX, EX_FAST},
+		{"b.c.", LDNS_RR_TYPE_A, EX_FAST},      {"www.", LDNS_RR_TYPE_A, EX_FAST},
+		{"insec.", LDNS_RR_TYPE_DS, EX_FAST},   {"", LDNS_RR_TYPE_DNSKEY, EX_FAST},
+	};
+	enum {
+		NQ = sizeof(qs) / sizeof(qs[0])
+	};
+	ldns_rdf *rn[ZK_COUNT][NQ];
+	uint8_t *qw[ZK_COUNT][NQ];
+	size_t qlen[ZK_COUNT][NQ];
+	for (int z = 0; z < ZK_COUNT; z++) {
+		for (size_t i = 0; i < NQ; i++) {
+			char name[300];
+			snprintf(name, sizeof(name), "%s%s", qs[i].label, zone_names[z]);
+			rn[z][i] = ldns_dname_new_frm_str(name);
+			qw[z][i] = make_query(name, qs[i].type, true, false, &qlen[z][i]);
+		}
+	}
+	uint8_t buf[4096];
+	/* A second after the imports: read transactions begun now are kept
+	 * (one begun in the second of a commit is begun again). */
+	fake_clock_set_wall(&e->clk, ost_clock_wall_s(&e->clk.clock) + 1);
+	for (int round = 0; round < 2; round++) {
+		unsigned long before = g_allocs;
+		for (int z = 0; z < ZK_COUNT; z++) {
+			for (size_t i = 0; i < NQ; i++) {
+				struct ost_cache_entry ent;
+				size_t len = 0;
+				assert_int_equal(ost_mirror_answer(e->r, ldns_rdf_data(rn[z][i]),
+								   ldns_rdf_size(rn[z][i]),
+								   qs[i].type, LDNS_RR_CLASS_IN,
+								   &ent),
+						 0);
+				assert_int_equal(ost_msg_to_wire(&ent, qw[z][i], qlen[z][i],
+								 ent.stored_at, false, 1232, buf,
+								 sizeof(buf), &len),
+						 0);
+			}
+		}
+		/* round 0 allocates the scratch and the read transactions */
+		if (round == 1)
+			assert_int_equal(g_allocs - before, 0);
+	}
+	for (int z = 0; z < ZK_COUNT; z++) {
+		for (size_t i = 0; i < NQ; i++) {
+			ldns_rdf_deep_free(rn[z][i]);
+			free(qw[z][i]);
+		}
+	}
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +814,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pass_unusable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pass_unanchored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_allocation, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
