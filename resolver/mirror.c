@@ -546,7 +546,8 @@ static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_sta
  * itself a few lookups). It is begun again as soon as the mirror's data
  * changed after it was begun (ost_mirror_is_outdated(), the rule cached
  * copies obey): a commit in the same second counts as later, so no question
- * is answered from a version older than the current one. The store is
+ * is answered from a version older than the current one; and when the
+ * status shows another store generation than it had then. The store is
  * opened with MDB_NOTLS, so one thread may hold several. An open transaction
  * pins its version's pages until the next question after a change.
  */
@@ -559,6 +560,7 @@ struct snap_zone {
 	struct ost_mirror_zone_status st; /* as last read */
 	struct ost_zone_rtxn *txn;        /* the read transaction, or NULL */
 	int64_t txn_at;                   /* wall s when it was begun */
+	uint64_t txn_gen;                 /* the store generation @p st had then */
 };
 
 struct ost_mirror_snap {
@@ -643,7 +645,11 @@ int ost_mirror_rtxn(struct ost_resolver *r, const struct ost_mpick *pk, struct o
 	if (!s || pk->index >= s->n)
 		return -ENOENT;
 	struct snap_zone *z = &s->z[pk->index];
-	if (z->txn && ost_mirror_is_outdated(r->cfg.mirror, z->txn_at)) {
+	/* The generation too: a wall clock stepped back would keep a commit
+	 * "older" than the transaction; the status (re-read at least every
+	 * SNAP_MS) still shows the new version. */
+	if (z->txn && (ost_mirror_is_outdated(r->cfg.mirror, z->txn_at) ||
+		       z->txn_gen != z->st.meta.generation)) {
 		ost_zone_rtxn_end(z->txn);
 		z->txn = NULL;
 	}
@@ -656,6 +662,7 @@ int ost_mirror_rtxn(struct ost_resolver *r, const struct ost_mpick *pk, struct o
 			return rc;
 		}
 		z->txn_at = at;
+		z->txn_gen = z->st.meta.generation;
 	}
 	*out = z->txn;
 	return 0;

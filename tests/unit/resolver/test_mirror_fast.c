@@ -739,6 +739,30 @@ static void test_new_version(void **state)
 	free(q);
 }
 
+/* The wall clock steps back, then a new version is committed: it is "older"
+ * than the kept read transaction, yet the next question sees it. */
+static void test_new_version_clock_back(void **state)
+{
+	struct env *e = *state;
+	fake_clock_set_wall(&e->clk, T_NOW + 10);
+	assert_true(fast_answers(e, "www.n3.", LDNS_RR_TYPE_A)); /* begins the transaction */
+	size_t qlen = 0;
+	uint8_t *q = make_query("new.n3.", LDNS_RR_TYPE_A, true, false, &qlen);
+	struct ost_cache_entry ent;
+	ldns_pkt *p = fast_reply(e, "new.n3.", LDNS_RR_TYPE_A, q, qlen, &ent);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	fake_clock_set_wall(&e->clk, T_NOW + 5);
+	import(e, ZK_NSEC3, 2);
+	p = fast_reply(e, "new.n3.", LDNS_RR_TYPE_A, q, qlen, &ent);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 2);
+	ldns_pkt_free(p);
+	free(q);
+}
+
 /* After the first answer (the resolver's scratch, its read transactions),
  * answers from the mirror allocate nothing: names, NSEC3 hashes and the
  * payload live on the stack, in the scratch and in the LMDB map. */
@@ -814,6 +838,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pass_unusable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pass_unanchored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_version_clock_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_allocation, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
