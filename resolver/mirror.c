@@ -32,6 +32,17 @@
  * any answer, with TTLs cut to the mirror's deadline and horizon
  * (stash.c), so repeated questions take the server's hit path; copies made
  * from an older version are bypassed (ost_mirror_changed_at()).
+ *
+ * Faster still: final answers (an RRset, NODATA, NXDOMAIN, a DS at a cut)
+ * mostly never reach the engine. The server's mirror fast path
+ * (mirror_fast.c) makes them with the same pieces, which live here: the
+ * zone choice and its usability (ost_mirror_pick()), the anchoring
+ * (ost_mirror_anchored()), the read transaction kept per zone
+ * (ost_mirror_rtxn()) and the builder of the authoritative reply
+ * (ost_mirror_build()), which hands each RRset to an emitter: ldns records
+ * in a packet for the iterator here, payload records there. The builder
+ * allocates nothing: names are stack rdfs over wire bytes, NSEC3 hashes are
+ * computed with ldns's SHA-1 into stack buffers.
  */
 #include <errno.h>
 #include <stdio.h>
