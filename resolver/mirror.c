@@ -559,8 +559,10 @@ static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_sta
  * copies obey): a commit in the same second counts as later, so no question
  * is answered from a version older than the current one; and when the
  * status shows another store generation than it had then. The store is
- * opened with MDB_NOTLS, so one thread may hold several. An open transaction
- * pins its version's pages until the next question after a change.
+ * opened with MDB_NOTLS, so one thread may hold several. A transaction on a
+ * replaced version pins that version's pages until it ends: the first
+ * question to the mirror after the change ends it (snap_get()), whatever
+ * its zone; a worker that gets none keeps it until it does.
  */
 #define SNAP_MS 1000
 
@@ -595,6 +597,18 @@ void ost_mirror_snap_free(struct ost_resolver *r)
 	r->msnap = NULL;
 }
 
+/*
+ * Is the kept read transaction of @p z on the current version? Not when the
+ * mirror's data changed since it was begun (a commit in the same second
+ * counts as later), nor when the status shows another store generation than
+ * it had then (a wall clock stepped back would keep a commit "older" than
+ * the transaction; the status is re-read at least every SNAP_MS).
+ */
+static bool txn_current(const struct ost_mirror *m, const struct snap_zone *z)
+{
+	return !ost_mirror_is_outdated(m, z->txn_at) && z->txn_gen == z->st.meta.generation;
+}
+
 static struct ost_mirror_snap *snap_get(struct ost_resolver *r)
 {
 	struct ost_mirror *m = r->cfg.mirror;
@@ -618,6 +632,12 @@ static struct ost_mirror_snap *snap_get(struct ost_resolver *r)
 		if (z->has_status && !z->name &&
 		    ldns_str2rdf_dname(&z->name, z->st.name) == LDNS_STATUS_OK)
 			z->labels = ldns_dname_label_count(z->name);
+		/* A transaction on a replaced version pins its pages (the store
+		 * cannot reuse them): ended now, not at the zone's next question. */
+		if (z->txn && !txn_current(m, z)) {
+			ost_zone_rtxn_end(z->txn);
+			z->txn = NULL;
+		}
 	}
 	s->taken_ms = now;
 	s->changed_at = changed;
@@ -656,11 +676,7 @@ int ost_mirror_rtxn(struct ost_resolver *r, const struct ost_mpick *pk, struct o
 	if (!s || pk->index >= s->n)
 		return -ENOENT;
 	struct snap_zone *z = &s->z[pk->index];
-	/* The generation too: a wall clock stepped back would keep a commit
-	 * "older" than the transaction; the status (re-read at least every
-	 * SNAP_MS) still shows the new version. */
-	if (z->txn && (ost_mirror_is_outdated(r->cfg.mirror, z->txn_at) ||
-		       z->txn_gen != z->st.meta.generation)) {
+	if (z->txn && !txn_current(r->cfg.mirror, z)) {
 		ost_zone_rtxn_end(z->txn);
 		z->txn = NULL;
 	}
