@@ -292,7 +292,8 @@ static int teardown(void **state)
 	ost_zone_store_close(e->store);
 	ost_ta_store_free(e->ta);
 	for (int k = 0; k < ZK_COUNT; k++) {
-		signer_deinit(&e->sg[k]);
+		if (e->sg[k].keys)
+			signer_deinit(&e->sg[k]);
 		ldns_rr_list_deep_free(e->anchors[k]);
 	}
 	fake_clock_deinit(&e->clk);
@@ -303,6 +304,9 @@ static int teardown(void **state)
 }
 
 /* ---- the two paths ---- */
+
+/* Both replies as over TCP (no truncation). */
+static bool g_tcp;
 
 static uint8_t *make_query(const char *name, uint16_t type, bool do_bit, bool cd, size_t *len)
 {
@@ -323,7 +327,7 @@ static void on_result(const struct ost_result *res, void *arg)
 {
 	struct env *e = arg;
 	e->calls++;
-	assert_int_equal(ost_result_to_wire(res, e->query, e->qlen, false, 1232, e->wire,
+	assert_int_equal(ost_result_to_wire(res, e->query, e->qlen, g_tcp, 1232, e->wire,
 					    sizeof(e->wire), &e->wlen),
 			 0);
 }
@@ -362,7 +366,7 @@ static ldns_pkt *fast_reply(struct env *e, const char *name, uint16_t type, cons
 	assert_int_equal(rc, 0);
 	uint8_t buf[65535];
 	size_t len = 0;
-	assert_int_equal(ost_msg_to_wire(ent, query, qlen, ost_clock_wall_s(&e->clk.clock), false,
+	assert_int_equal(ost_msg_to_wire(ent, query, qlen, ost_clock_wall_s(&e->clk.clock), g_tcp,
 					 1232, buf, sizeof(buf), &len),
 			 0);
 	ldns_pkt *p = NULL;
@@ -828,6 +832,82 @@ static void test_no_allocation(void **state)
 #endif
 }
 
+/* ---- the re-signed 2021 root zone (shared test data) ---- */
+
+#define T_ROOT 1612137600 /* its signatures are valid */
+
+static int setup_root(void **state)
+{
+	const char *path = OST_TESTDATA "/zonemd/44-root-zone/root.zone.hashed";
+	FILE *f = fopen(path, "r");
+	if (!f)
+		skip();
+	fclose(f);
+	struct env *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/ost-mfast-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	fake_clock_init(&e->clk, T_ROOT);
+	fake_clock_set_wall(&e->clk, T_ROOT - 1000);
+	fake_net_init(&e->net, &e->clk);
+	struct ost_zone_store_opts o = {.path = e->dir, .map_size = 256u << 20};
+	assert_int_equal(ost_zone_store_open(&o, &e->store), 0);
+	assert_int_equal(ost_mirror_new(e->store, &e->clk.clock, &e->m), 0);
+	FILE *af = fopen(OST_TESTDATA "/zonemd/44-root-zone/Keys/K.+008+21544.ds", "r");
+	assert_non_null(af);
+	ldns_rr *ds = NULL;
+	assert_int_equal(ldns_rr_new_frm_fp(&ds, af, NULL, NULL, NULL), LDNS_STATUS_OK);
+	fclose(af);
+	e->anchors[0] = ldns_rr_list_new();
+	ldns_rr_list_push_rr(e->anchors[0], ds);
+	struct ost_mirror_zone_config zc = {.name = ".", .anchors = e->anchors[0]};
+	assert_int_equal(ost_mirror_add_zone(e->m, &zc), 0);
+	struct ost_zone_verify_result res;
+	assert_int_equal(ost_mirror_import_file(e->m, ".", path, &res), 0);
+	assert_int_equal(ost_ta_store_new(&e->ta), 0);
+	assert_int_equal(ost_ta_add_rr(e->ta, ds), 0);
+	resolver_new(e, true);
+	*state = e;
+	return 0;
+}
+
+/* The real root (NSEC, RSA): TLD DS (secure and insecure delegations),
+ * NXDOMAIN, apex data, referrals; over TCP, where neither renderer
+ * truncates (the hit path's renderer does not compress names, so near the
+ * UDP limit it may set TC where the engine's reply still fits). */
+static void test_root_zone(void **state)
+{
+	struct env *e = *state;
+	struct tally t = {0};
+	static const struct question qs[] = {
+		{"com.", LDNS_RR_TYPE_DS, EX_FAST},
+		{"ru.", LDNS_RR_TYPE_DS, EX_FAST},
+		{"org.", LDNS_RR_TYPE_DS, EX_FAST},
+		{"aaa.", LDNS_RR_TYPE_DS, EX_FAST},
+		{"zw.", LDNS_RR_TYPE_DS, EX_FAST},
+		{"nosuchtld-ostrov.", LDNS_RR_TYPE_DS, EX_FAST},
+		{"www.nosuchtld-ostrov.", LDNS_RR_TYPE_A, EX_FAST},
+		{"zzzzzz.", LDNS_RR_TYPE_A, EX_FAST},
+		{"0.", LDNS_RR_TYPE_AAAA, EX_FAST},
+		{".", LDNS_RR_TYPE_SOA, EX_FAST},
+		{".", LDNS_RR_TYPE_NS, EX_FAST},
+		{".", LDNS_RR_TYPE_DNSKEY, EX_FAST},
+		{".", LDNS_RR_TYPE_ZONEMD, EX_FAST},
+		{".", LDNS_RR_TYPE_TXT, EX_FAST},
+		{"a.root-servers.net.", LDNS_RR_TYPE_A, EX_PASS}, /* below net. */
+		{"www.example.com.", LDNS_RR_TYPE_A, EX_PASS},
+		{"com.", LDNS_RR_TYPE_NS, EX_PASS},
+	};
+	g_tcp = true;
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		compare(e, qs[i].label, qs[i].type, true, false, qs[i].ex, &t);
+		compare(e, qs[i].label, qs[i].type, false, false, qs[i].ex, &t);
+	}
+	g_tcp = false;
+	assert_int_equal(t.fast, 2 * 14);
+	assert_int_equal(t.insecure, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +920,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_version_clock_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_allocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_zone, setup_root, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
