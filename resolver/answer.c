@@ -20,8 +20,10 @@
  *   RDLENGTH, RDATA) at its descriptor's offset from the start of this block
  *
  * The descriptors let the hit path skip DNSSEC records for DO=0 clients and
- * find each TTL (at offset + owner_len + 4) without parsing a name. Records
- * are stored uncompressed so they can be copied after any question.
+ * find each record's fixed part (TTL at offset + owner_len + 4) without
+ * parsing a name. Records are stored uncompressed so they can follow any
+ * question; ost_msg_to_wire() compresses their owner names against the
+ * question and the owners before them as it copies them.
  */
 #include <errno.h>
 #include <string.h>
@@ -329,6 +331,8 @@ struct hit_query {
 	bool edns;         /* an OPT record was present */
 	bool do_bit;       /* its DO flag */
 	uint16_t udp_size; /* its payload size */
+	uint8_t nlab;      /* labels of the question name, the root not counted */
+	uint8_t lab[128];  /* where each starts, from the start of the name */
 };
 
 /* The documented exception to "parse with ldns": a zero-allocation parser of
@@ -344,9 +348,11 @@ static int parse_hit_query(const uint8_t *q, size_t qlen, struct hit_query *hq)
 	if (qd != 1 || an != 0 || ns != 0 || ar > 1 || (q[2] & 0x80))
 		return OST_EMALFORMED;
 	size_t pos = LDNS_HEADER_SIZE;
+	hq->nlab = 0;
 	while (pos < qlen && q[pos] != 0) {
-		if (q[pos] & 0xc0)
+		if (q[pos] & 0xc0 || pos + 1 - LDNS_HEADER_SIZE > 255)
 			return OST_EMALFORMED;
+		hq->lab[hq->nlab++] = (uint8_t)(pos - LDNS_HEADER_SIZE);
 		pos += 1 + q[pos];
 	}
 	if (pos >= qlen || pos + 1 - LDNS_HEADER_SIZE > 255)
@@ -371,6 +377,115 @@ static int parse_hit_query(const uint8_t *q, size_t qlen, struct hit_query *hq)
 		hq->edns = true;
 		hq->udp_size = ldns_read_uint16(q + pos + 3);
 		hq->do_bit = (q[pos + 7] & 0x80) != 0;
+	}
+	return 0;
+}
+
+/* Owner-name compression (RFC 1035 §4.1.4) on the hit path. Records are
+ * stored with their owners in full so they can follow any question; the reply
+ * is compressed here as the engine's own (ldns) replies are, so a cached DO=1
+ * answer is no larger than the first one and fits the client's limit as that
+ * did (RFC 9715's 1232 bytes, for one). Only owners are compressed: RDATA is
+ * copied as stored (RFC 3597 §4; an RRSIG's signer name must not be, RFC 4034
+ * §3.1.7). A pointer goes to the longest label suffix of the question name
+ * the owner shares (the question is written first, at offset 12), or to an
+ * identical owner written a few records earlier (an RRset's RRSIGs follow it,
+ * NSEC and NSEC3 proofs repeat owners); nothing is allocated and each owner
+ * costs one walk over its labels. */
+
+/** Owners remembered per reply for exact reuse. */
+#define OWNER_MEMO 4
+
+/* One owner already written in this reply. */
+struct owner_memo {
+	const uint8_t *name; /* the stored owner, in the payload */
+	size_t len;          /* its length */
+	uint16_t ptr;        /* the compression pointer to it in the reply */
+};
+
+/* How one owner is written: its first @p prefix bytes as stored, then the
+ * pointer @p ptr; or the whole name when @p ptr is 0. */
+struct owner_enc {
+	size_t prefix; /* bytes of labels copied before the pointer */
+	uint16_t ptr;  /* 0xc000 | offset, or 0 for no pointer */
+	bool is_memo;  /* a pointer to an owner written before */
+};
+
+static inline uint8_t fold(uint8_t c)
+{
+	return (uint8_t)((unsigned)(c - 'A') < 26u ? c + 32 : c);
+}
+
+/* Two labels (length byte first) without case (RFC 4343). */
+static inline bool label_eq(const uint8_t *a, const uint8_t *b)
+{
+	if (a[0] != b[0])
+		return false;
+	for (size_t i = 1; i <= a[0]; i++)
+		if (fold(a[i]) != fold(b[i]))
+			return false;
+	return true;
+}
+
+/* Choose the encoding of a stored owner. @p qn is the question name as the
+ * reply carries it (at offset LDNS_HEADER_SIZE). The owner bytes come from
+ * the cache file, so they are checked to be one uncompressed name of
+ * exactly @p len bytes before any label of theirs is copied or pointed past.
+ * @return 0 or OST_EMALFORMED */
+static int encode_owner(const uint8_t *owner, size_t len, const uint8_t *qn,
+			const struct hit_query *hq, const struct owner_memo *memo, unsigned n_memo,
+			struct owner_enc *enc)
+{
+	enc->is_memo = false;
+	if (len == 1 && owner[0] == 0) {
+		enc->prefix = 1; /* the root: shorter than any pointer */
+		enc->ptr = 0;
+		return 0;
+	}
+	for (unsigned k = 0; k < n_memo; k++) {
+		if (memo[k].len == len && memcmp(memo[k].name, owner, len) == 0) {
+			enc->prefix = 0;
+			enc->ptr = memo[k].ptr;
+			enc->is_memo = true;
+			return 0;
+		}
+	}
+	/* The common case: the owner is the question name (all its labels
+	 * and their lengths match, so it is a valid name too). */
+	if (len == hq->qname_len) {
+		size_t i = 0;
+		while (i < len && fold(owner[i]) == fold(qn[i]))
+			i++;
+		if (i == len) {
+			enc->prefix = 0;
+			enc->ptr = 0xc000 | LDNS_HEADER_SIZE;
+			return 0;
+		}
+	}
+	uint8_t lab[128];
+	unsigned n = 0;
+	size_t pos = 0;
+	while (pos < len && owner[pos] != 0) {
+		if ((owner[pos] & 0xc0) || n >= sizeof(lab))
+			return OST_EMALFORMED;
+		lab[n++] = (uint8_t)pos;
+		pos += 1u + owner[pos];
+	}
+	if (pos + 1 != len)
+		return OST_EMALFORMED;
+	/* Labels match from the right: owner labels [i, n) equal question
+	 * labels [j, nlab) (a name's suffixes are its trailing labels). */
+	unsigned i = n, j = hq->nlab;
+	while (i > 0 && j > 0 && label_eq(owner + lab[i - 1], qn + hq->lab[j - 1])) {
+		i--;
+		j--;
+	}
+	if (i == n) {
+		enc->prefix = len; /* nothing but the root in common */
+		enc->ptr = 0;
+	} else {
+		enc->prefix = lab[i];
+		enc->ptr = (uint16_t)(0xc000 | (LDNS_HEADER_SIZE + hq->lab[j]));
 	}
 	return 0;
 }
@@ -423,6 +538,8 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 	size_t pos = hq.qend;
 	uint16_t counts[3] = {0, 0, 0};
 	bool truncated = false;
+	struct owner_memo memo[OWNER_MEMO];
+	unsigned n_memo = 0, next_memo = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		const uint8_t *d = p + l.desc_at + i * OST_MSG_DESC_LEN;
 		size_t off = get16(d), rl = get16(d + 2);
@@ -432,15 +549,35 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 			return OST_EMALFORMED;
 		if (!keep_rr(type, hq.qtype, hq.do_bit))
 			continue;
-		if (pos + rl + opt_len > limit) {
+		const uint8_t *rec = p + l.recs_at + off;
+		struct owner_enc enc;
+		if (encode_owner(rec, owner_len, buf + LDNS_HEADER_SIZE, &hq, memo, n_memo, &enc) !=
+		    0)
+			return OST_EMALFORMED;
+		size_t wl = enc.prefix + (enc.ptr ? 2 : 0); /* the owner as written */
+		if (pos + wl + (rl - owner_len) + opt_len > limit) {
 			truncated = true;
 			break;
 		}
-		memcpy(buf + pos, p + l.recs_at + off, rl);
-		uint8_t *ttlp = buf + pos + owner_len + 4;
+		/* Remember a new owner where a pointer can reach it (RFC 1035
+		 * §4.1.4: 14-bit offsets); a bare pointer is remembered as is. */
+		if (!enc.is_memo && owner_len > 1 && (enc.prefix == 0 || pos < 0x4000)) {
+			memo[next_memo].name = rec;
+			memo[next_memo].len = owner_len;
+			memo[next_memo].ptr = enc.prefix ? (uint16_t)(0xc000 | pos) : enc.ptr;
+			next_memo = (next_memo + 1) % OWNER_MEMO;
+			if (n_memo < OWNER_MEMO)
+				n_memo++;
+		}
+		memcpy(buf + pos, rec, enc.prefix);
+		if (enc.ptr)
+			ldns_write_uint16(buf + pos + enc.prefix, enc.ptr);
+		pos += wl;
+		memcpy(buf + pos, rec + owner_len, rl - owner_len);
+		uint8_t *ttlp = buf + pos + 4;
 		uint32_t ttl = ldns_read_uint32(ttlp);
 		ldns_write_uint32(ttlp, ttl > elapsed ? ttl - elapsed : 0);
-		pos += rl;
+		pos += rl - owner_len;
 		counts[sec]++;
 	}
 	if (truncated) {
