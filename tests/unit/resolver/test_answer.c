@@ -458,6 +458,291 @@ static void test_msg_truncation_and_negative(void **state)
 	ost_arena_deinit(&m.arena);
 }
 
+/* ---- owner-name compression on the hit path ---- */
+
+/* Compare one section of a hit reply with the records it must carry: those
+ * of @p text that a client with @p do_bit gets for @p qtype, in order, with
+ * the same owner (without case, RFC 4343: a pointer into the question takes
+ * the client's spelling), type, class and RDATA bytes, and the TTL counted
+ * down by @p elapsed (a negative answer's SOA lives min(TTL, MINIMUM)).
+ * @return the uncompressed wire size of the records expected */
+static size_t check_section(const ldns_rr_list *got, const char *text, uint16_t qtype, bool do_bit,
+			    uint32_t elapsed, bool is_auth)
+{
+	ldns_rr_list *want = fake_rrs(text ? text : "");
+	size_t k = 0, size = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(want); i++) {
+		const ldns_rr *w = ldns_rr_list_rr(want, i);
+		uint16_t t = ldns_rr_get_type(w);
+		if (!do_bit && t != qtype &&
+		    (t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3))
+			continue;
+		assert_true(k < ldns_rr_list_rr_count(got));
+		const ldns_rr *g = ldns_rr_list_rr(got, k++);
+		assert_int_equal(ldns_dname_compare(ldns_rr_owner(g), ldns_rr_owner(w)), 0);
+		assert_int_equal(ldns_rr_get_type(g), t);
+		assert_int_equal(ldns_rr_get_class(g), ldns_rr_get_class(w));
+		uint32_t ttl = ldns_rr_ttl(w);
+		if (is_auth && t == LDNS_RR_TYPE_SOA) {
+			uint32_t min = ldns_rdf2native_int32(ldns_rr_rdf(w, 6));
+			ttl = min < ttl ? min : ttl;
+		}
+		assert_int_equal(ldns_rr_ttl(g), ttl - elapsed);
+		assert_int_equal(ldns_rr_rd_count(g), ldns_rr_rd_count(w));
+		for (size_t r = 0; r < ldns_rr_rd_count(w); r++) {
+			const ldns_rdf *a = ldns_rr_rdf(g, r), *b = ldns_rr_rdf(w, r);
+			assert_int_equal(ldns_rdf_size(a), ldns_rdf_size(b));
+			assert_memory_equal(ldns_rdf_data(a), ldns_rdf_data(b), ldns_rdf_size(b));
+		}
+		size += ldns_rr_uncompressed_size(w);
+	}
+	assert_int_equal(k, ldns_rr_list_rr_count(got));
+	ldns_rr_list_deep_free(want);
+	return size;
+}
+
+/* Render the entry of @p m for @p qname (its spelling) and check the reply
+ * against @p an / @p ns (see check_section()). @return the reply's length;
+ * @p unc receives the length the reply had with owners in full. */
+static size_t check_hit(struct msg_fixture *m, const char *qname, uint16_t qtype, bool do_bit,
+			bool is_tcp, uint32_t elapsed, const char *an, const char *ns, size_t *unc)
+{
+	size_t qlen, len = 0;
+	uint8_t *q = make_query(
+		qname, qtype,
+		(struct query_opts){.id = 77, .edns = true, .do_bit = do_bit, .udp_size = 1232},
+		&qlen);
+	static uint8_t buf[65535];
+	assert_int_equal(ost_msg_to_wire(&m->e, q, qlen, 1000 + elapsed, is_tcp, 1232, buf,
+					 sizeof(buf), &len),
+			 0);
+	ldns_pkt *p = parse(buf, len);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_id(p), 77);
+	char *qn = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)));
+	assert_string_equal(qn, qname);
+	free(qn);
+	/* The old renderer: header, question and OPT as now, records whole. */
+	*unc = qlen + check_section(ldns_pkt_answer(p), an, qtype, do_bit, elapsed, false) +
+	       check_section(ldns_pkt_authority(p), ns, qtype, do_bit, elapsed, true);
+	assert_int_equal(ldns_pkt_arcount(p), 0);
+	assert_true(ldns_pkt_edns(p));
+	assert_int_equal(ldns_pkt_edns_do(p), do_bit);
+	ldns_pkt_free(p);
+	free(q);
+	return len;
+}
+
+/* Owners equal to, under, above, beside and unrelated to the question, in
+ * several spellings of the question, DO=0 and DO=1. */
+static void test_msg_compress_owners(void **state)
+{
+	(void)state;
+	const char *an = "www.example.ru. 300 IN CNAME web.example.ru.\n"
+			 "www.example.ru. 300 IN RRSIG CNAME 13 3 300 20300101000000 "
+			 "20200101000000 1 example.ru. AAAA\n"
+			 "Www.Example.RU. 300 IN TXT \"stored in capitals\"\n"
+			 "web.example.ru. 200 IN A 127.53.8.8\n"
+			 "web.example.ru. 200 IN RRSIG A 13 3 200 20300101000000 20200101000000 1 "
+			 "example.ru. AAAA\n"
+			 "a.b.www.example.ru. 300 IN TXT \"under\"\n"
+			 "a.b.c.d.e.f.g.h.i.j.www.example.ru. 300 IN TXT \"deep\"\n";
+	const char *ns = "example.ru. 300 IN NS ns1.example.ru.\n"
+			 "example.ru. 300 IN RRSIG NS 13 2 300 20300101000000 20200101000000 1 "
+			 "example.ru. AAAA\n"
+			 "ru. 300 IN NS a.dns.ru.\n"
+			 "xwww.example.ru. 300 IN A 127.0.0.2\n"
+			 "ru.example. 300 IN A 127.0.0.3\n"
+			 "example.com. 300 IN A 127.0.0.4\n"
+			 "example.com. 300 IN AAAA ::1\n"
+			 ". 300 IN NS a.root-servers.net.\n"
+			 "www.example.ru.example.com. 300 IN A 127.0.0.5\n"
+			 "sub.example.com. 300 IN A 127.0.0.6\n"
+			 "example.ru. 300 IN SOA ns1.example.ru. h.example.ru. 1 1800 900 604800 "
+			 "300\n"
+			 "web.example.ru. 200 IN NSEC x.example.ru. A RRSIG NSEC\n"
+			 "example.com. 300 IN TXT \"after the ring moved on\"\n";
+	struct msg_fixture m;
+	msg_make(&m, "www.example.ru.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, ns);
+	const char *spellings[] = {"www.example.ru.", "WWW.EXAMPLE.RU.", "wWw.ExAmPlE.rU."};
+	for (size_t i = 0; i < 3; i++) {
+		for (int do_bit = 0; do_bit <= 1; do_bit++) {
+			size_t unc;
+			size_t len = check_hit(&m, spellings[i], LDNS_RR_TYPE_A, do_bit, false,
+					       (uint32_t)(17 * i), an, ns, &unc);
+			assert_true(len < unc);
+		}
+	}
+	ost_arena_deinit(&m.arena);
+}
+
+/* The exact bytes each kind of owner costs (so a renderer that compressed
+ * less, or pointed wrongly, fails): the question name itself 2, "a.b" under
+ * it 4 + 2, the zone above it 2, an unrelated name in full once then 2. */
+static void test_msg_compress_sizes(void **state)
+{
+	(void)state;
+	const char *an = "www.example.ru. 300 IN A 127.53.8.8\n"
+			 "www.example.ru. 300 IN A 127.53.8.9\n";
+	const char *ns = "a.b.www.example.ru. 300 IN TXT \"x\"\n"
+			 "example.ru. 300 IN NS ns1.example.ru.\n"
+			 "ru. 300 IN NS a.dns.ru.\n"
+			 "other.net. 300 IN A 127.0.0.1\n"
+			 "other.net. 300 IN AAAA ::1\n"
+			 "c.other.net. 300 IN A 127.0.0.1\n";
+	struct msg_fixture m;
+	msg_make(&m, "www.example.ru.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, ns);
+	size_t unc;
+	size_t len =
+		check_hit(&m, "WWW.example.RU.", LDNS_RR_TYPE_A, false, false, 5, an, ns, &unc);
+	/* Stored owner lengths: www.example.ru. 16, a.b.www.example.ru. 20,
+	 * example.ru. 12, ru. 4, other.net. 11, c.other.net. 13. */
+	size_t saved = 2 * (16 - 2) + (20 - 6) + (12 - 2) + (4 - 2) + 0 + (11 - 2) + 0;
+	assert_int_equal(len, unc - saved);
+	ost_arena_deinit(&m.arena);
+}
+
+/* The base64 of @p n zero bytes (a signature of that size), in @p out. */
+static void zero_b64(size_t n, char *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i + 3 <= n; i += 3, k += 4)
+		memcpy(out + k, "AAAA", 4);
+	if (n % 3 == 1)
+		memcpy(out + k, "AA==", 4), k += 4;
+	else if (n % 3 == 2)
+		memcpy(out + k, "AAA=", 4), k += 4;
+	out[k] = 0;
+}
+
+/* An NSEC3 NXDOMAIN signed with RSA-2048 (256-byte signatures): SOA, two
+ * NSEC3 and their RRSIGs is 1322 bytes with owners in full, over the 1232 a
+ * client offers (RFC 9715), so the old renderer sent TC=1 (a TCP retry); the
+ * compressed reply fits, as the engine's own did. */
+static void test_msg_compress_fits(void **state)
+{
+	(void)state;
+	char sig[400], ns[4096];
+	zero_b64(256, sig);
+	snprintf(ns, sizeof(ns),
+		 "example.ru. 300 IN SOA ns1.example.ru. hostmaster.example.ru. 1 1800 900 "
+		 "604800 300\n"
+		 "example.ru. 300 IN RRSIG SOA 8 2 300 20300101000000 20200101000000 1 "
+		 "example.ru. %s\n"
+		 "0123456789abcdefghijklmnopqrstuv.example.ru. 300 IN NSEC3 1 1 0 aabbccdd "
+		 "123456789abcdefghijklmnopqrstuv0 A RRSIG\n"
+		 "0123456789abcdefghijklmnopqrstuv.example.ru. 300 IN RRSIG NSEC3 8 3 300 "
+		 "20300101000000 20200101000000 1 example.ru. %s\n"
+		 "k123456789abcdefghijklmnopqrstuv.example.ru. 300 IN NSEC3 1 1 0 aabbccdd "
+		 "m123456789abcdefghijklmnopqrstuv NS SOA RRSIG DNSKEY NSEC3PARAM\n"
+		 "k123456789abcdefghijklmnopqrstuv.example.ru. 300 IN RRSIG NSEC3 8 3 300 "
+		 "20300101000000 20200101000000 1 example.ru. %s\n",
+		 sig, sig, sig);
+	struct msg_fixture m;
+	msg_make(&m, "nonexistent-name.example.ru.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL, ns);
+	size_t unc;
+	size_t len = check_hit(&m, "NonExistent-Name.example.ru.", LDNS_RR_TYPE_A, true, false, 30,
+			       NULL, ns, &unc);
+	assert_true(unc > 1232);
+	assert_true(len <= 1232);
+	ost_arena_deinit(&m.arena);
+}
+
+/* A reply that does not fit even compressed is still TC=1 with no records,
+ * and a large TCP reply (owners past the 14-bit pointer range) parses. */
+static void test_msg_compress_limits(void **state)
+{
+	(void)state;
+	size_t cap = 65536, used = 0;
+	char *big = malloc(cap);
+	assert_non_null(big);
+	for (int i = 0; i < 300; i++)
+		used += (size_t)snprintf(big + used, cap - used,
+					 "x.other.net. 300 IN TXT \"record %03d "
+					 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n",
+					 i);
+	snprintf(big + used, cap - used,
+		 "late.other.net. 300 IN TXT \"first written past 16 KiB\"\n"
+		 "late.other.net. 300 IN TXT \"again\"\n"
+		 "x.other.net. 300 IN TXT \"the first owner again\"\n"
+		 "big.example.ru. 300 IN TXT \"the question\"\n");
+	struct msg_fixture m;
+	msg_make(&m, "big.example.ru.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, big, NULL);
+	size_t unc;
+	size_t len =
+		check_hit(&m, "Big.Example.Ru.", LDNS_RR_TYPE_TXT, false, true, 1, big, NULL, &unc);
+	assert_true(len > 0x4000);
+	assert_true(len < unc);
+
+	/* Over UDP it does not fit 1232 even compressed. */
+	size_t qlen;
+	uint8_t *q =
+		make_query("big.example.ru.", LDNS_RR_TYPE_TXT,
+			   (struct query_opts){.id = 4, .edns = true, .udp_size = 1232}, &qlen);
+	static uint8_t buf[65535];
+	assert_int_equal(ost_msg_to_wire(&m.e, q, qlen, 1001, false, 1232, buf, sizeof(buf), &len),
+			 0);
+	ldns_pkt *p = parse(buf, len);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(len, qlen);
+	ldns_pkt_free(p);
+	free(q);
+	free(big);
+	ost_arena_deinit(&m.arena);
+}
+
+/* Owners that are not one uncompressed name of exactly their stored length
+ * are refused (the payload comes from a file), never copied or pointed into. */
+static void test_msg_compress_malformed(void **state)
+{
+	(void)state;
+	struct msg_fixture m;
+	msg_make(&m, "www.example.ru.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+		 "other.net. 300 IN A 127.0.0.1\n", NULL);
+	size_t qlen, len;
+	uint8_t *q =
+		make_query("www.example.ru.", LDNS_RR_TYPE_A, (struct query_opts){.id = 1}, &qlen);
+	uint8_t buf[2048];
+	assert_int_equal(ost_msg_to_wire(&m.e, q, qlen, 1100, false, 1232, buf, sizeof(buf), &len),
+			 0);
+	/* The record is the last thing in the payload: 11-byte owner, 10
+	 * bytes of type to RDLENGTH, 4 of address. */
+	size_t rec = m.e.len - 25;
+	uint8_t *copy = malloc(m.e.len);
+	assert_non_null(copy);
+	struct {
+		size_t at;
+		uint8_t v;
+	} damage[] = {
+		{rec + 0, 0xc0}, /* a compression pointer */
+		{rec + 0, 0x40}, /* an extended label type */
+		{rec + 0, 12},   /* a label past the owner */
+		{rec + 6, 0},    /* the name ends early */
+		{rec + 10, 3},   /* no root label at its end */
+		{rec + 0, 0},    /* the root, with bytes after it */
+	};
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		memcpy(copy, m.e.data, m.e.len);
+		copy[damage[i].at] = damage[i].v;
+		struct ost_cache_entry bad = m.e;
+		bad.data = copy;
+		assert_int_equal(
+			ost_msg_to_wire(&bad, q, qlen, 1100, false, 1232, buf, sizeof(buf), &len),
+			OST_EMALFORMED);
+	}
+	/* A descriptor with an owner length of 0. */
+	memcpy(copy, m.e.data, m.e.len);
+	copy[OST_MSG_HDR_LEN + 16 + 7] = 0;
+	struct ost_cache_entry bad = m.e;
+	bad.data = copy;
+	assert_int_equal(ost_msg_to_wire(&bad, q, qlen, 1100, false, 1232, buf, sizeof(buf), &len),
+			 OST_EMALFORMED);
+	free(copy);
+	free(q);
+	ost_arena_deinit(&m.arena);
+}
+
 int answer_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +754,11 @@ int answer_tests(void)
 		cmocka_unit_test(test_msg_hit),
 		cmocka_unit_test(test_msg_refusals),
 		cmocka_unit_test(test_msg_truncation_and_negative),
+		cmocka_unit_test(test_msg_compress_owners),
+		cmocka_unit_test(test_msg_compress_sizes),
+		cmocka_unit_test(test_msg_compress_fits),
+		cmocka_unit_test(test_msg_compress_limits),
+		cmocka_unit_test(test_msg_compress_malformed),
 	};
 	return cmocka_run_group_tests_name("answer", tests, NULL, NULL);
 }
