@@ -416,22 +416,27 @@ static inline uint8_t fold(uint8_t c)
 	return (uint8_t)((unsigned)(c - 'A') < 26u ? c + 32 : c);
 }
 
-/* Two labels (length byte first) without case (RFC 4343). */
+/* Two labels (length byte first) without case (RFC 4343). Labels are short
+ * and stored names usually share their (lower) case: an inline loop that
+ * folds only differing bytes beats a memcmp call here. */
 static inline bool label_eq(const uint8_t *a, const uint8_t *b)
 {
 	if (a[0] != b[0])
 		return false;
 	for (size_t i = 1; i <= a[0]; i++)
-		if (fold(a[i]) != fold(b[i]))
+		if (a[i] != b[i] && fold(a[i]) != fold(b[i]))
 			return false;
 	return true;
 }
 
 /* Choose the encoding of a stored owner. @p qn is the question name as the
- * reply carries it (at offset LDNS_HEADER_SIZE). The owner bytes come from
- * the cache file, so they are checked to be one uncompressed name of
- * exactly @p len bytes before any label of theirs is copied or pointed past.
- * @return 0 or OST_EMALFORMED */
+ * payload stores it: it equals the client's without case, so it has the same
+ * labels at the same offsets (hq->lab), and a suffix of it found here is the
+ * same suffix of the question the reply carries at offset LDNS_HEADER_SIZE;
+ * comparing with stored bytes lets the usual all-lowercase case be a plain
+ * memcmp. The owner bytes come from the cache file, so they are checked to be
+ * one uncompressed name of exactly @p len bytes before any label of theirs
+ * is copied or pointed past. @return 0 or OST_EMALFORMED */
 static int encode_owner(const uint8_t *owner, size_t len, const uint8_t *qn,
 			const struct hit_query *hq, const struct owner_memo *memo, unsigned n_memo,
 			struct owner_enc *enc)
@@ -443,24 +448,22 @@ static int encode_owner(const uint8_t *owner, size_t len, const uint8_t *qn,
 		return 0;
 	}
 	for (unsigned k = 0; k < n_memo; k++) {
-		if (memo[k].len == len && memcmp(memo[k].name, owner, len) == 0) {
+		/* (len >= 2 here: bytes 0 and 1 tell most owners apart
+		 * without a call, NSEC3 hashes of one length too) */
+		if (memo[k].len == len && memo[k].name[1] == owner[1] &&
+		    memcmp(memo[k].name, owner, len) == 0) {
 			enc->prefix = 0;
 			enc->ptr = memo[k].ptr;
 			enc->is_memo = true;
 			return 0;
 		}
 	}
-	/* The common case: the owner is the question name (all its labels
-	 * and their lengths match, so it is a valid name too). */
-	if (len == hq->qname_len) {
-		size_t i = 0;
-		while (i < len && fold(owner[i]) == fold(qn[i]))
-			i++;
-		if (i == len) {
-			enc->prefix = 0;
-			enc->ptr = 0xc000 | LDNS_HEADER_SIZE;
-			return 0;
-		}
+	/* The common case: the owner is the question name, byte for byte
+	 * (so a valid name too). Other spellings take the walk below. */
+	if (len == hq->qname_len && memcmp(owner, qn, len) == 0) {
+		enc->prefix = 0;
+		enc->ptr = 0xc000 | LDNS_HEADER_SIZE;
+		return 0;
 	}
 	uint8_t lab[128];
 	unsigned n = 0;
@@ -511,14 +514,10 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 	/* The entry must be for this very question (names without case). */
 	if (get16(p + 4) != hq.qtype || get16(p + 6) != hq.qclass || l.qname_len != hq.qname_len)
 		return -ENOENT;
-	for (size_t i = 0; i < l.qname_len; i++) {
-		uint8_t a = p[OST_MSG_HDR_LEN + i], b = query[LDNS_HEADER_SIZE + i];
-		if (a >= 'A' && a <= 'Z')
-			a = (uint8_t)(a + 32);
-		if (b >= 'A' && b <= 'Z')
-			b = (uint8_t)(b + 32);
-		if (a != b)
-			return -ENOENT;
+	if (memcmp(p + OST_MSG_HDR_LEN, query + LDNS_HEADER_SIZE, l.qname_len) != 0) {
+		for (size_t i = 0; i < l.qname_len; i++)
+			if (fold(p[OST_MSG_HDR_LEN + i]) != fold(query[LDNS_HEADER_SIZE + i]))
+				return -ENOENT;
 	}
 	int64_t el = now_wall - e->stored_at;
 	uint32_t elapsed = el < 0 ? 0 : (el > UINT32_MAX ? UINT32_MAX : (uint32_t)el);
@@ -551,8 +550,7 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 			continue;
 		const uint8_t *rec = p + l.recs_at + off;
 		struct owner_enc enc;
-		if (encode_owner(rec, owner_len, buf + LDNS_HEADER_SIZE, &hq, memo, n_memo, &enc) !=
-		    0)
+		if (encode_owner(rec, owner_len, p + OST_MSG_HDR_LEN, &hq, memo, n_memo, &enc) != 0)
 			return OST_EMALFORMED;
 		size_t wl = enc.prefix + (enc.ptr ? 2 : 0); /* the owner as written */
 		if (pos + wl + (rl - owner_len) + opt_len > limit) {
