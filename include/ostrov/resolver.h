@@ -422,7 +422,9 @@ OST_EXPORT OST_WUR int ost_result_to_wire(const struct ost_result *res, const ui
  * The cache-hit fast path: turn a borrowed OST_CTAG_MSG entry and the client's
  * query into the response wire, with TTLs counted down by the time elapsed
  * since the entry was stored. Allocates nothing. RRSIGs are left out unless
- * the query has DO=1 (or asks for RRSIG). Falls back to TC=1 when the answer
+ * the query has DO=1 (or asks for RRSIG). Owner names are compressed
+ * (RFC 1035 §4.1.4) against the question and the owners written before them,
+ * RDATA is copied as stored. Falls back to TC=1 when the compressed answer
  * does not fit the client's limit (see ost_result_to_wire()).
  * @param e the entry from ost_cache_reader_get(..., OST_CTAG_MSG, ...)
  * @param query the client's query wire (one question; its name must be the
