@@ -210,6 +210,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.tcp_idle_timeout_ms = 10000;
 	cfg->server.tcp_max_connections = 1024;
 	cfg->server.udp_coalesce_us = 0; /* off: server/udp.c says why (bench/RESULTS.md) */
+	cfg->server.udp_gso = true;      /* server/udp.c build_gso() */
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;
 	cfg->resolver.upstream_port_reuse = 1;
@@ -304,6 +305,7 @@ static const struct key_spec keys[] = {
 	{"server", "tcp-idle-timeout", K_UINT, U(server.tcp_idle_timeout_ms), 1, 3600000},
 	{"server", "tcp-max-connections", K_UINT, U(server.tcp_max_connections), 1, 1000000},
 	{"server", "udp-coalesce-us", K_UINT, U(server.udp_coalesce_us), 0, 1000},
+	{"server", "udp-gso", K_BOOL, F(server.udp_gso), 0, 0, 0},
 	{"server", "control-socket", K_STRING, F(server.control_socket), 0, 0, 0},
 	/* The Prometheus endpoint; 9153 is the port CoreDNS made usual for DNS metrics. */
 	{"server", "metrics-listen", K_ADDR, F(server.metrics_listen), 0, 9153, 0},

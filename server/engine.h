@@ -93,6 +93,8 @@ struct ost_worker_counters {
 	uint64_t udp_batch[4];      /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
 	uint64_t udp_send_calls;    /**< sendmmsg() calls */
 	uint64_t udp_coalesced;     /**< UDP wake-ups that waited for more datagrams */
+	uint64_t udp_gso_sends;     /**< UDP GSO messages (several replies each) */
+	uint64_t udp_gso_dgrams;    /**< replies sent inside them */
 	struct ost_resolver_stats rs;    /**< the worker's resolver */
 	uint64_t dropped;                /**< packets dropped (short, responses, ACL drop) */
 	uint64_t errors;                 /**< FORMERR, NOTIMP and BADVERS answers */
@@ -142,7 +144,7 @@ struct ost_stat_field {
 };
 
 /** Number of fields ost_stat_fields() writes. */
-#define OST_STAT_FIELDS 52
+#define OST_STAT_FIELDS 54
 
 /**
  * The statistics fields of @p c and @p cs, in the order of the log line.

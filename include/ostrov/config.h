@@ -111,6 +111,7 @@ struct ost_config {
 		uint32_t tcp_idle_timeout_ms; /**< close idle client TCP connections */
 		uint32_t tcp_max_connections; /**< total client TCP connections */
 		uint32_t udp_coalesce_us;     /**< UDP receive coalescing window (us), 0 = off */
+		bool udp_gso;                 /**< same-size replies to a client: one GSO send */
 		char *control_socket;         /**< path of the control socket, or NULL */
 		/** address of the Prometheus /metrics HTTP endpoint (server/metrics.c);
 		 *  its len is 0 when metrics-listen is not set: no endpoint */
