@@ -9,6 +9,7 @@ the resolver's utime+stime from /proc per answered query), with what the GSO que
             floor:g          the same with -g (its answers grouped by peer and length)
             ostrovd[:k=v+k=v]   the --ostrovd binary with server-section keys
             base[:k=v]       the --base binary (e.g. main's, to A/B a whole branch)
+            unbound          as run.py starts it
   --mix     queries of several types and lengths instead of run.py's 100 same-shape names
             (A answers, NODATA, NXDOMAIN with names of different lengths, SOA, NS,
             DNSKEY): replies of different lengths to one client, fewer GSO groups
@@ -53,6 +54,8 @@ def make_resolver(variant, work, a):
     if name == "floor":
         cls = FloorG if opts == "g" else rb.Floor
         return cls(port, work, a.floor or rb.build_floor(work))
+    if name == "unbound":
+        return rb.Unbound(port, work)
     if name not in ("ostrovd", "base"):
         raise SystemExit("unknown variant " + variant)
     binary = a.base if name == "base" else rb.find_binary("server/ostrovd", a.ostrovd)
@@ -142,9 +145,14 @@ def main(argv):
     ap.add_argument("--resolver-cpus", default="1")
     ap.add_argument("--gen-cpus", default="0")
     ap.add_argument("--nice", type=int, default=-10)
+    ap.add_argument("--rt", type=int, default=0,
+                    help="run resolver and generator SCHED_FIFO at this priority (chrt -f), "
+                    "as bench/coalesce_ab.py --rt")
     a = ap.parse_args(argv)
     variants = [v for v in a.variants.split(",") if v]
     rb._nice = a.nice
+    if a.rt:
+        rb.pin = lambda cpus: ["chrt", "-f", str(a.rt), "taskset", "-c", cpus]
     signal.signal(signal.SIGTERM, rb._on_signal)
     signal.signal(signal.SIGINT, rb._on_signal)
     atexit.register(rb.cleanup)
