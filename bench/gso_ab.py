@@ -107,9 +107,9 @@ def measure(variant, rnd, a, lab, work, qfile):
                 row["udp_datagrams"] / max(1, row["udp_recv_calls"]),
                 100.0 * row.get("udp_gso_dgrams", 0) / row["udp_datagrams"],
                 row.get("udp_gso_dgrams", 0) / max(1, row.get("udp_gso_sends", 0)))
-        rb.log("round %d %-28s cpu %.2f us/q p50 %.0f p99 %.0f lost %d other %.0f%% load %s%s"
-               % (rnd, variant, row["cpu_us"], row["p50_us"], row["p99_us"], row["lost"],
-                  row["other_pct"], la, extra))
+        rb.log("round %d %-28s cpu %.2f us/q p50 %.0f p99 %.0f lost %d other %.0f%% load %s%s "
+               "rcodes %s" % (rnd, variant, row["cpu_us"], row["p50_us"], row["p99_us"],
+                              row["lost"], row["other_pct"], la, extra, r["rcodes"]))
         return [row]
     finally:
         res.stop()

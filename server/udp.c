@@ -320,6 +320,17 @@ static bool same_dest(const struct ost_udp_listener *l, unsigned i, unsigned j)
  * Stub resolvers pick a new source port per query: their replies never
  * share a message and go as before.
  *
+ * Measured (bench/gso_ab.py, 1 worker at 40k qps, 3 alternating rounds,
+ * SCHED_FIFO because the shared machine's load made nice'd runs vary by
+ * +-20 %; 2026-11-27), CPU us per cache hit, medians: run.py's 100 hit
+ * names (every reply one length) 15.10 without, 14.03 with (-7 %; 88 % of
+ * the replies in GSO messages of 2.7; Unbound 16.18); with
+ * udp-coalesce-us=100, 6 datagrams per wake-up, 8.75 -> 7.55 (-14 %). A mix
+ * of types and name lengths: 21 % in GSO, 16.93 both; with coalescing 35 %,
+ * 11.15 -> 10.50. Twenty client sockets: 0.4 % in GSO, 13.58 against 13.68,
+ * within the noise: regrouping a batch that finds nothing costs nothing
+ * visible, so it is on by default.
+ *
  * @return the messages in gmsg[], or 0 when no two replies could share one
  * (then smsg[] goes as it is)
  */

@@ -96,6 +96,7 @@ static void test_full_config(void **state)
 		 "  log-level: debug\n"
 		 "  tcp-idle-timeout: 10000\n"
 		 "  tcp-max-connections: 1024\n"
+		 "  udp-gso: no\n"
 		 "  control-socket: /run/ostrov/control.sock\n"
 		 "access:\n"
 		 "  allow: [\"127.0.0.0/8\", \"::1/128\", \"10.1.2.3\"]\n"
@@ -131,6 +132,7 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg.server.log_level, OST_LOG_DEBUG);
 	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 10000);
 	assert_int_equal(cfg.server.tcp_max_connections, 1024);
+	assert_false(cfg.server.udp_gso);
 	assert_string_equal(cfg.server.control_socket, "/run/ostrov/control.sock");
 	assert_int_equal(cfg.access.allow.n, 3);
 	assert_int_equal(cfg.access.deny_action, OST_DENY_DROP);
@@ -166,6 +168,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.server.workers, 0);
 	assert_int_equal(cfg.resolver.edns_buffer_size, 1232);
 	assert_int_equal(cfg.server.udp_coalesce_us, 0);
+	assert_true(cfg.server.udp_gso);
 	assert_true(cfg.resolver.qname_minimisation);
 	assert_null(cfg.resolver.root_hints_file);
 	/* Loopback only by default, for clients and upstreams alike. */
@@ -318,6 +321,7 @@ static void test_bad_number(void **state)
 		     "out of range");
 	expect_error("resolver:\n  edns-buffer-size: 100\n", 2, "resolver.edns-buffer-size", NULL);
 	expect_error("resolver:\n  validation: maybe\n", 2, "resolver.validation", "maybe");
+	expect_error("server:\n  udp-gso: 2\n", 2, "server.udp-gso", "bad boolean");
 	expect_error("cache:\n  max-ttl: 60\n  min-ttl: 61\n", 3, "cache.min-ttl", "above");
 	expect_error("server:\n  listen:\n    - 127.0.0.1\n    - 127.0.0.1@53\n", 4,
 		     "server.listen", "127.0.0.1@53 is listed twice");
