@@ -435,6 +435,7 @@ static void flush_batch(struct ost_udp_listener *l)
 {
 	unsigned n = l->n_out, done = 0;
 	struct mmsghdr *msg = l->smsg;
+	int refused = 0; /* errno of a GSO message whose replies are being sent one by one */
 	l->n_out = 0;
 	if (n > 1 && l->has_gso && l->w->cfg->server.udp_gso) {
 		unsigned m = build_gso(l, n);
@@ -448,6 +449,10 @@ static void flush_batch(struct ost_udp_listener *l)
 		l->w->stats.udp_send_calls++;
 		int ret = sendmmsg(l->fd, msg + done, n - done, MSG_DONTWAIT);
 		if (ret > 0) {
+			/* Its first reply went alone: GSO itself was refused, not its address. */
+			if (refused)
+				gso_off(l, refused);
+			refused = 0;
 			if (msg == l->gmsg)
 				count_gso(l, msg + done, (unsigned)ret);
 			done += (unsigned)ret;
@@ -457,14 +462,19 @@ static void flush_batch(struct ost_udp_listener *l)
 			continue;
 		if (ret < 0 && msg[done].msg_hdr.msg_iovlen > 1 &&
 		    (is_gso_refused(errno) || errno == EMSGSIZE)) {
-			/* This GSO message is refused: its replies and the rest go one by one. */
-			if (errno != EMSGSIZE)
-				gso_off(l, errno);
+			/*
+			 * This GSO message is refused: its replies and the rest go one by
+			 * one. EINVAL also means a bad address (port 0, which a spoofed
+			 * query can bring): GSO is turned off only when the first reply
+			 * then goes through alone, so no client can turn it off.
+			 */
+			refused = errno == EMSGSIZE ? 0 : errno;
 			n = ungroup(l, done);
 			continue;
 		}
 		if (ret < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
 			/* This message is refused (e.g. its address): skip it only. */
+			refused = 0;
 			l->w->stats.send_failed += msg[done].msg_hdr.msg_iovlen;
 			done++;
 			continue;

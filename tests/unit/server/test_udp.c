@@ -10,7 +10,9 @@
  *   sendmmsg() for good, so the second batch does not try again);
  * - replies sent with ost_udp_send() to two clients, with several lengths and
  *   one longer than a GSO segment may be, each reach their client intact and
- *   in order, over IPv4 and IPv6.
+ *   in order, over IPv4 and IPv6;
+ * - a reply refused for its address (port 0) inside a GSO message loses only
+ *   itself and does not turn GSO off.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -353,6 +355,72 @@ static void test_two_clients_v6(void **state)
 	two_clients(AF_INET6, "::1");
 }
 
+/*
+ * A reply the kernel refuses for its address (port 0, as a spoofed query
+ * could bring) inside a GSO message: the others still arrive, and GSO stays
+ * on for the next batch (only a refusal of GSO itself turns it off).
+ */
+static void bad_address(int family, const char *host)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	if (!fixture_up(f, family, host, true, false)) {
+		free(f);
+		skip();
+	}
+	int c = client(f);
+	struct sockaddr_storage to, zero;
+	assert_int_equal(connect(c, (const struct sockaddr *)&f->ss, f->len), 0);
+	socklen_t len = sizeof(to);
+	assert_int_equal(getsockname(c, (struct sockaddr *)&to, &len), 0);
+	memcpy(&zero, &to, len);
+	if (family == AF_INET6)
+		((struct sockaddr_in6 *)&zero)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&zero)->sin_port = 0;
+	static uint8_t pkt[3][80];
+	for (int i = 0; i < 3; i++)
+		memset(pkt[i], 'a' + i, sizeof(pkt[i]));
+	static struct received r;
+	for (int round = 0; round < 2; round++) {
+		if (round == 0) {
+			for (int i = 0; i < 2; i++)
+				assert_int_equal(ost_udp_send(f->w.udp[0],
+							      (const struct sockaddr *)&zero,
+							      pkt[0], 50),
+						 0);
+		}
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(ost_udp_send(f->w.udp[0], (const struct sockaddr *)&to,
+						      pkt[i], sizeof(pkt[i])),
+					 0);
+		collect(f, c, 3, &r);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(r.len[i], sizeof(pkt[i]));
+			assert_memory_equal(r.data[i], pkt[i], sizeof(pkt[i]));
+		}
+		assert_int_equal(f->w.stats.send_failed, 2);
+		/* The first batch went one by one after the refusal; the second is grouped. */
+		assert_int_equal(f->w.stats.udp_gso_sends, (uint64_t)round);
+		assert_int_equal(f->w.stats.udp_gso_dgrams, (uint64_t)round * 3);
+	}
+	close(c);
+	fixture_down(f);
+	free(f);
+}
+
+static void test_bad_address_v4(void **state)
+{
+	(void)state;
+	bad_address(AF_INET, "127.0.0.1");
+}
+
+static void test_bad_address_v6(void **state)
+{
+	(void)state;
+	bad_address(AF_INET6, "::1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +428,8 @@ int main(void)
 		cmocka_unit_test(test_batch_identical_v6),
 		cmocka_unit_test(test_two_clients_v4),
 		cmocka_unit_test(test_two_clients_v6),
+		cmocka_unit_test(test_bad_address_v4),
+		cmocka_unit_test(test_bad_address_v6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
