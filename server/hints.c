@@ -459,5 +459,14 @@ void ost_engine_close(struct ost_engine *e)
 		ost_config_deinit(e->live_cfg);
 		free(e->live_cfg);
 	}
+	for (size_t i = 0; i < e->n_old_res; i++) {
+		ost_engine_close(e->old_res[i]);
+		free(e->old_res[i]);
+	}
+	free(e->old_res);
+	if (e->live_res) {
+		ost_engine_close(e->live_res);
+		free(e->live_res);
+	}
 	memset(e, 0, sizeof(*e));
 }

@@ -43,6 +43,7 @@
 #include "ostrov/log.h"
 
 #include "engine.h"
+#include "resilience.h"
 #include "worker.h"
 
 /* How long a reload waits for every worker to take its configuration. */
@@ -183,13 +184,12 @@ static bool mirror_eq(const struct ost_config *a, const struct ost_config *b)
 	return true;
 }
 
-static bool resilience_eq(const struct ost_config *a, const struct ost_config *b)
+/* The parts of the resilience section fixed at start: what is probed, the
+ * national zones (read by every worker without a lock) and the drill map. */
+static bool resilience_fixed_eq(const struct ost_config *a, const struct ost_config *b)
 {
 	/* ost_config_init() zeroes the whole struct, padding included. */
-	return memcmp(&a->resilience.fo, &b->resilience.fo, sizeof(a->resilience.fo)) == 0 &&
-	       memcmp(&a->resilience.probe, &b->resilience.probe, sizeof(a->resilience.probe)) ==
-		       0 &&
-	       memcmp(&a->resilience.drill, &b->resilience.drill, sizeof(a->resilience.drill)) ==
+	return memcmp(&a->resilience.drill, &b->resilience.drill, sizeof(a->resilience.drill)) ==
 		       0 &&
 	       a->resilience.probe_root_hints == b->resilience.probe_root_hints &&
 	       a->resilience.n_targets == b->resilience.n_targets &&
@@ -267,59 +267,155 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 		key_add(k, "server.metrics-listen");
 	if (!acl_eq(&start->server.metrics_allow, &nc->server.metrics_allow))
 		key_add(k, "server.metrics-allow");
+	/* The probes and the drill map were built from the hints (server/resilience.c):
+	 * every resolver keeps the start hints. */
 	if (!str_eq(start->resolver.root_hints_file, nc->resolver.root_hints_file) ||
 	    !hints_eq(e, probe))
 		key_add(k, "resolver.root-hints-file");
-	if (!acl_eq(&start->resolver.upstream_allow, &nc->resolver.upstream_allow))
-		key_add(k, "resolver.upstream-allow");
-	if (!zones_eq(start, nc))
-		key_add(k, "resolver.forward-zones/stub-zones");
+	/* The hints' addresses carry it, and so do the probes. */
 	SCALAR(resolver.upstream_port, "resolver.upstream-port");
-	SCALAR(resolver.qname_minimisation, "resolver.qname-minimisation");
-	SCALAR(resolver.edns_buffer_size, "resolver.edns-buffer-size");
-	SCALAR(resolver.upstream_port_reuse, "resolver.upstream-port-reuse");
-	SCALAR(resolver.validation, "resolver.validation");
+	/* Validation switched on in a daemon started without it: no trust-anchor
+	 * store exists for the workers to share (nor for `nta`). */
+	if (!start->resolver.validation)
+		SCALAR(resolver.validation, "resolver.validation");
 	if (!str_eq(start->cache.path, nc->cache.path))
 		key_add(k, "cache.path");
 	SCALAR(cache.size, "cache.size");
-	SCALAR(cache.min_ttl, "cache.min-ttl");
-	SCALAR(cache.max_ttl, "cache.max-ttl");
-	SCALAR(cache.max_negative_ttl, "cache.max-negative-ttl");
-	if (!resilience_eq(start, nc))
-		key_add(k, "resilience");
+	if (start->resilience.n_national_zones != nc->resilience.n_national_zones ||
+	    memcmp(start->resilience.national_zones, nc->resilience.national_zones,
+		   sizeof(start->resilience.national_zones)) != 0)
+		key_add(k, "resilience.national-zones");
+	else if (!resilience_fixed_eq(start, nc))
+		key_add(k, "resilience.probes targets or resilience.drill");
 	if (!mirror_eq(start, nc))
 		key_add(k, "mirror");
 #undef SCALAR
 }
 
+/* What a reload changes in the resolvers, the cache and the failover machine. */
+struct live_plan {
+	bool is_resolver;      /* workers rebuild their resolvers from a new resolver half */
+	bool is_validation_on; /* validation switched back on: the cache is emptied */
+	bool is_ttl;           /* the cache's TTL bounds */
+	bool is_fo;            /* failover thresholds and timers */
+	bool is_probe;         /* probe timing */
+};
+
+/*
+ * Live keys that @p nc changes, compared with what runs (@p cur). The
+ * resolver copies its configuration when made, so a change of any key it
+ * reads makes every worker rebuild its resolver (engine.c).
+ */
+static void live_keys(const struct ost_config *cur, const struct ost_config *nc,
+		      struct live_plan *p, struct keys *k)
+{
+#define LIVE(cond, key, flag)            \
+	do {                             \
+		if (cond) {              \
+			key_add(k, key); \
+			p->flag = true;  \
+		}                        \
+	} while (0)
+	LIVE(!acl_eq(&cur->resolver.upstream_allow, &nc->resolver.upstream_allow),
+	     "resolver.upstream-allow", is_resolver);
+	LIVE(!zones_eq(cur, nc), "resolver.forward-zones/stub-zones", is_resolver);
+	LIVE(cur->resolver.qname_minimisation != nc->resolver.qname_minimisation,
+	     "resolver.qname-minimisation", is_resolver);
+	LIVE(cur->resolver.edns_buffer_size != nc->resolver.edns_buffer_size,
+	     "resolver.edns-buffer-size", is_resolver);
+	LIVE(cur->resolver.validation != nc->resolver.validation, "resolver.validation",
+	     is_resolver);
+	p->is_validation_on = !cur->resolver.validation && nc->resolver.validation;
+	/* Read by the worker's transport from w->cfg: no rebuild. */
+	if (cur->resolver.upstream_port_reuse != nc->resolver.upstream_port_reuse)
+		key_add(k, "resolver.upstream-port-reuse");
+	/* The resolver caps the TTLs of what it builds, the cache those it stores. */
+	LIVE(cur->cache.max_ttl != nc->cache.max_ttl, "cache.max-ttl", is_resolver);
+	LIVE(cur->cache.max_negative_ttl != nc->cache.max_negative_ttl, "cache.max-negative-ttl",
+	     is_resolver);
+	LIVE(cur->cache.min_ttl != nc->cache.min_ttl, "cache.min-ttl", is_ttl);
+	if (cur->cache.max_ttl != nc->cache.max_ttl ||
+	    cur->cache.max_negative_ttl != nc->cache.max_negative_ttl)
+		p->is_ttl = true;
+	LIVE(memcmp(&cur->resilience.fo, &nc->resilience.fo, sizeof(cur->resilience.fo)) != 0,
+	     "resilience.failover", is_fo);
+	LIVE(memcmp(&cur->resilience.probe, &nc->resilience.probe, sizeof(cur->resilience.probe)) !=
+		     0,
+	     "resilience.probes", is_probe);
+	/* The resolver's copy of the mirror margin is the failover machine's. */
+	if (cur->resilience.fo.rrsig_margin_s != nc->resilience.fo.rrsig_margin_s)
+		p->is_resolver = true;
+#undef LIVE
+}
+
+/*
+ * The resolver configuration of @p nc for the workers: what runs (@p live),
+ * with every key a reload may change taken from @p nc and its arrays from
+ * @p res (the resolver half ost_engine_load_resolver() made of @p nc, which
+ * holds them from now on). The root hints, the trust-anchor store, the
+ * failover hooks and the mirror stay the running ones.
+ */
+static void make_rcfg(struct ost_engine *res, const struct ost_resolver_config *live,
+		      const struct ost_config *nc)
+{
+	struct ost_resolver_config r = *live;
+	r.allow = res->allow;
+	r.n_allow = nc->resolver.upstream_allow.n;
+	r.stubs = res->stubs;
+	r.n_stubs = res->n_stubs;
+	r.edns_size = nc->resolver.edns_buffer_size;
+	r.qname_minimisation = nc->resolver.qname_minimisation;
+	r.validation = nc->resolver.validation;
+	r.max_ttl = nc->cache.max_ttl;
+	r.max_neg_ttl = nc->cache.max_negative_ttl;
+	r.mirror_rrsig_margin_s = nc->resilience.fo.rrsig_margin_s;
+	res->rcfg = r;
+	/* Its own copies of what the running engine keeps: not needed, not kept. */
+	ost_ta_store_free(res->anchors);
+	res->anchors = NULL;
+}
+
 /* ---- applying -------------------------------------------------------------------------- */
 
-/* Hand @p nc to every worker; free what no worker runs with any more. */
-static void publish(struct ost_server *srv, struct ost_config *nc, bool is_rebuild,
-		    bool *is_partial)
+/* Remember @p x (a replaced live object) in @p v until no worker can use it. */
+static void retire(void ***v, size_t *n, void *x, const char *what)
+{
+	if (!x)
+		return;
+	void **nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv) {
+		/* Cannot even remember it: leak it rather than free it under a worker. */
+		ost_log(OST_LOG_ERR, "server", "reload: out of memory, one %s leaked", what);
+		return;
+	}
+	*v = nv;
+	nv[(*n)++] = x;
+}
+
+/*
+ * Hand @p nc (and, when @p res is not NULL, the resolver half the workers
+ * rebuild from) to every worker; free what no worker runs with any more.
+ * @p rcfg: the resolver configuration to rebuild from, or NULL.
+ */
+static void publish(struct ost_server *srv, struct ost_config *nc, struct ost_engine *res,
+		    const struct ost_resolver_config *rcfg, bool *is_partial)
 {
 	struct ost_engine *e = srv->engine;
 	unsigned gen = ++e->cfg_gen;
 	unsigned told = 0;
 	*is_partial = false;
 	for (unsigned i = 0; i < srv->n_workers; i++) {
-		if (ost_worker_engine_set_config(&srv->workers[i], nc, gen, is_rebuild) == 0)
+		if (ost_worker_engine_set_config(&srv->workers[i], nc, rcfg, gen) == 0)
 			told++;
 		else
 			*is_partial = true;
 	}
-	if (e->live_cfg) {
-		struct ost_config **v =
-			realloc(e->old_cfgs, (e->n_old_cfgs + 1) * sizeof(*e->old_cfgs));
-		if (v) {
-			e->old_cfgs = v;
-			e->old_cfgs[e->n_old_cfgs++] = e->live_cfg;
-		} else {
-			/* Cannot even remember it: leak it rather than free it under a worker. */
-			ost_log(OST_LOG_ERR, "server", "reload: out of memory, one config leaked");
-		}
-	}
+	retire((void ***)&e->old_cfgs, &e->n_old_cfgs, e->live_cfg, "configuration");
 	e->live_cfg = nc;
+	if (res) {
+		retire((void ***)&e->old_res, &e->n_old_res, e->live_res, "resolver configuration");
+		e->live_res = res;
+	}
 	/* Workers switch within one loop iteration; wait for them (bounded) so the
 	 * configurations they left can go now rather than at exit. */
 	struct timespec t0, now;
@@ -338,17 +434,24 @@ static void publish(struct ost_server *srv, struct ost_config *nc, bool is_rebui
 				"configurations "
 				"they ran with are kept until a later reload or exit",
 				done, told, WORKER_SWITCH_MS);
+			*is_partial = true;
 			return;
 		}
 		struct timespec pause = {0, 1000000};
 		nanosleep(&pause, NULL);
 	}
-	for (size_t i = 0; !*is_partial && i < e->n_old_cfgs; i++) {
+	if (*is_partial)
+		return;
+	for (size_t i = 0; i < e->n_old_cfgs; i++) {
 		ost_config_deinit(e->old_cfgs[i]);
 		free(e->old_cfgs[i]);
 	}
-	if (!*is_partial)
-		e->n_old_cfgs = 0;
+	e->n_old_cfgs = 0;
+	for (size_t i = 0; i < e->n_old_res; i++) {
+		ost_engine_close(e->old_res[i]);
+		free(e->old_res[i]);
+	}
+	e->n_old_res = 0;
 }
 
 static void write_list(struct ost_buf *out, bool is_json, const char *label, const struct keys *k)
@@ -374,30 +477,32 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 	const struct ost_config *cur = ost_reload_live_cfg(srv);
 	struct ost_engine *e = srv->engine;
 	char err[1024] = "";
-	struct ost_engine probe;
-	memset(&probe, 0, sizeof(probe));
+	struct ost_engine *probe = calloc(1, sizeof(*probe));
 	struct ost_config *nc = calloc(1, sizeof(*nc));
-	if (!nc) {
+	if (!nc || !probe) {
+		free(nc);
+		free(probe);
 		ost_buf_printf(out, "out of memory");
 		return -ENOMEM;
 	}
 	/* 1. Everything --check-config checks, into objects of our own. */
 	int ret = ost_config_load(nc, start->path, err, sizeof(err));
 	if (ret == 0)
-		ret = ost_engine_load_resolver(&probe, nc, err, sizeof(err));
+		ret = ost_engine_load_resolver(probe, nc, err, sizeof(err));
 	if (ret < 0) {
 		ost_log(OST_LOG_ERR, "server",
 			"reload failed, running configuration kept operator=%s err=\"%s\"",
 			operator_name ? operator_name : "-", err);
 		ost_buf_printf(out, "%s (running configuration kept)", err[0] ? err : "error");
-		ost_engine_close(&probe);
+		ost_engine_close(probe);
+		free(probe);
 		ost_config_deinit(nc);
 		free(nc);
 		return ret;
 	}
 	/* 2. What cannot change now. */
 	struct keys needs = {0}, changed = {0};
-	restart_keys(start, nc, e, &probe, &needs);
+	restart_keys(start, nc, e, probe, &needs);
 	bool has_workers_engine = srv->n_workers > 0 && srv->workers[0].engine;
 	/* 3. What can: worker-read keys ... */
 	if (!acl_eq(&cur->access.allow, &nc->access.allow))
@@ -408,11 +513,36 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 		key_add(&changed, "server.tcp-idle-timeout");
 	if (cur->server.tcp_max_connections != nc->server.tcp_max_connections)
 		key_add(&changed, "server.tcp-max-connections");
-	if (!has_workers_engine && changed.n) {
-		/* Without a resolver the workers have no switch point: keep them as they are. */
+	if (cur->server.udp_coalesce_us != nc->server.udp_coalesce_us)
+		key_add(&changed, "server.udp-coalesce-us");
+	/* ... the resolvers', the cache's and the failover machine's ... */
+	struct live_plan plan = {0};
+	live_keys(cur, nc, &plan, &changed);
+	/* A resolver needs root hints (the running ones) or a forward/stub zone
+	 * (ost_resolver_new()), and ost_engine_load_resolver() maps the new
+	 * allow-list and zones only for a file with one of them. */
+	bool has_new_res = (nc->resolver.root_hints_file || nc->resolver.n_zones) &&
+			   (e->n_hints > 0 || probe->n_stubs > 0);
+	if (!has_workers_engine || (plan.is_resolver && !has_new_res)) {
+		/* Without a resolver the workers have no switch point (and a
+		 * resolver without servers cannot be made): keep them as they
+		 * are. What the failover machine and the cache take stays live. */
 		for (size_t i = 0; i < changed.n; i++)
-			key_add(&needs, changed.v[i]);
-		changed.n = 0;
+			if (strncmp(changed.v[i], "resilience.", 11) != 0 &&
+			    strcmp(changed.v[i], "cache.min-ttl") != 0)
+				key_add(&needs, changed.v[i]);
+		size_t k = 0;
+		for (size_t i = 0; i < changed.n; i++)
+			if (strncmp(changed.v[i], "resilience.", 11) == 0 ||
+			    strcmp(changed.v[i], "cache.min-ttl") == 0)
+				changed.v[k++] = changed.v[i];
+		changed.n = k;
+		plan.is_resolver = plan.is_validation_on = false;
+		if (plan.is_ttl) {
+			/* The caps stay where the resolvers have them. */
+			nc->cache.max_ttl = cur->cache.max_ttl;
+			nc->cache.max_negative_ttl = cur->cache.max_negative_ttl;
+		}
 	}
 	/* ... the log level ... */
 	if (cur->server.log_level != nc->server.log_level) {
@@ -426,8 +556,8 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 		key_add(&changed, "resolver.nta-max-lifetime");
 	/* ... trust anchors (both validating: validation itself needs a restart) ... */
 	bool is_new_anchors = false;
-	if (e->anchors && probe.anchors && !ost_ta_same_anchors(e->anchors, probe.anchors)) {
-		ret = ost_ta_replace_anchors(e->anchors, probe.anchors);
+	if (e->anchors && probe->anchors && !ost_ta_same_anchors(e->anchors, probe->anchors)) {
+		ret = ost_ta_replace_anchors(e->anchors, probe->anchors);
 		is_new_anchors = ret == 0;
 		if (ret == 0)
 			key_add(&changed, "resolver.trust-anchor-file");
@@ -459,18 +589,51 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 		free(before);
 		free(after);
 	}
-	ost_engine_close(&probe);
-	/* 4. The workers switch to the new configuration. */
+	/* 4. The cache's TTL bounds apply to what is stored from now on. */
+	if (plan.is_ttl && e->cache)
+		ost_cache_set_ttl_bounds(e->cache, nc->cache.min_ttl, nc->cache.max_ttl,
+					 nc->cache.max_negative_ttl);
+	/* 5. The failover machine and the probes (this loop runs their timers),
+	 * and the probes' transport takes the new upstream-allow at once. */
+	if (e->res && ost_resilience_reconfigure(e->res, nc, plan.is_fo, plan.is_probe) < 0)
+		ost_log(OST_LOG_ERR, "server",
+			"reload: resilience settings not applied, see the failover log line");
+	/* 6. The workers switch to the new configuration, and rebuild their
+	 * resolvers when a key of theirs or the trust anchors changed. */
+	struct ost_engine *res = NULL;
+	const struct ost_resolver_config *rcfg = NULL;
+	if (plan.is_resolver) {
+		make_rcfg(probe, e->live_res ? &e->live_res->rcfg : &e->rcfg, nc);
+		res = probe;
+		probe = NULL;
+		rcfg = &res->rcfg;
+	} else if (is_new_anchors) {
+		rcfg = e->live_res ? &e->live_res->rcfg : &e->rcfg;
+	}
+	ost_engine_close(probe);
+	free(probe);
 	bool is_partial = false;
-	if (has_workers_engine)
-		publish(srv, nc, is_new_anchors, &is_partial);
-	else {
-		/* Nobody reads it but the control handlers: keep it as the live one. */
+	if (has_workers_engine) {
+		publish(srv, nc, res, rcfg, &is_partial);
+	} else {
+		/* Nobody reads it but the control handlers and the probes'
+		 * transport, both on this loop: keep it as the live one. */
 		if (e->live_cfg) {
 			ost_config_deinit(e->live_cfg);
 			free(e->live_cfg);
 		}
 		e->live_cfg = nc;
+	}
+	/* 7. Validation back on: answers stored while it was off were never
+	 * checked, and the hit path would serve them to CD=0 clients as
+	 * before. Every worker validates by now (or is logged as late). */
+	if (plan.is_validation_on && e->cache) {
+		ost_cache_sync(e->cache);
+		int n = ost_cache_flush(e->cache, NULL);
+		ost_log(OST_LOG_WARN, "server",
+			"reload: validation on again, the cache was emptied of answers stored "
+			"without it flushed=%d late_workers=%d",
+			n, is_partial);
 	}
 	for (size_t i = 0; i < needs.n; i++)
 		ost_log(OST_LOG_WARN, "server", "needs a restart: %s", needs.v[i]);

@@ -420,6 +420,7 @@ static void test_resilience(void **state)
 		  "  failover: {window-ms: 20000, isolate-evals: 4, reachable-evals: 3}\n"
 		  "  probes:\n"
 		  "    interval-ms: 1500\n"
+		  "    timeout-ms: 400\n"
 		  "    root-hints: no\n"
 		  "    root: [\"127.53.0.9@5353\"]\n"
 		  "    foreign: [\"127.53.1.1@53 com\", \"::1@53 org.\"]\n"
@@ -489,6 +490,10 @@ static void test_resilience_errors(void **state)
 	/* a consistency check over several keys: the section's line */
 	expect_error("server:\n  workers: 1\nresilience:\n  failover:\n    window-ms: 500\n", 4,
 		     "resilience.failover", NULL);
+	/* probe timing: 3 tries of 750 ms do not fit in 1500 ms - 20 % (the
+	 * scheduler refuses it at start; --check-config and reload must too) */
+	expect_error("resilience:\n  probes:\n    interval-ms: 1500\n", 2, "resilience.probes",
+		     "tries x timeout-ms");
 }
 
 int main(void)
