@@ -627,6 +627,7 @@ void ost_fo_status(struct ost_fo *fo, struct ost_fo_status *out)
 	out->n_windows = fo->n_windows;
 	memcpy(out->mirrors, fo->mirrors, sizeof(out->mirrors));
 	out->n_mirrors = fo->n_mirrors;
+	out->cfg = fo->cfg;
 	int64_t wall = ost_clock_wall_s(fo->clock);
 	out->wall_s = wall;
 	for (unsigned i = 0; i < fo->n_mirrors; i++)

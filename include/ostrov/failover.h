@@ -460,6 +460,7 @@ struct ost_fo_status {
 	unsigned n_mirrors;                                    /**< valid entries of @p mirrors */
 	enum ost_fo_mirror_use mirror_use[OST_FO_MAX_MIRRORS]; /**< how each may be used now */
 	int64_t wall_s;                                        /**< wall clock of the snapshot */
+	struct ost_fo_config cfg; /**< the settings it runs with (a reload may change them) */
 };
 
 /** Fill @p out with a snapshot of @p fo. */
