@@ -8,13 +8,33 @@
  * `ostrovd --check-config` runs, into objects of its own, and any error is
  * returned with its FILE:LINE while the daemon keeps its running
  * configuration. Only then are the changes applied, each the way its users
- * can take it:
- *   - client ACL, deny action, TCP limits, the UDP coalescing window:
- *     workers read them from w->cfg for
- *     every client without a lock, so each worker switches its own pointer
- *     on its own loop (engine.c); the configuration a worker left is freed
- *     once every worker has reported the new generation, or with the engine
- *     at exit if one is slow to do so;
+ * can take it (README.md, "Reloading the configuration", has the table):
+ *   - client ACL, deny action, TCP limits, the UDP coalescing window, the
+ *     upstream port reuse: workers read them from w->cfg for every packet
+ *     without a lock, so each worker switches its own pointer on its own
+ *     loop (engine.c); the configuration a worker left is freed once every
+ *     worker has reported the new generation, or with the engine at exit if
+ *     one is slow to do so;
+ *   - resolver keys (upstream-allow, forward and stub zones, qname-
+ *     minimisation, edns-buffer-size, validation, the TTL caps): a resolver
+ *     copies its configuration when it is made, so the file's resolver half
+ *     (allow-list and zones in the engine's form) becomes the live one and
+ *     each worker, on its loop, replaces its resolver by one made from it;
+ *     requests in flight start again on the new one. The worker's transport
+ *     checks each upstream address against w->cfg's upstream-allow, and
+ *     the probes' transport is switched here: a narrowed allow-list binds
+ *     the next upstream query of every worker and probe. The hints, the
+ *     trust-anchor store, the failover hooks and the mirror stay shared;
+ *   - validation switched (on again only if it was on at start): the whole
+ *     cache is flushed once the workers run the new mode, since what was
+ *     stored without validation would be served to CD=0 clients unchecked,
+ *     and bogus answers and cached DNSSEC failures would outlive it;
+ *   - cache TTL bounds: three atomics of the cache, applied when storing
+ *     (entries stored before keep their expiry);
+ *   - failover thresholds and timers, probe timing: this loop runs the
+ *     machine's and the probes' timers, so they are set here
+ *     (ost_fo_set_config(), ost_probe_set_config()); the state and what was
+ *     observed stay;
  *   - log level: one store;
  *   - trust anchors: a new anchor list published atomically in the shared
  *     store (ost_ta_replace_anchors()), and each worker replaces its resolver,
@@ -24,10 +44,12 @@
  *   - configured negative trust anchors: the store's mutex, then the cache
  *     under each name that changed is flushed (ost_nta_event()).
  * Everything else is fixed at start (sockets, threads, the cache map, the
- * control socket, the mirror, the resolver's copy of its limits, the
- * failover machine) and is reported as "needs a restart: KEY"; the running
- * value stays, and the comparison is always with the start configuration,
- * so a later reload says it again until the daemon restarts.
+ * control socket and /metrics, the root hints and upstream port the probes
+ * and the drill map were built from, national zones, probe targets, drill
+ * map, the mirror, validation in a daemon started without it) and is
+ * reported as "needs a restart: KEY"; the running value stays, and the
+ * comparison is always with the start configuration, so a later reload says
+ * it again until the daemon restarts.
  */
 #include "reload.h"
 
@@ -294,11 +316,11 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 
 /* What a reload changes in the resolvers, the cache and the failover machine. */
 struct live_plan {
-	bool is_resolver;      /* workers rebuild their resolvers from a new resolver half */
-	bool is_validation_on; /* validation switched back on: the cache is emptied */
-	bool is_ttl;           /* the cache's TTL bounds */
-	bool is_fo;            /* failover thresholds and timers */
-	bool is_probe;         /* probe timing */
+	bool is_resolver;   /* workers rebuild their resolvers from a new resolver half */
+	bool is_validation; /* validation switched: the cache is emptied */
+	bool is_ttl;        /* the cache's TTL bounds */
+	bool is_fo;         /* failover thresholds and timers */
+	bool is_probe;      /* probe timing */
 };
 
 /*
@@ -325,7 +347,7 @@ static void live_keys(const struct ost_config *cur, const struct ost_config *nc,
 	     "resolver.edns-buffer-size", is_resolver);
 	LIVE(cur->resolver.validation != nc->resolver.validation, "resolver.validation",
 	     is_resolver);
-	p->is_validation_on = !cur->resolver.validation && nc->resolver.validation;
+	p->is_validation = cur->resolver.validation != nc->resolver.validation;
 	/* Read by the worker's transport from w->cfg: no rebuild. */
 	if (cur->resolver.upstream_port_reuse != nc->resolver.upstream_port_reuse)
 		key_add(k, "resolver.upstream-port-reuse");
@@ -537,7 +559,7 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 			    strcmp(changed.v[i], "cache.min-ttl") == 0)
 				changed.v[k++] = changed.v[i];
 		changed.n = k;
-		plan.is_resolver = plan.is_validation_on = false;
+		plan.is_resolver = plan.is_validation = false;
 		if (plan.is_ttl) {
 			/* The caps stay where the resolvers have them. */
 			nc->cache.max_ttl = cur->cache.max_ttl;
@@ -624,16 +646,20 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 		}
 		e->live_cfg = nc;
 	}
-	/* 7. Validation back on: answers stored while it was off were never
-	 * checked, and the hit path would serve them to CD=0 clients as
-	 * before. Every worker validates by now (or is logged as late). */
-	if (plan.is_validation_on && e->cache) {
+	/* 7. Validation switched: the cache holds what the other mode made.
+	 * Back on, answers stored while it was off were never checked and the
+	 * hit path would serve them to CD=0 clients as before; off, bogus
+	 * answers and cached DNSSEC failures (RFC 9520) would go on failing
+	 * names the operator wants answered. As for an NTA, the cache goes
+	 * (here all of it), once every worker runs the new mode (or is logged
+	 * as late). */
+	if (plan.is_validation && e->cache) {
 		ost_cache_sync(e->cache);
 		int n = ost_cache_flush(e->cache, NULL);
 		ost_log(OST_LOG_WARN, "server",
-			"reload: validation on again, the cache was emptied of answers stored "
-			"without it flushed=%d late_workers=%d",
-			n, is_partial);
+			"reload: validation %s, the cache was emptied of what the other mode "
+			"stored flushed=%d late_workers=%d",
+			nc->resolver.validation ? "on" : "off", n, is_partial);
 	}
 	for (size_t i = 0; i < needs.n; i++)
 		ost_log(OST_LOG_WARN, "server", "needs a restart: %s", needs.v[i]);
