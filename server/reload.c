@@ -54,6 +54,7 @@
 #include "reload.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,13 +224,28 @@ static bool resilience_fixed_eq(const struct ost_config *a, const struct ost_con
 		      sizeof(a->resilience.national_zones)) == 0;
 }
 
+/* Same host address (the port is resolver.upstream-port's, reported on its own). */
+static bool host_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			      &((const struct sockaddr_in *)b)->sin_addr,
+			      sizeof(struct in_addr)) == 0;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			      &((const struct sockaddr_in6 *)b)->sin6_addr,
+			      sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
 static bool hints_eq(const struct ost_engine *a, const struct ost_engine *b)
 {
 	if (a->n_hints != b->n_hints)
 		return false;
 	for (size_t i = 0; i < a->n_hints; i++)
-		if (a->hints[i].addrlen != b->hints[i].addrlen ||
-		    memcmp(&a->hints[i].addr, &b->hints[i].addr, a->hints[i].addrlen) != 0 ||
+		if (!host_eq(&a->hints[i].addr, &b->hints[i].addr) ||
 		    strcmp(a->hints[i].name, b->hints[i].name) != 0)
 			return false;
 	return true;
@@ -542,22 +558,39 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 	live_keys(cur, nc, &plan, &changed);
 	/* A resolver needs root hints (the running ones) or a forward/stub zone
 	 * (ost_resolver_new()), and ost_engine_load_resolver() maps the new
-	 * allow-list and zones only for a file with one of them. */
+	 * allow-list and zones only for a file with one of them: a file that
+	 * leaves the running resolvers with neither is refused as a whole. */
 	bool has_new_res = (nc->resolver.root_hints_file || nc->resolver.n_zones) &&
 			   (e->n_hints > 0 || probe->n_stubs > 0);
-	if (!has_workers_engine || (plan.is_resolver && !has_new_res)) {
-		/* Without a resolver the workers have no switch point (and a
-		 * resolver without servers cannot be made): keep them as they
-		 * are. What the failover machine and the cache take stays live. */
-		for (size_t i = 0; i < changed.n; i++)
-			if (strncmp(changed.v[i], "resilience.", 11) != 0 &&
-			    strcmp(changed.v[i], "cache.min-ttl") != 0)
-				key_add(&needs, changed.v[i]);
+	if (has_workers_engine && plan.is_resolver && !has_new_res) {
+		snprintf(
+			err, sizeof(err),
+			"%s: resolver: no root-hints-file and no forward or stub zone left for the "
+			"running resolvers (restart to run without a resolver)",
+			start->path);
+		ost_log(OST_LOG_ERR, "server",
+			"reload failed, running configuration kept operator=%s err=\"%s\"",
+			operator_name ? operator_name : "-", err);
+		ost_buf_printf(out, "%s (running configuration kept)", err);
+		ost_engine_close(probe);
+		free(probe);
+		ost_config_deinit(nc);
+		free(nc);
+		return OST_ECONFIG;
+	}
+	if (!has_workers_engine) {
+		/* Without a resolver the workers have no switch point: keep
+		 * them as they are. What the failover machine (there is one
+		 * only with a resolver) and the cache take stays live. */
 		size_t k = 0;
-		for (size_t i = 0; i < changed.n; i++)
-			if (strncmp(changed.v[i], "resilience.", 11) == 0 ||
-			    strcmp(changed.v[i], "cache.min-ttl") == 0)
+		for (size_t i = 0; i < changed.n; i++) {
+			bool is_own = (e->res && strncmp(changed.v[i], "resilience.", 11) == 0) ||
+				      (e->cache && strcmp(changed.v[i], "cache.min-ttl") == 0);
+			if (is_own)
 				changed.v[k++] = changed.v[i];
+			else
+				key_add(&needs, changed.v[i]);
+		}
 		changed.n = k;
 		plan.is_resolver = plan.is_validation = false;
 		if (plan.is_ttl) {

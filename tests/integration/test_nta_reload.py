@@ -32,8 +32,10 @@ change) and `resolver.negative-trust-anchors: [expired.ru.]`:
    file is logged and changes nothing;
 5b. resolver, cache and failover keys apply live:
    - cache.max-ttl 60 (with cache.size changed, which needs a restart and is
-     reported): a name resolved after the reload has every TTL <= 60, from
-     the engine and again from the cache; one cached before keeps its TTL;
+     reported) and upstream-port 5353 (restart: the name below still
+     resolves on port 53): a name resolved after the reload has every TTL
+     <= 60, from the engine and again from the cache; one cached before
+     keeps its TTL;
    - upstream-allow narrowed to exclude example.com's servers (replaced by
      our own listeners, which first see a query to prove they would): a new
      example.com name is SERVFAIL and no packet reaches them; widened again,
@@ -264,10 +266,13 @@ def live_keys(check, lab, d, port, ostrovctl, sock, conf, base, used, bogus):
     r = dig(port, x[0]["qname"])
     check(r["rcode"] == "NOERROR" and ttls(r) and min(ttls(r)) > 60,
           f"before the reload {x[0]['qname']} has the zone's TTLs ({ttls(r)})")
-    j = reload("max-ttl", subs={"max-ttl": "60", "size": "128M"})
+    j = reload("max-ttl", subs={"max-ttl": "60", "size": "128M", "upstream-port": "5353"})
     check("cache.max-ttl" in j["changed"] and "cache.max-ttl" not in j["needs_restart"] and
-          "cache.size" in j["needs_restart"],
-          f"reload: cache.max-ttl changed live, cache.size needs a restart ({j})")
+          sorted(j["needs_restart"]) == ["cache.size", "resolver.upstream-port"],
+          f"reload: cache.max-ttl changed live, cache.size and resolver.upstream-port "
+          f"need a restart ({j})")
+    # (x[1] is resolved through example.ru's servers: on port 53, the running value,
+    # since nothing in the lab answers on 5353.)
     for phase in ("resolved", "from the cache"):
         r = dig(port, x[1]["qname"])
         check(r["rcode"] == "NOERROR" and "ad" in r["flags"] and ttls(r) and
