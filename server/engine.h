@@ -190,6 +190,17 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 			     size_t errlen);
 
 /**
+ * Copy every setting of @p cfg a resolver takes (EDNS size, port,
+ * minimisation, validation, TTL caps, per-request limits and timers,
+ * serve-stale, the client response timer and mirror margin of the failover
+ * section) into @p r; pointers (hints, zones, allow-list, anchors, hooks,
+ * mirror) are left alone. ost_engine_load_resolver() and a reload use it.
+ * @param r the resolver configuration
+ * @param cfg the daemon configuration
+ */
+void ost_engine_resolver_settings(struct ost_resolver_config *r, const struct ost_config *cfg);
+
+/**
  * Make the configured negative trust anchors (resolver.negative-trust-
  * anchors) the store's configured NTAs (ost_ta_nta_set_config()).
  * @param s the store

@@ -380,8 +380,25 @@ static void live_keys(const struct ost_config *cur, const struct ost_config *nc,
 	LIVE(memcmp(&cur->resilience.probe, &nc->resilience.probe, sizeof(cur->resilience.probe)) !=
 		     0,
 	     "resilience.probes", is_probe);
-	/* The resolver's copy of the mirror margin is the failover machine's. */
-	if (cur->resilience.fo.rrsig_margin_s != nc->resilience.fo.rrsig_margin_s)
+	LIVE(cur->resolver.max_depth != nc->resolver.max_depth, "resolver.max-depth", is_resolver);
+	LIVE(cur->resolver.max_subrequests != nc->resolver.max_subrequests,
+	     "resolver.max-subrequests", is_resolver);
+	LIVE(cur->resolver.max_queries != nc->resolver.max_queries, "resolver.max-queries",
+	     is_resolver);
+	LIVE(cur->resolver.max_cname != nc->resolver.max_cname, "resolver.max-cname", is_resolver);
+	LIVE(cur->resolver.max_time_ms != nc->resolver.max_time_ms, "resolver.max-time-ms",
+	     is_resolver);
+	LIVE(cur->resolver.initial_rto_ms != nc->resolver.initial_rto_ms, "resolver.initial-rto-ms",
+	     is_resolver);
+	LIVE(cur->resolver.max_rto_ms != nc->resolver.max_rto_ms, "resolver.max-rto-ms",
+	     is_resolver);
+	LIVE(cur->resolver.serve_stale != nc->resolver.serve_stale, "resolver.serve-stale",
+	     is_resolver);
+	LIVE(cur->resolver.stale_ttl != nc->resolver.stale_ttl, "resolver.stale-ttl", is_resolver);
+	/* The resolver's copies of the client response timer and the mirror
+	 * margin are the failover section's (reported as resilience.failover). */
+	if (cur->resilience.fo.client_timer_ms != nc->resilience.fo.client_timer_ms ||
+	    cur->resilience.fo.rrsig_margin_s != nc->resilience.fo.rrsig_margin_s)
 		p->is_resolver = true;
 #undef LIVE
 }
@@ -401,12 +418,8 @@ static void make_rcfg(struct ost_engine *res, const struct ost_resolver_config *
 	r.n_allow = nc->resolver.upstream_allow.n;
 	r.stubs = res->stubs;
 	r.n_stubs = res->n_stubs;
-	r.edns_size = nc->resolver.edns_buffer_size;
-	r.qname_minimisation = nc->resolver.qname_minimisation;
-	r.validation = nc->resolver.validation;
-	r.max_ttl = nc->cache.max_ttl;
-	r.max_neg_ttl = nc->cache.max_negative_ttl;
-	r.mirror_rrsig_margin_s = nc->resilience.fo.rrsig_margin_s;
+	/* (nc's upstream-port is the running one: restart_keys() put it back) */
+	ost_engine_resolver_settings(&r, nc);
 	res->rcfg = r;
 	/* Its own copies of what the running engine keeps: not needed, not kept. */
 	ost_ta_store_free(res->anchors);

@@ -43,6 +43,8 @@ change) and `resolver.negative-trust-anchors: [expired.ru.]`:
    - validation off then on again: a bogus name whose failure is cached
      answers NOERROR without AD once it is off, SERVFAIL again once it is
      back (each switch empties the cache of what the other mode stored);
+   - resolver.max-queries 1 makes a name of an uncached zone SERVFAIL, back
+     to the default the next one resolves;
    - with one root server blackholed R_root is 2/3: NORMAL with the default
      degrade-below 0.5, DEGRADED once a reload sets 0.8; a further change
      keeps the state, its age and its transition count;
@@ -337,6 +339,20 @@ def live_keys(check, lab, d, port, ostrovctl, sock, conf, base, used, bogus):
     check(r["rcode"] == "SERVFAIL" and r["ede"] in bogus["ede"],
           f"validation on again: {bogus['qname']} SERVFAIL + EDE, not the unvalidated "
           f"copy ({show(r)})")
+
+    # A per-request limit: one upstream query per client request cannot
+    # resolve a name whose zones are not cached (the flush above emptied it).
+    z = pick("example.su.", 2)
+    j = reload("max-queries 1", subs={"max-ttl": "60"},
+               extra_resolver="  max-queries: 1\n")
+    check("resolver.max-queries" in j["changed"], f"reload: resolver.max-queries live ({j})")
+    r = dig(port, z[0]["qname"])
+    check(r["rcode"] == "SERVFAIL", f"max-queries 1: {z[0]['qname']} SERVFAIL ({show(r)})")
+    j = reload("max-queries back", subs={"max-ttl": "60"})
+    check("resolver.max-queries" in j["changed"], f"reload: resolver.max-queries back ({j})")
+    r = dig(port, z[1]["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+          f"max-queries back to 32: {z[1]['qname']} resolves ({show(r)})")
 
     # Failover thresholds: one root of three blackholed gives R_root = 2/3.
     roots = sorted(a for a, s in lab.servers.items() if s["group"] == "root")
