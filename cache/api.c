@@ -66,6 +66,8 @@ void ost_cache_config_clamp(struct ost_cache_config *cfg)
 		cfg->max_readers = DEFAULT_READERS;
 	if (cfg->touch_interval == 0)
 		cfg->touch_interval = DEFAULT_TOUCH;
+	if (cfg->commit_interval_ms > 1000)
+		cfg->commit_interval_ms = 1000;
 }
 
 void ost_cache_set_ttl_bounds(struct ost_cache *cache, uint32_t min_ttl, uint32_t max_ttl,

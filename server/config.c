@@ -231,6 +231,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->cache.size = 256ull << 20;
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
+	cfg->cache.commit_interval = 10;
 	cfg->mirror.size = 1ull << 30;
 	/* Loopback only, everywhere, until the operator says otherwise (TEAM.md rule 1). */
 	static const char *const loopback[] = {"127.0.0.0/8", "::1/128"};
@@ -353,6 +354,7 @@ static const struct key_spec keys[] = {
 	{"cache", "min-ttl", K_UINT, U(cache.min_ttl), 0, 604800},
 	{"cache", "max-ttl", K_UINT, U(cache.max_ttl), 0, 604800 * 52},
 	{"cache", "max-negative-ttl", K_UINT, U(cache.max_negative_ttl), 0, 604800},
+	{"cache", "commit-interval", K_UINT, U(cache.commit_interval), 0, 1000},
 };
 
 static const char *const sections[] = {"server", "access",     "resolver",

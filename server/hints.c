@@ -438,6 +438,7 @@ int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *er
 			.min_ttl = cfg->cache.min_ttl,
 			.max_ttl = cfg->cache.max_ttl,
 			.max_neg_ttl = cfg->cache.max_negative_ttl,
+			.commit_interval_ms = cfg->cache.commit_interval,
 		};
 		int ret = ost_cache_open(&e->cache, &cc, &e->clock);
 		if (ret < 0) {

@@ -319,6 +319,8 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 	if (!str_eq(start->cache.path, nc->cache.path))
 		key_add(k, "cache.path");
 	SCALAR(cache.size, "cache.size");
+	/* The writer thread's commit timing is set when the cache is opened. */
+	SCALAR(cache.commit_interval, "cache.commit-interval");
 	if (start->resilience.n_national_zones != nc->resilience.n_national_zones ||
 	    memcmp(start->resilience.national_zones, nc->resilience.national_zones,
 		   sizeof(start->resilience.national_zones)) != 0)

@@ -109,6 +109,10 @@ struct ost_cache_config {
 	unsigned max_readers;    /**< LMDB reader slots (threads x processes) [126] */
 	uint32_t touch_interval; /**< seconds between last-use refreshes of a hot entry [60] */
 	bool no_sync;            /**< MDB_NOSYNC: survives kill -9, not an OS crash [false] */
+	/** Least milliseconds between the starts of two commits of the writer thread, so
+	 *  that at low load several entries share one fdatasync; an entry becomes visible
+	 *  to other threads and processes up to this much later [0: commit at once] */
+	uint32_t commit_interval_ms;
 };
 
 /** Counters; monotonic since open, per process. */

@@ -160,6 +160,7 @@ struct ost_config {
 		uint32_t min_ttl;          /**< seconds */
 		uint32_t max_ttl;          /**< seconds */
 		uint32_t max_negative_ttl; /**< seconds */
+		uint32_t commit_interval;  /**< ms between cache write commits, at least */
 	} cache;
 	/**
 	 * Section resilience: the failover machine, its probes and the drills
