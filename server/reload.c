@@ -430,20 +430,21 @@ static void make_rcfg(struct ost_engine *res, const struct ost_resolver_config *
 
 /* ---- applying -------------------------------------------------------------------------- */
 
-/* Remember @p x (a replaced live object) in @p v until no worker can use it. */
-static void retire(void ***v, size_t *n, void *x, const char *what)
-{
-	if (!x)
-		return;
-	void **nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv) {
-		/* Cannot even remember it: leak it rather than free it under a worker. */
-		ost_log(OST_LOG_ERR, "server", "reload: out of memory, one %s leaked", what);
-		return;
-	}
-	*v = nv;
-	nv[(*n)++] = x;
-}
+/* Remember @p x (a replaced live object) in the array @p v of @p n until no
+ * worker can use it; out of memory, leak it rather than free it under one. */
+#define RETIRE(v, n, x, what)                                                            \
+	do {                                                                             \
+		if (x) {                                                                 \
+			__typeof__(v) nv_ = realloc((v), ((n) + 1) * sizeof(*(v)));      \
+			if (nv_) {                                                       \
+				(v) = nv_;                                               \
+				(v)[(n)++] = (x);                                        \
+			} else {                                                         \
+				ost_log(OST_LOG_ERR, "server",                           \
+					"reload: out of memory, one %s leaked", (what)); \
+			}                                                                \
+		}                                                                        \
+	} while (0)
 
 /*
  * Hand @p nc (and, when @p res is not NULL, the resolver half the workers
@@ -463,10 +464,10 @@ static void publish(struct ost_server *srv, struct ost_config *nc, struct ost_en
 		else
 			*is_partial = true;
 	}
-	retire((void ***)&e->old_cfgs, &e->n_old_cfgs, e->live_cfg, "configuration");
+	RETIRE(e->old_cfgs, e->n_old_cfgs, e->live_cfg, "configuration");
 	e->live_cfg = nc;
 	if (res) {
-		retire((void ***)&e->old_res, &e->n_old_res, e->live_res, "resolver configuration");
+		RETIRE(e->old_res, e->n_old_res, e->live_res, "resolver configuration");
 		e->live_res = res;
 	}
 	/* Workers switch within one loop iteration; wait for them (bounded) so the
