@@ -332,6 +332,43 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 #undef SCALAR
 }
 
+/* Field by field: the structs have padding, which struct assignments of
+ * their defaults need not keep zeroed. */
+static bool fo_config_eq(const struct ost_fo_config *a, const struct ost_fo_config *b)
+{
+	return a->bucket_ms == b->bucket_ms && a->window_ms == b->window_ms &&
+	       a->eval_ms == b->eval_ms && a->min_transition_ms == b->min_transition_ms &&
+	       a->degrade_below == b->degrade_below &&
+	       a->degrade_passive_above == b->degrade_passive_above &&
+	       a->passive_min_samples == b->passive_min_samples &&
+	       a->degrade_evals == b->degrade_evals && a->isolate_root_max == b->isolate_root_max &&
+	       a->isolate_foreign_max == b->isolate_foreign_max &&
+	       a->isolate_evals == b->isolate_evals &&
+	       a->probe_min_samples == b->probe_min_samples && a->healthy_min == b->healthy_min &&
+	       a->healthy_passive_max == b->healthy_passive_max &&
+	       a->healthy_evals == b->healthy_evals && a->reachable_min == b->reachable_min &&
+	       a->reachable_evals == b->reachable_evals &&
+	       a->recovered_evals == b->recovered_evals && a->rrsig_margin_s == b->rrsig_margin_s &&
+	       a->max_extend_s == b->max_extend_s &&
+	       a->stale_max_normal_s == b->stale_max_normal_s &&
+	       a->stale_max_isolated_s == b->stale_max_isolated_s &&
+	       a->client_timer_ms == b->client_timer_ms && a->recheck_per_s == b->recheck_per_s &&
+	       a->recheck_burst == b->recheck_burst;
+}
+
+/* (A new field changes the size: compare it above, then update the number.) */
+#if defined(__LP64__)
+_Static_assert(sizeof(struct ost_fo_config) == 144, "compare every failover setting");
+_Static_assert(sizeof(struct ost_probe_config) == 32, "compare every probe setting");
+#endif
+
+static bool probe_config_eq(const struct ost_probe_config *a, const struct ost_probe_config *b)
+{
+	return a->interval_ms == b->interval_ms && a->jitter == b->jitter &&
+	       a->timeout_ms == b->timeout_ms && a->tries == b->tries &&
+	       a->tcp_every == b->tcp_every;
+}
+
 /* What a reload changes in the resolvers, the cache and the failover machine. */
 struct live_plan {
 	bool is_resolver;   /* workers rebuild their resolvers from a new resolver half */
@@ -377,11 +414,9 @@ static void live_keys(const struct ost_config *cur, const struct ost_config *nc,
 	if (cur->cache.max_ttl != nc->cache.max_ttl ||
 	    cur->cache.max_negative_ttl != nc->cache.max_negative_ttl)
 		p->is_ttl = true;
-	LIVE(memcmp(&cur->resilience.fo, &nc->resilience.fo, sizeof(cur->resilience.fo)) != 0,
-	     "resilience.failover", is_fo);
-	LIVE(memcmp(&cur->resilience.probe, &nc->resilience.probe, sizeof(cur->resilience.probe)) !=
-		     0,
-	     "resilience.probes", is_probe);
+	LIVE(!fo_config_eq(&cur->resilience.fo, &nc->resilience.fo), "resilience.failover", is_fo);
+	LIVE(!probe_config_eq(&cur->resilience.probe, &nc->resilience.probe), "resilience.probes",
+	     is_probe);
 	LIVE(cur->resolver.max_depth != nc->resolver.max_depth, "resolver.max-depth", is_resolver);
 	LIVE(cur->resolver.max_subrequests != nc->resolver.max_subrequests,
 	     "resolver.max-subrequests", is_resolver);
