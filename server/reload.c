@@ -265,6 +265,75 @@ static bool zones_eq(const struct ost_config *a, const struct ost_config *b)
 	return true;
 }
 
+/* The zone @p name in @p c, or NULL. */
+static const struct ost_zone_servers_cfg *zone_in(const struct ost_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->resolver.n_zones; i++)
+		if (strcmp(c->resolver.zones[i].name, name) == 0)
+			return &c->resolver.zones[i];
+	return NULL;
+}
+
+/* Is zone @p z of one configuration absent or different in @p other? */
+static bool zone_changed(const struct ost_zone_servers_cfg *z, const struct ost_config *other)
+{
+	const struct ost_zone_servers_cfg *o = zone_in(other, z->name);
+	return !o || o->forward != z->forward ||
+	       !listen_eq(z->addrs, z->n_addrs, o->addrs, o->n_addrs);
+}
+
+/*
+ * Forward and stub zones that were added, removed or given other servers:
+ * what the cache holds under them was learnt the old way (from the parents'
+ * servers, or from other forwarders), so it goes, as for an NTA, and the
+ * next query asks the new servers. The names are collected before the
+ * workers switch (@p cur may be freed then) and flushed after.
+ */
+struct zone_flush {
+	char (*names)[256]; /* heap array */
+	size_t n;
+};
+
+static void zones_to_flush(const struct ost_config *cur, const struct ost_config *nc,
+			   struct zone_flush *f)
+{
+	f->names = calloc(cur->resolver.n_zones + nc->resolver.n_zones + 1, sizeof(*f->names));
+	f->n = 0;
+	if (!f->names) {
+		ost_log(OST_LOG_ERR, "server", "reload: out of memory, changed zones not flushed");
+		return;
+	}
+	for (int side = 0; side < 2; side++) {
+		const struct ost_config *a = side ? nc : cur, *b = side ? cur : nc;
+		for (size_t i = 0; i < a->resolver.n_zones; i++) {
+			const struct ost_zone_servers_cfg *z = &a->resolver.zones[i];
+			/* a zone in both is taken once, from the old side */
+			if (!zone_changed(z, b) || (side && zone_in(b, z->name)))
+				continue;
+			memcpy(f->names[f->n++], z->name, sizeof(z->name));
+		}
+	}
+}
+
+static void flush_zones(struct ost_engine *e, struct zone_flush *f)
+{
+	if (e->cache && f->n)
+		ost_cache_sync(e->cache);
+	for (size_t i = 0; e->cache && i < f->n; i++) {
+		ldns_rdf *name = NULL;
+		if (ldns_str2rdf_dname(&name, f->names[i]) != LDNS_STATUS_OK)
+			continue; /* config.c checked it */
+		int n = ost_cache_flush(e->cache, ldns_rdf_data(name));
+		ldns_rdf_deep_free(name);
+		ost_log(OST_LOG_INFO, "server",
+			"reload: forward/stub zone %s changed, cache flushed under it flushed=%d",
+			f->names[i], n);
+	}
+	free(f->names);
+	f->names = NULL;
+	f->n = 0;
+}
+
 static bool ntas_eq(const struct ost_config *a, const struct ost_config *b)
 {
 	if (a->resolver.n_negative_trust_anchors != b->resolver.n_negative_trust_anchors)
@@ -718,6 +787,9 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 	}
 	ost_engine_close(probe);
 	free(probe);
+	struct zone_flush zflush = {0};
+	if (plan.is_resolver && !zones_eq(cur, nc))
+		zones_to_flush(cur, nc, &zflush);
 	bool is_partial = false;
 	if (has_workers_engine) {
 		publish(srv, nc, res, rcfg, &is_partial);
@@ -730,6 +802,7 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 		}
 		e->live_cfg = nc;
 	}
+	flush_zones(e, &zflush);
 	/* 7. Validation switched: the cache holds what the other mode made.
 	 * Back on, answers stored while it was off were never checked and the
 	 * hit path would serve them to CD=0 clients as before; off, bogus

@@ -45,6 +45,9 @@ change) and `resolver.negative-trust-anchors: [expired.ru.]`:
      back (each switch empties the cache of what the other mode stored);
    - resolver.max-queries 1 makes a name of an uncached zone SERVFAIL, back
      to the default the next one resolves;
+   - a stub zone for example.net at a server that refuses it, added live:
+     a cached example.net answer is flushed and the name SERVFAILs; removed,
+     it resolves again;
    - with one root server blackholed R_root is 2/3: NORMAL with the default
      degrade-below 0.5, DEGRADED once a reload sets 0.8; a further change
      keeps the state, its age and its transition count;
@@ -353,6 +356,32 @@ def live_keys(check, lab, d, port, ostrovctl, sock, conf, base, used, bogus):
     r = dig(port, z[1]["qname"])
     check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
           f"max-queries back to 32: {z[1]['qname']} resolves ({show(r)})")
+
+    # A stub zone added live: example.net "served" by example.com's server,
+    # which refuses it. The answer cached before is flushed (it was learnt
+    # from example.net's own servers), so the stub's servers are asked.
+    n = pick("example.net.", 1)[0]
+    other = sorted(a for a, s in lab.servers.items() if "example.com." in s["zones"])[0]
+    r = dig(port, n["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+          f"{n['qname']} resolves and is cached ({show(r)})")
+    stub = (f"  stub-zones:\n    - name: example.net.\n"
+            f"      addresses: [\"{other}\"]\n")
+    j = reload("stub zone", subs={"max-ttl": "60"}, extra_resolver=stub)
+    check("resolver.forward-zones/stub-zones" in j["changed"],
+          f"reload: stub zone added live ({j})")
+    r = dig(port, n["qname"])
+    check(r["rcode"] == "SERVFAIL",
+          f"stub zone at a server that refuses it: {n['qname']} SERVFAIL, the cached "
+          f"answer was flushed ({show(r)})")
+    check(re.search(r"forward/stub zone example\.net\. changed, cache flushed", d.tail(200))
+          is not None, "log line: the cache under the stub zone was flushed")
+    j = reload("stub zone removed", subs={"max-ttl": "60"})
+    check("resolver.forward-zones/stub-zones" in j["changed"],
+          f"reload: stub zone removed live ({j})")
+    r = dig(port, n["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+          f"stub zone removed: {n['qname']} resolves again ({show(r)})")
 
     # Failover thresholds: one root of three blackholed gives R_root = 2/3.
     roots = sorted(a for a, s in lab.servers.items() if s["group"] == "root")
