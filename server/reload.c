@@ -629,6 +629,63 @@ static void write_list(struct ost_buf *out, bool is_json, const char *label, con
 	ost_buf_printf(out, "%s\n", k->n ? "" : " none");
 }
 
+/* Make @p nc's NTAs the store's configured ones; each added or removed one
+ * flushes the cache under it and is logged (ost_nta_event()). */
+static int apply_ntas(struct ost_engine *e, const struct ost_config *nc, const char *operator_name)
+{
+	char err[256] = "";
+	size_t nb = 0, na = 0;
+	struct ost_nta_info *before = config_ntas(e->anchors, &nb), *after = NULL;
+	int ret = before ? ost_engine_set_config_ntas(e->anchors, nc, err, sizeof(err)) : -ENOMEM;
+	if (ret == 0)
+		after = config_ntas(e->anchors, &na);
+	if (ret < 0 || !after) {
+		ost_log(OST_LOG_ERR, "server", "reload: negative trust anchors: %s",
+			ret < 0 && err[0] ? err : "out of memory");
+		free(before);
+		return ret < 0 ? ret : -ENOMEM;
+	}
+	for (size_t i = 0; i < nb; i++)
+		if (!nta_in(after, na, before[i].name))
+			(void)ost_nta_event(e, "nta_remove", &before[i], operator_name);
+	for (size_t i = 0; i < na; i++)
+		if (!nta_in(before, nb, after[i].name))
+			(void)ost_nta_event(e, "nta_add", &after[i], operator_name);
+	free(before);
+	free(after);
+	return 0;
+}
+
+/* The reply to the operator and the log lines of a reload that applied. */
+static int report(const char *path, const char *operator_name, const struct keys *changed,
+		  const struct keys *needs, bool is_json, struct ost_buf *out)
+{
+	for (size_t i = 0; i < needs->n; i++)
+		ost_log(OST_LOG_WARN, "server", "needs a restart: %s", needs->v[i]);
+	struct ost_buf line = {0};
+	for (size_t i = 0; i < changed->n; i++)
+		ost_buf_printf(&line, "%s%s", i ? "," : "", changed->v[i]);
+	ost_log(OST_LOG_INFO, "server",
+		"reloaded file=%s operator=%s changed=%s restart_needed=%zu", path,
+		operator_name ? operator_name : "-", changed->n ? ost_buf_str(&line) : "none",
+		needs->n);
+	ost_buf_deinit(&line);
+	if (is_json) {
+		ost_buf_printf(out, "{\"ok\":true,\"file\":");
+		ost_buf_json_str(out, path);
+		write_list(out, true, "changed", changed);
+		write_list(out, true, "needs_restart", needs);
+		ost_buf_printf(out, "}\n");
+	} else {
+		ost_buf_printf(out, "reloaded %s\n", path);
+		write_list(out, false, "changed", changed);
+		for (size_t i = 0; i < needs->n; i++)
+			ost_buf_printf(out, "needs a restart: %s (running value kept)\n",
+				       needs->v[i]);
+	}
+	return out->has_oom ? -ENOMEM : 0;
+}
+
 int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, struct ost_buf *out)
 {
 	const struct ost_config *start = srv->cfg;
@@ -740,30 +797,9 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 			key_add(&needs, "resolver.trust-anchor-file");
 	}
 	/* ... and configured NTAs. */
-	if (e->anchors && !ntas_eq(cur, nc)) {
-		size_t nb = 0, na = 0;
-		struct ost_nta_info *before = config_ntas(e->anchors, &nb), *after = NULL;
-		ret = before ? ost_engine_set_config_ntas(e->anchors, nc, err, sizeof(err))
-			     : -ENOMEM;
-		if (ret == 0)
-			after = config_ntas(e->anchors, &na);
-		if (ret < 0 || !after) {
-			ost_log(OST_LOG_ERR, "server", "reload: negative trust anchors: %s",
-				ret < 0 ? err : "out of memory");
-			key_add(&needs, "resolver.negative-trust-anchors");
-		} else {
-			for (size_t i = 0; i < nb; i++)
-				if (!nta_in(after, na, before[i].name))
-					(void)ost_nta_event(e, "nta_remove", &before[i],
-							    operator_name);
-			for (size_t i = 0; i < na; i++)
-				if (!nta_in(before, nb, after[i].name))
-					(void)ost_nta_event(e, "nta_add", &after[i], operator_name);
-			key_add(&changed, "resolver.negative-trust-anchors");
-		}
-		free(before);
-		free(after);
-	}
+	if (e->anchors && !ntas_eq(cur, nc))
+		key_add(apply_ntas(e, nc, operator_name) == 0 ? &changed : &needs,
+			"resolver.negative-trust-anchors");
 	/* 4. The cache's TTL bounds apply to what is stored from now on. */
 	if (plan.is_ttl && e->cache)
 		ost_cache_set_ttl_bounds(e->cache, nc->cache.min_ttl, nc->cache.max_ttl,
@@ -818,28 +854,5 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 			"stored flushed=%d late_workers=%d",
 			nc->resolver.validation ? "on" : "off", n, is_partial);
 	}
-	for (size_t i = 0; i < needs.n; i++)
-		ost_log(OST_LOG_WARN, "server", "needs a restart: %s", needs.v[i]);
-	struct ost_buf line = {0};
-	for (size_t i = 0; i < changed.n; i++)
-		ost_buf_printf(&line, "%s%s", i ? "," : "", changed.v[i]);
-	ost_log(OST_LOG_INFO, "server",
-		"reloaded file=%s operator=%s changed=%s restart_needed=%zu", start->path,
-		operator_name ? operator_name : "-", changed.n ? ost_buf_str(&line) : "none",
-		needs.n);
-	ost_buf_deinit(&line);
-	if (is_json) {
-		ost_buf_printf(out, "{\"ok\":true,\"file\":");
-		ost_buf_json_str(out, start->path);
-		write_list(out, true, "changed", &changed);
-		write_list(out, true, "needs_restart", &needs);
-		ost_buf_printf(out, "}\n");
-	} else {
-		ost_buf_printf(out, "reloaded %s\n", start->path);
-		write_list(out, false, "changed", &changed);
-		for (size_t i = 0; i < needs.n; i++)
-			ost_buf_printf(out, "needs a restart: %s (running value kept)\n",
-				       needs.v[i]);
-	}
-	return out->has_oom ? -ENOMEM : 0;
+	return report(start->path, operator_name, &changed, &needs, is_json, out);
 }
