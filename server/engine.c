@@ -21,7 +21,13 @@
  * tests/integration/test_cache_hit_alloc.py checks this with a malloc counter
  * preloaded into ostrovd (see the comment there).
  *
- * On a miss the reply target is held (ost_reply_hold) in a struct pending
+ * A miss whose final answer lies in a usable mirrored zone is answered the
+ * same way by try_mirror(): resolver/mirror_fast.c makes the OST_CTAG_MSG
+ * entry the engine would have cached, straight from the mirror store (its
+ * read transaction kept in the worker's resolver), and ost_msg_to_wire()
+ * renders it; nothing is cached, nothing allocated.
+ *
+ * On any other miss the reply target is held (ost_reply_hold) in a struct pending
  * that also keeps a copy of the query, because ost_result_to_wire() rebuilds
  * the reply from it (ID, question case, EDNS) when the result arrives.
  */
@@ -233,6 +239,39 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 			? ost_resilience_name_class(res, q->qname, q->qname_len)
 			: OST_FO_NAME_FOREIGN;
 	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec, t0);
+	return true;
+}
+
+/* ---- the zone mirror's fast path ---------------------------------------------------- */
+
+/*
+ * The cache missed: a question whose final answer lies in a usable mirrored
+ * zone is answered from the mirror store (resolver/mirror_fast.c) without a
+ * request, without ldns and without a cache write, as cheap as a hit. The
+ * answer comes as the OST_CTAG_MSG entry the engine would have cached, so
+ * ost_msg_to_wire() renders it as it renders hits; everything else (a
+ * referral to a child zone, CNAME, wildcard, an extended or unanchored
+ * copy...) goes to the engine unchanged.
+ * @return true when the query was answered from the mirror
+ */
+static bool try_mirror(struct worker_engine *we, const struct ost_client_query *cq,
+		       enum ost_fo_name_class ncls)
+{
+	const struct ost_question *q = &cq->q;
+	if (!we->r || !we->e->rcfg.mirror)
+		return false;
+	uint64_t t0 = uv_hrtime();
+	struct ost_cache_entry ent;
+	if (ost_mirror_answer(we->r, q->qname, q->qname_len, q->qtype, q->qclass, &ent) != 0)
+		return false;
+	size_t len = 0;
+	if (ost_msg_to_wire(&ent, cq->wire, cq->len, ent.stored_at, cq->to.proto == OST_PROTO_TCP,
+			    we->w->cfg->resolver.edns_buffer_size, we->buf, sizeof(we->buf),
+			    &len) != 0)
+		return false;
+	send_or_count(we, &cq->to, len);
+	answer_done(we, ncls, OST_DRILL_SRC_MIRROR, we->buf[3] & 0x0f, -1, q->has_edns, ent.sec,
+		    t0);
 	return true;
 }
 
@@ -464,13 +503,15 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 	}
 	if (try_hit(we, cq))
 		return;
+	enum ost_fo_name_class ncls = OST_FO_NAME_FOREIGN;
 	if (we->e->res) {
 		uint64_t t0 = uv_hrtime();
-		enum ost_fo_name_class ncls =
-			ost_resilience_name_class(we->e->res, cq->q.qname, cq->q.qname_len);
+		ncls = ost_resilience_name_class(we->e->res, cq->q.qname, cq->q.qname_len);
 		if (isolated_unknown(we, cq, ncls, t0))
 			return;
 	}
+	if (try_mirror(we, cq, ncls))
+		return;
 	start_resolve(we, cq);
 }
 
@@ -605,6 +646,7 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"tcp_refused", c->tcp_refused},
 		{"aggressive_nsec", rs->aggressive_nsec},
 		{"mirror_answers", rs->mirror_answers},
+		{"mirror_fast_answers", rs->mirror_fast},
 	};
 	memcpy(f, v, sizeof(v));
 }

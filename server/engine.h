@@ -149,7 +149,7 @@ struct ost_stat_field {
 };
 
 /** Number of fields ost_stat_fields() writes. */
-#define OST_STAT_FIELDS 52
+#define OST_STAT_FIELDS 53
 
 /**
  * The statistics fields of @p c and @p cs, in the order of the log line.

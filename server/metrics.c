@@ -131,6 +131,10 @@ static const struct scalar daemon_scalars[] = {
 	{"mirror_answers_total", "counter",
 	 "Engine replies built from a verified zone mirror instead of asking (RFC 8806).",
 	 RS(mirror_answers)},
+	{"mirror_fast_answers_total", "counter",
+	 "Final answers made straight from a verified zone mirror by the worker, without the "
+	 "engine.",
+	 RS(mirror_fast)},
 	{"upstream_timeouts_total", "counter", "Upstream queries that timed out.", RS(timeouts)},
 	{"upstream_lame_total", "counter", "Upstream answers rejected as lame.", RS(lame)},
 	{"resolver_cache_errors_total", "counter",
