@@ -31,6 +31,11 @@
 #define OST_NS_MAX_ADDR        8
 /** Servers remembered per question for retry ordering. */
 #define OST_QTRIES_MAX         32
+/** The OST_CTAG_MSG payload (answer.c writes it, mirror_fast.c too): its version,
+ *  header length and the length of one record descriptor. */
+#define OST_MSG_VERSION        1
+#define OST_MSG_HDR_LEN        16
+#define OST_MSG_DESC_LEN       8
 /**
  * Name servers of one client request whose addresses could not be found
  * upstream (both A and AAAA failed) before the request is abandoned: the

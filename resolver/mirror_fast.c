@@ -39,10 +39,6 @@
 
 #include "internal.h"
 
-/* The OST_CTAG_MSG payload (answer.c): header, question name, descriptors, records. */
-#define MSG_VERSION   1
-#define MSG_HDR_LEN   16
-#define MSG_DESC_LEN  8
 /* Records one fast answer may hold (an NSEC3 NXDOMAIN has 8). */
 #define FAST_MAX_RRS  256
 /* Octets of records: descriptor offsets are 16-bit. */
@@ -57,9 +53,9 @@ struct ost_mirror_fast {
 	uint8_t last_sec;     /* sections come in order */
 	bool is_full;         /* a record did not fit: PASS */
 	size_t rec_len;       /* octets at recs */
-	uint8_t desc[FAST_MAX_RRS * MSG_DESC_LEN];
+	uint8_t desc[FAST_MAX_RRS * OST_MSG_DESC_LEN];
 	uint8_t recs[FAST_RECS_CAP];
-	uint8_t msg[MSG_HDR_LEN + LDNS_MAX_DOMAINLEN + 1 + FAST_MAX_RRS * MSG_DESC_LEN +
+	uint8_t msg[OST_MSG_HDR_LEN + LDNS_MAX_DOMAINLEN + 1 + FAST_MAX_RRS * OST_MSG_DESC_LEN +
 		    FAST_RECS_CAP];
 };
 
@@ -111,7 +107,7 @@ static void put_rr(struct ost_mirror_fast *f, const struct ost_zone_rrset_view *
 	ldns_write_uint32(p + 4, ttl);
 	ldns_write_uint16(p + 8, rl);
 	memcpy(p + 10, rd, rl);
-	uint8_t *d = f->desc + (size_t)f->n * MSG_DESC_LEN;
+	uint8_t *d = f->desc + (size_t)f->n * OST_MSG_DESC_LEN;
 	put16(d, (uint16_t)f->rec_len);
 	put16(d + 2, (uint16_t)len);
 	put16(d + 4, type);
@@ -151,8 +147,8 @@ static uint32_t assemble(struct ost_mirror_fast *f, const uint8_t *qname, size_t
 			 uint16_t qtype, uint16_t qclass, uint8_t rcode)
 {
 	uint8_t *p = f->msg;
-	size_t desc_len = (size_t)f->n * MSG_DESC_LEN;
-	p[0] = MSG_VERSION;
+	size_t desc_len = (size_t)f->n * OST_MSG_DESC_LEN;
+	p[0] = OST_MSG_VERSION;
 	p[1] = 0;
 	p[2] = rcode;
 	p[3] = (uint8_t)qname_len;
@@ -162,10 +158,10 @@ static uint32_t assemble(struct ost_mirror_fast *f, const uint8_t *qname, size_t
 	put16(p + 10, f->counts[1]);
 	put16(p + 12, f->counts[2]);
 	put16(p + 14, f->n);
-	memcpy(p + MSG_HDR_LEN, qname, qname_len);
-	memcpy(p + MSG_HDR_LEN + qname_len, f->desc, desc_len);
-	memcpy(p + MSG_HDR_LEN + qname_len + desc_len, f->recs, f->rec_len);
-	return (uint32_t)(MSG_HDR_LEN + qname_len + desc_len + f->rec_len);
+	memcpy(p + OST_MSG_HDR_LEN, qname, qname_len);
+	memcpy(p + OST_MSG_HDR_LEN + qname_len, f->desc, desc_len);
+	memcpy(p + OST_MSG_HDR_LEN + qname_len + desc_len, f->recs, f->rec_len);
+	return (uint32_t)(OST_MSG_HDR_LEN + qname_len + desc_len + f->rec_len);
 }
 
 int ost_mirror_answer(struct ost_resolver *r, const uint8_t *qname, size_t qname_len,
