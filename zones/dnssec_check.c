@@ -69,6 +69,7 @@
 #include <time.h>
 
 #include <ldns/ldns.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "ostrov/log.h"
@@ -281,8 +282,15 @@ static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool a
 			continue;
 		tries++;
 		d->sigs_checked++;
+		/* OpenSSL's error queue is per thread and nothing else here
+		 * reads it: cleared, it tells what went wrong in this check. */
+		ERR_clear_error();
 		ldns_status st = verify_cached(d, sig, key);
 		if (st != LDNS_STATUS_OK && !is_time_status(st)) {
+			char ossl[160] = "none";
+			unsigned long e = ERR_peek_last_error();
+			if (e)
+				ERR_error_string_n(e, ossl, sizeof(ossl));
 			/* Before a zone is rejected for a signature, the check is
 			 * done once more from scratch: a failure that does not
 			 * repeat is the verifier's (OpenSSL failing, or a fault
@@ -297,9 +305,10 @@ static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool a
 					    sizeof(name));
 				ost_log(OST_LOG_ERR, "zones",
 					"signature check failed once, passed when done again "
-					"zone=%s rrset=%s key=%u first=\"%s\" again=\"%s\"",
+					"zone=%s rrset=%s key=%u first=\"%s\" openssl=\"%s\" "
+					"again=\"%s\"",
 					d->z->apex_str, name, tag, ldns_get_errorstr_by_id(st),
-					ldns_get_errorstr_by_id(again));
+					ossl, ldns_get_errorstr_by_id(again));
 			}
 			st = again;
 		}
