@@ -3,9 +3,10 @@
  * A pthread executor for tests (include/ostrov/exec.h) that is built to make
  * races show: every run starts @c width fresh threads, holds them at a
  * barrier so they all begin at the same moment, and hands the tasks out in a
- * shuffled order (seeded, so a failing run can be repeated), so neighbouring
- * tasks, which share the most (the same keys, the same RRsets' neighbours),
- * run at the same time on different threads. The calling thread only waits.
+ * shuffled order, so neighbouring tasks, which share the most (the same keys,
+ * the same RRsets' neighbours), run at the same time on different threads.
+ * The order is drawn from a seed (the same seed, the same order); the threads'
+ * timing is the machine's. The calling thread only waits.
  *
  * It has none of the daemon pool's (server/uvexec.c) machinery: a bug found
  * with it is in the code under test, not in a shared pool.
