@@ -51,10 +51,11 @@
  * consecutive RRsets on the policy's executor (include/ostrov/exec.h), each
  * with its own scratch buffers, the keys shared read-only (their EVP_PKEY and
  * digest only, through ost_sigverify_shared(); never their reusable OpenSSL
- * contexts, which ost_sigverify() would use and which must not be shared). A task stops at
- * its first failing RRset, and tasks skip RRsets after the lowest failure
- * already found; the slots are combined in task order, so the reported error
- * is the first in canonical order, the one the serial walk reports.
+ * contexts, which ost_sigverify() would use and which must not be shared).
+ * A task stops at its first failing RRset, and tasks skip RRsets after the
+ * lowest failure already found; the slots are combined in task order, so the
+ * reported error is the first in canonical order, the one the serial walk
+ * reports.
  *
  * The "RRSIG horizon" is the earliest moment an authoritative RRset has no
  * valid signature left: min over RRsets of max over their valid RRSIGs'
@@ -296,8 +297,8 @@ static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool a
 			 * repeat is the verifier's (OpenSSL failing, or a fault
 			 * of the fast path), never the zone's, and is logged
 			 * loudly. A signature that really does not match fails
-			 * both times; a key-tag collision costs one more check
-			 * per colliding key, still within max_tries. */
+			 * both times, so a key-tag collision costs two checks per
+			 * colliding key tried: at most 2 x max_tries per RRSIG. */
 			ldns_status again = check_again(d, sig, key);
 			if (again == LDNS_STATUS_OK || is_time_status(again)) {
 				char name[300];
