@@ -475,12 +475,6 @@ OST_EXPORT void ost_fo_status(struct ost_fo *fo, struct ost_fo_status *out);
  */
 OST_EXPORT int ost_fo_status_write(struct ost_fo *fo, bool is_json, struct ost_buf *b) OST_WUR;
 
-/**
- * Write Prometheus-style metrics (resolver_state, transitions, r_root ...).
- * @return 0 or -ENOMEM
- */
-OST_EXPORT int ost_fo_metrics_write(struct ost_fo *fo, struct ost_buf *b) OST_WUR;
-
 /*
  * ---------------------------------------------------------------------------
  * Serve-stale (RFC 8767) and failure caching (RFC 9520): pure helpers

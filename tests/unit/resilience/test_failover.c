@@ -913,16 +913,6 @@ static void test_fo_json_record_per_transition(void **state)
 	assert_int_equal(ost_fo_status_write(f->fo, false, &b), 0);
 	assert_non_null(strstr(ost_buf_str(&b), "state:        RECOVERING"));
 	ost_buf_deinit(&b);
-	assert_int_equal(ost_fo_metrics_write(f->fo, &b), 0);
-	assert_non_null(strstr(ost_buf_str(&b), "resolver_state{state=\"RECOVERING\"} 1"));
-	assert_non_null(
-		strstr(ost_buf_str(&b),
-		       "resolver_state_transitions_total{from=\"NORMAL\",to=\"ISOLATED\"} 1"));
-	/* a legal edge that never happened is exported at 0 */
-	assert_non_null(strstr(ost_buf_str(&b),
-			       "resolver_state_transitions_total{from=\"ISOLATED\",to=\"MIRROR-"
-			       "EXPIRED\"} 0"));
-	ost_buf_deinit(&b);
 	fx_free(f);
 }
 
