@@ -32,9 +32,6 @@
 
 #include "internal.h"
 
-#define MSG_VERSION  1
-#define MSG_HDR_LEN  16
-#define MSG_DESC_LEN 8
 /** EDNS option code of Extended DNS Errors (RFC 8914 §2). */
 #define EDNS_OPT_EDE 15
 
@@ -205,9 +202,9 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 	ldns_buffer *b = ldns_buffer_new(512);
 	if (!b)
 		return -ENOMEM;
-	size_t desc_at = MSG_HDR_LEN + ldns_rdf_size(qname);
-	size_t recs_at = desc_at + n * MSG_DESC_LEN;
-	uint8_t *descs = ost_arena_alloc(a, n * MSG_DESC_LEN + 1);
+	size_t desc_at = OST_MSG_HDR_LEN + ldns_rdf_size(qname);
+	size_t recs_at = desc_at + n * OST_MSG_DESC_LEN;
+	uint8_t *descs = ost_arena_alloc(a, n * OST_MSG_DESC_LEN + 1);
 	int ret = descs ? 0 : -ENOMEM;
 	uint32_t mttl = UINT32_MAX;
 	size_t k = 0;
@@ -220,7 +217,7 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 				ret = -E2BIG;
 				break;
 			}
-			uint8_t *d = descs + k++ * MSG_DESC_LEN;
+			uint8_t *d = descs + k++ * OST_MSG_DESC_LEN;
 			put16(d, (uint16_t)off);
 			put16(d + 2, (uint16_t)(ldns_buffer_position(b) - off));
 			put16(d + 4, ldns_rr_get_type(rr));
@@ -247,7 +244,7 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 		if (!p) {
 			ret = -ENOMEM;
 		} else {
-			p[0] = MSG_VERSION;
+			p[0] = OST_MSG_VERSION;
 			p[1] = 0;
 			p[2] = rcode;
 			p[3] = (uint8_t)ldns_rdf_size(qname);
@@ -257,8 +254,8 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 			put16(p + 10, (uint16_t)(ns ? ldns_rr_list_rr_count(ns) : 0));
 			put16(p + 12, (uint16_t)(ar ? ldns_rr_list_rr_count(ar) : 0));
 			put16(p + 14, (uint16_t)n);
-			memcpy(p + MSG_HDR_LEN, ldns_rdf_data(qname), ldns_rdf_size(qname));
-			memcpy(p + desc_at, descs, n * MSG_DESC_LEN);
+			memcpy(p + OST_MSG_HDR_LEN, ldns_rdf_data(qname), ldns_rdf_size(qname));
+			memcpy(p + desc_at, descs, n * OST_MSG_DESC_LEN);
 			memcpy(p + recs_at, ldns_buffer_begin(b), ldns_buffer_position(b));
 			*out = p;
 			*len = (uint32_t)total;
@@ -271,7 +268,7 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 
 /* Where the parts of a stored message are (its version-1 layout). */
 struct msg_layout {
-	size_t qname_len; /* the question name, at MSG_HDR_LEN */
+	size_t qname_len; /* the question name, at OST_MSG_HDR_LEN */
 	uint16_t n;       /* record descriptors */
 	size_t desc_at;   /* the first descriptor */
 	size_t recs_at;   /* the first record */
@@ -281,12 +278,12 @@ struct msg_layout {
 static inline int msg_layout(const struct ost_cache_entry *e, struct msg_layout *l)
 {
 	const uint8_t *p = e->data;
-	if (!p || e->len < MSG_HDR_LEN || p[0] != MSG_VERSION)
+	if (!p || e->len < OST_MSG_HDR_LEN || p[0] != OST_MSG_VERSION)
 		return OST_EMALFORMED;
 	l->qname_len = p[3];
 	l->n = get16(p + 14);
-	l->desc_at = MSG_HDR_LEN + l->qname_len;
-	l->recs_at = l->desc_at + (size_t)l->n * MSG_DESC_LEN;
+	l->desc_at = OST_MSG_HDR_LEN + l->qname_len;
+	l->recs_at = l->desc_at + (size_t)l->n * OST_MSG_DESC_LEN;
 	return l->recs_at > e->len ? OST_EMALFORMED : 0;
 }
 
@@ -299,7 +296,7 @@ int ost_msg_decode(const struct ost_cache_entry *e, uint8_t *rcode, ldns_rr_list
 		return OST_EMALFORMED;
 	ldns_rr_list *secs[3] = {an, ns, ar};
 	for (size_t i = 0; i < l.n; i++) {
-		const uint8_t *d = p + l.desc_at + i * MSG_DESC_LEN;
+		const uint8_t *d = p + l.desc_at + i * OST_MSG_DESC_LEN;
 		size_t off = get16(d), rl = get16(d + 2);
 		uint8_t sec = d[6];
 		if (l.recs_at + off + rl > e->len || sec > 2)
@@ -400,7 +397,7 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 	if (get16(p + 4) != hq.qtype || get16(p + 6) != hq.qclass || l.qname_len != hq.qname_len)
 		return -ENOENT;
 	for (size_t i = 0; i < l.qname_len; i++) {
-		uint8_t a = p[MSG_HDR_LEN + i], b = query[LDNS_HEADER_SIZE + i];
+		uint8_t a = p[OST_MSG_HDR_LEN + i], b = query[LDNS_HEADER_SIZE + i];
 		if (a >= 'A' && a <= 'Z')
 			a = (uint8_t)(a + 32);
 		if (b >= 'A' && b <= 'Z')
@@ -427,7 +424,7 @@ int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query, size_
 	uint16_t counts[3] = {0, 0, 0};
 	bool truncated = false;
 	for (size_t i = 0; i < l.n; i++) {
-		const uint8_t *d = p + l.desc_at + i * MSG_DESC_LEN;
+		const uint8_t *d = p + l.desc_at + i * OST_MSG_DESC_LEN;
 		size_t off = get16(d), rl = get16(d + 2);
 		uint16_t type = get16(d + 4);
 		uint8_t sec = d[6], owner_len = d[7];

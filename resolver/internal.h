@@ -31,6 +31,11 @@
 #define OST_NS_MAX_ADDR        8
 /** Servers remembered per question for retry ordering. */
 #define OST_QTRIES_MAX         32
+/** The OST_CTAG_MSG payload (answer.c writes it, mirror_fast.c too): its version,
+ *  header length and the length of one record descriptor. */
+#define OST_MSG_VERSION        1
+#define OST_MSG_HDR_LEN        16
+#define OST_MSG_DESC_LEN       8
 /**
  * Name servers of one client request whose addresses could not be found
  * upstream (both A and AAAA failed) before the request is abandoned: the
@@ -300,6 +305,7 @@ struct ost_resolver {
 	size_t rnd_used;                 /**< consumed bytes of @p rnd */
 	struct ost_resolver_stats stats; /**< counters */
 	struct ost_mirror_snap *msnap;   /**< mirror.c's view of the mirrored zones, or NULL */
+	struct ost_mirror_fast *mfast;   /**< mirror_fast.c's scratch, or NULL */
 	struct ost_request *watch;       /**< handle being started by ost_resolve() */
 	bool watch_done;                 /**< it finished synchronously */
 };
@@ -425,6 +431,7 @@ void ost_stale_deliver(struct ost_task *t, const char *why);
 /* ---- mirror.c: answering from the zone mirror ---- */
 
 struct ost_mirror_snap;
+struct ost_mirror_fast;
 
 /** What ost_mirror_plan() did with a task. */
 enum ost_mirror_step {
@@ -448,8 +455,104 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t);
  */
 bool ost_mirror_covers(struct ost_task *t);
 
-/** Free the resolver's view of the mirrored zones (r->msnap). */
+/** Free the resolver's view of the mirrored zones (r->msnap), its read transactions and
+ * the fast path's scratch. */
 void ost_mirror_snap_free(struct ost_resolver *r);
+
+/*
+ * Shared by the engine's mirror hook (mirror.c) and the worker's fast path
+ * (mirror_fast.c): the choice of the zone, its usability and anchoring, the
+ * per-resolver read transactions, and the builder of the reply the zone's
+ * servers would send. One set of rules, two consumers: the engine turns the
+ * builder's records into an ldns packet for the iterator, the fast path
+ * writes them straight into an OST_CTAG_MSG payload.
+ */
+
+struct ost_zone_rtxn;
+
+/** The mirrored zone chosen for a question (ost_mirror_pick()), and how it may be used. */
+struct ost_mpick {
+	const char *apex;          /**< its name, presentation form (the snapshot's) */
+	const ldns_rdf *apex_name; /**< its name (the snapshot's; valid until the resolver
+				      is freed) */
+	size_t index;              /**< its index among the mirror's zones */
+	unsigned labels;           /**< label count of the apex */
+	bool is_extended;          /**< past its SOA expire deadline, operator extension */
+	bool is_signed;            /**< its DNSSEC was checked against the resolver's anchors */
+	int64_t until;             /**< wall s: end of the current use */
+};
+
+/**
+ * The deepest usable mirrored zone holding the data for (@p name, @p type)
+ * (a DS lives in the parent: the zone must lie strictly above the name).
+ * @return true when @p out was filled
+ */
+bool ost_mirror_pick(struct ost_resolver *r, const ldns_rdf *name, uint16_t type,
+		     struct ost_mpick *out);
+
+/**
+ * The resolver's own anchors cover @p apex and no negative trust anchor
+ * (RFC 7646) applies to it: only then is "verified at import" the verdict
+ * the validator would reach.
+ */
+bool ost_mirror_anchored(struct ost_resolver *r, const ldns_rdf *apex);
+
+/**
+ * The resolver's read transaction on the current version of the picked
+ * zone, kept open across questions and begun again once the mirror's data
+ * changed (ost_mirror_is_outdated() of the moment it was begun).
+ * @param r the resolver
+ * @param pk the zone, from ost_mirror_pick()
+ * @param out receives the transaction (owned by the resolver)
+ * @return 0, -ENOENT (no version), or a store error
+ */
+int ost_mirror_rtxn(struct ost_resolver *r, const struct ost_mpick *pk, struct ost_zone_rtxn **out);
+
+struct ost_mbuild;
+struct ost_zone_rrset_view;
+
+/** Takes one RRset (with its RRSIGs) of the reply being built, for section @p sec. */
+typedef void (*ost_mbuild_emit_cb)(struct ost_mbuild *b, ldns_pkt_section sec,
+				   const struct ost_zone_rrset_view *v);
+
+/** Most RRsets of one section the builder remembers to leave out duplicates. */
+#define OST_MBUILD_SEEN 16
+
+/** Building the reply of one mirrored zone to one question (ost_mirror_build()). */
+struct ost_mbuild {
+	struct ost_resolver *r;    /**< the resolver (NSEC3 hashing scratch) */
+	struct ost_zone_rtxn *txn; /**< the zone's read transaction */
+	const ldns_rdf *apex;      /**< the zone's name */
+	ost_mbuild_emit_cb emit;   /**< where the records go */
+	void *ctx;                 /**< the emitter's argument */
+	bool is_final_only; /**< PASS (1) for referrals and CNAME/DNAME links instead of building
+			       them: the fast path answers final answers only */
+	bool is_referral;   /**< out: the reply is a referral (AA clear) */
+	bool is_opt_out;    /**< out: the denial rests on an NSEC3 opt-out span */
+	uint8_t rcode;      /**< out: the reply's RCODE */
+	int err;            /**< first error of an emitter or a lookup */
+	/** RRsets emitted (owner in the store, type): one NSEC3 can be both closest encloser
+	 * and wildcard cover, and is sent once. */
+	struct {
+		const uint8_t *owner; /**< owner wire (in the transaction) */
+		size_t owner_len;     /**< its length */
+		uint16_t type;        /**< the RRset's type */
+		uint8_t sec;          /**< its section */
+	} seen[OST_MBUILD_SEEN];
+	unsigned n_seen; /**< entries of @p seen */
+};
+
+/**
+ * Build the authoritative reply of zone @p b->apex for (@p name, @p type):
+ * the records go to @p b->emit in the order the zone's servers would send
+ * them (answer, then authority: denial proofs then the SOA, then glue).
+ * @return 0 (reply complete, b->rcode set), 1 (PASS: not answerable from the
+ *         mirror, or not a final answer with b->is_final_only), or an error
+ */
+int ost_mirror_build(struct ost_mbuild *b, const ldns_rdf *name, uint16_t type);
+
+/** Free the fast path's scratch (r->mfast; mirror_fast.c). */
+void ost_mirror_fast_free(struct ost_resolver *r);
 
 /* ---- answer.c ---- */
 

@@ -32,6 +32,17 @@
  * any answer, with TTLs cut to the mirror's deadline and horizon
  * (stash.c), so repeated questions take the server's hit path; copies made
  * from an older version are bypassed (ost_mirror_changed_at()).
+ *
+ * Faster still: final answers (an RRset, NODATA, NXDOMAIN, a DS at a cut)
+ * mostly never reach the engine. The server's mirror fast path
+ * (mirror_fast.c) makes them with the same pieces, which live here: the
+ * zone choice and its usability (ost_mirror_pick()), the anchoring
+ * (ost_mirror_anchored()), the read transaction kept per zone
+ * (ost_mirror_rtxn()) and the builder of the authoritative reply
+ * (ost_mirror_build()), which hands each RRset to an emitter: ldns records
+ * in a packet for the iterator here, payload records there. The builder
+ * allocates nothing: names are stack rdfs over wire bytes, NSEC3 hashes are
+ * computed with ldns's SHA-1 into stack buffers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +50,7 @@
 #include <string.h>
 
 #include <ldns/ldns.h>
+#include <ldns/sha1.h>
 
 #include "ostrov/log.h"
 #include "ostrov/validator.h"
@@ -47,43 +59,103 @@
 #include "internal.h"
 #include "validate.h"
 
-/** Building one reply: the packet and the zone's read transaction. */
-struct mbuild {
-	struct ost_task *t;
-	struct ost_zone_rtxn *txn;
-	const ldns_rdf *apex;
-	ldns_pkt *p;
-	int err;         /* first resource error */
-	bool is_opt_out; /* the denial rests on an NSEC3 opt-out span */
-};
+/* ---- names without allocation ----
+ *
+ * The builder runs for every question answered from the mirror, on the
+ * worker's fast path too, so it never clones a name: every name it handles
+ * (the question, its ancestors, owners and targets read from the store) is
+ * an ldns_rdf on the stack over wire bytes that outlive it (the question's,
+ * the read transaction's, a stack buffer). An ancestor of an uncompressed
+ * wire name is a suffix of it. */
 
-static ldns_rdf *view_owner(const struct ost_zone_rrset_view *v)
+static void rdf_over(ldns_rdf *d, const uint8_t *wire, size_t len)
 {
-	return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, v->owner_len, v->owner);
+	ldns_rdf_set_type(d, LDNS_RDF_TYPE_DNAME);
+	ldns_rdf_set_size(d, len);
+	ldns_rdf_set_data(d, (void *)wire);
 }
 
-/* Append the RRset of @p v (and its RRSIGs) to @p sec unless already there. */
-static void push_view(struct mbuild *b, ldns_pkt_section sec, const struct ost_zone_rrset_view *v)
+/* @p name without its first @p strip labels (never past the root label). */
+static void rdf_strip(ldns_rdf *d, const ldns_rdf *name, unsigned strip)
 {
-	ldns_rr_list *rrs = NULL, *sigs = NULL;
-	if (b->err || (b->err = ost_zone_rrset_view_to_ldns(v, &rrs, &sigs)) != 0)
-		return;
-	ldns_rr_list *l[2] = {rrs, sigs};
-	for (int k = 0; k < 2; k++) {
-		while (ldns_rr_list_rr_count(l[k]) > 0) {
-			ldns_rr *rr = ldns_rr_list_pop_rr(l[k]);
-			/* ldns_pkt_safe_push_rr() skips duplicates (one NSEC3
-			 * can be both closest encloser and wildcard cover). */
-			if (!ldns_pkt_safe_push_rr(b->p, sec, rr))
-				ldns_rr_free(rr);
-		}
+	const uint8_t *w = ldns_rdf_data(name);
+	size_t n = ldns_rdf_size(name), o = 0;
+	for (unsigned k = 0; k < strip && o < n && w[o] != 0; k++)
+		o += 1u + w[o];
+	if (o >= n)
+		o = n - 1;
+	rdf_over(d, w + o, n - o);
+}
+
+/* Are the uncompressed names @p a and @p b equal, ASCII case aside (RFC 4343)?
+ * Length octets are below 64, so the case folding never touches them. */
+static bool wire_eq(const ldns_rdf *a, const ldns_rdf *b)
+{
+	size_t n = ldns_rdf_size(a);
+	const uint8_t *x = ldns_rdf_data(a), *y = ldns_rdf_data(b);
+	if (n != ldns_rdf_size(b))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = x[i], d = y[i];
+		if (c != d && (c | 0x20) != (d | 0x20))
+			return false;
+		if (c != d && ((c | 0x20) < 'a' || (c | 0x20) > 'z'))
+			return false;
 	}
-	ldns_rr_list_deep_free(rrs);
-	ldns_rr_list_deep_free(sigs);
+	return true;
+}
+
+/* The length of the uncompressed name at @p p (at most @p max octets), or 0. */
+static size_t wire_name_len(const uint8_t *p, size_t max)
+{
+	size_t o = 0;
+	while (o < max && o <= LDNS_MAX_DOMAINLEN) {
+		if (p[o] == 0)
+			return o + 1;
+		if (p[o] & 0xc0)
+			return 0;
+		o += 1u + p[o];
+	}
+	return 0;
+}
+
+/* The rdata of the first record of @p v (the store checked every length). */
+static const uint8_t *view_rdata0(const struct ost_zone_rrset_view *v, uint16_t *rdlen)
+{
+	if (v->rr_count == 0 || v->data_len < 6)
+		return NULL;
+	*rdlen = ldns_read_uint16(v->data + 4);
+	return v->data + 6;
+}
+
+/* ---- emitting ---- */
+
+/* Hand the RRset of @p v (and its RRSIGs) to the emitter unless it went out
+ * in this section already. */
+static void push_view(struct ost_mbuild *b, ldns_pkt_section sec,
+		      const struct ost_zone_rrset_view *v)
+{
+	if (b->err)
+		return;
+	for (unsigned i = 0; i < b->n_seen; i++) {
+		if (b->seen[i].type == v->type && b->seen[i].sec == (uint8_t)sec &&
+		    b->seen[i].owner_len == v->owner_len &&
+		    memcmp(b->seen[i].owner, v->owner, v->owner_len) == 0)
+			return;
+	}
+	if (b->n_seen < OST_MBUILD_SEEN) {
+		b->seen[b->n_seen].owner = v->owner;
+		b->seen[b->n_seen].owner_len = v->owner_len;
+		b->seen[b->n_seen].type = v->type;
+		b->seen[b->n_seen].sec = (uint8_t)sec;
+		b->n_seen++;
+	}
+	b->emit(b, sec, v);
 }
 
 /* Exact lookup; pushes when found. @return 0, -ENOENT or an error */
-static int push_find(struct mbuild *b, ldns_pkt_section sec, const ldns_rdf *name, uint16_t type)
+static int push_find(struct ost_mbuild *b, ldns_pkt_section sec, const ldns_rdf *name,
+		     uint16_t type)
 {
 	struct ost_zone_rrset_view v;
 	int rc = ost_zone_rtxn_find(b->txn, name, type, &v);
@@ -92,85 +164,125 @@ static int push_find(struct mbuild *b, ldns_pkt_section sec, const ldns_rdf *nam
 	return rc;
 }
 
-static int add_soa(struct mbuild *b)
+static int add_soa(struct ost_mbuild *b)
 {
 	return push_find(b, LDNS_SECTION_AUTHORITY, b->apex, LDNS_RR_TYPE_SOA);
 }
 
-/* Glue for the name servers of a referral: A/AAAA of NS targets inside the zone. */
-static void add_glue(struct mbuild *b, const struct ost_zone_rrset_view *ns)
+/* Glue for the name servers of a referral: A/AAAA of NS targets inside the
+ * zone. NS rdata is one uncompressed name (canonical form in the store). */
+static void add_glue(struct ost_mbuild *b, const struct ost_zone_rrset_view *ns)
 {
-	ldns_rr_list *rrs = NULL;
-	if (b->err || (b->err = ost_zone_rrset_view_to_ldns(ns, &rrs, NULL)) != 0)
-		return;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
-		const ldns_rdf *target = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 0);
-		if (!target || !ost_dname_under(target, b->apex))
+	size_t q = 0;
+	for (unsigned i = 0; i < ns->rr_count && q + 6 <= ns->data_len; i++) {
+		uint16_t rl = ldns_read_uint16(ns->data + q + 4);
+		const uint8_t *rd = ns->data + q + 6;
+		q += 6u + rl;
+		size_t tl = wire_name_len(rd, rl);
+		ldns_rdf target;
+		if (tl == 0)
 			continue;
-		(void)push_find(b, LDNS_SECTION_ADDITIONAL, target, LDNS_RR_TYPE_A);
-		(void)push_find(b, LDNS_SECTION_ADDITIONAL, target, LDNS_RR_TYPE_AAAA);
+		rdf_over(&target, rd, tl);
+		if (!ost_dname_under(&target, b->apex))
+			continue;
+		(void)push_find(b, LDNS_SECTION_ADDITIONAL, &target, LDNS_RR_TYPE_A);
+		(void)push_find(b, LDNS_SECTION_ADDITIONAL, &target, LDNS_RR_TYPE_AAAA);
 	}
-	ldns_rr_list_deep_free(rrs);
 }
 
 /* ---- NSEC3 (RFC 5155 §7.2) ---- */
 
 struct n3param {
-	uint8_t alg;
 	uint16_t iter;
 	uint8_t salt_len;
-	uint8_t salt[255];
+	const uint8_t *salt; /* in the read transaction */
 };
 
-static int n3param_get(struct mbuild *b, struct n3param *np)
+/* The zone's NSEC3PARAM (RFC 5155 §4.2: algorithm, flags, iterations, salt). */
+static int n3param_get(struct ost_mbuild *b, struct n3param *np)
 {
 	struct ost_zone_rrset_view v;
-	ldns_rr_list *rrs = NULL;
+	uint16_t rl = 0;
 	int rc = ost_zone_rtxn_find(b->txn, b->apex, LDNS_RR_TYPE_NSEC3PARAM, &v);
 	if (rc)
 		return rc;
-	if ((rc = ost_zone_rrset_view_to_ldns(&v, &rrs, NULL)) != 0)
-		return rc;
-	const ldns_rr *p = ldns_rr_list_rr(rrs, 0);
-	rc = -ENOENT;
-	if (p && ldns_rr_rd_count(p) >= 4) {
-		np->alg = ldns_nsec3_algorithm(p);
-		np->iter = ldns_nsec3_iterations(p);
-		np->salt_len = ldns_nsec3_salt_length(p);
-		uint8_t *s = ldns_nsec3_salt_data(p);
-		if (np->salt_len && s)
-			memcpy(np->salt, s, np->salt_len);
-		free(s);
-		rc = 0;
+	const uint8_t *rd = view_rdata0(&v, &rl);
+	if (!rd || rl < 5 || rl < 5u + rd[4])
+		return -ENOENT;
+	np->iter = ldns_read_uint16(rd + 2);
+	np->salt_len = rd[4];
+	np->salt = rd + 5;
+	return 0;
+}
+
+/*
+ * The hashed owner name of @p name (RFC 5155 §5) written into @p buf (at
+ * least LDNS_MAX_DOMAINLEN + 1 octets): IH(salt, x, 0) = H(x || salt),
+ * IH(salt, x, k) = H(IH(salt, x, k - 1) || salt) over the canonical
+ * (lowercase) name, in Base32hex as the first label of the zone's name. As
+ * ldns_nsec3_hash_name() does (the hash algorithm is always SHA-1, the only
+ * one defined), with ldns's SHA-1 and without its allocations.
+ */
+static size_t n3_hash(const ldns_rdf *apex, const ldns_rdf *name, const struct n3param *np,
+		      uint8_t *buf)
+{
+	uint8_t x[LDNS_MAX_DOMAINLEN + 1], h[LDNS_SHA1_DIGEST_LENGTH];
+	size_t n = ldns_rdf_size(name), al = ldns_rdf_size(apex);
+	if (n > sizeof(x) || 1 + 32 + al > LDNS_MAX_DOMAINLEN + 1)
+		return 0;
+	const uint8_t *w = ldns_rdf_data(name);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (uint8_t)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]);
+	ldns_sha1_ctx c;
+	ldns_sha1_init(&c);
+	ldns_sha1_update(&c, x, (unsigned)n);
+	ldns_sha1_update(&c, np->salt, np->salt_len);
+	ldns_sha1_final(h, &c);
+	for (unsigned k = 0; k < np->iter; k++) {
+		ldns_sha1_init(&c);
+		ldns_sha1_update(&c, h, sizeof(h));
+		ldns_sha1_update(&c, np->salt, np->salt_len);
+		ldns_sha1_final(h, &c);
 	}
-	ldns_rr_list_deep_free(rrs);
-	return rc;
+	char b32[40];
+	if (ldns_b32_ntop_extended_hex(h, sizeof(h), b32, sizeof(b32)) != 32)
+		return 0;
+	buf[0] = 32;
+	memcpy(buf + 1, b32, 32);
+	memcpy(buf + 33, ldns_rdf_data(apex), al);
+	return 33 + al;
 }
 
 /* The NSEC3 RRset matching (@p exact) or covering @p name. */
-static int n3_find(struct mbuild *b, const struct n3param *np, const ldns_rdf *name,
+static int n3_find(struct ost_mbuild *b, const struct n3param *np, const ldns_rdf *name,
 		   struct ost_zone_rrset_view *out, bool *exact)
 {
-	ldns_rdf *h = ldns_nsec3_hash_name(name, np->alg, np->iter, np->salt_len, np->salt);
-	if (!h)
-		return -ENOMEM;
-	int rc = -ENOMEM;
-	if (ldns_dname_cat(h, b->apex) == LDNS_STATUS_OK) {
-		rc = ost_zone_rtxn_find_nsec3(b->txn, h, out);
-		if (rc == 0) {
-			ldns_rdf *o = view_owner(out);
-			*exact = o && ldns_dname_compare(o, h) == 0;
-			ldns_rdf_deep_free(o);
-		}
+	uint8_t hb[LDNS_MAX_DOMAINLEN + 1];
+	size_t hl = n3_hash(b->apex, name, np, hb);
+	if (hl == 0)
+		return -ENOENT;
+	ldns_rdf h, o;
+	rdf_over(&h, hb, hl);
+	int rc = ost_zone_rtxn_find_nsec3(b->txn, &h, out);
+	if (rc == 0) {
+		rdf_over(&o, out->owner, out->owner_len);
+		*exact = wire_eq(&o, &h);
 	}
-	ldns_rdf_deep_free(h);
 	return rc;
+}
+
+/* Does the NSEC3 RRset @p v have the Opt-Out flag (RFC 5155 §3.1.2.1)? */
+static bool n3_opt_out(const struct ost_zone_rrset_view *v)
+{
+	uint16_t rl = 0;
+	const uint8_t *rd = view_rdata0(v, &rl);
+	return rd && rl >= 2 && (rd[1] & 0x01);
 }
 
 /* Negative answer in an NSEC3 zone. @p is_deleg: @p name is a delegation
  * point (DS question or insecure referral): never NXDOMAIN. Returns 0, 1
  * when a wildcard would apply (PASS), or an error. */
-static int n3_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
+static int n3_negative(struct ost_mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
 {
 	struct n3param np;
 	struct ost_zone_rrset_view v;
@@ -188,44 +300,44 @@ static int n3_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, ui
 	}
 	/* Closest encloser proof (§7.2.1): the longest existing ancestor. */
 	unsigned nl = ldns_dname_label_count(name), al = ldns_dname_label_count(b->apex);
-	ldns_rdf *ce = NULL, *nc = NULL;
-	struct ost_zone_rrset_view cev;
-	for (unsigned k = 1; k <= nl - al && !ce; k++) {
-		ldns_rdf *anc = ldns_dname_clone_from(name, (uint16_t)k);
-		if (!anc)
-			return -ENOMEM;
+	ldns_rdf ce, nc;
+	struct ost_zone_rrset_view cev, ncv, wcv;
+	bool has_ce = false;
+	for (unsigned k = 1; k <= nl - al && !has_ce; k++) {
 		bool ex = false;
-		if (n3_find(b, &np, anc, &cev, &ex) == 0 && ex) {
-			ce = anc;
-			nc = ldns_dname_clone_from(name, (uint16_t)(k - 1));
-		} else {
-			ldns_rdf_deep_free(anc);
+		rdf_strip(&ce, name, k);
+		if (n3_find(b, &np, &ce, &cev, &ex) == 0 && ex) {
+			has_ce = true;
+			rdf_strip(&nc, name, k - 1);
 		}
 	}
-	if (!ce || !nc) {
-		ldns_rdf_deep_free(ce);
-		ldns_rdf_deep_free(nc);
+	if (!has_ce)
 		return -ENOENT;
+	/* The next closer name is often the name itself, whose NSEC3 is known. */
+	if (ldns_rdf_size(&nc) == ldns_rdf_size(name)) {
+		ncv = v;
+		rc = 0;
+	} else {
+		rc = n3_find(b, &np, &nc, &ncv, &exact);
 	}
-	struct ost_zone_rrset_view ncv, wcv;
-	rc = n3_find(b, &np, nc, &ncv, &exact);
-	ldns_rdf *wc = NULL;
 	if (rc == 0 && !is_deleg) {
-		wc = ldns_dname_new_frm_str("*");
-		if (!wc || ldns_dname_cat(wc, ce) != LDNS_STATUS_OK)
-			rc = -ENOMEM;
-		else if ((rc = n3_find(b, &np, wc, &wcv, &exact)) == 0 && exact)
+		uint8_t wb[LDNS_MAX_DOMAINLEN + 1];
+		ldns_rdf wc;
+		if (ldns_rdf_size(&ce) + 2 > sizeof(wb))
+			return -ENOENT;
+		wb[0] = 1;
+		wb[1] = '*';
+		memcpy(wb + 2, ldns_rdf_data(&ce), ldns_rdf_size(&ce));
+		rdf_over(&wc, wb, ldns_rdf_size(&ce) + 2);
+		if ((rc = n3_find(b, &np, &wc, &wcv, &exact)) == 0 && exact)
 			rc = 1; /* a wildcard exists: synthesis is left to the network */
 	}
 	if (rc == 0) {
 		/* RFC 5155 §8.4/§8.6: with the opt-out flag on the span that
 		 * covers the next closer name an unsigned delegation may hide
 		 * there, so a validator takes such a denial as insecure. */
-		ldns_rr_list *nrr = NULL;
-		if (ost_zone_rrset_view_to_ldns(&ncv, &nrr, NULL) == 0 &&
-		    ldns_rr_list_rr_count(nrr) > 0 && ldns_nsec3_optout(ldns_rr_list_rr(nrr, 0)))
+		if (n3_opt_out(&ncv))
 			b->is_opt_out = true;
-		ldns_rr_list_deep_free(nrr);
 		push_view(b, LDNS_SECTION_AUTHORITY, &cev);
 		push_view(b, LDNS_SECTION_AUTHORITY, &ncv);
 		if (!is_deleg)
@@ -235,9 +347,6 @@ static int n3_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, ui
 		 * for DS; otherwise the name does not exist. */
 		*rcode = is_deleg ? LDNS_RCODE_NOERROR : LDNS_RCODE_NXDOMAIN;
 	}
-	ldns_rdf_deep_free(ce);
-	ldns_rdf_deep_free(nc);
-	ldns_rdf_deep_free(wc);
 	return rc;
 }
 
@@ -246,7 +355,7 @@ static int n3_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, ui
 /* The NSEC at or before @p name. The apex is the first name of the zone, so
  * when the store finds no predecessor (it does not for the root apex, whose
  * name key is empty) the apex NSEC is the one. */
-static int find_nsec(struct mbuild *b, const ldns_rdf *name, struct ost_zone_rrset_view *out)
+static int find_nsec(struct ost_mbuild *b, const ldns_rdf *name, struct ost_zone_rrset_view *out)
 {
 	int rc = ost_zone_rtxn_find_nsec(b->txn, name, out);
 	if (rc == -ENOENT)
@@ -254,70 +363,68 @@ static int find_nsec(struct mbuild *b, const ldns_rdf *name, struct ost_zone_rrs
 	return rc;
 }
 
-/* The longest ancestor of @p name that @p other is at or below. */
+/* The label count of the longest ancestor of @p name that @p other is at or below. */
 static unsigned common_labels(const ldns_rdf *name, const ldns_rdf *other)
 {
 	unsigned nl = ldns_dname_label_count(name);
 	for (unsigned k = 0; k <= nl; k++) {
-		ldns_rdf *anc = ldns_dname_clone_from(name, (uint16_t)k);
-		bool under = anc && ost_dname_under(other, anc);
-		ldns_rdf_deep_free(anc);
-		if (under)
+		ldns_rdf anc;
+		rdf_strip(&anc, name, k);
+		if (ost_dname_under(other, &anc))
 			return nl - k;
 	}
 	return 0;
 }
 
-static int nsec_negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
+static int nsec_negative(struct ost_mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
 {
 	struct ost_zone_rrset_view v, wv;
-	ldns_rr_list *rrs = NULL;
+	uint16_t rl = 0;
 	int rc = find_nsec(b, name, &v);
 	if (rc)
 		return rc;
-	if ((rc = ost_zone_rrset_view_to_ldns(&v, &rrs, NULL)) != 0)
-		return rc;
-	const ldns_rr *nsec = ldns_rr_list_rr(rrs, 0);
-	const ldns_rdf *owner = ldns_rr_owner(nsec), *next = ldns_rr_rdf(nsec, 0);
-	rc = -ENOENT;
-	if (!next)
-		goto out;
-	bool exact = ldns_dname_compare(owner, name) == 0;
+	/* NSEC rdata: the next owner name (uncompressed), then the type bitmaps. */
+	const uint8_t *rd = view_rdata0(&v, &rl);
+	size_t nxl = rd ? wire_name_len(rd, rl) : 0;
+	if (nxl == 0)
+		return -ENOENT;
+	ldns_rdf owner, next;
+	rdf_over(&owner, v.owner, v.owner_len);
+	rdf_over(&next, rd, nxl);
+	bool exact = wire_eq(&owner, name);
 	/* An empty non-terminal: the next name lies below it (RFC 4035 §3.1.3.2). */
-	bool ent = !exact && ldns_dname_is_subdomain(next, name);
+	bool ent = !exact && ost_dname_under(&next, name) && !ost_dname_eq(&next, name);
 	if (exact || ent || is_deleg) {
 		push_view(b, LDNS_SECTION_AUTHORITY, &v);
 		*rcode = LDNS_RCODE_NOERROR;
-		rc = 0;
-		goto out;
+		return 0;
 	}
 	/* NXDOMAIN: the covering NSEC and the one denying *.closest-encloser. */
-	unsigned cl1 = common_labels(name, owner), cl2 = common_labels(name, next);
+	unsigned cl1 = common_labels(name, &owner), cl2 = common_labels(name, &next);
 	unsigned cl = cl1 > cl2 ? cl1 : cl2, nl = ldns_dname_label_count(name);
-	ldns_rdf *ce = ldns_dname_clone_from(name, (uint16_t)(nl - cl));
-	ldns_rdf *wc = ldns_dname_new_frm_str("*");
-	if (!ce || !wc || ldns_dname_cat(wc, ce) != LDNS_STATUS_OK) {
-		rc = -ENOMEM;
-	} else if ((rc = find_nsec(b, wc, &wv)) == 0) {
-		ldns_rdf *wo = view_owner(&wv);
-		if (wo && ldns_dname_compare(wo, wc) == 0) {
-			rc = 1; /* the wildcard exists */
-		} else {
-			push_view(b, LDNS_SECTION_AUTHORITY, &v);
-			push_view(b, LDNS_SECTION_AUTHORITY, &wv);
-			*rcode = LDNS_RCODE_NXDOMAIN;
-		}
-		ldns_rdf_deep_free(wo);
-	}
-	ldns_rdf_deep_free(ce);
-	ldns_rdf_deep_free(wc);
-out:
-	ldns_rr_list_deep_free(rrs);
-	return rc;
+	ldns_rdf ce, wc;
+	uint8_t wb[LDNS_MAX_DOMAINLEN + 1];
+	rdf_strip(&ce, name, nl - cl);
+	if (ldns_rdf_size(&ce) + 2 > sizeof(wb))
+		return -ENOENT;
+	wb[0] = 1;
+	wb[1] = '*';
+	memcpy(wb + 2, ldns_rdf_data(&ce), ldns_rdf_size(&ce));
+	rdf_over(&wc, wb, ldns_rdf_size(&ce) + 2);
+	if ((rc = find_nsec(b, &wc, &wv)) != 0)
+		return rc;
+	ldns_rdf wo;
+	rdf_over(&wo, wv.owner, wv.owner_len);
+	if (wire_eq(&wo, &wc))
+		return 1; /* the wildcard exists */
+	push_view(b, LDNS_SECTION_AUTHORITY, &v);
+	push_view(b, LDNS_SECTION_AUTHORITY, &wv);
+	*rcode = LDNS_RCODE_NXDOMAIN;
+	return 0;
 }
 
 /* Denial of @p name: NSEC3 when the zone has NSEC3PARAM, else NSEC. */
-static int negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
+static int negative(struct ost_mbuild *b, const ldns_rdf *name, bool is_deleg, uint8_t *rcode)
 {
 	struct ost_zone_rrset_view v;
 	if (ost_zone_rtxn_find(b->txn, b->apex, LDNS_RR_TYPE_NSEC3PARAM, &v) == 0)
@@ -325,59 +432,64 @@ static int negative(struct mbuild *b, const ldns_rdf *name, bool is_deleg, uint8
 	return nsec_negative(b, name, is_deleg, rcode);
 }
 
-/* Build the authoritative reply of zone @p apex for (name, type).
- * @return 0 (b->p filled), 1 (PASS: not answerable here), or an error */
-static int build(struct mbuild *b, const ldns_rdf *name, uint16_t type)
+int ost_mirror_build(struct ost_mbuild *b, const ldns_rdf *name, uint16_t type)
 {
 	struct ost_zone_rrset_view v;
 	uint8_t rcode = LDNS_RCODE_NOERROR;
 	int rc;
 
+	b->rcode = LDNS_RCODE_NOERROR;
+	b->is_referral = false;
 	if (type == LDNS_RR_TYPE_ANY || type == LDNS_RR_TYPE_RRSIG)
 		return 1;
 	/* Below a zone cut: a referral (RFC 1034 §4.3.2 step 3b), except the
 	 * DS of the cut itself, which is the parent's data (RFC 4035 §3.1.4.1). */
 	rc = ost_zone_rtxn_find_cut(b->txn, name, &v);
 	if (rc == 0) {
-		ldns_rdf *cut = view_owner(&v);
-		if (!cut)
-			return -ENOMEM;
-		bool at_cut = ldns_dname_compare(cut, name) == 0;
+		ldns_rdf cut;
+		rdf_over(&cut, v.owner, v.owner_len);
+		bool at_cut = wire_eq(&cut, name);
 		if (!(type == LDNS_RR_TYPE_DS && at_cut)) {
-			ldns_pkt_set_aa(b->p, false);
+			if (b->is_final_only)
+				return 1;
+			b->is_referral = true;
 			push_view(b, LDNS_SECTION_AUTHORITY, &v);
-			if (push_find(b, LDNS_SECTION_AUTHORITY, cut, LDNS_RR_TYPE_DS) == -ENOENT) {
+			if (push_find(b, LDNS_SECTION_AUTHORITY, &cut, LDNS_RR_TYPE_DS) ==
+			    -ENOENT) {
 				/* No DS: the proof of its absence, as servers send it. */
 				uint8_t ignore;
-				int nrc = negative(b, cut, true, &ignore);
+				int nrc = negative(b, &cut, true, &ignore);
 				if (nrc < 0 && nrc != -ENOENT)
 					rc = nrc;
 			}
 			add_glue(b, &v);
-			ldns_rdf_deep_free(cut);
 			return b->err ? b->err : rc;
 		}
-		ldns_rdf_deep_free(cut);
 	} else if (rc != -ENOENT) {
 		return rc;
 	}
 	/* DNAME at an ancestor (RFC 6672 §2.3): the iterator synthesises the CNAME. */
 	unsigned nl = ldns_dname_label_count(name), al = ldns_dname_label_count(b->apex);
 	for (unsigned k = nl - al; k >= 1 && k <= nl; k--) {
-		ldns_rdf *anc = ldns_dname_clone_from(name, (uint16_t)k);
-		if (!anc)
-			return -ENOMEM;
-		rc = push_find(b, LDNS_SECTION_ANSWER, anc, LDNS_RR_TYPE_DNAME);
-		ldns_rdf_deep_free(anc);
-		if (rc == 0)
+		ldns_rdf anc;
+		rdf_strip(&anc, name, k);
+		if (ost_zone_rtxn_find(b->txn, &anc, LDNS_RR_TYPE_DNAME, &v) == 0) {
+			if (b->is_final_only)
+				return 1;
+			push_view(b, LDNS_SECTION_ANSWER, &v);
 			return b->err;
+		}
 	}
 	rc = push_find(b, LDNS_SECTION_ANSWER, name, type);
 	if (rc == 0)
 		return b->err;
 	if (type != LDNS_RR_TYPE_CNAME &&
-	    push_find(b, LDNS_SECTION_ANSWER, name, LDNS_RR_TYPE_CNAME) == 0)
+	    ost_zone_rtxn_find(b->txn, name, LDNS_RR_TYPE_CNAME, &v) == 0) {
+		if (b->is_final_only)
+			return 1;
+		push_view(b, LDNS_SECTION_ANSWER, &v);
 		return b->err;
+	}
 	bool is_deleg = type == LDNS_RR_TYPE_DS &&
 			ost_zone_rtxn_find(b->txn, name, LDNS_RR_TYPE_NS, &v) == 0 &&
 			!ost_dname_eq(name, b->apex);
@@ -386,18 +498,11 @@ static int build(struct mbuild *b, const ldns_rdf *name, uint16_t type)
 		return rc == -ENOENT ? 1 : rc;
 	if ((rc = add_soa(b)) != 0)
 		return rc == -ENOENT ? 1 : rc;
-	ldns_pkt_set_rcode(b->p, rcode);
+	b->rcode = rcode;
 	return b->err;
 }
 
-/** The mirrored zone chosen for a question, and how it may be used. */
-struct mpick {
-	char apex[LDNS_MAX_DOMAINLEN + 2]; /**< its name */
-	unsigned labels;                   /**< label count of the apex */
-	bool is_extended;                  /**< past its SOA expire deadline, operator extension */
-	bool is_signed;                    /**< its DNSSEC was checked against anchors */
-	int64_t until;                     /**< wall s: end of the current use */
-};
+/* ---- which zone, and may it be used ---- */
 
 /*
  * May the copy described by @p st be used now? RFC 8806 §3: not past its SOA
@@ -408,7 +513,7 @@ struct mpick {
  * the use ends: cached copies of what it gave must be gone by then).
  */
 static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_status *st,
-			struct mpick *pk)
+			struct ost_mpick *pk)
 {
 	int64_t now = ost_clock_wall_s(r->clock);
 	const struct ost_resolver_policy *pol = r->cfg.policy;
@@ -445,6 +550,19 @@ static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_sta
  * (deadline, horizon, policy) are still taken per question, with the clock
  * of that moment; what may lag by up to SNAP_MS is a deadline pushed forward
  * by a refresh that found the serial current.
+ *
+ * Each zone also keeps the resolver's read transaction on its current
+ * version, begun on first use and kept across questions (beginning one
+ * costs an allocation, an LMDB reader slot and a metadata read; the answer
+ * itself a few lookups). It is begun again as soon as the mirror's data
+ * changed after it was begun (ost_mirror_is_outdated(), the rule cached
+ * copies obey): a commit in the same second counts as later, so no question
+ * is answered from a version older than the current one; and when the
+ * status shows another store generation than it had then. The store is
+ * opened with MDB_NOTLS, so one thread may hold several. A transaction on a
+ * replaced version pins that version's pages until it ends: the first
+ * question to the mirror after the change ends it (snap_get()), whatever
+ * its zone; a worker that gets none keeps it until it does.
  */
 #define SNAP_MS 1000
 
@@ -453,6 +571,9 @@ struct snap_zone {
 	unsigned labels;                  /* its label count */
 	bool has_status;                  /* @p st is valid */
 	struct ost_mirror_zone_status st; /* as last read */
+	struct ost_zone_rtxn *txn;        /* the read transaction, or NULL */
+	int64_t txn_at;                   /* wall s when it was begun */
+	uint64_t txn_gen;                 /* the store generation @p st had then */
 };
 
 struct ost_mirror_snap {
@@ -465,12 +586,27 @@ struct ost_mirror_snap {
 void ost_mirror_snap_free(struct ost_resolver *r)
 {
 	struct ost_mirror_snap *s = r->msnap;
+	ost_mirror_fast_free(r);
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
+		ost_zone_rtxn_end(s->z[i].txn);
 		ldns_rdf_deep_free(s->z[i].name);
+	}
 	free(s);
 	r->msnap = NULL;
+}
+
+/*
+ * Is the kept read transaction of @p z on the current version? Not when the
+ * mirror's data changed since it was begun (a commit in the same second
+ * counts as later), nor when the status shows another store generation than
+ * it had then (a wall clock stepped back would keep a commit "older" than
+ * the transaction; the status is re-read at least every SNAP_MS).
+ */
+static bool txn_current(const struct ost_mirror *m, const struct snap_zone *z)
+{
+	return !ost_mirror_is_outdated(m, z->txn_at) && z->txn_gen == z->st.meta.generation;
 }
 
 static struct ost_mirror_snap *snap_get(struct ost_resolver *r)
@@ -496,21 +632,26 @@ static struct ost_mirror_snap *snap_get(struct ost_resolver *r)
 		if (z->has_status && !z->name &&
 		    ldns_str2rdf_dname(&z->name, z->st.name) == LDNS_STATUS_OK)
 			z->labels = ldns_dname_label_count(z->name);
+		/* A transaction on a replaced version pins its pages (the store
+		 * cannot reuse them): ended now, not at the zone's next question. */
+		if (z->txn && !txn_current(m, z)) {
+			ost_zone_rtxn_end(z->txn);
+			z->txn = NULL;
+		}
 	}
 	s->taken_ms = now;
 	s->changed_at = changed;
 	return s;
 }
 
-/* The deepest usable mirrored zone holding the data for (name, type). */
-static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t type,
-		      struct mpick *out)
+bool ost_mirror_pick(struct ost_resolver *r, const ldns_rdf *name, uint16_t type,
+		     struct ost_mpick *out)
 {
 	struct ost_mirror_snap *s = snap_get(r);
 	bool found = false;
 	for (size_t i = 0; s && i < s->n; i++) {
 		const struct snap_zone *z = &s->z[i];
-		struct mpick pk;
+		struct ost_mpick pk;
 		unsigned l = z->labels;
 		if (!z->has_status || !z->name || (found && l <= out->labels))
 			continue;
@@ -521,11 +662,47 @@ static bool pick_zone(struct ost_resolver *r, const ldns_rdf *name, uint16_t typ
 			continue;
 		found = true;
 		pk.labels = l;
-		snprintf(pk.apex, sizeof(pk.apex), "%s", z->st.name);
+		pk.index = i;
+		pk.apex_name = z->name;
+		pk.apex = z->st.name; /* rewritten by a refresh, never changed */
 		*out = pk;
 	}
 	return found;
 }
+
+int ost_mirror_rtxn(struct ost_resolver *r, const struct ost_mpick *pk, struct ost_zone_rtxn **out)
+{
+	struct ost_mirror_snap *s = r->msnap;
+	if (!s || pk->index >= s->n)
+		return -ENOENT;
+	struct snap_zone *z = &s->z[pk->index];
+	if (z->txn && !txn_current(r->cfg.mirror, z)) {
+		ost_zone_rtxn_end(z->txn);
+		z->txn = NULL;
+	}
+	if (!z->txn) {
+		/* The time first: a version committed from now on is "later". */
+		int64_t at = ost_clock_wall_s(r->clock);
+		int rc = ost_zone_rtxn_begin(r->cfg.mirror_store, pk->apex, &z->txn);
+		if (rc != 0) {
+			z->txn = NULL;
+			return rc;
+		}
+		z->txn_at = at;
+		z->txn_gen = z->st.meta.generation;
+	}
+	*out = z->txn;
+	return 0;
+}
+
+bool ost_mirror_anchored(struct ost_resolver *r, const ldns_rdf *apex)
+{
+	const struct ost_ta *ta = NULL;
+	return apex && r->val && r->val->ta &&
+	       ost_ta_lookup(r->val->ta, apex, ost_clock_wall_s(r->clock), &ta) == OST_TA_ANCHOR;
+}
+
+/* ---- the engine's hook ---- */
 
 /* Make the mirrored zone @p apex the task's cut (it has no servers: if the
  * mirror cannot answer, PICK falls back to the cut above, like a stale
@@ -555,9 +732,9 @@ static int mirror_cut(struct ost_task *t, const char *apex, unsigned labels)
 
 bool ost_mirror_covers(struct ost_task *t)
 {
-	struct mpick pk;
+	struct ost_mpick pk;
 	return t->r->cfg.mirror && t->r->cfg.mirror_store && t->qclass == LDNS_RR_CLASS_IN &&
-	       pick_zone(t->r, t->sname, t->qtype, &pk);
+	       ost_mirror_pick(t->r, t->sname, t->qtype, &pk);
 }
 
 /*
@@ -571,7 +748,7 @@ bool ost_mirror_covers(struct ost_task *t)
  * that came from a server before (the answer grew between two mirror
  * replies) leaves the result to the validator.
  */
-static void note_mirror(struct ost_task *t, const struct mpick *pk, bool was_clean)
+static void note_mirror(struct ost_task *t, const struct ost_mpick *pk, bool was_clean)
 {
 	if (!t->mirror_until || pk->until < t->mirror_until)
 		t->mirror_until = pk->until;
@@ -597,20 +774,63 @@ static void note_mirror(struct ost_task *t, const struct mpick *pk, bool was_cle
 	}
 }
 
-/*
- * The resolver's own anchors cover the zone (and no negative trust anchor,
- * RFC 7646, which makes the validator call the data insecure): only then is
- * "verified at import" the same verdict the validator would reach.
- */
-static bool anchored(struct ost_task *t, const char *apex)
+/* The engine's emitter: the records as ldns RRs in the reply packet
+ * (ldns_pkt_safe_push_rr() leaves out what is there already). */
+static void emit_pkt(struct ost_mbuild *b, ldns_pkt_section sec,
+		     const struct ost_zone_rrset_view *v)
+{
+	ldns_pkt *p = b->ctx;
+	ldns_rr_list *rrs = NULL, *sigs = NULL;
+	if ((b->err = ost_zone_rrset_view_to_ldns(v, &rrs, &sigs)) != 0)
+		return;
+	ldns_rr_list *l[2] = {rrs, sigs};
+	for (int k = 0; k < 2; k++) {
+		while (ldns_rr_list_rr_count(l[k]) > 0) {
+			ldns_rr *rr = ldns_rr_list_pop_rr(l[k]);
+			if (!ldns_pkt_safe_push_rr(p, sec, rr))
+				ldns_rr_free(rr);
+		}
+	}
+	ldns_rr_list_deep_free(rrs);
+	ldns_rr_list_deep_free(sigs);
+}
+
+/* The reply of the picked zone as its servers would send it, or NULL (PASS). */
+static ldns_pkt *build_pkt(struct ost_task *t, const struct ost_mpick *pk, bool *is_opt_out)
 {
 	struct ost_resolver *r = t->r;
-	const struct ost_ta *ta = NULL;
-	ldns_rdf *z = ldns_dname_new_frm_str(apex);
-	bool ok = z && r->val && r->val->ta &&
-		  ost_ta_lookup(r->val->ta, z, ost_clock_wall_s(r->clock), &ta) == OST_TA_ANCHOR;
-	ldns_rdf_deep_free(z);
-	return ok;
+	struct ost_mbuild b = {.r = r, .apex = pk->apex_name, .emit = emit_pkt};
+	if (ost_mirror_rtxn(r, pk, &b.txn) != 0)
+		return NULL;
+	ldns_pkt *p = ldns_pkt_new();
+	ldns_rr *q = ldns_rr_new();
+	int rc = p && q ? 0 : -ENOMEM;
+	if (rc == 0) {
+		ldns_pkt_set_qr(p, true);
+		ldns_rr_set_owner(q, ldns_rdf_clone(t->sname));
+		ldns_rr_set_type(q, t->qtype);
+		ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
+		ldns_rr_set_question(q, true);
+		ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q);
+		q = NULL;
+		b.ctx = p;
+		rc = ost_mirror_build(&b, t->sname, t->qtype);
+	}
+	ldns_rr_free(q);
+	if (rc != 0) {
+		ldns_pkt_free(p);
+		ost_log(OST_LOG_DEBUG, "resolver", "mirror pass zone=%s rc=%d", pk->apex, rc);
+		if (rc < 0)
+			ost_log(OST_LOG_WARN, "resolver", "mirror lookup failed zone=%s err=%s",
+				pk->apex, ost_strerror(rc));
+		return NULL;
+	}
+	/* RFC 8806 §3: the AA bit of a mirror answer toward clients is 0; the
+	 * reply fed to the iterator is what an authority sends. */
+	ldns_pkt_set_aa(p, !b.is_referral);
+	ldns_pkt_set_rcode(p, b.rcode);
+	*is_opt_out = b.is_opt_out;
+	return p;
 }
 
 enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
@@ -620,10 +840,9 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 	if (!r->cfg.mirror || !r->cfg.mirror_store || t->qclass != LDNS_RR_CLASS_IN)
 		return OST_MIRROR_PASS;
 	for (unsigned hop = 0; hop <= 2 * r->cfg.max_depth + r->cfg.max_cname; hop++) {
-		struct mpick pk;
-		if (!pick_zone(r, t->sname, t->qtype, &pk))
+		struct ost_mpick pk;
+		if (!ost_mirror_pick(r, t->sname, t->qtype, &pk))
 			return OST_MIRROR_PASS;
-		const char *apex = pk.apex;
 		/* A deeper cut is already known (e.g. cached below the mirror):
 		 * the mirror has nothing to add. For DS the cut at the name
 		 * itself does not count: its DS is the parent's. */
@@ -631,37 +850,11 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 			t->qtype == LDNS_RR_TYPE_DS && ost_dname_eq(t->cut->name, t->sname);
 		if (t->cut->labels > pk.labels && !ds_at_cut)
 			return OST_MIRROR_PASS;
-		struct mbuild b = {.t = t, .is_opt_out = false};
-		if (ost_zone_rtxn_begin(r->cfg.mirror_store, apex, &b.txn) != 0)
+		bool is_opt_out = false;
+		ldns_pkt *p = build_pkt(t, &pk, &is_opt_out);
+		if (!p)
 			return OST_MIRROR_PASS;
-		b.apex = ldns_dname_new_frm_str(apex);
-		b.p = ldns_pkt_new();
-		int rc = b.apex && b.p ? 0 : -ENOMEM;
-		if (rc == 0) {
-			ldns_pkt_set_qr(b.p, true);
-			ldns_pkt_set_aa(b.p, true);
-			ldns_rr *q = ldns_rr_new();
-			if (q) {
-				ldns_rr_set_owner(q, ldns_rdf_clone(t->sname));
-				ldns_rr_set_type(q, t->qtype);
-				ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
-				ldns_rr_set_question(q, true);
-				ldns_pkt_push_rr(b.p, LDNS_SECTION_QUESTION, q);
-			}
-			rc = build(&b, t->sname, t->qtype);
-		}
-		ost_zone_rtxn_end(b.txn);
-		ldns_rdf_deep_free((ldns_rdf *)b.apex);
-		if (rc != 0) {
-			ldns_pkt_free(b.p);
-			ost_log(OST_LOG_DEBUG, "resolver", "mirror pass zone=%s rc=%d", apex, rc);
-			if (rc < 0)
-				ost_log(OST_LOG_WARN, "resolver",
-					"mirror lookup failed zone=%s err=%s", apex,
-					ost_strerror(rc));
-			return OST_MIRROR_PASS;
-		}
-		if (!ost_arena_pkt(&t->arena, b.p) || mirror_cut(t, apex, pk.labels) != 0) {
+		if (!ost_arena_pkt(&t->arena, p) || mirror_cut(t, pk.apex, pk.labels) != 0) {
 			ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: out of memory");
 			return OST_MIRROR_FAIL;
 		}
@@ -675,7 +868,7 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 		t->q_proto = OST_PROTO_TCP;
 		t->q_edns = true;
 		r->stats.mirror_answers++;
-		enum ost_iter_outcome out = ost_iter_reply(t, b.p);
+		enum ost_iter_outcome out = ost_iter_reply(t, p);
 		note_mirror(t, &pk, was_clean);
 		switch (out) {
 		case OST_ITER_DONE:
@@ -684,10 +877,11 @@ enum ost_mirror_step ost_mirror_plan(struct ost_task *t)
 			 * insecure where the validator would say so (an opt-out
 			 * denial); the validator still runs when validation is
 			 * off (it marks the result unchecked) or for a mixed
-			 * result. */
+			 * result. mirror_fast.c gives the same verdict. */
 			if (t->is_mirror_clean && r->cfg.validation && r->val &&
-			    t->rcode != LDNS_RCODE_SERVFAIL && anchored(t, pk.apex)) {
-				t->sec = b.is_opt_out ? OST_SEC_INSECURE : OST_SEC_SECURE;
+			    t->rcode != LDNS_RCODE_SERVFAIL &&
+			    ost_mirror_anchored(r, pk.apex_name)) {
+				t->sec = is_opt_out ? OST_SEC_INSECURE : OST_SEC_SECURE;
 				r->stats.mirror_secure++;
 				return OST_MIRROR_SECURE;
 			}

@@ -21,7 +21,13 @@
  * tests/integration/test_cache_hit_alloc.py checks this with a malloc counter
  * preloaded into ostrovd (see the comment there).
  *
- * On a miss the reply target is held (ost_reply_hold) in a struct pending
+ * A miss whose final answer lies in a usable mirrored zone is answered the
+ * same way by try_mirror(): resolver/mirror_fast.c makes the OST_CTAG_MSG
+ * entry the engine would have cached, straight from the mirror store (its
+ * read transaction kept in the worker's resolver), and ost_msg_to_wire()
+ * renders it; nothing is cached, nothing allocated.
+ *
+ * On any other miss the reply target is held (ost_reply_hold) in a struct pending
  * that also keeps a copy of the query, because ost_result_to_wire() rebuilds
  * the reply from it (ID, question case, EDNS) when the result arrives.
  */
@@ -101,7 +107,9 @@ struct worker_engine {
 	struct answer_stats st;
 	pthread_mutex_t pub_mu;            /* guards pub, cfg_next and cfg_gen */
 	const struct ost_config *cfg_next; /* what cfg_async switches w->cfg to */
-	bool is_rebuild_next;              /* ... and then rebuilds the resolver */
+	/* ... and the resolver configuration it then rebuilds the resolver from (NULL: none) */
+	const struct ost_resolver_config *rcfg_next;
+	bool is_validating;                /* the worker's resolver validates (hit_usable()) */
 	const struct ost_transport *tp;    /* the resolver's transport (a drill face) */
 	struct ost_resolver_stats rs_base; /* counters of resolvers rebuilt before */
 	unsigned cfg_gen_next;             /* its generation */
@@ -185,7 +193,7 @@ static void send_or_count(struct worker_engine *we, const struct ost_reply_to *t
  */
 static bool hit_usable(const struct worker_engine *we, const struct ost_question *q)
 {
-	return !(q->edns_do && !we->e->rcfg.validation);
+	return !(q->edns_do && !we->is_validating);
 }
 
 /* @return true when the query was answered from the cache */
@@ -231,6 +239,39 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 			? ost_resilience_name_class(res, q->qname, q->qname_len)
 			: OST_FO_NAME_FOREIGN;
 	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec, t0);
+	return true;
+}
+
+/* ---- the zone mirror's fast path ---------------------------------------------------- */
+
+/*
+ * The cache missed: a question whose final answer lies in a usable mirrored
+ * zone is answered from the mirror store (resolver/mirror_fast.c) without a
+ * request, without ldns and without a cache write, as cheap as a hit. The
+ * answer comes as the OST_CTAG_MSG entry the engine would have cached, so
+ * ost_msg_to_wire() renders it as it renders hits; everything else (a
+ * referral to a child zone, CNAME, wildcard, an extended or unanchored
+ * copy...) goes to the engine unchanged.
+ * @return true when the query was answered from the mirror
+ */
+static bool try_mirror(struct worker_engine *we, const struct ost_client_query *cq,
+		       enum ost_fo_name_class ncls)
+{
+	const struct ost_question *q = &cq->q;
+	if (!we->r || !we->e->rcfg.mirror)
+		return false;
+	uint64_t t0 = uv_hrtime();
+	struct ost_cache_entry ent;
+	if (ost_mirror_answer(we->r, q->qname, q->qname_len, q->qtype, q->qclass, &ent) != 0)
+		return false;
+	size_t len = 0;
+	if (ost_msg_to_wire(&ent, cq->wire, cq->len, ent.stored_at, cq->to.proto == OST_PROTO_TCP,
+			    we->w->cfg->resolver.edns_buffer_size, we->buf, sizeof(we->buf),
+			    &len) != 0)
+		return false;
+	send_or_count(we, &cq->to, len);
+	answer_done(we, ncls, OST_DRILL_SRC_MIRROR, we->buf[3] & 0x0f, -1, q->has_edns, ent.sec,
+		    t0);
 	return true;
 }
 
@@ -462,13 +503,15 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 	}
 	if (try_hit(we, cq))
 		return;
+	enum ost_fo_name_class ncls = OST_FO_NAME_FOREIGN;
 	if (we->e->res) {
 		uint64_t t0 = uv_hrtime();
-		enum ost_fo_name_class ncls =
-			ost_resilience_name_class(we->e->res, cq->q.qname, cq->q.qname_len);
+		ncls = ost_resilience_name_class(we->e->res, cq->q.qname, cq->q.qname_len);
 		if (isolated_unknown(we, cq, ncls, t0))
 			return;
 	}
+	if (try_mirror(we, cq, ncls))
+		return;
 	start_resolve(we, cq);
 }
 
@@ -607,6 +650,7 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"tcp_refused", c->tcp_refused},
 		{"aggressive_nsec", rs->aggressive_nsec},
 		{"mirror_answers", rs->mirror_answers},
+		{"mirror_fast_answers", rs->mirror_fast},
 	};
 	memcpy(f, v, sizeof(v));
 }
@@ -707,24 +751,28 @@ static void on_stats_timer(uv_timer_t *t)
  * change where they run.
  */
 /*
- * New trust anchors: the resolver keeps every DNSKEY it proved from the old
- * ones in its key cache, so it is replaced by a fresh one. Requests in
- * flight are not lost: the old resolver drops them without a callback
- * (ost_resolver_free()) and each is started again on the new one, from the
- * query the pending request kept.
+ * New trust anchors, or new resolver settings (upstream-allow, forward and
+ * stub zones, qname-minimisation, edns-buffer-size, validation, TTL caps):
+ * the resolver copies its configuration when made, and keeps every DNSKEY
+ * it proved from the old anchors in its key cache, so it is replaced by a
+ * fresh one made from @p rcfg. Requests in flight are not lost: the old
+ * resolver drops them without a callback (ost_resolver_free()) and each is
+ * started again on the new one, from the query the pending request kept, so
+ * a narrowed upstream-allow binds them too.
  */
-static void rebuild_resolver(struct worker_engine *we)
+static void rebuild_resolver(struct worker_engine *we, const struct ost_resolver_config *rcfg)
 {
 	struct ost_worker *w = we->w;
 	struct ost_resolver *nr = NULL;
-	int ret = ost_resolver_new(&nr, &we->e->rcfg, we->e->cache, &w->clock.clock, we->tp);
+	int ret = ost_resolver_new(&nr, rcfg, we->e->cache, &w->clock.clock, we->tp);
 	if (ret < 0) {
 		ost_log(OST_LOG_ERR, "server",
-			"worker=%u cannot rebuild its resolver, keys proven by the old trust "
-			"anchors stay until their TTL err=\"%s\"",
+			"worker=%u cannot rebuild its resolver, it keeps its settings and the "
+			"keys proven by the old trust anchors err=\"%s\"",
 			w->id, ost_strerror(ret));
 		return;
 	}
+	we->is_validating = rcfg->validation;
 	(void)ost_resolver_commit(we->r);
 	struct ost_resolver_stats st;
 	ost_resolver_stats_get(we->r, &st);
@@ -748,13 +796,15 @@ static void rebuild_resolver(struct worker_engine *we)
 		resolve_pending(we, p, &q);
 	}
 	ost_log(OST_LOG_INFO, "server",
-		"worker=%u resolver rebuilt for new trust anchors restarted=%zu", w->id, restarted);
+		"worker=%u resolver rebuilt restarted=%zu validation=%d qname_minimisation=%d",
+		w->id, restarted, rcfg->validation, rcfg->qname_minimisation);
 }
 
 static void on_cfg_async(uv_async_t *a)
 {
 	struct worker_engine *we = a->data;
-	bool is_rebuild = false, has_new = false;
+	const struct ost_resolver_config *rcfg = NULL;
+	bool has_new = false;
 	unsigned gen = 0;
 	pthread_mutex_lock(&we->pub_mu);
 	if (we->cfg_next) {
@@ -762,14 +812,18 @@ static void on_cfg_async(uv_async_t *a)
 		we->cfg_next = NULL;
 		gen = we->cfg_gen_next;
 		has_new = true;
-		is_rebuild = we->is_rebuild_next;
-		we->is_rebuild_next = false;
+		rcfg = we->rcfg_next;
+		we->rcfg_next = NULL;
 	}
 	pthread_mutex_unlock(&we->pub_mu);
 	if (!has_new)
 		return;
-	if (is_rebuild && we->r)
-		rebuild_resolver(we);
+	/* The worker's transport checks every upstream address against the
+	 * allow-list it borrows from the configuration, on this loop only. */
+	we->w->transport.allow = &we->w->cfg->resolver.upstream_allow;
+	we->w->transport.udp_max_uses = we->w->cfg->resolver.upstream_port_reuse;
+	if (rcfg && we->r)
+		rebuild_resolver(we, rcfg);
 	/* Reported once everything is switched, and only the generation taken
 	 * above: a later one may have been handed over meanwhile, whose
 	 * configuration this worker does not run yet. */
@@ -778,8 +832,8 @@ static void on_cfg_async(uv_async_t *a)
 	pthread_mutex_unlock(&we->pub_mu);
 }
 
-int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
-				 bool is_rebuild)
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg,
+				 const struct ost_resolver_config *rcfg, unsigned gen)
 {
 	struct worker_engine *we = w->engine;
 	if (!we)
@@ -787,8 +841,10 @@ int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *
 	pthread_mutex_lock(&we->pub_mu);
 	we->cfg_next = cfg;
 	we->cfg_gen_next = gen;
-	/* Two reloads before the worker ran: the rebuild of the first is kept. */
-	we->is_rebuild_next |= is_rebuild;
+	/* Two reloads before the worker ran: the rebuild of the first is kept
+	 * (its resolver configuration is still the live one, see reload.c). */
+	if (rcfg)
+		we->rcfg_next = rcfg;
 	pthread_mutex_unlock(&we->pub_mu);
 	uv_async_send(&we->cfg_async);
 	return 0;
@@ -831,6 +887,7 @@ int ost_worker_engine_init(struct ost_worker *w)
 		return -ENOMEM;
 	we->w = w;
 	we->e = e;
+	we->is_validating = e->rcfg.validation;
 	pthread_mutex_init(&we->pub_mu, NULL);
 	/* With resilience, the resolver sends through a drill face over the worker's transport. */
 	const struct ost_transport *tp = &w->transport.tp;

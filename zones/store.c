@@ -179,6 +179,11 @@ int ost_zone_store_open(const struct ost_zone_store_opts *opts, struct ost_zone_
 	if (!rc)
 		rc = mdb_to_ost(
 			mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : DEFAULT_MAP));
+	/* Each resolver keeps a read transaction per mirrored zone open across
+	 * questions (resolver/mirror.c): workers x zones slots, more than
+	 * LMDB's default of 126 on a large machine. A slot is 64 octets. */
+	if (!rc)
+		rc = mdb_to_ost(mdb_env_set_maxreaders(s->env, 1024));
 	/* MDB_NOTLS: one thread may hold read transactions on several zones. */
 	if (!rc)
 		rc = mdb_to_ost(mdb_env_open(s->env, opts->path, MDB_NOTLS, 0600));

@@ -109,6 +109,10 @@ struct ost_cache_config {
 	unsigned max_readers;    /**< LMDB reader slots (threads x processes) [126] */
 	uint32_t touch_interval; /**< seconds between last-use refreshes of a hot entry [60] */
 	bool no_sync;            /**< MDB_NOSYNC: survives kill -9, not an OS crash [false] */
+	/** Least milliseconds between the starts of two commits of the writer thread, so
+	 *  that at low load several entries share one fdatasync; an entry becomes visible
+	 *  to other threads and processes up to this much later [0: commit at once] */
+	uint32_t commit_interval_ms;
 };
 
 /** Counters; monotonic since open, per process. */
@@ -171,6 +175,19 @@ OST_WUR int ost_cache_open(struct ost_cache **out, const struct ost_cache_config
 
 /** Close the cache; every reader and batch must be gone. NULL is allowed. */
 void ost_cache_close(struct ost_cache *cache);
+
+/**
+ * Change the TTL bounds applied to entries added from now on (a reload of
+ * cache.min-ttl, max-ttl, max-negative-ttl); entries already stored keep the
+ * expiry they were given. Clamped as ost_cache_config_clamp() does. Any
+ * thread; a batch being filled meanwhile may use either bounds.
+ * @param cache the cache
+ * @param min_ttl positive TTLs below are raised to this
+ * @param max_ttl TTLs above are lowered to this (0: the default)
+ * @param max_neg_ttl cap for negative answers (0: the default)
+ */
+void ost_cache_set_ttl_bounds(struct ost_cache *cache, uint32_t min_ttl, uint32_t max_ttl,
+			      uint32_t max_neg_ttl);
 
 /**
  * Copy the entry for (@p owner, @p type, @p tag) into @p mm. Expired entries

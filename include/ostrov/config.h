@@ -142,6 +142,17 @@ struct ost_config {
 		size_t n_negative_trust_anchors; /**< how many */
 		uint32_t nta_lifetime_s;         /**< `nta add` without DURATION (3600) */
 		uint32_t nta_max_lifetime_s;     /**< longest `nta add` DURATION (604800) */
+		/* per client request, as struct ost_resolver_config (each ends in
+		 * SERVFAIL with an EDE when reached) */
+		uint32_t max_depth;       /**< referrals followed per (sub-)request (16) */
+		uint32_t max_subrequests; /**< sub-requests (NS addresses) per request (8) */
+		uint32_t max_queries;     /**< upstream queries per client request (32) */
+		uint32_t max_cname;       /**< CNAME/DNAME links followed (12) */
+		uint32_t max_time_ms;     /**< total time per client request (10000) */
+		uint32_t initial_rto_ms;  /**< timeout for a server without RTT data (400) */
+		uint32_t max_rto_ms;      /**< cap of the backed-off timeout (3000) */
+		bool serve_stale;         /**< RFC 8767 serve-stale (yes) */
+		uint32_t stale_ttl;       /**< TTL of stale records (30), RFC 8767 §4 */
 	} resolver;
 	/** Section cache: */
 	struct {
@@ -150,6 +161,7 @@ struct ost_config {
 		uint32_t min_ttl;          /**< seconds */
 		uint32_t max_ttl;          /**< seconds */
 		uint32_t max_negative_ttl; /**< seconds */
+		uint32_t commit_interval;  /**< ms between cache write commits, at least */
 	} cache;
 	/**
 	 * Section resilience: the failover machine, its probes and the drills

@@ -300,6 +300,7 @@ struct ost_resolver_stats {
 				    (secure, or insecure for an NSEC3 opt-out denial) */
 	uint64_t mirror_extended;  /**< replies from a mirror past its SOA expire deadline */
 	uint64_t stale_infra;      /**< expired delegations/DS/DNSKEY used, refresh failed */
+	uint64_t mirror_fast;      /**< final answers ost_mirror_answer() made (worker fast path) */
 };
 
 struct ost_resolver;
@@ -443,5 +444,50 @@ OST_EXPORT OST_WUR int ost_result_to_wire(const struct ost_result *res, const ui
 OST_EXPORT OST_WUR int ost_msg_to_wire(const struct ost_cache_entry *e, const uint8_t *query,
 				       size_t qlen, int64_t now_wall, bool is_tcp,
 				       uint16_t edns_size, uint8_t *buf, size_t cap, size_t *len);
+
+/**
+ * The zone mirror's fast path (resolver/mirror_fast.c): when the cache has
+ * no answer, a question whose final answer lies in a usable mirrored zone
+ * is answered straight from the mirror store, without a request, without
+ * ldns objects and without a cache write (it costs about what a cache hit
+ * does, so caching it gains nothing). The answer is returned as the
+ * OST_CTAG_MSG entry the engine would have cached for it, for
+ * ost_msg_to_wire(): an exact RRset (not a CNAME or DNAME link, not
+ * synthesised from a wildcard), NODATA, NXDOMAIN with its NSEC or NSEC3
+ * proof (also opt-out), a DS at a delegation point, apex data. The zone is
+ * the one the engine's mirror hook would choose (the deepest usable one),
+ * and the DNSSEC status is the verdict it would give: secure, or insecure
+ * for an NSEC3 opt-out denial; AA stays clear (RFC 8806 §3).
+ *
+ * Everything else is left to the engine (-ENOENT): referrals toward a
+ * child zone, CNAME/DNAME, wildcards, ANY and RRSIG questions, class other
+ * than IN, validation off, a copy not anchored in the resolver's own trust
+ * anchors or under a negative trust anchor, a copy past its SOA expire
+ * deadline (extended ones carry EDE 3, which only the engine adds) or at its
+ * RRSIG horizon less the margin.
+ *
+ * Example: the server's cache misses "x7f3.ru. A"; ru. is mirrored (NSEC3,
+ * opt-out), so ost_mirror_answer() finds no cut, no name and no wildcard,
+ * returns the NXDOMAIN with the SOA and the three NSEC3 RRsets (with
+ * RRSIGs), sec OST_SEC_INSECURE (opt-out span), and the server renders it
+ * with ost_msg_to_wire() into the client's reply.
+ *
+ * @param r the worker's resolver (its mirror configuration, clock, trust
+ *        anchors and failover policy); it keeps a read transaction per
+ *        mirrored zone and a scratch buffer between calls
+ * @param qname the question name, uncompressed wire (as the query parser
+ *        checked it)
+ * @param qname_len its length (at most 255)
+ * @param qtype the question type
+ * @param qclass the question class
+ * @param out receives the entry: tag OST_CTAG_MSG, rank OST_RANK_MIRROR,
+ *        stored_at now, expires_at the end of the copy's use; its payload
+ *        lives in the resolver's scratch until the next call
+ * @return 0; -ENOENT when the engine must answer (see above); -ENOMEM or a
+ *         store error (the engine answers too)
+ */
+OST_EXPORT OST_WUR int ost_mirror_answer(struct ost_resolver *r, const uint8_t *qname,
+					 size_t qname_len, uint16_t qtype, uint16_t qclass,
+					 struct ost_cache_entry *out);
 
 #endif

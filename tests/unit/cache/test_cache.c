@@ -302,6 +302,40 @@ static void test_ttl_clamps(void **state)
 	assert_int_equal(c.max_neg_ttl, 100);
 }
 
+/* New bounds while open (a reload): entries stored from then on get them,
+ * entries stored before keep their expiry. */
+static void test_ttl_bounds_live(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.min_ttl = 0;
+	f->cfg.max_ttl = 3600;
+	f->cfg.max_neg_ttl = 600;
+	open_cache(f);
+	struct ost_cache_entry g;
+	char buf[8];
+	put1(f, "before.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 3000, "d"));
+	ost_cache_set_ttl_bounds(f->cache, 30, 60, 20);
+	put1(f, "after.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 3000, "d"));
+	put1(f, "short.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 5, "d"));
+	put1(f, "neg.ru", 1, mk_entry(OST_CTAG_NEG, OST_RANK_ANSWER, 500, "d"));
+	assert_int_equal(get1(f, "before.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 3000);
+	assert_int_equal(get1(f, "after.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 60);
+	assert_int_equal(get1(f, "short.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 30);
+	assert_int_equal(get1(f, "neg.ru", 1, OST_CTAG_NEG, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 20);
+	/* Raised above the bounds the cache was opened with; clamped as at open. */
+	ost_cache_set_ttl_bounds(f->cache, 500, 7200, 0);
+	put1(f, "raised.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 5000, "d"));
+	put1(f, "neg2.ru", 1, mk_entry(OST_CTAG_NEG, OST_RANK_ANSWER, 5000, "d"));
+	assert_int_equal(get1(f, "raised.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 5000);
+	assert_int_equal(get1(f, "neg2.ru", 1, OST_CTAG_NEG, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 3600); /* 0: the default */
+}
+
 static void test_stale_and_countdown(void **state)
 {
 	struct fx *f = *state;
@@ -708,6 +742,50 @@ static void test_touch_on_hit(void **state)
 	assert_int_equal(raw_last_used(f, "c.ru", 1, OST_CTAG_RRSET), t0);
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The writer paces its commits: a batch queued within the interval after a
+ * commit waits for the interval's end (and lands then, with no sync), and
+ * ost_cache_sync() does not wait for the interval. */
+static void test_commit_pacing(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.commit_interval_ms = 1000;
+	open_cache(f);
+	struct ost_cache_batch *b;
+	assert_int_equal(ost_cache_batch_new(f->cache, &b), 0);
+	struct ost_cache_entry e = mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 60, "x");
+	struct ost_cache_entry g;
+	char buf[8];
+	/* First commit: nothing before it, it starts at once. */
+	assert_int_equal(ost_cache_batch_put(b, wire("first.ru"), 1, &e), 0);
+	assert_int_equal(ost_cache_batch_submit(b), 0);
+	ost_cache_sync(f->cache);
+	/* Queued right after it: lands about one interval later. */
+	double t0 = mono_s();
+	assert_int_equal(ost_cache_batch_put(b, wire("late.ru"), 1, &e), 0);
+	assert_int_equal(ost_cache_batch_submit(b), 0);
+	while (get1(f, "late.ru", 1, OST_CTAG_RRSET, &g, buf, 8) != 0) {
+		assert_true(mono_s() - t0 < 10.0);
+		struct timespec ms = {.tv_sec = 0, .tv_nsec = 5000000};
+		nanosleep(&ms, NULL);
+	}
+	assert_true(mono_s() - t0 >= 0.5);
+	/* Queued right after that commit, then synced: no wait. */
+	assert_int_equal(ost_cache_batch_put(b, wire("synced.ru"), 1, &e), 0);
+	assert_int_equal(ost_cache_batch_submit(b), 0);
+	t0 = mono_s();
+	ost_cache_sync(f->cache);
+	assert_true(mono_s() - t0 < 0.5);
+	assert_int_equal(get1(f, "synced.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	ost_cache_batch_free(b);
+}
+
 int main(void)
 {
 	ost_log_set_level(OST_LOG_WARN);
@@ -720,6 +798,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_clamps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ttl_bounds_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_countdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_no_alloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_on_hit, setup, teardown),
@@ -734,6 +813,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_process_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_pacing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,6 +294,7 @@ static void fill_snapshot(struct ost_server_snapshot *s)
 	c->rs.timeouts = 6;
 	c->rs.aggressive_nsec = 11;
 	c->rs.mirror_answers = 12;
+	c->rs.mirror_fast = 13;
 	s->has_cache = true;
 	s->cache.entries = 1234;
 	s->cache.hits = 500;
@@ -349,6 +350,7 @@ static void test_snapshot_only(void **state)
 	assert_true(expo_get(e, "ostrov_upstream_timeouts_total") == 6);
 	assert_true(expo_get(e, "ostrov_aggressive_nsec_total") == 11);
 	assert_true(expo_get(e, "ostrov_mirror_answers_total") == 12);
+	assert_true(expo_get(e, "ostrov_mirror_fast_answers_total") == 13);
 	assert_true(expo_get(e, "ostrov_tcp_connections") == 3);
 	assert_true(expo_get(e, "ostrov_cache_entries") == 1234);
 	assert_true(expo_get(e, "ostrov_cache_lookups_total{result=\"hit\"}") == 500);
