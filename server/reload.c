@@ -730,6 +730,8 @@ int ost_reload(struct ost_server *srv, const char *operator_name, bool is_json, 
 		key_add(&changed, "server.tcp-max-connections");
 	if (cur->server.udp_coalesce_us != nc->server.udp_coalesce_us)
 		key_add(&changed, "server.udp-coalesce-us");
+	if (cur->server.udp_gso != nc->server.udp_gso)
+		key_add(&changed, "server.udp-gso");
 	/* ... the resolvers', the cache's and the failover machine's ... */
 	struct live_plan plan = {0};
 	live_keys(cur, nc, &plan, &changed);
