@@ -79,7 +79,7 @@ struct ost_engine {
  */
 extern const uint64_t ost_latency_bounds_ns[OST_LAT_BUCKETS];
 
-/** One worker's counters, as published at the end of each of its loop iterations. */
+/** One worker's counters, as it copies them when asked (ost_worker_engine_counters()). */
 struct ost_worker_counters {
 	uint64_t udp_queries;       /**< datagrams classified as queries */
 	uint64_t tcp_queries;       /**< TCP messages classified as queries */
