@@ -79,7 +79,7 @@ struct ost_engine {
  */
 extern const uint64_t ost_latency_bounds_ns[OST_LAT_BUCKETS];
 
-/** One worker's counters, as published at the end of each of its loop iterations. */
+/** One worker's counters, as it copies them when asked (ost_worker_engine_counters()). */
 struct ost_worker_counters {
 	uint64_t udp_queries;       /**< datagrams classified as queries */
 	uint64_t tcp_queries;       /**< TCP messages classified as queries */
@@ -112,8 +112,9 @@ struct ost_worker_counters {
 	/** answers of the answering path (hits, engine results, isolation SERVFAILs) by source */
 	uint64_t by_source[OST_DRILL_SRC_COUNT];
 	uint64_t sec[OST_SEC_COUNT]; /**< the same answers by DNSSEC status of their data */
-	/** client latency (query classified -> reply handed to the socket) per source, as
-	 *  per-bucket counts (not cumulative); [OST_LAT_BUCKETS] is above the last bound */
+	/** client latency (the listener's read of the query's batch -> reply handed to
+	 *  the socket) per source, as per-bucket counts (not cumulative);
+	 *  [OST_LAT_BUCKETS] is above the last bound */
 	uint64_t latency[OST_DRILL_SRC_COUNT][OST_LAT_BUCKETS + 1];
 	uint64_t latency_sum_ns[OST_DRILL_SRC_COUNT]; /**< sum of those latencies */
 };
@@ -130,16 +131,22 @@ struct ost_server_snapshot {
 };
 
 /**
- * Take a snapshot of the daemon's counters (any thread; each worker's part
- * is at most one loop iteration old).
+ * Take a snapshot of the daemon's counters (any thread). Each worker is asked
+ * to copy its counters (ost_worker_engine_counters()), so the snapshot holds
+ * everything counted before the call; a worker that does not get to it within
+ * 250 ms (stuck in a long step) contributes its copy of the previous request.
  * @param srv the server
  * @param out receives the snapshot
  */
 void ost_server_snapshot(struct ost_server *srv, struct ost_server_snapshot *out);
 
 /**
- * Copy the counters worker @p w published last (any thread; they are at
- * most one loop iteration old).
+ * Copy worker @p w's counters (any thread). From another thread the worker
+ * is asked (an async) to copy them under a lock and the caller waits for that
+ * copy, which holds everything counted before the call; after 250 ms without
+ * it (a worker stuck in a long step) the caller gets the worker's previous
+ * copy, or zeros if it never made one. On the worker's own thread they are
+ * read directly.
  * @return 0, or -ENOENT when the worker has no engine
  */
 int ost_worker_engine_counters(struct ost_worker *w, struct ost_worker_counters *out);

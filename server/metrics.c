@@ -216,7 +216,8 @@ static void write_answers(struct ost_buf *b, const struct ost_server_snapshot *s
 	}
 
 	family(b, "client_latency_seconds", "histogram",
-	       "Time from a query's classification to its reply being sent, by answer source.");
+	       "Time from a query's arrival (the read of its batch) to its reply being sent, "
+	       "by answer source.");
 	for (int k = 0; k < OST_DRILL_SRC_COUNT; k++) {
 		const char *src = ost_drill_source_str((enum ost_drill_source)k);
 		uint64_t cum = 0;

@@ -82,7 +82,11 @@ struct ost_worker {
 	size_t n_listen;                   /**< entries in @p udp and @p tcp */
 	struct ost_tcp_conn *conns;        /**< open client connections */
 	struct ost_worker_stats stats;     /**< counters */
-	void *engine;                      /**< resolver, cache reader ... (engine.c), or NULL */
+	/** uv_hrtime() when the listener read the message(s) it hands on now: taken
+	 *  once per recvmmsg() batch (udp.c) or TCP read (tcp.c), so one clock read
+	 *  serves a whole batch; where the client latency histogram starts */
+	uint64_t rx_ns;
+	void *engine; /**< resolver, cache reader ... (engine.c), or NULL */
 };
 
 /**
@@ -104,6 +108,7 @@ struct ost_client_query {
 	const uint8_t *wire;    /**< the query message, borrowed for the call */
 	size_t len;             /**< its length */
 	struct ost_question q;  /**< what the classifier found in it */
+	uint64_t rx_ns;         /**< when it was read (ost_worker.rx_ns) */
 };
 
 /**
