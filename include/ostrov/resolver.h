@@ -490,7 +490,8 @@ OST_EXPORT OST_WUR int ost_msg_to_wire(const struct ost_cache_entry *e, const ui
  *
  * @param r the worker's resolver (its mirror configuration, clock, trust
  *        anchors and failover policy); it keeps a read transaction per
- *        mirrored zone and a scratch buffer between calls
+ *        mirrored zone (reset by ost_resolver_mirror_release(), renewed
+ *        here) and a scratch buffer between calls
  * @param qname the question name, uncompressed wire (as the query parser
  *        checked it)
  * @param qname_len its length (at most 255)
