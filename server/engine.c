@@ -107,7 +107,9 @@ struct worker_engine {
 	struct answer_stats st;
 	pthread_mutex_t pub_mu;            /* guards pub, cfg_next and cfg_gen */
 	const struct ost_config *cfg_next; /* what cfg_async switches w->cfg to */
-	bool is_rebuild_next;              /* ... and then rebuilds the resolver */
+	/* ... and the resolver configuration it then rebuilds the resolver from (NULL: none) */
+	const struct ost_resolver_config *rcfg_next;
+	bool is_validating;                /* the worker's resolver validates (hit_usable()) */
 	const struct ost_transport *tp;    /* the resolver's transport (a drill face) */
 	struct ost_resolver_stats rs_base; /* counters of resolvers rebuilt before */
 	unsigned cfg_gen_next;             /* its generation */
@@ -191,7 +193,7 @@ static void send_or_count(struct worker_engine *we, const struct ost_reply_to *t
  */
 static bool hit_usable(const struct worker_engine *we, const struct ost_question *q)
 {
-	return !(q->edns_do && !we->e->rcfg.validation);
+	return !(q->edns_do && !we->is_validating);
 }
 
 /* @return true when the query was answered from the cache */
@@ -539,6 +541,8 @@ static void counters_now(const struct worker_engine *we, struct ost_worker_count
 			      w->stats.udp_batch[3]},
 		.udp_send_calls = w->stats.udp_send_calls,
 		.udp_coalesced = w->stats.udp_coalesced,
+		.udp_gso_sends = w->stats.udp_gso_sends,
+		.udp_gso_dgrams = w->stats.udp_gso_dgrams,
 		.dropped = w->stats.dropped,
 		.errors = w->stats.errors,
 		.acl_denied = w->stats.acl_denied,
@@ -614,6 +618,8 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"udp_batch_17_64", c->udp_batch[3]},
 		{"udp_send_calls", c->udp_send_calls},
 		{"udp_coalesced", c->udp_coalesced},
+		{"udp_gso_sends", c->udp_gso_sends},
+		{"udp_gso_dgrams", c->udp_gso_dgrams},
 		{"requests", rs->requests},
 		{"coalesced", rs->coalesced},
 		{"subrequests", rs->subrequests},
@@ -748,24 +754,28 @@ static void on_stats_timer(uv_timer_t *t)
  * change where they run.
  */
 /*
- * New trust anchors: the resolver keeps every DNSKEY it proved from the old
- * ones in its key cache, so it is replaced by a fresh one. Requests in
- * flight are not lost: the old resolver drops them without a callback
- * (ost_resolver_free()) and each is started again on the new one, from the
- * query the pending request kept.
+ * New trust anchors, or new resolver settings (upstream-allow, forward and
+ * stub zones, qname-minimisation, edns-buffer-size, validation, TTL caps):
+ * the resolver copies its configuration when made, and keeps every DNSKEY
+ * it proved from the old anchors in its key cache, so it is replaced by a
+ * fresh one made from @p rcfg. Requests in flight are not lost: the old
+ * resolver drops them without a callback (ost_resolver_free()) and each is
+ * started again on the new one, from the query the pending request kept, so
+ * a narrowed upstream-allow binds them too.
  */
-static void rebuild_resolver(struct worker_engine *we)
+static void rebuild_resolver(struct worker_engine *we, const struct ost_resolver_config *rcfg)
 {
 	struct ost_worker *w = we->w;
 	struct ost_resolver *nr = NULL;
-	int ret = ost_resolver_new(&nr, &we->e->rcfg, we->e->cache, &w->clock.clock, we->tp);
+	int ret = ost_resolver_new(&nr, rcfg, we->e->cache, &w->clock.clock, we->tp);
 	if (ret < 0) {
 		ost_log(OST_LOG_ERR, "server",
-			"worker=%u cannot rebuild its resolver, keys proven by the old trust "
-			"anchors stay until their TTL err=\"%s\"",
+			"worker=%u cannot rebuild its resolver, it keeps its settings and the "
+			"keys proven by the old trust anchors err=\"%s\"",
 			w->id, ost_strerror(ret));
 		return;
 	}
+	we->is_validating = rcfg->validation;
 	(void)ost_resolver_commit(we->r);
 	struct ost_resolver_stats st;
 	ost_resolver_stats_get(we->r, &st);
@@ -789,13 +799,15 @@ static void rebuild_resolver(struct worker_engine *we)
 		resolve_pending(we, p, &q);
 	}
 	ost_log(OST_LOG_INFO, "server",
-		"worker=%u resolver rebuilt for new trust anchors restarted=%zu", w->id, restarted);
+		"worker=%u resolver rebuilt restarted=%zu validation=%d qname_minimisation=%d",
+		w->id, restarted, rcfg->validation, rcfg->qname_minimisation);
 }
 
 static void on_cfg_async(uv_async_t *a)
 {
 	struct worker_engine *we = a->data;
-	bool is_rebuild = false, has_new = false;
+	const struct ost_resolver_config *rcfg = NULL;
+	bool has_new = false;
 	unsigned gen = 0;
 	pthread_mutex_lock(&we->pub_mu);
 	if (we->cfg_next) {
@@ -803,14 +815,18 @@ static void on_cfg_async(uv_async_t *a)
 		we->cfg_next = NULL;
 		gen = we->cfg_gen_next;
 		has_new = true;
-		is_rebuild = we->is_rebuild_next;
-		we->is_rebuild_next = false;
+		rcfg = we->rcfg_next;
+		we->rcfg_next = NULL;
 	}
 	pthread_mutex_unlock(&we->pub_mu);
 	if (!has_new)
 		return;
-	if (is_rebuild && we->r)
-		rebuild_resolver(we);
+	/* The worker's transport checks every upstream address against the
+	 * allow-list it borrows from the configuration, on this loop only. */
+	we->w->transport.allow = &we->w->cfg->resolver.upstream_allow;
+	we->w->transport.udp_max_uses = we->w->cfg->resolver.upstream_port_reuse;
+	if (rcfg && we->r)
+		rebuild_resolver(we, rcfg);
 	/* Reported once everything is switched, and only the generation taken
 	 * above: a later one may have been handed over meanwhile, whose
 	 * configuration this worker does not run yet. */
@@ -819,8 +835,8 @@ static void on_cfg_async(uv_async_t *a)
 	pthread_mutex_unlock(&we->pub_mu);
 }
 
-int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
-				 bool is_rebuild)
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg,
+				 const struct ost_resolver_config *rcfg, unsigned gen)
 {
 	struct worker_engine *we = w->engine;
 	if (!we)
@@ -828,8 +844,10 @@ int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *
 	pthread_mutex_lock(&we->pub_mu);
 	we->cfg_next = cfg;
 	we->cfg_gen_next = gen;
-	/* Two reloads before the worker ran: the rebuild of the first is kept. */
-	we->is_rebuild_next |= is_rebuild;
+	/* Two reloads before the worker ran: the rebuild of the first is kept
+	 * (its resolver configuration is still the live one, see reload.c). */
+	if (rcfg)
+		we->rcfg_next = rcfg;
 	pthread_mutex_unlock(&we->pub_mu);
 	uv_async_send(&we->cfg_async);
 	return 0;
@@ -872,6 +890,7 @@ int ost_worker_engine_init(struct ost_worker *w)
 		return -ENOMEM;
 	we->w = w;
 	we->e = e;
+	we->is_validating = e->rcfg.validation;
 	pthread_mutex_init(&we->pub_mu, NULL);
 	/* With resilience, the resolver sends through a drill face over the worker's transport. */
 	const struct ost_transport *tp = &w->transport.tp;

@@ -56,7 +56,14 @@ struct ost_engine {
 	struct ost_config *live_cfg;
 	struct ost_config **old_cfgs; /**< replaced live configurations a worker may still use */
 	size_t n_old_cfgs;            /**< how many */
-	unsigned cfg_gen;             /**< reloads published to the workers */
+	/** the resolver half (hints, forward and stub zones, upstream allow-list, and the
+	 *  rcfg that points into them) of the last reload that changed a resolver key:
+	 *  workers rebuild their resolvers from its rcfg; NULL: this engine's @p rcfg.
+	 *  Freed by ost_engine_close() */
+	struct ost_engine *live_res;
+	struct ost_engine **old_res; /**< replaced live_res a worker may still build from */
+	size_t n_old_res;            /**< how many */
+	unsigned cfg_gen;            /**< reloads published to the workers */
 };
 
 /** Finite buckets of the client latency histogram (ost_latency_bounds_ns). */
@@ -93,6 +100,8 @@ struct ost_worker_counters {
 	uint64_t udp_batch[4];      /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
 	uint64_t udp_send_calls;    /**< sendmmsg() calls */
 	uint64_t udp_coalesced;     /**< UDP wake-ups that waited for more datagrams */
+	uint64_t udp_gso_sends;     /**< UDP GSO messages (several replies each) */
+	uint64_t udp_gso_dgrams;    /**< replies sent inside them */
 	struct ost_resolver_stats rs;    /**< the worker's resolver */
 	uint64_t dropped;                /**< packets dropped (short, responses, ACL drop) */
 	uint64_t errors;                 /**< FORMERR, NOTIMP and BADVERS answers */
@@ -142,7 +151,7 @@ struct ost_stat_field {
 };
 
 /** Number of fields ost_stat_fields() writes. */
-#define OST_STAT_FIELDS 53
+#define OST_STAT_FIELDS 55
 
 /**
  * The statistics fields of @p c and @p cs, in the order of the log line.
@@ -181,6 +190,17 @@ int ost_hints_load(const char *path, uint16_t port, struct ost_root_hint **hints
  */
 int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg, char *err,
 			     size_t errlen);
+
+/**
+ * Copy every setting of @p cfg a resolver takes (EDNS size, port,
+ * minimisation, validation, TTL caps, per-request limits and timers,
+ * serve-stale, the client response timer and mirror margin of the failover
+ * section) into @p r; pointers (hints, zones, allow-list, anchors, hooks,
+ * mirror) are left alone. ost_engine_load_resolver() and a reload use it.
+ * @param r the resolver configuration
+ * @param cfg the daemon configuration
+ */
+void ost_engine_resolver_settings(struct ost_resolver_config *r, const struct ost_config *cfg);
 
 /**
  * Make the configured negative trust anchors (resolver.negative-trust-
@@ -257,18 +277,21 @@ void ost_worker_engine_log_stats(struct ost_worker *w);
 /**
  * Hand worker @p w a new configuration (from the main thread, after a
  * reload): its loop thread switches w->cfg (client ACL, deny action, TCP
- * limits) at once and then reports @p gen in ost_worker_engine_config_gen().
+ * limits) and its transport's upstream allow-list and port reuse at once,
+ * and then reports @p gen in ost_worker_engine_config_gen().
  * @param w the worker
  * @param cfg the configuration, which must stay allocated until the worker
  *        reports a later generation or has stopped
+ * @param rcfg when not NULL, also replace the worker's resolver by a fresh
+ *        one made from it (new trust anchors: the keys its key cache proved
+ *        from the old ones must go; new resolver settings); requests in
+ *        flight are restarted on the new resolver; it must stay allocated as
+ *        @p cfg does
  * @param gen the reload's generation
- * @param is_rebuild also replace the worker's resolver by a fresh one (new
- *        trust anchors: the keys its key cache proved from the old ones must
- *        go); requests in flight are restarted on the new resolver
  * @return 0, or -ENOENT when the worker has no engine (it keeps its configuration)
  */
-int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
-				 bool is_rebuild) OST_WUR;
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg,
+				 const struct ost_resolver_config *rcfg, unsigned gen) OST_WUR;
 
 /**
  * @param w the worker

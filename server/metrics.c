@@ -5,13 +5,9 @@
  * and the mirror zones as families of the text format 0.0.4, and the small
  * HTTP/1.x server on the main loop that hands it to scrapers.
  *
- * The failover, drill and mirror modules have text writers of their own
- * (ost_fo_metrics_write, ost_drill_metrics_write, ost_mirror_format_metrics),
- * made for `ostrovctl` and the drill report. Their lines carry no `ostrov_`
- * prefix and no HELP, and some interleave two families, which the text
- * format forbids (all lines of a family are consecutive). So this file reads
- * the same public snapshots they read (ost_fo_status, ost_drill_report_get,
- * ost_mirror_zone_status_at) and writes every family once, whole.
+ * It reads the modules' public snapshots (ost_fo_status, ost_drill_report_get,
+ * ost_mirror_zone_status_at) and writes every family once, whole (the text
+ * format wants all lines of a family together), each with its HELP and TYPE.
  *
  * The server is deliberately small and strict, since its port is reachable
  * by whoever metrics-allow admits: an allow-list checked before a byte is

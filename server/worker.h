@@ -62,6 +62,8 @@ struct ost_worker_stats {
 	uint64_t udp_batch[4];   /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
 	uint64_t udp_send_calls; /**< sendmmsg() calls */
 	uint64_t udp_coalesced;  /**< wake-ups that waited for more datagrams (coalescing) */
+	uint64_t udp_gso_sends;  /**< messages sent with UDP_SEGMENT (several replies each) */
+	uint64_t udp_gso_dgrams; /**< replies sent inside those messages */
 	uint64_t rcode[17];      /**< replies sent by rcode; [16] BADVERS (OST_RCODE_SLOTS) */
 };
 

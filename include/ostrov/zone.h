@@ -617,16 +617,4 @@ OST_EXPORT size_t ost_mirror_zone_count(const struct ost_mirror *m);
 OST_EXPORT OST_WUR int ost_mirror_zone_status_at(struct ost_mirror *m, size_t i,
 						 struct ost_mirror_zone_status *out);
 
-/**
- * Write the mirror metrics of standards.md §7.3 in Prometheus text format:
- * mirror_serial, mirror_age_seconds, mirror_soa_expire_deadline_seconds (time
- * left), mirror_rrsig_horizon_seconds (time left), mirror_usable and
- * mirror_verify_total{zone,result} for every zone and verdict.
- * @param m the mirror
- * @param buf output (NUL-terminated, truncated to @p len)
- * @param len its size
- * @return the length the full text needs, as snprintf() does
- */
-OST_EXPORT size_t ost_mirror_format_metrics(struct ost_mirror *m, char *buf, size_t len);
-
 #endif
