@@ -856,7 +856,8 @@ static void test_no_allocation(void **state)
  * A large zone, FILLER_RRS A records (about 1.6 MB in the store), written
  * straight into the mirror's store beside the mirrored zones, on a map
  * (SMALL_MAP) that holds them and two of its versions but not three
- * (measured: 3.3 and 4.9 MB; the midpoint leaves half a version either way).
+ * (measured: two fit from 3.2 MB, three from 4.8 MB; the test fails below
+ * and above them, and 4 MB leaves half a version either way).
  */
 #define FILLER_RRS 20000
 #define SMALL_MAP  ((size_t)4096 << 10)
