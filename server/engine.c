@@ -725,10 +725,11 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 }
 
 /*
- * After each loop iteration's I/O: close the reader session (a snapshot
- * pins pages, so it never outlives the iteration) and hand what the
- * iteration's results queued to the cache writer, after the answers went
- * out.
+ * After each loop iteration's I/O: close the reader session and reset the
+ * resolver's zone mirror read transactions (a snapshot pins pages, so none
+ * outlives the iteration: the next question renews them), and hand what
+ * the iteration's results queued to the cache writer, after the answers
+ * went out.
  */
 static void on_check(uv_check_t *h)
 {
@@ -738,8 +739,10 @@ static void on_check(uv_check_t *h)
 		we->rd_active = false;
 	}
 	we->has_now = false;
-	if (we->r)
+	if (we->r) {
+		ost_resolver_mirror_release(we->r);
 		(void)ost_resolver_commit(we->r);
+	}
 	/*
 	 * The hit path reports LRU touches to the cache writer without writing
 	 * (cache.h); the writer applies them when woken by a submit. A worker

@@ -85,15 +85,27 @@ struct ost_zone_store {
 	unsigned hook_every;
 };
 
+/*
+ * A zone read transaction. It may be reset (ost_zone_rtxn_reset()): the
+ * snapshot is given up, so LMDB may reuse the pages of the versions it saw,
+ * while the MDB_txn, its cursor and its reader slot (MDB_NOTLS ties the slot
+ * to the MDB_txn) are kept for ost_zone_rtxn_renew(), which allocates
+ * nothing. gen and serial are those of the version the live snapshot sees.
+ */
 struct ost_zone_rtxn {
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	struct ost_zone_store *s;
 	uint64_t gen;
 	uint32_t serial;
-	uint8_t apex_key[ZKEY_MAX];
-	size_t apex_key_len;
+	bool is_reset;            /* no snapshot: renew before any lookup */
+	uint8_t mk[ZKEY_MAX + 1]; /* the zone's meta key: 'Z' + apex name key */
+	size_t mk_len;
 };
+
+/* The apex name key of @p t (its meta key without the 'Z'). */
+#define APEX_KEY(t)     ((t)->mk + 1)
+#define APEX_KEY_LEN(t) ((t)->mk_len - 1)
 
 /* The one place LMDB errors become ostrov errors. */
 static int mdb_to_ost(int rc)
@@ -480,6 +492,38 @@ static int delete_gen(MDB_txn *txn, MDB_dbi dbi, uint64_t gen)
 	return rc == MDB_NOTFOUND ? 0 : mdb_to_ost(rc);
 }
 
+/*
+ * Take the next generation number in a write transaction of its own,
+ * committed before the version is written. Why not inside the version's
+ * transaction: LMDB reuses a page freed by transaction X only in a
+ * transaction later than X + 1, and only once no reader's snapshot is X or
+ * older. The import that replaced the zone's previous version freed that
+ * version's pages; written right after it, the next import could reuse none
+ * of them and would need room for three versions of the zone (replaced,
+ * current, new), a big national zone's import failing on a full map where
+ * two fit. This small commit puts one transaction in between. A crash after
+ * it only skips a generation number.
+ */
+static int reserve_gen(struct ost_zone_store *s, uint64_t *gen)
+{
+	MDB_txn *txn;
+	MDB_val gk = {1, "G"}, gv;
+	uint64_t next = 1;
+	int rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &txn));
+	if (rc)
+		return rc;
+	if (mdb_get(txn, s->meta, &gk, &gv) == 0 && gv.mv_size == sizeof(next))
+		memcpy(&next, gv.mv_data, sizeof(next));
+	*gen = next++;
+	gv = (MDB_val){sizeof(next), &next};
+	rc = mdb_to_ost(mdb_put(txn, s->meta, &gk, &gv, 0));
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_to_ost(mdb_txn_commit(txn));
+}
+
 int ost_zone_store_commit(struct ost_zone_store *s, const struct ost_zone_data *z,
 			  const struct ost_zone_meta *meta)
 {
@@ -487,8 +531,6 @@ int ost_zone_store_commit(struct ost_zone_store *s, const struct ost_zone_data *
 	size_t mkl;
 	struct meta_disk old, md;
 	struct wctx *w = calloc(1, sizeof(*w));
-	MDB_val gk = {1, "G"}, gv;
-	uint64_t next = 1;
 	bool has_old;
 	int rc;
 
@@ -506,19 +548,14 @@ int ost_zone_store_commit(struct ost_zone_store *s, const struct ost_zone_data *
 		free(w);
 		return -ENOMEM;
 	}
-	rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &w->txn));
+	rc = reserve_gen(s, &w->gen);
+	if (!rc)
+		rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &w->txn));
 	if (rc)
 		goto out;
 	rc = meta_read(w->txn, s, mk, mkl, &old);
 	has_old = rc == 0;
 	if (rc && rc != -ENOENT)
-		goto abort;
-	if (mdb_get(w->txn, s->meta, &gk, &gv) == 0 && gv.mv_size == sizeof(next))
-		memcpy(&next, gv.mv_data, sizeof(next));
-	w->gen = next++;
-	gv = (MDB_val){sizeof(next), &next};
-	rc = mdb_to_ost(mdb_put(w->txn, s->meta, &gk, &gv, 0));
-	if (rc)
 		goto abort;
 
 	for (size_t nfrom = 0; nfrom < z->n;) {
@@ -631,18 +668,16 @@ int ost_zone_store_put_meta(struct ost_zone_store *s, const char *apex,
 int ost_zone_rtxn_begin(struct ost_zone_store *s, const char *apex, struct ost_zone_rtxn **out)
 {
 	struct ost_zone_rtxn *t = calloc(1, sizeof(*t));
-	uint8_t mk[ZKEY_MAX + 1];
-	size_t mkl;
 	struct meta_disk md;
 	int rc;
 
 	if (!t)
 		return -ENOMEM;
-	rc = apex_key(apex, mk, &mkl);
+	rc = apex_key(apex, t->mk, &t->mk_len);
 	if (!rc)
 		rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn));
 	if (!rc)
-		rc = meta_read(t->txn, s, mk, mkl, &md);
+		rc = meta_read(t->txn, s, t->mk, t->mk_len, &md);
 	if (!rc)
 		rc = mdb_to_ost(mdb_cursor_open(t->txn, s->data, &t->cur));
 	if (rc) {
@@ -654,8 +689,6 @@ int ost_zone_rtxn_begin(struct ost_zone_store *s, const char *apex, struct ost_z
 	t->s = s;
 	t->gen = md.generation;
 	t->serial = md.serial;
-	memcpy(t->apex_key, mk + 1, mkl - 1);
-	t->apex_key_len = mkl - 1;
 	*out = t;
 	return 0;
 }
@@ -664,9 +697,55 @@ void ost_zone_rtxn_end(struct ost_zone_rtxn *t)
 {
 	if (!t)
 		return;
+	/* A read-only cursor outlives its transaction's reset; it is closed
+	 * before the transaction, as LMDB asks. */
 	mdb_cursor_close(t->cur);
 	mdb_txn_abort(t->txn);
 	free(t);
+}
+
+void ost_zone_rtxn_reset(struct ost_zone_rtxn *t)
+{
+	if (t->is_reset)
+		return;
+	mdb_txn_reset(t->txn);
+	t->is_reset = true;
+}
+
+int ost_zone_rtxn_renew(struct ost_zone_rtxn *t)
+{
+	struct meta_disk md;
+	int rc;
+
+	ost_zone_rtxn_reset(t);
+	rc = mdb_to_ost(mdb_txn_renew(t->txn));
+	if (rc)
+		return rc;
+	/* The snapshot may hold a newer version than before (or none): its
+	 * generation and serial are read again, and the cursor, bound to the
+	 * transaction's database state, is renewed with it (read-only cursors
+	 * may be, whether their transaction was live or not). */
+	rc = meta_read(t->txn, t->s, t->mk, t->mk_len, &md);
+	if (!rc)
+		rc = mdb_to_ost(mdb_cursor_renew(t->txn, t->cur));
+	if (rc) {
+		mdb_txn_reset(t->txn);
+		return rc;
+	}
+	t->gen = md.generation;
+	t->serial = md.serial;
+	t->is_reset = false;
+	return 0;
+}
+
+bool ost_zone_rtxn_is_reset(const struct ost_zone_rtxn *t)
+{
+	return t->is_reset;
+}
+
+uint64_t ost_zone_rtxn_generation(const struct ost_zone_rtxn *t)
+{
+	return t->gen;
 }
 
 uint32_t ost_zone_rtxn_serial(const struct ost_zone_rtxn *t)
@@ -714,6 +793,16 @@ static int rdf_key(const ldns_rdf *name, uint8_t *out, size_t *len)
 	return 0;
 }
 
+/*
+ * A reset transaction has no snapshot: its views are gone and a lookup must
+ * not run on it (LMDB would refuse it too, with MDB_BAD_TXN). Its keeper
+ * renews it first (ost_zone_rtxn_renew()); forgetting to is a bug.
+ */
+static bool is_reset_misuse(const struct ost_zone_rtxn *t)
+{
+	return ost_fails_assert(!t->is_reset);
+}
+
 static int get_set(struct ost_zone_rtxn *t, const uint8_t *nk, size_t nkl, uint16_t type,
 		   struct ost_zone_rrset_view *out)
 {
@@ -737,6 +826,8 @@ int ost_zone_rtxn_find(struct ost_zone_rtxn *t, const ldns_rdf *name, uint16_t t
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
+	if (is_reset_misuse(t))
+		return -EINVAL;
 	int rc = rdf_key(name, nk, &nkl);
 	return rc ? rc : get_set(t, nk, nkl, type, out);
 }
@@ -748,7 +839,7 @@ static int key_in_zone(const struct ost_zone_rtxn *t, const ldns_rdf *name, uint
 	int rc = rdf_key(name, nk, nkl);
 	if (rc)
 		return rc;
-	return zkey_is_under(nk, *nkl, t->apex_key, t->apex_key_len) ? 0 : -ENOENT;
+	return zkey_is_under(nk, *nkl, APEX_KEY(t), APEX_KEY_LEN(t)) ? 0 : -ENOENT;
 }
 
 int ost_zone_rtxn_find_cut(struct ost_zone_rtxn *t, const ldns_rdf *name,
@@ -756,12 +847,14 @@ int ost_zone_rtxn_find_cut(struct ost_zone_rtxn *t, const ldns_rdf *name,
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
+	if (is_reset_misuse(t))
+		return -EINVAL;
 	int rc = key_in_zone(t, name, nk, &nkl);
 	if (rc)
 		return rc;
 	/* Each 0x00 in the key ends a label; walk down from the apex and return
 	 * the first (topmost) name that owns an NS RRset. */
-	for (size_t i = t->apex_key_len; i < nkl; i++) {
+	for (size_t i = APEX_KEY_LEN(t); i < nkl; i++) {
 		if (nk[i] != 0)
 			continue;
 		rc = get_set(t, nk, i + 1, LDNS_RR_TYPE_NS, out);
@@ -816,6 +909,8 @@ int ost_zone_rtxn_find_nsec(struct ost_zone_rtxn *t, const ldns_rdf *name,
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
+	if (is_reset_misuse(t))
+		return -EINVAL;
 	int rc = key_in_zone(t, name, nk, &nkl);
 	return rc ? rc : find_pred(t, 'N', nk, nkl, false, out);
 }
@@ -825,6 +920,8 @@ int ost_zone_rtxn_find_nsec3(struct ost_zone_rtxn *t, const ldns_rdf *hashed_own
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
+	if (is_reset_misuse(t))
+		return -EINVAL;
 	int rc = rdf_key(hashed_owner, nk, &nkl);
 	return rc ? rc : find_pred(t, 'H', nk, nkl, true, out);
 }
