@@ -7,13 +7,21 @@
  * receive and one send plus almost nothing in user space. bench/run.py measures it exactly
  * like the resolvers and prints every resolver's cost as a multiple of it.
  *
- * Usage: floor [-a ADDR] [-p PORT] [-t THREADS]   (defaults 127.0.0.1, 5304, 1)
+ * Usage: floor [-a ADDR] [-p PORT] [-t THREADS] [-g]   (defaults 127.0.0.1, 5304, 1, off)
  * With several threads each one owns an SO_REUSEPORT socket, like a resolver's workers.
  * It runs until killed; loopback addresses only.
+ *
+ * -g (an experiment, off by default so the floor keeps its meaning) sends the answers of a
+ * batch that go to the same peer with the same length as ONE message with a UDP_SEGMENT
+ * (UDP GSO, Linux >= 4.18) control message: the kernel walks the send path once and splits
+ * the datagram again at the receiving socket. Answers to other peers or of other lengths go
+ * as before, in the same sendmmsg(). Every 2^16 answers it prints on stderr the share that
+ * went out in such groups.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +35,12 @@
 #define HDR_SIZE   12
 #define MAX_THREAD 16
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* include/uapi/linux/udp.h, for older C libraries */
+#endif
+
+static int use_gso; /* -g */
+
 /** One worker: its socket and its batch buffers. */
 struct floor_worker {
 	int fd;                              /**< bound UDP socket */
@@ -35,7 +49,75 @@ struct floor_worker {
 	struct iovec iovs[BATCH];            /**< one iovec per message */
 	struct sockaddr_in peers[BATCH];     /**< senders, replies go back there */
 	unsigned char bufs[BATCH][BUF_SIZE]; /**< message buffers */
+	unsigned long answers;               /**< answers sent (-g statistics) */
+	unsigned long in_gso;                /**< of which in UDP_SEGMENT groups */
 };
+
+/** Control buffer of one UDP_SEGMENT message. */
+union gso_cmsg {
+	char buf[CMSG_SPACE(sizeof(uint16_t))]; /**< the cmsg */
+	struct cmsghdr align;                   /**< alignment */
+};
+
+static int same_peer(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+/*
+ * -g: regroup the m answers in out[] so that answers with the same peer and length form one
+ * message with one iovec per answer and a UDP_SEGMENT cmsg. Order within a peer and length
+ * is kept. @return the number of messages now in out[]
+ */
+static int group_gso(struct floor_worker *w, struct mmsghdr *out, int m, struct iovec *giov,
+		     union gso_cmsg *cms)
+{
+	struct mmsghdr in[BATCH];
+	int used[BATCH] = {0};
+	int k = 0, nv = 0;
+	memcpy(in, out, (size_t)m * sizeof(in[0]));
+	for (int i = 0; i < m; i++) {
+		if (used[i]) {
+			continue;
+		}
+		const struct sockaddr_in *peer = in[i].msg_hdr.msg_name;
+		size_t len = in[i].msg_hdr.msg_iov->iov_len;
+		struct msghdr *h = &out[k].msg_hdr;
+		*h = in[i].msg_hdr;
+		h->msg_iov = &giov[nv];
+		h->msg_iovlen = 0;
+		h->msg_control = NULL;
+		h->msg_controllen = 0;
+		out[k].msg_len = 0;
+		for (int j = i; j < m; j++) {
+			if (used[j] || in[j].msg_hdr.msg_iov->iov_len != len ||
+			    !same_peer(peer, in[j].msg_hdr.msg_name)) {
+				continue;
+			}
+			used[j] = 1;
+			giov[nv++] = *in[j].msg_hdr.msg_iov;
+			h->msg_iovlen++;
+		}
+		if (h->msg_iovlen > 1) {
+			h->msg_control = cms[k].buf;
+			h->msg_controllen = sizeof(cms[k].buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t seg = (uint16_t)len;
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			w->in_gso += h->msg_iovlen;
+		}
+		k++;
+	}
+	w->answers += (unsigned long)m;
+	if ((w->answers >> 16) != ((w->answers - (unsigned long)m) >> 16)) {
+		fprintf(stderr, "floor: answers=%lu in_gso=%lu (%.1f %%)\n", w->answers, w->in_gso,
+			100.0 * (double)w->in_gso / (double)w->answers);
+	}
+	return k;
+}
 
 static int open_socket(const struct sockaddr_in *addr)
 {
@@ -66,6 +148,8 @@ static void *serve(void *arg)
 {
 	struct floor_worker *w = arg;
 	struct mmsghdr out[BATCH];
+	struct iovec giov[BATCH];
+	union gso_cmsg cms[BATCH];
 
 	for (;;) {
 		for (int i = 0; i < BATCH; i++) {
@@ -98,6 +182,9 @@ static void *serve(void *arg)
 			out[m].msg_len = 0;
 			m++;
 		}
+		if (use_gso) {
+			m = group_gso(w, out, m, giov, cms);
+		}
 		int sent = 0;
 		while (sent < m) {
 			int r = sendmmsg(w->fd, out + sent, (unsigned)(m - sent), 0);
@@ -116,7 +203,7 @@ static void *serve(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: floor [-a ADDR] [-p PORT] [-t THREADS]\n");
+	fprintf(stderr, "usage: floor [-a ADDR] [-p PORT] [-t THREADS] [-g]\n");
 	exit(2);
 }
 
@@ -127,7 +214,7 @@ int main(int argc, char **argv)
 	long threads = 1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:p:t:h")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:t:gh")) != -1) {
 		switch (opt) {
 		case 'a':
 			addr_str = optarg;
@@ -137,6 +224,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			threads = strtol(optarg, NULL, 10);
+			break;
+		case 'g':
+			use_gso = 1;
 			break;
 		default:
 			usage();

@@ -70,6 +70,20 @@ void ost_cache_config_clamp(struct ost_cache_config *cfg)
 		cfg->commit_interval_ms = 1000;
 }
 
+void ost_cache_set_ttl_bounds(struct ost_cache *cache, uint32_t min_ttl, uint32_t max_ttl,
+			      uint32_t max_neg_ttl)
+{
+	/* The same defaults and limits as at open; the rest of cfg stays. */
+	struct ost_cache_config c = cache->cfg;
+	c.min_ttl = min_ttl;
+	c.max_ttl = max_ttl;
+	c.max_neg_ttl = max_neg_ttl;
+	ost_cache_config_clamp(&c);
+	atomic_store(&cache->ttl_min, c.min_ttl);
+	atomic_store(&cache->ttl_max, c.max_ttl);
+	atomic_store(&cache->ttl_neg_max, c.max_neg_ttl);
+}
+
 /* ---------- open / close ---------- */
 
 /*
@@ -157,6 +171,9 @@ int ost_cache_open(struct ost_cache **out, const struct ost_cache_config *cfg,
 		return -ENOMEM;
 	cache->cfg = *cfg;
 	ost_cache_config_clamp(&cache->cfg);
+	atomic_init(&cache->ttl_min, cache->cfg.min_ttl);
+	atomic_init(&cache->ttl_max, cache->cfg.max_ttl);
+	atomic_init(&cache->ttl_neg_max, cache->cfg.max_neg_ttl);
 	cache->clock = clock;
 	cache->path = strdup(cfg->path);
 	if (!cache->path) {
@@ -450,15 +467,18 @@ size_t ost_cache_batch_pending(const struct ost_cache_batch *b)
 	return b->count;
 }
 
-static uint32_t clamp_ttl(const struct ost_cache_config *cfg, const struct ost_cache_entry *e)
+static uint32_t clamp_ttl(struct ost_cache *cache, const struct ost_cache_entry *e)
 {
 	uint32_t ttl = e->ttl > TTL_LIMIT ? TTL_LIMIT : e->ttl;
+	uint32_t min_ttl = atomic_load_explicit(&cache->ttl_min, memory_order_relaxed);
+	uint32_t max_ttl = atomic_load_explicit(&cache->ttl_max, memory_order_relaxed);
+	uint32_t max_neg_ttl = atomic_load_explicit(&cache->ttl_neg_max, memory_order_relaxed);
 	switch (e->tag) {
 	case OST_CTAG_NEG:
 		/* RFC 2308 §5: the negative TTL is capped; min_ttl is not applied,
 		 * it must not stretch how long a name is believed not to exist. */
-		if (ttl > cfg->max_neg_ttl)
-			ttl = cfg->max_neg_ttl;
+		if (ttl > max_neg_ttl)
+			ttl = max_neg_ttl;
 		break;
 	case OST_CTAG_FAIL:
 		if (ttl < FAIL_TTL_MIN)
@@ -467,10 +487,10 @@ static uint32_t clamp_ttl(const struct ost_cache_config *cfg, const struct ost_c
 			ttl = FAIL_TTL_MAX;
 		break;
 	default:
-		if (ttl < cfg->min_ttl)
-			ttl = cfg->min_ttl;
-		if (ttl > cfg->max_ttl)
-			ttl = cfg->max_ttl;
+		if (ttl < min_ttl)
+			ttl = min_ttl;
+		if (ttl > max_ttl)
+			ttl = max_ttl;
 		break;
 	}
 	if (e->sec == OST_SEC_BOGUS && ttl > BOGUS_TTL_MAX)
@@ -518,7 +538,7 @@ int ost_cache_batch_put(struct ost_cache_batch *b, const uint8_t *owner, uint16_
 
 	int64_t now = ost_clock_wall_s(cache->clock);
 	struct ost_cache_entry e = *entry;
-	e.ttl = clamp_ttl(&cache->cfg, entry);
+	e.ttl = clamp_ttl(cache, entry);
 	e.stored_at = now;
 	e.expires_at = now + e.ttl;
 

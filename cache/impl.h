@@ -233,7 +233,10 @@ struct ost_cache_reader {
 };
 
 struct ost_cache {
-	struct ost_cache_config cfg;          /**< clamped copy (path copied below) */
+	struct ost_cache_config cfg; /**< clamped copy (path copied below) */
+	/** the TTL bounds applied when storing (cfg's, then ost_cache_set_ttl_bounds()'s):
+	 *  read by every worker's batch without a lock */
+	_Atomic uint32_t ttl_min, ttl_max, ttl_neg_max;
 	char *path;                           /**< owned copy of cfg.path */
 	const struct ost_clock *clock;        /**< time source */
 	struct ost_cache_db *db;              /**< LMDB environment */

@@ -172,6 +172,20 @@ void ost_sigkey_deinit(struct ost_sigkey *k)
 	memset(k, 0, sizeof(*k));
 }
 
+/* The r|s -> ASN.1 step of both entry points (RFC 6605 §4). */
+static int ecdsa_der(const uint8_t **sig, size_t *siglen, ldns_buffer *scratch)
+{
+	/* ldns's converter takes an rdf; this one borrows @p sig. */
+	ldns_rdf view = {._size = *siglen, ._type = LDNS_RDF_TYPE_B64, ._data = (void *)*sig};
+
+	ldns_buffer_clear(scratch);
+	if (ldns_convert_ecdsa_rrsig_rdf2asn1(scratch, &view) != LDNS_STATUS_OK)
+		return ldns_buffer_status_ok(scratch) ? OST_EBOGUS : -ENOMEM;
+	*sig = ldns_buffer_begin(scratch);
+	*siglen = ldns_buffer_position(scratch);
+	return 0;
+}
+
 int ost_sigverify(const struct ost_sigkey *k, const uint8_t *sig, size_t siglen,
 		  const ldns_buffer *signed_data, ldns_buffer *scratch)
 {
@@ -179,15 +193,11 @@ int ost_sigverify(const struct ost_sigkey *k, const uint8_t *sig, size_t siglen,
 
 	if (!k->pkey || !sig || siglen == 0)
 		return OST_EBOGUS;
+	/* RFC 6605 §4: r|s, each half the length; OpenSSL wants ASN.1. */
 	if (k->is_ecdsa) {
-		/* RFC 6605 §4: r|s, each half the length; OpenSSL wants ASN.1.
-		 * ldns's converter takes an rdf; this one borrows @p sig. */
-		ldns_rdf view = {._size = siglen, ._type = LDNS_RDF_TYPE_B64, ._data = (void *)sig};
-		ldns_buffer_clear(scratch);
-		if (ldns_convert_ecdsa_rrsig_rdf2asn1(scratch, &view) != LDNS_STATUS_OK)
-			return ldns_buffer_status_ok(scratch) ? OST_EBOGUS : -ENOMEM;
-		sig = ldns_buffer_begin(scratch);
-		siglen = ldns_buffer_position(scratch);
+		int ret = ecdsa_der(&sig, &siglen, scratch);
+		if (ret != 0)
+			return ret;
 	}
 	if (k->vctx) {
 		/* RSA, ECDSA: what EVP_VerifyFinal() does, on the contexts made
@@ -209,6 +219,33 @@ int ost_sigverify(const struct ost_sigkey *k, const uint8_t *sig, size_t siglen,
 	if (st == LDNS_STATUS_OK)
 		return 0;
 	return st == LDNS_STATUS_MEM_ERR ? -ENOMEM : OST_EBOGUS;
+}
+
+int ost_sigverify_shared(const struct ost_sigkey *k, const uint8_t *sig, size_t siglen,
+			 const ldns_buffer *signed_data, ldns_buffer *scratch)
+{
+	EVP_MD_CTX *ctx;
+	int ret, ok;
+
+	if (!k->pkey || !sig || siglen == 0)
+		return OST_EBOGUS;
+	if (k->is_ecdsa && (ret = ecdsa_der(&sig, &siglen, scratch)) != 0)
+		return ret;
+	/* What ldns_verify_rrsig_evp_raw() does (one-shot for EdDSA, whose
+	 * digest is NULL), on a context of this call only. A failure to set it
+	 * up is OpenSSL's (memory, provider), never the signature's. */
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	if (EVP_DigestVerifyInit(ctx, NULL, k->fetched_md ? k->fetched_md : k->md, NULL, k->pkey) !=
+	    1) {
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM;
+	}
+	ok = EVP_DigestVerify(ctx, sig, siglen, ldns_buffer_begin(signed_data),
+			      ldns_buffer_position(signed_data));
+	EVP_MD_CTX_free(ctx);
+	return ok == 1 ? 0 : OST_EBOGUS;
 }
 
 enum ost_sig_time ost_sig_window(uint32_t expiration, uint32_t inception, int64_t now)

@@ -453,6 +453,9 @@ int ost_fo_new(const struct ost_fo_config *cfg, const struct ost_clock *clock, s
 	pthread_mutex_init(&fo->lock, NULL);
 	atomic_init(&fo->state, OST_FO_LOADING);
 	atomic_init(&fo->is_drill, false);
+	atomic_init(&fo->pol_client_timer_ms, cfg->client_timer_ms);
+	atomic_init(&fo->pol_stale_normal_s, cfg->stale_max_normal_s);
+	atomic_init(&fo->pol_stale_isolated_s, cfg->stale_max_isolated_s);
 	for (int i = 0; i < N_BUCKETS; i++)
 		fo->buckets[i].idx = UINT64_MAX;
 	fo->entered_ms = ost_clock_mono_ms(clock);
@@ -466,6 +469,62 @@ int ost_fo_new(const struct ost_fo_config *cfg, const struct ost_clock *clock, s
 	}
 	*out = fo;
 	return 0;
+}
+
+/*
+ * A reload (server/reload.c) changes thresholds and timers of a running
+ * machine. What it has observed and concluded stays: the state, the time in
+ * it, the consecutive-evaluation counters, the evidence windows and the
+ * mirrors, so a DEGRADED machine stays DEGRADED and the next evaluation
+ * judges the same window against the new thresholds. Two things cannot
+ * carry over: samples counted in buckets of another width (a bucket's index
+ * is mono_ms / bucket_ms, so old indexes would be read as other seconds:
+ * they are dropped and the window refills within window_ms), and recheck
+ * tokens above a lowered burst (cut to it).
+ */
+int ost_fo_set_config(struct ost_fo *fo, const struct ost_fo_config *cfg)
+{
+	char err[160];
+	if (ost_fo_config_check(cfg, err, sizeof(err)) < 0) {
+		ost_log(OST_LOG_ERR, "failover", "new settings refused: %s", err);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&fo->lock);
+	bool is_new_width = cfg->bucket_ms != fo->cfg.bucket_ms;
+	bool is_new_eval = cfg->eval_ms != fo->cfg.eval_ms;
+	fo->cfg = *cfg;
+	if (is_new_width)
+		for (int i = 0; i < N_BUCKETS; i++)
+			fo->buckets[i].idx = UINT64_MAX;
+	if (fo->tokens > cfg->recheck_burst)
+		fo->tokens = cfg->recheck_burst;
+	atomic_store(&fo->pol_client_timer_ms, cfg->client_timer_ms);
+	atomic_store(&fo->pol_stale_normal_s, cfg->stale_max_normal_s);
+	atomic_store(&fo->pol_stale_isolated_s, cfg->stale_max_isolated_s);
+	enum ost_fo_state s = (enum ost_fo_state)atomic_load(&fo->state);
+	pthread_mutex_unlock(&fo->lock);
+	/* The timer is re-armed with eval_ms after each evaluation; a new
+	 * period starts now rather than after the old one ran out. */
+	if (is_new_eval && fo->eval_timer) {
+		ost_clock_timer_stop(fo->clock, fo->eval_timer);
+		fo->eval_timer = ost_clock_timer_start(fo->clock, cfg->eval_ms, eval_timer_cb, fo);
+		if (!fo->eval_timer)
+			ost_log(OST_LOG_ERR, "failover",
+				"cannot re-arm the evaluation timer (ENOMEM)");
+	}
+	ost_log(OST_LOG_INFO, "failover",
+		"settings changed state=%s eval_ms=%u window_ms=%u degrade_below=%.3f "
+		"isolate_root_max=%.3f isolate_foreign_max=%.3f samples_dropped=%d",
+		ost_fo_state_str(s), cfg->eval_ms, cfg->window_ms, cfg->degrade_below,
+		cfg->isolate_root_max, cfg->isolate_foreign_max, is_new_width);
+	return 0;
+}
+
+void ost_fo_get_config(struct ost_fo *fo, struct ost_fo_config *out)
+{
+	pthread_mutex_lock(&fo->lock);
+	*out = fo->cfg;
+	pthread_mutex_unlock(&fo->lock);
 }
 
 void ost_fo_free(struct ost_fo *fo)
@@ -505,8 +564,8 @@ void ost_fo_policy(struct ost_fo *fo, enum ost_fo_name_class name_class, const c
 {
 	/*
 	 * Called for every client question by every worker: without a mirror to
-	 * look up it takes no lock (the state and the drill flag are atomics, the
-	 * configuration never changes after ost_fo_new()).
+	 * look up it takes no lock (the state, the drill flag and the three
+	 * settings read here are atomics, see ost_fo_set_config()).
 	 */
 	enum ost_fo_state s = (enum ost_fo_state)atomic_load(&fo->state);
 	bool iso = is_isolated(s);
@@ -515,9 +574,12 @@ void ost_fo_policy(struct ost_fo *fo, enum ost_fo_name_class name_class, const c
 		.may_query_foreign = !iso,
 		.serve_stale_immediately = iso && name_class == OST_FO_NAME_FOREIGN,
 		.servfail_unknown_at_once = iso && name_class == OST_FO_NAME_FOREIGN,
-		.client_timer_ms = fo->cfg.client_timer_ms,
-		.stale_max_age_s = (iso || s == OST_FO_RECOVERING) ? fo->cfg.stale_max_isolated_s
-								   : fo->cfg.stale_max_normal_s,
+		.client_timer_ms =
+			atomic_load_explicit(&fo->pol_client_timer_ms, memory_order_relaxed),
+		.stale_max_age_s = atomic_load_explicit((iso || s == OST_FO_RECOVERING)
+								? &fo->pol_stale_isolated_s
+								: &fo->pol_stale_normal_s,
+							memory_order_relaxed),
 		.mirror = OST_FO_MIRROR_UNKNOWN,
 		.is_drill = atomic_load(&fo->is_drill),
 		.is_refresh_limited = iso || s == OST_FO_RECOVERING,
@@ -565,6 +627,7 @@ void ost_fo_status(struct ost_fo *fo, struct ost_fo_status *out)
 	out->n_windows = fo->n_windows;
 	memcpy(out->mirrors, fo->mirrors, sizeof(out->mirrors));
 	out->n_mirrors = fo->n_mirrors;
+	out->cfg = fo->cfg;
 	int64_t wall = ost_clock_wall_s(fo->clock);
 	out->wall_s = wall;
 	for (unsigned i = 0; i < fo->n_mirrors; i++)

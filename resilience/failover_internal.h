@@ -55,6 +55,11 @@ struct ost_fo {
 	char last_reason[128];
 	char drill_id[64];
 	_Atomic bool is_drill; /* drill_id[0] != 0, for the lock-free policy path */
+	/* The settings ost_fo_policy() reads for every client question without the
+	 * lock: copies of cfg's fields, stored again by ost_fo_set_config(). */
+	_Atomic uint32_t pol_client_timer_ms;
+	_Atomic uint32_t pol_stale_normal_s;
+	_Atomic uint32_t pol_stale_isolated_s;
 
 	struct ost_fo_window windows[OST_FO_EVIDENCE]; /* newest first */
 	unsigned n_windows;

@@ -87,10 +87,15 @@ bool fo_is_mirror_expired(const struct ost_fo *fo, int64_t now)
 int ost_fo_extend_mirror(struct ost_fo *fo, const char *zone, uint32_t duration_s,
 			 const char *operator_name, int64_t *until)
 {
-	if (!zone || duration_s == 0 || duration_s > fo->cfg.max_extend_s)
+	if (!zone || duration_s == 0)
 		return -EINVAL;
 	int rc = 0;
 	pthread_mutex_lock(&fo->lock);
+	/* Under the lock: a reload may change the limit (ost_fo_set_config()). */
+	if (duration_s > fo->cfg.max_extend_s) {
+		pthread_mutex_unlock(&fo->lock);
+		return -EINVAL;
+	}
 	struct ost_fo_mirror *m = fo_mirror_find(fo, zone);
 	int64_t now = ost_clock_wall_s(fo->clock);
 	if (!m) {

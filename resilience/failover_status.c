@@ -101,7 +101,18 @@ int ost_fo_status_write(struct ost_fo *fo, bool is_json, struct ost_buf *b)
 			ost_buf_json_str(b, st->mirrors[i].zone);
 			ost_buf_printf(b, ":\"%s\"", use_str(st->mirror_use[i]));
 		}
-		ost_buf_printf(b, "}}");
+		/* What the detection runs with: a reload may have changed it. */
+		const struct ost_fo_config *c = &st->cfg;
+		ost_buf_printf(b,
+			       "},\"settings\":{\"eval_ms\":%u,\"window_ms\":%u,\"bucket_ms\":%u,"
+			       "\"degrade_below\":%g,\"degrade_evals\":%u,\"isolate_root_max\":%g,"
+			       "\"isolate_foreign_max\":%g,\"isolate_evals\":%u,\"healthy_min\":%g,"
+			       "\"healthy_evals\":%u,\"reachable_min\":%g,\"reachable_evals\":%u,"
+			       "\"stale_max_normal_s\":%u,\"stale_max_isolated_s\":%u}}",
+			       c->eval_ms, c->window_ms, c->bucket_ms, c->degrade_below,
+			       c->degrade_evals, c->isolate_root_max, c->isolate_foreign_max,
+			       c->isolate_evals, c->healthy_min, c->healthy_evals, c->reachable_min,
+			       c->reachable_evals, c->stale_max_normal_s, c->stale_max_isolated_s);
 	} else {
 		ost_buf_printf(b, "state:        %s%s\n", fo_state_names[st->state],
 			       st->is_forced ? " (forced by operator)" : "");
@@ -109,6 +120,13 @@ int ost_fo_status_write(struct ost_fo *fo, bool is_json, struct ost_buf *b)
 			       (unsigned long long)(st->in_state_ms / 1000));
 		ost_buf_printf(b, "last reason:  %s\n", st->last_reason[0] ? st->last_reason : "-");
 		ost_buf_printf(b, "drill:        %s\n", st->drill_id[0] ? st->drill_id : "none");
+		ost_buf_printf(b,
+			       "thresholds:   degrade R<%g (%u evals), isolate R_root<=%g "
+			       "R_foreign<=%g (%u), healthy R>=%g (%u), every %u ms over %u ms\n",
+			       st->cfg.degrade_below, st->cfg.degrade_evals,
+			       st->cfg.isolate_root_max, st->cfg.isolate_foreign_max,
+			       st->cfg.isolate_evals, st->cfg.healthy_min, st->cfg.healthy_evals,
+			       st->cfg.eval_ms, st->cfg.window_ms);
 		if (st->n_windows) {
 			const struct ost_fo_window *w = &st->windows[0];
 			ost_buf_printf(b, "last window:  ");
@@ -150,49 +168,6 @@ int ost_fo_status_write(struct ost_fo *fo, bool is_json, struct ost_buf *b)
 					       (long long)(m->extended_until - wall));
 			ost_buf_printf(b, "\n");
 		}
-	}
-	free(st);
-	return b->has_oom ? -ENOMEM : 0;
-}
-
-
-int ost_fo_metrics_write(struct ost_fo *fo, struct ost_buf *b)
-{
-	struct ost_fo_status *st = malloc(sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	ost_fo_status(fo, st);
-	int64_t wall = st->wall_s;
-	ost_buf_printf(b, "# TYPE resolver_state gauge\n");
-	for (int s = 0; s < OST_FO_STATE_COUNT; s++)
-		ost_buf_printf(b, "resolver_state{state=\"%s\"} %d\n", fo_state_names[s],
-			       s == (int)st->state);
-	ost_buf_printf(b, "# TYPE resolver_state_transitions_total counter\n");
-	for (int f = 0; f < OST_FO_STATE_COUNT; f++)
-		for (int t = 0; t < OST_FO_STATE_COUNT; t++)
-			if (fo_has_edge(f, t) || st->transitions[f][t])
-				ost_buf_printf(
-					b,
-					"resolver_state_transitions_total{from=\"%s\",to=\"%s\"} "
-					"%llu\n",
-					fo_state_names[f], fo_state_names[t],
-					(unsigned long long)st->transitions[f][t]);
-	ost_buf_printf(b, "# TYPE resolver_state_seconds counter\n");
-	for (int s = 0; s < OST_FO_STATE_COUNT; s++)
-		ost_buf_printf(b, "resolver_state_seconds{state=\"%s\"} %.3f\n", fo_state_names[s],
-			       st->state_ms[s] / 1000.0);
-	if (st->n_windows) {
-		for (int c = 0; c < OST_FO_CLASS_COUNT; c++)
-			ost_buf_printf(b, "r_%s %.3f\n", fo_class_names[c],
-				       st->windows[0].r[c] < 0 ? -1.0 : st->windows[0].r[c]);
-	}
-	for (unsigned i = 0; i < st->n_mirrors; i++) {
-		const struct ost_fo_mirror *m = &st->mirrors[i];
-		ost_buf_printf(b, "mirror_serial{zone=\"%s\"} %u\n", m->zone, m->serial);
-		ost_buf_printf(b, "mirror_soa_expire_deadline_seconds{zone=\"%s\"} %lld\n", m->zone,
-			       (long long)(m->soa_expire_deadline - wall));
-		ost_buf_printf(b, "mirror_rrsig_horizon_seconds{zone=\"%s\"} %lld\n", m->zone,
-			       (long long)(m->rrsig_horizon - wall));
 	}
 	free(st);
 	return b->has_oom ? -ENOMEM : 0;

@@ -71,6 +71,22 @@ static uint64_t next_rand(struct ost_probe *p)
 	return z ^ (z >> 31);
 }
 
+int ost_probe_config_check(const struct ost_probe_config *cfg, char *err, size_t errlen)
+{
+	/* One probe (all its tries) must end before the next one of the same target starts. */
+	double shortest = cfg->interval_ms * (1.0 - cfg->jitter);
+	if (cfg->interval_ms == 0 || cfg->jitter < 0 || cfg->jitter >= 1 || cfg->tries == 0 ||
+	    cfg->tries > 3 || cfg->timeout_ms == 0 ||
+	    (double)cfg->tries * cfg->timeout_ms > shortest) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "bad probe settings: tries x timeout-ms must fit in interval-ms x "
+				 "(1 - jitter), tries 1..3");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ost_probe_new(const struct ost_probe_config *cfg, const struct ost_clock *clock,
 		  const struct ost_transport *tp, struct ost_fo *fo, uint64_t seed,
 		  struct ost_probe **out)
@@ -80,14 +96,9 @@ int ost_probe_new(const struct ost_probe_config *cfg, const struct ost_clock *cl
 		ost_probe_config_default(&def);
 		cfg = &def;
 	}
-	/* One probe (all its tries) must end before the next one of the same target starts. */
-	double shortest = cfg->interval_ms * (1.0 - cfg->jitter);
-	if (cfg->interval_ms == 0 || cfg->jitter < 0 || cfg->jitter >= 1 || cfg->tries == 0 ||
-	    cfg->tries > 3 || cfg->timeout_ms == 0 ||
-	    (double)cfg->tries * cfg->timeout_ms > shortest) {
-		ost_log(OST_LOG_ERR, "probe",
-			"bad probe settings: tries x timeout must fit in interval x (1 - jitter), "
-			"tries 1..3");
+	char err[160];
+	if (ost_probe_config_check(cfg, err, sizeof(err)) < 0) {
+		ost_log(OST_LOG_ERR, "probe", "%s", err);
 		return -EINVAL;
 	}
 	struct ost_probe *p = calloc(1, sizeof(*p));
@@ -313,6 +324,38 @@ int ost_probe_start(struct ost_probe *p)
 			ost_probe_stop(p);
 			return -ENOMEM;
 		}
+	}
+	return 0;
+}
+
+/*
+ * A reload's new timing. Probes in flight finish with the timeout and tries
+ * they were sent with (the tries count is read at each reply, so a lowered
+ * one ends them sooner). With a new interval each waiting target is
+ * re-armed at a random point of one new interval, as at start, so a
+ * shortened interval applies now rather than after the old one, and the
+ * targets stay spread.
+ */
+int ost_probe_set_config(struct ost_probe *p, const struct ost_probe_config *cfg)
+{
+	char err[160];
+	if (ost_probe_config_check(cfg, err, sizeof(err)) < 0) {
+		ost_log(OST_LOG_ERR, "probe", "new settings refused: %s", err);
+		return -EINVAL;
+	}
+	bool is_new_interval = cfg->interval_ms != p->cfg.interval_ms;
+	p->cfg = *cfg;
+	if (!is_new_interval || !p->is_running)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct target *t = p->t[i];
+		if (!t->timer)
+			continue;
+		ost_clock_timer_stop(p->clock, t->timer);
+		t->timer = ost_clock_timer_start(p->clock, next_rand(p) % p->cfg.interval_ms,
+						 probe_fire, t);
+		if (!t->timer)
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -499,8 +499,10 @@ bool ost_mirror_anchored(struct ost_resolver *r, const ldns_rdf *apex);
 
 /**
  * The resolver's read transaction on the current version of the picked
- * zone, kept open across questions and begun again once the mirror's data
- * changed (ost_mirror_is_outdated() of the moment it was begun).
+ * zone: begun on first use, reset by ost_resolver_mirror_release() (the end
+ * of the server's loop iteration) and renewed here on the next use, and
+ * renewed too once the mirror's data changed (ost_mirror_is_outdated() of
+ * the moment it was renewed). Views from it are valid until the release.
  * @param r the resolver
  * @param pk the zone, from ost_mirror_pick()
  * @param out receives the transaction (owned by the resolver)

@@ -551,18 +551,23 @@ static bool zone_usable(struct ost_resolver *r, const struct ost_mirror_zone_sta
  * of that moment; what may lag by up to SNAP_MS is a deadline pushed forward
  * by a refresh that found the serial current.
  *
- * Each zone also keeps the resolver's read transaction on its current
- * version, begun on first use and kept across questions (beginning one
- * costs an allocation, an LMDB reader slot and a metadata read; the answer
- * itself a few lookups). It is begun again as soon as the mirror's data
- * changed after it was begun (ost_mirror_is_outdated(), the rule cached
- * copies obey): a commit in the same second counts as later, so no question
- * is answered from a version older than the current one; and when the
- * status shows another store generation than it had then. The store is
- * opened with MDB_NOTLS, so one thread may hold several. A transaction on a
- * replaced version pins that version's pages until it ends: the first
- * question to the mirror after the change ends it (snap_get()), whatever
- * its zone; a worker that gets none keeps it until it does.
+ * Each zone also keeps the resolver's read transaction, begun on first use
+ * (an allocation, an LMDB reader slot) and kept for the resolver's life.
+ * It is live only while the resolver is busy: ost_resolver_mirror_release(),
+ * which the server calls at the end of each loop iteration (as it ends its
+ * cache reader session), resets it, and the zone's next question renews it
+ * (mdb_txn_renew, a metadata read, no allocation) on the version current
+ * then. A live snapshot pins the pages of the version it sees; kept across
+ * an import by a worker that gets no question for a while, it would make
+ * the next import need room for three versions of the zone (pinned, current,
+ * new), which for a large zone can fill the map and fail a good import.
+ * While live it is renewed as soon as the mirror's data changed after it
+ * was renewed (ost_mirror_is_outdated(), the rule cached copies obey): a
+ * commit in the same second counts as later, so no question is answered
+ * from a version older than the current one; and when the status shows
+ * another store generation than it had then. A status refresh (snap_get())
+ * resets outdated ones too. The store is opened with MDB_NOTLS, so one
+ * thread may hold several and a reset transaction keeps its reader slot.
  */
 #define SNAP_MS 1000
 
@@ -571,14 +576,16 @@ struct snap_zone {
 	unsigned labels;                  /* its label count */
 	bool has_status;                  /* @p st is valid */
 	struct ost_mirror_zone_status st; /* as last read */
-	struct ost_zone_rtxn *txn;        /* the read transaction, or NULL */
-	int64_t txn_at;                   /* wall s when it was begun */
+	struct ost_zone_rtxn *txn;        /* the read transaction (live or reset), or NULL */
+	bool is_live;                     /* @p txn holds a snapshot */
+	int64_t txn_at;                   /* wall s when it was last renewed */
 	uint64_t txn_gen;                 /* the store generation @p st had then */
 };
 
 struct ost_mirror_snap {
 	uint64_t taken_ms;  /* monotonic time of the last read */
 	int64_t changed_at; /* ost_mirror_changed_at() then */
+	bool has_live;      /* some zone's transaction may be live */
 	size_t n;           /* zones */
 	struct snap_zone z[];
 };
@@ -633,10 +640,10 @@ static struct ost_mirror_snap *snap_get(struct ost_resolver *r)
 		    ldns_str2rdf_dname(&z->name, z->st.name) == LDNS_STATUS_OK)
 			z->labels = ldns_dname_label_count(z->name);
 		/* A transaction on a replaced version pins its pages (the store
-		 * cannot reuse them): ended now, not at the zone's next question. */
-		if (z->txn && !txn_current(m, z)) {
-			ost_zone_rtxn_end(z->txn);
-			z->txn = NULL;
+		 * cannot reuse them): reset now, not at the zone's next question. */
+		if (z->is_live && !txn_current(m, z)) {
+			ost_zone_rtxn_reset(z->txn);
+			z->is_live = false;
 		}
 	}
 	s->taken_ms = now;
@@ -676,23 +683,41 @@ int ost_mirror_rtxn(struct ost_resolver *r, const struct ost_mpick *pk, struct o
 	if (!s || pk->index >= s->n)
 		return -ENOENT;
 	struct snap_zone *z = &s->z[pk->index];
-	if (z->txn && !txn_current(r->cfg.mirror, z)) {
+	if (z->is_live && txn_current(r->cfg.mirror, z)) {
+		*out = z->txn;
+		return 0;
+	}
+	/* The time first: a version committed from now on is "later". */
+	int64_t at = ost_clock_wall_s(r->clock);
+	int rc = z->txn ? ost_zone_rtxn_renew(z->txn)
+			: ost_zone_rtxn_begin(r->cfg.mirror_store, pk->apex, &z->txn);
+	z->is_live = rc == 0;
+	if (rc != 0) {
+		/* No version (any more), or a store error: begun again next time. */
 		ost_zone_rtxn_end(z->txn);
 		z->txn = NULL;
+		return rc;
 	}
-	if (!z->txn) {
-		/* The time first: a version committed from now on is "later". */
-		int64_t at = ost_clock_wall_s(r->clock);
-		int rc = ost_zone_rtxn_begin(r->cfg.mirror_store, pk->apex, &z->txn);
-		if (rc != 0) {
-			z->txn = NULL;
-			return rc;
-		}
-		z->txn_at = at;
-		z->txn_gen = z->st.meta.generation;
-	}
+	s->has_live = true;
+	z->txn_at = at;
+	z->txn_gen = z->st.meta.generation;
 	*out = z->txn;
 	return 0;
+}
+
+void ost_resolver_mirror_release(struct ost_resolver *r)
+{
+	struct ost_mirror_snap *s = r->msnap;
+	if (!s || !s->has_live)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct snap_zone *z = &s->z[i];
+		if (z->is_live) {
+			ost_zone_rtxn_reset(z->txn);
+			z->is_live = false;
+		}
+	}
+	s->has_live = false;
 }
 
 bool ost_mirror_anchored(struct ost_resolver *r, const ldns_rdf *apex)

@@ -210,6 +210,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.tcp_idle_timeout_ms = 10000;
 	cfg->server.tcp_max_connections = 1024;
 	cfg->server.udp_coalesce_us = 0; /* off: server/udp.c says why (bench/RESULTS.md) */
+	cfg->server.udp_gso = true;      /* server/udp.c build_gso() */
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;
 	cfg->resolver.upstream_port_reuse = 1;
@@ -218,6 +219,16 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->resolver.validation = true;
 	cfg->resolver.nta_lifetime_s = 3600;
 	cfg->resolver.nta_max_lifetime_s = 7 * 86400;
+	/* the resolver's own defaults (ost_resolver_config_default()) */
+	cfg->resolver.max_depth = 16;
+	cfg->resolver.max_subrequests = 8;
+	cfg->resolver.max_queries = 32;
+	cfg->resolver.max_cname = 12;
+	cfg->resolver.max_time_ms = 10000;
+	cfg->resolver.initial_rto_ms = 400;
+	cfg->resolver.max_rto_ms = 3000;
+	cfg->resolver.serve_stale = true;
+	cfg->resolver.stale_ttl = 30;
 	cfg->cache.size = 256ull << 20;
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
@@ -305,6 +316,7 @@ static const struct key_spec keys[] = {
 	{"server", "tcp-idle-timeout", K_UINT, U(server.tcp_idle_timeout_ms), 1, 3600000},
 	{"server", "tcp-max-connections", K_UINT, U(server.tcp_max_connections), 1, 1000000},
 	{"server", "udp-coalesce-us", K_UINT, U(server.udp_coalesce_us), 0, 1000},
+	{"server", "udp-gso", K_BOOL, F(server.udp_gso), 0, 0, 0},
 	{"server", "control-socket", K_STRING, F(server.control_socket), 0, 0, 0},
 	/* The Prometheus endpoint; 9153 is the port CoreDNS made usual for DNS metrics. */
 	{"server", "metrics-listen", K_ADDR, F(server.metrics_listen), 0, 9153, 0},
@@ -328,6 +340,17 @@ static const struct key_spec keys[] = {
 	{"resolver", "nta-lifetime", K_UINT, U(resolver.nta_lifetime_s), 1, 3650u * 86400},
 	{"resolver", "nta-max-lifetime", K_UINT, U(resolver.nta_max_lifetime_s), 1, 3650u * 86400},
 	/* <<< negative trust anchors */
+	/* per-request limits and timers (resolver/, KR_ITER_LIMIT-style hard caps) */
+	{"resolver", "max-depth", K_UINT, U(resolver.max_depth), 1, 64},
+	{"resolver", "max-subrequests", K_UINT, U(resolver.max_subrequests), 1, 64},
+	{"resolver", "max-queries", K_UINT, U(resolver.max_queries), 1, 1000},
+	{"resolver", "max-cname", K_UINT, U(resolver.max_cname), 1, 64},
+	{"resolver", "max-time-ms", K_UINT, U(resolver.max_time_ms), 100, 120000},
+	{"resolver", "initial-rto-ms", K_UINT, U(resolver.initial_rto_ms), 10, 60000},
+	{"resolver", "max-rto-ms", K_UINT, U(resolver.max_rto_ms), 10, 60000},
+	/* RFC 8767; the maximum staleness is resilience.failover's, by state */
+	{"resolver", "serve-stale", K_BOOL, F(resolver.serve_stale), 0, 0, 0},
+	{"resolver", "stale-ttl", K_UINT, U(resolver.stale_ttl), 1, 86400},
 	{"cache", "path", K_STRING, F(cache.path), 0, 0, 0},
 	{"cache", "size", K_SIZE, F(cache.size), 0, 1ull << 20, 1ull << 44},
 	{"cache", "min-ttl", K_UINT, U(cache.min_ttl), 0, 604800},
@@ -846,6 +869,12 @@ static int check_consistency(struct walk *w)
 		return cfg_fail(w, n ? n : key_node(w, "cache", "max-ttl"), "cache.min-ttl",
 				"%u is above cache.max-ttl %u", cfg->cache.min_ttl,
 				cfg->cache.max_ttl);
+	}
+	if (cfg->resolver.initial_rto_ms > cfg->resolver.max_rto_ms) {
+		yaml_node_t *n = key_node(w, "resolver", "initial-rto-ms");
+		return cfg_fail(w, n ? n : key_node(w, "resolver", "max-rto-ms"),
+				"resolver.initial-rto-ms", "%u is above resolver.max-rto-ms %u",
+				cfg->resolver.initial_rto_ms, cfg->resolver.max_rto_ms);
 	}
 	if (cfg->resolver.nta_lifetime_s > cfg->resolver.nta_max_lifetime_s) {
 		yaml_node_t *n = key_node(w, "resolver", "nta-lifetime");

@@ -232,11 +232,16 @@ int cfg_walk_resilience(struct walk *w, yaml_node_t *map)
 	return 0;
 }
 
-/* The failover thresholds together (window longer than the bucket ...). */
+/* The failover thresholds together (window longer than the bucket ...) and
+ * the probe timing (all tries within one interval): checked here rather than
+ * only when the scheduler is made, so --check-config and a reload refuse
+ * them before anything changes. */
 int cfg_check_resilience(struct walk *w)
 {
 	char msg[256] = "";
 	if (ost_fo_config_check(&w->cfg->resilience.fo, msg, sizeof(msg)) < 0)
 		return cfg_fail(w, w->resilience, "resilience.failover", "%s", msg);
+	if (ost_probe_config_check(&w->cfg->resilience.probe, msg, sizeof(msg)) < 0)
+		return cfg_fail(w, w->resilience, "resilience.probes", "%s", msg);
 	return 0;
 }

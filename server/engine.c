@@ -17,7 +17,9 @@
  *   - ost_msg_to_wire() writes into the worker's send buffer, allocated once;
  *   - ost_reply_send() uses uv_udp_try_send() (uv_try_write() for TCP), which
  *     allocate only when the socket buffer is full and the reply must wait;
- *   - the wall clock is a vDSO clock_gettime().
+ *   - the clock costs one vDSO clock_gettime() per hit (the end of its
+ *     latency); the arrival time is read once per received batch (udp.c,
+ *     tcp.c) and the wall clock once per loop iteration (now_s()).
  * tests/integration/test_cache_hit_alloc.py checks this with a malloc counter
  * preloaded into ostrovd (see the comment there).
  *
@@ -35,6 +37,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +60,8 @@
 #define MAX_PENDING     4096
 /* The periodic statistics line (only when log-level is debug). */
 #define STATS_PERIOD_MS 60000
+/* How long a reader of the counters waits for a busy worker to publish them. */
+#define PUBLISH_WAIT_MS 250
 
 /* A client request waiting for the engine. */
 struct pending {
@@ -64,7 +69,7 @@ struct pending {
 	struct worker_engine *we;
 	struct ost_reply_to to;      /* held */
 	struct ost_request *rq;      /* for ost_request_cancel() */
-	uint64_t t0_ns;              /* arrival (uv_hrtime), for the latency histogram */
+	uint64_t t0_ns;              /* arrival (ost_client_query.rx_ns), for the histogram */
 	enum ost_fo_name_class ncls; /* the question name's class */
 	bool has_edns;               /* the reply can carry an EDE option */
 	size_t qlen;
@@ -97,22 +102,29 @@ struct worker_engine {
 	struct ost_cache_reader *rd;   /* NULL without a cache */
 	struct ost_cache_batch *maint; /* always empty: wakes the writer for touches */
 	bool rd_active;                /* a reader session is open */
+	bool has_now;                  /* now_s holds this loop iteration's wall clock */
+	int64_t now_s;                 /* ... read by now_s() */
 	uv_check_t check;              /* end of each loop iteration */
-	uv_async_t stats_async;        /* SIGUSR1, from the main thread */
+	uv_async_t stats_async;        /* a counters request or SIGUSR1, from another thread */
+	atomic_bool is_log_wanted;     /* ... and it was SIGUSR1: log the statistics line */
 	uv_async_t cfg_async;          /* a reload's configuration, from the main thread */
 	uv_timer_t stats_timer;        /* periodic line at debug level */
 	int open_handles;              /* freed when the last one closed */
 	struct pending *pending;       /* requests in flight */
 	size_t n_pending;
 	struct answer_stats st;
-	pthread_mutex_t pub_mu;            /* guards pub, cfg_next and cfg_gen */
+	pthread_mutex_t pub_mu;            /* guards pub, pub_gen, cfg_next and cfg_gen */
+	pthread_cond_t pub_cv;             /* pub_gen moved */
 	const struct ost_config *cfg_next; /* what cfg_async switches w->cfg to */
-	bool is_rebuild_next;              /* ... and then rebuilds the resolver */
+	/* ... and the resolver configuration it then rebuilds the resolver from (NULL: none) */
+	const struct ost_resolver_config *rcfg_next;
+	bool is_validating;                /* the worker's resolver validates (hit_usable()) */
 	const struct ost_transport *tp;    /* the resolver's transport (a drill face) */
 	struct ost_resolver_stats rs_base; /* counters of resolvers rebuilt before */
 	unsigned cfg_gen_next;             /* its generation */
 	unsigned cfg_gen;                  /* generation w->cfg has */
-	struct ost_worker_counters pub;    /* counters as of the last loop iteration */
+	struct ost_worker_counters pub;    /* counters as of the last request */
+	uint64_t pub_gen;                  /* copies made into pub */
 	uint8_t buf[SEND_BUF_CAP];         /* replies are written here */
 };
 
@@ -130,8 +142,12 @@ const uint64_t ost_latency_bounds_ns[OST_LAT_BUCKETS] = {
  * (resilience/README.md, resolver hooks 7). Plain per-worker counters, so on
  * the hit path this costs a clock read and a few increments, no lock and no
  * allocation; ost_drill_record_answer() returns at once (one atomic load)
- * unless a drill runs. The latency is the time from the query's
- * classification to its reply being sent, not kernel queueing.
+ * unless a drill runs. The latency is the time from the query's arrival
+ * (@p t0_ns: when the listener's recvmmsg() batch or TCP read returned, read
+ * once for the whole batch, so it includes the wait behind the queries
+ * before it in the batch) to its reply being handed to the socket (for UDP,
+ * to the batch's send slots, flushed when the batch is done); not kernel
+ * queueing before the read.
  */
 static void answer_done(struct worker_engine *we, enum ost_fo_name_class ncls,
 			enum ost_drill_source src, uint8_t rcode, int ede, bool has_edns,
@@ -191,7 +207,21 @@ static void send_or_count(struct worker_engine *we, const struct ost_reply_to *t
  */
 static bool hit_usable(const struct worker_engine *we, const struct ost_question *q)
 {
-	return !(q->edns_do && !we->e->rcfg.validation);
+	return !(q->edns_do && !we->is_validating);
+}
+
+/*
+ * The wall clock for TTLs, read once per loop iteration instead of once per
+ * hit (as Unbound caches its time per event): an iteration lasts micro- to
+ * milliseconds, and TTLs count whole seconds. on_check() forgets it.
+ */
+static int64_t now_s(struct worker_engine *we)
+{
+	if (!we->has_now) {
+		we->now_s = ost_clock_wall_s(&we->e->clock);
+		we->has_now = true;
+	}
+	return we->now_s;
 }
 
 /* @return true when the query was answered from the cache */
@@ -205,7 +235,6 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 			return false;
 		we->rd_active = true;
 	}
-	uint64_t t0 = uv_hrtime();
 	struct ost_cache_entry ent;
 	if (ost_cache_reader_get(we->rd, q->qname, q->qtype, OST_CTAG_MSG, &ent) != 0)
 		return false;
@@ -217,8 +246,7 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 		return false;
 	}
 	size_t len = 0;
-	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, ost_clock_wall_s(&we->e->clock),
-				  cq->to.proto == OST_PROTO_TCP,
+	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, now_s(we), cq->to.proto == OST_PROTO_TCP,
 				  we->w->cfg->resolver.edns_buffer_size, we->buf, sizeof(we->buf),
 				  &len);
 	if (ret != 0) {
@@ -236,7 +264,8 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 		res && ost_drill_is_running(res->drill)
 			? ost_resilience_name_class(res, q->qname, q->qname_len)
 			: OST_FO_NAME_FOREIGN;
-	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec, t0);
+	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec,
+		    cq->rx_ns);
 	return true;
 }
 
@@ -258,7 +287,6 @@ static bool try_mirror(struct worker_engine *we, const struct ost_client_query *
 	const struct ost_question *q = &cq->q;
 	if (!we->r || !we->e->rcfg.mirror)
 		return false;
-	uint64_t t0 = uv_hrtime();
 	struct ost_cache_entry ent;
 	if (ost_mirror_answer(we->r, q->qname, q->qname_len, q->qtype, q->qclass, &ent) != 0)
 		return false;
@@ -269,7 +297,7 @@ static bool try_mirror(struct worker_engine *we, const struct ost_client_query *
 		return false;
 	send_or_count(we, &cq->to, len);
 	answer_done(we, ncls, OST_DRILL_SRC_MIRROR, we->buf[3] & 0x0f, -1, q->has_edns, ent.sec,
-		    t0);
+		    cq->rx_ns);
 	return true;
 }
 
@@ -360,7 +388,7 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	p->to = cq->to;
 	p->rq = NULL;
 	p->qlen = cq->len;
-	p->t0_ns = uv_hrtime();
+	p->t0_ns = cq->rx_ns;
 	p->has_edns = q->has_edns;
 	p->ncls = we->e->res ? ost_resilience_name_class(we->e->res, q->qname, q->qname_len)
 			     : OST_FO_NAME_FOREIGN;
@@ -432,7 +460,7 @@ static bool has_any_cached(struct worker_engine *we, const struct ost_question *
  * @return true when the query was answered here
  */
 static bool isolated_unknown(struct worker_engine *we, const struct ost_client_query *cq,
-			     enum ost_fo_name_class ncls, uint64_t t0)
+			     enum ost_fo_name_class ncls)
 {
 	struct ost_resilience *res = we->e->res;
 	if (!res || ncls != OST_FO_NAME_FOREIGN)
@@ -476,7 +504,7 @@ static bool isolated_unknown(struct worker_engine *we, const struct ost_client_q
 	we->st.isolated_servfail++;
 	send_or_count(we, &cq->to, len);
 	answer_done(we, ncls, OST_DRILL_SRC_UNSEEN, LDNS_RCODE_SERVFAIL, u.ede, cq->q.has_edns,
-		    OST_SEC_UNCHECKED, t0);
+		    OST_SEC_UNCHECKED, cq->rx_ns);
 	return true;
 }
 
@@ -503,9 +531,8 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 		return;
 	enum ost_fo_name_class ncls = OST_FO_NAME_FOREIGN;
 	if (we->e->res) {
-		uint64_t t0 = uv_hrtime();
 		ncls = ost_resilience_name_class(we->e->res, cq->q.qname, cq->q.qname_len);
-		if (isolated_unknown(we, cq, ncls, t0))
+		if (isolated_unknown(we, cq, ncls))
 			return;
 	}
 	if (try_mirror(we, cq, ncls))
@@ -539,6 +566,8 @@ static void counters_now(const struct worker_engine *we, struct ost_worker_count
 			      w->stats.udp_batch[3]},
 		.udp_send_calls = w->stats.udp_send_calls,
 		.udp_coalesced = w->stats.udp_coalesced,
+		.udp_gso_sends = w->stats.udp_gso_sends,
+		.udp_gso_dgrams = w->stats.udp_gso_dgrams,
 		.dropped = w->stats.dropped,
 		.errors = w->stats.errors,
 		.acl_denied = w->stats.acl_denied,
@@ -563,17 +592,60 @@ _Static_assert(sizeof(struct ost_resolver_stats) % sizeof(uint64_t) == 0,
 	       "ost_resolver_stats is summed as an array of uint64_t");
 
 /*
- * The control socket's `stats` reads other threads' counters: each worker
- * copies its own under a lock once per loop iteration (a few hundred bytes,
- * an uncontended mutex), so nobody reads a counter while it is written.
+ * `ostrovctl stats` and /metrics read other threads' counters: a worker
+ * copies its own under a lock (a few hundred bytes, an uncontended mutex),
+ * so nobody reads a counter while it is written. It copies them when asked
+ * (stats_async, from ask_counters()), not at every loop iteration: at 40k
+ * hits a second the copy at every iteration cost ~0.6 % of the worker's CPU
+ * for counters read a few times a minute. The copy is made under the lock
+ * and pub_gen moves with it, so a reader that saw pub_gen move gets
+ * everything the worker counted before the request: a client that got its
+ * reply and then asks for stats sees its query counted.
  */
 static void publish(struct worker_engine *we)
 {
-	struct ost_worker_counters c;
-	counters_now(we, &c);
 	pthread_mutex_lock(&we->pub_mu);
-	we->pub = c;
+	counters_now(we, &we->pub);
+	we->pub_gen++;
+	pthread_cond_broadcast(&we->pub_cv);
 	pthread_mutex_unlock(&we->pub_mu);
+}
+
+/* Ask worker @p we to publish. @return the generation to wait past (wait_counters()) */
+static uint64_t ask_counters(struct worker_engine *we)
+{
+	pthread_mutex_lock(&we->pub_mu);
+	uint64_t gen = we->pub_gen;
+	pthread_mutex_unlock(&we->pub_mu);
+	uv_async_send(&we->stats_async);
+	return gen;
+}
+
+/*
+ * Wait until worker @p we published after generation @p gen, at most
+ * PUBLISH_WAIT_MS (a worker stuck that long gives its previous copy rather
+ * than stalling the caller), and copy its counters to @p out.
+ */
+static void wait_counters(struct worker_engine *we, uint64_t gen, struct ost_worker_counters *out)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_nsec += (long)PUBLISH_WAIT_MS * 1000000L;
+	dl.tv_sec += dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&we->pub_mu);
+	while (we->pub_gen == gen)
+		if (pthread_cond_timedwait(&we->pub_cv, &we->pub_mu, &dl) != 0)
+			break;
+	*out = we->pub;
+	pthread_mutex_unlock(&we->pub_mu);
+}
+
+/* Called on worker @p w's own thread, the counters are read directly. */
+static bool is_own_thread(struct ost_worker *w)
+{
+	uv_thread_t self = uv_thread_self();
+	return uv_thread_equal(&self, &w->thread) != 0;
 }
 
 int ost_worker_engine_counters(struct ost_worker *w, struct ost_worker_counters *out)
@@ -581,9 +653,10 @@ int ost_worker_engine_counters(struct ost_worker *w, struct ost_worker_counters 
 	struct worker_engine *we = w->engine;
 	if (!we)
 		return -ENOENT;
-	pthread_mutex_lock(&we->pub_mu);
-	*out = we->pub;
-	pthread_mutex_unlock(&we->pub_mu);
+	if (is_own_thread(w))
+		counters_now(we, out);
+	else
+		wait_counters(we, ask_counters(we), out);
 	return 0;
 }
 
@@ -614,6 +687,8 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"udp_batch_17_64", c->udp_batch[3]},
 		{"udp_send_calls", c->udp_send_calls},
 		{"udp_coalesced", c->udp_coalesced},
+		{"udp_gso_sends", c->udp_gso_sends},
+		{"udp_gso_dgrams", c->udp_gso_dgrams},
 		{"requests", rs->requests},
 		{"coalesced", rs->coalesced},
 		{"subrequests", rs->subrequests},
@@ -650,10 +725,11 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 }
 
 /*
- * After each loop iteration's I/O: close the reader session (a snapshot
- * pins pages, so it never outlives the iteration) and hand what the
- * iteration's results queued to the cache writer, after the answers went
- * out.
+ * After each loop iteration's I/O: close the reader session and reset the
+ * resolver's zone mirror read transactions (a snapshot pins pages, so none
+ * outlives the iteration: the next question renews them), and hand what
+ * the iteration's results queued to the cache writer, after the answers
+ * went out.
  */
 static void on_check(uv_check_t *h)
 {
@@ -662,8 +738,11 @@ static void on_check(uv_check_t *h)
 		ost_cache_reader_end(we->rd);
 		we->rd_active = false;
 	}
-	if (we->r)
+	we->has_now = false;
+	if (we->r) {
+		ost_resolver_mirror_release(we->r);
 		(void)ost_resolver_commit(we->r);
+	}
 	/*
 	 * The hit path reports LRU touches to the cache writer without writing
 	 * (cache.h); the writer applies them when woken by a submit. A worker
@@ -672,7 +751,6 @@ static void on_check(uv_check_t *h)
 	 */
 	if (we->maint)
 		(void)ost_cache_batch_submit(we->maint);
-	publish(we);
 }
 
 void ost_worker_engine_log_stats(struct ost_worker *w)
@@ -709,16 +787,35 @@ _Static_assert(sizeof(struct ost_worker_counters) % sizeof(uint64_t) == 0,
 void ost_server_snapshot(struct ost_server *srv, struct ost_server_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < srv->n_workers; i++) {
-		struct ost_worker_counters w;
-		if (ost_worker_engine_counters(&srv->workers[i], &w) < 0)
-			continue;
-		out->n_workers++;
-		/* Every field is a uint64_t: add them as an array. */
-		const uint64_t *src = (const uint64_t *)&w;
-		uint64_t *dst = (uint64_t *)&out->sum;
-		for (size_t k = 0; k < sizeof(w) / sizeof(uint64_t); k++)
-			dst[k] += src[k];
+	/* Workers are asked a group at a time and then waited for: they publish in parallel. */
+	enum {
+		GROUP = 64
+	};
+	for (unsigned g0 = 0; g0 < srv->n_workers; g0 += GROUP) {
+		unsigned n = srv->n_workers - g0 < GROUP ? srv->n_workers - g0 : GROUP;
+		uint64_t gen[GROUP] = {0};
+		for (unsigned i = 0; i < n; i++) {
+			struct worker_engine *we = srv->workers[g0 + i].engine;
+			if (we && !is_own_thread(&srv->workers[g0 + i]))
+				gen[i] = ask_counters(we);
+		}
+		for (unsigned i = 0; i < n; i++) {
+			struct ost_worker *wk = &srv->workers[g0 + i];
+			struct worker_engine *we = wk->engine;
+			struct ost_worker_counters w;
+			if (!we)
+				continue;
+			if (is_own_thread(wk))
+				counters_now(we, &w);
+			else
+				wait_counters(we, gen[i], &w);
+			out->n_workers++;
+			/* Every field is a uint64_t: add them as an array. */
+			const uint64_t *src = (const uint64_t *)&w;
+			uint64_t *dst = (uint64_t *)&out->sum;
+			for (size_t k = 0; k < sizeof(w) / sizeof(uint64_t); k++)
+				dst[k] += src[k];
+		}
 	}
 	if (srv->engine && srv->engine->cache) {
 		out->has_cache = true;
@@ -729,7 +826,9 @@ void ost_server_snapshot(struct ost_server *srv, struct ost_server_snapshot *out
 static void on_stats_async(uv_async_t *a)
 {
 	struct worker_engine *we = a->data;
-	ost_worker_engine_log_stats(we->w);
+	publish(we);
+	if (atomic_exchange(&we->is_log_wanted, false))
+		ost_worker_engine_log_stats(we->w);
 }
 
 static void on_stats_timer(uv_timer_t *t)
@@ -745,24 +844,28 @@ static void on_stats_timer(uv_timer_t *t)
  * change where they run.
  */
 /*
- * New trust anchors: the resolver keeps every DNSKEY it proved from the old
- * ones in its key cache, so it is replaced by a fresh one. Requests in
- * flight are not lost: the old resolver drops them without a callback
- * (ost_resolver_free()) and each is started again on the new one, from the
- * query the pending request kept.
+ * New trust anchors, or new resolver settings (upstream-allow, forward and
+ * stub zones, qname-minimisation, edns-buffer-size, validation, TTL caps):
+ * the resolver copies its configuration when made, and keeps every DNSKEY
+ * it proved from the old anchors in its key cache, so it is replaced by a
+ * fresh one made from @p rcfg. Requests in flight are not lost: the old
+ * resolver drops them without a callback (ost_resolver_free()) and each is
+ * started again on the new one, from the query the pending request kept, so
+ * a narrowed upstream-allow binds them too.
  */
-static void rebuild_resolver(struct worker_engine *we)
+static void rebuild_resolver(struct worker_engine *we, const struct ost_resolver_config *rcfg)
 {
 	struct ost_worker *w = we->w;
 	struct ost_resolver *nr = NULL;
-	int ret = ost_resolver_new(&nr, &we->e->rcfg, we->e->cache, &w->clock.clock, we->tp);
+	int ret = ost_resolver_new(&nr, rcfg, we->e->cache, &w->clock.clock, we->tp);
 	if (ret < 0) {
 		ost_log(OST_LOG_ERR, "server",
-			"worker=%u cannot rebuild its resolver, keys proven by the old trust "
-			"anchors stay until their TTL err=\"%s\"",
+			"worker=%u cannot rebuild its resolver, it keeps its settings and the "
+			"keys proven by the old trust anchors err=\"%s\"",
 			w->id, ost_strerror(ret));
 		return;
 	}
+	we->is_validating = rcfg->validation;
 	(void)ost_resolver_commit(we->r);
 	struct ost_resolver_stats st;
 	ost_resolver_stats_get(we->r, &st);
@@ -786,13 +889,15 @@ static void rebuild_resolver(struct worker_engine *we)
 		resolve_pending(we, p, &q);
 	}
 	ost_log(OST_LOG_INFO, "server",
-		"worker=%u resolver rebuilt for new trust anchors restarted=%zu", w->id, restarted);
+		"worker=%u resolver rebuilt restarted=%zu validation=%d qname_minimisation=%d",
+		w->id, restarted, rcfg->validation, rcfg->qname_minimisation);
 }
 
 static void on_cfg_async(uv_async_t *a)
 {
 	struct worker_engine *we = a->data;
-	bool is_rebuild = false, has_new = false;
+	const struct ost_resolver_config *rcfg = NULL;
+	bool has_new = false;
 	unsigned gen = 0;
 	pthread_mutex_lock(&we->pub_mu);
 	if (we->cfg_next) {
@@ -800,14 +905,18 @@ static void on_cfg_async(uv_async_t *a)
 		we->cfg_next = NULL;
 		gen = we->cfg_gen_next;
 		has_new = true;
-		is_rebuild = we->is_rebuild_next;
-		we->is_rebuild_next = false;
+		rcfg = we->rcfg_next;
+		we->rcfg_next = NULL;
 	}
 	pthread_mutex_unlock(&we->pub_mu);
 	if (!has_new)
 		return;
-	if (is_rebuild && we->r)
-		rebuild_resolver(we);
+	/* The worker's transport checks every upstream address against the
+	 * allow-list it borrows from the configuration, on this loop only. */
+	we->w->transport.allow = &we->w->cfg->resolver.upstream_allow;
+	we->w->transport.udp_max_uses = we->w->cfg->resolver.upstream_port_reuse;
+	if (rcfg && we->r)
+		rebuild_resolver(we, rcfg);
 	/* Reported once everything is switched, and only the generation taken
 	 * above: a later one may have been handed over meanwhile, whose
 	 * configuration this worker does not run yet. */
@@ -816,8 +925,8 @@ static void on_cfg_async(uv_async_t *a)
 	pthread_mutex_unlock(&we->pub_mu);
 }
 
-int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
-				 bool is_rebuild)
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg,
+				 const struct ost_resolver_config *rcfg, unsigned gen)
 {
 	struct worker_engine *we = w->engine;
 	if (!we)
@@ -825,8 +934,10 @@ int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *
 	pthread_mutex_lock(&we->pub_mu);
 	we->cfg_next = cfg;
 	we->cfg_gen_next = gen;
-	/* Two reloads before the worker ran: the rebuild of the first is kept. */
-	we->is_rebuild_next |= is_rebuild;
+	/* Two reloads before the worker ran: the rebuild of the first is kept
+	 * (its resolver configuration is still the live one, see reload.c). */
+	if (rcfg)
+		we->rcfg_next = rcfg;
 	pthread_mutex_unlock(&we->pub_mu);
 	uv_async_send(&we->cfg_async);
 	return 0;
@@ -846,14 +957,17 @@ unsigned ost_worker_engine_config_gen(struct ost_worker *w)
 void ost_worker_engine_request_stats(struct ost_worker *w)
 {
 	struct worker_engine *we = w->engine;
-	if (we)
-		uv_async_send(&we->stats_async);
+	if (!we)
+		return;
+	atomic_store(&we->is_log_wanted, true);
+	uv_async_send(&we->stats_async);
 }
 
 static void handle_closed(uv_handle_t *h)
 {
 	struct worker_engine *we = h->data;
 	if (--we->open_handles == 0) {
+		pthread_cond_destroy(&we->pub_cv);
 		pthread_mutex_destroy(&we->pub_mu);
 		free(we);
 	}
@@ -869,7 +983,15 @@ int ost_worker_engine_init(struct ost_worker *w)
 		return -ENOMEM;
 	we->w = w;
 	we->e = e;
+	we->is_validating = e->rcfg.validation;
 	pthread_mutex_init(&we->pub_mu, NULL);
+	/* wait_counters()'s deadline is on the monotonic clock: a wall clock step cannot
+	 * stretch it. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&we->pub_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	/* With resilience, the resolver sends through a drill face over the worker's transport. */
 	const struct ost_transport *tp = &w->transport.tp;
 	int ret = 0;
@@ -904,6 +1026,7 @@ int ost_worker_engine_init(struct ost_worker *w)
 fail:
 	ost_cache_reader_free(we->rd);
 	ost_resolver_free(we->r);
+	pthread_cond_destroy(&we->pub_cv);
 	pthread_mutex_destroy(&we->pub_mu);
 	free(we);
 	return ret;

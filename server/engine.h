@@ -56,7 +56,14 @@ struct ost_engine {
 	struct ost_config *live_cfg;
 	struct ost_config **old_cfgs; /**< replaced live configurations a worker may still use */
 	size_t n_old_cfgs;            /**< how many */
-	unsigned cfg_gen;             /**< reloads published to the workers */
+	/** the resolver half (hints, forward and stub zones, upstream allow-list, and the
+	 *  rcfg that points into them) of the last reload that changed a resolver key:
+	 *  workers rebuild their resolvers from its rcfg; NULL: this engine's @p rcfg.
+	 *  Freed by ost_engine_close() */
+	struct ost_engine *live_res;
+	struct ost_engine **old_res; /**< replaced live_res a worker may still build from */
+	size_t n_old_res;            /**< how many */
+	unsigned cfg_gen;            /**< reloads published to the workers */
 };
 
 /** Finite buckets of the client latency histogram (ost_latency_bounds_ns). */
@@ -72,7 +79,7 @@ struct ost_engine {
  */
 extern const uint64_t ost_latency_bounds_ns[OST_LAT_BUCKETS];
 
-/** One worker's counters, as published at the end of each of its loop iterations. */
+/** One worker's counters, as it copies them when asked (ost_worker_engine_counters()). */
 struct ost_worker_counters {
 	uint64_t udp_queries;       /**< datagrams classified as queries */
 	uint64_t tcp_queries;       /**< TCP messages classified as queries */
@@ -93,6 +100,8 @@ struct ost_worker_counters {
 	uint64_t udp_batch[4];      /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
 	uint64_t udp_send_calls;    /**< sendmmsg() calls */
 	uint64_t udp_coalesced;     /**< UDP wake-ups that waited for more datagrams */
+	uint64_t udp_gso_sends;     /**< UDP GSO messages (several replies each) */
+	uint64_t udp_gso_dgrams;    /**< replies sent inside them */
 	struct ost_resolver_stats rs;    /**< the worker's resolver */
 	uint64_t dropped;                /**< packets dropped (short, responses, ACL drop) */
 	uint64_t errors;                 /**< FORMERR, NOTIMP and BADVERS answers */
@@ -103,8 +112,9 @@ struct ost_worker_counters {
 	/** answers of the answering path (hits, engine results, isolation SERVFAILs) by source */
 	uint64_t by_source[OST_DRILL_SRC_COUNT];
 	uint64_t sec[OST_SEC_COUNT]; /**< the same answers by DNSSEC status of their data */
-	/** client latency (query classified -> reply handed to the socket) per source, as
-	 *  per-bucket counts (not cumulative); [OST_LAT_BUCKETS] is above the last bound */
+	/** client latency (the listener's read of the query's batch -> reply handed to
+	 *  the socket) per source, as per-bucket counts (not cumulative);
+	 *  [OST_LAT_BUCKETS] is above the last bound */
 	uint64_t latency[OST_DRILL_SRC_COUNT][OST_LAT_BUCKETS + 1];
 	uint64_t latency_sum_ns[OST_DRILL_SRC_COUNT]; /**< sum of those latencies */
 };
@@ -121,16 +131,22 @@ struct ost_server_snapshot {
 };
 
 /**
- * Take a snapshot of the daemon's counters (any thread; each worker's part
- * is at most one loop iteration old).
+ * Take a snapshot of the daemon's counters (any thread). Each worker is asked
+ * to copy its counters (ost_worker_engine_counters()), so the snapshot holds
+ * everything counted before the call; a worker that does not get to it within
+ * 250 ms (stuck in a long step) contributes its copy of the previous request.
  * @param srv the server
  * @param out receives the snapshot
  */
 void ost_server_snapshot(struct ost_server *srv, struct ost_server_snapshot *out);
 
 /**
- * Copy the counters worker @p w published last (any thread; they are at
- * most one loop iteration old).
+ * Copy worker @p w's counters (any thread). From another thread the worker
+ * is asked (an async) to copy them under a lock and the caller waits for that
+ * copy, which holds everything counted before the call; after 250 ms without
+ * it (a worker stuck in a long step) the caller gets the worker's previous
+ * copy, or zeros if it never made one. On the worker's own thread they are
+ * read directly.
  * @return 0, or -ENOENT when the worker has no engine
  */
 int ost_worker_engine_counters(struct ost_worker *w, struct ost_worker_counters *out);
@@ -142,7 +158,7 @@ struct ost_stat_field {
 };
 
 /** Number of fields ost_stat_fields() writes. */
-#define OST_STAT_FIELDS 53
+#define OST_STAT_FIELDS 55
 
 /**
  * The statistics fields of @p c and @p cs, in the order of the log line.
@@ -181,6 +197,17 @@ int ost_hints_load(const char *path, uint16_t port, struct ost_root_hint **hints
  */
 int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg, char *err,
 			     size_t errlen);
+
+/**
+ * Copy every setting of @p cfg a resolver takes (EDNS size, port,
+ * minimisation, validation, TTL caps, per-request limits and timers,
+ * serve-stale, the client response timer and mirror margin of the failover
+ * section) into @p r; pointers (hints, zones, allow-list, anchors, hooks,
+ * mirror) are left alone. ost_engine_load_resolver() and a reload use it.
+ * @param r the resolver configuration
+ * @param cfg the daemon configuration
+ */
+void ost_engine_resolver_settings(struct ost_resolver_config *r, const struct ost_config *cfg);
 
 /**
  * Make the configured negative trust anchors (resolver.negative-trust-
@@ -257,18 +284,21 @@ void ost_worker_engine_log_stats(struct ost_worker *w);
 /**
  * Hand worker @p w a new configuration (from the main thread, after a
  * reload): its loop thread switches w->cfg (client ACL, deny action, TCP
- * limits) at once and then reports @p gen in ost_worker_engine_config_gen().
+ * limits) and its transport's upstream allow-list and port reuse at once,
+ * and then reports @p gen in ost_worker_engine_config_gen().
  * @param w the worker
  * @param cfg the configuration, which must stay allocated until the worker
  *        reports a later generation or has stopped
+ * @param rcfg when not NULL, also replace the worker's resolver by a fresh
+ *        one made from it (new trust anchors: the keys its key cache proved
+ *        from the old ones must go; new resolver settings); requests in
+ *        flight are restarted on the new resolver; it must stay allocated as
+ *        @p cfg does
  * @param gen the reload's generation
- * @param is_rebuild also replace the worker's resolver by a fresh one (new
- *        trust anchors: the keys its key cache proved from the old ones must
- *        go); requests in flight are restarted on the new resolver
  * @return 0, or -ENOENT when the worker has no engine (it keeps its configuration)
  */
-int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg, unsigned gen,
-				 bool is_rebuild) OST_WUR;
+int ost_worker_engine_set_config(struct ost_worker *w, const struct ost_config *cfg,
+				 const struct ost_resolver_config *rcfg, unsigned gen) OST_WUR;
 
 /**
  * @param w the worker

@@ -355,6 +355,29 @@ static int map_zones(struct ost_engine *e, const struct ost_config *cfg)
 	return 0;
 }
 
+void ost_engine_resolver_settings(struct ost_resolver_config *r, const struct ost_config *cfg)
+{
+	r->edns_size = cfg->resolver.edns_buffer_size;
+	r->upstream_port = cfg->resolver.upstream_port;
+	r->qname_minimisation = cfg->resolver.qname_minimisation;
+	r->validation = cfg->resolver.validation;
+	r->max_ttl = cfg->cache.max_ttl;
+	r->max_neg_ttl = cfg->cache.max_negative_ttl;
+	r->max_depth = cfg->resolver.max_depth;
+	r->max_subreq = cfg->resolver.max_subrequests;
+	r->max_queries = cfg->resolver.max_queries;
+	r->max_cname = cfg->resolver.max_cname;
+	r->max_time_ms = cfg->resolver.max_time_ms;
+	r->initial_rto_ms = cfg->resolver.initial_rto_ms;
+	r->max_rto_ms = cfg->resolver.max_rto_ms;
+	r->serve_stale = cfg->resolver.serve_stale;
+	r->stale_ttl = cfg->resolver.stale_ttl;
+	/* RFC 8767 §5 client response timer: the failover section's, the
+	 * maximum staleness being its too (through the policy hooks). */
+	r->stale_client_timeout_ms = cfg->resilience.fo.client_timer_ms;
+	r->mirror_rrsig_margin_s = cfg->resilience.fo.rrsig_margin_s;
+}
+
 int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg, char *err,
 			     size_t errlen)
 {
@@ -389,12 +412,7 @@ int ost_engine_load_resolver(struct ost_engine *e, const struct ost_config *cfg,
 		r->n_stubs = e->n_stubs;
 		r->allow = e->allow;
 		r->n_allow = cfg->resolver.upstream_allow.n;
-		r->edns_size = cfg->resolver.edns_buffer_size;
-		r->upstream_port = cfg->resolver.upstream_port;
-		r->qname_minimisation = cfg->resolver.qname_minimisation;
-		r->validation = cfg->resolver.validation;
-		r->max_ttl = cfg->cache.max_ttl;
-		r->max_neg_ttl = cfg->cache.max_negative_ttl;
+		ost_engine_resolver_settings(r, cfg);
 		ost_log(OST_LOG_INFO, "server",
 			"root hints loaded file=%s servers=%zu forward_stub_zones=%zu "
 			"qname_minimisation=%d validation=%d",
@@ -459,6 +477,15 @@ void ost_engine_close(struct ost_engine *e)
 	if (e->live_cfg) {
 		ost_config_deinit(e->live_cfg);
 		free(e->live_cfg);
+	}
+	for (size_t i = 0; i < e->n_old_res; i++) {
+		ost_engine_close(e->old_res[i]);
+		free(e->old_res[i]);
+	}
+	free(e->old_res);
+	if (e->live_res) {
+		ost_engine_close(e->live_res);
+		free(e->live_res);
 	}
 	memset(e, 0, sizeof(*e));
 }

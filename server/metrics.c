@@ -5,13 +5,9 @@
  * and the mirror zones as families of the text format 0.0.4, and the small
  * HTTP/1.x server on the main loop that hands it to scrapers.
  *
- * The failover, drill and mirror modules have text writers of their own
- * (ost_fo_metrics_write, ost_drill_metrics_write, ost_mirror_format_metrics),
- * made for `ostrovctl` and the drill report. Their lines carry no `ostrov_`
- * prefix and no HELP, and some interleave two families, which the text
- * format forbids (all lines of a family are consecutive). So this file reads
- * the same public snapshots they read (ost_fo_status, ost_drill_report_get,
- * ost_mirror_zone_status_at) and writes every family once, whole.
+ * It reads the modules' public snapshots (ost_fo_status, ost_drill_report_get,
+ * ost_mirror_zone_status_at) and writes every family once, whole (the text
+ * format wants all lines of a family together), each with its HELP and TYPE.
  *
  * The server is deliberately small and strict, since its port is reachable
  * by whoever metrics-allow admits: an allow-list checked before a byte is
@@ -220,7 +216,8 @@ static void write_answers(struct ost_buf *b, const struct ost_server_snapshot *s
 	}
 
 	family(b, "client_latency_seconds", "histogram",
-	       "Time from a query's classification to its reply being sent, by answer source.");
+	       "Time from a query's arrival (the read of its batch) to its reply being sent, "
+	       "by answer source.");
 	for (int k = 0; k < OST_DRILL_SRC_COUNT; k++) {
 		const char *src = ost_drill_source_str((enum ost_drill_source)k);
 		uint64_t cum = 0;

@@ -9,9 +9,10 @@
  *
  * The listener runs on the main loop, next to the failover machine and the
  * control socket's executor, so that reading the machine's status is done
- * on the thread that owns it; the workers are never touched: their counters
- * come from the copies each publishes once per loop iteration
- * (ost_server_snapshot(), the same snapshot `ostrovctl stats` shows).
+ * on the thread that owns it; the workers' data is never touched: their
+ * counters come from copies each worker makes when asked (an async; at most
+ * 250 ms of waiting for a stuck worker, see ost_server_snapshot(), the same
+ * snapshot `ostrovctl stats` shows).
  *
  * Example: Prometheus connects from 127.0.0.1 and sends "GET /metrics
  * HTTP/1.1\r\nHost: 127.0.0.1:9153\r\n\r\n". The client is in

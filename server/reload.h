@@ -15,7 +15,10 @@
  * entries under it are flushed; the new configuration is handed to every
  * worker (ost_worker_engine_set_config()), whose own loop switches its
  * w->cfg, so the next datagram from 192.0.2.1 is answered. The previous
- * configuration is freed once every worker has switched. A change of
+ * configuration is freed once every worker has switched. Had the operator
+ * also lowered cache.max-ttl to 300, that resolver half would become the
+ * live one, every worker would replace its resolver by one capping TTLs at
+ * 300 and the cache would clamp what it stores from then on. A change of
  * server.listen is not applied: the reply and a log line say
  * "needs a restart: server.listen".
  */

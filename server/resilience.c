@@ -271,6 +271,22 @@ enum ost_fo_name_class ost_resilience_name_class(const struct ost_resilience *r,
 	return OST_FO_NAME_FOREIGN;
 }
 
+int ost_resilience_reconfigure(struct ost_resilience *r, const struct ost_config *cfg, bool is_fo,
+			       bool is_probe)
+{
+	/* Narrowing upstream-allow binds the probes' next query too (TEAM.md rule 1). */
+	r->tp.allow = &cfg->resolver.upstream_allow;
+	int ret = 0;
+	if (is_fo)
+		ret = ost_fo_set_config(r->fo, &cfg->resilience.fo);
+	if (is_probe && r->probe) {
+		int pret = ost_probe_set_config(r->probe, &cfg->resilience.probe);
+		if (ret == 0)
+			ret = pret;
+	}
+	return ret;
+}
+
 void ost_resilience_stop(struct ost_resilience *r)
 {
 	if (r->probe)

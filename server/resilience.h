@@ -114,6 +114,23 @@ int ost_resilience_face(struct ost_resilience *r, const struct ost_transport *tp
 enum ost_fo_name_class ost_resilience_name_class(const struct ost_resilience *r,
 						 const uint8_t *qname, size_t len);
 
+/**
+ * Apply what a reload may change while the machine runs (main loop): the
+ * main-loop transport's upstream allow-list, which the probes send through,
+ * becomes @p cfg's; and when asked, the failover thresholds and timers
+ * (ost_fo_set_config(): the state and what was observed stay) and the probe
+ * timing (ost_probe_set_config()). National zones, probe targets and the
+ * drill map are fixed at start.
+ * @param r the daemon's resilience
+ * @param cfg the new configuration, which must stay allocated while it is the
+ *        live one (the transport borrows its upstream-allow)
+ * @param is_fo apply cfg->resilience.fo
+ * @param is_probe apply cfg->resilience.probe
+ * @return 0, or -EINVAL / -ENOMEM from a setter (that part keeps its settings)
+ */
+int ost_resilience_reconfigure(struct ost_resilience *r, const struct ost_config *cfg, bool is_fo,
+			       bool is_probe) OST_WUR;
+
 /** Stop the probes (main loop; before the loop is asked to end). */
 void ost_resilience_stop(struct ost_resilience *r);
 

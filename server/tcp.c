@@ -201,6 +201,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->rlen += (size_t)nread;
+	w->rx_ns = uv_hrtime(); /* the queries of this read arrived now */
 	/* RFC 7766 6.2.1.1: process every complete query now, answer each as ready. */
 	size_t off = 0;
 	while (c->rlen - off >= 2 && !c->closing) {

@@ -102,6 +102,7 @@ void ost_worker_on_message(struct ost_worker *w, struct ost_reply_to *to, bool a
 		cq.to = *to;
 		cq.wire = pkt;
 		cq.len = len;
+		cq.rx_ns = w->rx_ns;
 		ost_worker_answer(w, &cq);
 		return;
 	case OST_PKT_FORMERR:

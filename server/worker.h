@@ -62,6 +62,8 @@ struct ost_worker_stats {
 	uint64_t udp_batch[4];   /**< recvmmsg() returning 1, 2-4, 5-16, 17-64 datagrams */
 	uint64_t udp_send_calls; /**< sendmmsg() calls */
 	uint64_t udp_coalesced;  /**< wake-ups that waited for more datagrams (coalescing) */
+	uint64_t udp_gso_sends;  /**< messages sent with UDP_SEGMENT (several replies each) */
+	uint64_t udp_gso_dgrams; /**< replies sent inside those messages */
 	uint64_t rcode[17];      /**< replies sent by rcode; [16] BADVERS (OST_RCODE_SLOTS) */
 };
 
@@ -80,7 +82,11 @@ struct ost_worker {
 	size_t n_listen;                   /**< entries in @p udp and @p tcp */
 	struct ost_tcp_conn *conns;        /**< open client connections */
 	struct ost_worker_stats stats;     /**< counters */
-	void *engine;                      /**< resolver, cache reader ... (engine.c), or NULL */
+	/** uv_hrtime() when the listener read the message(s) it hands on now: taken
+	 *  once per recvmmsg() batch (udp.c) or TCP read (tcp.c), so one clock read
+	 *  serves a whole batch; where the client latency histogram starts */
+	uint64_t rx_ns;
+	void *engine; /**< resolver, cache reader ... (engine.c), or NULL */
 };
 
 /**
@@ -102,6 +108,7 @@ struct ost_client_query {
 	const uint8_t *wire;    /**< the query message, borrowed for the call */
 	size_t len;             /**< its length */
 	struct ost_question q;  /**< what the classifier found in it */
+	uint64_t rx_ns;         /**< when it was read (ost_worker.rx_ns) */
 };
 
 /**

@@ -28,17 +28,34 @@
  * signed data is the RRSIG rdata without its signature (ldns_rrsig2buffer_wire())
  * followed by the RRset's canonical wire forms, already computed and sorted by
  * zone_data.c, with the TTL replaced by the original TTL (RFC 4034 §3.1.8.1);
- * ldns_verify_rrsig_evp_raw() checks it. Wildcard-expanded owners (labels
+ * ost_sigverify_shared() checks it. Wildcard-expanded owners (labels
  * field below the owner's label count) and other algorithms take the plain
  * ldns_verify_rrsig_time() path.
+ *
+ * A failed check is not yet a bogus zone: OpenSSL reports a failure inside
+ * the verification (an allocation, a provider lookup) the same way as a
+ * signature that does not match (EVP_DigestVerify() returns 0 for both), and
+ * ldns_verify_rrsig_evp_raw() turns it into "bogus" too. So a signature that
+ * fails is checked once more from scratch (check_again(): the key converted
+ * anew, the signed data built anew from the ldns records, fresh buffers and
+ * contexts). A forged signature fails both times; a failure that does not
+ * repeat is the verifier's, logged as an error and not held against the
+ * zone; two failures of the check itself reject the version with "could not
+ * be checked" rather than "does not verify". This was found looking for the
+ * lab's one-off "RRSIG over xn--p1ai./NS by key 931 does not verify": one
+ * allocation failing inside OpenSSL during that check produces exactly that
+ * line (tests/unit/zones/test_verify_stress.c).
  *
  * Parallel (issue #8 Speed): after the DNSKEY RRset is checked, the walk only
  * lists the RRsets that must be signed; they are verified by tasks of
  * consecutive RRsets on the policy's executor (include/ostrov/exec.h), each
- * with its own scratch buffers, the keys shared read-only. A task stops at
- * its first failing RRset, and tasks skip RRsets after the lowest failure
- * already found; the slots are combined in task order, so the reported error
- * is the first in canonical order, the one the serial walk reports.
+ * with its own scratch buffers, the keys shared read-only (their EVP_PKEY and
+ * digest only, through ost_sigverify_shared(); never their reusable OpenSSL
+ * contexts, which ost_sigverify() would use and which must not be shared).
+ * A task stops at its first failing RRset, and tasks skip RRsets after the
+ * lowest failure already found; the slots are combined in task order, so the
+ * reported error is the first in canonical order, the one the serial walk
+ * reports.
  *
  * The "RRSIG horizon" is the earliest moment an authoritative RRset has no
  * valid signature left: min over RRsets of max over their valid RRSIGs'
@@ -53,8 +70,10 @@
 #include <time.h>
 
 #include <ldns/ldns.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "ostrov/log.h"
 #include "ostrov/sigverify.h"
 #include "ostrov/zone.h"
 
@@ -69,8 +88,9 @@ struct zkey {
 	uint16_t tag;
 	uint8_t alg;
 	bool is_anchored;
-	/* converted once per check (common/sigverify.c); only its pkey and md
-	 * are used here, read-only, so the verify threads can share it */
+	/* converted once per check (common/sigverify.c) and shared by the
+	 * verify tasks: only through ost_sigverify_shared(), which reads its
+	 * pkey and digest and never its reusable contexts */
 	struct ost_sigkey sk;
 	bool has_sk; /* RSA or ECDSA key converted, else the plain ldns path */
 };
@@ -140,21 +160,14 @@ static ldns_status verify_cached(struct dctx *d, const struct zrr *sig, const st
 		ldns_buffer_write(b, rd + 4, 4);                  /* original TTL */
 		ldns_buffer_write(b, r->wire + r->owner_len + 8u, rest);
 	}
-	/* ldns_verify_rrsig_evp_raw() hashes begin..position: no flip */
-	ldns_status st;
-	if (!key->sk.is_ecdsa) {
-		st = ldns_verify_rrsig_evp_raw(ldns_rdf_data(sig_rdf), ldns_rdf_size(sig_rdf), b,
-					       key->sk.pkey, key->sk.md);
-	} else {
-		ldns_buffer_clear(d->sigbuf);
-		if (ldns_convert_ecdsa_rrsig_rdf2asn1(d->sigbuf, sig_rdf) != LDNS_STATUS_OK)
-			return LDNS_STATUS_CRYPTO_BOGUS;
-		st = ldns_verify_rrsig_evp_raw(ldns_buffer_begin(d->sigbuf),
-					       ldns_buffer_position(d->sigbuf), b, key->sk.pkey,
-					       key->sk.md);
-	}
-	if (st != LDNS_STATUS_OK)
-		return st;
+	/* The key is shared with the other tasks: ost_sigverify_shared() only
+	 * reads it, makes its OpenSSL contexts per call and checks every return
+	 * (ldns_verify_rrsig_evp_raw() does not check EVP_VerifyInit() and
+	 * crashes in the digest when it failed). It hashes begin..position. */
+	int rc = ost_sigverify_shared(&key->sk, ldns_rdf_data(sig_rdf), ldns_rdf_size(sig_rdf), b,
+				      d->sigbuf);
+	if (rc != 0)
+		return rc == OST_EBOGUS ? LDNS_STATUS_CRYPTO_BOGUS : LDNS_STATUS_MEM_ERR;
 	/* The validity window, as ldns_rrsig_check_timestamps() (RFC 4034 §3.1.5). */
 	int32_t exp32 = (int32_t)((uint32_t)rd[8] << 24 | (uint32_t)rd[9] << 16 |
 				  (uint32_t)rd[10] << 8 | rd[11]);
@@ -174,8 +187,76 @@ enum sig_outcome {
 	SIG_VALID,
 	SIG_TIME,
 	SIG_BOGUS,
+	SIG_ERROR, /* could not be checked (OpenSSL or memory failed twice) */
 	SIG_NOKEY
 };
+
+static bool is_time_status(ldns_status st)
+{
+	return st == LDNS_STATUS_CRYPTO_SIG_EXPIRED || st == LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED;
+}
+
+/* A status that says nothing about the signature: the check itself failed. */
+static bool is_internal_status(ldns_status st)
+{
+	return st == LDNS_STATUS_MEM_ERR || st == LDNS_STATUS_SSL_ERR;
+}
+
+/* The check of @p sig by @p key done again from scratch, sharing nothing with
+ * the first one or with other tasks: the key converted anew from its DNSKEY,
+ * the signed data built anew from the ldns records (ost_sig_signed_data(), not
+ * the zone's wire forms), fresh buffers and OpenSSL contexts; ldns's own
+ * ldns_verify_rrsig_time() where those do not apply (other algorithms, huge
+ * RRsets). */
+static ldns_status check_again(struct dctx *d, const struct zrr *sig, const struct zkey *key)
+{
+	const ldns_rdf *sf = ldns_rr_rrsig_sig(sig->rr);
+	ldns_buffer *data = ldns_buffer_new(4096), *scratch = ldns_buffer_new(4096);
+	struct ost_sigkey fresh;
+	ldns_status st = LDNS_STATUS_MEM_ERR;
+	int rc = -EINVAL;
+
+	if (!data || !scratch)
+		goto out;
+	if (sf && ost_sigkey_from_dnskey(&fresh, key->rr) == 0) {
+		rc = ost_sig_signed_data(data, scratch, d->set, sig->rr);
+		if (rc == 0)
+			rc = ost_sigverify(&fresh, ldns_rdf_data(sf), ldns_rdf_size(sf), data,
+					   scratch);
+		ost_sigkey_deinit(&fresh);
+	}
+	if (rc == -EINVAL) {
+		st = ldns_verify_rrsig_time(d->set, sig->rr, key->rr, (time_t)d->now);
+		goto out;
+	}
+	if (rc != 0) {
+		st = rc == OST_EBOGUS ? LDNS_STATUS_CRYPTO_BOGUS : LDNS_STATUS_MEM_ERR;
+		goto out;
+	}
+	const uint8_t *rd = zrr_rdata(sig);
+	uint32_t exp32 =
+		(uint32_t)rd[8] << 24 | (uint32_t)rd[9] << 16 | (uint32_t)rd[10] << 8 | rd[11];
+	uint32_t inc32 =
+		(uint32_t)rd[12] << 24 | (uint32_t)rd[13] << 16 | (uint32_t)rd[14] << 8 | rd[15];
+	switch (ost_sig_window(exp32, inc32, d->now)) {
+	case OST_SIG_TIME_OK:
+		st = LDNS_STATUS_OK;
+		break;
+	case OST_SIG_TIME_EXPIRED:
+		st = LDNS_STATUS_CRYPTO_SIG_EXPIRED;
+		break;
+	case OST_SIG_TIME_NOT_YET:
+		st = LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED;
+		break;
+	default:
+		st = LDNS_STATUS_CRYPTO_EXPIRATION_BEFORE_INCEPTION;
+		break;
+	}
+out:
+	ldns_buffer_free(data);
+	ldns_buffer_free(scratch);
+	return st;
+}
 
 /* Verify one RRSIG over d->set with the keys allowed to sign it. */
 static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool anchored_only,
@@ -202,18 +283,46 @@ static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool a
 			continue;
 		tries++;
 		d->sigs_checked++;
+		/* OpenSSL's error queue is per thread and nothing else here
+		 * reads it: cleared, it tells what went wrong in this check. */
+		ERR_clear_error();
 		ldns_status st = verify_cached(d, sig, key);
+		if (st != LDNS_STATUS_OK && !is_time_status(st)) {
+			char ossl[160] = "none";
+			unsigned long e = ERR_peek_last_error();
+			if (e)
+				ERR_error_string_n(e, ossl, sizeof(ossl));
+			/* Before a zone is rejected for a signature, the check is
+			 * done once more from scratch: a failure that does not
+			 * repeat is the verifier's (OpenSSL failing, or a fault
+			 * of the fast path), never the zone's, and is logged
+			 * loudly. A signature that really does not match fails
+			 * both times, so a key-tag collision costs two checks per
+			 * colliding key tried: at most 2 x max_tries per RRSIG. */
+			ldns_status again = check_again(d, sig, key);
+			if (again == LDNS_STATUS_OK || is_time_status(again)) {
+				char name[300];
+				zrr_setname(&d->z->v[d->set_from], d->z->v[d->set_from].type, name,
+					    sizeof(name));
+				ost_log(OST_LOG_ERR, "zones",
+					"signature check failed once, passed when done again "
+					"zone=%s rrset=%s key=%u first=\"%s\" openssl=\"%s\" "
+					"again=\"%s\"",
+					d->z->apex_str, name, tag, ldns_get_errorstr_by_id(st),
+					ossl, ldns_get_errorstr_by_id(again));
+			}
+			st = again;
+		}
 		if (st == LDNS_STATUS_OK) {
 			*exp_out = sig_time(exp32, d->now);
 			return SIG_VALID;
 		}
-		if (st == LDNS_STATUS_CRYPTO_SIG_EXPIRED ||
-		    st == LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED) {
+		if (is_time_status(st)) {
 			*bad_time = st == LDNS_STATUS_CRYPTO_SIG_EXPIRED ? sig_time(exp32, d->now)
 									 : sig_time(inc32, d->now);
 			out = SIG_TIME;
 		} else if (out != SIG_TIME) {
-			out = SIG_BOGUS;
+			out = is_internal_status(st) && out != SIG_BOGUS ? SIG_ERROR : SIG_BOGUS;
 		}
 	}
 	return out;
@@ -223,7 +332,7 @@ static enum sig_outcome verify_sig(struct dctx *d, const struct zrr *sig, bool a
  * signature over a missing key. */
 static int outcome_rank(enum sig_outcome o)
 {
-	return o == SIG_TIME ? 2 : o == SIG_BOGUS ? 1 : 0;
+	return o == SIG_TIME ? 3 : o == SIG_BOGUS ? 2 : o == SIG_ERROR ? 1 : 0;
 }
 
 /* Verify the RRset v[from..to) (one owner, class, type) against the RRSIGs at
@@ -275,6 +384,15 @@ static enum ost_zone_verdict check_set(struct dctx *d, size_t from, size_t to, s
 			return zres_set(res, OST_ZV_BOGUS_SIG,
 					"RRSIG over %s by key %u does not verify", name, tag);
 		}
+		/* Not bogus, but not checked either: the version is not used,
+		 * and the reason says it was the check that failed. */
+		if (o == SIG_ERROR && !anchored_only) {
+			zrr_setname(first, first->type, name, sizeof(name));
+			return zres_set(res, OST_ZV_BOGUS_SIG,
+					"RRSIG over %s by key %u could not be checked (OpenSSL or "
+					"memory failure, twice)",
+					name, tag);
+		}
 	}
 	if (best != INT64_MIN) {
 		if (best < d->horizon)
@@ -291,6 +409,11 @@ static enum ost_zone_verdict check_set(struct dctx *d, size_t from, size_t to, s
 				"RRSIG over %s by key %u is outside its validity period (%s %s)",
 				name, bad_tag, bad_time < d->now ? "expired" : "valid from", when);
 	}
+	if (worst == SIG_ERROR)
+		return zres_set(res, anchored_only ? OST_ZV_DNSKEY_NOT_CHAINED : OST_ZV_BOGUS_SIG,
+				"RRSIG over %s by key %u could not be checked (OpenSSL or memory "
+				"failure, twice)",
+				name, bad_tag);
 	if (worst == SIG_NOKEY && anchored_only)
 		return zres_set(res, OST_ZV_DNSKEY_NOT_CHAINED,
 				"%s is not signed by a key matching the trust anchors", name);

@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,52 +451,4 @@ bool ost_mirror_is_outdated(const struct ost_mirror *m, int64_t stored_at)
 int ost_mirror_zone_status_at(struct ost_mirror *m, size_t i, struct ost_mirror_zone_status *out)
 {
 	return i < m->n ? fill_status(m, &m->zones[i], out) : -ENOENT;
-}
-
-/* Append to a snprintf-style buffer, tracking the length the text needs. */
-static void appendf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void appendf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(*pos < len ? buf + *pos : NULL, *pos < len ? len - *pos : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*pos += (size_t)n;
-}
-
-size_t ost_mirror_format_metrics(struct ost_mirror *m, char *buf, size_t len)
-{
-	int64_t now = ost_clock_wall_s(m->clock);
-	size_t pos = 0;
-
-	if (len)
-		buf[0] = 0;
-	for (size_t i = 0; i < m->n; i++) {
-		struct ost_mirror_zone_status st;
-		if (fill_status(m, &m->zones[i], &st) != 0)
-			continue;
-		const char *zn = st.name;
-		appendf(buf, len, &pos, "mirror_usable{zone=\"%s\"} %d\n", zn, st.is_usable);
-		if (st.has_version) {
-			appendf(buf, len, &pos, "mirror_serial{zone=\"%s\"} %u\n", zn,
-				st.meta.serial);
-			appendf(buf, len, &pos, "mirror_age_seconds{zone=\"%s\"} %lld\n", zn,
-				(long long)(now - st.meta.fetched_at));
-			appendf(buf, len, &pos,
-				"mirror_soa_expire_deadline_seconds{zone=\"%s\"} %lld\n", zn,
-				(long long)(st.meta.soa_expire_deadline - now));
-			if (st.meta.rrsig_horizon)
-				appendf(buf, len, &pos,
-					"mirror_rrsig_horizon_seconds{zone=\"%s\"} %lld\n", zn,
-					(long long)(st.meta.rrsig_horizon - now));
-		}
-		for (int v = 0; v < OST_ZV_COUNT; v++)
-			appendf(buf, len, &pos,
-				"mirror_verify_total{zone=\"%s\",result=\"%s\"} %llu\n", zn,
-				ost_zone_verdict_str((enum ost_zone_verdict)v),
-				(unsigned long long)st.verify_total[v]);
-	}
-	return pos;
 }

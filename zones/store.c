@@ -2,7 +2,9 @@
 /*
  * The mirror store: an LMDB environment of its own (not the cache's) that
  * holds, per mirrored zone, the current verified version and its metadata.
- * This is the only file in zones/ that includes <lmdb.h>.
+ * Read transactions and lookups live in store_read.c; the structures and
+ * helpers both files share in store_lmdb.h (the only other file of zones/
+ * that includes <lmdb.h>).
  *
  * Layout, two named databases:
  *   "meta"  'Z' + apex name key          -> struct meta_disk (serial, times, generation)
@@ -46,107 +48,11 @@
 #include "ostrov/log.h"
 #include "ostrov/zone.h"
 
-#include "store_internal.h"
-#include "zone_internal.h"
+#include "store_lmdb.h"
 
-#define META_MAGIC    0x4f5a4d31u /* "OZM1" */
-#define GEN_LEN       8
-#define DKEY_MAX      (GEN_LEN + 1 + ZKEY_MAX + 5)
-#define DEFAULT_MAP   ((size_t)1 << 30)
-#define HDR_FIXED     12   /* type, class, ttl, n_rr, n_sig after the owner */
-#define MAX_PER_OWNER 4096 /* RRs in one RRset / RRSIGs at one owner */
+#define DEFAULT_MAP ((size_t)1 << 30)
 
-/** Metadata as stored. Host byte order: the store is not moved between machines. */
-struct meta_disk {
-	uint32_t magic;
-	uint32_t serial;
-	uint32_t refresh;
-	uint32_t retry;
-	uint32_t expire;
-	uint32_t pad;
-	int64_t fetched_at;
-	int64_t verified_at;
-	int64_t soa_expire_deadline;
-	int64_t rrsig_horizon;
-	uint64_t records;
-	uint64_t generation;
-	uint8_t zonemd_result;
-	uint8_t zonemd_alg;
-	uint8_t pad2[6];
-	char source[96];
-};
-
-struct ost_zone_store {
-	MDB_env *env;
-	MDB_dbi meta;
-	MDB_dbi data;
-	ost_zone_store_hook_cb hook; /* test hook called during commit */
-	void *hook_arg;
-	unsigned hook_every;
-};
-
-struct ost_zone_rtxn {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	struct ost_zone_store *s;
-	uint64_t gen;
-	uint32_t serial;
-	uint8_t apex_key[ZKEY_MAX];
-	size_t apex_key_len;
-};
-
-/* The one place LMDB errors become ostrov errors. */
-static int mdb_to_ost(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return 0;
-	case MDB_NOTFOUND:
-		return -ENOENT;
-	case MDB_MAP_FULL:
-	case MDB_TXN_FULL:
-		return OST_EFULL;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-	case MDB_INVALID:
-	case MDB_VERSION_MISMATCH:
-		return OST_ECORRUPT;
-	default:
-		return rc > 0 ? -rc : -EIO;
-	}
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_gen(uint8_t *p, uint64_t g)
-{
-	for (int i = 7; i >= 0; i--, g >>= 8)
-		p[i] = (uint8_t)g;
-}
-
-static int apex_key(const char *apex, uint8_t *out, size_t *len)
+int ost_zstore_apex_key(const char *apex, uint8_t *out, size_t *len)
 {
 	ldns_rdf *d = NULL;
 	if (ldns_str2rdf_dname(&d, apex) != LDNS_STATUS_OK)
@@ -228,8 +134,8 @@ void ost_zone_store_set_hook(struct ost_zone_store *s, unsigned every, ost_zone_
 	s->hook_every = every;
 }
 
-static int meta_read(MDB_txn *txn, struct ost_zone_store *s, const uint8_t *k, size_t klen,
-		     struct meta_disk *md)
+int ost_zstore_meta_read(MDB_txn *txn, struct ost_zone_store *s, const uint8_t *k, size_t klen,
+			 struct meta_disk *md)
 {
 	MDB_val key = {klen, (void *)k}, val;
 	int rc = mdb_to_ost(mdb_get(txn, s->meta, &key, &val));
@@ -480,6 +386,38 @@ static int delete_gen(MDB_txn *txn, MDB_dbi dbi, uint64_t gen)
 	return rc == MDB_NOTFOUND ? 0 : mdb_to_ost(rc);
 }
 
+/*
+ * Take the next generation number in a write transaction of its own,
+ * committed before the version is written. Why not inside the version's
+ * transaction: LMDB reuses a page freed by transaction X only in a
+ * transaction later than X + 1, and only once no reader's snapshot is X or
+ * older. The import that replaced the zone's previous version freed that
+ * version's pages; written right after it, the next import could reuse none
+ * of them and would need room for three versions of the zone (replaced,
+ * current, new), a big national zone's import failing on a full map where
+ * two fit. This small commit puts one transaction in between. A crash after
+ * it only skips a generation number.
+ */
+static int reserve_gen(struct ost_zone_store *s, uint64_t *gen)
+{
+	MDB_txn *txn;
+	MDB_val gk = {1, "G"}, gv;
+	uint64_t next = 1;
+	int rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &txn));
+	if (rc)
+		return rc;
+	if (mdb_get(txn, s->meta, &gk, &gv) == 0 && gv.mv_size == sizeof(next))
+		memcpy(&next, gv.mv_data, sizeof(next));
+	*gen = next++;
+	gv = (MDB_val){sizeof(next), &next};
+	rc = mdb_to_ost(mdb_put(txn, s->meta, &gk, &gv, 0));
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_to_ost(mdb_txn_commit(txn));
+}
+
 int ost_zone_store_commit(struct ost_zone_store *s, const struct ost_zone_data *z,
 			  const struct ost_zone_meta *meta)
 {
@@ -487,8 +425,6 @@ int ost_zone_store_commit(struct ost_zone_store *s, const struct ost_zone_data *
 	size_t mkl;
 	struct meta_disk old, md;
 	struct wctx *w = calloc(1, sizeof(*w));
-	MDB_val gk = {1, "G"}, gv;
-	uint64_t next = 1;
 	bool has_old;
 	int rc;
 
@@ -496,7 +432,7 @@ int ost_zone_store_commit(struct ost_zone_store *s, const struct ost_zone_data *
 		return -ENOMEM;
 	w->s = s;
 	w->cap = (size_t)1 << 22; /* 4 MiB: the largest RRset value we accept */
-	rc = apex_key(z->apex_str, mk, &mkl);
+	rc = ost_zstore_apex_key(z->apex_str, mk, &mkl);
 	if (rc) {
 		free(w);
 		return rc;
@@ -506,19 +442,14 @@ int ost_zone_store_commit(struct ost_zone_store *s, const struct ost_zone_data *
 		free(w);
 		return -ENOMEM;
 	}
-	rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &w->txn));
+	rc = reserve_gen(s, &w->gen);
+	if (!rc)
+		rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &w->txn));
 	if (rc)
 		goto out;
-	rc = meta_read(w->txn, s, mk, mkl, &old);
+	rc = ost_zstore_meta_read(w->txn, s, mk, mkl, &old);
 	has_old = rc == 0;
 	if (rc && rc != -ENOENT)
-		goto abort;
-	if (mdb_get(w->txn, s->meta, &gk, &gv) == 0 && gv.mv_size == sizeof(next))
-		memcpy(&next, gv.mv_data, sizeof(next));
-	w->gen = next++;
-	gv = (MDB_val){sizeof(next), &next};
-	rc = mdb_to_ost(mdb_put(w->txn, s->meta, &gk, &gv, 0));
-	if (rc)
 		goto abort;
 
 	for (size_t nfrom = 0; nfrom < z->n;) {
@@ -561,13 +492,13 @@ int ost_zone_store_remove(struct ost_zone_store *s, const char *apex)
 	size_t mkl;
 	struct meta_disk md;
 	MDB_txn *txn;
-	int rc = apex_key(apex, mk, &mkl);
+	int rc = ost_zstore_apex_key(apex, mk, &mkl);
 	if (rc)
 		return rc;
 	rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &txn));
 	if (rc)
 		return rc;
-	rc = meta_read(txn, s, mk, mkl, &md);
+	rc = ost_zstore_meta_read(txn, s, mk, mkl, &md);
 	if (!rc) {
 		MDB_val key = {mkl, mk};
 		rc = mdb_to_ost(mdb_del(txn, s->meta, &key, NULL));
@@ -586,13 +517,13 @@ int ost_zone_store_get_meta(struct ost_zone_store *s, const char *apex, struct o
 	size_t mkl;
 	struct meta_disk md;
 	MDB_txn *txn;
-	int rc = apex_key(apex, mk, &mkl);
+	int rc = ost_zstore_apex_key(apex, mk, &mkl);
 	if (rc)
 		return rc;
 	rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
 	if (rc)
 		return rc;
-	rc = meta_read(txn, s, mk, mkl, &md);
+	rc = ost_zstore_meta_read(txn, s, mk, mkl, &md);
 	mdb_txn_abort(txn);
 	if (!rc)
 		meta_to_pub(&md, out);
@@ -606,13 +537,13 @@ int ost_zone_store_put_meta(struct ost_zone_store *s, const char *apex,
 	size_t mkl;
 	struct meta_disk old, md;
 	MDB_txn *txn;
-	int rc = apex_key(apex, mk, &mkl);
+	int rc = ost_zstore_apex_key(apex, mk, &mkl);
 	if (rc)
 		return rc;
 	rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, 0, &txn));
 	if (rc)
 		return rc;
-	rc = meta_read(txn, s, mk, mkl, &old);
+	rc = ost_zstore_meta_read(txn, s, mk, mkl, &old);
 	if (!rc && old.generation != meta->generation)
 		rc = -ESTALE;
 	if (!rc) {
@@ -625,269 +556,6 @@ int ost_zone_store_put_meta(struct ost_zone_store *s, const char *apex,
 	if (!rc)
 		return mdb_to_ost(mdb_txn_commit(txn));
 	mdb_txn_abort(txn);
-	return rc;
-}
-
-int ost_zone_rtxn_begin(struct ost_zone_store *s, const char *apex, struct ost_zone_rtxn **out)
-{
-	struct ost_zone_rtxn *t = calloc(1, sizeof(*t));
-	uint8_t mk[ZKEY_MAX + 1];
-	size_t mkl;
-	struct meta_disk md;
-	int rc;
-
-	if (!t)
-		return -ENOMEM;
-	rc = apex_key(apex, mk, &mkl);
-	if (!rc)
-		rc = mdb_to_ost(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn));
-	if (!rc)
-		rc = meta_read(t->txn, s, mk, mkl, &md);
-	if (!rc)
-		rc = mdb_to_ost(mdb_cursor_open(t->txn, s->data, &t->cur));
-	if (rc) {
-		if (t->txn)
-			mdb_txn_abort(t->txn);
-		free(t);
-		return rc;
-	}
-	t->s = s;
-	t->gen = md.generation;
-	t->serial = md.serial;
-	memcpy(t->apex_key, mk + 1, mkl - 1);
-	t->apex_key_len = mkl - 1;
-	*out = t;
-	return 0;
-}
-
-void ost_zone_rtxn_end(struct ost_zone_rtxn *t)
-{
-	if (!t)
-		return;
-	mdb_cursor_close(t->cur);
-	mdb_txn_abort(t->txn);
-	free(t);
-}
-
-uint32_t ost_zone_rtxn_serial(const struct ost_zone_rtxn *t)
-{
-	return t->serial;
-}
-
-/* Decode an RRset value into a view, checking every length against the value. */
-static int decode_view(const MDB_val *val, struct ost_zone_rrset_view *v)
-{
-	const uint8_t *p = val->mv_data;
-	size_t n = val->mv_size, o;
-
-	if (n < 1 || n < 1u + p[0] + HDR_FIXED)
-		return OST_ECORRUPT;
-	v->owner_len = p[0];
-	v->owner = p + 1;
-	o = 1 + v->owner_len;
-	v->type = get_u16(p + o);
-	v->rclass = get_u16(p + o + 2);
-	v->ttl = get_u32(p + o + 4);
-	v->rr_count = get_u16(p + o + 8);
-	v->sig_count = get_u16(p + o + 10);
-	o += HDR_FIXED;
-	v->data = p + o;
-	v->data_len = n - o;
-	/* Validate the body once so that consumers can walk it without checks. */
-	size_t q = 0;
-	for (unsigned i = 0; i < (unsigned)v->rr_count + v->sig_count; i++) {
-		if (q + 6 > v->data_len || q + 6 + get_u16(v->data + q + 4) > v->data_len)
-			return OST_ECORRUPT;
-		q += 6u + get_u16(v->data + q + 4);
-	}
-	return q == v->data_len ? 0 : OST_ECORRUPT;
-}
-
-static int rdf_key(const ldns_rdf *name, uint8_t *out, size_t *len)
-{
-	if (!name || ldns_rdf_get_type(name) != LDNS_RDF_TYPE_DNAME)
-		return -EINVAL;
-	int k = zname_key(ldns_rdf_data(name), ldns_rdf_size(name), out, ZKEY_MAX);
-	if (k < 0)
-		return -EINVAL;
-	*len = (size_t)k;
-	return 0;
-}
-
-static int get_set(struct ost_zone_rtxn *t, const uint8_t *nk, size_t nkl, uint16_t type,
-		   struct ost_zone_rrset_view *out)
-{
-	uint8_t k[DKEY_MAX];
-	size_t kl = GEN_LEN;
-	put_gen(k, t->gen);
-	k[kl++] = 'R';
-	memcpy(k + kl, nk, nkl);
-	kl += nkl;
-	k[kl++] = 0;
-	put_u16(k + kl, type);
-	put_u16(k + kl + 2, LDNS_RR_CLASS_IN);
-	kl += 4;
-	MDB_val key = {kl, k}, val;
-	int rc = mdb_to_ost(mdb_get(t->txn, t->s->data, &key, &val));
-	return rc ? rc : decode_view(&val, out);
-}
-
-int ost_zone_rtxn_find(struct ost_zone_rtxn *t, const ldns_rdf *name, uint16_t type,
-		       struct ost_zone_rrset_view *out)
-{
-	uint8_t nk[ZKEY_MAX];
-	size_t nkl;
-	int rc = rdf_key(name, nk, &nkl);
-	return rc ? rc : get_set(t, nk, nkl, type, out);
-}
-
-/* The key of @p name, which must be at or below the apex (else -ENOENT). */
-static int key_in_zone(const struct ost_zone_rtxn *t, const ldns_rdf *name, uint8_t *nk,
-		       size_t *nkl)
-{
-	int rc = rdf_key(name, nk, nkl);
-	if (rc)
-		return rc;
-	return zkey_is_under(nk, *nkl, t->apex_key, t->apex_key_len) ? 0 : -ENOENT;
-}
-
-int ost_zone_rtxn_find_cut(struct ost_zone_rtxn *t, const ldns_rdf *name,
-			   struct ost_zone_rrset_view *out)
-{
-	uint8_t nk[ZKEY_MAX];
-	size_t nkl;
-	int rc = key_in_zone(t, name, nk, &nkl);
-	if (rc)
-		return rc;
-	/* Each 0x00 in the key ends a label; walk down from the apex and return
-	 * the first (topmost) name that owns an NS RRset. */
-	for (size_t i = t->apex_key_len; i < nkl; i++) {
-		if (nk[i] != 0)
-			continue;
-		rc = get_set(t, nk, i + 1, LDNS_RR_TYPE_NS, out);
-		if (rc != -ENOENT)
-			return rc;
-	}
-	return -ENOENT;
-}
-
-/* Greatest key <= prefix+nk within the kind's range; wrap to the last one. */
-static int find_pred(struct ost_zone_rtxn *t, char kind, const uint8_t *nk, size_t nkl, bool wrap,
-		     struct ost_zone_rrset_view *out)
-{
-	uint8_t k[DKEY_MAX], pre[GEN_LEN + 1];
-	size_t kl = GEN_LEN;
-	MDB_val key, val;
-	int rc;
-
-	put_gen(k, t->gen);
-	k[kl++] = (uint8_t)kind;
-	memcpy(pre, k, sizeof(pre));
-	memcpy(k + kl, nk, nkl);
-	kl += nkl;
-	key = (MDB_val){kl, k};
-	rc = mdb_cursor_get(t->cur, &key, &val, MDB_SET_RANGE);
-	if (rc == 0 && key.mv_size == kl && memcmp(key.mv_data, k, kl) == 0)
-		return decode_view(&val, out);
-	if (rc == 0)
-		rc = mdb_cursor_get(t->cur, &key, &val, MDB_PREV);
-	else if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(t->cur, &key, &val, MDB_LAST);
-	if (rc == 0 && key.mv_size > sizeof(pre) && memcmp(key.mv_data, pre, sizeof(pre)) == 0)
-		return decode_view(&val, out);
-	if (rc && rc != MDB_NOTFOUND)
-		return mdb_to_ost(rc);
-	if (!wrap)
-		return -ENOENT;
-	/* Before the first owner: the last record of the chain covers it. */
-	pre[GEN_LEN]++;
-	key = (MDB_val){sizeof(pre), pre};
-	rc = mdb_cursor_get(t->cur, &key, &val, MDB_SET_RANGE);
-	rc = rc == 0 ? mdb_cursor_get(t->cur, &key, &val, MDB_PREV)
-		     : mdb_cursor_get(t->cur, &key, &val, MDB_LAST);
-	pre[GEN_LEN]--;
-	if (rc == 0 && key.mv_size > sizeof(pre) && memcmp(key.mv_data, pre, sizeof(pre)) == 0)
-		return decode_view(&val, out);
-	return rc && rc != MDB_NOTFOUND ? mdb_to_ost(rc) : -ENOENT;
-}
-
-int ost_zone_rtxn_find_nsec(struct ost_zone_rtxn *t, const ldns_rdf *name,
-			    struct ost_zone_rrset_view *out)
-{
-	uint8_t nk[ZKEY_MAX];
-	size_t nkl;
-	int rc = key_in_zone(t, name, nk, &nkl);
-	return rc ? rc : find_pred(t, 'N', nk, nkl, false, out);
-}
-
-int ost_zone_rtxn_find_nsec3(struct ost_zone_rtxn *t, const ldns_rdf *hashed_owner,
-			     struct ost_zone_rrset_view *out)
-{
-	uint8_t nk[ZKEY_MAX];
-	size_t nkl;
-	int rc = rdf_key(hashed_owner, nk, &nkl);
-	return rc ? rc : find_pred(t, 'H', nk, nkl, true, out);
-}
-
-/* Build one ldns_rr from owner + header + rdata. */
-static int make_rr(const struct ost_zone_rrset_view *v, uint16_t type, uint32_t ttl,
-		   const uint8_t *rd, uint16_t rdlen, ldns_rr **out)
-{
-	uint8_t buf[255 + 10 + 65535];
-	size_t o = v->owner_len, pos = 0;
-	memcpy(buf, v->owner, o);
-	put_u16(buf + o, type);
-	put_u16(buf + o + 2, v->rclass);
-	put_u32(buf + o + 4, ttl);
-	put_u16(buf + o + 8, rdlen);
-	memcpy(buf + o + 10, rd, rdlen);
-	if (ldns_wire2rr(out, buf, o + 10 + rdlen, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
-		return OST_ECORRUPT;
-	return 0;
-}
-
-int ost_zone_rrset_view_to_ldns(const struct ost_zone_rrset_view *v, ldns_rr_list **rrs,
-				ldns_rr_list **sigs)
-{
-	ldns_rr_list *l = ldns_rr_list_new(), *sl = sigs ? ldns_rr_list_new() : NULL;
-	size_t q = 0;
-	int rc = -ENOMEM;
-
-	if (!l || (sigs && !sl))
-		goto fail;
-	for (unsigned i = 0; i < v->rr_count; i++) {
-		ldns_rr *rr;
-		uint16_t rl = get_u16(v->data + q + 4);
-		rc = make_rr(v, v->type, get_u32(v->data + q), v->data + q + 6, rl, &rr);
-		if (rc)
-			goto fail;
-		if (!ldns_rr_list_push_rr(l, rr)) {
-			ldns_rr_free(rr);
-			rc = -ENOMEM;
-			goto fail;
-		}
-		q += 6u + rl;
-	}
-	for (unsigned i = 0; sl && i < v->sig_count; i++) {
-		ldns_rr *rr;
-		uint16_t rl = get_u16(v->data + q + 4);
-		rc = make_rr(v, LDNS_RR_TYPE_RRSIG, get_u32(v->data + q), v->data + q + 6, rl, &rr);
-		if (rc)
-			goto fail;
-		if (!ldns_rr_list_push_rr(sl, rr)) {
-			ldns_rr_free(rr);
-			rc = -ENOMEM;
-			goto fail;
-		}
-		q += 6u + rl;
-	}
-	*rrs = l;
-	if (sigs)
-		*sigs = sl;
-	return 0;
-fail:
-	ldns_rr_list_deep_free(l);
-	ldns_rr_list_deep_free(sl);
 	return rc;
 }
 
@@ -914,7 +582,7 @@ int ost_zone_store_load(struct ost_zone_store *s, const char *apex, struct ost_z
 	while (rc == 0 && key.mv_size > sizeof(pre) && memcmp(key.mv_data, pre, sizeof(pre)) == 0) {
 		struct ost_zone_rrset_view v;
 		ldns_rr_list *rrs, *sigs;
-		rc = decode_view(&val, &v);
+		rc = ost_zstore_decode_view(&val, &v);
 		if (!rc)
 			rc = ost_zone_rrset_view_to_ldns(&v, &rrs, &sigs);
 		if (rc)

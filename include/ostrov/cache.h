@@ -177,6 +177,19 @@ OST_WUR int ost_cache_open(struct ost_cache **out, const struct ost_cache_config
 void ost_cache_close(struct ost_cache *cache);
 
 /**
+ * Change the TTL bounds applied to entries added from now on (a reload of
+ * cache.min-ttl, max-ttl, max-negative-ttl); entries already stored keep the
+ * expiry they were given. Clamped as ost_cache_config_clamp() does. Any
+ * thread; a batch being filled meanwhile may use either bounds.
+ * @param cache the cache
+ * @param min_ttl positive TTLs below are raised to this
+ * @param max_ttl TTLs above are lowered to this (0: the default)
+ * @param max_neg_ttl cap for negative answers (0: the default)
+ */
+void ost_cache_set_ttl_bounds(struct ost_cache *cache, uint32_t min_ttl, uint32_t max_ttl,
+			      uint32_t max_neg_ttl);
+
+/**
  * Copy the entry for (@p owner, @p type, @p tag) into @p mm. Expired entries
  * are returned too, for serve-stale (RFC 8767): compare expires_at with the
  * clock, or use ost_cache_ttl_left(). Uses a read transaction of its own (so

@@ -111,6 +111,7 @@ struct ost_config {
 		uint32_t tcp_idle_timeout_ms; /**< close idle client TCP connections */
 		uint32_t tcp_max_connections; /**< total client TCP connections */
 		uint32_t udp_coalesce_us;     /**< UDP receive coalescing window (us), 0 = off */
+		bool udp_gso;                 /**< same-size replies to a client: one GSO send */
 		char *control_socket;         /**< path of the control socket, or NULL */
 		/** address of the Prometheus /metrics HTTP endpoint (server/metrics.c);
 		 *  its len is 0 when metrics-listen is not set: no endpoint */
@@ -141,6 +142,17 @@ struct ost_config {
 		size_t n_negative_trust_anchors; /**< how many */
 		uint32_t nta_lifetime_s;         /**< `nta add` without DURATION (3600) */
 		uint32_t nta_max_lifetime_s;     /**< longest `nta add` DURATION (604800) */
+		/* per client request, as struct ost_resolver_config (each ends in
+		 * SERVFAIL with an EDE when reached) */
+		uint32_t max_depth;       /**< referrals followed per (sub-)request (16) */
+		uint32_t max_subrequests; /**< sub-requests (NS addresses) per request (8) */
+		uint32_t max_queries;     /**< upstream queries per client request (32) */
+		uint32_t max_cname;       /**< CNAME/DNAME links followed (12) */
+		uint32_t max_time_ms;     /**< total time per client request (10000) */
+		uint32_t initial_rto_ms;  /**< timeout for a server without RTT data (400) */
+		uint32_t max_rto_ms;      /**< cap of the backed-off timeout (3000) */
+		bool serve_stale;         /**< RFC 8767 serve-stale (yes) */
+		uint32_t stale_ttl;       /**< TTL of stale records (30), RFC 8767 §4 */
 	} resolver;
 	/** Section cache: */
 	struct {

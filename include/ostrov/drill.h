@@ -362,13 +362,4 @@ OST_EXPORT void ost_fo_resolver_hooks_init(struct ost_fo_resolver_hooks *h, stru
 					   const struct ost_dest_map *map,
 					   struct ost_resolver_policy *out);
 
-/**
- * Write Prometheus-style metrics of the current or last drill, every series
- * labelled with its drill_id (drill_running, drill_answers_total,
- * drill_servfail_total, drill_upstream_total). Writes nothing before the
- * first drill.
- * @return 0 or -ENOMEM
- */
-OST_EXPORT int ost_drill_metrics_write(struct ost_drill *d, struct ost_buf *b) OST_WUR;
-
 #endif

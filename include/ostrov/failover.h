@@ -253,6 +253,25 @@ typedef void (*ost_fo_listener_cb)(const struct ost_fo_transition *t, void *arg)
 OST_EXPORT int ost_fo_new(const struct ost_fo_config *cfg, const struct ost_clock *clock,
 			  struct ost_fo **out) OST_WUR;
 
+/**
+ * Replace the thresholds and timers of a running machine (a configuration
+ * reload). The state, its duration, the consecutive-evaluation counters, the
+ * evidence windows and the mirrors are kept; samples are kept unless
+ * bucket_ms changes (then the window refills); a changed eval_ms starts a
+ * new evaluation period at once. Call on the thread that runs the machine's
+ * timers.
+ * @param fo the machine
+ * @param cfg the new settings (copied)
+ * @return 0, or -EINVAL when ost_fo_config_check() refuses them (nothing changes)
+ */
+OST_EXPORT int ost_fo_set_config(struct ost_fo *fo, const struct ost_fo_config *cfg) OST_WUR;
+
+/**
+ * @param fo the machine
+ * @param out receives the settings it runs with
+ */
+OST_EXPORT void ost_fo_get_config(struct ost_fo *fo, struct ost_fo_config *out);
+
 /** Stop the timer and release @p fo (NULL is allowed). */
 OST_EXPORT void ost_fo_free(struct ost_fo *fo);
 
@@ -441,6 +460,7 @@ struct ost_fo_status {
 	unsigned n_mirrors;                                    /**< valid entries of @p mirrors */
 	enum ost_fo_mirror_use mirror_use[OST_FO_MAX_MIRRORS]; /**< how each may be used now */
 	int64_t wall_s;                                        /**< wall clock of the snapshot */
+	struct ost_fo_config cfg; /**< the settings it runs with (a reload may change them) */
 };
 
 /** Fill @p out with a snapshot of @p fo. */
@@ -454,12 +474,6 @@ OST_EXPORT void ost_fo_status(struct ost_fo *fo, struct ost_fo_status *out);
  * @return 0 or -ENOMEM
  */
 OST_EXPORT int ost_fo_status_write(struct ost_fo *fo, bool is_json, struct ost_buf *b) OST_WUR;
-
-/**
- * Write Prometheus-style metrics (resolver_state, transitions, r_root ...).
- * @return 0 or -ENOMEM
- */
-OST_EXPORT int ost_fo_metrics_write(struct ost_fo *fo, struct ost_buf *b) OST_WUR;
 
 /*
  * ---------------------------------------------------------------------------
@@ -567,6 +581,18 @@ OST_EXPORT void ost_probe_config_default(struct ost_probe_config *cfg);
 OST_EXPORT int ost_probe_config_set(struct ost_probe_config *cfg, const char *key,
 				    const char *value, char *err, size_t errlen) OST_WUR;
 
+/**
+ * Check probe settings as ost_probe_new() does: tries 1..3, and all tries of
+ * one probe (tries x timeout-ms) fit in the shortest interval
+ * (interval-ms x (1 - jitter)).
+ * @param cfg the settings
+ * @param err receives the reason on failure
+ * @param errlen size of @p err
+ * @return 0 or -EINVAL
+ */
+OST_EXPORT int ost_probe_config_check(const struct ost_probe_config *cfg, char *err,
+				      size_t errlen) OST_WUR;
+
 /** Counters of one probe target. */
 struct ost_probe_stats {
 	char addr[64];         /**< "ADDR@PORT" */
@@ -614,6 +640,18 @@ OST_EXPORT int ost_probe_add(struct ost_probe *p, const struct sockaddr *sa, soc
 /** Start probing: each target's first probe at a random point of one interval. @return 0 or -ENOMEM
  */
 OST_EXPORT int ost_probe_start(struct ost_probe *p) OST_WUR;
+
+/**
+ * Replace the timing of a running scheduler (a configuration reload): probes
+ * in flight finish as sent; with a new interval every waiting target's next
+ * probe is re-armed within one new interval. Targets are unchanged.
+ * @param p the scheduler
+ * @param cfg the new settings (copied)
+ * @return 0, -EINVAL when ost_probe_config_check() refuses them (nothing
+ *         changes), -ENOMEM (a target could not be re-armed)
+ */
+OST_EXPORT int ost_probe_set_config(struct ost_probe *p,
+				    const struct ost_probe_config *cfg) OST_WUR;
 
 /** Stop: disarm timers and cancel queries in flight (results are not fed). */
 OST_EXPORT void ost_probe_stop(struct ost_probe *p);

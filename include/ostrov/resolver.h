@@ -30,7 +30,8 @@
  *    on -ENOENT (miss, expired, other question) call ost_resolve();
  * 3. in the callback: ost_result_to_wire(res, query, ...) and send; the
  *    result is only valid during the callback;
- * 4. once per loop iteration, after sending: ost_resolver_commit(r);
+ * 4. once per loop iteration, after sending: ost_resolver_commit(r) and
+ *    ost_resolver_mirror_release(r);
  * 5. on client disconnect (TCP) or shutdown: ost_request_cancel(),
  *    ost_resolver_free().
  */
@@ -386,6 +387,21 @@ OST_EXPORT void ost_request_cancel(struct ost_request *rq);
 OST_EXPORT int ost_resolver_commit(struct ost_resolver *r);
 
 /**
+ * Release the resolver's zone mirror snapshots: reset the read transaction
+ * it keeps per mirrored zone (ost_zone_rtxn_reset() in zone.h), so that none
+ * pins the pages of a replaced version while the worker gets no question
+ * for that zone; otherwise the next import of a large zone may need room
+ * for three versions in the mirror's map and fail. The server calls it once
+ * per loop iteration, where it ends its cache reader session; anything else
+ * that keeps a resolver with a mirror between questions calls it whenever
+ * it goes idle. The next question to a mirrored zone renews that zone's
+ * transaction (no allocation) on the version current then. Costs one load
+ * when no transaction is live.
+ * @param r the resolver
+ */
+OST_EXPORT void ost_resolver_mirror_release(struct ost_resolver *r);
+
+/**
  * @param r the resolver
  * @param out receives a copy of its counters
  */
@@ -476,7 +492,8 @@ OST_EXPORT OST_WUR int ost_msg_to_wire(const struct ost_cache_entry *e, const ui
  *
  * @param r the worker's resolver (its mirror configuration, clock, trust
  *        anchors and failover policy); it keeps a read transaction per
- *        mirrored zone and a scratch buffer between calls
+ *        mirrored zone (reset by ost_resolver_mirror_release(), renewed
+ *        here) and a scratch buffer between calls
  * @param qname the question name, uncompressed wire (as the query parser
  *        checked it)
  * @param qname_len its length (at most 255)

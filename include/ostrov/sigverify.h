@@ -40,8 +40,11 @@
  * mirror converts each apex key with ost_sigkey_init() once per check and calls
  * ost_sigverify() with its own signed data.
  *
- * Thread safety: a struct ost_sigkey and a cache belong to one thread (one
- * worker); nothing here locks.
+ * Thread safety: ost_sigverify() reuses the key's contexts, so a key it is
+ * given, and a cache, belong to one thread (one worker); nothing here locks.
+ * ost_sigverify_shared() reads only the key's EVP_PKEY and digest, which
+ * OpenSSL 3 allows several threads to use at once, and makes its own
+ * contexts: the zone mirror's verify tasks share their apex keys through it.
  */
 #ifndef OSTROV_SIGVERIFY_H
 #define OSTROV_SIGVERIFY_H
@@ -124,6 +127,24 @@ OST_EXPORT void ost_sigkey_deinit(struct ost_sigkey *k);
  */
 OST_EXPORT int ost_sigverify(const struct ost_sigkey *k, const uint8_t *sig, size_t siglen,
 			     const ldns_buffer *signed_data, ldns_buffer *scratch)
+	__attribute__((warn_unused_result));
+
+/**
+ * ost_sigverify() for a key shared between threads: only @p k's EVP_PKEY and
+ * digest are used (read-only), the OpenSSL contexts are made per call, and
+ * every OpenSSL return is checked (ldns_verify_rrsig_evp_raw() ignores
+ * EVP_VerifyInit()'s and crashes in the digest when it failed), so a failure
+ * inside OpenSSL is told apart from a signature that does not match.
+ * @param k the key (not modified; may be used by other threads meanwhile)
+ * @param sig the RRSIG's signature field (RDATA field 9) as in the wire
+ * @param siglen its length
+ * @param signed_data the signed data, from ldns_buffer_begin() to its position
+ * @param scratch a buffer of the calling thread for the ECDSA ASN.1 form of @p sig
+ * @return 0 when the signature is good, OST_EBOGUS when it does not match
+ *         (or is malformed), -ENOMEM when OpenSSL could not set the check up
+ */
+OST_EXPORT int ost_sigverify_shared(const struct ost_sigkey *k, const uint8_t *sig, size_t siglen,
+				    const ldns_buffer *signed_data, ldns_buffer *scratch)
 	__attribute__((warn_unused_result));
 
 /**

@@ -366,10 +366,48 @@ OST_EXPORT OST_WUR int ost_zone_rtxn_begin(struct ost_zone_store *s, const char 
 /** End a read transaction (NULL is fine); every view from it becomes invalid. */
 OST_EXPORT void ost_zone_rtxn_end(struct ost_zone_rtxn *t);
 
-/** @return serial of the version this transaction sees */
+/**
+ * Reset a read transaction: give up its snapshot but keep the transaction
+ * (and its LMDB reader slot) for ost_zone_rtxn_renew(). A snapshot pins the
+ * pages of the version it sees: while it lives, an import cannot reuse the
+ * pages of the versions replaced after it began, so a reader kept across an
+ * update makes the next import need room for three versions instead of two.
+ * A reader kept for a long time (the resolver's, one per mirrored zone) is
+ * reset whenever it goes idle. Every view from it becomes invalid, and no
+ * lookup may be made on it until it is renewed (they fail with -EINVAL and
+ * abort debug builds). Resetting a reset transaction does nothing.
+ * @param t the transaction
+ */
+OST_EXPORT void ost_zone_rtxn_reset(struct ost_zone_rtxn *t);
+
+/**
+ * Renew a transaction on the zone's version current now, which may be newer
+ * than the one it saw before (generation and serial are read again). A live
+ * transaction is reset first. Allocates nothing.
+ *
+ * Example: a worker answers "www.ru. A" at 12:00:00 (renew: generation 7),
+ * resets the transaction at the end of its loop iteration; ru. serial 42 is
+ * imported (generation 8; no snapshot holds 7, so later imports may reuse
+ * its pages); the next question renews it and sees generation 8.
+ * @param t the transaction
+ * @return 0; -ENOENT when the zone has no version any more, or -errno: the
+ *         transaction then stays reset (renew it again or end it)
+ */
+OST_EXPORT OST_WUR int ost_zone_rtxn_renew(struct ost_zone_rtxn *t);
+
+/** @param t the transaction @return true when it is reset (renew it before a lookup) */
+OST_EXPORT bool ost_zone_rtxn_is_reset(const struct ost_zone_rtxn *t);
+
+/** @return serial of the version this transaction sees (saw, when reset) */
 OST_EXPORT uint32_t ost_zone_rtxn_serial(const struct ost_zone_rtxn *t);
 
-/** An RRset inside a read transaction: pointers into the LMDB map (valid until rtxn_end). */
+/** @return store generation of the version this transaction sees (saw, when reset) */
+OST_EXPORT uint64_t ost_zone_rtxn_generation(const struct ost_zone_rtxn *t);
+
+/**
+ * An RRset inside a read transaction: pointers into the LMDB map (valid until
+ * the transaction is ended or reset).
+ */
 struct ost_zone_rrset_view {
 	const uint8_t *owner; /**< owner name, uncompressed wire, lowercase */
 	size_t owner_len;     /**< its length */
@@ -578,17 +616,5 @@ OST_EXPORT size_t ost_mirror_zone_count(const struct ost_mirror *m);
  */
 OST_EXPORT OST_WUR int ost_mirror_zone_status_at(struct ost_mirror *m, size_t i,
 						 struct ost_mirror_zone_status *out);
-
-/**
- * Write the mirror metrics of standards.md §7.3 in Prometheus text format:
- * mirror_serial, mirror_age_seconds, mirror_soa_expire_deadline_seconds (time
- * left), mirror_rrsig_horizon_seconds (time left), mirror_usable and
- * mirror_verify_total{zone,result} for every zone and verdict.
- * @param m the mirror
- * @param buf output (NUL-terminated, truncated to @p len)
- * @param len its size
- * @return the length the full text needs, as snprintf() does
- */
-OST_EXPORT size_t ost_mirror_format_metrics(struct ost_mirror *m, char *buf, size_t len);
 
 #endif

@@ -11,8 +11,8 @@ usage: test_metrics.py OSTROVD OSTROVCTL
    name prefixed ostrov_, Content-Type version=0.0.4, Connection: close).
 3. Counting: a name is resolved once and asked until the fast path answers
    it; then N queries over UDP and M over TCP for it, each reply checked
-   (ID, NOERROR). Polling the endpoint with a deadline (the workers publish
-   once per loop iteration), queries_total must rise by exactly N (udp) and
+   (ID, NOERROR). Polling the endpoint with a deadline (each scrape asks the
+   workers for their counters), queries_total must rise by exactly N (udp) and
    M (tcp), fastpath hits, answers{source="cache"}, responses{NOERROR} and
    the cache latency histogram's count by exactly N+M, misses not at all; an
    RD=0 query adds exactly one REFUSED. `ostrovctl stats --json` shows the

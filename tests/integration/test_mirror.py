@@ -17,7 +17,8 @@
    names.json resolves as expected (referrals come from the mirrors), every
    DS of a delegation in the mirrored zones and their NXDOMAIN/NODATA answers
    come from the mirrors with their RRSIGs and NSEC/NSEC3 proofs, and a
-   foreign name fails with SERVFAIL and an EDE within 2 s.
+   foreign name fails with SERVFAIL and an EDE within 2 s. Idle, ostrovd holds
+   no snapshot of the mirror store (its kept read transactions are reset).
 
 Every address is in 127.0.0.0/8.
 """
@@ -217,6 +218,31 @@ def mirror_extension(lab, ck, ostrovctl, port, su, new_serial, expire=12):
            re.search(r"EDE: 3 .*past its SOA expire deadline", out) is not None,
            f"a.dns.su. A from the extended mirror with EDE 3 (ask {i + 1}, not cached): "
            f"{status_of(out)} {ede.group(0) if ede else 'no EDE'}")
+
+
+def snapshots_released(ck, mirror_dir, od):
+    """The workers keep a read transaction per mirrored zone, reset at the end of
+    each loop iteration (resolver/mirror.c, ost_resolver_mirror_release()): once
+    ostrovd is idle, its reader slots in the mirror's LMDB lock file are held but
+    none holds a snapshot (txnid "-"), so none pins a replaced version's pages.
+    `mdb_stat -r` lists the slots without taking one. A short transaction (a
+    status read) may be live at the moment of a look: polled with a deadline."""
+    rows = []
+
+    def idle():
+        nonlocal rows
+        out = subprocess.run(["mdb_stat", "-r", mirror_dir], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=10).stdout
+        rows = [ln.split() for ln in out.splitlines()
+                if re.match(r"\s*\d+\s+\S+\s+(-|\d+)\s*$", ln)]
+        mine = [r for r in rows if r[0] == str(od.proc.pid)]
+        return len(mine) >= 1 and all(r[2] == "-" for r in mine)
+    try:
+        wait_for(idle, 5, "mirror snapshots released")
+        ok = True
+    except TimeoutError:
+        ok = False
+    ck(ok, f"idle ostrovd holds no mirror snapshot: reader slots {rows}")
 
 
 def main():
@@ -513,6 +539,7 @@ zone:
             flags = re.search(r"flags: ([a-z ]+);", out)
             ck(flags is not None and "ad" in flags.group(1).split(),
                f"{qn} {qt}: secure (AD) with the servers cut")
+        snapshots_released(ck, lab.file("mirror"), od)
         if args.ostrovctl:
             mirror_extension(lab, ck, args.ostrovctl, port, zones["su."], serial + 2)
         # A foreign name fails cleanly and quickly.

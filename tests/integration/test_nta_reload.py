@@ -30,6 +30,27 @@ change) and `resolver.negative-trust-anchors: [expired.ru.]`:
 5. SIGHUP does the same as reload: the file back to 127.0.0.0/8 and without
    the configured NTA takes effect (expired.ru SERVFAIL again), a broken
    file is logged and changes nothing;
+5b. resolver, cache and failover keys apply live:
+   - cache.max-ttl 60 (with cache.size changed, which needs a restart and is
+     reported) and upstream-port 5353 (restart: the name below still
+     resolves on port 53): a name resolved after the reload has every TTL
+     <= 60, from the engine and again from the cache; one cached before
+     keeps its TTL;
+   - upstream-allow narrowed to exclude example.com's servers (replaced by
+     our own listeners, which first see a query to prove they would): a new
+     example.com name is SERVFAIL and no packet reaches them; widened again,
+     it resolves;
+   - validation off then on again: a bogus name whose failure is cached
+     answers NOERROR without AD once it is off, SERVFAIL again once it is
+     back (each switch empties the cache of what the other mode stored);
+   - resolver.max-queries 1 makes a name of an uncached zone SERVFAIL, back
+     to the default the next one resolves;
+   - a stub zone for example.net at a server that refuses it, added live:
+     a cached example.net answer is flushed and the name SERVFAILs; removed,
+     it resolves again;
+   - with one root server blackholed R_root is 2/3: NORMAL with the default
+     degrade-below 0.5, DEGRADED once a reload sets 0.8; a further change
+     keeps the state, its age and its transition count;
 6. a trust-anchor file whose key is not in the root zone: every validated
    answer is SERVFAIL with EDE 9 and a text that names the anchor (issue 5
    item 1), in a second ostrovd with a cache of its own.
@@ -40,7 +61,9 @@ No sleeps: every wait polls with a deadline. Exit 0 on success, 1 on failure,
 import json
 import os
 import re
+import selectors
 import signal
+import socket
 import subprocess
 import sys
 
@@ -100,9 +123,16 @@ def first(names, kind):
 
 
 def write_yaml(path, base, allow='["127.0.0.0/8", "::1/128"]', ntas=("expired.ru.",),
-               workers=2, extra_resolver="", broken_line=None, ta=None):
-    """The lab config with our changes; @broken_line is inserted as is."""
+               workers=2, extra_resolver="", broken_line=None, ta=None, subs=None,
+               append=""):
+    """The lab config with our changes; @broken_line is inserted as is;
+    @subs: key -> new value of its first line; @append: text at the end."""
     text = base
+    for k, v in (subs or {}).items():
+        text, n = re.subn(rf"(?m)^(\s*{re.escape(k)}:\s*).*$", lambda m: m.group(1) + v,
+                          text, count=1)
+        assert n == 1, f"no key {k} in the lab config"
+    text = text.rstrip("\n") + "\n" + append
     if ta:
         text = re.sub(r"(?m)^(\s*trust-anchor-file:\s*).*$", rf"\g<1>{ta}", text)
     text = re.sub(r"(?m)^(\s*workers:\s*).*$", rf"\g<1>{workers}", text)
@@ -125,6 +155,68 @@ def line_of(path, needle):
             if needle in line:
                 return i
     return None
+
+
+def ttls(r):
+    """TTLs of the answer records of a dig() result."""
+    return [int(a.split()[1]) for a in r["answers"]]
+
+
+def status_json(ostrovctl, sock):
+    """`ostrovctl status --json`, or None."""
+    rc, out, _ = ctl(ostrovctl, sock, "status", "--json")
+    if rc != 0:
+        return None
+    body = out.split("\n", 1)[1] if out.startswith("OK") else out
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+class Listeners:
+    """UDP and TCP sockets on port 53 of lab addresses whose NSD was stopped:
+    they count what arrives and never answer."""
+
+    def __init__(self, addrs):
+        self.sel = selectors.DefaultSelector()
+        self.socks = []
+        self.got = []
+        for a in addrs:
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind((a, 53))
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind((a, 53))
+            t.listen(16)
+            for x in (u, t):
+                x.setblocking(False)
+                self.sel.register(x, selectors.EVENT_READ)
+                self.socks.append(x)
+
+    def drain(self, timeout=0):
+        """Read what is waiting (up to @timeout s for the first); return it."""
+        got = []
+        for key, _ in self.sel.select(timeout):
+            s = key.fileobj
+            try:
+                while True:
+                    if s.type == socket.SOCK_DGRAM:
+                        got.append(("udp",) + s.recvfrom(4096)[1])
+                    else:
+                        c, peer = s.accept()
+                        got.append(("tcp",) + peer)
+                        c.close()
+            except BlockingIOError:
+                pass
+        self.got += got
+        return got
+
+    def close(self):
+        for x in self.socks:
+            self.sel.unregister(x)
+            x.close()
+        self.socks = []
 
 
 def start_daemon(binary, conf, logpath):
@@ -151,6 +243,193 @@ def start_daemon(binary, conf, logpath):
         if "cannot bind" not in d.tail(5):
             raise RuntimeError(f"ostrovd exited: {d.tail()}")
     raise RuntimeError("no port could be bound")
+
+
+def live_keys(check, lab, d, port, ostrovctl, sock, conf, base, used, bogus):
+    """5b: resolver, cache and failover keys applied by a reload."""
+    def pick(zone, n):
+        out = []
+        for e in lab.names:
+            if (e["zone"] == zone and e["qtype"] == "A" and e["kind"] == "positive" and
+                    e["rcode"] == "NOERROR" and e["security"] == "secure" and e["answers"] and
+                    e["qname"] not in used and
+                    all(int(a.split()[1]) > 60 for a in e["answers"])):
+                used.add(e["qname"])
+                out.append(e)
+                if len(out) == n:
+                    return out
+        raise RuntimeError(f"names.json has fewer than {n} fresh names in {zone}")
+
+    def reload(what, **kw):
+        write_yaml(conf, base, ntas=(), **kw)
+        j = ctl_json(ostrovctl, sock, "reload")
+        check(j is not None and j.get("ok"), f"reload ({what}) ({j})")
+        return j or {"changed": [], "needs_restart": []}
+
+    # max-ttl: what is stored from now on; cache.size needs a restart.
+    x = pick("example.ru.", 2)
+    r = dig(port, x[0]["qname"])
+    check(r["rcode"] == "NOERROR" and ttls(r) and min(ttls(r)) > 60,
+          f"before the reload {x[0]['qname']} has the zone's TTLs ({ttls(r)})")
+    j = reload("max-ttl", subs={"max-ttl": "60", "size": "128M", "upstream-port": "5353"})
+    check("cache.max-ttl" in j["changed"] and "cache.max-ttl" not in j["needs_restart"] and
+          sorted(j["needs_restart"]) == ["cache.size", "resolver.upstream-port"],
+          f"reload: cache.max-ttl changed live, cache.size and resolver.upstream-port "
+          f"need a restart ({j})")
+    # (x[1] is resolved through example.ru's servers: on port 53, the running value,
+    # since nothing in the lab answers on 5353.)
+    for phase in ("resolved", "from the cache"):
+        r = dig(port, x[1]["qname"])
+        check(r["rcode"] == "NOERROR" and "ad" in r["flags"] and ttls(r) and
+              max(ttls(r)) <= 60,
+              f"max-ttl 60: {x[1]['qname']} {phase}, every TTL <= 60 ({show(r)} {ttls(r)})")
+    r = dig(port, x[0]["qname"])
+    check(r["rcode"] == "NOERROR" and ttls(r) and min(ttls(r)) > 60,
+          f"{x[0]['qname']} stored before the reload keeps its TTL ({ttls(r)})")
+    j = ctl_json(ostrovctl, sock, "reload")
+    check(j is not None and "cache.size" in j.get("needs_restart", []) and
+          "cache.max-ttl" not in j.get("changed", []),
+          f"reload again: max-ttl runs, cache.size still needs a restart ({j})")
+
+    # upstream-allow narrowed: nothing reaches example.com's servers.
+    excluded = sorted(a for a, s in lab.servers.items() if "example.com." in s["zones"])
+    allowed = sorted(a for a in lab.servers if a not in excluded)
+    check(len(excluded) >= 1, f"example.com's servers {excluded}")
+    narrow = "[" + ", ".join(f'"{a}/32"' for a in allowed) + "]"
+    y = pick("example.com.", 3)
+    for a in excluded:
+        lab.cut(a, "refuse")
+    lis = Listeners(excluded)
+    try:
+        # Control: with the lab's allow-list our listeners do see ostrovd's query.
+        dig(port, y[0]["qname"], timeout=1)
+        L.wait_for(lambda: lis.drain(0.2) or lis.got, 10, "a query reaches the listener")
+        check(bool(lis.got), f"before narrowing, ostrovd asks example.com's servers "
+              f"({lis.got[:2]})")
+        j = reload("upstream-allow", subs={"max-ttl": "60", "upstream-allow": narrow})
+        check("resolver.upstream-allow" in j["changed"],
+              f"reload: resolver.upstream-allow changed live ({j})")
+        lis.drain(0)
+        lis.got = []
+        r = dig(port, y[1]["qname"], timeout=5)
+        after = lis.drain(0.3)
+        check(r["rcode"] == "SERVFAIL",
+              f"narrowed: {y[1]['qname']} SERVFAIL at once ({show(r)})")
+        check(after == [], f"narrowed: no packet reached example.com's servers ({after})")
+    finally:
+        lis.close()
+        for a in excluded:
+            lab.restore(a)
+    j = reload("upstream-allow back", subs={"max-ttl": "60"})
+    check("resolver.upstream-allow" in j["changed"],
+          f"reload: upstream-allow widened again ({j})")
+    r = dig(port, y[2]["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+          f"widened: {y[2]['qname']} resolves again ({show(r)})")
+
+    # validation off, then on again: nothing stored meanwhile is served unchecked.
+    r = dig(port, bogus["qname"])
+    check(r["rcode"] == "SERVFAIL", f"{bogus['qname']} SERVFAIL, its failure cached "
+          f"({show(r)})")
+    j = reload("validation off", subs={"max-ttl": "60", "validation": "no"})
+    check("resolver.validation" in j["changed"], f"reload: validation off live ({j})")
+    r = dig(port, bogus["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" not in r["flags"],
+          f"validation off: {bogus['qname']} NOERROR without AD ({show(r)})")
+    j = reload("validation on", subs={"max-ttl": "60"})
+    check("resolver.validation" in j["changed"], f"reload: validation on again live ({j})")
+    r = dig(port, bogus["qname"])
+    check(r["rcode"] == "SERVFAIL" and r["ede"] in bogus["ede"],
+          f"validation on again: {bogus['qname']} SERVFAIL + EDE, not the unvalidated "
+          f"copy ({show(r)})")
+
+    # A per-request limit: one upstream query per client request cannot
+    # resolve a name whose zones are not cached (the flush above emptied it).
+    z = pick("example.su.", 2)
+    j = reload("max-queries 1", subs={"max-ttl": "60"},
+               extra_resolver="  max-queries: 1\n")
+    check("resolver.max-queries" in j["changed"], f"reload: resolver.max-queries live ({j})")
+    r = dig(port, z[0]["qname"])
+    check(r["rcode"] == "SERVFAIL", f"max-queries 1: {z[0]['qname']} SERVFAIL ({show(r)})")
+    j = reload("max-queries back", subs={"max-ttl": "60"})
+    check("resolver.max-queries" in j["changed"], f"reload: resolver.max-queries back ({j})")
+    r = dig(port, z[1]["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+          f"max-queries back to 32: {z[1]['qname']} resolves ({show(r)})")
+
+    # A stub zone added live: example.net "served" by example.com's server,
+    # which refuses it. The answer cached before is flushed (it was learnt
+    # from example.net's own servers), so the stub's servers are asked.
+    n = pick("example.net.", 1)[0]
+    other = sorted(a for a, s in lab.servers.items() if "example.com." in s["zones"])[0]
+    r = dig(port, n["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+          f"{n['qname']} resolves and is cached ({show(r)})")
+    stub = (f"  stub-zones:\n    - name: example.net.\n"
+            f"      addresses: [\"{other}\"]\n")
+    j = reload("stub zone", subs={"max-ttl": "60"}, extra_resolver=stub)
+    check("resolver.forward-zones/stub-zones" in j["changed"],
+          f"reload: stub zone added live ({j})")
+    r = dig(port, n["qname"])
+    check(r["rcode"] == "SERVFAIL",
+          f"stub zone at a server that refuses it: {n['qname']} SERVFAIL, the cached "
+          f"answer was flushed ({show(r)})")
+    check(re.search(r"forward/stub zone example\.net\. changed, cache flushed", d.tail(200))
+          is not None, "log line: the cache under the stub zone was flushed")
+    j = reload("stub zone removed", subs={"max-ttl": "60"})
+    check("resolver.forward-zones/stub-zones" in j["changed"],
+          f"reload: stub zone removed live ({j})")
+    r = dig(port, n["qname"])
+    check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
+          f"stub zone removed: {n['qname']} resolves again ({show(r)})")
+
+    # Failover thresholds: one root of three blackholed gives R_root = 2/3.
+    roots = sorted(a for a, s in lab.servers.items() if s["group"] == "root")
+    lab.cut(roots[-1], "blackhole")
+    try:
+        def root_window():
+            st = status_json(ostrovctl, sock)
+            w = ((st or {}).get("failover") or {}).get("evidence", {}).get("windows") or []
+            if w and w[0].get("r_root") is not None and w[0]["r_root"] < 0.8 and \
+                    w[0]["n_root"] >= 4:
+                return st
+            return None
+        st = L.wait_for(root_window, 30, "R_root falls to 2/3", step=0.5)
+        fo = st["failover"]
+        check(fo["state"] == "NORMAL" and fo["settings"]["degrade_below"] == 0.5,
+              f"R_root {fo['evidence']['windows'][0]['r_root']}: NORMAL with degrade-below "
+              f"0.5 ({fo['state']})")
+        res = ("resilience:\n  failover:\n    degrade-below: 0.8\n    healthy-min: 0.9\n"
+               "    eval-ms: 1000\n")
+        j = reload("failover thresholds", subs={"max-ttl": "60"}, append=res)
+        check("resilience.failover" in j["changed"] and
+              "resilience.failover" not in j["needs_restart"],
+              f"reload: resilience.failover changed live ({j})")
+        try:
+            st = L.wait_for(lambda: (status_json(ostrovctl, sock) or {}).get(
+                "failover", {}).get("state") == "DEGRADED" and status_json(ostrovctl, sock),
+                20, "DEGRADED with degrade-below 0.8", step=0.25)
+            fo = st["failover"]
+            check(fo["settings"]["degrade_below"] == 0.8 and "0.80" in fo["last_reason"] and
+                  fo["settings"]["eval_ms"] == 1000,
+                  f"DEGRADED by the new threshold ({fo['last_reason']!r})")
+        except TimeoutError as ex:
+            check(False, f"{ex}: {ctl(ostrovctl, sock, 'status')[1]}")
+            fo = {}
+        before = status_json(ostrovctl, sock)["failover"]
+        res2 = res + "    healthy-evals: 100\n"
+        j = reload("failover again", subs={"max-ttl": "60"}, append=res2)
+        after = status_json(ostrovctl, sock)["failover"]
+        edges = {(t["from"], t["to"]): t["count"] for t in after["transitions"]}
+        check("resilience.failover" in j["changed"] and after["state"] == "DEGRADED" and
+              after["in_state_s"] >= before["in_state_s"] and
+              edges.get(("NORMAL", "DEGRADED")) == 1 and
+              after["settings"]["healthy_evals"] == 100,
+              f"a further change keeps the state, its age and its count ({after['state']} "
+              f"{before['in_state_s']}->{after['in_state_s']} s, {edges})")
+    finally:
+        lab.restore(roots[-1])
+    reload("back to the lab's settings")
 
 
 def main():
@@ -337,6 +616,8 @@ def main():
         r = dig(port, secure["qname"])
         check(r["rcode"] == "NOERROR" and "ad" in r["flags"],
               f"after the broken SIGHUP 127.0.0.1 is still answered ({show(r)})")
+        live_keys(check, lab, d, port, ostrovctl, sock, conf, base,
+                  used={e["qname"] for e in (secure, expired, bogus, *fresh)}, bogus=bogus)
         rc = d.stop()
         check(rc == 0, f"ostrovd stopped cleanly after the reloads (exit {rc})")
         d = None

@@ -302,6 +302,40 @@ static void test_ttl_clamps(void **state)
 	assert_int_equal(c.max_neg_ttl, 100);
 }
 
+/* New bounds while open (a reload): entries stored from then on get them,
+ * entries stored before keep their expiry. */
+static void test_ttl_bounds_live(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.min_ttl = 0;
+	f->cfg.max_ttl = 3600;
+	f->cfg.max_neg_ttl = 600;
+	open_cache(f);
+	struct ost_cache_entry g;
+	char buf[8];
+	put1(f, "before.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 3000, "d"));
+	ost_cache_set_ttl_bounds(f->cache, 30, 60, 20);
+	put1(f, "after.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 3000, "d"));
+	put1(f, "short.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 5, "d"));
+	put1(f, "neg.ru", 1, mk_entry(OST_CTAG_NEG, OST_RANK_ANSWER, 500, "d"));
+	assert_int_equal(get1(f, "before.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 3000);
+	assert_int_equal(get1(f, "after.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 60);
+	assert_int_equal(get1(f, "short.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 30);
+	assert_int_equal(get1(f, "neg.ru", 1, OST_CTAG_NEG, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 20);
+	/* Raised above the bounds the cache was opened with; clamped as at open. */
+	ost_cache_set_ttl_bounds(f->cache, 500, 7200, 0);
+	put1(f, "raised.ru", 1, mk_entry(OST_CTAG_RRSET, OST_RANK_ANSWER, 5000, "d"));
+	put1(f, "neg2.ru", 1, mk_entry(OST_CTAG_NEG, OST_RANK_ANSWER, 5000, "d"));
+	assert_int_equal(get1(f, "raised.ru", 1, OST_CTAG_RRSET, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 5000);
+	assert_int_equal(get1(f, "neg2.ru", 1, OST_CTAG_NEG, &g, buf, 8), 0);
+	assert_int_equal(g.expires_at - g.stored_at, 3600); /* 0: the default */
+}
+
 static void test_stale_and_countdown(void **state)
 {
 	struct fx *f = *state;
@@ -764,6 +798,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_clamps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ttl_bounds_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_countdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_no_alloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_on_hit, setup, teardown),

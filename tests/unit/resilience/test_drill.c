@@ -657,14 +657,6 @@ static void test_drill_report_numbers(void **state)
 	assert_non_null(strstr(t, "  EDE 22           30"));
 	assert_non_null(strstr(t, "result: FAIL"));
 	ost_buf_deinit(&b);
-	assert_int_equal(ost_drill_metrics_write(f->d, &b), 0);
-	const char *m = ost_buf_str(&b);
-	assert_non_null(strstr(m, "drill_running{drill_id=\"drill-foreign-cut-1790000000\","
-				  "profile=\"foreign-cut\"} 1"));
-	assert_non_null(strstr(m, "drill_servfail_total{drill_id=\"drill-foreign-cut-1790000000\","
-				  "ede=\"22\"} 30"));
-	assert_non_null(strstr(m, "source=\"stale\"} 72"));
-	ost_buf_deinit(&b);
 	dfx_free(f);
 }
 

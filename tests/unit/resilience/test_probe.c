@@ -185,6 +185,58 @@ static void test_probe_bad_args(void **state)
 	pfx_free(f);
 }
 
+/* New timing while running (a reload): the next probes follow it, targets stay. */
+static void test_probe_set_config_live(void **state)
+{
+	(void)state;
+	struct pfx *f = pfx_new();
+	add(f, "127.53.0.1", FM_ANSWER, OST_FO_ROOT, ".", LDNS_RR_TYPE_SOA);
+	add(f, "127.53.0.2", FM_DROP, OST_FO_ROOT, ".", LDNS_RR_TYPE_SOA);
+	assert_int_equal(ost_probe_start(f->p), 0);
+	fake_clock_advance(&f->clk, 30000);
+	struct ost_probe_stats a0, b0, a1, b1;
+	assert_int_equal(ost_probe_stats(f->p, 0, &a0), 0);
+	assert_int_equal(ost_probe_stats(f->p, 1, &b0), 0);
+	/* 30 s at 3 s +- 20 %: 9 .. 13 probes */
+	assert_true(a0.probes >= 9 && a0.probes <= 13);
+
+	/* Refused settings change nothing: 3 x 900 ms do not fit in 2.4 s. */
+	struct ost_probe_config c;
+	ost_probe_config_default(&c);
+	c.timeout_ms = 900;
+	char err[160];
+	assert_int_equal(ost_probe_config_check(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "tries x timeout-ms"));
+	assert_int_equal(ost_probe_set_config(f->p, &c), -EINVAL);
+
+	/* One probe a minute, one try of 200 ms: the next probe of each target
+	 * comes within one new interval, and a dropped one is not retried. */
+	ost_probe_config_default(&c);
+	c.interval_ms = 60000;
+	c.tries = 1;
+	c.timeout_ms = 200;
+	assert_int_equal(ost_probe_set_config(f->p, &c), 0);
+	fake_clock_advance(&f->clk, 2 * 60000 + 12000);
+	assert_int_equal(ost_probe_stats(f->p, 0, &a1), 0);
+	assert_int_equal(ost_probe_stats(f->p, 1, &b1), 0);
+	/* at most 1 probe in flight at the change, then 2 .. 3 in 132 s */
+	assert_true(a1.probes - a0.probes >= 2 && a1.probes - a0.probes <= 4);
+	assert_true(b1.probes - b0.probes >= 2 && b1.probes - b0.probes <= 4);
+	/* the dropped target: one try per new probe (plus what was in flight) */
+	assert_true(b1.tries - b0.tries <= (b1.probes - b0.probes) + 3);
+
+	/* Back to a short interval: it applies at once, not after the minute. */
+	ost_probe_config_default(&c);
+	c.interval_ms = 1000;
+	c.timeout_ms = 250;
+	assert_int_equal(ost_probe_set_config(f->p, &c), 0);
+	fake_clock_advance(&f->clk, 10000);
+	assert_int_equal(ost_probe_stats(f->p, 0, &a0), 0);
+	assert_true(a0.probes - a1.probes >= 8 && a0.probes - a1.probes <= 13);
+	assert_int_equal(ost_probe_count(f->p), 2);
+	pfx_free(f);
+}
+
 static void test_probe_drives_failover_to_isolated(void **state)
 {
 	(void)state;
@@ -222,6 +274,7 @@ const struct CMUnitTest probe_tests[] = {
 	cmocka_unit_test(test_probe_failures),
 	cmocka_unit_test(test_probe_stop_cancels),
 	cmocka_unit_test(test_probe_bad_args),
+	cmocka_unit_test(test_probe_set_config_live),
 	cmocka_unit_test(test_probe_drives_failover_to_isolated),
 };
 const size_t probe_tests_n = sizeof(probe_tests) / sizeof(probe_tests[0]);

@@ -21,6 +21,9 @@
 #include <cmocka.h>
 
 #include "ostrov/config.h"
+#include "ostrov/resolver.h"
+
+#include "engine.h"
 
 static char dir[] = "/tmp/ost_cfg_XXXXXX";
 static char hints[256], anchors[256];
@@ -96,6 +99,7 @@ static void test_full_config(void **state)
 		 "  log-level: debug\n"
 		 "  tcp-idle-timeout: 10000\n"
 		 "  tcp-max-connections: 1024\n"
+		 "  udp-gso: no\n"
 		 "  control-socket: /run/ostrov/control.sock\n"
 		 "access:\n"
 		 "  allow: [\"127.0.0.0/8\", \"::1/128\", \"10.1.2.3\"]\n"
@@ -131,6 +135,7 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg.server.log_level, OST_LOG_DEBUG);
 	assert_int_equal(cfg.server.tcp_idle_timeout_ms, 10000);
 	assert_int_equal(cfg.server.tcp_max_connections, 1024);
+	assert_false(cfg.server.udp_gso);
 	assert_string_equal(cfg.server.control_socket, "/run/ostrov/control.sock");
 	assert_int_equal(cfg.access.allow.n, 3);
 	assert_int_equal(cfg.access.deny_action, OST_DENY_DROP);
@@ -166,6 +171,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.server.workers, 0);
 	assert_int_equal(cfg.resolver.edns_buffer_size, 1232);
 	assert_int_equal(cfg.server.udp_coalesce_us, 0);
+	assert_true(cfg.server.udp_gso);
 	assert_true(cfg.resolver.qname_minimisation);
 	assert_null(cfg.resolver.root_hints_file);
 	/* Loopback only by default, for clients and upstreams alike. */
@@ -277,6 +283,64 @@ static void test_negative_trust_anchors(void **state)
 		     "resolver.nta-lifetime", "above resolver.nta-max-lifetime");
 }
 
+/* Per-request limits, timers and serve-stale: parsed, checked, defaults equal
+ * to the resolver's own, and all of them reach a resolver configuration. */
+static void test_resolver_limits(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	struct ost_config cfg;
+	struct ost_resolver_config def, r;
+	ost_resolver_config_default(&def);
+	write_cfg(path, sizeof(path), "lim0.yaml", "resolver:\n  validation: no\n");
+	assert_int_equal(ost_config_load(&cfg, path, err, sizeof(err)), 0);
+	ost_resolver_config_default(&r);
+	ost_engine_resolver_settings(&r, &cfg);
+	assert_int_equal(r.max_depth, def.max_depth);
+	assert_int_equal(r.max_subreq, def.max_subreq);
+	assert_int_equal(r.max_queries, def.max_queries);
+	assert_int_equal(r.max_cname, def.max_cname);
+	assert_int_equal(r.max_time_ms, def.max_time_ms);
+	assert_int_equal(r.initial_rto_ms, def.initial_rto_ms);
+	assert_int_equal(r.max_rto_ms, def.max_rto_ms);
+	assert_true(r.serve_stale == def.serve_stale);
+	assert_int_equal(r.stale_ttl, def.stale_ttl);
+	assert_int_equal(r.stale_client_timeout_ms, def.stale_client_timeout_ms);
+	assert_int_equal(r.max_ttl, def.max_ttl);
+	assert_int_equal(r.max_neg_ttl, def.max_neg_ttl);
+	ost_config_deinit(&cfg);
+
+	write_cfg(path, sizeof(path), "lim.yaml",
+		  "resolver:\n  max-depth: 20\n  max-subrequests: 4\n  max-queries: 50\n"
+		  "  max-cname: 8\n  max-time-ms: 5000\n  initial-rto-ms: 200\n"
+		  "  max-rto-ms: 1500\n  serve-stale: no\n  stale-ttl: 10\n"
+		  "cache:\n  max-ttl: 600\n  max-negative-ttl: 60\n"
+		  "resilience:\n  failover:\n    client-timer-ms: 900\n");
+	if (ost_config_load(&cfg, path, err, sizeof(err)) != 0)
+		fail_msg("load failed: %s", err);
+	ost_resolver_config_default(&r);
+	ost_engine_resolver_settings(&r, &cfg);
+	assert_int_equal(r.max_depth, 20);
+	assert_int_equal(r.max_subreq, 4);
+	assert_int_equal(r.max_queries, 50);
+	assert_int_equal(r.max_cname, 8);
+	assert_int_equal(r.max_time_ms, 5000);
+	assert_int_equal(r.initial_rto_ms, 200);
+	assert_int_equal(r.max_rto_ms, 1500);
+	assert_false(r.serve_stale);
+	assert_int_equal(r.stale_ttl, 10);
+	assert_int_equal(r.stale_client_timeout_ms, 900);
+	assert_int_equal(r.max_ttl, 600);
+	assert_int_equal(r.max_neg_ttl, 60);
+	ost_config_deinit(&cfg);
+
+	expect_error("resolver:\n  max-queries: 0\n", 2, "resolver.max-queries", "out of range");
+	expect_error("resolver:\n  max-time-ms: 50\n", 2, "resolver.max-time-ms", "out of range");
+	expect_error("resolver:\n  serve-stale: often\n", 2, "resolver.serve-stale", "often");
+	expect_error("resolver:\n  max-rto-ms: 300\n  initial-rto-ms: 500\n", 3,
+		     "resolver.initial-rto-ms", "above resolver.max-rto-ms");
+}
+
 static void test_bad_address(void **state)
 {
 	(void)state;
@@ -318,6 +382,7 @@ static void test_bad_number(void **state)
 		     "out of range");
 	expect_error("resolver:\n  edns-buffer-size: 100\n", 2, "resolver.edns-buffer-size", NULL);
 	expect_error("resolver:\n  validation: maybe\n", 2, "resolver.validation", "maybe");
+	expect_error("server:\n  udp-gso: 2\n", 2, "server.udp-gso", "bad boolean");
 	expect_error("cache:\n  max-ttl: 60\n  min-ttl: 61\n", 3, "cache.min-ttl", "above");
 	expect_error("server:\n  listen:\n    - 127.0.0.1\n    - 127.0.0.1@53\n", 4,
 		     "server.listen", "127.0.0.1@53 is listed twice");
@@ -420,6 +485,7 @@ static void test_resilience(void **state)
 		  "  failover: {window-ms: 20000, isolate-evals: 4, reachable-evals: 3}\n"
 		  "  probes:\n"
 		  "    interval-ms: 1500\n"
+		  "    timeout-ms: 400\n"
 		  "    root-hints: no\n"
 		  "    root: [\"127.53.0.9@5353\"]\n"
 		  "    foreign: [\"127.53.1.1@53 com\", \"::1@53 org.\"]\n"
@@ -489,6 +555,10 @@ static void test_resilience_errors(void **state)
 	/* a consistency check over several keys: the section's line */
 	expect_error("server:\n  workers: 1\nresilience:\n  failover:\n    window-ms: 500\n", 4,
 		     "resilience.failover", NULL);
+	/* probe timing: 3 tries of 750 ms do not fit in 1500 ms - 20 % (the
+	 * scheduler refuses it at start; --check-config and reload must too) */
+	expect_error("resilience:\n  probes:\n    interval-ms: 1500\n", 2, "resilience.probes",
+		     "tries x timeout-ms");
 }
 
 int main(void)
@@ -497,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_resolver_limits),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_bad_cidr),
 		cmocka_unit_test(test_bad_size),

@@ -286,22 +286,6 @@ static void test_signed_delegations(void **state)
 	assert_string_equal(st.name, "example.");
 	assert_int_equal(st.meta.serial, 10);
 
-	/* Metrics text (standards.md §7.3), one day later. */
-	e.fc.wall = T_NOW + 86400;
-	char met[8192];
-	size_t need = ost_mirror_format_metrics(e.m, met, sizeof(met));
-	assert_true(need < sizeof(met));
-	assert_non_null(strstr(met, "mirror_serial{zone=\"example.\"} 10\n"));
-	assert_non_null(strstr(met, "mirror_age_seconds{zone=\"example.\"} 86400\n"));
-	assert_non_null(strstr(met, "mirror_rrsig_horizon_seconds{zone=\"example.\"} 777600\n"));
-	assert_non_null(
-		strstr(met, "mirror_verify_total{zone=\"child.example.\",result=\"ok\"} 1\n"));
-	assert_non_null(
-		strstr(met, "mirror_verify_total{zone=\"example.\",result=\"missing_sig\"} 2\n"));
-	assert_non_null(strstr(met, "mirror_usable{zone=\"child.example.\"} 1\n"));
-	char small[16];
-	assert_int_equal(ost_mirror_format_metrics(e.m, small, sizeof(small)), need);
-	assert_int_equal(strlen(small), sizeof(small) - 1);
 
 	ldns_rr_list_deep_free(parent);
 	ldns_rr_list_deep_free(child);

@@ -441,10 +441,197 @@ static void test_store_kill9_mid_commit(void **state)
 	free(dir);
 }
 
+/* ---- kept read transactions: reset and renew ---- */
+
+/*
+ * A version of "example." with BIG_RRS A records (about 1.6 MB in the
+ * store), each version's addresses shifted so that versions differ.
+ * BIG_MAP holds two versions (3.2 MB measured) but not three (4.8 MB): the
+ * midpoint, so that either side has half a version of margin.
+ */
+#define BIG_RRS 20000
+#define BIG_MAP ((size_t)4000 << 10)
+
+static struct ost_zone_data *big_version(uint32_t serial)
+{
+	size_t cap = (size_t)BIG_RRS * 48 + 1024, len = 0;
+	char *big = malloc(cap), head[256];
+	assert_non_null(big);
+	zone_v(serial, serial == 1 ? "only-v1.example. IN A 192.0.2.1\n" : "", head, sizeof(head));
+	len += (size_t)snprintf(big, cap, "%s", head);
+	for (int i = 0; i < BIG_RRS; i++)
+		len += (size_t)snprintf(big + len, cap - len, "h%d.example. IN A 198.51.100.%u\n",
+					i, (unsigned)(i + serial) % 250);
+	struct ost_zone_data *z = parse_text("example.", big);
+	free(big);
+	return z;
+}
+
+static int commit_rc(struct ost_zone_store *s, const struct ost_zone_data *z)
+{
+	struct ost_zone_meta m = {.serial = ost_zone_data_serial(z)};
+	return ost_zone_store_commit(s, z, &m);
+}
+
+/*
+ * A read transaction kept across an import pins the replaced version: the
+ * next import needs room for three versions and fails on a map that holds
+ * two. Reset, it pins nothing: the same import goes through. Renewed, it
+ * sees the new version. And imports back to back with no reader need room
+ * for two versions only (the generation is reserved in a transaction of
+ * its own, so the pages the previous import freed are reusable).
+ */
+static void test_store_reset_frees_room(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir();
+	struct ost_zone_store *s;
+	struct ost_zone_store_opts o = {.path = dir, .map_size = BIG_MAP};
+	struct ost_zone_rtxn *t;
+	struct ost_zone_rrset_view v;
+	struct ost_zone_meta meta;
+	struct ost_zone_data *zv[5];
+	for (uint32_t i = 0; i < 5; i++)
+		zv[i] = big_version(i + 1);
+
+	assert_int_equal(ost_zone_store_open(&o, &s), 0);
+	/* Back to back, nobody reading: two versions at a time fit. */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(commit_rc(s, zv[i]), 0);
+	assert_int_equal(ost_zone_store_remove(s, "example."), 0);
+
+	assert_int_equal(commit_rc(s, zv[0]), 0);
+	assert_int_equal(ost_zone_rtxn_begin(s, "example.", &t), 0);
+	assert_false(ost_zone_rtxn_is_reset(t));
+	uint64_t gen1 = ost_zone_rtxn_generation(t);
+	assert_int_equal(commit_rc(s, zv[1]), 0);
+	/* The kept reader pins version 1: no room for version 3. */
+	assert_int_equal(commit_rc(s, zv[2]), OST_EFULL);
+	assert_int_equal(ost_zone_store_get_meta(s, "example.", &meta), 0);
+	assert_int_equal(meta.serial, 2);
+	assert_int_equal(ost_zone_rtxn_serial(t), 1);
+	assert_int_equal(find(t, "only-v1.example.", LDNS_RR_TYPE_A, &v), 0);
+
+	/* Reset, the same import goes through. */
+	ost_zone_rtxn_reset(t);
+	assert_true(ost_zone_rtxn_is_reset(t));
+	ost_zone_rtxn_reset(t); /* twice: nothing more */
+	assert_int_equal(commit_rc(s, zv[2]), 0);
+
+	/* Renewed, it sees version 3 (generation and serial read again). */
+	assert_int_equal(ost_zone_rtxn_renew(t), 0);
+	assert_false(ost_zone_rtxn_is_reset(t));
+	assert_int_equal(ost_zone_store_get_meta(s, "example.", &meta), 0);
+	assert_int_equal(meta.serial, 3);
+	assert_int_equal(ost_zone_rtxn_serial(t), 3);
+	assert_int_equal(ost_zone_rtxn_generation(t), meta.generation);
+	assert_true(meta.generation > gen1);
+	assert_int_equal(find(t, "only-v1.example.", LDNS_RR_TYPE_A, &v), -ENOENT);
+	assert_int_equal(find(t, "h19999.example.", LDNS_RR_TYPE_A, &v), 0);
+	assert_int_equal(v.rr_count, 1);
+	assert_int_equal(v.data[v.data_len - 1], (19999 + 3) % 250); /* version 3's address */
+	/* Live on the current version, it pins the version that one replaced
+	 * (LMDB frees a page for reuse only after every snapshot at or before
+	 * the transaction that freed it is gone): reset, the import goes on. */
+	assert_int_equal(commit_rc(s, zv[3]), OST_EFULL);
+	ost_zone_rtxn_reset(t);
+	assert_int_equal(commit_rc(s, zv[3]), 0);
+	assert_int_equal(ost_zone_rtxn_renew(t), 0);
+	assert_int_equal(ost_zone_rtxn_serial(t), 4);
+	assert_int_equal(find(t, "h7.example.", LDNS_RR_TYPE_A, &v), 0);
+	assert_int_equal(v.data[v.data_len - 1], (7 + 4) % 250);
+	ost_zone_rtxn_reset(t);
+	assert_int_equal(commit_rc(s, zv[4]), 0);
+	assert_int_equal(ost_zone_rtxn_renew(t), 0);
+	assert_int_equal(ost_zone_rtxn_serial(t), 5);
+
+	/* The zone removed: renew says so and leaves the transaction reset. */
+	ost_zone_rtxn_reset(t);
+	assert_int_equal(ost_zone_store_remove(s, "example."), 0);
+	assert_int_equal(ost_zone_rtxn_renew(t), -ENOENT);
+	assert_true(ost_zone_rtxn_is_reset(t));
+	assert_int_equal(commit_rc(s, zv[0]), 0);
+	assert_int_equal(ost_zone_rtxn_renew(t), 0);
+	assert_int_equal(ost_zone_rtxn_serial(t), 1);
+	ost_zone_rtxn_end(t);
+
+	for (int i = 0; i < 5; i++)
+		ost_zone_data_free(zv[i]);
+	ost_zone_store_close(s);
+	remove_tree(dir);
+	free(dir);
+}
+
+/*
+ * A lookup on a reset transaction is refused: an assertion that aborts
+ * debug builds, -EINVAL in release ones. In a child, which touches no LMDB
+ * state (the check comes first) and exits without closing anything. A live
+ * transaction renewed moves to the current version.
+ */
+static void test_store_reset_refuses_lookups(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir(), buf[1024];
+	struct ost_zone_store *s;
+	struct ost_zone_store_opts o = {.path = dir};
+	struct ost_zone_rtxn *t;
+	struct ost_zone_rrset_view v;
+	assert_int_equal(ost_zone_store_open(&o, &s), 0);
+	struct ost_zone_data *z =
+		parse_text("example.", zone_v(1, "x.example. IN A 192.0.2.10\n", buf, sizeof(buf)));
+	commit(s, z, "v1");
+	assert_int_equal(ost_zone_rtxn_begin(s, "example.", &t), 0);
+	assert_int_equal(find(t, "x.example.", LDNS_RR_TYPE_A, &v), 0);
+	ost_zone_rtxn_reset(t);
+	ldns_rdf *x = dn("x.example.");
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rcs[4] = {ost_zone_rtxn_find(t, x, LDNS_RR_TYPE_A, &v),
+			      ost_zone_rtxn_find_cut(t, x, &v), ost_zone_rtxn_find_nsec(t, x, &v),
+			      ost_zone_rtxn_find_nsec3(t, x, &v)};
+		for (int i = 0; i < 4; i++)
+			if (rcs[i] != -EINVAL)
+				_exit(10 + i);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+#ifdef NDEBUG
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+#else
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+#endif
+	/* Renewed, it answers again. */
+	assert_int_equal(ost_zone_rtxn_renew(t), 0);
+	assert_int_equal(find(t, "x.example.", LDNS_RR_TYPE_A, &v), 0);
+	/* Renewing a live transaction moves it to the version current now. */
+	struct ost_zone_data *z2 =
+		parse_text("example.", zone_v(2, "y.example. IN A 192.0.2.20\n", buf, sizeof(buf)));
+	commit(s, z2, "v2");
+	assert_int_equal(ost_zone_rtxn_serial(t), 1);
+	assert_int_equal(find(t, "x.example.", LDNS_RR_TYPE_A, &v), 0);
+	assert_int_equal(ost_zone_rtxn_renew(t), 0);
+	assert_int_equal(ost_zone_rtxn_serial(t), 2);
+	assert_int_equal(find(t, "x.example.", LDNS_RR_TYPE_A, &v), -ENOENT);
+	assert_int_equal(find(t, "y.example.", LDNS_RR_TYPE_A, &v), 0);
+	ost_zone_data_free(z2);
+	ldns_rdf_deep_free(x);
+	ost_zone_rtxn_end(t);
+	ost_zone_data_free(z);
+	ost_zone_store_close(s);
+	remove_tree(dir);
+	free(dir);
+}
+
 const struct CMUnitTest store_tests[] = {
 	cmocka_unit_test(test_store_lookups),
 	cmocka_unit_test(test_store_nsec3),
 	cmocka_unit_test(test_store_atomic_replace),
 	cmocka_unit_test(test_store_kill9_mid_commit),
+	cmocka_unit_test(test_store_reset_frees_room),
+	cmocka_unit_test(test_store_reset_refuses_lookups),
 };
 const size_t store_tests_count = sizeof(store_tests) / sizeof(store_tests[0]);
