@@ -38,7 +38,7 @@ sys.path.insert(0, HERE)
 import coalesce_ab as cab  # noqa: E402
 import run as rb  # noqa: E402
 
-KEYS = cab.UDP_KEYS + ("udp_gso_sends", "udp_gso_dgrams")
+KEYS = cab.UDP_KEYS + ("udp_gso_sends", "udp_gso_dgrams", "hits", "misses", "hit_rejected")
 
 
 class FloorG(rb.Floor):
@@ -107,6 +107,8 @@ def measure(variant, rnd, a, lab, work, qfile):
                 row["udp_datagrams"] / max(1, row["udp_recv_calls"]),
                 100.0 * row.get("udp_gso_dgrams", 0) / row["udp_datagrams"],
                 row.get("udp_gso_dgrams", 0) / max(1, row.get("udp_gso_sends", 0)))
+            extra += " hits %d misses %d hit_rejected %d" % (
+                row.get("hits", 0), row.get("misses", 0), row.get("hit_rejected", 0))
         rb.log("round %d %-28s cpu %.2f us/q p50 %.0f p99 %.0f lost %d other %.0f%% load %s%s "
                "rcodes %s" % (rnd, variant, row["cpu_us"], row["p50_us"], row["p99_us"],
                               row["lost"], row["other_pct"], la, extra, r["rcodes"]))

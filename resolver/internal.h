@@ -249,10 +249,11 @@ struct ost_task {
 	bool stale_cut_tried;       /**< an expired cached cut was tried (RFC 8767 §5) */
 	enum ost_answer_source src; /**< answer source */
 	bool is_built_from_cache;   /**< answered from cached RRsets/negatives (stash.c) */
-	uint8_t rank;               /**< enum ost_rank of the final data */
-	uint8_t sec;                /**< enum ost_sec of the result */
-	struct ost_val_task *val;   /**< validation state (validate_task.c), or NULL */
-	struct ost_cut *seen;       /**< every cut followed by referral (for the validator) */
+	int64_t msg_until; /**< a whole-answer copy must not outlive this wall time (0: none) */
+	uint8_t rank;      /**< enum ost_rank of the final data */
+	uint8_t sec;       /**< enum ost_sec of the result */
+	struct ost_val_task *val; /**< validation state (validate_task.c), or NULL */
+	struct ost_cut *seen;     /**< every cut followed by referral (for the validator) */
 
 	/* Zone mirror (mirror.c). */
 	size_t mirror_an;        /**< answer records after the last mirror reply was taken */

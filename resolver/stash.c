@@ -748,11 +748,13 @@ static bool is_addr(const struct ost_task *t, const ldns_rr *rr)
  * security status is the worst of the entries used (sec_usable()). Without
  * it such a question would go through the engine on every query.
  *
+ * A negative synthesised from NSEC spans (RFC 8198, validate_aggr.c) is
+ * stored too, its TTL cut to t->msg_until: a span is used no longer than
+ * the zone's negative TTL from when it was learnt (RFC 9077 §3), a limit a
+ * copy with the answer's own TTL would outlive.
+ *
  * Not stored: an answer that came from a stored whole answer (it is there
- * already), cached failures (FAIL entries have their own backoff), and
- * negatives synthesised from NSEC spans (RFC 8198: validate_aggr.c uses a
- * span no longer than the zone's negative TTL, RFC 9077 §3, a limit a copy
- * with the answer's own TTL would outlive).
+ * already) and cached failures (FAIL entries have their own backoff).
  */
 static void put_msg(struct ost_task *t, uint8_t uv)
 {
@@ -765,6 +767,13 @@ static void put_msg(struct ost_task *t, uint8_t uv)
 			   &t->arena, &msg, &len, &ttl) != 0) {
 		r->stats.cache_errors++;
 		return;
+	}
+	if (t->msg_until) {
+		int64_t left = t->msg_until - ost_clock_wall_s(r->clock);
+		if (left <= 0)
+			return;
+		if ((int64_t)ttl > left)
+			ttl = (uint32_t)left;
 	}
 	put(t, t->qname, t->qtype, OST_CTAG_MSG, t->rank ? t->rank : OST_RANK_ANSWER, t->sec, uv,
 	    t->rcode, ttl, msg, len);

@@ -472,6 +472,7 @@ bool ost_val_aggr_answer(struct ost_task *t)
 	struct ost_val_verdict v;
 	ldns_rr_list *cand = NULL;
 	int64_t now;
+	int64_t copy_until = 0; /* wall time a whole-answer copy may last to */
 	uint8_t rcode = 0;
 	bool ok = false;
 
@@ -551,7 +552,9 @@ bool ost_val_aggr_answer(struct ost_task *t)
 	}
 	/* RFC 8198 §5.4: the SOA goes out with the negative TTL (RFC 2308 §5)
 	 * and each NSEC with what is left of its own, counted down, as
-	 * Unbound does (so the answer is no longer cacheable than its proof). */
+	 * Unbound does (so the answer is no longer cacheable than its proof).
+	 * A whole-answer copy for the hit path lives no longer than the
+	 * shortest span used may be (use_until: RFC 9077 §3) nor the SOA. */
 	{
 		uint32_t ttl = z->neg_ttl;
 		int64_t left = z->soa_expires - now;
@@ -560,12 +563,15 @@ bool ost_val_aggr_answer(struct ost_task *t)
 			ttl = (uint32_t)left;
 		if (push_clones(t->auth, z->soa, ttl) != 0)
 			goto out;
+		copy_until = z->soa_expires;
 		for (size_t i = 0; i < z->n; i++) {
 			uint32_t nt = (uint32_t)(z->v[i].expires - now);
 			ldns_rr *nc;
 
 			if (!listed(cand, z->v[i].nsec))
 				continue;
+			if (z->v[i].use_until < copy_until)
+				copy_until = z->v[i].use_until;
 			nc = ldns_rr_clone(z->v[i].nsec);
 			if (!nc || !ldns_rr_list_push_rr(t->auth, nc)) {
 				ldns_rr_free(nc);
@@ -579,9 +585,11 @@ bool ost_val_aggr_answer(struct ost_task *t)
 	t->rcode = rcode;
 synthesised:
 	t->src = OST_SRC_CACHE;
-	/* no whole-answer copy (stash.c put_msg()): a span is used no longer
-	 * than the zone's negative TTL, a copy would outlive that */
-	t->is_built_from_cache = false;
+	/* A whole-answer copy (stash.c put_msg()) of a denial, so that repeats
+	 * take the server's hit path, bounded by copy_until; none of a
+	 * wildcard answer (copy_until 0). */
+	t->is_built_from_cache = copy_until > now;
+	t->msg_until = copy_until;
 	if (t->sec == OST_SEC_UNCHECKED)
 		t->sec = OST_SEC_SECURE;
 	r->stats.aggressive_nsec++;

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "ostrov/cache.h"
+#include "ostrov/mm.h"
 #include "ostrov/resolver.h"
 #include "ostrov/validator.h"
 
@@ -865,6 +866,59 @@ static void test_bogus_authority(void **state)
 	assert_int_equal(w->n_auth, 0);
 }
 
+/*
+ * With the cache: a denial synthesised from a kept NSEC span (RFC 8198) is
+ * stored as a whole answer, so that a repeat takes the hit path instead of
+ * being synthesised again, and that copy lasts no longer than the span may
+ * be used: the zone's negative TTL (SOA MINIMUM 300 here) from when the
+ * span was learnt (RFC 9077 §3), not 300 s from when the copy was made.
+ */
+static void test_aggressive_copy(void **state)
+{
+	struct world *w = *state;
+	struct ost_resolver_stats st;
+
+	resolve(w, "nope.example.", LDNS_RR_TYPE_A, OST_RF_DO); /* spans learnt at NOW */
+	w->wall = NOW + 100;
+	ost_resolver_stats_get(w->r, &st);
+	uint64_t before = st.aggressive_nsec;
+	w->n_sent = 0;
+	resolve(w, "nope2.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->rcode, LDNS_RCODE_NXDOMAIN);
+	ost_resolver_stats_get(w->r, &st);
+	assert_int_equal(st.aggressive_nsec, before + 1);
+
+	ldns_rdf *n = dname("nope2.example.");
+	struct ost_arena a;
+	ost_arena_init(&a, 4096);
+	struct ost_mm mm;
+	ost_mm_from_arena(&mm, &a);
+	struct ost_cache_entry ent;
+	assert_int_equal(
+		ost_cache_get(w->cache, ldns_rdf_data(n), LDNS_RR_TYPE_A, OST_CTAG_MSG, &mm, &ent),
+		0);
+	assert_int_equal(ent.sec, OST_SEC_SECURE);
+	assert_true(ent.expires_at > w->wall);
+	assert_true(ent.expires_at <= NOW + 300);
+	ost_arena_deinit(&a);
+	ldns_rdf_deep_free(n);
+
+	/* the repeat comes from the copy, not from the spans */
+	resolve(w, "nope2.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->rcode, LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(w->sec, OST_SEC_SECURE);
+	ost_resolver_stats_get(w->r, &st);
+	assert_int_equal(st.aggressive_nsec, before + 1);
+
+	/* past the span's use: neither the copy nor the span answers */
+	w->wall = NOW + 301;
+	resolve(w, "nope2.example.", LDNS_RR_TYPE_A, OST_RF_DO);
+	assert_true(w->n_sent > 0);
+	assert_int_equal(w->rcode, LDNS_RCODE_NXDOMAIN);
+}
+
 /* With the LMDB cache: the status travels with the entries. */
 static void test_cache_status(void **state)
 {
@@ -1054,6 +1108,7 @@ int run_engine_tests(void)
 		cmocka_unit_test_setup_teardown(test_negative_and_aggressive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wildcard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wildcard_aggressive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aggressive_copy, setup_cache, teardown),
 		cmocka_unit_test_setup_teardown(test_wildcard_cname_cached, setup_cache, teardown),
 		cmocka_unit_test_setup_teardown(test_wildcard_minimal, setup_minimal, teardown),
 		cmocka_unit_test_setup_teardown(test_insecure, setup, teardown),
