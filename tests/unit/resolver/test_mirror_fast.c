@@ -37,6 +37,7 @@
 #include "ostrov/zone.h"
 
 #include "ost_test.h"
+#include "test_signer.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -92,19 +93,13 @@ enum zkind {
 
 static const char *const zone_names[ZK_COUNT] = {"nsec.", "n3.", "n3o."};
 
-struct signer {
-	ldns_key_list *keys;
-	ldns_rr_list *dnskeys;
-	ldns_rr *ksk_ds;
-};
-
 struct env {
 	char dir[64];
 	struct fake_clock clk;
 	struct fake_net net;
 	struct ost_zone_store *store;
 	struct ost_mirror *m;
-	struct signer sg[ZK_COUNT];
+	struct ost_test_signer sg[ZK_COUNT];
 	ldns_rr_list *anchors[ZK_COUNT];
 	struct ost_ta_store *ta;
 	struct ost_resolver_config cfg;
@@ -119,42 +114,6 @@ struct env {
 	const uint8_t *query;
 	size_t qlen;
 };
-
-static ldns_key *new_key(const char *owner, uint16_t flags)
-{
-	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
-	assert_non_null(k);
-	ldns_key_set_pubkey_owner(k, ldns_dname_new_frm_str(owner));
-	ldns_key_set_flags(k, flags);
-	ldns_key_set_inception(k, T_NOW - 3600);
-	ldns_key_set_expiration(k, T_NOW + VALIDITY);
-	ldns_rr *rr = ldns_key2rr(k);
-	ldns_key_set_keytag(k, ldns_calc_keytag(rr));
-	ldns_rr_free(rr);
-	return k;
-}
-
-static void signer_init(struct signer *s, const char *owner)
-{
-	ldns_key *ksk = new_key(owner, 257), *zsk = new_key(owner, 256);
-	s->keys = ldns_key_list_new();
-	s->dnskeys = ldns_rr_list_new();
-	ldns_key_list_push_key(s->keys, ksk);
-	ldns_key_list_push_key(s->keys, zsk);
-	ldns_rr *kr = ldns_key2rr(ksk), *zr = ldns_key2rr(zsk);
-	ldns_rr_set_ttl(kr, 3600);
-	ldns_rr_set_ttl(zr, 3600);
-	ldns_rr_list_push_rr(s->dnskeys, kr);
-	ldns_rr_list_push_rr(s->dnskeys, zr);
-	s->ksk_ds = ldns_key_rr2ds(kr, LDNS_SHA256);
-}
-
-static void signer_deinit(struct signer *s)
-{
-	ldns_key_list_free(s->keys);
-	ldns_rr_list_deep_free(s->dnskeys);
-	ldns_rr_free(s->ksk_ds);
-}
 
 /* The zone text of version @p serial (2 adds "new."). */
 static void zone_text(char *buf, size_t len, const char *z, unsigned serial)
@@ -184,7 +143,7 @@ static void zone_text(char *buf, size_t len, const char *z, unsigned serial)
 	}
 }
 
-static ldns_rr_list *sign_zone(struct signer *s, enum zkind k, unsigned serial)
+static ldns_rr_list *sign_zone(struct ost_test_signer *s, enum zkind k, unsigned serial)
 {
 	char text[4096];
 	const char *apex = zone_names[k];
@@ -271,7 +230,7 @@ static int setup(void **state)
 	assert_int_equal(ost_mirror_new(e->store, &e->clk.clock, &e->m), 0);
 	assert_int_equal(ost_ta_store_new(&e->ta), 0);
 	for (int k = 0; k < ZK_COUNT; k++) {
-		signer_init(&e->sg[k], zone_names[k]);
+		ost_test_signer_init(&e->sg[k], zone_names[k], T_NOW - 3600, T_NOW + VALIDITY);
 		e->anchors[k] = ldns_rr_list_new();
 		ldns_rr_list_push_rr(e->anchors[k], ldns_rr_clone(e->sg[k].ksk_ds));
 		struct ost_mirror_zone_config zc = {.name = zone_names[k],
@@ -297,7 +256,7 @@ static int teardown(void **state)
 	ost_ta_store_free(e->ta);
 	for (int k = 0; k < ZK_COUNT; k++) {
 		if (e->sg[k].keys)
-			signer_deinit(&e->sg[k]);
+			ost_test_signer_deinit(&e->sg[k]);
 		ldns_rr_list_deep_free(e->anchors[k]);
 	}
 	fake_clock_deinit(&e->clk);

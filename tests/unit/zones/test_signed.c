@@ -22,58 +22,14 @@
 
 #include "ostrov/zone.h"
 
+#include "test_signer.h"
 #include "test_zones.h"
 
 #define T_NOW 1700000000
 
-struct signer {
-	ldns_key_list *keys;
-	ldns_rr_list *dnskeys; /* DNSKEY RRs of the keys */
-	ldns_rr *ksk_ds;       /* DS of the KSK (SHA-256) */
-	uint16_t zsk_tag;
-};
-
-static ldns_key *new_key(const char *owner, uint16_t flags)
-{
-	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
-	assert_non_null(k);
-	ldns_key_set_pubkey_owner(k, ldns_dname_new_frm_str(owner));
-	ldns_key_set_flags(k, flags);
-	ldns_key_set_inception(k, T_NOW - 3600);
-	ldns_key_set_expiration(k, T_NOW + 10 * 86400);
-	/* The tag cached at creation predates the flags. */
-	ldns_rr *rr = ldns_key2rr(k);
-	ldns_key_set_keytag(k, ldns_calc_keytag(rr));
-	ldns_rr_free(rr);
-	return k;
-}
-
-static void signer_init(struct signer *s, const char *owner)
-{
-	ldns_key *ksk = new_key(owner, 257), *zsk = new_key(owner, 256);
-	s->keys = ldns_key_list_new();
-	s->dnskeys = ldns_rr_list_new();
-	ldns_key_list_push_key(s->keys, ksk);
-	ldns_key_list_push_key(s->keys, zsk);
-	ldns_rr *kr = ldns_key2rr(ksk), *zr = ldns_key2rr(zsk);
-	ldns_rr_set_ttl(kr, 3600);
-	ldns_rr_set_ttl(zr, 3600);
-	ldns_rr_list_push_rr(s->dnskeys, kr);
-	ldns_rr_list_push_rr(s->dnskeys, zr);
-	s->ksk_ds = ldns_key_rr2ds(kr, LDNS_SHA256);
-	s->zsk_tag = ldns_calc_keytag(zr);
-}
-
-static void signer_deinit(struct signer *s)
-{
-	ldns_key_list_free(s->keys); /* frees the keys too */
-	ldns_rr_list_deep_free(s->dnskeys);
-	ldns_rr_free(s->ksk_ds);
-}
-
 /* Sign @p text (zone file lines without DNSKEYs) plus @p extra_keys; returns
  * all records of the signed zone. */
-static ldns_rr_list *sign_zone(struct signer *s, const char *apex, const char *text,
+static ldns_rr_list *sign_zone(struct ost_test_signer *s, const char *apex, const char *text,
 			       const ldns_rr_list *extra_keys)
 {
 	ldns_zone *z = NULL, *signed_z;
@@ -161,11 +117,11 @@ static void env_close(struct env *e)
 static void test_signed_delegations(void **state)
 {
 	(void)state;
-	struct signer ps, cs;
+	struct ost_test_signer ps, cs;
 	struct env e;
 	struct ost_zone_verify_result res;
-	signer_init(&ps, "example.");
-	signer_init(&cs, "child.example.");
+	ost_test_signer_init(&ps, "example.", T_NOW - 3600, T_NOW + 10 * 86400);
+	ost_test_signer_init(&cs, "child.example.", T_NOW - 3600, T_NOW + 10 * 86400);
 	env_open(&e);
 
 	/* The parent carries the child's DS. */
@@ -205,8 +161,8 @@ static void test_signed_delegations(void **state)
 	assert_true(res.info.is_dnssec_checked);
 
 	/* A child re-keyed without a matching DS in the parent is refused. */
-	struct signer rogue;
-	signer_init(&rogue, "child.example.");
+	struct ost_test_signer rogue;
+	ost_test_signer_init(&rogue, "child.example.", T_NOW - 3600, T_NOW + 10 * 86400);
 	ldns_rr_list *rchild = sign_zone(&rogue, "child.example.",
 					 "child.example. 3600 IN SOA ns.child.example. h.example. "
 					 "2 1 1 100000 1\n"
@@ -217,7 +173,7 @@ static void test_signed_delegations(void **state)
 		OST_EBOGUS);
 	assert_int_equal(res.verdict, OST_ZV_DNSKEY_NOT_CHAINED);
 	ldns_rr_list_deep_free(rchild);
-	signer_deinit(&rogue);
+	ost_test_signer_deinit(&rogue);
 
 	/* Parent with the RRSIG over the child's DS removed: missing signature. */
 	ldns_rr_list *p2 = ldns_rr_list_clone(parent);
@@ -291,8 +247,8 @@ static void test_signed_delegations(void **state)
 	ldns_rr_list_deep_free(child);
 	ldns_rr_list_deep_free(panchor);
 	env_close(&e);
-	signer_deinit(&ps);
-	signer_deinit(&cs);
+	ost_test_signer_deinit(&ps);
+	ost_test_signer_deinit(&cs);
 }
 
 /* RFC 4034 Appendix B key tag over DNSKEY RDATA. */
@@ -336,11 +292,11 @@ static ldns_rr_list *colliding_keys(const char *owner, uint16_t tag, size_t n)
 static void test_bounded_key_tries(void **state)
 {
 	(void)state;
-	struct signer s;
+	struct ost_test_signer s;
 	struct ost_zone_verify_result res;
 	struct ost_zone_data *z = NULL;
 	struct fake_clock fc;
-	signer_init(&s, "example.");
+	ost_test_signer_init(&s, "example.", T_NOW - 3600, T_NOW + 10 * 86400);
 	ldns_rr_list *fakes = colliding_keys("example.", s.zsk_tag, 100);
 	ldns_rr_list *all = sign_zone(&s, "example.", parent_text, fakes);
 	ldns_rr_list *anchors = ldns_rr_list_new();
@@ -383,7 +339,7 @@ static void test_bounded_key_tries(void **state)
 	ldns_rr_list_deep_free(all);
 	ldns_rr_list_deep_free(fakes);
 	ldns_rr_list_deep_free(anchors);
-	signer_deinit(&s);
+	ost_test_signer_deinit(&s);
 }
 
 const struct CMUnitTest signed_tests[] = {

@@ -54,6 +54,7 @@
 #include "ostrov/zone.h"
 
 #include "ost_test.h"
+#include "test_signer.h"
 #include "thread_exec.h"
 #include "uvexec.h"
 
@@ -111,22 +112,6 @@ static uint64_t fault_positions(uint64_t per_run)
 	return n <= 0 || (uint64_t)n > per_run ? per_run : (uint64_t)n;
 }
 
-static ldns_key *new_key(const char *owner, uint16_t flags)
-{
-	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
-	assert_non_null(k);
-	ldns_key_set_pubkey_owner(k, ldns_dname_new_frm_str(owner));
-	ldns_key_set_flags(k, flags);
-	/* The lab's window: a day back, 30 days ahead (tests/lab/lab_build.py). */
-	ldns_key_set_inception(k, T_NOW - 86400);
-	ldns_key_set_expiration(k, T_NOW + 30 * 86400);
-	ldns_rr *rr = ldns_key2rr(k);
-	ldns_key_set_keytag(k,
-			    ldns_calc_keytag(rr)); /* the tag cached at creation predates flags */
-	ldns_rr_free(rr);
-	return k;
-}
-
 /* The unsigned text of a lab-like national TLD with @p n_deleg delegations
  * (every third with a DS) and as many hosts. */
 static char *tld_text(const char *apex, unsigned n_deleg)
@@ -158,7 +143,9 @@ static char *tld_text(const char *apex, unsigned n_deleg)
  * KSK's DS in @p anchors. */
 static ldns_rr_list *sign_tld(const char *apex, const char *text, ldns_rr_list *anchors)
 {
-	ldns_key *ksk = new_key(apex, 257), *zsk = new_key(apex, 256);
+	/* The lab's window: a day back, 30 days ahead (tests/lab/lab_build.py). */
+	ldns_key *ksk = ost_test_key_new(apex, 257, T_NOW - 86400, T_NOW + 30 * 86400);
+	ldns_key *zsk = ost_test_key_new(apex, 256, T_NOW - 86400, T_NOW + 30 * 86400);
 	ldns_key_list *keys = ldns_key_list_new();
 	ldns_rdf *origin = ldns_dname_new_frm_str(apex);
 	ldns_zone *z = NULL;
