@@ -371,7 +371,9 @@ static void resolve_pending(struct worker_engine *we, struct pending *p,
 		p->rq = rq;
 }
 
-static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
+/* Hand the query to the engine; @p ncls is its name's class, worked out once. */
+static void start_resolve(struct worker_engine *we, struct ost_client_query *cq,
+			  enum ost_fo_name_class ncls)
 {
 	const struct ost_question *q = &cq->q;
 	if (we->n_pending >= MAX_PENDING) {
@@ -390,8 +392,7 @@ static void start_resolve(struct worker_engine *we, struct ost_client_query *cq)
 	p->qlen = cq->len;
 	p->t0_ns = cq->rx_ns;
 	p->has_edns = q->has_edns;
-	p->ncls = we->e->res ? ost_resilience_name_class(we->e->res, q->qname, q->qname_len)
-			     : OST_FO_NAME_FOREIGN;
+	p->ncls = ncls;
 	memcpy(p->query, cq->wire, cq->len);
 	ost_reply_hold(&p->to);
 	p->prev = NULL;
@@ -537,7 +538,7 @@ void ost_worker_answer(struct ost_worker *w, struct ost_client_query *cq)
 	}
 	if (try_mirror(we, cq, ncls))
 		return;
-	start_resolve(we, cq);
+	start_resolve(we, cq, ncls);
 }
 
 /* ---- per-worker plumbing ------------------------------------------------------------ */
