@@ -24,6 +24,8 @@
 
 #include <ldns/ldns.h>
 
+#include "ostrov/resolver.h"
+
 #include "config_int.h"
 
 /* ---- addresses, prefixes, lists ------------------------------------------------ */
@@ -219,16 +221,18 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->resolver.validation = true;
 	cfg->resolver.nta_lifetime_s = 3600;
 	cfg->resolver.nta_max_lifetime_s = 7 * 86400;
-	/* the resolver's own defaults (ost_resolver_config_default()) */
-	cfg->resolver.max_depth = 16;
-	cfg->resolver.max_subrequests = 8;
-	cfg->resolver.max_queries = 32;
-	cfg->resolver.max_cname = 12;
-	cfg->resolver.max_time_ms = 10000;
-	cfg->resolver.initial_rto_ms = 400;
-	cfg->resolver.max_rto_ms = 3000;
-	cfg->resolver.serve_stale = true;
-	cfg->resolver.stale_ttl = 30;
+	/* the resolver's own defaults, from the resolver */
+	struct ost_resolver_config rd;
+	ost_resolver_config_default(&rd);
+	cfg->resolver.max_depth = rd.max_depth;
+	cfg->resolver.max_subrequests = rd.max_subreq;
+	cfg->resolver.max_queries = rd.max_queries;
+	cfg->resolver.max_cname = rd.max_cname;
+	cfg->resolver.max_time_ms = rd.max_time_ms;
+	cfg->resolver.initial_rto_ms = rd.initial_rto_ms;
+	cfg->resolver.max_rto_ms = rd.max_rto_ms;
+	cfg->resolver.serve_stale = rd.serve_stale;
+	cfg->resolver.stale_ttl = rd.stale_ttl;
 	cfg->cache.size = 256ull << 20;
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
