@@ -146,16 +146,6 @@ static int rdf_key(const ldns_rdf *name, uint8_t *out, size_t *len)
 	return 0;
 }
 
-/*
- * A reset transaction has no snapshot: its views are gone and a lookup must
- * not run on it (LMDB would refuse it too, with MDB_BAD_TXN). Its keeper
- * renews it first (ost_zone_rtxn_renew()); forgetting to is a bug.
- */
-static bool is_reset_misuse(const struct ost_zone_rtxn *t)
-{
-	return ost_fails_assert(!t->is_reset);
-}
-
 static int get_set(struct ost_zone_rtxn *t, const uint8_t *nk, size_t nkl, uint16_t type,
 		   struct ost_zone_rrset_view *out)
 {
@@ -174,25 +164,31 @@ static int get_set(struct ost_zone_rtxn *t, const uint8_t *nk, size_t nkl, uint1
 	return rc ? rc : ost_zstore_decode_view(&val, out);
 }
 
+/*
+ * The start of every lookup: refuse a reset transaction (-EINVAL), then the
+ * key of @p name, which must be at or below the apex when @p in_zone (else
+ * -ENOENT). A reset transaction has no snapshot: its views are gone and a
+ * lookup must not run on it (LMDB would refuse it too, with MDB_BAD_TXN). Its
+ * keeper renews it first (ost_zone_rtxn_renew()); forgetting to is a bug.
+ */
+static int lookup_key(const struct ost_zone_rtxn *t, const ldns_rdf *name, bool in_zone,
+		      uint8_t *nk, size_t *nkl)
+{
+	if (ost_fails_assert(!t->is_reset))
+		return -EINVAL;
+	int rc = rdf_key(name, nk, nkl);
+	if (rc || !in_zone)
+		return rc;
+	return zkey_is_under(nk, *nkl, APEX_KEY(t), APEX_KEY_LEN(t)) ? 0 : -ENOENT;
+}
+
 int ost_zone_rtxn_find(struct ost_zone_rtxn *t, const ldns_rdf *name, uint16_t type,
 		       struct ost_zone_rrset_view *out)
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
-	if (is_reset_misuse(t))
-		return -EINVAL;
-	int rc = rdf_key(name, nk, &nkl);
+	int rc = lookup_key(t, name, false, nk, &nkl);
 	return rc ? rc : get_set(t, nk, nkl, type, out);
-}
-
-/* The key of @p name, which must be at or below the apex (else -ENOENT). */
-static int key_in_zone(const struct ost_zone_rtxn *t, const ldns_rdf *name, uint8_t *nk,
-		       size_t *nkl)
-{
-	int rc = rdf_key(name, nk, nkl);
-	if (rc)
-		return rc;
-	return zkey_is_under(nk, *nkl, APEX_KEY(t), APEX_KEY_LEN(t)) ? 0 : -ENOENT;
 }
 
 int ost_zone_rtxn_find_cut(struct ost_zone_rtxn *t, const ldns_rdf *name,
@@ -200,9 +196,7 @@ int ost_zone_rtxn_find_cut(struct ost_zone_rtxn *t, const ldns_rdf *name,
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
-	if (is_reset_misuse(t))
-		return -EINVAL;
-	int rc = key_in_zone(t, name, nk, &nkl);
+	int rc = lookup_key(t, name, true, nk, &nkl);
 	if (rc)
 		return rc;
 	/* Each 0x00 in the key ends a label; walk down from the apex and return
@@ -262,9 +256,7 @@ int ost_zone_rtxn_find_nsec(struct ost_zone_rtxn *t, const ldns_rdf *name,
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
-	if (is_reset_misuse(t))
-		return -EINVAL;
-	int rc = key_in_zone(t, name, nk, &nkl);
+	int rc = lookup_key(t, name, true, nk, &nkl);
 	return rc ? rc : find_pred(t, 'N', nk, nkl, false, out);
 }
 
@@ -273,9 +265,7 @@ int ost_zone_rtxn_find_nsec3(struct ost_zone_rtxn *t, const ldns_rdf *hashed_own
 {
 	uint8_t nk[ZKEY_MAX];
 	size_t nkl;
-	if (is_reset_misuse(t))
-		return -EINVAL;
-	int rc = rdf_key(hashed_owner, nk, &nkl);
+	int rc = lookup_key(t, hashed_owner, false, nk, &nkl);
 	return rc ? rc : find_pred(t, 'H', nk, nkl, true, out);
 }
 
