@@ -191,6 +191,33 @@ static uint16_t get16(const uint8_t *p)
 	return v;
 }
 
+size_t ost_msg_put_head(uint8_t *p, uint8_t rcode, const uint8_t *qname, size_t qname_len,
+			uint16_t qtype, uint16_t qclass, const uint16_t counts[3], uint16_t n)
+{
+	p[0] = OST_MSG_VERSION;
+	p[1] = 0;
+	p[2] = rcode;
+	p[3] = (uint8_t)qname_len;
+	put16(p + 4, qtype);
+	put16(p + 6, qclass);
+	put16(p + 8, counts[0]);
+	put16(p + 10, counts[1]);
+	put16(p + 12, counts[2]);
+	put16(p + 14, n);
+	memcpy(p + OST_MSG_HDR_LEN, qname, qname_len);
+	return OST_MSG_HDR_LEN + qname_len;
+}
+
+void ost_msg_put_desc(uint8_t *d, size_t off, size_t len, uint16_t type, uint8_t sec,
+		      uint8_t owner_len)
+{
+	put16(d, (uint16_t)off);
+	put16(d + 2, (uint16_t)len);
+	put16(d + 4, type);
+	d[6] = sec;
+	d[7] = owner_len;
+}
+
 int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8_t rcode,
 		   const ldns_rr_list *an, const ldns_rr_list *ns, const ldns_rr_list *ar,
 		   struct ost_arena *a, uint8_t **out, uint32_t *len, uint32_t *min_ttl)
@@ -220,11 +247,9 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 				break;
 			}
 			uint8_t *d = descs + k++ * OST_MSG_DESC_LEN;
-			put16(d, (uint16_t)off);
-			put16(d + 2, (uint16_t)(ldns_buffer_position(b) - off));
-			put16(d + 4, ldns_rr_get_type(rr));
-			d[6] = (uint8_t)s;
-			d[7] = (uint8_t)ldns_rdf_size(ldns_rr_owner(rr));
+			ost_msg_put_desc(d, off, ldns_buffer_position(b) - off,
+					 ldns_rr_get_type(rr), (uint8_t)s,
+					 (uint8_t)ldns_rdf_size(ldns_rr_owner(rr)));
 			uint32_t ttl = ldns_rr_ttl(rr);
 			/* RFC 2308 §5: a negative answer lives min(SOA TTL,
 			 * SOA MINIMUM), and the SOA is served with that TTL. */
@@ -246,17 +271,12 @@ int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8
 		if (!p) {
 			ret = -ENOMEM;
 		} else {
-			p[0] = OST_MSG_VERSION;
-			p[1] = 0;
-			p[2] = rcode;
-			p[3] = (uint8_t)ldns_rdf_size(qname);
-			put16(p + 4, qtype);
-			put16(p + 6, qclass);
-			put16(p + 8, (uint16_t)(an ? ldns_rr_list_rr_count(an) : 0));
-			put16(p + 10, (uint16_t)(ns ? ldns_rr_list_rr_count(ns) : 0));
-			put16(p + 12, (uint16_t)(ar ? ldns_rr_list_rr_count(ar) : 0));
-			put16(p + 14, (uint16_t)n);
-			memcpy(p + OST_MSG_HDR_LEN, ldns_rdf_data(qname), ldns_rdf_size(qname));
+			uint16_t counts[3];
+			for (int s = 0; s < 3; s++)
+				counts[s] =
+					(uint16_t)(secs[s] ? ldns_rr_list_rr_count(secs[s]) : 0);
+			(void)ost_msg_put_head(p, rcode, ldns_rdf_data(qname), ldns_rdf_size(qname),
+					       qtype, qclass, counts, (uint16_t)n);
 			memcpy(p + desc_at, descs, n * OST_MSG_DESC_LEN);
 			memcpy(p + recs_at, ldns_buffer_begin(b), ldns_buffer_position(b));
 			*out = p;

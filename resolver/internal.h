@@ -559,6 +559,16 @@ void ost_mirror_fast_free(struct ost_resolver *r);
 
 /* ---- answer.c ---- */
 
+/** Write an OST_CTAG_MSG payload's header and question name at @p p (its
+ *  @p counts of records per section, @p n in all). @return where the
+ *  descriptors start: OST_MSG_HDR_LEN + @p qname_len */
+size_t ost_msg_put_head(uint8_t *p, uint8_t rcode, const uint8_t *qname, size_t qname_len,
+			uint16_t qtype, uint16_t qclass, const uint16_t counts[3], uint16_t n);
+/** Write the descriptor @p d of one record: its offset and length among the
+ *  records, its type, section (0..2) and owner name length. */
+void ost_msg_put_desc(uint8_t *d, size_t off, size_t len, uint16_t type, uint8_t sec,
+		      uint8_t owner_len);
+
 /** Encode the OST_CTAG_MSG payload of a final result into @p a; @p min_ttl
  * receives the smallest TTL (SOA MINIMUM counted for negatives). @return 0 or error */
 int ost_msg_encode(const ldns_rdf *qname, uint16_t qtype, uint16_t qclass, uint8_t rcode,

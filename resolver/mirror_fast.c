@@ -65,11 +65,6 @@ void ost_mirror_fast_free(struct ost_resolver *r)
 	r->mfast = NULL;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
 /*
  * The TTL the engine's result carries for a record of section @p sec
  * (iterate.c): a negative answer's SOA lives min(TTL, MINIMUM) (RFC 2308
@@ -107,12 +102,8 @@ static void put_rr(struct ost_mirror_fast *f, const struct ost_zone_rrset_view *
 	ldns_write_uint32(p + 4, ttl);
 	ldns_write_uint16(p + 8, rl);
 	memcpy(p + 10, rd, rl);
-	uint8_t *d = f->desc + (size_t)f->n * OST_MSG_DESC_LEN;
-	put16(d, (uint16_t)f->rec_len);
-	put16(d + 2, (uint16_t)len);
-	put16(d + 4, type);
-	d[6] = (uint8_t)(sec - LDNS_SECTION_ANSWER);
-	d[7] = (uint8_t)v->owner_len;
+	ost_msg_put_desc(f->desc + (size_t)f->n * OST_MSG_DESC_LEN, f->rec_len, len, type,
+			 (uint8_t)(sec - LDNS_SECTION_ANSWER), (uint8_t)v->owner_len);
 	f->rec_len += len;
 	f->n++;
 	f->counts[sec - LDNS_SECTION_ANSWER]++;
@@ -148,20 +139,10 @@ static uint32_t assemble(struct ost_mirror_fast *f, const uint8_t *qname, size_t
 {
 	uint8_t *p = f->msg;
 	size_t desc_len = (size_t)f->n * OST_MSG_DESC_LEN;
-	p[0] = OST_MSG_VERSION;
-	p[1] = 0;
-	p[2] = rcode;
-	p[3] = (uint8_t)qname_len;
-	put16(p + 4, qtype);
-	put16(p + 6, qclass);
-	put16(p + 8, f->counts[0]);
-	put16(p + 10, f->counts[1]);
-	put16(p + 12, f->counts[2]);
-	put16(p + 14, f->n);
-	memcpy(p + OST_MSG_HDR_LEN, qname, qname_len);
-	memcpy(p + OST_MSG_HDR_LEN + qname_len, f->desc, desc_len);
-	memcpy(p + OST_MSG_HDR_LEN + qname_len + desc_len, f->recs, f->rec_len);
-	return (uint32_t)(OST_MSG_HDR_LEN + qname_len + desc_len + f->rec_len);
+	size_t at = ost_msg_put_head(p, rcode, qname, qname_len, qtype, qclass, f->counts, f->n);
+	memcpy(p + at, f->desc, desc_len);
+	memcpy(p + at + desc_len, f->recs, f->rec_len);
+	return (uint32_t)(at + desc_len + f->rec_len);
 }
 
 int ost_mirror_answer(struct ost_resolver *r, const uint8_t *qname, size_t qname_len,
