@@ -270,6 +270,12 @@ int ost_cache_reader_new(struct ost_cache *cache, struct ost_cache_reader **out)
 		return rc;
 	}
 	rd->cache = cache;
+	rc = ost_cache_front_new(ost_cache_front_slots(cache->cfg.front_entries), &rd->front);
+	if (rc) {
+		ost_cache_db_rtxn_free(rd->rt);
+		free(rd);
+		return rc;
+	}
 	pthread_mutex_lock(&cache->lock);
 	rd->next = cache->readers;
 	if (rd->next)
@@ -286,6 +292,7 @@ static void add_counters(struct ost_cache_rd_counters *dst, struct ost_cache_rd_
 	atomic_fetch_add(&dst->hits, atomic_load(&src->hits));
 	atomic_fetch_add(&dst->misses, atomic_load(&src->misses));
 	atomic_fetch_add(&dst->decode_errors, atomic_load(&src->decode_errors));
+	atomic_fetch_add(&dst->front_hits, atomic_load(&src->front_hits));
 }
 
 void ost_cache_reader_free(struct ost_cache_reader *rd)
@@ -302,6 +309,7 @@ void ost_cache_reader_free(struct ost_cache_reader *rd)
 	add_counters(&cache->retired, &rd->ctr);
 	pthread_mutex_unlock(&cache->lock);
 	ost_cache_db_rtxn_free(rd->rt);
+	ost_cache_front_free(rd->front);
 	free(rd);
 }
 
@@ -310,9 +318,13 @@ int ost_cache_reader_begin(struct ost_cache_reader *rd)
 	if (ost_fails_assert(!rd->is_active))
 		return -EINVAL;
 	int rc = ost_cache_db_rtxn_renew(rd->rt);
-	if (rc == 0)
-		rd->is_active = true;
-	return rc;
+	if (rc)
+		return rc;
+	rd->is_active = true;
+	rd->txn = ost_cache_db_rtxn_id(rd->rt);
+	rd->session++;
+	rd->now_s = ost_clock_wall_s(rd->cache->clock);
+	return 0;
 }
 
 void ost_cache_reader_end(struct ost_cache_reader *rd)
@@ -321,6 +333,25 @@ void ost_cache_reader_end(struct ost_cache_reader *rd)
 		return;
 	ost_cache_db_rtxn_reset(rd->rt);
 	rd->is_active = false;
+}
+
+/*
+ * LRU without writing on reads: only when the stamp is older than the touch
+ * interval is the key queued for the writer, so a hot entry costs one queued
+ * key per interval, not one per hit. @return whether a touch was queued
+ */
+static bool maybe_touch(struct ost_cache_reader *rd, const uint8_t *key, size_t klen,
+			int64_t last_used)
+{
+	if (rd->now_s - last_used < (int64_t)rd->cache->cfg.touch_interval)
+		return false;
+	uint32_t h = atomic_load_explicit(&rd->head, memory_order_relaxed);
+	/* Skip if the same key is already waiting at the head of the ring. */
+	const struct ost_cache_maint *prev = &rd->ring[(h - 1) % OST_CACHE_RING_SLOTS];
+	uint32_t t = atomic_load_explicit(&rd->tail, memory_order_acquire);
+	if (h == t || prev->klen != klen || memcmp(prev->key, key, klen))
+		ring_push(rd, OST_CACHE_MAINT_TOUCH, key, klen);
+	return true;
 }
 
 int ost_cache_reader_get(struct ost_cache_reader *rd, const uint8_t *owner, uint16_t type,
@@ -333,6 +364,21 @@ int ost_cache_reader_get(struct ost_cache_reader *rd, const uint8_t *owner, uint
 	int rc = ost_cache_key_encode(owner, type, (uint8_t)tag, key, &klen);
 	if (rc)
 		return rc;
+	int64_t last_used;
+	uint64_t hash = 0;
+	if (rd->front) {
+		hash = ost_cache_hash(key, klen);
+		const struct ost_cache_entry *e = ost_cache_front_get(
+			rd->front, rd->txn, rd->session, key, klen, hash, &last_used);
+		if (e) {
+			*out = *e;
+			bump(&rd->ctr.hits);
+			bump(&rd->ctr.front_hits);
+			if (maybe_touch(rd, key, klen, last_used))
+				ost_cache_front_touched(rd->front, hash, rd->now_s);
+			return 0;
+		}
+	}
 	const uint8_t *val;
 	size_t vlen;
 	rc = ost_cache_db_rget(rd->rt, key, klen, &val, &vlen);
@@ -346,27 +392,17 @@ int ost_cache_reader_get(struct ost_cache_reader *rd, const uint8_t *owner, uint
 	}
 	if (rc)
 		return rc;
-	int64_t last_used;
 	if (ost_cache_entry_decode(val, vlen, (uint8_t)tag, out, &last_used)) {
 		bump(&rd->ctr.decode_errors);
 		ring_push(rd, OST_CACHE_MAINT_DROP, key, klen);
 		return OST_ECORRUPT;
 	}
 	bump(&rd->ctr.hits);
-	/*
-	 * LRU without writing on reads: only when the stamp is older than the
-	 * touch interval is the key queued for the writer, so a hot entry costs
-	 * one queued key per interval, not one per hit.
-	 */
-	int64_t now = ost_clock_wall_s(rd->cache->clock);
-	if (now - last_used >= (int64_t)rd->cache->cfg.touch_interval) {
-		uint32_t h = atomic_load_explicit(&rd->head, memory_order_relaxed);
-		/* Skip if the same key is already waiting at the head of the ring. */
-		const struct ost_cache_maint *prev = &rd->ring[(h - 1) % OST_CACHE_RING_SLOTS];
-		uint32_t t = atomic_load_explicit(&rd->tail, memory_order_acquire);
-		if (h == t || prev->klen != klen || memcmp(prev->key, key, klen))
-			ring_push(rd, OST_CACHE_MAINT_TOUCH, key, klen);
-	}
+	if (maybe_touch(rd, key, klen, last_used))
+		last_used = rd->now_s;
+	if (rd->front)
+		ost_cache_front_put(rd->front, rd->txn, rd->session, key, klen, hash, out,
+				    last_used);
 	return 0;
 }
 
@@ -928,11 +964,13 @@ void ost_cache_stats_get(struct ost_cache *cache, struct ost_cache_stats *out)
 	out->hits = atomic_load(&cache->retired.hits);
 	out->misses = atomic_load(&cache->retired.misses);
 	out->decode_errors = atomic_load(&cache->retired.decode_errors);
+	out->front_hits = atomic_load(&cache->retired.front_hits);
 	for (struct ost_cache_reader *rd = cache->readers; rd; rd = rd->next) {
 		out->hits += atomic_load_explicit(&rd->ctr.hits, memory_order_relaxed);
 		out->misses += atomic_load_explicit(&rd->ctr.misses, memory_order_relaxed);
 		out->decode_errors +=
 			atomic_load_explicit(&rd->ctr.decode_errors, memory_order_relaxed);
+		out->front_hits += atomic_load_explicit(&rd->ctr.front_hits, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&cache->lock);
 	out->inserts = atomic_load(&cache->inserts);

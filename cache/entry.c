@@ -114,6 +114,11 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 	return lane(h, tail ^ ((uint64_t)n << 56));
 }
 
+uint64_t ost_cache_hash(const uint8_t *p, size_t n)
+{
+	return hash_bytes(K1, p, n);
+}
+
 static uint32_t checksum(const uint8_t *val, uint32_t payload_len)
 {
 	uint64_t h = hash_bytes(K2, val, OFF_SUM);

@@ -94,6 +94,38 @@ int ost_cache_entry_peek(const uint8_t *val, size_t len, struct ost_cache_meta *
 /** Set the last-use stamp of an encoded value in place and fix its checksum. */
 void ost_cache_entry_set_last_used(uint8_t *val, size_t len, int64_t last_used);
 
+/** @return a 64-bit hash of @p n octets (the entry checksum's mixer; not keyed) */
+uint64_t ost_cache_hash(const uint8_t *p, size_t n);
+
+/* ---------- front.c ---------- */
+
+/* Key and payload of one front copy together, at most this many octets. */
+#define OST_CACHE_FRONT_BYTES 1408
+
+struct ost_cache_front;
+
+/** @return the slots of a front table for cfg.front_entries (a power of two, 0: none) */
+unsigned ost_cache_front_slots(uint32_t configured);
+/** Make a front table of @p slots (a power of two; 0: *out = NULL). @return 0, -ENOMEM */
+int ost_cache_front_new(unsigned slots, struct ost_cache_front **out);
+void ost_cache_front_free(struct ost_cache_front *f);
+/**
+ * The copy of @p key made in snapshot @p txn, lent to @p session (not
+ * overwritten before the session ends). @return the entry or NULL
+ */
+const struct ost_cache_entry *ost_cache_front_get(struct ost_cache_front *f, uint64_t txn,
+						  uint64_t session, const uint8_t *key, size_t klen,
+						  uint64_t hash, int64_t *last_used);
+/** Note that a touch was queued for the copy at @p hash (its stamp is now @p now). */
+void ost_cache_front_touched(struct ost_cache_front *f, uint64_t hash, int64_t now);
+/**
+ * Offer an entry just read from LMDB in snapshot @p txn: copied at its second
+ * offer in one snapshot if it fits and its slot is not lent to @p session.
+ */
+void ost_cache_front_put(struct ost_cache_front *f, uint64_t txn, uint64_t session,
+			 const uint8_t *key, size_t klen, uint64_t hash,
+			 const struct ost_cache_entry *e, int64_t last_used);
+
 /* ---------- lmdb.c ---------- */
 
 struct ost_cache_db;
@@ -144,6 +176,8 @@ void ost_cache_db_rtxn_reset(struct ost_cache_rtxn *rt);
 /** @return 0, -ENOENT or an error; the value is valid until reset */
 int ost_cache_db_rget(struct ost_cache_rtxn *rt, const uint8_t *key, size_t klen,
 		      const uint8_t **val, size_t *vlen);
+/** @return the id of the snapshot @p rt reads (renewed): a new one after every commit */
+uint64_t ost_cache_db_rtxn_id(const struct ost_cache_rtxn *rt);
 /** Entries and pages in use as seen by @p rt (renewed). */
 int ost_cache_db_rstat(struct ost_cache_rtxn *rt, uint64_t *entries, uint64_t *pages);
 
@@ -218,6 +252,7 @@ struct ost_cache_rd_counters {
 	_Atomic uint64_t hits;          /**< found */
 	_Atomic uint64_t misses;        /**< not found */
 	_Atomic uint64_t decode_errors; /**< failed to decode */
+	_Atomic uint64_t front_hits;    /**< hits served from the front table */
 };
 
 struct ost_cache_reader {
@@ -227,6 +262,10 @@ struct ost_cache_reader {
 	struct ost_cache_reader *next;    /**< in cache->readers, under cache->lock */
 	struct ost_cache_reader **pprev;  /**< link to this node */
 	struct ost_cache_rd_counters ctr; /**< this reader's counters */
+	struct ost_cache_front *front;    /**< copies of hot entries (front.c), or NULL */
+	uint64_t txn;                     /**< snapshot id of the session */
+	uint64_t session;                 /**< sessions begun */
+	int64_t now_s;                    /**< wall clock at the session's start */
 	_Atomic uint32_t head;            /**< next slot written by the reader */
 	_Atomic uint32_t tail;            /**< next slot read by the writer */
 	struct ost_cache_maint ring[OST_CACHE_RING_SLOTS]; /**< touch/drop queue */

@@ -315,6 +315,11 @@ int ost_cache_db_rtxn_renew(struct ost_cache_rtxn *rt)
 	return mdb_to_ost(mdb_txn_renew(rt->txn));
 }
 
+uint64_t ost_cache_db_rtxn_id(const struct ost_cache_rtxn *rt)
+{
+	return (uint64_t)mdb_txn_id(rt->txn);
+}
+
 void ost_cache_db_rtxn_reset(struct ost_cache_rtxn *rt)
 {
 	mdb_txn_reset(rt->txn);

@@ -237,6 +237,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
 	cfg->cache.commit_interval = 10;
+	cfg->cache.front_entries = OST_CACHE_FRONT_DEFAULT;
 	cfg->mirror.size = 1ull << 30;
 	/* Loopback only, everywhere, until the operator says otherwise (TEAM.md rule 1). */
 	static const char *const loopback[] = {"127.0.0.0/8", "::1/128"};
@@ -361,6 +362,7 @@ static const struct key_spec keys[] = {
 	{"cache", "max-ttl", K_UINT, U(cache.max_ttl), 0, 604800 * 52},
 	{"cache", "max-negative-ttl", K_UINT, U(cache.max_negative_ttl), 0, 604800},
 	{"cache", "commit-interval", K_UINT, U(cache.commit_interval), 0, 1000},
+	{"cache", "front-entries", K_UINT, U(cache.front_entries), 0, 65536},
 };
 
 static const char *const sections[] = {"server", "access",     "resolver",

@@ -714,6 +714,7 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"cache_commits", cs->commits},
 		{"cache_write_dropped", cs->write_dropped},
 		{"cache_decode_errors", cs->decode_errors},
+		{"cache_front_hits", cs->front_hits},
 		{"dropped", c->dropped},
 		{"format_errors", c->errors},
 		{"acl_denied", c->acl_denied},

@@ -439,6 +439,8 @@ int ost_engine_open(struct ost_engine *e, const struct ost_config *cfg, char *er
 			.max_ttl = cfg->cache.max_ttl,
 			.max_neg_ttl = cfg->cache.max_negative_ttl,
 			.commit_interval_ms = cfg->cache.commit_interval,
+			.front_entries = cfg->cache.front_entries ? cfg->cache.front_entries
+								  : OST_CACHE_FRONT_OFF,
 		};
 		int ret = ost_cache_open(&e->cache, &cc, &e->clock);
 		if (ret < 0) {

@@ -148,6 +148,8 @@ static const struct scalar cache_scalars[] = {
 	 "Cache entries not written (map full, writer behind).", CS(write_dropped)},
 	{"cache_decode_errors_total", "counter",
 	 "Cache entries dropped because they did not decode.", CS(decode_errors)},
+	{"cache_front_hits_total", "counter",
+	 "Cache hits served from a worker's front table, without an LMDB lookup.", CS(front_hits)},
 	{"cache_damaged", "gauge", "1 once the cache file was found damaged and set aside.",
 	 CS(damaged)},
 };

@@ -390,6 +390,8 @@ static void restart_keys(const struct ost_config *start, struct ost_config *nc,
 	SCALAR(cache.size, "cache.size");
 	/* The writer thread's commit timing is set when the cache is opened. */
 	SCALAR(cache.commit_interval, "cache.commit-interval");
+	/* Each worker's reader made its front table when the cache was opened. */
+	SCALAR(cache.front_entries, "cache.front-entries");
 	if (start->resilience.n_national_zones != nc->resilience.n_national_zones ||
 	    memcmp(start->resilience.national_zones, nc->resilience.national_zones,
 		   sizeof(start->resilience.national_zones)) != 0)

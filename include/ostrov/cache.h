@@ -113,7 +113,14 @@ struct ost_cache_config {
 	 *  that at low load several entries share one fdatasync; an entry becomes visible
 	 *  to other threads and processes up to this much later [0: commit at once] */
 	uint32_t commit_interval_ms;
+	/** Copies of hot entries kept by each reader in front of LMDB (cache/front.c),
+	 *  rounded up to a power of two, at most 65536; about 1.5 KiB each
+	 *  [OST_CACHE_FRONT_DEFAULT; OST_CACHE_FRONT_OFF: none] */
+	uint32_t front_entries;
 };
+
+#define OST_CACHE_FRONT_DEFAULT 1024u
+#define OST_CACHE_FRONT_OFF     UINT32_MAX
 
 /** Counters; monotonic since open, per process. */
 struct ost_cache_stats {
@@ -126,6 +133,7 @@ struct ost_cache_stats {
 	uint64_t rank_refused;  /**< writes refused because a higher rank was stored */
 	uint64_t evictions;     /**< entries removed to make room */
 	uint64_t decode_errors; /**< entries that failed to decode and were dropped */
+	uint64_t front_hits;    /**< hits served from a reader's front table (part of hits) */
 	uint64_t commits;       /**< write transactions committed */
 	uint64_t gc_rounds;     /**< eviction rounds run */
 	uint64_t write_dropped; /**< entries not written: map full, or writer too far behind */

@@ -162,6 +162,7 @@ struct ost_config {
 		uint32_t max_ttl;          /**< seconds */
 		uint32_t max_negative_ttl; /**< seconds */
 		uint32_t commit_interval;  /**< ms between cache write commits, at least */
+		uint32_t front_entries;    /**< per-worker copies of hot entries, 0: none */
 	} cache;
 	/**
 	 * Section resilience: the failover machine, its probes and the drills

@@ -76,6 +76,12 @@ void write_random(const char *p, size_t n);
 /* Assert the open cache is empty and works, then close it. */
 void check_fresh_and_usable(struct fx *f);
 
+/* test_cache_front.c */
+void test_front_serves_copies(void **state);
+void test_front_follows_commits(void **state);
+void test_front_lending(void **state);
+void test_front_limits(void **state);
+
 /* test_cache_stress.c */
 void test_damaged_tree(void **state);
 void test_bounded_flood(void **state);

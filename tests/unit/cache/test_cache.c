@@ -4,7 +4,8 @@
  * rules, TTL clamps, serve-stale visibility, the allocation-free reader path,
  * subtree flush, persistence, recovery from corrupt or foreign files and
  * corrupt entries, LRU touches; the stress and multi-process tests are in
- * test_cache_stress.c, the fixture in fixture.c. Time comes from a pinned
+ * test_cache_stress.c, the front tables' in test_cache_front.c, the fixture
+ * in fixture.c. Time comes from a pinned
  * fake clock; nothing sleeps to wait for an event. main() is here.
  */
 #include "fixture.h"
@@ -814,6 +815,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_process_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_pacing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_serves_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_follows_commits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_lending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_limits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
