@@ -211,7 +211,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.log_level = OST_LOG_INFO;
 	cfg->server.tcp_idle_timeout_ms = 10000;
 	cfg->server.tcp_max_connections = 1024;
-	cfg->server.udp_coalesce_us = 0; /* off: server/udp.c says why (bench/RESULTS.md) */
+	cfg->server.udp_coalesce_us = 200; /* server/udp.c says why (bench/RESULTS.md) */
 	cfg->server.udp_gso = true;      /* server/udp.c build_gso() */
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;

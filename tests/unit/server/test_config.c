@@ -170,7 +170,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.server.listen[0].text, "127.0.0.1@53");
 	assert_int_equal(cfg.server.workers, 0);
 	assert_int_equal(cfg.resolver.edns_buffer_size, 1232);
-	assert_int_equal(cfg.server.udp_coalesce_us, 0);
+	assert_int_equal(cfg.server.udp_coalesce_us, 200);
 	assert_true(cfg.server.udp_gso);
 	assert_true(cfg.resolver.qname_minimisation);
 	assert_null(cfg.resolver.root_hints_file);
