@@ -13,7 +13,9 @@
  *     transaction that the reader keeps between sessions; it is begun by the
  *     first query of a loop iteration and ended by the check handle after the
  *     iteration's I/O, so one recvmmsg batch shares one snapshot;
- *   - ost_cache_reader_get() lends the entry in place (LMDB's mmap);
+ *   - ost_cache_reader_get() lends the entry in place: from the reader's
+ *     front table when the same snapshot served it before (cache/front.c),
+ *     else from LMDB's mmap;
  *   - ost_msg_to_wire() writes into the worker's send buffer, allocated once;
  *   - ost_reply_send() uses uv_udp_try_send() (uv_try_write() for TCP), which
  *     allocate only when the socket buffer is full and the reply must wait;

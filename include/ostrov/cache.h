@@ -233,7 +233,9 @@ OST_WUR int ost_cache_reader_begin(struct ost_cache_reader *rd);
 
 /**
  * Look up without copying; out->data is valid until ost_cache_reader_end().
- * Allocates nothing and takes no lock. An entry that fails its checks is
+ * Allocates nothing and takes no lock. A repeated hit is served from the
+ * reader's front table (cfg.front_entries), a copy made from the same LMDB
+ * snapshot, so it is byte for byte what LMDB would have returned. An entry that fails its checks is
  * never returned: it is counted and queued for deletion at the next commit.
  * @param owner name in uncompressed wire format (any case)
  * @return 0, -ENOENT, -EINVAL (bad name) or OST_ECORRUPT
