@@ -79,10 +79,18 @@ int ost_addr_parse(const char *s, uint16_t default_port, struct ost_addr *out)
 	host[hlen] = '\0';
 	if (at && parse_port(at + 1, &port) < 0)
 		return -EINVAL;
+	/* "[::]@53", "[2001:db8::1]": brackets, as in URLs (RFC 3986 3.2.2), for IPv6 only. */
+	bool bracketed = host[0] == '[';
+	if (bracketed) {
+		if (hlen < 3 || host[hlen - 1] != ']')
+			return -EINVAL;
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
 	memset(out, 0, sizeof(*out));
 	struct sockaddr_in *in = (struct sockaddr_in *)&out->ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+	if (!bracketed && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
 		in->sin_family = AF_INET;
 		in->sin_port = htons(port);
 		out->len = sizeof(*in);
@@ -212,7 +220,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.tcp_idle_timeout_ms = 10000;
 	cfg->server.tcp_max_connections = 1024;
 	cfg->server.udp_coalesce_us = 200; /* server/udp.c says why (bench/RESULTS.md) */
-	cfg->server.udp_gso = true;      /* server/udp.c build_gso() */
+	cfg->server.udp_gso = true;        /* server/udp.c build_gso() */
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;
 	cfg->resolver.upstream_port_reuse = 1;

@@ -117,12 +117,6 @@ static int bind_all(const struct ost_config *cfg, unsigned n_workers, int *tcp_f
 	size_t n = cfg->server.n_listen;
 	for (size_t i = 0; i < n; i++) {
 		const struct ost_addr *a = &cfg->server.listen[i];
-		if (a->ss.ss_family == AF_INET &&
-		    ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY))
-			ost_log(OST_LOG_WARN, "server",
-				"wildcard listen address: replies may leave from another "
-				"source address; list specific addresses addr=%s",
-				a->text);
 		/* TCP first: its listener (no SO_REUSEPORT) is what detects a second daemon. */
 		int fd = ost_tcp_socket(a);
 		if (fd < 0) {

@@ -77,6 +77,18 @@
  * udp_datagrams, udp_batch_*, udp_send_calls, udp_coalesced, udp_gso_sends,
  * udp_gso_dgrams) show which regime a worker is in.
  *
+ * A listener bound to a wildcard address (0.0.0.0@53, [::]@53) receives
+ * queries sent to every local address, and a reply sent without a source
+ * leaves from the one routing picks, which a client that asked another one
+ * of a multi-homed host drops. So such a listener asks for each datagram's
+ * destination (IP_PKTINFO, IPV6_RECVPKTINFO: a control buffer per receive
+ * slot), the reply target carries it (ost_reply_to.local, also across an
+ * upstream round trip), and every reply names it as its source in the same
+ * kind of control message (udp_cmsg.c): in its send slot, after UDP_SEGMENT
+ * in a GSO message (build_gso() groups only replies with one client and one
+ * source), and on the queue. Listeners on a specific address set no control
+ * buffers and send exactly as before.
+ *
  * Nothing is allocated per packet: the slots belong to the listener; only
  * when the socket's send buffer is full is a reply copied onto a queue, which
  * drains when the socket is writable again.
@@ -102,6 +114,7 @@
 
 #include "ostrov/log.h"
 
+#include "udp_cmsg.h"
 #include "worker.h"
 
 #define BATCH          64
@@ -119,9 +132,11 @@
 
 _Static_assert(BATCH <= 64, "the GSO grouping marks taken slots in a uint64_t");
 
-/* The control message of one UDP GSO send: the segment size. */
+/* The control messages of one UDP GSO send: the segment size, then on a wildcard
+ * listener the source (udp_cmsg.h). */
+#define GSO_CMSG_SPACE CMSG_SPACE(sizeof(uint16_t))
 union gso_cmsg {
-	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	char buf[GSO_CMSG_SPACE + OST_UDP_PKTINFO_SPACE];
 	struct cmsghdr align;
 };
 
@@ -130,6 +145,8 @@ struct queued_send {
 	struct queued_send *next;
 	struct sockaddr_storage to;
 	socklen_t tolen;
+	size_t ctllen;                 /* its source (wildcard listener) in ctl, or 0 */
+	union ost_udp_pktinfo_buf ctl; /* (ctllen) */
 	size_t len;
 	uint8_t data[];
 };
@@ -151,6 +168,8 @@ struct ost_udp_listener {
 	bool coalescing;             /* fd is not read on events: the timer reads it */
 	bool defer_on;               /* check and idle are started */
 	bool has_gso;                /* the kernel takes UDP_SEGMENT and it has not refused it */
+	bool has_pktinfo;            /* wildcard address: replies name their source (udp_cmsg.h) */
+	int family;                  /* the socket's address family */
 	uint64_t last_rx_ns;         /* uv_hrtime() of the last wake-up that read datagrams */
 	uint64_t gap_ns;             /* moving average of the time between datagrams */
 	unsigned n_out;              /* send slots used in this batch */
@@ -159,9 +178,11 @@ struct ost_udp_listener {
 	struct mmsghdr rmsg[BATCH];
 	struct iovec riov[BATCH];
 	struct sockaddr_storage rname[BATCH];
+	union ost_udp_rctl_buf rctl[BATCH]; /* where each datagram went (has_pktinfo) */
 	struct mmsghdr smsg[BATCH];
 	struct iovec siov[BATCH];
 	struct sockaddr_storage sname[BATCH];
+	union ost_udp_pktinfo_buf spkt[BATCH]; /* each reply's source (has_pktinfo; controllen) */
 	uint64_t skey[BATCH]; /* destination of each send slot, folded (equal keys: compare) */
 	/* The batch regrouped for UDP GSO (build_gso): messages, their iovecs in order, the
 	 * send slot of each iovec and each message's control buffer. */
@@ -225,8 +246,10 @@ fail:;
 
 static void update_events(struct ost_udp_listener *l);
 
+/* Queue a reply from source control message @p ctl (@p ctllen bytes, 0: none). */
 static int enqueue(struct ost_udp_listener *l, const struct sockaddr *to, socklen_t tolen,
-		   const uint8_t *pkt, size_t len)
+		   const union ost_udp_pktinfo_buf *ctl, size_t ctllen, const uint8_t *pkt,
+		   size_t len)
 {
 	struct queued_send *qs = malloc(sizeof(*qs) + len);
 	if (!qs)
@@ -234,6 +257,9 @@ static int enqueue(struct ost_udp_listener *l, const struct sockaddr *to, sockle
 	qs->next = NULL;
 	memcpy(&qs->to, to, tolen);
 	qs->tolen = tolen;
+	qs->ctllen = ctllen;
+	if (ctllen)
+		memcpy(qs->ctl.buf, ctl->buf, ctllen);
 	qs->len = len;
 	memcpy(qs->data, pkt, len);
 	*l->q_tail = qs;
@@ -242,12 +268,24 @@ static int enqueue(struct ost_udp_listener *l, const struct sockaddr *to, sockle
 	return 0;
 }
 
-/* @return 0 when sent, 1 when the socket is full, or a negative errno */
+/*
+ * Send one reply, from the source in control message @p ctl when @p ctllen is not 0.
+ * @return 0 when sent, 1 when the socket is full, or a negative errno
+ */
 static int send_one(struct ost_udp_listener *l, const struct sockaddr *to, socklen_t tolen,
-		    const uint8_t *pkt, size_t len)
+		    const union ost_udp_pktinfo_buf *ctl, size_t ctllen, const uint8_t *pkt,
+		    size_t len)
 {
+	struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
+	struct msghdr h = {.msg_name = (void *)to,
+			   .msg_namelen = tolen,
+			   .msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = (void *)ctl->buf,
+			   .msg_controllen = ctllen};
 	for (;;) {
-		if (sendto(l->fd, pkt, len, MSG_DONTWAIT, to, tolen) >= 0)
+		if ((ctllen ? sendmsg(l->fd, &h, MSG_DONTWAIT)
+			    : sendto(l->fd, pkt, len, MSG_DONTWAIT, to, tolen)) >= 0)
 			return 0;
 		if (errno == EINTR)
 			continue;
@@ -262,8 +300,8 @@ static void drain_queue(struct ost_udp_listener *l)
 {
 	while (l->q_head) {
 		struct queued_send *qs = l->q_head;
-		int ret =
-			send_one(l, (const struct sockaddr *)&qs->to, qs->tolen, qs->data, qs->len);
+		int ret = send_one(l, (const struct sockaddr *)&qs->to, qs->tolen, &qs->ctl,
+				   qs->ctllen, qs->data, qs->len);
 		if (ret == 1)
 			break;
 		if (ret < 0)
@@ -295,11 +333,20 @@ static uint64_t dest_key(const struct sockaddr *to)
 	return (a ^ (b * 0x9e3779b97f4a7c15u) ^ in6->sin6_scope_id) + in6->sin6_port + (1ull << 63);
 }
 
+/*
+ * Whether send slots @p i and @p j go to one destination from one source. A
+ * wildcard listener's replies to one client may leave from several of its
+ * addresses (the client asked more than one), and one GSO message has one.
+ */
 static bool same_dest(const struct ost_udp_listener *l, unsigned i, unsigned j)
 {
-	socklen_t len = l->smsg[i].msg_hdr.msg_namelen;
-	return l->skey[i] == l->skey[j] && len == l->smsg[j].msg_hdr.msg_namelen &&
-	       memcmp(&l->sname[i], &l->sname[j], len) == 0;
+	const struct msghdr *a = &l->smsg[i].msg_hdr, *b = &l->smsg[j].msg_hdr;
+	socklen_t len = a->msg_namelen;
+	return l->skey[i] == l->skey[j] && len == b->msg_namelen &&
+	       memcmp(&l->sname[i], &l->sname[j], len) == 0 &&
+	       (!l->has_pktinfo ||
+		(a->msg_controllen == b->msg_controllen &&
+		 memcmp(l->spkt[i].buf, l->spkt[j].buf, a->msg_controllen) == 0));
 }
 
 /*
@@ -377,14 +424,18 @@ static unsigned build_gso(struct ost_udp_listener *l, unsigned n)
 				break; /* a shorter one can only be the last segment */
 		}
 		if (h->msg_iovlen > 1) {
+			/* The segment size, then the source the slots share (same_dest()). */
+			size_t src_len = l->smsg[i].msg_hdr.msg_controllen;
 			h->msg_control = l->gcmsg[m].buf;
-			h->msg_controllen = sizeof(l->gcmsg[m].buf);
-			struct cmsghdr *c = CMSG_FIRSTHDR(h);
+			h->msg_controllen = GSO_CMSG_SPACE + src_len;
+			struct cmsghdr *c = &l->gcmsg[m].align;
 			c->cmsg_level = SOL_UDP;
 			c->cmsg_type = UDP_SEGMENT;
 			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
 			uint16_t seg = (uint16_t)len;
 			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			if (src_len)
+				memcpy(l->gcmsg[m].buf + GSO_CMSG_SPACE, l->spkt[i].buf, src_len);
 			grouped = true;
 		}
 		m++;
@@ -493,7 +544,10 @@ static void flush_batch(struct ost_udp_listener *l)
 	for (; done < n; done++) {
 		const struct msghdr *h = &msg[done].msg_hdr;
 		for (size_t v = 0; v < h->msg_iovlen; v++) {
-			if (enqueue(l, h->msg_name, h->msg_namelen, h->msg_iov[v].iov_base,
+			/* The send slot of this reply, whose source it keeps. */
+			unsigned s = msg == l->gmsg ? l->gslot[h->msg_iov + v - l->giov] : done;
+			if (enqueue(l, h->msg_name, h->msg_namelen, &l->spkt[s],
+				    l->smsg[s].msg_hdr.msg_controllen, h->msg_iov[v].iov_base,
 				    h->msg_iov[v].iov_len) < 0)
 				l->w->stats.send_failed++;
 		}
@@ -520,8 +574,8 @@ static void on_idle(uv_idle_t *h)
 	flush_deferred(h->data);
 }
 
-int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to, const uint8_t *pkt,
-		 size_t len)
+int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to,
+		 const struct ost_udp_local *from, const uint8_t *pkt, size_t len)
 {
 	if (l->closing)
 		return -ECONNRESET;
@@ -535,6 +589,9 @@ int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to, const ui
 		l->skey[i] = dest_key(to);
 		l->siov[i].iov_len = len;
 		l->smsg[i].msg_hdr.msg_namelen = tolen;
+		if (l->has_pktinfo)
+			l->smsg[i].msg_hdr.msg_controllen =
+				ost_udp_local_put(from, l->family, &l->spkt[i]);
 		if (!l->in_batch && !l->defer_on) {
 			l->defer_on = true;
 			(void)uv_check_start(&l->check, on_check);
@@ -542,12 +599,14 @@ int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to, const ui
 		}
 		return 0;
 	}
+	union ost_udp_pktinfo_buf ctl;
+	size_t ctllen = l->has_pktinfo ? ost_udp_local_put(from, l->family, &ctl) : 0;
 	if (!l->q_head) {
-		int ret = send_one(l, to, tolen, pkt, len);
+		int ret = send_one(l, to, tolen, &ctl, ctllen, pkt, len);
 		if (ret <= 0)
 			return ret;
 	}
-	return enqueue(l, to, tolen, pkt, len);
+	return enqueue(l, to, tolen, &ctl, ctllen, pkt, len);
 }
 
 /* ---- receiving ---------------------------------------------------------------------- */
@@ -558,6 +617,9 @@ static int receive_batch(struct ost_udp_listener *l)
 	struct ost_worker *w = l->w;
 	for (unsigned i = 0; i < BATCH; i++)
 		l->rmsg[i].msg_hdr.msg_namelen = sizeof(l->rname[i]);
+	if (l->has_pktinfo)
+		for (unsigned i = 0; i < BATCH; i++)
+			l->rmsg[i].msg_hdr.msg_controllen = sizeof(l->rctl[i].buf);
 	int n;
 	do {
 		n = recvmmsg(l->fd, l->rmsg, BATCH, MSG_DONTWAIT, NULL);
@@ -590,6 +652,8 @@ static int receive_batch(struct ost_udp_listener *l)
 		}
 		struct ost_reply_to to = {.w = w, .proto = OST_PROTO_UDP, .udp = l};
 		memcpy(&to.client, addr, addr_len(addr));
+		if (l->has_pktinfo)
+			ost_udp_local_get(h, &to.local);
 		ost_worker_on_message(w, &to, allowed, l->rbuf[i], l->rmsg[i].msg_len);
 	}
 	l->in_batch = false;
@@ -775,6 +839,23 @@ int ost_udp_listener_open(struct ost_worker *w, int fd, const struct ost_addr *a
 	l->tfd = -1;
 	l->gap_ns = 1000000000u;
 	l->q_tail = &l->q_head;
+	l->family = a->ss.ss_family;
+	/* Only a wildcard listener sets each reply's source (udp_cmsg.h); the others as ever. */
+	if (ost_udp_is_wildcard(&a->ss)) {
+		int ret = ost_udp_pktinfo_on(fd, l->family);
+		if (ret < 0) {
+			ost_log(OST_LOG_ERR, "server", "udp pktinfo failed addr=%s err=\"%s\"",
+				a->text, strerror(-ret));
+			free(l);
+			close(fd);
+			return ret;
+		}
+		l->has_pktinfo = true;
+		for (unsigned i = 0; i < BATCH; i++) {
+			l->rmsg[i].msg_hdr.msg_control = l->rctl[i].buf;
+			l->smsg[i].msg_hdr.msg_control = l->spkt[i].buf;
+		}
+	}
 	for (unsigned i = 0; i < BATCH; i++) {
 		l->riov[i] = (struct iovec){.iov_base = l->rbuf[i], .iov_len = SLOT_SIZE};
 		l->rmsg[i].msg_hdr.msg_iov = &l->riov[i];

@@ -28,7 +28,8 @@ int ost_reply_send(const struct ost_reply_to *to, const uint8_t *pkt, size_t len
 	if (len > to->max_size)
 		return -EMSGSIZE;
 	if (to->proto == OST_PROTO_UDP)
-		return ost_udp_send(to->udp, (const struct sockaddr *)&to->client, pkt, len);
+		return ost_udp_send(to->udp, (const struct sockaddr *)&to->client, &to->local, pkt,
+				    len);
 	return ost_tcp_send(to->tcp, pkt, len);
 }
 

@@ -20,6 +20,7 @@
 #ifndef OSTROV_SERVER_WORKER_H
 #define OSTROV_SERVER_WORKER_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -90,6 +91,21 @@ struct ost_worker {
 };
 
 /**
+ * The local address a UDP query was sent to, as a listener bound to a
+ * wildcard address (0.0.0.0, ::) reads it from IP_PKTINFO / IPV6_PKTINFO
+ * (udp_cmsg.c): its reply leaves from there, not from whatever address the
+ * kernel's routing would pick on a multi-homed host.
+ */
+struct ost_udp_local {
+	sa_family_t family; /**< AF_INET, AF_INET6 (also IPv4-mapped), or 0: not known */
+	unsigned ifindex;   /**< the interface the query came in on */
+	union {
+		struct in_addr v4;  /**< AF_INET */
+		struct in6_addr v6; /**< AF_INET6 */
+	} addr;                     /**< the address */
+};
+
+/**
  * Where a reply goes. Inside ost_worker_answer() it is valid as it is; to
  * answer later, copy it and call ost_reply_hold() on the copy.
  */
@@ -98,6 +114,7 @@ struct ost_reply_to {
 	enum ost_proto proto;           /**< UDP or TCP */
 	struct sockaddr_storage client; /**< the client's address */
 	struct ost_udp_listener *udp;   /**< UDP: the socket it came in on */
+	struct ost_udp_local local;     /**< UDP on a wildcard listener: where it was sent to */
 	struct ost_tcp_conn *tcp;       /**< TCP: its connection */
 	uint16_t max_size;              /**< largest reply the client accepts */
 };
@@ -211,9 +228,13 @@ void ost_udp_listener_ref(struct ost_udp_listener *l);
 /** Drop a reference taken with ost_udp_listener_ref(). */
 void ost_udp_listener_unref(struct ost_udp_listener *l);
 
-/** Send @p pkt to @p to from listener @p l (-ECONNRESET once it is closing). */
-int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to, const uint8_t *pkt,
-		 size_t len) OST_WUR;
+/**
+ * Send @p pkt to @p to from listener @p l (-ECONNRESET once it is closing).
+ * On a wildcard listener the reply leaves from @p from (the address the query
+ * was sent to; NULL or family 0: the kernel picks); other listeners ignore it.
+ */
+int ost_udp_send(struct ost_udp_listener *l, const struct sockaddr *to,
+		 const struct ost_udp_local *from, const uint8_t *pkt, size_t len) OST_WUR;
 
 /** Accept from listening socket @p fd (duplicated) in worker @p w. */
 int ost_tcp_listener_open(struct ost_worker *w, int fd, const struct ost_addr *a,

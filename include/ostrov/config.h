@@ -220,7 +220,8 @@ OST_EXPORT int ost_config_load(struct ost_config *cfg, const char *path, char *e
 OST_EXPORT void ost_config_deinit(struct ost_config *cfg);
 
 /**
- * Parse "ADDR@PORT" or "ADDR" (IPv4 or IPv6, no brackets).
+ * Parse "ADDR@PORT" or "ADDR" (IPv4 or IPv6; an IPv6 address may be in
+ * brackets, "[::]@53"). 0.0.0.0 and :: are accepted (wildcard listeners).
  * @param s the text
  * @param default_port port when "@PORT" is absent
  * @param out receives the address and a normalised text

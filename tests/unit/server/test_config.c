@@ -156,6 +156,26 @@ static void test_full_config(void **state)
 	ost_config_deinit(&cfg);
 }
 
+/* server.listen takes wildcards, IPv6 bare or in brackets; the same one twice is an error. */
+static void test_listen_wildcard(void **state)
+{
+	(void)state;
+	char path[300], err[1024];
+	write_cfg(path, sizeof(path), "wild.yaml",
+		  "server:\n  listen: [\"0.0.0.0@5300\", \"[::]@5300\", \"127.0.0.1@5301\"]\n");
+	struct ost_config cfg;
+	int ret = ost_config_load(&cfg, path, err, sizeof(err));
+	if (ret != 0)
+		fail_msg("load failed: %s", err);
+	assert_int_equal(cfg.server.n_listen, 3);
+	assert_string_equal(cfg.server.listen[0].text, "0.0.0.0@5300");
+	assert_string_equal(cfg.server.listen[1].text, "::@5300");
+	assert_int_equal(cfg.server.listen[1].ss.ss_family, AF_INET6);
+	ost_config_deinit(&cfg);
+	expect_error("server:\n  listen: [\"::@53\", \"[::]@53\"]\n", 2, "server.listen",
+		     "::@53 is listed twice");
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -444,6 +464,20 @@ static void test_addr_cidr_acl(void **state)
 	assert_int_equal(ost_addr_parse("127.0.0.1@0", 53, &a), -EINVAL);
 	assert_int_equal(ost_addr_parse("@53", 53, &a), -EINVAL);
 	assert_int_equal(ost_addr_parse("127.0.0.1@5a", 53, &a), -EINVAL);
+	/* Wildcards, and IPv6 in brackets. */
+	assert_int_equal(ost_addr_parse("0.0.0.0@5300", 53, &a), 0);
+	assert_string_equal(a.text, "0.0.0.0@5300");
+	assert_int_equal(ost_addr_parse("[::]@5300", 53, &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET6);
+	assert_string_equal(a.text, "::@5300");
+	assert_int_equal(ost_addr_parse("::@5300", 53, &a), 0);
+	assert_string_equal(a.text, "::@5300");
+	assert_int_equal(ost_addr_parse("[::1]", 53, &a), 0);
+	assert_string_equal(a.text, "::1@53");
+	assert_int_equal(ost_addr_parse("[127.0.0.1]@53", 53, &a), -EINVAL);
+	assert_int_equal(ost_addr_parse("[::1@53", 53, &a), -EINVAL);
+	assert_int_equal(ost_addr_parse("[]@53", 53, &a), -EINVAL);
+	assert_int_equal(ost_addr_parse("[::1]x@53", 53, &a), -EINVAL);
 
 	struct ost_acl acl = {0};
 	struct ost_cidr c;
@@ -566,6 +600,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_listen_wildcard),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_resolver_limits),
 		cmocka_unit_test(test_bad_address),
