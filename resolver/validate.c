@@ -133,6 +133,25 @@ uint8_t ost_val_set(struct ost_val_verdict *v, uint8_t sec, uint16_t ede, const 
 	return sec;
 }
 
+uint8_t ost_val_internal(struct ost_val_ctx *c, struct ost_val_verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(v, 0, sizeof(*v));
+	v->sec = OST_SEC_BOGUS;
+	v->has_ede = true;
+	v->ede = OST_EDE_OTHER;
+	v->is_internal = true;
+	va_start(ap, fmt);
+	vsnprintf(v->text, sizeof(v->text), fmt, ap);
+	va_end(ap);
+	if (!c->internal_error) {
+		c->internal_error = true;
+		snprintf(c->internal_why, sizeof(c->internal_why), "%s", v->text);
+	}
+	return OST_SEC_BOGUS;
+}
+
 /* Format @p name into @p buf for EXTRA-TEXT and logs. */
 static const char *dname_str(const ldns_rdf *name, char *buf, size_t size)
 {
@@ -369,37 +388,6 @@ void ost_val_crypto_deinit(struct ost_val_crypto *vc)
 	memset(vc, 0, sizeof(*vc));
 }
 
-/*
- * ldns_verify_rrsig_keylist_notime() with the work split (ostrov/sigverify.h):
- * the signed data is built once per RRSIG into the resolver's buffers, each
- * candidate key is converted once per worker (the key cache), and only the
- * signature check itself is done per (RRSIG, key). Same results: OK when one
- * candidate verifies, else a crypto failure.
- */
-static ldns_status verify_converted(struct ost_val_crypto *vc, const ldns_rr_list *rrset,
-				    const ldns_rr *sig, const ldns_rr_list *cand)
-{
-	const ldns_rdf *sf = ldns_rr_rdf(sig, 8);
-	ldns_status st = LDNS_STATUS_CRYPTO_NO_MATCHING_KEYTAG_DNSKEY;
-	int ret = ost_sig_signed_data(vc->signed_data, vc->scratch, rrset, sig);
-
-	if (ret < 0)
-		return ret == -ENOMEM ? LDNS_STATUS_MEM_ERR : LDNS_STATUS_CRYPTO_BOGUS;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(cand); i++) {
-		const struct ost_sigkey *k =
-			ost_sigkey_cache_get(vc->keys, ldns_rr_list_rr(cand, i), &ret);
-
-		if (k)
-			ret = ost_sigverify(k, ldns_rdf_data(sf), ldns_rdf_size(sf),
-					    vc->signed_data, vc->sigbuf);
-		if (ret == 0)
-			return LDNS_STATUS_OK;
-		/* a key that cannot be converted is bogus, as in ldns */
-		st = ret == -ENOMEM ? LDNS_STATUS_MEM_ERR : LDNS_STATUS_CRYPTO_BOGUS;
-	}
-	return st;
-}
-
 static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			 const ldns_rr_list *rrset, const ldns_rr_list *sigs, const ldns_rdf *zone,
 			 const ldns_rr_list *keys, struct ost_val_verdict *v);
@@ -415,7 +403,7 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 	/* A caller without a resolver (tests, tools): the same path on a
 	 * temporary key cache. */
 	if (ost_val_crypto_init(&tmp, 4) != 0)
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+		return ost_val_internal(c, v, "out of memory");
 	sec = val_rrset(c, &tmp, rrset, sigs, zone, keys, v);
 	ost_val_crypto_deinit(&tmp);
 	return sec;
@@ -433,6 +421,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 	uint16_t type;
 	unsigned tried = 0;
 	bool any = false;
+	char why[2 * OST_VAL_TEXT_MAX + 128] = ""; /* cut to EXTRA-TEXT size later */
 
 	if (!rrset || ldns_rr_list_rr_count(rrset) == 0)
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "empty RRset");
@@ -454,6 +443,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 	for (size_t i = 0; sigs && i < ldns_rr_list_rr_count(sigs); i++) {
 		ldns_rr *sig = ldns_rr_list_rr(sigs, i);
 		ldns_rr_list *cand;
+		char why_sig[OST_VAL_TEXT_MAX];
 		unsigned n_tag;
 		uint16_t tag, w;
 		uint8_t alg, labels;
@@ -504,7 +494,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 		}
 		cand = candidate_keys(keys, zone, sig, c->lim.max_keys_per_sig, &n_tag);
 		if (!cand)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+			return ost_val_internal(c, v, "out of memory");
 		if (ldns_rr_list_rr_count(cand) == 0) {
 			ldns_rr_list_free(cand);
 			NAMES();
@@ -528,7 +518,12 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 					   zs, c->lim.max_verify, os, ts);
 		}
 		if (ost_sigkey_alg_supported(alg)) {
-			st = verify_converted(vc, rrset, sig, cand);
+			enum ost_val_sig o = ost_val_sig_check(c, vc, rrset, sig, cand, why_sig,
+							       sizeof(why_sig));
+
+			st = o == OST_VAL_SIG_OK         ? LDNS_STATUS_OK
+			     : o == OST_VAL_SIG_INTERNAL ? LDNS_STATUS_SSL_ERR
+							 : LDNS_STATUS_CRYPTO_BOGUS;
 		} else {
 			/* DSA, legacy test data only (allow_dsa): ldns's own path */
 			ldns_rr *der = NULL;
@@ -537,6 +532,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 				der = dsa_der_to_dns(sig, ldns_rr_list_rr(cand, 0));
 			st = ldns_verify_rrsig_keylist_notime(rrset, der ? der : sig, cand, NULL);
 			ldns_rr_free(der);
+			snprintf(why_sig, sizeof(why_sig), "%s", ldns_get_errorstr_by_id(st));
 		}
 		ldns_rr_list_free(cand);
 		if (st == LDNS_STATUS_OK) {
@@ -548,10 +544,23 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			return OST_SEC_SECURE;
 		}
 		NAMES();
+		/* Not a verdict: the signature could not be checked. Another
+		 * RRSIG may still verify; if none does, this one might have. */
+		if (st == LDNS_STATUS_MEM_ERR || st == LDNS_STATUS_SSL_ERR) {
+			if (!why[0])
+				snprintf(why, sizeof(why),
+					 "zone %s: RRSIG %u over %s %s not checked: %s", zs, tag,
+					 os, ts, why_sig);
+			continue;
+		}
 		fail_note(&f, 2, OST_EDE_DNSSEC_BOGUS,
 			  "zone %s: RRSIG %u over %s %s does not verify (%s)", zs, tag, os, ts,
 			  ldns_get_errorstr_by_id(st));
 	}
+	/* RFC 4035 §5.3.3 needs one RRSIG that verifies; that none does is
+	 * only evidence against the data when every one was checked. */
+	if (why[0])
+		return ost_val_internal(c, v, "%s", why);
 	if (!any) {
 		NAMES();
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_RRSIGS_MISSING,
@@ -650,7 +659,7 @@ uint8_t ost_val_dnskey(struct ost_val_ctx *c, const ldns_rdf *zone, const ldns_r
 	rrset = ost_val_rrset_of(dnskeys, zone, LDNS_RR_TYPE_DNSKEY);
 	trusted = ldns_rr_list_new();
 	if (!rrset || !trusted) {
-		sec = ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+		sec = ost_val_internal(c, v, "out of memory");
 		goto out;
 	}
 	if (ldns_rr_list_rr_count(rrset) == 0) {
@@ -780,7 +789,7 @@ uint8_t ost_val_dnskey(struct ost_val_ctx *c, const ldns_rdf *zone, const ldns_r
 			    first_tag);
 	goto out;
 oom:
-	sec = ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+	sec = ost_val_internal(c, v, "out of memory");
 out:
 	ldns_rr_list_free(rrset);
 	ldns_rr_list_free(trusted);

@@ -33,9 +33,16 @@
 
 /** What the validator concluded about one RRset, proof or chain link. */
 struct ost_val_verdict {
-	uint8_t sec;                 /**< enum ost_sec */
-	bool has_ede;                /**< @p ede applies (bogus, or insecure with a reason) */
-	uint16_t ede;                /**< RFC 8914 INFO-CODE */
+	uint8_t sec;  /**< enum ost_sec */
+	bool has_ede; /**< @p ede applies (bogus, or insecure with a reason) */
+	uint16_t ede; /**< RFC 8914 INFO-CODE */
+	/**
+	 * Set with OST_SEC_BOGUS by ost_val_internal(): a check could not be
+	 * done (OpenSSL failed, out of memory), which says nothing against
+	 * the data. The sec stays BOGUS so that no caller ever accepts it; a
+	 * caller that caches verdicts must not cache this one.
+	 */
+	bool is_internal;
 	bool is_wildcard;            /**< the RRset was synthesised from a wildcard */
 	uint8_t wc_labels;           /**< RRSIG labels field when @p is_wildcard */
 	char text[OST_VAL_TEXT_MAX]; /**< EXTRA-TEXT: zone and reason */
@@ -68,11 +75,22 @@ void ost_val_crypto_deinit(struct ost_val_crypto *vc);
 
 /** Per-request validation state: the time and the remaining budget. */
 struct ost_val_ctx {
-	struct ost_val_limits lim;     /**< copy of the limits */
-	int64_t now;                   /**< wall-clock seconds used for RRSIG windows */
-	unsigned n_verify;             /**< signature verifications done */
-	unsigned n_hash_ops;           /**< NSEC3 SHA-1 operations done */
-	bool over_budget;              /**< a limit was hit: everything after is bogus */
+	struct ost_val_limits lim; /**< copy of the limits */
+	int64_t now;               /**< wall-clock seconds used for RRSIG windows */
+	unsigned n_verify;         /**< signature verifications done */
+	unsigned n_hash_ops;       /**< NSEC3 SHA-1 operations done */
+	bool over_budget;          /**< a limit was hit: everything after is bogus */
+	/**
+	 * A check could not be done (ost_val_internal()), sticky like
+	 * @p over_budget: a failure verdict of this request is not evidence
+	 * against the data, the request ends SERVFAIL without a bogus claim
+	 * and nothing of it is cached as bogus.
+	 */
+	bool internal_error;
+	char internal_why[OST_VAL_TEXT_MAX]; /**< the first such failure, with OpenSSL's message */
+	unsigned n_recheck;                  /**< failed signature checks done again from scratch */
+	int8_t crypto_ok[3]; /**< known-answer test per key family this request: 0 not run,
+				  1 passed, -1 failed (validate_sig.c) */
 	struct ost_val_crypto *crypto; /**< the resolver's (borrowed); NULL: a temporary one */
 };
 
@@ -109,6 +127,47 @@ void ost_val_secure(struct ost_val_verdict *v);
 /** Set @p v to @p sec with an EDE and an EXTRA-TEXT; returns @p sec. */
 uint8_t ost_val_set(struct ost_val_verdict *v, uint8_t sec, uint16_t ede, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/**
+ * Set @p v to the internal-failure outcome: OST_SEC_BOGUS with is_internal,
+ * EDE 0 (Other Error, RFC 8914 §4.1: the failure is the resolver's own, so
+ * neither 6 "DNSSEC Bogus" nor 5 "DNSSEC Indeterminate", which RFC 4035
+ * §4.3 ties to a missing trust anchor, may be claimed), and mark @p c
+ * (internal_error, internal_why).
+ * @param c the request's context
+ * @param v the verdict
+ * @param fmt EXTRA-TEXT (printf)
+ * @return OST_SEC_BOGUS
+ */
+uint8_t ost_val_internal(struct ost_val_ctx *c, struct ost_val_verdict *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** The outcome of one RRSIG checked against its candidate keys. */
+enum ost_val_sig {
+	OST_VAL_SIG_OK = 0,   /**< a candidate key verifies it */
+	OST_VAL_SIG_BAD,      /**< no candidate verifies it, each checked twice: bogus evidence */
+	OST_VAL_SIG_INTERNAL, /**< a candidate could not be checked (OpenSSL, memory) */
+	OST_VAL_SIG_COUNT,
+};
+
+/**
+ * Check @p sig over @p rrset with the keys of @p cand (validate_sig.c): on
+ * the resolver's converted keys and buffers first; a failure is checked
+ * again from scratch and, when it repeats, told apart from an OpenSSL
+ * failure by a known-answer test of the key's family (once per request).
+ * Nothing but the first check is done when it verifies.
+ * @param c the request's context (rechecks counted, the known-answer test kept)
+ * @param vc the resolver's keys and buffers
+ * @param rrset the RRset (borrowed)
+ * @param sig an RRSIG over it with 9 RDATA fields (borrowed)
+ * @param cand candidate DNSKEYs (same tag and algorithm; borrowed)
+ * @param why receives the OpenSSL message of an internal failure ("" otherwise)
+ * @param why_len size of @p why
+ * @return enum ost_val_sig
+ */
+enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto *vc,
+				   const ldns_rr_list *rrset, const ldns_rr *sig,
+				   const ldns_rr_list *cand, char *why, size_t why_len);
 
 /**
  * Check an RRSIG's validity window at @p now (RFC 4034 §3.1.5 serial

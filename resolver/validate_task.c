@@ -71,7 +71,8 @@ struct ost_val_task {
 	uint16_t f_type;
 	ldns_rdf *f_zone; /* for a DS fetch: the zone whose keys check it */
 	unsigned n_fetch;
-	bool failed; /* a fetch failed: SERVFAIL with f_ede */
+	bool failed;     /* a fetch failed: SERVFAIL with f_ede */
+	bool f_internal; /* ... because a check could not be done (no verdict) */
 	uint16_t f_ede;
 	char f_text[OST_VAL_TEXT_MAX];
 };
@@ -267,15 +268,17 @@ enum walk {
 };
 
 static enum walk fetch(struct ost_task *t, const ldns_rdf *name, uint16_t type,
-		       const ldns_rdf *zone)
+		       const ldns_rdf *zone, struct ost_val_verdict *v)
 {
 	struct ost_val_task *vt = t->val;
 
 	vt->f_name = ost_arena_rdf(&t->arena, ldns_rdf_clone(name));
 	vt->f_zone = zone ? ost_arena_rdf(&t->arena, ldns_rdf_clone(zone)) : NULL;
 	vt->f_type = type;
-	if (!vt->f_name || (zone && !vt->f_zone))
+	if (!vt->f_name || (zone && !vt->f_zone)) {
+		ost_val_internal(&vt->ctx, v, "out of memory");
 		return W_BOGUS;
+	}
 	return W_FETCH;
 }
 
@@ -346,7 +349,7 @@ restart:
 	}
 	cur = kc_get(vr, ta->owner, now);
 	if (!cur)
-		return fetch(t, ta->owner, LDNS_RR_TYPE_DNSKEY, NULL);
+		return fetch(t, ta->owner, LDNS_RR_TYPE_DNSKEY, NULL, v);
 	for (unsigned l = ldns_dname_label_count(ta->owner) + 1;; l++) {
 		if (cur->kind == KC_BOGUS) {
 			ost_val_set(v, OST_SEC_BOGUS, cur->ede, "%s", cur->text);
@@ -358,7 +361,7 @@ restart:
 			return W_INSECURE;
 		}
 		if (cur->kind == KC_DS)
-			return fetch(t, cur->name, LDNS_RR_TYPE_DNSKEY, NULL);
+			return fetch(t, cur->name, LDNS_RR_TYPE_DNSKEY, NULL, v);
 		ost_require(cur->kind == KC_SECURE);
 		if (l > tl)
 			break;
@@ -366,7 +369,7 @@ restart:
 			ldns_rdf *n = ldns_dname_clone_from(target, tl - l);
 
 			if (!n) {
-				ost_val_set(v, OST_SEC_BOGUS, OST_EDE_OTHER, "out of memory");
+				ost_val_internal(&t->val->ctx, v, "out of memory");
 				return W_BOGUS;
 			}
 			e = kc_get(vr, n, now);
@@ -376,7 +379,7 @@ restart:
 				goto restart;
 			}
 			if (!e) {
-				enum walk w = fetch(t, n, LDNS_RR_TYPE_DS, cur->name);
+				enum walk w = fetch(t, n, LDNS_RR_TYPE_DS, cur->name, v);
 
 				ldns_rdf_deep_free(n);
 				return w;
@@ -400,6 +403,27 @@ restart:
 }
 
 /* ---- feeding fetch results ---- */
+
+/*
+ * A failed check of a fetched DS or DNSKEY RRset (or its proof) that is no
+ * verdict on the zone: the request ran out of work, or a check could not be
+ * done (OpenSSL or memory failed, ost_val_internal()). Nothing is kept in
+ * the zone-key cache for it: a bogus entry would fail every query below
+ * the zone for KC_BOGUS_TTL, for the resolver's own failure.
+ */
+static bool no_verdict(const struct ost_val_task *vt, const struct ost_val_verdict *v)
+{
+	return vt->ctx.over_budget || vt->ctx.internal_error || v->is_internal;
+}
+
+/* This request ends SERVFAIL (ost_val_task_step()) without a verdict. */
+static void fail_without_verdict(struct ost_val_task *vt, const struct ost_val_verdict *v)
+{
+	vt->failed = true;
+	vt->f_internal = !vt->ctx.over_budget;
+	vt->f_ede = vt->f_internal ? OST_EDE_OTHER : OST_EDE_DNSSEC_BOGUS;
+	snprintf(vt->f_text, sizeof(vt->f_text), "%s", v->text);
+}
 
 /* Validate every NSEC/NSEC3 RRset (and the SOA) of @p l signed by @p zone;
  * @return the NSEC/NSEC3 records that verified (borrowed), or NULL when one
@@ -426,7 +450,8 @@ static ldns_rr_list *proof_records(struct ost_val_ctx *c, const ldns_rr_list *l,
 		if (!first)
 			continue;
 		set = ost_val_rrset_of(l, ldns_rr_owner(rr), ty);
-		sec = set ? ost_val_rrset(c, set, l, zone, keys, v) : OST_SEC_BOGUS;
+		sec = set ? ost_val_rrset(c, set, l, zone, keys, v)
+			  : ost_val_internal(c, v, "out of memory");
 		ldns_rr_list_free(set);
 		if (sec != OST_SEC_SECURE) {
 			ldns_rr_list_free(out);
@@ -441,7 +466,7 @@ static ldns_rr_list *proof_records(struct ost_val_ctx *c, const ldns_rr_list *l,
 		}
 	}
 	if (!out)
-		ost_val_set(v, OST_SEC_BOGUS, OST_EDE_OTHER, "out of memory");
+		ost_val_internal(c, v, "out of memory");
 	return out;
 }
 
@@ -472,11 +497,8 @@ static void feed_dnskey(struct ost_task *t, const struct ost_task *c)
 	} else {
 		return; /* the cache moved on meanwhile: the next step fetches again */
 	}
-	if (vt->ctx.over_budget) {
-		/* Not a verdict on the zone: this request ran out of work. */
-		vt->failed = true;
-		vt->f_ede = OST_EDE_DNSSEC_BOGUS;
-		snprintf(vt->f_text, sizeof(vt->f_text), "%s", v.text);
+	if (sec == OST_SEC_BOGUS && no_verdict(vt, &v)) {
+		fail_without_verdict(vt, &v);
 		return;
 	}
 	if (sec == OST_SEC_SECURE)
@@ -524,7 +546,7 @@ static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rd
 		if (sec == OST_SEC_SECURE)
 			kc_put(vr, name, KC_DS, ldns_rr_list_clone(set), now, kc_ttl(answer, now),
 			       NULL);
-		else if (!vt->ctx.over_budget)
+		else if (!no_verdict(vt, &v))
 			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 		ldns_rr_list_free(set);
 		goto check_budget;
@@ -540,7 +562,7 @@ static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rd
 	}
 	nsecs = proof_records(&vt->ctx, auth, zone, keys, &v);
 	if (!nsecs) {
-		if (!vt->ctx.over_budget)
+		if (!no_verdict(vt, &v))
 			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 		goto check_budget;
 	}
@@ -558,16 +580,13 @@ static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rd
 			ost_val_aggr_store(t->r, zone, nsecs, auth, now);
 		} else if (sec == OST_SEC_INSECURE)
 			kc_put(vr, name, KC_INSECURE, NULL, now, kc_ttl(auth, now), &v);
-		else if (!vt->ctx.over_budget)
+		else if (!no_verdict(vt, &v))
 			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 	}
 	ldns_rr_list_free(nsecs);
 check_budget:
-	if (vt->ctx.over_budget) {
-		vt->failed = true;
-		vt->f_ede = OST_EDE_DNSSEC_BOGUS;
-		snprintf(vt->f_text, sizeof(vt->f_text), "%s", v.text);
-	}
+	if (no_verdict(vt, &v))
+		fail_without_verdict(vt, &v);
 }
 
 static void feed_ds(struct ost_task *t, const struct ost_task *c)
@@ -679,7 +698,7 @@ static uint8_t check_rrset(struct ost_task *t, const ldns_rr *head, struct ost_v
 	}
 	set = ost_val_rrset_of(t->answer, owner, type);
 	if (!set)
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_OTHER, "out of memory");
+		return ost_val_internal(&vt->ctx, v, "out of memory");
 	sec = ost_val_rrset(&vt->ctx, set, t->answer, zone, keys, v);
 	ldns_rr_list_free(set);
 	if (sec == OST_SEC_SECURE && v->is_wildcard) {
@@ -777,7 +796,7 @@ static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 	}
 	kind = t->rcode == LDNS_RCODE_NXDOMAIN ? OST_DENY_NXDOMAIN : OST_DENY_NODATA;
 	uint8_t sec = prove(t, kind, t->sname, t->qtype, zone, keys, 0, v);
-	if (sec == OST_SEC_BOGUS && !t->val->ctx.over_budget &&
+	if (sec == OST_SEC_BOGUS && !t->val->ctx.over_budget && !v->is_internal &&
 	    insecure_below(t, t->sname, zone, keys, v) == OST_SEC_INSECURE)
 		return OST_SEC_INSECURE;
 	return sec;
@@ -846,7 +865,10 @@ static void drop_bogus(struct ost_task *t, ldns_rr_list *l)
 			i++;
 			continue;
 		}
-		ost_log(OST_LOG_INFO, "validator", "dropped bogus %s", v.text);
+		/* An RRset that could not be checked goes too: it is not
+		 * served as part of a secure answer unchecked. */
+		ost_log(OST_LOG_INFO, "validator", "dropped %s %s",
+			v.is_internal ? "unchecked" : "bogus", v.text);
 		/* remove the RRset and its RRSIGs, keeping the order of the rest */
 		ldns_rdf *owner = ldns_rdf_clone(ldns_rr_owner(head));
 		size_t k = 0, n = ldns_rr_list_rr_count(l);
@@ -869,6 +891,33 @@ static void drop_bogus(struct ost_task *t, ldns_rr_list *l)
 	}
 }
 
+/*
+ * The request's validation could not be done (OpenSSL or memory failed):
+ * SERVFAIL for this query, as Unbound does, but no verdict on the data. EDE
+ * 0 "Other Error" (RFC 8914 §4.1) with an EXTRA-TEXT that says so: 6 "DNSSEC
+ * Bogus" would claim the data failed validation, and 5 "DNSSEC
+ * Indeterminate" means no trust anchor applies (RFC 4035 §4.3). The task is
+ * marked is_internal so that nothing of it is cached (stash.c): neither the
+ * FAIL entry a SERVFAIL leaves (RFC 9520, up to 5 min) nor, since the
+ * feeding stopped short, a bogus zone key (no_verdict()). Logged once per
+ * request, at error level, with OpenSSL's message when it gave one.
+ */
+static enum ost_val_action conclude_internal(struct ost_task *t, const struct ost_val_verdict *v)
+{
+	const struct ost_val_ctx *c = &t->val->ctx;
+	char nb[64];
+
+	ost_log(OST_LOG_ERR, "validator",
+		"validation failed for an internal reason (not bogus) qname=%s reason=\"%s\"",
+		ost_dname_str(t->qname, nb, sizeof(nb)),
+		c->internal_error ? c->internal_why : v->text);
+	ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: DNSSEC validation not completed: %s",
+		      v->is_internal ? v->text : c->internal_why);
+	t->is_internal = true;
+	t->sec = OST_SEC_UNCHECKED;
+	return OST_VAL_DONE;
+}
+
 static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 				    const struct ost_val_verdict *v)
 {
@@ -879,6 +928,8 @@ static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 		drop_bogus(t, t->add);
 	}
 	t->sec = sec;
+	if (sec == OST_SEC_BOGUS && (v->is_internal || t->val->ctx.internal_error))
+		return conclude_internal(t, v);
 	if (sec != OST_SEC_SECURE && sec != OST_SEC_BOGUS)
 		ost_log(OST_LOG_DEBUG, "validator", "%s qname=%s reason=\"%s\"", ost_sec_str(sec),
 			ost_dname_str(t->qname, nb, sizeof(nb)), v->text);
@@ -915,7 +966,10 @@ enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name,
 	}
 	memset(&v, 0, sizeof(v));
 	if (vt->failed) {
-		ost_val_set(&v, OST_SEC_BOGUS, vt->f_ede, "%s", vt->f_text);
+		if (vt->f_internal)
+			ost_val_internal(&vt->ctx, &v, "%s", vt->f_text);
+		else
+			ost_val_set(&v, OST_SEC_BOGUS, vt->f_ede, "%s", vt->f_text);
 		return conclude(t, OST_SEC_BOGUS, &v);
 	}
 	/* Each RRset of the answer, in order, then the negative proof. */
