@@ -421,7 +421,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 	uint16_t type;
 	unsigned tried = 0;
 	bool any = false;
-	char why[2 * OST_VAL_TEXT_MAX + 128] = ""; /* cut to EXTRA-TEXT size later */
+	char why[OST_VAL_TEXT_MAX + 128] = ""; /* cut to EXTRA-TEXT size later */
 
 	if (!rrset || ldns_rr_list_rr_count(rrset) == 0)
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "empty RRset");
@@ -443,7 +443,6 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 	for (size_t i = 0; sigs && i < ldns_rr_list_rr_count(sigs); i++) {
 		ldns_rr *sig = ldns_rr_list_rr(sigs, i);
 		ldns_rr_list *cand;
-		char why_sig[OST_VAL_TEXT_MAX];
 		unsigned n_tag;
 		uint16_t tag, w;
 		uint8_t alg, labels;
@@ -518,8 +517,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 					   zs, c->lim.max_verify, os, ts);
 		}
 		if (ost_sigkey_alg_supported(alg)) {
-			enum ost_val_sig o = ost_val_sig_check(c, vc, rrset, sig, cand, why_sig,
-							       sizeof(why_sig));
+			enum ost_val_sig o = ost_val_sig_check(c, vc, rrset, sig, cand);
 
 			st = o == OST_VAL_SIG_OK         ? LDNS_STATUS_OK
 			     : o == OST_VAL_SIG_INTERNAL ? LDNS_STATUS_SSL_ERR
@@ -532,9 +530,15 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 				der = dsa_der_to_dns(sig, ldns_rr_list_rr(cand, 0));
 			st = ldns_verify_rrsig_keylist_notime(rrset, der ? der : sig, cand, NULL);
 			ldns_rr_free(der);
-			snprintf(why_sig, sizeof(why_sig), "%s", ldns_get_errorstr_by_id(st));
 		}
 		ldns_rr_list_free(cand);
+		if (st != LDNS_STATUS_OK && c->over_budget) {
+			NAMES();
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
+					   "zone %s: validation work limit (%u verifications) "
+					   "reached at %s %s",
+					   zs, c->lim.max_verify, os, ts);
+		}
 		if (st == LDNS_STATUS_OK) {
 			ost_val_secure(v);
 			if (labels < sig_label_count(owner)) {
@@ -549,8 +553,8 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 		if (st == LDNS_STATUS_MEM_ERR || st == LDNS_STATUS_SSL_ERR) {
 			if (!why[0])
 				snprintf(why, sizeof(why),
-					 "zone %s: RRSIG %u over %s %s not checked: %s", zs, tag,
-					 os, ts, why_sig);
+					 "zone %s: RRSIG %u over %s %s not checked", zs, tag, os,
+					 ts);
 			continue;
 		}
 		fail_note(&f, 2, OST_EDE_DNSSEC_BOGUS,

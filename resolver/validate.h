@@ -87,10 +87,12 @@ struct ost_val_ctx {
 	 * and nothing of it is cached as bogus.
 	 */
 	bool internal_error;
-	char internal_why[OST_VAL_TEXT_MAX]; /**< the first such failure, with OpenSSL's message */
-	unsigned n_recheck;                  /**< failed signature checks done again from scratch */
-	int8_t crypto_ok[3]; /**< known-answer test per key family this request: 0 not run,
-				  1 passed, -1 failed (validate_sig.c) */
+	char internal_why[OST_VAL_TEXT_MAX]; /**< the first such failure (EXTRA-TEXT) */
+	char internal_detail[160]; /**< for the log: how the first failed check failed, with
+				      OpenSSL's message (validate_sig.c), or "" */
+	unsigned n_recheck;        /**< failed signature checks done again from scratch */
+	int8_t crypto_ok[3];       /**< known-answer test per key family this request: 0 not run,
+					1 passed, -1 failed (validate_sig.c) */
 	struct ost_val_crypto *crypto; /**< the resolver's (borrowed); NULL: a temporary one */
 };
 
@@ -156,18 +158,17 @@ enum ost_val_sig {
  * again from scratch and, when it repeats, told apart from an OpenSSL
  * failure by a known-answer test of the key's family (once per request).
  * Nothing but the first check is done when it verifies.
- * @param c the request's context (rechecks counted, the known-answer test kept)
+ * @param c the request's context (rechecks counted, the known-answer test
+ *        kept, internal_detail set by the first internal failure)
  * @param vc the resolver's keys and buffers
  * @param rrset the RRset (borrowed)
  * @param sig an RRSIG over it with 9 RDATA fields (borrowed)
  * @param cand candidate DNSKEYs (same tag and algorithm; borrowed)
- * @param why receives the OpenSSL message of an internal failure ("" otherwise)
- * @param why_len size of @p why
  * @return enum ost_val_sig
  */
 enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 				   const ldns_rr_list *rrset, const ldns_rr *sig,
-				   const ldns_rr_list *cand, char *why, size_t why_len);
+				   const ldns_rr_list *cand);
 
 /**
  * Check an RRSIG's validity window at @p now (RFC 4034 §3.1.5 serial

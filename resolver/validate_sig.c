@@ -34,9 +34,11 @@
  *    bogus.
  *
  * Cost: a valid signature costs one check, as before. A forged one costs two
- * checks per candidate key (so at most 2 x max_verify per request) and one
+ * checks per candidate key, the second with the key converted anew, and one
  * known-answer test per key family and request: the price of never calling a
- * valid zone bogus for the resolver's own failure. A failure the two checks
+ * valid zone bogus for the resolver's own failure. The second check counts
+ * against the request's max_verify like the first, so the KeyTrap bound on
+ * verifications per request holds. A failure the two checks
  * and the test cannot place (a burst of OpenSSL failures that hits both
  * checks and spares the test) is still taken as bogus: nothing can tell it
  * from a forgery.
@@ -188,14 +190,13 @@ static const char *fail_str(int rc)
 
 enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 				   const ldns_rr_list *rrset, const ldns_rr *sig,
-				   const ldns_rr_list *cand, char *why, size_t why_len)
+				   const ldns_rr_list *cand)
 {
 	const ldns_rdf *sf = ldns_rr_rdf(sig, 8);
 	int fam = family_of(ldns_rdf2native_int8(ldns_rr_rrsig_algorithm(sig)));
 	enum ost_val_sig out = OST_VAL_SIG_BAD;
 	int data = ost_sig_signed_data(vc->signed_data, vc->scratch, rrset, sig);
 
-	why[0] = 0;
 	/* The RRSIG does not fit the RRset (type, labels): the data's fault,
 	 * the same for every key and every try. */
 	if (data == -EINVAL)
@@ -214,8 +215,16 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 			if (first == 0)
 				return OST_VAL_SIG_OK;
 		}
-		/* The failure path: everything below is paid only here. */
+		/* The failure path: everything below is paid only here. The
+		 * check done again counts against the request's budget, so
+		 * that forged signatures (KeyTrap, CVE-2023-50387) get no more
+		 * work than max_verify allows; the caller sees over_budget. */
 		take_ossl_error(first_err, sizeof(first_err));
+		if (c->over_budget || c->n_verify >= c->lim.max_verify) {
+			c->over_budget = true;
+			return OST_VAL_SIG_BAD;
+		}
+		c->n_verify++;
 		c->n_recheck++;
 		again = check_fresh(rrset, sig, key);
 		if (again == 0) {
@@ -229,9 +238,10 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 		take_ossl_error(again_err, sizeof(again_err));
 		if (again != -ENOMEM && openssl_works(c, fam))
 			continue; /* failed twice, OpenSSL sound: evidence against the data */
-		if (out != OST_VAL_SIG_INTERNAL)
-			snprintf(why, why_len, "key %u: %s twice, openssl='%s'%s",
-				 ldns_calc_keytag(key), fail_str(again),
+		if (!c->internal_detail[0])
+			snprintf(c->internal_detail, sizeof(c->internal_detail),
+				 "key %u: %s twice, openssl='%s'%s", ldns_calc_keytag(key),
+				 fail_str(again),
 				 strcmp(again_err, "none queued") ? again_err : first_err,
 				 again == -ENOMEM ? "" : ", known-answer test failed");
 		out = OST_VAL_SIG_INTERNAL;

@@ -908,9 +908,11 @@ static enum ost_val_action conclude_internal(struct ost_task *t, const struct os
 	char nb[64];
 
 	ost_log(OST_LOG_ERR, "validator",
-		"validation failed for an internal reason (not bogus) qname=%s reason=\"%s\"",
+		"validation failed for an internal reason (not bogus) qname=%s reason=\"%s\" "
+		"detail=\"%s\"",
 		ost_dname_str(t->qname, nb, sizeof(nb)),
-		c->internal_error ? c->internal_why : v->text);
+		c->internal_error ? c->internal_why : v->text,
+		c->internal_detail[0] ? c->internal_detail : "out of memory");
 	ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: DNSSEC validation not completed: %s",
 		      v->is_internal ? v->text : c->internal_why);
 	t->is_internal = true;

@@ -651,11 +651,12 @@ static void test_engine_internal_failure_not_cached(void **state)
 	size_t n_err = 0, n_bogus = 0, n_ossl = 0;
 	rewind(log);
 	while (fgets(line, sizeof(line), log)) {
-		n_bogus += strstr(line, "msg=bogus") != NULL;
+		n_bogus += strstr(line, "msg=\"bogus\"") != NULL;
 		if (!strstr(line, "level=err") || !strstr(line, "internal reason"))
 			continue;
 		n_err++;
-		n_ossl += strstr(line, "openssl='error:") != NULL;
+		n_ossl +=
+			strstr(line, "openssl='error:") != NULL && strstr(line, "detail=") != NULL;
 	}
 	fclose(log);
 	assert_int_equal(n_err, 1);
