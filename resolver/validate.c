@@ -7,7 +7,11 @@
  * (RFC 8624), a per-request work budget so that a zone with 100 DNSKEYs
  * sharing one key tag, or 100 RRSIGs, cannot make one request verify without
  * end (KeyTrap, CVE-2023-50387), and a verdict that says in its EXTRA-TEXT
- * which zone failed and why.
+ * which zone failed and why. A signature check has three outcomes
+ * (validate_sig.c): verified, does not verify, or could not be done; the
+ * last, and running out of memory, give the internal-failure verdict
+ * (ost_val_internal()), never a bogus one: no RRSIG verifying is only
+ * evidence against the data when every one could be checked.
  */
 #include "validate.h"
 

@@ -342,6 +342,20 @@ enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name,
  */
 void ost_val_task_feed(struct ost_task *t, const struct ost_task *child);
 
+/**
+ * End @p t's validation, which could not be done (validate_sig.c): SERVFAIL
+ * for this query, as Unbound does, but no verdict on the data. EDE 0 "Other
+ * Error" (RFC 8914 §4.1) and an EXTRA-TEXT that says so: 6 "DNSSEC Bogus"
+ * would claim the data failed validation, 5 "DNSSEC Indeterminate" that no
+ * trust anchor applies (RFC 4035 §4.3). The task is marked is_internal, so
+ * stash.c caches no RFC 9520 failure entry for it. Logged once, at error
+ * level, with OpenSSL's message when it gave one.
+ * @param t the task
+ * @param c its validation context (internal_error set)
+ * @return OST_VAL_DONE
+ */
+enum ost_val_action ost_val_fail_internal(struct ost_task *t, const struct ost_val_ctx *c);
+
 /* ---- validate_aggr.c: aggressive use of validated NSEC (RFC 8198) ---- */
 
 /**

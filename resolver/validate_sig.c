@@ -248,3 +248,19 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 	}
 	return out;
 }
+
+enum ost_val_action ost_val_fail_internal(struct ost_task *t, const struct ost_val_ctx *c)
+{
+	char nb[64];
+
+	ost_log(OST_LOG_ERR, "validator",
+		"validation failed for an internal reason (not bogus) qname=%s reason=\"%s\" "
+		"detail=\"%s\"",
+		ost_dname_str(t->qname, nb, sizeof(nb)), c->internal_why,
+		c->internal_detail[0] ? c->internal_detail : "out of memory");
+	ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: DNSSEC validation not completed: %s",
+		      c->internal_why);
+	t->is_internal = true;
+	t->sec = OST_SEC_UNCHECKED;
+	return OST_VAL_DONE;
+}

@@ -19,6 +19,8 @@
  * cannot exist; a DS or proof signed by another zone than the one above is
  * bogus; the number of fetches and the crypto work per request are bounded
  * (enum limits below and struct ost_val_limits).
+ * A check that could not be done (OpenSSL or memory failed, validate_sig.c)
+ * is no verdict: SERVFAIL with EDE 0 (ost_val_fail_internal()), nothing cached.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,8 +73,7 @@ struct ost_val_task {
 	uint16_t f_type;
 	ldns_rdf *f_zone; /* for a DS fetch: the zone whose keys check it */
 	unsigned n_fetch;
-	bool failed;     /* a fetch failed: SERVFAIL with f_ede */
-	bool f_internal; /* ... because a check could not be done (no verdict) */
+	bool failed; /* a fetch failed: SERVFAIL with f_ede */
 	uint16_t f_ede;
 	char f_text[OST_VAL_TEXT_MAX];
 };
@@ -404,13 +405,9 @@ restart:
 
 /* ---- feeding fetch results ---- */
 
-/*
- * A failed check of a fetched DS or DNSKEY RRset (or its proof) that is no
- * verdict on the zone: the request ran out of work, or a check could not be
- * done (OpenSSL or memory failed, ost_val_internal()). Nothing is kept in
- * the zone-key cache for it: a bogus entry would fail every query below
- * the zone for KC_BOGUS_TTL, for the resolver's own failure.
- */
+/* A failed check of a fetched DS/DNSKEY (or proof) that is no verdict on the
+ * zone (out of work, or not done: ost_val_internal()): no KC_BOGUS for it,
+ * which would fail every query below the zone for the resolver's trouble. */
 static bool no_verdict(const struct ost_val_task *vt, const struct ost_val_verdict *v)
 {
 	return vt->ctx.over_budget || vt->ctx.internal_error || v->is_internal;
@@ -419,9 +416,8 @@ static bool no_verdict(const struct ost_val_task *vt, const struct ost_val_verdi
 /* This request ends SERVFAIL (ost_val_task_step()) without a verdict. */
 static void fail_without_verdict(struct ost_val_task *vt, const struct ost_val_verdict *v)
 {
-	vt->failed = true;
-	vt->f_internal = !vt->ctx.over_budget;
-	vt->f_ede = vt->f_internal ? OST_EDE_OTHER : OST_EDE_DNSSEC_BOGUS;
+	vt->failed = true; /* conclude() sees ctx.internal_error, if that is why */
+	vt->f_ede = OST_EDE_DNSSEC_BOGUS;
 	snprintf(vt->f_text, sizeof(vt->f_text), "%s", v->text);
 }
 
@@ -865,8 +861,7 @@ static void drop_bogus(struct ost_task *t, ldns_rr_list *l)
 			i++;
 			continue;
 		}
-		/* An RRset that could not be checked goes too: it is not
-		 * served as part of a secure answer unchecked. */
+		/* one that could not be checked goes too: never served unchecked */
 		ost_log(OST_LOG_INFO, "validator", "dropped %s %s",
 			v.is_internal ? "unchecked" : "bogus", v.text);
 		/* remove the RRset and its RRSIGs, keeping the order of the rest */
@@ -891,35 +886,6 @@ static void drop_bogus(struct ost_task *t, ldns_rr_list *l)
 	}
 }
 
-/*
- * The request's validation could not be done (OpenSSL or memory failed):
- * SERVFAIL for this query, as Unbound does, but no verdict on the data. EDE
- * 0 "Other Error" (RFC 8914 §4.1) with an EXTRA-TEXT that says so: 6 "DNSSEC
- * Bogus" would claim the data failed validation, and 5 "DNSSEC
- * Indeterminate" means no trust anchor applies (RFC 4035 §4.3). The task is
- * marked is_internal so that nothing of it is cached (stash.c): neither the
- * FAIL entry a SERVFAIL leaves (RFC 9520, up to 5 min) nor, since the
- * feeding stopped short, a bogus zone key (no_verdict()). Logged once per
- * request, at error level, with OpenSSL's message when it gave one.
- */
-static enum ost_val_action conclude_internal(struct ost_task *t, const struct ost_val_verdict *v)
-{
-	const struct ost_val_ctx *c = &t->val->ctx;
-	char nb[64];
-
-	ost_log(OST_LOG_ERR, "validator",
-		"validation failed for an internal reason (not bogus) qname=%s reason=\"%s\" "
-		"detail=\"%s\"",
-		ost_dname_str(t->qname, nb, sizeof(nb)),
-		c->internal_error ? c->internal_why : v->text,
-		c->internal_detail[0] ? c->internal_detail : "out of memory");
-	ost_task_fail(t, OST_EDE_OTHER, false, "ostrov: DNSSEC validation not completed: %s",
-		      v->is_internal ? v->text : c->internal_why);
-	t->is_internal = true;
-	t->sec = OST_SEC_UNCHECKED;
-	return OST_VAL_DONE;
-}
-
 static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 				    const struct ost_val_verdict *v)
 {
@@ -930,8 +896,8 @@ static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 		drop_bogus(t, t->add);
 	}
 	t->sec = sec;
-	if (sec == OST_SEC_BOGUS && (v->is_internal || t->val->ctx.internal_error))
-		return conclude_internal(t, v);
+	if (sec == OST_SEC_BOGUS && t->val->ctx.internal_error)
+		return ost_val_fail_internal(t, &t->val->ctx);
 	if (sec != OST_SEC_SECURE && sec != OST_SEC_BOGUS)
 		ost_log(OST_LOG_DEBUG, "validator", "%s qname=%s reason=\"%s\"", ost_sec_str(sec),
 			ost_dname_str(t->qname, nb, sizeof(nb)), v->text);
@@ -968,10 +934,7 @@ enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name,
 	}
 	memset(&v, 0, sizeof(v));
 	if (vt->failed) {
-		if (vt->f_internal)
-			ost_val_internal(&vt->ctx, &v, "%s", vt->f_text);
-		else
-			ost_val_set(&v, OST_SEC_BOGUS, vt->f_ede, "%s", vt->f_text);
+		ost_val_set(&v, OST_SEC_BOGUS, vt->f_ede, "%s", vt->f_text);
 		return conclude(t, OST_SEC_BOGUS, &v);
 	}
 	/* Each RRset of the answer, in order, then the negative proof. */
