@@ -578,7 +578,11 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 }
 #undef NAMES
 
-bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
+/* ost_val_ds_match() with a digest OpenSSL could not compute told apart:
+ * ldns_key_rr2ds() ignores OpenSSL's failures (SHA-384) and returns a wrong
+ * digest, so a mismatch is computed again (validate_sig.c).
+ * @return 1 match, 0 no match, -1 the digest could not be computed */
+static int ds_check(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key)
 {
 	uint8_t digest;
 	ldns_rr *calc;
@@ -586,46 +590,52 @@ bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
 
 	if (ldns_rr_get_type(ds) != LDNS_RR_TYPE_DS || ldns_rr_rd_count(ds) != 4 ||
 	    ldns_rr_get_type(key) != LDNS_RR_TYPE_DNSKEY || ldns_rr_rd_count(key) != 4)
-		return false;
+		return 0;
 	if (!same_name(ldns_rr_owner(ds), ldns_rr_owner(key)))
-		return false;
+		return 0;
 	if (ldns_rdf2native_int8(ldns_rr_rdf(ds, 1)) != ldns_rdf2native_int8(ldns_rr_rdf(key, 2)))
-		return false;
+		return 0;
 	if (ldns_rdf2native_int16(ldns_rr_rdf(ds, 0)) != ldns_calc_keytag(key))
-		return false;
+		return 0;
 	digest = ldns_rdf2native_int8(ldns_rr_rdf(ds, 2));
 	if (!ost_val_digest_supported(digest, NULL))
-		return false;
+		return 0;
 	calc = ldns_key_rr2ds(key, (ldns_hash)digest);
-	if (!calc)
-		return false;
-	ok = ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
+	ok = calc && ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
 	ldns_rr_free(calc);
-	return ok;
+	return ok ? 1 : ost_val_ds_recheck(c, ds, key);
 }
 
-/* @return true when @p key, with its REVOKE bit cleared, matches @p ds: the
+bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
+{
+	struct ost_val_ctx c;
+
+	ost_val_ctx_init(&c, NULL, 0);
+	return ds_check(&c, ds, key) == 1;
+}
+
+/* @return ds_check() of @p key with its REVOKE bit cleared: 1 when the
  * anchored key is in the zone but revoked (RFC 5011 §2.1). */
-static bool ds_match_revoked(const ldns_rr *ds, const ldns_rr *key)
+static int ds_match_revoked(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key)
 {
 	uint16_t flags = ldns_rdf2native_int16(ldns_rr_rdf(key, 0));
 	ldns_rr *copy;
 	ldns_rdf *nf;
-	bool ok;
+	int ret;
 
 	if (!(flags & FLAG_REVOKE))
-		return false;
+		return 0;
 	copy = ldns_rr_clone(key);
 	nf = ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, flags & ~FLAG_REVOKE);
 	if (!copy || !nf) {
 		ldns_rr_free(copy);
 		ldns_rdf_deep_free(nf);
-		return false;
+		return -1;
 	}
 	ldns_rdf_deep_free(ldns_rr_set_rdf(copy, nf, 0));
-	ok = ost_val_ds_match(ds, copy);
+	ret = ds_check(c, ds, copy);
 	ldns_rr_free(copy);
-	return ok;
+	return ret;
 }
 
 /* @return true when @p a and @p b are the same key ignoring the REVOKE flag */
@@ -717,14 +727,16 @@ uint8_t ost_val_dnskey(struct ost_val_ctx *c, const ldns_rdf *zone, const ldns_r
 			if (ldns_rr_rd_count(key) != 4)
 				continue;
 			flags = ldns_rdf2native_int16(ldns_rr_rdf(key, 0));
-			if (ost_val_ds_match(d, key)) {
-				if (!(flags & FLAG_ZONE))
-					nozone_tag = ldns_calc_keytag(key);
-				else if (!push_unique(trusted, key))
-					goto oom;
-			} else if (ds_match_revoked(d, key)) {
+			int m = ds_check(c, d, key), rev = m == 0 ? ds_match_revoked(c, d, key) : 0;
+
+			if (m < 0 || rev < 0)
+				goto not_checked;
+			if (m && !(flags & FLAG_ZONE))
+				nozone_tag = ldns_calc_keytag(key);
+			else if (m && !push_unique(trusted, key))
+				goto oom;
+			else if (rev)
 				revoked_tag = ldns_rdf2native_int16(ldns_rr_rdf(d, 0));
-			}
 		}
 	}
 	for (size_t i = 0; anchor_keys && i < ldns_rr_list_rr_count(anchor_keys); i++) {
@@ -795,6 +807,9 @@ uint8_t ost_val_dnskey(struct ost_val_ctx *c, const ldns_rdf *zone, const ldns_r
 		ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSKEY_MISSING,
 			    "zone %s: DNSKEY RRset not signed by a key matching DS/anchor %d", zs,
 			    first_tag);
+	goto out;
+not_checked:
+	sec = ost_val_internal(c, v, "zone %s: DS digest not computed", zs);
 	goto out;
 oom:
 	sec = ost_val_internal(c, v, "out of memory");

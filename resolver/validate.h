@@ -88,11 +88,11 @@ struct ost_val_ctx {
 	 */
 	bool internal_error;
 	char internal_why[OST_VAL_TEXT_MAX]; /**< the first such failure (EXTRA-TEXT) */
-	char internal_detail[160]; /**< for the log: how the first failed check failed, with
-				      OpenSSL's message (validate_sig.c), or "" */
-	unsigned n_recheck;        /**< failed signature checks done again from scratch */
-	int8_t crypto_ok[3];       /**< known-answer test per key family this request: 0 not run,
-					1 passed, -1 failed (validate_sig.c) */
+	char internal_detail[160];     /**< for the log: how the first failed check failed, with
+					  OpenSSL's message (validate_sig.c), or "" */
+	unsigned n_recheck;            /**< failed signature checks done again from scratch */
+	int8_t crypto_ok[6];           /**< known-answer tests this request, per key family and DS
+					    digest: 0 not run, 1 passed, -1 failed (validate_sig.c) */
 	struct ost_val_crypto *crypto; /**< the resolver's (borrowed); NULL: a temporary one */
 };
 
@@ -169,6 +169,19 @@ enum ost_val_sig {
 enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 				   const ldns_rr_list *rrset, const ldns_rr *sig,
 				   const ldns_rr_list *cand);
+
+/**
+ * A DS digest that did not match @p key computed again (validate_sig.c):
+ * ldns_key_rr2ds() returns a wrong digest when OpenSSL fails inside it. When
+ * the second digest does not match either, a known-answer test of the digest
+ * type (once per request) tells a mismatch from OpenSSL failing.
+ * @param c the request's context
+ * @param ds the DS (owner, tag, algorithm already matched; borrowed)
+ * @param key the DNSKEY (borrowed)
+ * @return 1 it matches after all, 0 it does not, -1 the digest could not be
+ *         computed (internal failure; c->internal_detail says so)
+ */
+int ost_val_ds_recheck(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key);
 
 /**
  * Check an RRSIG's validity window at @p now (RFC 4034 §3.1.5 serial

@@ -5,6 +5,10 @@
  * be checked (an internal failure: OpenSSL or memory), which Unbound also
  * answers SERVFAIL for the query without a verdict on the data.
  *
+ * The same is done for a DS digest that does not match its DNSKEY
+ * (ost_val_ds_recheck()): ldns_key_rr2ds() does not check OpenSSL's returns
+ * (SHA-384) and hands back a wrong digest when OpenSSL fails inside.
+ *
  * Why three: OpenSSL reports a failure inside a verification (an allocation,
  * a provider lookup) the way it reports a signature that does not match:
  * EVP_PKEY_verify() and EVP_DigestVerify() return 0 for both. Its error queue
@@ -56,12 +60,17 @@
 #include "internal.h"
 #include "validate.h"
 
-/** Key families with a known-answer test (the index of ctx->crypto_ok). */
+/** What has a known-answer test (the index of ctx->crypto_ok): key families,
+ * then DS digest types. */
 enum family {
 	FAM_RSA = 0,
 	FAM_ECDSA,
 	FAM_EDDSA,
 	FAM_COUNT,
+	FAM_DS_SHA1 = FAM_COUNT,
+	FAM_DS_SHA256,
+	FAM_DS_SHA384,
+	FAM_ALL,
 };
 
 /*
@@ -95,6 +104,24 @@ static const char *const kat[FAM_COUNT][3] = {
 		 "example.com. 3600 IN RRSIG MX 15 2 3600 20150819220000 20150729220000 3613 "
 		 "example.com. oL9krJun7xfBOIWcGHi7mag5/hdZrKWw15jPGrHpjQeRAvTdszaPD+QLs3fx8A4M"
 		 "3e23mRZ9VrbpMngwcrqNAg=="},
+};
+
+/* DS digests (DNSKEY, DS) from the RFCs: RFC 4034 §5.4 (SHA-1), RFC 6605 §6.1
+ * (SHA-256) and §6.2 (SHA-384). */
+static const char *const ds_kat[FAM_ALL - FAM_COUNT][2] = {
+	{"dskey.example.com. 86400 IN DNSKEY 256 3 5 "
+	 "AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/"
+	 "2pHm822aJ5iI9BMzNXxeYCmZDRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2"
+	 "wwjM9XzcnOf+EPbtG9DMBmADjFDc2w/rljwvFw==",
+	 "dskey.example.com. 86400 IN DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118"},
+	{NULL, "example.net. 3600 IN DS 55648 13 2 b4c8c1fe2e7477127b27115656ad6256f424625bf5c1e277"
+	       "0ce6d6e37df61d17"},
+	{"example.net. 3600 IN DNSKEY 257 3 14 "
+	 "xKYaNhWdGOfJ+nPrL8/arkwf2EY3MDJ+SErKivBVSum1w/egsXvSAD"
+	 "tNJhyem5RCOpgQ6K8X1DRSEkrbYQ+OB+v8/uX45NBwY8rp65F6Glur8I/mlVNgF6W/qTI37m40",
+	 "example.net. 3600 IN DS 10771 14 4 "
+	 "72d7b62976ce06438e9c0bf319013cf801f09ecc84b8d7e9495f27e3"
+	 "05c6a9b0563a9b5f4d288405c3008a946df983d6"},
 };
 
 /* The family of DNSSEC algorithm @p alg, or -1 (DSA: ldns's own path). */
@@ -161,12 +188,31 @@ static bool kat_passes(int fam)
 	return ok;
 }
 
+/* The known-answer test of DS digest @p fam (FAM_DS_*). */
+static bool ds_kat_passes(int fam)
+{
+	const char *key =
+		ds_kat[fam - FAM_COUNT][0] ? ds_kat[fam - FAM_COUNT][0] : kat[FAM_ECDSA][0];
+	ldns_rr *k = NULL, *ds = NULL, *calc = NULL;
+	bool ok = ldns_rr_new_frm_str(&k, key, 0, NULL, NULL) == LDNS_STATUS_OK &&
+		  ldns_rr_new_frm_str(&ds, ds_kat[fam - FAM_COUNT][1], 0, NULL, NULL) ==
+			  LDNS_STATUS_OK &&
+		  (calc = ldns_key_rr2ds(k, (ldns_hash)ldns_rdf2native_int8(ldns_rr_rdf(ds, 2)))) &&
+		  ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
+
+	ldns_rr_free(k);
+	ldns_rr_free(ds);
+	ldns_rr_free(calc);
+	return ok;
+}
+
 static bool openssl_works(struct ost_val_ctx *c, int fam)
 {
 	if (fam < 0)
 		return true; /* DSA is not checked here */
 	if (c->crypto_ok[fam] == 0)
-		c->crypto_ok[fam] = kat_passes(fam) ? 1 : -1;
+		c->crypto_ok[fam] =
+			(fam < FAM_COUNT ? kat_passes(fam) : ds_kat_passes(fam)) ? 1 : -1;
 	return c->crypto_ok[fam] > 0;
 }
 
@@ -247,6 +293,36 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 		out = OST_VAL_SIG_INTERNAL;
 	}
 	return out;
+}
+
+int ost_val_ds_recheck(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key)
+{
+	uint8_t digest = ldns_rdf2native_int8(ldns_rr_rdf(ds, 2));
+	int fam = digest == LDNS_SHA1     ? FAM_DS_SHA1
+		  : digest == LDNS_SHA256 ? FAM_DS_SHA256
+		  : digest == LDNS_SHA384 ? FAM_DS_SHA384
+					  : -1;
+	ldns_rr *calc = ldns_key_rr2ds(key, (ldns_hash)digest);
+	bool same = calc && ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
+	char ob[64];
+
+	ldns_rr_free(calc);
+	c->n_recheck++;
+	if (same) {
+		ost_log(OST_LOG_ERR, "validator",
+			"DS digest computed wrong once, right when done again owner=%s key=%u "
+			"digest=%u",
+			ost_dname_str(ldns_rr_owner(ds), ob, sizeof(ob)), ldns_calc_keytag(key),
+			digest);
+		return 1;
+	}
+	if (openssl_works(c, fam))
+		return 0;
+	if (!c->internal_detail[0])
+		snprintf(c->internal_detail, sizeof(c->internal_detail),
+			 "DS digest type %u of key %u: known-answer test failed", digest,
+			 ldns_calc_keytag(key));
+	return -1;
 }
 
 enum ost_val_action ost_val_fail_internal(struct ost_task *t, const struct ost_val_ctx *c)

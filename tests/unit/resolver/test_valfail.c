@@ -96,7 +96,8 @@ static ldns_key *key_new(ldns_signing_algorithm alg, uint16_t bits)
 	return k;
 }
 
-static void fx_init(struct fx *f, const char *name, ldns_signing_algorithm alg, uint16_t bits)
+static void fx_init(struct fx *f, const char *name, ldns_signing_algorithm alg, uint16_t bits,
+		    ldns_hash ds)
 {
 	ldns_key *k = key_new(alg, bits);
 	ldns_rr *a1 = NULL, *a2 = NULL;
@@ -111,7 +112,7 @@ static void fx_init(struct fx *f, const char *name, ldns_signing_algorithm alg, 
 	ldns_rr_set_ttl(kr, 3600);
 	ldns_rr_list_push_rr(f->dnskeys, kr);
 	f->ds = ldns_rr_list_new();
-	ldns_rr_list_push_rr(f->ds, ldns_key_rr2ds(kr, LDNS_SHA256));
+	ldns_rr_list_push_rr(f->ds, ldns_key_rr2ds(kr, ds));
 	f->key_sigs = ldns_sign_public(f->dnskeys, f->keys);
 	assert_int_equal(ldns_rr_new_frm_str(&a1, "www.example. 300 IN A 192.0.2.1", 0, NULL, NULL),
 			 LDNS_STATUS_OK);
@@ -227,12 +228,14 @@ struct alg {
 	const char *name;
 	ldns_signing_algorithm alg;
 	uint16_t bits;
+	ldns_hash ds;  /* the DS digest (ldns_key_rr2ds() computes SHA-384 with OpenSSL) */
+	int fam, dfam; /* validate_sig.c's enum family of the key and the DS digest */
 };
 
 static const struct alg algs[] = {
-	{"ECDSA P-256", LDNS_SIGN_ECDSAP256SHA256, 256},
-	{"RSA/SHA-256", LDNS_SIGN_RSASHA256, 1024},
-	{"Ed25519", LDNS_SIGN_ED25519, 256},
+	{"ECDSA P-256, DS SHA-256", LDNS_SIGN_ECDSAP256SHA256, 256, LDNS_SHA256, 1, 4},
+	{"RSA/SHA-256, DS SHA-1", LDNS_SIGN_RSASHA256, 1024, LDNS_SHA1, 0, 3},
+	{"Ed25519, DS SHA-384", LDNS_SIGN_ED25519, 256, LDNS_SHA384, 2, 5},
 };
 
 /*
@@ -283,7 +286,7 @@ static void test_one_fault_is_repaired(void **state)
 		struct fx f;
 		uint64_t rechecks;
 
-		fx_init(&f, algs[a].name, algs[a].alg, algs[a].bits);
+		fx_init(&f, algs[a].name, algs[a].alg, algs[a].bits, algs[a].ds);
 		for (int cold = 0; cold < 2; cold++) {
 			assert_int_equal(sweep(&f, 1, cold, &rechecks), 0);
 			/* the repairs were the checks done again */
@@ -300,7 +303,7 @@ static void test_lasting_fault_is_internal_not_bogus(void **state)
 		struct fx f;
 		uint64_t rechecks;
 
-		fx_init(&f, algs[a].name, algs[a].alg, algs[a].bits);
+		fx_init(&f, algs[a].name, algs[a].alg, algs[a].bits, algs[a].ds);
 		for (int cold = 0; cold < 2; cold++) {
 			/* most positions are before the last check ends */
 			uint64_t internal = sweep(&f, UINT64_MAX, cold, &rechecks);
@@ -328,7 +331,7 @@ static void test_forgery_is_still_bogus(void **state)
 		struct ost_val_verdict v;
 		struct fx f;
 
-		fx_init(&f, algs[a].name, algs[a].alg, algs[a].bits);
+		fx_init(&f, algs[a].name, algs[a].alg, algs[a].bits, algs[a].ds);
 		assert_int_equal(ost_val_crypto_init(&vc, 0), 0);
 		assert_int_equal(validate(&f, &vc, &c, &v), OST_SEC_SECURE);
 		forge(f.sigs);
@@ -341,8 +344,7 @@ static void test_forgery_is_still_bogus(void **state)
 		assert_int_equal(v.ede, OST_EDE_DNSSEC_BOGUS);
 		assert_non_null(strstr(v.text, "does not verify"));
 		assert_int_equal(c.n_recheck, 1);
-		int fam = a == 0 ? 1 : a == 1 ? 0 : 2; /* validate_sig.c's enum family */
-		assert_int_equal(c.crypto_ok[fam], 1);
+		assert_int_equal(c.crypto_ok[algs[a].fam], 1);
 		/* a failure anywhere in it never lets the forgery through */
 		uint64_t tries = positions(per_run);
 		for (uint64_t i = 0; i < tries; i++) {
@@ -360,6 +362,18 @@ static void test_forgery_is_still_bogus(void **state)
 		assert_int_equal(validate(&f, &vc, &c, &v), OST_SEC_BOGUS);
 		assert_false(v.is_internal);
 		assert_true(c.n_recheck >= 1);
+		/* and a DS whose digest is not the key's: computed twice, the
+		 * digest's known-answer test passed, bogus (EDE 9) */
+		forge(f.key_sigs); /* restored */
+		ldns_rdf *dg = ldns_rr_rdf(ldns_rr_list_rr(f.ds, 0), 3);
+		ldns_rdf_data(dg)[0] ^= 0x01;
+		assert_int_equal(validate(&f, &vc, &c, &v), OST_SEC_BOGUS);
+		assert_false(v.is_internal);
+		assert_int_equal(v.ede, OST_EDE_DNSKEY_MISSING);
+		assert_int_equal(c.n_recheck, 1);
+		assert_int_equal(c.crypto_ok[algs[a].dfam], 1);
+		ldns_rdf_data(dg)[0] ^= 0x01;
+		assert_int_equal(validate(&f, &vc, &c, &v), OST_SEC_SECURE);
 		ost_val_crypto_deinit(&vc);
 		fx_deinit(&f);
 	}
