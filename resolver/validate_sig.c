@@ -5,10 +5,6 @@
  * be checked (an internal failure: OpenSSL or memory), which Unbound also
  * answers SERVFAIL for the query without a verdict on the data.
  *
- * The same is done for a DS digest that does not match its DNSKEY
- * (ost_val_ds_recheck()): ldns_key_rr2ds() does not check OpenSSL's returns
- * (SHA-384) and hands back a wrong digest when OpenSSL fails inside.
- *
  * Why three: OpenSSL reports a failure inside a verification (an allocation,
  * a provider lookup) the way it reports a signature that does not match:
  * EVP_PKEY_verify() and EVP_DigestVerify() return 0 for both. Its error queue
@@ -17,7 +13,8 @@
  * error" or "decode error", as a malformed key or signature would. Taken for
  * a forgery, one failed allocation answered a correctly signed zone SERVFAIL
  * with EDE 6 and cached the verdict (validate_task.c keeps a bogus zone key
- * 30 s, stash.c the failure up to 5 min).
+ * 30 s, stash.c the failure up to 5 min). ldns_key_rr2ds() is worse: it does
+ * not check OpenSSL's returns (SHA-384) and hands back a wrong DS digest.
  *
  * So, as the zone mirror's import does (zones/dnssec_check.c, check_again()):
  * 1. The fast check: the resolver's converted key (ost_sigkey_cache_get())
@@ -42,10 +39,13 @@
  * known-answer test per key family and request: the price of never calling a
  * valid zone bogus for the resolver's own failure. The second check counts
  * against the request's max_verify like the first, so the KeyTrap bound on
- * verifications per request holds. A failure the two checks
- * and the test cannot place (a burst of OpenSSL failures that hits both
- * checks and spares the test) is still taken as bogus: nothing can tell it
- * from a forgery.
+ * verifications per request holds. A failure that the two checks and the
+ * test cannot place (a burst of OpenSSL failures that hits both checks and
+ * spares the test) is still taken as bogus: nothing tells it from a forgery.
+ *
+ * A DS digest that does not match is handled alike (ost_val_ds_recheck()):
+ * computed again, and a repeated mismatch is bogus only when the digest
+ * type's known-answer test (RFC 4034 §5.4, RFC 6605 §6.1, §6.2) passes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -239,7 +239,6 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 				   const ldns_rr_list *cand)
 {
 	const ldns_rdf *sf = ldns_rr_rdf(sig, 8);
-	int fam = family_of(ldns_rdf2native_int8(ldns_rr_rrsig_algorithm(sig)));
 	enum ost_val_sig out = OST_VAL_SIG_BAD;
 	int data = ost_sig_signed_data(vc->signed_data, vc->scratch, rrset, sig);
 
@@ -282,7 +281,8 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 			return OST_VAL_SIG_OK;
 		}
 		take_ossl_error(again_err, sizeof(again_err));
-		if (again != -ENOMEM && openssl_works(c, fam))
+		if (again != -ENOMEM &&
+		    openssl_works(c, family_of(ldns_rdf2native_int8(ldns_rr_rrsig_algorithm(sig)))))
 			continue; /* failed twice, OpenSSL sound: evidence against the data */
 		if (!c->internal_detail[0])
 			snprintf(c->internal_detail, sizeof(c->internal_detail),
