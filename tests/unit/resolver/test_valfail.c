@@ -7,12 +7,14 @@
  * (tests/support/ossl_fault.h, installed first thing in main()), one at a
  * time or every one from some position on, at every position of a clean
  * validation in turn, for ECDSA P-256, RSA/SHA-256 and Ed25519 zones signed
- * here with ldns:
+ * here with ldns (their DS with SHA-256, SHA-1 and SHA-384: ldns computes the
+ * last with OpenSSL and ignores its failures):
  * - library: a correctly signed DNSKEY RRset (through its DS) and RRset end
  *   SECURE, or in the internal-failure outcome (EDE 0, is_internal), never
  *   BOGUS; one failed allocation is always repaired by the check done again;
- *   a forged signature (one byte flipped) is still BOGUS with the recheck
- *   and the known-answer test done, and no fault ever lets it through;
+ *   a forged signature (one byte flipped) or DS digest is still BOGUS with
+ *   the recheck and the known-answer test done, and no fault ever lets a
+ *   forged signature through;
  * - engine: a resolver with an LMDB cache and a signed root served by a
  *   scripted responder answers SERVFAIL with EDE 0 (not 6) when the checks
  *   cannot be done, logs it once at error level with OpenSSL's message,
@@ -443,6 +445,7 @@ static void respond(struct fake_net *n, struct fake_pending *p, const struct ost
 	ldns_pkt_set_qr(a, true);
 	ldns_pkt_set_aa(a, true);
 	ldns_rr_list_push_rr(ldns_pkt_question(a), ldns_rr_clone(qr));
+	/* NODATA otherwise: the SOA (the zone's first record) in authority */
 	if (!push(ldns_pkt_answer(a), w->zone, ldns_rr_owner(qr), ldns_rr_get_type(qr)))
 		push(ldns_pkt_authority(a), w->zone, ldns_rr_owner(ldns_rr_list_rr(w->zone, 0)),
 		     LDNS_RR_TYPE_SOA);
@@ -461,6 +464,18 @@ static void respond(struct fake_net *n, struct fake_pending *p, const struct ost
 	fake_reply(n, p, 10, 0, wire, len);
 }
 
+/* Add @p set and its RRSIGs by both keys (ldns_sign_public()) to the zone. */
+static void add_signed(struct world *w, ldns_rr_list *set)
+{
+	ldns_rr_list *sigs = ldns_sign_public(set, w->sg.keys);
+
+	assert_non_null(sigs);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(set); i++)
+		ldns_rr_list_push_rr(w->zone, ldns_rr_clone(ldns_rr_list_rr(set, i)));
+	ldns_rr_list_cat(w->zone, sigs);
+	ldns_rr_list_free(sigs);
+}
+
 static void world_init(struct world *w, bool with_cache)
 {
 	memset(w, 0, sizeof(*w));
@@ -469,39 +484,17 @@ static void world_init(struct world *w, bool with_cache)
 	w->net.respond = respond;
 	w->net.respond_arg = w;
 	ost_test_signer_init(&w->sg, ".", INC, EXP);
-	ldns_rr_list *rrs = fake_rrs(root_text);
-	ldns_rr_list_cat(rrs, w->sg.dnskeys);
 	w->zone = ldns_rr_list_new();
-	/* each RRset signed by both keys (ldns_sign_public() per RRset) */
+	/* one RRset a line of root_text (the SOA first), then the DNSKEYs */
+	ldns_rr_list *rrs = fake_rrs(root_text);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
-		ldns_rr_list *set = ldns_rr_list_new();
-		bool seen = false;
-
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = ldns_rr_get_type(ldns_rr_list_rr(rrs, j)) == ldns_rr_get_type(rr) &&
-			       !ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(rrs, j)),
-						   ldns_rr_owner(rr));
-		for (size_t j = i; !seen && j < ldns_rr_list_rr_count(rrs); j++)
-			if (ldns_rr_get_type(ldns_rr_list_rr(rrs, j)) == ldns_rr_get_type(rr) &&
-			    !ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(rrs, j)),
-						ldns_rr_owner(rr)))
-				ldns_rr_list_push_rr(set, ldns_rr_list_rr(rrs, j));
-		if (!seen) {
-			ldns_rr_list *sigs = ldns_sign_public(set, w->sg.keys);
-			assert_non_null(sigs);
-			for (size_t j = 0; j < ldns_rr_list_rr_count(set); j++)
-				ldns_rr_list_push_rr(w->zone,
-						     ldns_rr_clone(ldns_rr_list_rr(set, j)));
-			ldns_rr_list_cat(w->zone, sigs);
-			ldns_rr_list_free(sigs);
-		}
-		ldns_rr_list_free(set);
+		ldns_rr_list *one = ldns_rr_list_new();
+		ldns_rr_list_push_rr(one, ldns_rr_list_rr(rrs, i));
+		add_signed(w, one);
+		ldns_rr_list_free(one);
 	}
-	/* the first 4 are ours; the DNSKEYs after them belong to the signer */
-	for (size_t i = 0; i < 4; i++)
-		ldns_rr_free(ldns_rr_list_rr(rrs, i));
-	ldns_rr_list_free(rrs);
+	add_signed(w, w->sg.dnskeys);
+	ldns_rr_list_deep_free(rrs);
 	assert_int_equal(ost_ta_store_new(&w->ta), 0);
 	assert_int_equal(ost_ta_add_rr(w->ta, w->sg.ksk_ds), 0);
 	if (with_cache) {
