@@ -394,6 +394,7 @@ struct world {
 	struct ost_resolver_config cfg;
 	struct ost_root_hint hint;
 	char dir[64];
+	const char *qname; /* what resolve() asks (NULL: "www.") */
 	/* faults armed when the validator's DNSKEY query arrives */
 	uint64_t arm_at, arm_count;
 	uint64_t allocs_at_dnskey; /* ost_test_ossl_allocs() then */
@@ -430,6 +431,22 @@ static size_t push(ldns_rr_list *dst, const ldns_rr_list *zone, const ldns_rdf *
 	return n;
 }
 
+/* Push the NSEC covering @p name, with its RRSIGs, unless it is there already. */
+static void push_cover(ldns_rr_list *dst, const ldns_rr_list *zone, const ldns_rdf *name)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(zone); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(zone, i);
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC || !ost_nsec_covers(rr, name))
+			continue;
+		for (size_t j = 0; j < ldns_rr_list_rr_count(dst); j++)
+			if (ldns_rr_compare(ldns_rr_list_rr(dst, j), rr) == 0)
+				return;
+		push(dst, zone, ldns_rr_owner(rr), LDNS_RR_TYPE_NSEC);
+		return;
+	}
+}
+
 static void respond(struct fake_net *n, struct fake_pending *p, const struct ost_upstream_query *uq,
 		    void *arg)
 {
@@ -445,10 +462,20 @@ static void respond(struct fake_net *n, struct fake_pending *p, const struct ost
 	ldns_pkt_set_qr(a, true);
 	ldns_pkt_set_aa(a, true);
 	ldns_rr_list_push_rr(ldns_pkt_question(a), ldns_rr_clone(qr));
-	/* NODATA otherwise: the SOA (the zone's first record) in authority */
-	if (!push(ldns_pkt_answer(a), w->zone, ldns_rr_owner(qr), ldns_rr_get_type(qr)))
-		push(ldns_pkt_authority(a), w->zone, ldns_rr_owner(ldns_rr_list_rr(w->zone, 0)),
-		     LDNS_RR_TYPE_SOA);
+	/* Else NODATA (the NSEC of the name) or NXDOMAIN (the NSECs covering
+	 * the name and the wildcard "*."), with the SOA (the first record). */
+	if (!push(ldns_pkt_answer(a), w->zone, ldns_rr_owner(qr), ldns_rr_get_type(qr))) {
+		ldns_rr_list *ns = ldns_pkt_authority(a);
+		ldns_rdf *wc = ldns_dname_new_frm_str("*.");
+
+		push(ns, w->zone, ldns_rr_owner(ldns_rr_list_rr(w->zone, 0)), LDNS_RR_TYPE_SOA);
+		if (!push(ns, w->zone, ldns_rr_owner(qr), LDNS_RR_TYPE_NSEC)) {
+			ldns_pkt_set_rcode(a, LDNS_RCODE_NXDOMAIN);
+			push_cover(ns, w->zone, ldns_rr_owner(qr));
+			push_cover(ns, w->zone, wc);
+		}
+		ldns_rdf_deep_free(wc);
+	}
 	ldns_pkt_set_qdcount(a, 1);
 	ldns_pkt_set_ancount(a, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(a)));
 	ldns_pkt_set_nscount(a, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(a)));
@@ -464,18 +491,6 @@ static void respond(struct fake_net *n, struct fake_pending *p, const struct ost
 	fake_reply(n, p, 10, 0, wire, len);
 }
 
-/* Add @p set and its RRSIGs by both keys (ldns_sign_public()) to the zone. */
-static void add_signed(struct world *w, ldns_rr_list *set)
-{
-	ldns_rr_list *sigs = ldns_sign_public(set, w->sg.keys);
-
-	assert_non_null(sigs);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(set); i++)
-		ldns_rr_list_push_rr(w->zone, ldns_rr_clone(ldns_rr_list_rr(set, i)));
-	ldns_rr_list_cat(w->zone, sigs);
-	ldns_rr_list_free(sigs);
-}
-
 static void world_init(struct world *w, bool with_cache)
 {
 	memset(w, 0, sizeof(*w));
@@ -484,17 +499,27 @@ static void world_init(struct world *w, bool with_cache)
 	w->net.respond = respond;
 	w->net.respond_arg = w;
 	ost_test_signer_init(&w->sg, ".", INC, EXP);
-	w->zone = ldns_rr_list_new();
-	/* one RRset a line of root_text (the SOA first), then the DNSKEYs */
+	/* signed with its NSEC chain by ldns; the SOA first (the responder's) */
+	ldns_zone *z = ldns_zone_new(), *sz;
 	ldns_rr_list *rrs = fake_rrs(root_text);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
-		ldns_rr_list *one = ldns_rr_list_new();
-		ldns_rr_list_push_rr(one, ldns_rr_list_rr(rrs, i));
-		add_signed(w, one);
-		ldns_rr_list_free(one);
+		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+			ldns_zone_set_soa(z, rr);
+		else
+			ldns_zone_push_rr(z, rr);
 	}
-	add_signed(w, w->sg.dnskeys);
-	ldns_rr_list_deep_free(rrs);
+	ldns_rr_list_free(rrs); /* its records are the zone's now */
+	for (size_t i = 0; i < ldns_rr_list_rr_count(w->sg.dnskeys); i++)
+		ldns_zone_push_rr(z, ldns_rr_clone(ldns_rr_list_rr(w->sg.dnskeys, i)));
+	sz = ldns_zone_sign(z, w->sg.keys);
+	assert_non_null(sz);
+	w->zone = ldns_rr_list_new();
+	ldns_rr_list_push_rr(w->zone, ldns_rr_clone(ldns_zone_soa(sz)));
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_zone_rrs(sz)); i++)
+		ldns_rr_list_push_rr(w->zone, ldns_rr_clone(ldns_rr_list_rr(ldns_zone_rrs(sz), i)));
+	ldns_zone_deep_free(sz);
+	ldns_zone_deep_free(z);
 	assert_int_equal(ost_ta_store_new(&w->ta), 0);
 	assert_int_equal(ost_ta_add_rr(w->ta, w->sg.ksk_ds), 0);
 	if (with_cache) {
@@ -557,10 +582,10 @@ static void on_res(const struct ost_result *res, void *arg)
 	snprintf(w->ede_text, sizeof(w->ede_text), "%s", res->ede_text ? res->ede_text : "");
 }
 
-/* Resolve "www. A" to the end, the cache written. */
+/* Resolve w->qname (default "www.") A to the end, the cache written. */
 static void resolve(struct world *w)
 {
-	ldns_rdf *n = ldns_dname_new_frm_str("www.");
+	ldns_rdf *n = ldns_dname_new_frm_str(w->qname ? w->qname : "www.");
 	struct ost_request *rq = NULL;
 	unsigned before = w->calls;
 
@@ -577,9 +602,12 @@ static void resolve(struct world *w)
 	assert_int_equal(w->calls, before + 1);
 }
 
+/* The answer of a sound validation: www. A, or NXDOMAIN for another name. */
 static bool secure_answer(const struct world *w)
 {
-	return w->rcode == LDNS_RCODE_NOERROR && w->sec == OST_SEC_SECURE;
+	uint8_t want = w->qname ? LDNS_RCODE_NXDOMAIN : LDNS_RCODE_NOERROR;
+
+	return w->rcode == want && w->sec == OST_SEC_SECURE;
 }
 
 static bool internal_failure(const struct world *w)
@@ -590,12 +618,12 @@ static bool internal_failure(const struct world *w)
 
 /* Every position after the DNSKEY reply, one failure or every one from
  * there: a fresh resolver (no cache) each time ends SECURE or internal. */
-static void test_engine_never_bogus(void **state)
+static void engine_sweep(const char *qname)
 {
-	(void)state;
 	struct world w;
 
 	world_init(&w, false);
+	w.qname = qname;
 	resolver_start(&w);
 	resolve(&w);
 	assert_true(secure_answer(&w));
@@ -627,6 +655,14 @@ static void test_engine_never_bogus(void **state)
 	assert_true(n_internal > 0);
 	w.arm_at = 0;
 	world_deinit(&w);
+}
+
+/* The answer (www. A), then a denial (NXDOMAIN, its NSEC proof checked). */
+static void test_engine_never_bogus(void **state)
+{
+	(void)state;
+	engine_sweep(NULL);
+	engine_sweep("nx.");
 }
 
 /* An internal failure leaves nothing in the cache that fails the next query. */
