@@ -237,18 +237,17 @@ struct ost_task {
 	struct ost_timer *deadline; /**< total time limit (root only) */
 
 	/* Result. */
-	uint8_t rcode;        /**< LDNS_RCODE_* */
-	ldns_rr_list *answer; /**< answer section */
-	ldns_rr_list *auth;   /**< authority section */
-	ldns_rr_list *add;    /**< additional section */
-	bool has_ede;         /**< EDE set */
-	uint16_t ede;         /**< EDE code */
-	char ede_text[128];   /**< EDE EXTRA-TEXT */
-	bool is_limit;        /**< failed because of a hard limit (propagates up) */
-	bool is_internal;     /**< failed for a local reason that says nothing about the data (a
-				 validation OpenSSL or memory could not do): nothing is cached */
-	bool is_nxdomain_cut; /**< NXDOMAIN at an ancestor (RFC 8020) */
-	bool stale_cut_tried; /**< an expired cached cut was tried (RFC 8767 §5) */
+	uint8_t rcode;              /**< LDNS_RCODE_* */
+	ldns_rr_list *answer;       /**< answer section */
+	ldns_rr_list *auth;         /**< authority section */
+	ldns_rr_list *add;          /**< additional section */
+	bool has_ede;               /**< EDE set */
+	uint16_t ede;               /**< EDE code */
+	char ede_text[128];         /**< EDE EXTRA-TEXT */
+	bool is_limit;              /**< failed because of a hard limit (propagates up) */
+	bool is_internal;           /**< a local failure (OpenSSL, memory): never cached */
+	bool is_nxdomain_cut;       /**< NXDOMAIN at an ancestor (RFC 8020) */
+	bool stale_cut_tried;       /**< an expired cached cut was tried (RFC 8767 §5) */
 	enum ost_answer_source src; /**< answer source */
 	bool is_built_from_cache;   /**< answered from cached RRsets/negatives (stash.c) */
 	int64_t msg_until; /**< a whole-answer copy must not outlive this wall time (0: none) */

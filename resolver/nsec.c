@@ -178,7 +178,6 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 	ldns_rdf *wc = NULL;
 	uint8_t ce, sec;
 
-	(void)c;
 	/* Failures below are EDE 6: NSEC records were given (ost_val_denial
 	 * answers EDE 12 when there are none) but they prove nothing. */
 	dname_str(zone, zs, sizeof(zs));

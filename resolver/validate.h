@@ -33,9 +33,12 @@
 
 /** What the validator concluded about one RRset, proof or chain link. */
 struct ost_val_verdict {
-	uint8_t sec;  /**< enum ost_sec */
-	bool has_ede; /**< @p ede applies (bogus, or insecure with a reason) */
-	uint16_t ede; /**< RFC 8914 INFO-CODE */
+	uint8_t sec;                 /**< enum ost_sec */
+	bool has_ede;                /**< @p ede applies (bogus, or insecure with a reason) */
+	uint16_t ede;                /**< RFC 8914 INFO-CODE */
+	bool is_wildcard;            /**< the RRset was synthesised from a wildcard */
+	uint8_t wc_labels;           /**< RRSIG labels field when @p is_wildcard */
+	char text[OST_VAL_TEXT_MAX]; /**< EXTRA-TEXT: zone and reason */
 	/**
 	 * Set with OST_SEC_BOGUS by ost_val_internal(): a check could not be
 	 * done (OpenSSL failed, out of memory), which says nothing against
@@ -43,9 +46,6 @@ struct ost_val_verdict {
 	 * caller that caches verdicts must not cache this one.
 	 */
 	bool is_internal;
-	bool is_wildcard;            /**< the RRset was synthesised from a wildcard */
-	uint8_t wc_labels;           /**< RRSIG labels field when @p is_wildcard */
-	char text[OST_VAL_TEXT_MAX]; /**< EXTRA-TEXT: zone and reason */
 };
 
 /**
@@ -75,11 +75,12 @@ void ost_val_crypto_deinit(struct ost_val_crypto *vc);
 
 /** Per-request validation state: the time and the remaining budget. */
 struct ost_val_ctx {
-	struct ost_val_limits lim; /**< copy of the limits */
-	int64_t now;               /**< wall-clock seconds used for RRSIG windows */
-	unsigned n_verify;         /**< signature verifications done */
-	unsigned n_hash_ops;       /**< NSEC3 SHA-1 operations done */
-	bool over_budget;          /**< a limit was hit: everything after is bogus */
+	struct ost_val_limits lim;     /**< copy of the limits */
+	int64_t now;                   /**< wall-clock seconds used for RRSIG windows */
+	unsigned n_verify;             /**< signature verifications done */
+	unsigned n_hash_ops;           /**< NSEC3 SHA-1 operations done */
+	bool over_budget;              /**< a limit was hit: everything after is bogus */
+	struct ost_val_crypto *crypto; /**< the resolver's (borrowed); NULL: a temporary one */
 	/**
 	 * A check could not be done (ost_val_internal()), sticky like
 	 * @p over_budget: a failure verdict of this request is not evidence
@@ -88,12 +89,13 @@ struct ost_val_ctx {
 	 */
 	bool internal_error;
 	char internal_why[OST_VAL_TEXT_MAX]; /**< the first such failure (EXTRA-TEXT) */
-	char internal_detail[160];     /**< for the log: how the first failed check failed, with
-					  OpenSSL's message (validate_sig.c), or "" */
-	unsigned n_recheck;            /**< failed signature checks done again from scratch */
-	int8_t crypto_ok[6];           /**< known-answer tests this request, per key family and DS
-					    digest: 0 not run, 1 passed, -1 failed (validate_sig.c) */
-	struct ost_val_crypto *crypto; /**< the resolver's (borrowed); NULL: a temporary one */
+	/** For the log: how the first failed check failed, with OpenSSL's
+	 * message (validate_sig.c), or "". */
+	char internal_detail[160];
+	unsigned n_recheck; /**< failed signature checks done again from scratch */
+	/** Known-answer tests of this request, per key family and DS digest
+	 * (validate_sig.c): 0 not run, 1 passed, -1 failed. */
+	int8_t crypto_ok[6];
 };
 
 /** Which denial of existence a proof must establish. */
