@@ -245,6 +245,7 @@ struct ost_task {
 	uint16_t ede;               /**< EDE code */
 	char ede_text[128];         /**< EDE EXTRA-TEXT */
 	bool is_limit;              /**< failed because of a hard limit (propagates up) */
+	bool is_internal;           /**< a local failure (OpenSSL, memory): never cached */
 	bool is_nxdomain_cut;       /**< NXDOMAIN at an ancestor (RFC 8020) */
 	bool stale_cut_tried;       /**< an expired cached cut was tried (RFC 8767 §5) */
 	enum ost_answer_source src; /**< answer source */

@@ -37,6 +37,7 @@ void ost_task_fail(struct ost_task *t, uint16_t ede, bool is_limit, const char *
 	t->has_ede = true;
 	t->ede = ede;
 	t->is_limit = is_limit;
+	t->is_internal = false;
 	t->src = OST_SRC_LOCAL;
 	va_list ap;
 	va_start(ap, fmt);

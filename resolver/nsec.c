@@ -178,7 +178,6 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 	ldns_rdf *wc = NULL;
 	uint8_t ce, sec;
 
-	(void)c;
 	/* Failures below are EDE 6: NSEC records were given (ost_val_denial
 	 * answers EDE 12 when there are none) but they prove nothing. */
 	dname_str(zone, zs, sizeof(zs));
@@ -247,7 +246,7 @@ uint8_t ost_nsec_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns_
 					   "zone %s: NSEC for %s is outside the zone", zs, qs);
 		wc = wildcard_at(qname, ce);
 		if (!wc)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+			return ost_val_internal(c, v, "out of memory");
 		sec = find_match(nsecs, zone, wc)   ? OST_SEC_BOGUS
 		      : find_cover(nsecs, zone, wc) ? OST_SEC_SECURE
 						    : OST_SEC_BOGUS;

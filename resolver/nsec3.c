@@ -35,6 +35,7 @@ struct n3set {
 	uint8_t salt_len;
 	uint8_t salt[255];
 	unsigned unknown_alg; /* records ignored for an unknown hash algorithm */
+	bool is_oom;          /* a hash could not be computed: no verdict on the proof */
 	char zs[64];
 	char qs[96];
 };
@@ -150,6 +151,8 @@ static bool hash_name(struct n3set *s, const ldns_rdf *name, uint8_t out[HASH_LE
 	}
 	c->n_hash_ops += ops;
 	h = ldns_nsec3_hash_name(name, LDNS_SHA1, s->iter, s->salt_len, s->salt);
+	if (!h)
+		s->is_oom = true;
 	ok = h && label_hash(h, out);
 	ldns_rdf_deep_free(h);
 	return ok;
@@ -242,6 +245,12 @@ static uint8_t fail(struct n3set *s, struct ost_val_verdict *v, const char *what
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
 				   "zone %s: NSEC3 work limit (%u SHA-1) reached", s->zs,
 				   s->c->lim.max_nsec3_hash_ops);
+	/* Out of memory is no evidence against the proof (validate_sig.c). */
+	if (s->is_oom)
+		return ost_val_internal(s->c, v,
+					"zone %s: NSEC3 proof for %s not checked: out of "
+					"memory",
+					s->zs, s->qs);
 	/* RFC 8914 §4.13: EDE 12 when no usable NSEC3 came at all; a proof
 	 * that was given and fails is plain bogus (6). */
 	return ost_val_set(v, OST_SEC_BOGUS, s->n ? OST_EDE_DNSSEC_BOGUS : OST_EDE_NSEC_MISSING,
@@ -291,7 +300,7 @@ uint8_t ost_nsec3_denial(struct ost_val_ctx *c, enum ost_denial kind, const ldns
 	const struct n3 *m;
 
 	if (!s)
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+		return ost_val_internal(c, v, "out of memory");
 	s->c = c;
 	dname_str(zone, s->zs, sizeof(s->zs));
 	dname_str(qname, s->qs, sizeof(s->qs));

@@ -253,7 +253,11 @@ static bool cached_failure(struct ost_task *t)
 static void stash_failure(struct ost_task *t)
 {
 	struct ost_resolver *r = t->r;
-	if (t->src == OST_SRC_CACHE || strncmp(t->ede_text, "ostrov: out of memory", 21) == 0)
+	/* A local failure (out of memory, a validation that could not be
+	 * done) says nothing about the name: caching it would fail the next
+	 * queries for the resolver's own passing trouble. */
+	if (t->src == OST_SRC_CACHE || t->is_internal ||
+	    strncmp(t->ede_text, "ostrov: out of memory", 21) == 0)
 		return;
 	uint32_t ttl = FAIL_TTL_FIRST;
 	struct ost_cache_entry prev;

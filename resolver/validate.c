@@ -7,7 +7,11 @@
  * (RFC 8624), a per-request work budget so that a zone with 100 DNSKEYs
  * sharing one key tag, or 100 RRSIGs, cannot make one request verify without
  * end (KeyTrap, CVE-2023-50387), and a verdict that says in its EXTRA-TEXT
- * which zone failed and why.
+ * which zone failed and why. A signature check has three outcomes
+ * (validate_sig.c): verified, does not verify, or could not be done; the
+ * last, and running out of memory, give the internal-failure verdict
+ * (ost_val_internal()), never a bogus one: no RRSIG verifying is only
+ * evidence against the data when every one could be checked.
  */
 #include "validate.h"
 
@@ -131,6 +135,25 @@ uint8_t ost_val_set(struct ost_val_verdict *v, uint8_t sec, uint16_t ede, const 
 	vsnprintf(v->text, sizeof(v->text), fmt, ap);
 	va_end(ap);
 	return sec;
+}
+
+uint8_t ost_val_internal(struct ost_val_ctx *c, struct ost_val_verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(v, 0, sizeof(*v));
+	v->sec = OST_SEC_BOGUS;
+	v->has_ede = true;
+	v->ede = OST_EDE_OTHER;
+	v->is_internal = true;
+	va_start(ap, fmt);
+	vsnprintf(v->text, sizeof(v->text), fmt, ap);
+	va_end(ap);
+	if (!c->internal_error) {
+		c->internal_error = true;
+		snprintf(c->internal_why, sizeof(c->internal_why), "%s", v->text);
+	}
+	return OST_SEC_BOGUS;
 }
 
 /* Format @p name into @p buf for EXTRA-TEXT and logs. */
@@ -369,37 +392,6 @@ void ost_val_crypto_deinit(struct ost_val_crypto *vc)
 	memset(vc, 0, sizeof(*vc));
 }
 
-/*
- * ldns_verify_rrsig_keylist_notime() with the work split (ostrov/sigverify.h):
- * the signed data is built once per RRSIG into the resolver's buffers, each
- * candidate key is converted once per worker (the key cache), and only the
- * signature check itself is done per (RRSIG, key). Same results: OK when one
- * candidate verifies, else a crypto failure.
- */
-static ldns_status verify_converted(struct ost_val_crypto *vc, const ldns_rr_list *rrset,
-				    const ldns_rr *sig, const ldns_rr_list *cand)
-{
-	const ldns_rdf *sf = ldns_rr_rdf(sig, 8);
-	ldns_status st = LDNS_STATUS_CRYPTO_NO_MATCHING_KEYTAG_DNSKEY;
-	int ret = ost_sig_signed_data(vc->signed_data, vc->scratch, rrset, sig);
-
-	if (ret < 0)
-		return ret == -ENOMEM ? LDNS_STATUS_MEM_ERR : LDNS_STATUS_CRYPTO_BOGUS;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(cand); i++) {
-		const struct ost_sigkey *k =
-			ost_sigkey_cache_get(vc->keys, ldns_rr_list_rr(cand, i), &ret);
-
-		if (k)
-			ret = ost_sigverify(k, ldns_rdf_data(sf), ldns_rdf_size(sf),
-					    vc->signed_data, vc->sigbuf);
-		if (ret == 0)
-			return LDNS_STATUS_OK;
-		/* a key that cannot be converted is bogus, as in ldns */
-		st = ret == -ENOMEM ? LDNS_STATUS_MEM_ERR : LDNS_STATUS_CRYPTO_BOGUS;
-	}
-	return st;
-}
-
 static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			 const ldns_rr_list *rrset, const ldns_rr_list *sigs, const ldns_rdf *zone,
 			 const ldns_rr_list *keys, struct ost_val_verdict *v);
@@ -415,7 +407,7 @@ uint8_t ost_val_rrset(struct ost_val_ctx *c, const ldns_rr_list *rrset, const ld
 	/* A caller without a resolver (tests, tools): the same path on a
 	 * temporary key cache. */
 	if (ost_val_crypto_init(&tmp, 4) != 0)
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+		return ost_val_internal(c, v, "out of memory");
 	sec = val_rrset(c, &tmp, rrset, sigs, zone, keys, v);
 	ost_val_crypto_deinit(&tmp);
 	return sec;
@@ -433,6 +425,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 	uint16_t type;
 	unsigned tried = 0;
 	bool any = false;
+	char why[OST_VAL_TEXT_MAX + 128] = ""; /* cut to EXTRA-TEXT size later */
 
 	if (!rrset || ldns_rr_list_rr_count(rrset) == 0)
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "empty RRset");
@@ -504,7 +497,7 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 		}
 		cand = candidate_keys(keys, zone, sig, c->lim.max_keys_per_sig, &n_tag);
 		if (!cand)
-			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+			return ost_val_internal(c, v, "out of memory");
 		if (ldns_rr_list_rr_count(cand) == 0) {
 			ldns_rr_list_free(cand);
 			NAMES();
@@ -528,7 +521,11 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 					   zs, c->lim.max_verify, os, ts);
 		}
 		if (ost_sigkey_alg_supported(alg)) {
-			st = verify_converted(vc, rrset, sig, cand);
+			enum ost_val_sig o = ost_val_sig_check(c, vc, rrset, sig, cand);
+
+			st = o == OST_VAL_SIG_OK         ? LDNS_STATUS_OK
+			     : o == OST_VAL_SIG_INTERNAL ? LDNS_STATUS_SSL_ERR
+							 : LDNS_STATUS_CRYPTO_BOGUS;
 		} else {
 			/* DSA, legacy test data only (allow_dsa): ldns's own path */
 			ldns_rr *der = NULL;
@@ -539,6 +536,13 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			ldns_rr_free(der);
 		}
 		ldns_rr_list_free(cand);
+		if (st != LDNS_STATUS_OK && c->over_budget) {
+			NAMES();
+			return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS,
+					   "zone %s: validation work limit (%u verifications) "
+					   "reached at %s %s",
+					   zs, c->lim.max_verify, os, ts);
+		}
 		if (st == LDNS_STATUS_OK) {
 			ost_val_secure(v);
 			if (labels < sig_label_count(owner)) {
@@ -548,10 +552,23 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 			return OST_SEC_SECURE;
 		}
 		NAMES();
+		/* Not a verdict: the signature could not be checked. Another
+		 * RRSIG may still verify; if none does, this one might have. */
+		if (st == LDNS_STATUS_MEM_ERR || st == LDNS_STATUS_SSL_ERR) {
+			if (!why[0])
+				snprintf(why, sizeof(why),
+					 "zone %s: RRSIG %u over %s %s not checked", zs, tag, os,
+					 ts);
+			continue;
+		}
 		fail_note(&f, 2, OST_EDE_DNSSEC_BOGUS,
 			  "zone %s: RRSIG %u over %s %s does not verify (%s)", zs, tag, os, ts,
 			  ldns_get_errorstr_by_id(st));
 	}
+	/* RFC 4035 §5.3.3 needs one RRSIG that verifies; that none does is
+	 * only evidence against the data when every one was checked. */
+	if (why[0])
+		return ost_val_internal(c, v, "%s", why);
 	if (!any) {
 		NAMES();
 		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_RRSIGS_MISSING,
@@ -561,7 +578,11 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 }
 #undef NAMES
 
-bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
+/* ost_val_ds_match() with a digest OpenSSL could not compute told apart:
+ * ldns_key_rr2ds() ignores OpenSSL's failures (SHA-384) and returns a wrong
+ * digest, so a mismatch is computed again (validate_sig.c).
+ * @return 1 match, 0 no match, -1 the digest could not be computed */
+static int ds_check(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key)
 {
 	uint8_t digest;
 	ldns_rr *calc;
@@ -569,46 +590,52 @@ bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
 
 	if (ldns_rr_get_type(ds) != LDNS_RR_TYPE_DS || ldns_rr_rd_count(ds) != 4 ||
 	    ldns_rr_get_type(key) != LDNS_RR_TYPE_DNSKEY || ldns_rr_rd_count(key) != 4)
-		return false;
+		return 0;
 	if (!same_name(ldns_rr_owner(ds), ldns_rr_owner(key)))
-		return false;
+		return 0;
 	if (ldns_rdf2native_int8(ldns_rr_rdf(ds, 1)) != ldns_rdf2native_int8(ldns_rr_rdf(key, 2)))
-		return false;
+		return 0;
 	if (ldns_rdf2native_int16(ldns_rr_rdf(ds, 0)) != ldns_calc_keytag(key))
-		return false;
+		return 0;
 	digest = ldns_rdf2native_int8(ldns_rr_rdf(ds, 2));
 	if (!ost_val_digest_supported(digest, NULL))
-		return false;
+		return 0;
 	calc = ldns_key_rr2ds(key, (ldns_hash)digest);
-	if (!calc)
-		return false;
-	ok = ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
+	ok = calc && ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
 	ldns_rr_free(calc);
-	return ok;
+	return ok ? 1 : ost_val_ds_recheck(c, ds, key);
 }
 
-/* @return true when @p key, with its REVOKE bit cleared, matches @p ds: the
+bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)
+{
+	struct ost_val_ctx c;
+
+	ost_val_ctx_init(&c, NULL, 0);
+	return ds_check(&c, ds, key) == 1;
+}
+
+/* @return ds_check() of @p key with its REVOKE bit cleared: 1 when the
  * anchored key is in the zone but revoked (RFC 5011 §2.1). */
-static bool ds_match_revoked(const ldns_rr *ds, const ldns_rr *key)
+static int ds_match_revoked(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key)
 {
 	uint16_t flags = ldns_rdf2native_int16(ldns_rr_rdf(key, 0));
 	ldns_rr *copy;
 	ldns_rdf *nf;
-	bool ok;
+	int ret;
 
 	if (!(flags & FLAG_REVOKE))
-		return false;
+		return 0;
 	copy = ldns_rr_clone(key);
 	nf = ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, flags & ~FLAG_REVOKE);
 	if (!copy || !nf) {
 		ldns_rr_free(copy);
 		ldns_rdf_deep_free(nf);
-		return false;
+		return -1;
 	}
 	ldns_rdf_deep_free(ldns_rr_set_rdf(copy, nf, 0));
-	ok = ost_val_ds_match(ds, copy);
+	ret = ds_check(c, ds, copy);
 	ldns_rr_free(copy);
-	return ok;
+	return ret;
 }
 
 /* @return true when @p a and @p b are the same key ignoring the REVOKE flag */
@@ -650,7 +677,7 @@ uint8_t ost_val_dnskey(struct ost_val_ctx *c, const ldns_rdf *zone, const ldns_r
 	rrset = ost_val_rrset_of(dnskeys, zone, LDNS_RR_TYPE_DNSKEY);
 	trusted = ldns_rr_list_new();
 	if (!rrset || !trusted) {
-		sec = ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+		sec = ost_val_internal(c, v, "out of memory");
 		goto out;
 	}
 	if (ldns_rr_list_rr_count(rrset) == 0) {
@@ -700,14 +727,16 @@ uint8_t ost_val_dnskey(struct ost_val_ctx *c, const ldns_rdf *zone, const ldns_r
 			if (ldns_rr_rd_count(key) != 4)
 				continue;
 			flags = ldns_rdf2native_int16(ldns_rr_rdf(key, 0));
-			if (ost_val_ds_match(d, key)) {
-				if (!(flags & FLAG_ZONE))
-					nozone_tag = ldns_calc_keytag(key);
-				else if (!push_unique(trusted, key))
-					goto oom;
-			} else if (ds_match_revoked(d, key)) {
+			int m = ds_check(c, d, key), rev = m == 0 ? ds_match_revoked(c, d, key) : 0;
+
+			if (m < 0 || rev < 0)
+				goto not_checked;
+			if (m && !(flags & FLAG_ZONE))
+				nozone_tag = ldns_calc_keytag(key);
+			else if (m && !push_unique(trusted, key))
+				goto oom;
+			else if (rev)
 				revoked_tag = ldns_rdf2native_int16(ldns_rr_rdf(d, 0));
-			}
 		}
 	}
 	for (size_t i = 0; anchor_keys && i < ldns_rr_list_rr_count(anchor_keys); i++) {
@@ -779,8 +808,11 @@ uint8_t ost_val_dnskey(struct ost_val_ctx *c, const ldns_rdf *zone, const ldns_r
 			    "zone %s: DNSKEY RRset not signed by a key matching DS/anchor %d", zs,
 			    first_tag);
 	goto out;
+not_checked:
+	sec = ost_val_internal(c, v, "zone %s: DS digest not computed", zs);
+	goto out;
 oom:
-	sec = ost_val_set(v, OST_SEC_BOGUS, OST_EDE_DNSSEC_BOGUS, "out of memory");
+	sec = ost_val_internal(c, v, "out of memory");
 out:
 	ldns_rr_list_free(rrset);
 	ldns_rr_list_free(trusted);

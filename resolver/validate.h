@@ -39,6 +39,13 @@ struct ost_val_verdict {
 	bool is_wildcard;            /**< the RRset was synthesised from a wildcard */
 	uint8_t wc_labels;           /**< RRSIG labels field when @p is_wildcard */
 	char text[OST_VAL_TEXT_MAX]; /**< EXTRA-TEXT: zone and reason */
+	/**
+	 * Set with OST_SEC_BOGUS by ost_val_internal(): a check could not be
+	 * done (OpenSSL failed, out of memory), which says nothing against
+	 * the data. The sec stays BOGUS so that no caller ever accepts it; a
+	 * caller that caches verdicts must not cache this one.
+	 */
+	bool is_internal;
 };
 
 /**
@@ -74,6 +81,21 @@ struct ost_val_ctx {
 	unsigned n_hash_ops;           /**< NSEC3 SHA-1 operations done */
 	bool over_budget;              /**< a limit was hit: everything after is bogus */
 	struct ost_val_crypto *crypto; /**< the resolver's (borrowed); NULL: a temporary one */
+	/**
+	 * A check could not be done (ost_val_internal()), sticky like
+	 * @p over_budget: a failure verdict of this request is not evidence
+	 * against the data, the request ends SERVFAIL without a bogus claim
+	 * and nothing of it is cached as bogus.
+	 */
+	bool internal_error;
+	char internal_why[OST_VAL_TEXT_MAX]; /**< the first such failure (EXTRA-TEXT) */
+	/** For the log: how the first failed check failed, with OpenSSL's
+	 * message (validate_sig.c), or "". */
+	char internal_detail[160];
+	unsigned n_recheck; /**< failed signature checks done again from scratch */
+	/** Known-answer tests of this request, per key family and DS digest
+	 * (validate_sig.c): 0 not run, 1 passed, -1 failed. */
+	int8_t crypto_ok[6];
 };
 
 /** Which denial of existence a proof must establish. */
@@ -109,6 +131,59 @@ void ost_val_secure(struct ost_val_verdict *v);
 /** Set @p v to @p sec with an EDE and an EXTRA-TEXT; returns @p sec. */
 uint8_t ost_val_set(struct ost_val_verdict *v, uint8_t sec, uint16_t ede, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/**
+ * Set @p v to the internal-failure outcome: OST_SEC_BOGUS with is_internal,
+ * EDE 0 (Other Error, RFC 8914 §4.1: the failure is the resolver's own, so
+ * neither 6 "DNSSEC Bogus" nor 5 "DNSSEC Indeterminate", which RFC 4035
+ * §4.3 ties to a missing trust anchor, may be claimed), and mark @p c
+ * (internal_error, internal_why).
+ * @param c the request's context
+ * @param v the verdict
+ * @param fmt EXTRA-TEXT (printf)
+ * @return OST_SEC_BOGUS
+ */
+uint8_t ost_val_internal(struct ost_val_ctx *c, struct ost_val_verdict *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** The outcome of one RRSIG checked against its candidate keys. */
+enum ost_val_sig {
+	OST_VAL_SIG_OK = 0,   /**< a candidate key verifies it */
+	OST_VAL_SIG_BAD,      /**< no candidate verifies it, each checked twice: bogus evidence */
+	OST_VAL_SIG_INTERNAL, /**< a candidate could not be checked (OpenSSL, memory) */
+	OST_VAL_SIG_COUNT,
+};
+
+/**
+ * Check @p sig over @p rrset with the keys of @p cand (validate_sig.c): on
+ * the resolver's converted keys and buffers first; a failure is checked
+ * again from scratch and, when it repeats, told apart from an OpenSSL
+ * failure by a known-answer test of the key's family (once per request).
+ * Nothing but the first check is done when it verifies.
+ * @param c the request's context (rechecks counted, the known-answer test
+ *        kept, internal_detail set by the first internal failure)
+ * @param vc the resolver's keys and buffers
+ * @param rrset the RRset (borrowed)
+ * @param sig an RRSIG over it with 9 RDATA fields (borrowed)
+ * @param cand candidate DNSKEYs (same tag and algorithm; borrowed)
+ * @return enum ost_val_sig
+ */
+enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto *vc,
+				   const ldns_rr_list *rrset, const ldns_rr *sig,
+				   const ldns_rr_list *cand);
+
+/**
+ * A DS digest that did not match @p key computed again (validate_sig.c):
+ * ldns_key_rr2ds() returns a wrong digest when OpenSSL fails inside it. When
+ * the second digest does not match either, a known-answer test of the digest
+ * type (once per request) tells a mismatch from OpenSSL failing.
+ * @param c the request's context
+ * @param ds the DS (owner, tag, algorithm already matched; borrowed)
+ * @param key the DNSKEY (borrowed)
+ * @return 1 it matches after all, 0 it does not, -1 the digest could not be
+ *         computed (internal failure; c->internal_detail says so)
+ */
+int ost_val_ds_recheck(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key);
 
 /**
  * Check an RRSIG's validity window at @p now (RFC 4034 §3.1.5 serial
@@ -281,6 +356,20 @@ enum ost_val_action ost_val_task_step(struct ost_task *t, const ldns_rdf **name,
  * @param child the finished sub-request (borrowed)
  */
 void ost_val_task_feed(struct ost_task *t, const struct ost_task *child);
+
+/**
+ * End @p t's validation, which could not be done (validate_sig.c): SERVFAIL
+ * for this query, as Unbound does, but no verdict on the data. EDE 0 "Other
+ * Error" (RFC 8914 §4.1) and an EXTRA-TEXT that says so: 6 "DNSSEC Bogus"
+ * would claim the data failed validation, 5 "DNSSEC Indeterminate" that no
+ * trust anchor applies (RFC 4035 §4.3). The task is marked is_internal, so
+ * stash.c caches no RFC 9520 failure entry for it. Logged once, at error
+ * level, with OpenSSL's message when it gave one.
+ * @param t the task
+ * @param c its validation context (internal_error set)
+ * @return OST_VAL_DONE
+ */
+enum ost_val_action ost_val_fail_internal(struct ost_task *t, const struct ost_val_ctx *c);
 
 /* ---- validate_aggr.c: aggressive use of validated NSEC (RFC 8198) ---- */
 

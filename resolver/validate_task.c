@@ -19,6 +19,8 @@
  * cannot exist; a DS or proof signed by another zone than the one above is
  * bogus; the number of fetches and the crypto work per request are bounded
  * (enum limits below and struct ost_val_limits).
+ * A check that could not be done (OpenSSL or memory failed, validate_sig.c)
+ * is no verdict: SERVFAIL with EDE 0 (ost_val_fail_internal()), nothing cached.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -267,15 +269,17 @@ enum walk {
 };
 
 static enum walk fetch(struct ost_task *t, const ldns_rdf *name, uint16_t type,
-		       const ldns_rdf *zone)
+		       const ldns_rdf *zone, struct ost_val_verdict *v)
 {
 	struct ost_val_task *vt = t->val;
 
 	vt->f_name = ost_arena_rdf(&t->arena, ldns_rdf_clone(name));
 	vt->f_zone = zone ? ost_arena_rdf(&t->arena, ldns_rdf_clone(zone)) : NULL;
 	vt->f_type = type;
-	if (!vt->f_name || (zone && !vt->f_zone))
+	if (!vt->f_name || (zone && !vt->f_zone)) {
+		ost_val_internal(&vt->ctx, v, "out of memory");
 		return W_BOGUS;
+	}
 	return W_FETCH;
 }
 
@@ -346,7 +350,7 @@ restart:
 	}
 	cur = kc_get(vr, ta->owner, now);
 	if (!cur)
-		return fetch(t, ta->owner, LDNS_RR_TYPE_DNSKEY, NULL);
+		return fetch(t, ta->owner, LDNS_RR_TYPE_DNSKEY, NULL, v);
 	for (unsigned l = ldns_dname_label_count(ta->owner) + 1;; l++) {
 		if (cur->kind == KC_BOGUS) {
 			ost_val_set(v, OST_SEC_BOGUS, cur->ede, "%s", cur->text);
@@ -358,7 +362,7 @@ restart:
 			return W_INSECURE;
 		}
 		if (cur->kind == KC_DS)
-			return fetch(t, cur->name, LDNS_RR_TYPE_DNSKEY, NULL);
+			return fetch(t, cur->name, LDNS_RR_TYPE_DNSKEY, NULL, v);
 		ost_require(cur->kind == KC_SECURE);
 		if (l > tl)
 			break;
@@ -366,7 +370,7 @@ restart:
 			ldns_rdf *n = ldns_dname_clone_from(target, tl - l);
 
 			if (!n) {
-				ost_val_set(v, OST_SEC_BOGUS, OST_EDE_OTHER, "out of memory");
+				ost_val_internal(&t->val->ctx, v, "out of memory");
 				return W_BOGUS;
 			}
 			e = kc_get(vr, n, now);
@@ -376,7 +380,7 @@ restart:
 				goto restart;
 			}
 			if (!e) {
-				enum walk w = fetch(t, n, LDNS_RR_TYPE_DS, cur->name);
+				enum walk w = fetch(t, n, LDNS_RR_TYPE_DS, cur->name, v);
 
 				ldns_rdf_deep_free(n);
 				return w;
@@ -400,6 +404,22 @@ restart:
 }
 
 /* ---- feeding fetch results ---- */
+
+/* A failed check of a fetched DS/DNSKEY (or proof) that is no verdict on the
+ * zone (out of work, or not done: ost_val_internal()): no KC_BOGUS for it,
+ * which would fail every query below the zone for the resolver's trouble. */
+static bool no_verdict(const struct ost_val_task *vt, const struct ost_val_verdict *v)
+{
+	return vt->ctx.over_budget || vt->ctx.internal_error || v->is_internal;
+}
+
+/* This request ends SERVFAIL (ost_val_task_step()) without a verdict. */
+static void fail_without_verdict(struct ost_val_task *vt, const struct ost_val_verdict *v)
+{
+	vt->failed = true; /* conclude() sees ctx.internal_error, if that is why */
+	vt->f_ede = OST_EDE_DNSSEC_BOGUS;
+	snprintf(vt->f_text, sizeof(vt->f_text), "%s", v->text);
+}
 
 /* Validate every NSEC/NSEC3 RRset (and the SOA) of @p l signed by @p zone;
  * @return the NSEC/NSEC3 records that verified (borrowed), or NULL when one
@@ -426,7 +446,8 @@ static ldns_rr_list *proof_records(struct ost_val_ctx *c, const ldns_rr_list *l,
 		if (!first)
 			continue;
 		set = ost_val_rrset_of(l, ldns_rr_owner(rr), ty);
-		sec = set ? ost_val_rrset(c, set, l, zone, keys, v) : OST_SEC_BOGUS;
+		sec = set ? ost_val_rrset(c, set, l, zone, keys, v)
+			  : ost_val_internal(c, v, "out of memory");
 		ldns_rr_list_free(set);
 		if (sec != OST_SEC_SECURE) {
 			ldns_rr_list_free(out);
@@ -441,7 +462,7 @@ static ldns_rr_list *proof_records(struct ost_val_ctx *c, const ldns_rr_list *l,
 		}
 	}
 	if (!out)
-		ost_val_set(v, OST_SEC_BOGUS, OST_EDE_OTHER, "out of memory");
+		ost_val_internal(c, v, "out of memory");
 	return out;
 }
 
@@ -472,11 +493,8 @@ static void feed_dnskey(struct ost_task *t, const struct ost_task *c)
 	} else {
 		return; /* the cache moved on meanwhile: the next step fetches again */
 	}
-	if (vt->ctx.over_budget) {
-		/* Not a verdict on the zone: this request ran out of work. */
-		vt->failed = true;
-		vt->f_ede = OST_EDE_DNSSEC_BOGUS;
-		snprintf(vt->f_text, sizeof(vt->f_text), "%s", v.text);
+	if (sec == OST_SEC_BOGUS && no_verdict(vt, &v)) {
+		fail_without_verdict(vt, &v);
 		return;
 	}
 	if (sec == OST_SEC_SECURE)
@@ -524,7 +542,7 @@ static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rd
 		if (sec == OST_SEC_SECURE)
 			kc_put(vr, name, KC_DS, ldns_rr_list_clone(set), now, kc_ttl(answer, now),
 			       NULL);
-		else if (!vt->ctx.over_budget)
+		else if (!no_verdict(vt, &v))
 			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 		ldns_rr_list_free(set);
 		goto check_budget;
@@ -540,7 +558,7 @@ static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rd
 	}
 	nsecs = proof_records(&vt->ctx, auth, zone, keys, &v);
 	if (!nsecs) {
-		if (!vt->ctx.over_budget)
+		if (!no_verdict(vt, &v))
 			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 		goto check_budget;
 	}
@@ -558,16 +576,13 @@ static void feed_ds_data(struct ost_task *t, const ldns_rdf *name, const ldns_rd
 			ost_val_aggr_store(t->r, zone, nsecs, auth, now);
 		} else if (sec == OST_SEC_INSECURE)
 			kc_put(vr, name, KC_INSECURE, NULL, now, kc_ttl(auth, now), &v);
-		else if (!vt->ctx.over_budget)
+		else if (!no_verdict(vt, &v))
 			kc_put(vr, name, KC_BOGUS, NULL, now, KC_BOGUS_TTL, &v);
 	}
 	ldns_rr_list_free(nsecs);
 check_budget:
-	if (vt->ctx.over_budget) {
-		vt->failed = true;
-		vt->f_ede = OST_EDE_DNSSEC_BOGUS;
-		snprintf(vt->f_text, sizeof(vt->f_text), "%s", v.text);
-	}
+	if (no_verdict(vt, &v))
+		fail_without_verdict(vt, &v);
 }
 
 static void feed_ds(struct ost_task *t, const struct ost_task *c)
@@ -679,7 +694,7 @@ static uint8_t check_rrset(struct ost_task *t, const ldns_rr *head, struct ost_v
 	}
 	set = ost_val_rrset_of(t->answer, owner, type);
 	if (!set)
-		return ost_val_set(v, OST_SEC_BOGUS, OST_EDE_OTHER, "out of memory");
+		return ost_val_internal(&vt->ctx, v, "out of memory");
 	sec = ost_val_rrset(&vt->ctx, set, t->answer, zone, keys, v);
 	ldns_rr_list_free(set);
 	if (sec == OST_SEC_SECURE && v->is_wildcard) {
@@ -777,7 +792,7 @@ static uint8_t check_negative(struct ost_task *t, struct ost_val_verdict *v)
 	}
 	kind = t->rcode == LDNS_RCODE_NXDOMAIN ? OST_DENY_NXDOMAIN : OST_DENY_NODATA;
 	uint8_t sec = prove(t, kind, t->sname, t->qtype, zone, keys, 0, v);
-	if (sec == OST_SEC_BOGUS && !t->val->ctx.over_budget &&
+	if (sec == OST_SEC_BOGUS && !t->val->ctx.over_budget && !v->is_internal &&
 	    insecure_below(t, t->sname, zone, keys, v) == OST_SEC_INSECURE)
 		return OST_SEC_INSECURE;
 	return sec;
@@ -846,7 +861,9 @@ static void drop_bogus(struct ost_task *t, ldns_rr_list *l)
 			i++;
 			continue;
 		}
-		ost_log(OST_LOG_INFO, "validator", "dropped bogus %s", v.text);
+		/* one that could not be checked goes too: never served unchecked */
+		ost_log(OST_LOG_INFO, "validator", "dropped %s %s",
+			v.is_internal ? "unchecked" : "bogus", v.text);
 		/* remove the RRset and its RRSIGs, keeping the order of the rest */
 		ldns_rdf *owner = ldns_rdf_clone(ldns_rr_owner(head));
 		size_t k = 0, n = ldns_rr_list_rr_count(l);
@@ -879,6 +896,8 @@ static enum ost_val_action conclude(struct ost_task *t, uint8_t sec,
 		drop_bogus(t, t->add);
 	}
 	t->sec = sec;
+	if (sec == OST_SEC_BOGUS && t->val->ctx.internal_error)
+		return ost_val_fail_internal(t, &t->val->ctx);
 	if (sec != OST_SEC_SECURE && sec != OST_SEC_BOGUS)
 		ost_log(OST_LOG_DEBUG, "validator", "%s qname=%s reason=\"%s\"", ost_sec_str(sec),
 			ost_dname_str(t->qname, nb, sizeof(nb)), v->text);

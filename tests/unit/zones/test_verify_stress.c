@@ -17,7 +17,7 @@
  * 2. The re-signed 2021 root zone (RSA, SOURCES.md's pinned time) the same
  *    way, parsed once and verified many times.
  *
- * 3. One allocation inside OpenSSL made to fail (CRYPTO_set_mem_functions()),
+ * 3. One allocation inside OpenSSL made to fail (tests/support/ossl_fault.h),
  *    at every position of a lab-sized zone's check in turn: OpenSSL reports
  *    such a failure like a signature that does not match, which gave exactly
  *    the lab's "RRSIG over xn--p1ai./NS by key N does not verify". The
@@ -36,7 +36,6 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,11 +47,11 @@
 
 #include <cmocka.h>
 #include <ldns/ldns.h>
-#include <openssl/crypto.h>
 
 #include "ostrov/exec.h"
 #include "ostrov/zone.h"
 
+#include "ossl_fault.h"
 #include "ost_test.h"
 #include "test_signer.h"
 #include "thread_exec.h"
@@ -60,42 +59,6 @@
 
 #define T_NOW       1700000000
 #define ROOT_PINNED 1612137600 /* 2021-02-01T00:00:00Z, SOURCES.md */
-
-/* OpenSSL's allocations, counted, and one of them made to fail on demand
- * (CRYPTO_set_mem_functions(), installed first thing in main()). */
-static _Atomic uint64_t ossl_allocs;  /* allocations so far */
-static _Atomic uint64_t ossl_fail_at; /* the allocation number to fail, 0 = none */
-static _Atomic uint64_t ossl_failed;  /* failures injected so far */
-
-static bool ossl_should_fail(void)
-{
-	uint64_t k = atomic_fetch_add(&ossl_allocs, 1) + 1;
-	if (k != atomic_load(&ossl_fail_at))
-		return false;
-	atomic_fetch_add(&ossl_failed, 1);
-	return true;
-}
-
-static void *fault_malloc(size_t n, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	return ossl_should_fail() ? NULL : malloc(n);
-}
-
-static void *fault_realloc(void *p, size_t n, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	return ossl_should_fail() ? NULL : realloc(p, n);
-}
-
-static void fault_free(void *p, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	free(p);
-}
 
 static unsigned rounds(void)
 {
@@ -320,9 +283,9 @@ static void test_openssl_failure_is_not_bogus(void **state)
 	/* warm up OpenSSL's one-time state (providers, method caches) */
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(ost_zone_verify(z, &ctx, &pol, &res), 0);
-	uint64_t before = atomic_load(&ossl_allocs);
+	uint64_t before = ost_test_ossl_allocs();
 	assert_int_equal(ost_zone_verify(z, &ctx, &pol, &res), 0);
-	uint64_t per_run = atomic_load(&ossl_allocs) - before;
+	uint64_t per_run = ost_test_ossl_allocs() - before;
 	uint64_t sigs = res.info.sigs_checked;
 	assert_true(sigs > 10 && per_run >= sigs);
 
@@ -340,11 +303,11 @@ static void test_openssl_failure_is_not_bogus(void **state)
 		/* 7919 is prime: distinct positions spread over the check, not
 		 * one allocation of every signature again and again */
 		uint64_t k = tries == per_run ? i + 1 : 1 + (i * 7919) % per_run;
-		uint64_t failed = atomic_load(&ossl_failed);
-		atomic_store(&ossl_fail_at, atomic_load(&ossl_allocs) + k);
+		uint64_t failed = ost_test_ossl_failed();
+		ost_test_ossl_fail(ost_test_ossl_allocs() + k, 1);
 		int rc = ost_zone_verify(z, &ctx, &pol, &res);
-		atomic_store(&ossl_fail_at, 0);
-		fired += atomic_load(&ossl_failed) != failed;
+		ost_test_ossl_fail(0, 0);
+		fired += ost_test_ossl_failed() != failed;
 		if (rc != 0 && rejected++ == 0)
 			snprintf(first, sizeof(first), "allocation %llu: %s: %s",
 				 (unsigned long long)k, ost_zone_verdict_str(res.verdict),
@@ -383,7 +346,7 @@ static void test_openssl_failure_is_not_bogus(void **state)
 int main(void)
 {
 	/* Before anything allocates through OpenSSL. */
-	if (!CRYPTO_set_mem_functions(fault_malloc, fault_realloc, fault_free)) {
+	if (!ost_test_ossl_install()) {
 		fprintf(stderr, "CRYPTO_set_mem_functions failed\n");
 		return 1;
 	}
