@@ -284,12 +284,14 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 		if (again != -ENOMEM &&
 		    openssl_works(c, family_of(ldns_rdf2native_int8(ldns_rr_rrsig_algorithm(sig)))))
 			continue; /* failed twice, OpenSSL sound: evidence against the data */
-		if (!c->internal_detail[0])
-			snprintf(c->internal_detail, sizeof(c->internal_detail),
-				 "key %u: %s twice, openssl='%s'%s", ldns_calc_keytag(key),
-				 fail_str(again),
-				 strcmp(again_err, "none queued") ? again_err : first_err,
-				 again == -ENOMEM ? "" : ", known-answer test failed");
+		/* A cut detail is still a useful EDE text: the length is not checked. */
+		if (!c->internal_detail[0] &&
+		    snprintf(c->internal_detail, sizeof(c->internal_detail),
+			     "key %u: %s twice, openssl='%s'%s", ldns_calc_keytag(key),
+			     fail_str(again),
+			     strcmp(again_err, "none queued") ? again_err : first_err,
+			     again == -ENOMEM ? "" : ", known-answer test failed") < 0)
+			c->internal_detail[0] = 0;
 		out = OST_VAL_SIG_INTERNAL;
 	}
 	return out;
