@@ -212,7 +212,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->server.tcp_idle_timeout_ms = 10000;
 	cfg->server.tcp_max_connections = 1024;
 	cfg->server.udp_coalesce_us = 200; /* server/udp.c says why (bench/RESULTS.md) */
-	cfg->server.udp_gso = true;      /* server/udp.c build_gso() */
+	cfg->server.udp_gso = true;        /* server/udp.c build_gso() */
 	cfg->access.deny_action = OST_DENY_REFUSE;
 	cfg->resolver.upstream_port = 53;
 	cfg->resolver.upstream_port_reuse = 1;
@@ -233,6 +233,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->resolver.max_rto_ms = rd.max_rto_ms;
 	cfg->resolver.serve_stale = rd.serve_stale;
 	cfg->resolver.stale_ttl = rd.stale_ttl;
+	cfg->resolver.prefetch = true;
 	cfg->cache.size = 256ull << 20;
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
@@ -356,6 +357,8 @@ static const struct key_spec keys[] = {
 	/* RFC 8767; the maximum staleness is resilience.failover's, by state */
 	{"resolver", "serve-stale", K_BOOL, F(resolver.serve_stale), 0, 0, 0},
 	{"resolver", "stale-ttl", K_UINT, U(resolver.stale_ttl), 1, 86400},
+	/* resolver/prefetch.c (Unbound's prefetch) */
+	{"resolver", "prefetch", K_BOOL, F(resolver.prefetch), 0, 0, 0},
 	{"cache", "path", K_STRING, F(cache.path), 0, 0, 0},
 	{"cache", "size", K_SIZE, F(cache.size), 0, 1ull << 20, 1ull << 44},
 	{"cache", "min-ttl", K_UINT, U(cache.min_ttl), 0, 604800},

@@ -248,7 +248,8 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 		return false;
 	}
 	size_t len = 0;
-	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, now_s(we), cq->to.proto == OST_PROTO_TCP,
+	int64_t now = now_s(we);
+	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, now, cq->to.proto == OST_PROTO_TCP,
 				  we->w->cfg->resolver.edns_buffer_size, we->buf, sizeof(we->buf),
 				  &len);
 	if (ret != 0) {
@@ -268,6 +269,11 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 			: OST_FO_NAME_FOREIGN;
 	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec,
 		    cq->rx_ns);
+	/* In the last tenth of its TTL (one comparison for every other hit),
+	 * after the reply went out: refresh it (resolver/prefetch.c). */
+	if (ost_prefetch_due(&ent, now) && we->w->cfg->resolver.prefetch && we->r)
+		(void)ost_resolver_prefetch_hit(we->r, &ent, q->qname, q->qtype, q->qclass,
+						q->has_edns && q->edns_do, now);
 	return true;
 }
 
@@ -724,6 +730,9 @@ void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache
 		{"aggressive_nsec", rs->aggressive_nsec},
 		{"mirror_answers", rs->mirror_answers},
 		{"mirror_fast_answers", rs->mirror_fast},
+		{"prefetch_started", rs->prefetch_started},
+		{"prefetch_skipped", rs->prefetch_skipped},
+		{"prefetch_failed", rs->prefetch_failed},
 	};
 	memcpy(f, v, sizeof(v));
 }
