@@ -406,6 +406,48 @@ static void test_prefetch_failure_keeps_entry(void **state)
 }
 
 /*
+ * A client request for the same question joins the refresh in flight (and
+ * gets its answer); one that joins and is cancelled (its TCP client went
+ * away) does not take the refresh with it.
+ */
+static void test_prefetch_joined_and_cancelled(void **state)
+{
+	struct penv *e = *state;
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	int64_t t0 = now(e);
+	unsigned sent = e->net.n_sent;
+	set_ttl(e, "www.example.ru.", 200);
+	at(e, t0 + 95);
+	assert_int_equal(hit(e, "www.example.ru.", LDNS_RR_TYPE_A), 5);
+	assert_int_equal(e->pf_ret, 0);
+	ldns_rdf *n = ldns_dname_new_frm_str("www.example.ru.");
+	struct ost_request *rq = NULL;
+	assert_int_equal(ost_resolve(e->r, ldns_rdf_data(n), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+				     OST_RF_RD, on_res, e, &rq),
+			 0);
+	assert_non_null(rq);
+	assert_int_equal(stats(e).coalesced, 1);
+	ost_request_cancel(rq);
+	assert_int_equal(ost_resolver_inflight(e->r), 1);
+	assert_int_equal(e->net.n_cancelled, 0);
+	/* A second client joins and is answered by the refresh. */
+	rq = NULL;
+	assert_int_equal(ost_resolve(e->r, ldns_rdf_data(n), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+				     OST_RF_RD, on_res, e, &rq),
+			 0);
+	ldns_rdf_deep_free(n);
+	assert_non_null(rq);
+	unsigned calls = e->calls;
+	settle(e);
+	assert_int_equal(e->calls, calls + 1);
+	assert_int_equal(e->rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(e->src, OST_SRC_UPSTREAM);
+	assert_int_equal(e->net.n_sent, sent + 1);
+	long ttl = hit(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	assert_true(ttl >= 199 && ttl <= 200);
+}
+
+/*
  * What is not prefetched: a TTL below OST_PREFETCH_MIN_TTL (its last tenth
  * is under a second), zone mirror entries, bogus ones, expired ones.
  */
@@ -473,6 +515,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefetch_once_for_many_hits, psetup,
 						pteardown),
 		cmocka_unit_test_setup_teardown(test_prefetch_failure_keeps_entry, psetup,
+						pteardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_joined_and_cancelled, psetup,
 						pteardown),
 		cmocka_unit_test_setup_teardown(test_prefetch_not_eligible, psetup, pteardown),
 	};
