@@ -27,7 +27,9 @@
  * 2. per client query: first the hit path, under the worker's cache reader:
  *    ost_cache_reader_get(rd, qname, qtype, OST_CTAG_MSG, &e) then
  *    ost_msg_to_wire(&e, query, qlen, now, is_tcp, edns_size, buf, cap, &len);
- *    on -ENOENT (miss, expired, other question) call ost_resolve();
+ *    on -ENOENT (miss, expired, other question) call ost_resolve(); after
+ *    sending a hit, when ost_prefetch_due(&e, now) (the last tenth of its
+ *    TTL), ost_resolver_prefetch_hit() refreshes it in the background;
  * 3. in the callback: ost_result_to_wire(res, query, ...) and send; the
  *    result is only valid during the callback;
  * 4. once per loop iteration, after sending: ost_resolver_commit(r) and
