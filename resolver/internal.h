@@ -315,6 +315,7 @@ struct ost_resolver {
 	struct ost_request *watch;       /**< handle being started by ost_resolve() */
 	bool watch_done;                 /**< it finished synchronously */
 	struct ost_pf_slot *pf;          /**< prefetch.c's table of recent prefetches */
+	size_t n_prefetch;               /**< prefetch tasks alive (ost_resolver_prefetch()) */
 };
 
 /* ---- wire.c ---- */

@@ -100,6 +100,11 @@ int ost_resolver_prefetch_hit(struct ost_resolver *r, const struct ost_cache_ent
 	 * is refreshed the same way, a validated one with validation. */
 	unsigned flags = OST_RF_RD | (is_do ? OST_RF_DO : 0) |
 			 ((e->flags & OST_MSG_F_UNVALIDATED) ? OST_RF_CD : 0);
+	/* Checked before the table, which then still says "not started". */
+	if (r->n_prefetch >= OST_PREFETCH_MAX_INFLIGHT) {
+		r->stats.prefetch_skipped++;
+		return -EBUSY;
+	}
 	uint32_t h = question_hash(qname_wire, qtype, qclass, flags);
 	if (h == 0)
 		return -EINVAL;

@@ -180,6 +180,8 @@ static void task_free(struct ost_task *t)
 		w = n;
 	}
 	r->n_tasks--;
+	if (t->is_prefetch)
+		r->n_prefetch--;
 	/* The task lives in its own arena: deinit from a copy. */
 	struct ost_arena a = t->arena;
 	ost_arena_deinit(&a);
@@ -959,11 +961,21 @@ int ost_resolver_prefetch(struct ost_resolver *r, const uint8_t *qname_wire, uin
 		r->stats.prefetch_skipped++;
 		return -EALREADY;
 	}
+	/* A refresh is optional work: when many are in flight (slow servers,
+	 * many entries stored at one moment expiring together) the client
+	 * requests get the resolver, as Unbound drops a prefetch when its
+	 * mesh is full; the entry is resolved as usual once it expires. */
+	if (r->n_prefetch >= OST_PREFETCH_MAX_INFLIGHT) {
+		ldns_rdf_deep_free(name);
+		r->stats.prefetch_skipped++;
+		return -EBUSY;
+	}
 	struct ost_task *t = task_new(r, name, qtype, qclass, fl, NULL);
 	ldns_rdf_deep_free(name);
 	if (!t)
 		return -ENOMEM;
 	t->is_prefetch = true;
+	r->n_prefetch++;
 	task_publish(r, t, h);
 	r->stats.prefetch_started++;
 	drive(t);

@@ -126,7 +126,7 @@ static const struct scalar daemon_scalars[] = {
 	 RS(prefetch_started)},
 	{"prefetch_skipped_total", "counter",
 	 "Prefetches due but not started: one for the same answer was started recently or is "
-	 "in flight.",
+	 "in flight, or too many are in flight.",
 	 RS(prefetch_skipped)},
 	{"prefetch_failed_total", "counter",
 	 "Prefetches that got no new answer (the cached one is served until it expires).",

@@ -306,7 +306,7 @@ struct ost_resolver_stats {
 	uint64_t mirror_fast;      /**< final answers ost_mirror_answer() made (worker fast path) */
 	uint64_t prefetch_started; /**< background refreshes of cached answers about to expire */
 	uint64_t prefetch_skipped; /**< prefetches due but not started: one for the same answer
-				      was started recently or is in flight */
+				      was started recently or is in flight, or too many are */
 	uint64_t prefetch_failed;  /**< prefetches that ended without a new answer (the cached
 				      one is kept until it expires) */
 };
@@ -383,6 +383,13 @@ OST_EXPORT OST_WUR int ost_resolve(struct ost_resolver *r, const uint8_t *qname_
 #define OST_PREFETCH_MIN_TTL 10
 
 /**
+ * Most prefetches one resolver keeps in flight; beyond it a prefetch is
+ * skipped (the client requests keep the resolver, and the entry is resolved
+ * as usual when it expires).
+ */
+#define OST_PREFETCH_MAX_INFLIGHT 512
+
+/**
  * The hit path's cheap test (no call, no memory but the entry): is the time
  * left of @p e at most a tenth of the TTL it was stored with? Unbound's
  * prefetch point (its PREFETCH_TTL_CALC: 90 % of the TTL gone); always false
@@ -420,7 +427,8 @@ static inline bool ost_prefetch_due(const struct ost_cache_entry *e, int64_t now
  * @param flags OST_RF_* of the requests the cached answer serves
  * @return 0 (started; it may already have finished), -EALREADY (an identical
  *         resolution is in flight and will refresh the cache: counted as
- *         skipped), -EINVAL (bad name), -ENOMEM
+ *         skipped), -EBUSY (OST_PREFETCH_MAX_INFLIGHT prefetches in flight:
+ *         counted as skipped), -EINVAL (bad name), -ENOMEM
  */
 OST_EXPORT OST_WUR int ost_resolver_prefetch(struct ost_resolver *r, const uint8_t *qname_wire,
 					     uint16_t qtype, uint16_t qclass, unsigned flags);
@@ -446,8 +454,8 @@ OST_EXPORT OST_WUR int ost_resolver_prefetch(struct ost_resolver *r, const uint8
  * @param is_do the client set DO
  * @param now_wall the wall-clock seconds the answer was made with
  * @return 0 (started), -EALREADY (started recently or in flight: skipped),
- *         -ENOENT (not due, or not an answer the engine refreshes),
- *         -EINVAL, -ENOMEM
+ *         -EBUSY (too many in flight: skipped), -ENOENT (not due, or not an
+ *         answer the engine refreshes), -EINVAL, -ENOMEM
  */
 OST_EXPORT int ost_resolver_prefetch_hit(struct ost_resolver *r, const struct ost_cache_entry *e,
 					 const uint8_t *qname_wire, uint16_t qtype, uint16_t qclass,

@@ -507,6 +507,109 @@ static void test_prefetch_not_eligible(void **state)
 	assert_true(e->net.n_sent > sent);
 }
 
+/*
+ * The refresh asks for what the entry serves: CD when it was stored
+ * unvalidated for CD=1 clients, DO when the client set it. Seen through
+ * coalescing: a prefetch with the same flags joins it, another does not.
+ */
+static void test_prefetch_flags(void **state)
+{
+	struct penv *e = *state;
+	ldns_rdf *n = ldns_dname_new_frm_str("www.example.ru.");
+	const uint8_t *q = ldns_rdf_data(n);
+	int64_t t = now(e);
+	struct ost_cache_entry ent = {
+		.tag = OST_CTAG_MSG,
+		.rank = OST_RANK_ANSWER,
+		.sec = OST_SEC_UNCHECKED,
+		.flags = OST_MSG_F_UNVALIDATED,
+		.ttl = 100,
+		.stored_at = t - 95,
+		.expires_at = t + 5,
+	};
+	assert_int_equal(
+		ost_resolver_prefetch_hit(e->r, &ent, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, true, t),
+		0);
+	assert_int_equal(ost_resolver_prefetch(e->r, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+					       OST_RF_RD | OST_RF_CD | OST_RF_DO),
+			 -EALREADY);
+	assert_int_equal(ost_resolver_prefetch(e->r, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+					       OST_RF_RD | OST_RF_DO),
+			 0);
+	assert_int_equal(
+		ost_resolver_prefetch(e->r, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, OST_RF_RD), 0);
+	/* A validated entry and a client without DO: RD only, joins the last one. */
+	ent.flags = 0;
+	assert_int_equal(ost_resolver_prefetch_hit(e->r, &ent, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+						   false, t),
+			 -EALREADY);
+	ldns_rdf_deep_free(n);
+	assert_int_equal(stats(e).prefetch_started, 3);
+	assert_int_equal(stats(e).prefetch_skipped, 2);
+	assert_int_equal(ost_resolver_inflight(e->r), 3);
+	settle(e);
+	assert_int_equal(stats(e).prefetch_failed, 0);
+}
+
+/*
+ * At most OST_PREFETCH_MAX_INFLIGHT prefetches in flight: beyond, one is
+ * skipped (also from the hit path, whose table then still lets the next
+ * hit try), and once they are over new ones start again.
+ */
+static void test_prefetch_cap(void **state)
+{
+	struct penv *e = *state;
+	resolve(e, "www.example.ru.", LDNS_RR_TYPE_A);
+	int64_t t0 = now(e);
+	fake_server_get(&e->net, EXAMPLE_RU)->behaviour = FB_DROP;
+	at(e, t0 + 95);
+	char name[64];
+	for (int i = 0; i < OST_PREFETCH_MAX_INFLIGHT; i++) {
+		snprintf(name, sizeof(name), "n%d.example.ru.", i);
+		ldns_rdf *n = ldns_dname_new_frm_str(name);
+		assert_int_equal(ost_resolver_prefetch(e->r, ldns_rdf_data(n), LDNS_RR_TYPE_A,
+						       LDNS_RR_CLASS_IN, OST_RF_RD),
+				 0);
+		ldns_rdf_deep_free(n);
+	}
+	assert_int_equal(ost_resolver_inflight(e->r), OST_PREFETCH_MAX_INFLIGHT);
+	ldns_rdf *n = ldns_dname_new_frm_str("one-more.example.ru.");
+	assert_int_equal(ost_resolver_prefetch(e->r, ldns_rdf_data(n), LDNS_RR_TYPE_A,
+					       LDNS_RR_CLASS_IN, OST_RF_RD),
+			 -EBUSY);
+	assert_int_equal(hit(e, "www.example.ru.", LDNS_RR_TYPE_A), 5);
+	assert_int_equal(e->pf_ret, -EBUSY);
+	assert_int_equal(stats(e).prefetch_started, OST_PREFETCH_MAX_INFLIGHT);
+	assert_int_equal(stats(e).prefetch_skipped, 2);
+	/* They all time out (the server drops) and nothing is cached for them. */
+	fake_clock_run(&e->clk, 60000);
+	assert_int_equal(ost_resolver_inflight(e->r), 0);
+	assert_int_equal(stats(e).prefetch_failed, OST_PREFETCH_MAX_INFLIGHT);
+	assert_int_equal(stats(e).servfail, 0);
+	fake_server_get(&e->net, EXAMPLE_RU)->behaviour = FB_NONE;
+	assert_int_equal(ost_resolver_prefetch(e->r, ldns_rdf_data(n), LDNS_RR_TYPE_A,
+					       LDNS_RR_CLASS_IN, OST_RF_RD),
+			 0);
+	ldns_rdf_deep_free(n);
+	/* The skipped hit left no trace in the table: that version of the entry
+	 * (the clock has moved past it, so it is given as the hit saw it) is
+	 * refreshed by the next hit. */
+	struct ost_cache_entry ent = {
+		.tag = OST_CTAG_MSG,
+		.rank = OST_RANK_ANSWER,
+		.ttl = 100,
+		.stored_at = e->expires_at - 100,
+		.expires_at = e->expires_at,
+	};
+	n = ldns_dname_new_frm_str("www.example.ru.");
+	assert_int_equal(ost_resolver_prefetch_hit(e->r, &ent, ldns_rdf_data(n), LDNS_RR_TYPE_A,
+						   LDNS_RR_CLASS_IN, false, e->expires_at - 4),
+			 0);
+	ldns_rdf_deep_free(n);
+	settle(e);
+	assert_int_equal(stats(e).prefetch_started, OST_PREFETCH_MAX_INFLIGHT + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +622,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefetch_joined_and_cancelled, psetup,
 						pteardown),
 		cmocka_unit_test_setup_teardown(test_prefetch_not_eligible, psetup, pteardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_flags, psetup, pteardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_cap, psetup, pteardown),
 	};
 	return cmocka_run_group_tests_name("prefetch", tests, NULL, NULL);
 }
