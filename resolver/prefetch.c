@@ -90,7 +90,8 @@ int ost_resolver_prefetch_hit(struct ost_resolver *r, const struct ost_cache_ent
 	 * answer is made from the mirror whenever asked (and expires with the
 	 * copy's use, not a TTL); a bogus one is kept briefly on purpose; an
 	 * expired one is serve-stale's. Below OST_PREFETCH_MIN_TTL the last
-	 * tenth is under a second.
+	 * tenth is under a second (ost_prefetch_due() is never true for such a
+	 * fresh entry, in whole seconds; the floor is checked in words too).
 	 */
 	if (e->tag != OST_CTAG_MSG || e->rank == OST_RANK_MIRROR || e->sec == OST_SEC_BOGUS ||
 	    e->ttl < OST_PREFETCH_MIN_TTL || e->expires_at <= now_wall ||
