@@ -275,6 +275,11 @@ struct ost_task {
 	ldns_rr_list *stale_add;       /**< additional section */
 	struct ost_timer *stale_timer; /**< client response timer */
 	char stale_text[160];          /**< EDE EXTRA-TEXT of the stale answer */
+
+	/* Prefetch (prefetch.c, ost_resolver_prefetch()), top-level tasks only. */
+	bool is_prefetch; /**< started without waiters to refresh a fresh cached answer: the
+			     cache's answer is not taken, a failure is not cached unless a
+			     client joined meanwhile */
 };
 
 /** A client's handle on a task. */
@@ -310,6 +315,8 @@ struct ost_resolver {
 	struct ost_mirror_fast *mfast;   /**< mirror_fast.c's scratch, or NULL */
 	struct ost_request *watch;       /**< handle being started by ost_resolve() */
 	bool watch_done;                 /**< it finished synchronously */
+	struct ost_pf_slot *pf;          /**< prefetch.c's table of recent prefetches */
+	size_t n_prefetch;               /**< prefetch tasks alive (ost_resolver_prefetch()) */
 };
 
 /* ---- wire.c ---- */
@@ -414,6 +421,23 @@ void ost_stash_referral(struct ost_task *t, const ldns_rr_list *ns, const ldns_r
 void ost_task_result(const struct ost_task *t, struct ost_result *res);
 /** Free every task of the coalescing table, and the table (request.c; ost_resolver_free()). */
 void ost_request_table_free(struct ost_resolver *r);
+
+/* ---- prefetch.c: refreshing hot answers before they expire ---- */
+
+/** Slots of the per-resolver table of recent prefetches (a power of two). */
+#define OST_PF_SLOTS 1024
+
+/** One slot of that table: the last prefetch started for a question hashed here. */
+struct ost_pf_slot {
+	uint32_t hash;      /**< hash of (lower-cased name, type, class, flags); 0: unused */
+	int64_t version;    /**< expires_at of the cache entry it refreshes */
+	int64_t started_at; /**< wall s when it was started */
+};
+
+/** Make the table (allocated once). @return 0 or -ENOMEM */
+int ost_pf_init(struct ost_resolver *r);
+/** Free it. */
+void ost_pf_deinit(struct ost_resolver *r);
 
 /* ---- stale.c: serve-stale (RFC 8767) and RD=0 ---- */
 

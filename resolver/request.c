@@ -17,6 +17,10 @@
  * identical request arriving during the refresh gets the stale answer at
  * once. See stale.c and finish().
  *
+ * Prefetch (prefetch.c): ost_resolver_prefetch() starts a top-level task
+ * without waiters that skips the cache's (still fresh) answer in START and
+ * iterates, so that finish() replaces the cached answer before it expires.
+ *
  * Reentrancy rules: a handler never calls drive() on another task. Starting
  * a child and resuming a parent happen after the current driver loop has
  * returned, at the tail of drive()/finish(), and the transport never calls
@@ -176,6 +180,8 @@ static void task_free(struct ost_task *t)
 		w = n;
 	}
 	r->n_tasks--;
+	if (t->is_prefetch)
+		r->n_prefetch--;
 	/* The task lives in its own arena: deinit from a copy. */
 	struct ost_arena a = t->arena;
 	ost_arena_deinit(&a);
@@ -187,10 +193,12 @@ static void drive(struct ost_task *t);
 
 static enum ost_step on_start(struct ost_task *t)
 {
-	/* Fresh data first; then stale data, RD=0 and cached failures. */
-	bool hit = ost_stash_answer(t);
-	if ((hit && t->rcode != LDNS_RCODE_SERVFAIL) || (!hit && ost_val_aggr_answer(t)) ||
-	    ost_stale_start(t, hit)) {
+	/* Fresh data first; then stale data, RD=0 and cached failures. A
+	 * prefetch is there to replace the fresh answer (and a cached failure
+	 * or an NSEC span would only stand in for it): it iterates. */
+	bool hit = !t->is_prefetch && ost_stash_answer(t);
+	if (!t->is_prefetch && ((hit && t->rcode != LDNS_RCODE_SERVFAIL) ||
+				(!hit && ost_val_aggr_answer(t)) || ost_stale_start(t, hit))) {
 		goto_state(t, OST_TS_DONE);
 		return OST_STEP_CONTINUE;
 	}
@@ -777,8 +785,10 @@ static void finish(struct ost_task *t)
 	/* RFC 8767 §5: resolution failed (or a recent failure is cached)
 	 * and stale data exists: answer that instead of SERVFAIL. */
 	bool stale = t->has_stale && !t->stale_sent && t->rcode == LDNS_RCODE_SERVFAIL;
-	if (t->rcode == LDNS_RCODE_SERVFAIL && !stale && !t->stale_sent)
+	if (t->rcode == LDNS_RCODE_SERVFAIL && !stale && !t->stale_sent && t->waiters)
 		r->stats.servfail++;
+	if (t->is_prefetch && t->rcode == LDNS_RCODE_SERVFAIL)
+		r->stats.prefetch_failed++;
 	if (t->is_limit)
 		r->stats.limit_hits++;
 	if (t->src == OST_SRC_CACHE && !stale)
@@ -835,6 +845,33 @@ static void on_deadline(void *arg)
 
 /* ---- public API ---- */
 
+/* The question's name from a caller's wire. @return the name, or NULL when it is bad */
+static ldns_rdf *name_from_wire(const uint8_t *qname_wire)
+{
+	ldns_rdf *name = NULL;
+	size_t pos = 0;
+	/* Refuse compression pointers: the name stands alone, so a pointer
+	 * could only point at itself or outside it. */
+	for (size_t i = 0; i <= LDNS_MAX_DOMAINLEN && qname_wire[i] != 0; i += 1 + qname_wire[i]) {
+		if (qname_wire[i] & 0xc0)
+			return NULL;
+	}
+	if (ldns_wire2dname(&name, qname_wire, LDNS_MAX_DOMAINLEN + 1, &pos) != LDNS_STATUS_OK)
+		return NULL;
+	return name;
+}
+
+/* Put top-level task @p t (hash @p h) in the coalescing table and arm its total-time limit. */
+static void task_publish(struct ost_resolver *r, struct ost_task *t, uint32_t h)
+{
+	t->hash = h;
+	t->hnext = r->table[h & (r->table_size - 1)];
+	r->table[h & (r->table_size - 1)] = t;
+	t->in_hash = true;
+	if (r->cfg.max_time_ms)
+		t->deadline = ost_clock_timer_start(r->clock, r->cfg.max_time_ms, on_deadline, t);
+}
+
 int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtype, uint16_t qclass,
 		unsigned flags, ost_resolve_cb cb, void *arg, struct ost_request **out)
 {
@@ -842,15 +879,8 @@ int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtyp
 		*out = NULL;
 	if (!r || !qname_wire || !cb)
 		return -EINVAL;
-	ldns_rdf *name = NULL;
-	size_t pos = 0;
-	/* Refuse compression pointers: the name stands alone, so a pointer
-	 * could only point at itself or outside it. */
-	for (size_t i = 0; i <= LDNS_MAX_DOMAINLEN && qname_wire[i] != 0; i += 1 + qname_wire[i]) {
-		if (qname_wire[i] & 0xc0)
-			return -EINVAL;
-	}
-	if (ldns_wire2dname(&name, qname_wire, LDNS_MAX_DOMAINLEN + 1, &pos) != LDNS_STATUS_OK)
+	ldns_rdf *name = name_from_wire(qname_wire);
+	if (!name)
 		return -EINVAL;
 	struct ost_request *w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -892,12 +922,7 @@ int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtyp
 	}
 	w->task = t;
 	t->waiters = w;
-	t->hash = h;
-	t->hnext = r->table[h & (r->table_size - 1)];
-	r->table[h & (r->table_size - 1)] = t;
-	t->in_hash = true;
-	if (r->cfg.max_time_ms)
-		t->deadline = ost_clock_timer_start(r->clock, r->cfg.max_time_ms, on_deadline, t);
+	task_publish(r, t, h);
 	/* Watch the handle: if the task finishes at once (cache, failure) the
 	 * handle is gone when drive() returns. Saved and restored because a
 	 * callback may call ost_resolve() again. */
@@ -913,6 +938,50 @@ int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtyp
 	return 0;
 }
 
+/*
+ * A prefetch is a top-level task without waiters from the start, as a
+ * serve-stale refresh is once its waiters got the stale answer: finish()
+ * stores its result and calls nobody. Clients that ask the same question
+ * meanwhile join it in ost_resolve() (their cache entry expired before the
+ * refresh ended), and it outlives their cancellation.
+ */
+int ost_resolver_prefetch(struct ost_resolver *r, const uint8_t *qname_wire, uint16_t qtype,
+			  uint16_t qclass, unsigned flags)
+{
+	if (!r || !qname_wire)
+		return -EINVAL;
+	ldns_rdf *name = name_from_wire(qname_wire);
+	if (!name)
+		return -EINVAL;
+	unsigned fl = flags & (OST_RF_DO | OST_RF_CD | OST_RF_RD);
+	uint32_t h = task_key_hash(name, qtype, qclass, fl);
+	if (table_find(r, name, qtype, qclass, fl, h)) {
+		/* It stores its answer when it ends: that is the refresh. */
+		ldns_rdf_deep_free(name);
+		r->stats.prefetch_skipped++;
+		return -EALREADY;
+	}
+	/* A refresh is optional work: when many are in flight (slow servers,
+	 * many entries stored at one moment expiring together) the client
+	 * requests get the resolver, as Unbound drops a prefetch when its
+	 * mesh is full; the entry is resolved as usual once it expires. */
+	if (r->n_prefetch >= OST_PREFETCH_MAX_INFLIGHT) {
+		ldns_rdf_deep_free(name);
+		r->stats.prefetch_skipped++;
+		return -EBUSY;
+	}
+	struct ost_task *t = task_new(r, name, qtype, qclass, fl, NULL);
+	ldns_rdf_deep_free(name);
+	if (!t)
+		return -ENOMEM;
+	t->is_prefetch = true;
+	r->n_prefetch++;
+	task_publish(r, t, h);
+	r->stats.prefetch_started++;
+	drive(t);
+	return 0;
+}
+
 void ost_request_cancel(struct ost_request *w)
 {
 	if (!w)
@@ -924,7 +993,7 @@ void ost_request_cancel(struct ost_request *w)
 	if (*pp)
 		*pp = w->next;
 	free(w);
-	if (!t->waiters)
+	if (!t->waiters && !t->is_prefetch)
 		task_free(t);
 }
 

@@ -112,7 +112,8 @@ int ost_resolver_new(struct ost_resolver **out, const struct ost_resolver_config
 	 * crashed on that value, CVE-2023-2911). */
 	if (r->cfg.stale_ttl == 0)
 		r->cfg.stale_ttl = 30;
-	if ((ret = ost_stash_init(r)) != 0 || (ret = ost_val_resolver_init(r)) != 0)
+	if ((ret = ost_stash_init(r)) != 0 || (ret = ost_val_resolver_init(r)) != 0 ||
+	    (ret = ost_pf_init(r)) != 0)
 		goto fail;
 	*out = r;
 	return 0;
@@ -152,6 +153,7 @@ void ost_resolver_free(struct ost_resolver *r)
 	ost_sel_deinit(&r->sel);
 	ost_stash_deinit(r);
 	ost_val_resolver_deinit(r);
+	ost_pf_deinit(r);
 	free(r);
 }
 

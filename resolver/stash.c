@@ -789,7 +789,13 @@ void ost_stash_result(struct ost_task *t)
 	if (!r->batch || t->qclass != LDNS_RR_CLASS_IN)
 		return;
 	if (t->rcode == LDNS_RCODE_SERVFAIL) {
-		stash_failure(t);
+		/* A failed prefetch nobody waits for caches nothing: the
+		 * fresh answer is served until it expires, and the client
+		 * request after that tries upstream itself. Unbound keeps the
+		 * cached answer too: its error_response_cache() only moves the
+		 * entry's prefetch point when a prefetch fails. */
+		if (!t->is_prefetch || t->waiters)
+			stash_failure(t);
 		return;
 	}
 	if (t->rcode != LDNS_RCODE_NOERROR && t->rcode != LDNS_RCODE_NXDOMAIN)

@@ -241,6 +241,7 @@ int ost_config_init(struct ost_config *cfg)
 	cfg->resolver.max_rto_ms = rd.max_rto_ms;
 	cfg->resolver.serve_stale = rd.serve_stale;
 	cfg->resolver.stale_ttl = rd.stale_ttl;
+	cfg->resolver.prefetch = true;
 	cfg->cache.size = 256ull << 20;
 	cfg->cache.max_ttl = 86400;
 	cfg->cache.max_negative_ttl = 3600;
@@ -364,6 +365,8 @@ static const struct key_spec keys[] = {
 	/* RFC 8767; the maximum staleness is resilience.failover's, by state */
 	{"resolver", "serve-stale", K_BOOL, F(resolver.serve_stale), 0, 0, 0},
 	{"resolver", "stale-ttl", K_UINT, U(resolver.stale_ttl), 1, 86400},
+	/* resolver/prefetch.c (Unbound's prefetch) */
+	{"resolver", "prefetch", K_BOOL, F(resolver.prefetch), 0, 0, 0},
 	{"cache", "path", K_STRING, F(cache.path), 0, 0, 0},
 	{"cache", "size", K_SIZE, F(cache.size), 0, 1ull << 20, 1ull << 44},
 	{"cache", "min-ttl", K_UINT, U(cache.min_ttl), 0, 604800},

@@ -248,7 +248,8 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 		return false;
 	}
 	size_t len = 0;
-	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, now_s(we), cq->to.proto == OST_PROTO_TCP,
+	int64_t now = now_s(we);
+	int ret = ost_msg_to_wire(&ent, cq->wire, cq->len, now, cq->to.proto == OST_PROTO_TCP,
 				  we->w->cfg->resolver.edns_buffer_size, we->buf, sizeof(we->buf),
 				  &len);
 	if (ret != 0) {
@@ -268,6 +269,11 @@ static bool try_hit(struct worker_engine *we, const struct ost_client_query *cq)
 			: OST_FO_NAME_FOREIGN;
 	answer_done(we, ncls, OST_DRILL_SRC_CACHE, we->buf[3] & 0x0f, -1, false, ent.sec,
 		    cq->rx_ns);
+	/* In the last tenth of its TTL (one comparison for every other hit),
+	 * after the reply went out: refresh it (resolver/prefetch.c). */
+	if (ost_prefetch_due(&ent, now) && we->w->cfg->resolver.prefetch && we->r)
+		(void)ost_resolver_prefetch_hit(we->r, &ent, q->qname, q->qtype, q->qclass,
+						q->has_edns && q->edns_do, now);
 	return true;
 }
 
@@ -661,71 +667,6 @@ int ost_worker_engine_counters(struct ost_worker *w, struct ost_worker_counters 
 	else
 		wait_counters(we, ask_counters(we), out);
 	return 0;
-}
-
-void ost_stat_fields(const struct ost_worker_counters *c, const struct ost_cache_stats *cs,
-		     struct ost_stat_field *f)
-{
-	const struct ost_resolver_stats *rs = &c->rs;
-	const struct ost_stat_field v[OST_STAT_FIELDS] = {
-		{"udp_queries", c->udp_queries},
-		{"tcp_queries", c->tcp_queries},
-		{"hits", c->hits},
-		{"misses", c->misses},
-		{"answered", c->answered},
-		{"inflight", c->inflight},
-		{"cancelled", c->cancelled},
-		{"overload", c->overload},
-		{"norec_refused", c->norec},
-		{"local_fail", c->local_fail},
-		{"isolated_servfail", c->isolated_servfail},
-		{"hit_rejected", c->hit_rejected},
-		{"send_failed", c->send_failed},
-		{"udp_wakeups", c->udp_wakeups},
-		{"udp_recv_calls", c->udp_recv_calls},
-		{"udp_datagrams", c->udp_datagrams},
-		{"udp_batch_1", c->udp_batch[0]},
-		{"udp_batch_2_4", c->udp_batch[1]},
-		{"udp_batch_5_16", c->udp_batch[2]},
-		{"udp_batch_17_64", c->udp_batch[3]},
-		{"udp_send_calls", c->udp_send_calls},
-		{"udp_coalesced", c->udp_coalesced},
-		{"udp_gso_sends", c->udp_gso_sends},
-		{"udp_gso_dgrams", c->udp_gso_dgrams},
-		{"requests", rs->requests},
-		{"coalesced", rs->coalesced},
-		{"subrequests", rs->subrequests},
-		{"queries_sent", rs->queries_sent},
-		{"queries_tcp", rs->queries_tcp},
-		{"timeouts", rs->timeouts},
-		{"net_errors", rs->net_errors},
-		{"lame", rs->lame},
-		{"servfail", rs->servfail},
-		{"cache_answers", rs->cache_answers},
-		{"stale_answers", rs->stale_answers},
-		{"cache_errors", rs->cache_errors},
-		{"limit_hits", rs->limit_hits},
-		{"policy_blocked", rs->policy_blocked},
-		{"cache_entries", cs->entries},
-		{"cache_bytes_used", cs->bytes_used},
-		{"cache_bytes_max", cs->bytes_max},
-		{"cache_hits", cs->hits},
-		{"cache_misses", cs->misses},
-		{"cache_inserts", cs->inserts},
-		{"cache_evictions", cs->evictions},
-		{"cache_commits", cs->commits},
-		{"cache_write_dropped", cs->write_dropped},
-		{"cache_decode_errors", cs->decode_errors},
-		{"cache_front_hits", cs->front_hits},
-		{"dropped", c->dropped},
-		{"format_errors", c->errors},
-		{"acl_denied", c->acl_denied},
-		{"tcp_refused", c->tcp_refused},
-		{"aggressive_nsec", rs->aggressive_nsec},
-		{"mirror_answers", rs->mirror_answers},
-		{"mirror_fast_answers", rs->mirror_fast},
-	};
-	memcpy(f, v, sizeof(v));
 }
 
 /*

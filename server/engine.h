@@ -158,7 +158,7 @@ struct ost_stat_field {
 };
 
 /** Number of fields ost_stat_fields() writes. */
-#define OST_STAT_FIELDS 56
+#define OST_STAT_FIELDS 59
 
 /**
  * The statistics fields of @p c and @p cs, in the order of the log line.

@@ -10,7 +10,7 @@
  * configuration. Only then are the changes applied, each the way its users
  * can take it (README.md, "Reloading the configuration", has the table):
  *   - client ACL, deny action, TCP limits, the UDP coalescing window, the
- *     upstream port reuse: workers read them from w->cfg for every packet
+ *     upstream port reuse, prefetch: workers read them from w->cfg for every packet
  *     without a lock, so each worker switches its own pointer on its own
  *     loop (engine.c); the configuration a worker left is freed once every
  *     worker has reported the new generation, or with the engine at exit if
@@ -477,6 +477,9 @@ static void live_keys(const struct ost_config *cur, const struct ost_config *nc,
 	/* Read by the worker's transport from w->cfg: no rebuild. */
 	if (cur->resolver.upstream_port_reuse != nc->resolver.upstream_port_reuse)
 		key_add(k, "resolver.upstream-port-reuse");
+	/* Read by the worker's hit path from w->cfg: no rebuild either. */
+	if (cur->resolver.prefetch != nc->resolver.prefetch)
+		key_add(k, "resolver.prefetch");
 	/* The resolver caps the TTLs of what it builds, the cache those it stores. */
 	LIVE(cur->cache.max_ttl != nc->cache.max_ttl, "cache.max-ttl", is_resolver);
 	LIVE(cur->cache.max_negative_ttl != nc->cache.max_negative_ttl, "cache.max-negative-ttl",

@@ -153,6 +153,9 @@ struct ost_config {
 		uint32_t max_rto_ms;      /**< cap of the backed-off timeout (3000) */
 		bool serve_stale;         /**< RFC 8767 serve-stale (yes) */
 		uint32_t stale_ttl;       /**< TTL of stale records (30), RFC 8767 §4 */
+		/** refresh a cached answer a client hits in the last tenth of its TTL
+		 *  (yes); read by the worker's hit path from its configuration */
+		bool prefetch;
 	} resolver;
 	/** Section cache: */
 	struct {

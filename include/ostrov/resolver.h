@@ -27,7 +27,9 @@
  * 2. per client query: first the hit path, under the worker's cache reader:
  *    ost_cache_reader_get(rd, qname, qtype, OST_CTAG_MSG, &e) then
  *    ost_msg_to_wire(&e, query, qlen, now, is_tcp, edns_size, buf, cap, &len);
- *    on -ENOENT (miss, expired, other question) call ost_resolve();
+ *    on -ENOENT (miss, expired, other question) call ost_resolve(); after
+ *    sending a hit, when ost_prefetch_due(&e, now) (the last tenth of its
+ *    TTL), ost_resolver_prefetch_hit() refreshes it in the background;
  * 3. in the callback: ost_result_to_wire(res, query, ...) and send; the
  *    result is only valid during the callback;
  * 4. once per loop iteration, after sending: ost_resolver_commit(r) and
@@ -302,6 +304,11 @@ struct ost_resolver_stats {
 	uint64_t mirror_extended;  /**< replies from a mirror past its SOA expire deadline */
 	uint64_t stale_infra;      /**< expired delegations/DS/DNSKEY used, refresh failed */
 	uint64_t mirror_fast;      /**< final answers ost_mirror_answer() made (worker fast path) */
+	uint64_t prefetch_started; /**< background refreshes of cached answers about to expire */
+	uint64_t prefetch_skipped; /**< prefetches due but not started: one for the same answer
+				      was started recently or is in flight, or too many are */
+	uint64_t prefetch_failed;  /**< prefetches that ended without a new answer (the cached
+				      one is kept until it expires) */
 };
 
 struct ost_resolver;
@@ -366,6 +373,93 @@ OST_EXPORT void ost_resolver_free(struct ost_resolver *r);
 OST_EXPORT OST_WUR int ost_resolve(struct ost_resolver *r, const uint8_t *qname_wire,
 				   uint16_t qtype, uint16_t qclass, unsigned flags,
 				   ost_resolve_cb cb, void *arg, struct ost_request **out);
+
+/**
+ * Least TTL (seconds, as the entry was stored) of a cached answer that
+ * ost_resolver_prefetch_hit() refreshes. Unbound's rule (prefetch when the
+ * time left is at most TTL/10, in whole seconds) never fires below it, and
+ * a refresh every few seconds would cost more upstream queries than it saves.
+ */
+#define OST_PREFETCH_MIN_TTL 10
+
+/**
+ * Most prefetches one resolver keeps in flight; beyond it a prefetch is
+ * skipped (the client requests keep the resolver, and the entry is resolved
+ * as usual when it expires).
+ */
+#define OST_PREFETCH_MAX_INFLIGHT 512
+
+/**
+ * The hit path's cheap test (no call, no memory but the entry): is the time
+ * left of @p e at most a tenth of the TTL it was stored with? Unbound's
+ * prefetch point (its PREFETCH_TTL_CALC: 90 % of the TTL gone); always false
+ * for TTLs below 10 s while the entry is fresh.
+ * @param e a cache entry, unexpired at @p now_wall
+ * @param now_wall current wall-clock seconds
+ * @return true when ost_resolver_prefetch_hit() is worth calling
+ */
+static inline bool ost_prefetch_due(const struct ost_cache_entry *e, int64_t now_wall)
+{
+	return e->expires_at - now_wall <= (int64_t)(e->ttl / 10);
+}
+
+/**
+ * Start a background refresh (a prefetch) of (@p qname_wire, @p qtype,
+ * @p qclass) for @p flags: a request without waiters that does not take the
+ * cache's answer for the question (it asks upstream, or the zone mirror,
+ * from the closest cached zone cut; name-server addresses, DS and DNSKEY
+ * still come from the cache) and stores what it gets with the usual rank
+ * and DNSSEC rules, replacing the cached answer. When it fails nothing is
+ * cached (no RFC 9520 failure entry), so the cached answer is served until
+ * it expires and the engine then resolves as usual. A client request for
+ * the same question and flags that arrives meanwhile joins it (and then a
+ * failure is cached as for any client request). Counted in
+ * ost_resolver_stats.prefetch_started, _skipped and _failed.
+ *
+ * Example: "www.example.ru. A" was stored with TTL 300 and has 20 s left;
+ * ost_resolver_prefetch(r, name, A, IN, OST_RF_RD) asks example.ru.'s
+ * servers again (their NS and addresses from the cache); the answer, with
+ * its TTL 300, replaces the entry at the next ost_resolver_commit().
+ * @param r the resolver
+ * @param qname_wire the name in uncompressed wire format (as ost_resolve())
+ * @param qtype the type
+ * @param qclass the class
+ * @param flags OST_RF_* of the requests the cached answer serves
+ * @return 0 (started; it may already have finished), -EALREADY (an identical
+ *         resolution is in flight and will refresh the cache: counted as
+ *         skipped), -EBUSY (OST_PREFETCH_MAX_INFLIGHT prefetches in flight:
+ *         counted as skipped), -EINVAL (bad name), -ENOMEM
+ */
+OST_EXPORT OST_WUR int ost_resolver_prefetch(struct ost_resolver *r, const uint8_t *qname_wire,
+					     uint16_t qtype, uint16_t qclass, unsigned flags);
+
+/**
+ * The server's hit path just answered a client from @p e, and
+ * ost_prefetch_due() said its time is nearly up: start a prefetch
+ * (ost_resolver_prefetch()) unless one was started for this version of the
+ * entry (its expires_at) within the last cfg.stale_recheck_s seconds, so a
+ * hot name hit 10,000 times in its last tenth starts one refresh. The
+ * resolver keeps those starts in a fixed table (OST_PF_SLOTS slots, made
+ * once): no allocation unless a prefetch starts. Only answers the engine
+ * makes are refreshed: not zone mirror entries (OST_RANK_MIRROR, made from
+ * the mirror anyway), not bogus ones, not TTLs below OST_PREFETCH_MIN_TTL.
+ * The refresh asks for what the entry serves: RD, CD when the entry was
+ * stored unvalidated for CD=1 clients (OST_MSG_F_UNVALIDATED), DO when
+ * @p is_do.
+ * @param r the worker's resolver
+ * @param e the OST_CTAG_MSG entry the client was answered from
+ * @param qname_wire the question's name (uncompressed wire format)
+ * @param qtype the question's type
+ * @param qclass the question's class
+ * @param is_do the client set DO
+ * @param now_wall the wall-clock seconds the answer was made with
+ * @return 0 (started), -EALREADY (started recently or in flight: skipped),
+ *         -EBUSY (too many in flight: skipped), -ENOENT (not due, or not an
+ *         answer the engine refreshes), -EINVAL, -ENOMEM
+ */
+OST_EXPORT int ost_resolver_prefetch_hit(struct ost_resolver *r, const struct ost_cache_entry *e,
+					 const uint8_t *qname_wire, uint16_t qtype, uint16_t qclass,
+					 bool is_do, int64_t now_wall);
 
 /**
  * Cancel a request: its callback is never called. The shared resolution goes

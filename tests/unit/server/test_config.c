@@ -328,12 +328,13 @@ static void test_resolver_limits(void **state)
 	assert_int_equal(r.stale_client_timeout_ms, def.stale_client_timeout_ms);
 	assert_int_equal(r.max_ttl, def.max_ttl);
 	assert_int_equal(r.max_neg_ttl, def.max_neg_ttl);
+	assert_true(cfg.resolver.prefetch); /* resolver.prefetch: yes by default */
 	ost_config_deinit(&cfg);
 
 	write_cfg(path, sizeof(path), "lim.yaml",
 		  "resolver:\n  max-depth: 20\n  max-subrequests: 4\n  max-queries: 50\n"
 		  "  max-cname: 8\n  max-time-ms: 5000\n  initial-rto-ms: 200\n"
-		  "  max-rto-ms: 1500\n  serve-stale: no\n  stale-ttl: 10\n"
+		  "  max-rto-ms: 1500\n  serve-stale: no\n  stale-ttl: 10\n  prefetch: no\n"
 		  "cache:\n  max-ttl: 600\n  max-negative-ttl: 60\n"
 		  "resilience:\n  failover:\n    client-timer-ms: 900\n");
 	if (ost_config_load(&cfg, path, err, sizeof(err)) != 0)
@@ -352,11 +353,13 @@ static void test_resolver_limits(void **state)
 	assert_int_equal(r.stale_client_timeout_ms, 900);
 	assert_int_equal(r.max_ttl, 600);
 	assert_int_equal(r.max_neg_ttl, 60);
+	assert_false(cfg.resolver.prefetch);
 	ost_config_deinit(&cfg);
 
 	expect_error("resolver:\n  max-queries: 0\n", 2, "resolver.max-queries", "out of range");
 	expect_error("resolver:\n  max-time-ms: 50\n", 2, "resolver.max-time-ms", "out of range");
 	expect_error("resolver:\n  serve-stale: often\n", 2, "resolver.serve-stale", "often");
+	expect_error("resolver:\n  prefetch: 10%\n", 2, "resolver.prefetch", "10%");
 	expect_error("resolver:\n  max-rto-ms: 300\n  initial-rto-ms: 500\n", 3,
 		     "resolver.initial-rto-ms", "above resolver.max-rto-ms");
 }
