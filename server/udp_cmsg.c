@@ -11,6 +11,10 @@
 #include <errno.h>
 #include <string.h>
 
+_Static_assert(_Alignof(union ost_udp_pktinfo_buf) >= _Alignof(struct cmsghdr) &&
+		       _Alignof(union ost_udp_rctl_buf) >= _Alignof(struct cmsghdr),
+	       "control buffers are aligned for struct cmsghdr");
+
 bool ost_udp_is_wildcard(const struct sockaddr_storage *a)
 {
 	if (a->ss_family == AF_INET)
@@ -70,7 +74,7 @@ size_t ost_udp_local_put(const struct ost_udp_local *from, int family,
 		return 0;
 	/* Zeroed whole, padding too: udp.c compares these bytes to group replies. */
 	memset(out, 0, sizeof(*out));
-	struct cmsghdr *c = &out->align;
+	struct cmsghdr *c = (struct cmsghdr *)out->buf;
 	if (family == AF_INET) {
 		if (from->family != AF_INET)
 			return 0;

@@ -36,7 +36,9 @@
 /** A reply's pktinfo control message, aligned for struct cmsghdr. */
 union ost_udp_pktinfo_buf {
 	char buf[OST_UDP_PKTINFO_SPACE]; /**< the message */
-	struct cmsghdr align;            /**< alignment only */
+	/** alignment of struct cmsghdr (its first member), which cannot be a member here:
+	 *  it ends in a flexible array, and this union sits inside other structs */
+	size_t align;
 };
 
 /**
@@ -46,7 +48,7 @@ union ost_udp_pktinfo_buf {
 union ost_udp_rctl_buf {
 	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
 		 CMSG_SPACE(sizeof(struct in_pktinfo))]; /**< the messages */
-	struct cmsghdr align;                            /**< alignment only */
+	size_t align; /**< alignment of struct cmsghdr, as in ost_udp_pktinfo_buf */
 };
 
 /**

@@ -178,6 +178,12 @@ void fake_zone(struct fake_net *n, const char *ip, const char *apex, const char 
 	z->rrs = fake_rrs(text);
 }
 
+void fake_zones(struct fake_net *n, const char *const zones[][3], size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		fake_zone(n, zones[i][0], zones[i][1], zones[i][2]);
+}
+
 void fake_add(struct fake_net *n, const char *ip, const char *apex, const char *text)
 {
 	struct fake_server *s = fake_server(n, ip);

@@ -290,6 +290,9 @@ struct fake_server *fake_server_add(struct fake_net *n, const char *ip, enum fak
  * @param text zone-file lines, one RR each
  */
 void fake_zone(struct fake_net *n, const char *ip, const char *apex, const char *text);
+
+/** fake_zone() for each {ip, apex, text} row of @p zones (@p n rows). */
+void fake_zones(struct fake_net *n, const char *const zones[][3], size_t count);
 /**
  * Append the records of @p text to the zone @p apex already on @p ip.
  * @param n the network
@@ -321,6 +324,18 @@ void fake_rrs_str(const ldns_rr_list *l, char *buf, size_t size);
  * @param ip its address
  */
 void fake_root_hint(struct ost_root_hint *h, const char *name, const char *ip);
+
+struct ost_cache;
+
+/**
+ * A fresh cache for a resolver test: make the temporary directory
+ * /tmp/ost-@p tag-XXXXXX into @p dir and open an 8 MiB cache there with the
+ * resolver's default TTL caps (86400 s, negative 3600 s) on @p clock.
+ * Remove @p dir with fake_rmtree() after closing the cache.
+ * @return 0, or a negative errno / OST_E* of ost_cache_open()
+ */
+int fake_cache_new(char *dir, size_t dirlen, const char *tag, const struct ost_clock *clock,
+		   struct ost_cache **out);
 
 /**
  * Remove a directory tree (a test's temporary directory), symbolic links

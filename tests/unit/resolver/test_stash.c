@@ -42,7 +42,7 @@ struct senv {
 	char ede_text[160];
 };
 
-static const char *zones[][3] = {
+static const char *const zones[][3] = {
 	{"127.53.0.1", ".",
 	 ". 86400 IN SOA a.root-servers.test. h.root. 1 1800 900 604800 86400\n"
 	 ". 518400 IN NS a.root-servers.test.\n"
@@ -69,16 +69,9 @@ static int ssetup(void **state)
 	assert_non_null(e);
 	fake_clock_init(&e->clk, 1800000000);
 	fake_net_init(&e->net, &e->clk);
-	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
-		fake_zone(&e->net, zones[i][0], zones[i][1], zones[i][2]);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/ost-stash-XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	struct ost_cache_config cc = {.path = e->dir,
-				      .max_bytes = 8u << 20,
-				      .max_ttl = 86400,
-				      .max_neg_ttl = 3600,
-				      .max_readers = 8};
-	assert_int_equal(ost_cache_open(&e->cache, &cc, &e->clk.clock), 0);
+	fake_zones(&e->net, zones, sizeof(zones) / sizeof(zones[0]));
+	assert_int_equal(fake_cache_new(e->dir, sizeof(e->dir), "stash", &e->clk.clock, &e->cache),
+			 0);
 	struct ost_resolver_config cfg;
 	ost_resolver_config_default(&cfg);
 	struct ost_root_hint h;
