@@ -25,6 +25,8 @@
 
 #include "ostrov/log.h"
 
+#include "udp_cmsg.h"
+
 #define RXBUF_SIZE  65536
 #define TCP_MSG_MAX 65535
 #define XFR_MSG_MAX 16384 /* AXFR message size, as BIND and NSD use about */
@@ -676,6 +678,14 @@ int ost_mirror_srv_start(struct ost_mirror_srv *s, char *err, size_t errlen)
 		uv_tcp_init(&s->loop, &s->tcp[i]);
 		s->udp[i].data = s->tcp[i].data = s;
 		s->n_listen++;
+		/* libuv's UDP handle cannot name a reply's source (server/udp.c does,
+		 * with IP_PKTINFO, for server.listen): on a multi-homed host an SOA
+		 * answer may leave from another address than the one asked. */
+		if (ost_udp_is_wildcard(&a->ss))
+			ost_log(OST_LOG_WARN, "mirror",
+				"wildcard mirror.listen addr=%s: UDP answers may leave from "
+				"another local address than the one asked; list each address",
+				a->text);
 		rc = uv_udp_bind(&s->udp[i], (const struct sockaddr *)&a->ss, 0);
 		if (rc == 0)
 			rc = uv_udp_recv_start(&s->udp[i], udp_alloc, udp_recv);
