@@ -566,3 +566,26 @@ void ost_sigkey_cache_stats(const struct ost_sigkey_cache *c, struct ost_sigkey_
 {
 	*st = c->st;
 }
+
+int ost_sigverify_fresh(const ldns_rr_list *rrset, const ldns_rr *rrsig, const ldns_rr *dnskey)
+{
+	const ldns_rdf *sf = ldns_rr_rd_count(rrsig) > 8 ? ldns_rr_rdf(rrsig, 8) : NULL;
+	ldns_buffer *data = ldns_buffer_new(4096), *scratch = ldns_buffer_new(4096);
+	struct ost_sigkey k;
+	int rc = -ENOMEM;
+
+	if (!sf)
+		rc = -EINVAL;
+	else if (data && scratch && (rc = ost_sigkey_from_dnskey(&k, dnskey)) == 0) {
+		rc = ost_sig_signed_data(data, scratch, rrset, rrsig);
+		if (rc == 0)
+			rc = ost_sigverify_shared(&k, ldns_rdf_data(sf), ldns_rdf_size(sf), data,
+						  scratch);
+		ost_sigkey_deinit(&k);
+	}
+	if (data)
+		ldns_buffer_free(data);
+	if (scratch)
+		ldns_buffer_free(scratch);
+	return rc == -ENOTSUP ? -EINVAL : rc;
+}

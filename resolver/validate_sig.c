@@ -144,33 +144,6 @@ static int family_of(uint8_t alg)
 	}
 }
 
-/*
- * @p sig over @p rrset checked with @p key from scratch: nothing shared with
- * the fast check (see the top of the file).
- * @return 0, OST_EBOGUS (does not match), -EINVAL (key or RRSIG refused),
- *         -ENOMEM (the check could not be set up)
- */
-static int check_fresh(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key)
-{
-	const ldns_rdf *sf = ldns_rr_rdf(sig, 8);
-	ldns_buffer *data = ldns_buffer_new(4096), *scratch = ldns_buffer_new(4096);
-	struct ost_sigkey k;
-	int rc = -ENOMEM;
-
-	if (data && scratch && (rc = ost_sigkey_from_dnskey(&k, key)) == 0) {
-		rc = ost_sig_signed_data(data, scratch, rrset, sig);
-		if (rc == 0)
-			rc = ost_sigverify_shared(&k, ldns_rdf_data(sf), ldns_rdf_size(sf), data,
-						  scratch);
-		ost_sigkey_deinit(&k);
-	}
-	if (data)
-		ldns_buffer_free(data);
-	if (scratch)
-		ldns_buffer_free(scratch);
-	return rc == -ENOTSUP ? -EINVAL : rc;
-}
-
 /* The known-answer test of @p fam: does OpenSSL verify a known good signature now? */
 static bool kat_passes(int fam)
 {
@@ -181,7 +154,7 @@ static bool kat_passes(int fam)
 	for (size_t i = 0; i < 3; i++)
 		ok = ok &&
 		     ldns_rr_new_frm_str(&rr[i], kat[fam][i], 0, NULL, NULL) == LDNS_STATUS_OK;
-	ok = ok && ldns_rr_list_push_rr(set, rr[1]) && check_fresh(set, rr[2], rr[0]) == 0;
+	ok = ok && ldns_rr_list_push_rr(set, rr[1]) && ost_sigverify_fresh(set, rr[2], rr[0]) == 0;
 	ldns_rr_list_free(set);
 	for (size_t i = 0; i < 3; i++)
 		ldns_rr_free(rr[i]);
@@ -271,7 +244,7 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
 		}
 		c->n_verify++;
 		c->n_recheck++;
-		again = check_fresh(rrset, sig, key);
+		again = ost_sigverify_fresh(rrset, sig, key);
 		if (again == 0) {
 			ost_log(OST_LOG_ERR, "validator",
 				"signature check failed once, passed when done again owner=%s "

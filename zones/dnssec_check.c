@@ -204,35 +204,16 @@ static bool is_internal_status(ldns_status st)
 
 /* The check of @p sig by @p key done again from scratch, sharing nothing with
  * the first one or with other tasks: the key converted anew from its DNSKEY,
- * the signed data built anew from the ldns records (ost_sig_signed_data(), not
- * the zone's wire forms), fresh buffers and OpenSSL contexts; ldns's own
- * ldns_verify_rrsig_time() where those do not apply (other algorithms, huge
- * RRsets). */
+ * the signed data built anew from the ldns records, not the zone's wire forms
+ * (ost_sigverify_fresh()); ldns's own ldns_verify_rrsig_time() where those do
+ * not apply (other algorithms, huge RRsets). */
 static ldns_status check_again(struct dctx *d, const struct zrr *sig, const struct zkey *key)
 {
-	const ldns_rdf *sf = ldns_rr_rrsig_sig(sig->rr);
-	ldns_buffer *data = ldns_buffer_new(4096), *scratch = ldns_buffer_new(4096);
-	struct ost_sigkey fresh;
-	ldns_status st = LDNS_STATUS_MEM_ERR;
-	int rc = -EINVAL;
-
-	if (!data || !scratch)
-		goto out;
-	if (sf && ost_sigkey_from_dnskey(&fresh, key->rr) == 0) {
-		rc = ost_sig_signed_data(data, scratch, d->set, sig->rr);
-		if (rc == 0)
-			rc = ost_sigverify(&fresh, ldns_rdf_data(sf), ldns_rdf_size(sf), data,
-					   scratch);
-		ost_sigkey_deinit(&fresh);
-	}
-	if (rc == -EINVAL) {
-		st = ldns_verify_rrsig_time(d->set, sig->rr, key->rr, (time_t)d->now);
-		goto out;
-	}
-	if (rc != 0) {
-		st = rc == OST_EBOGUS ? LDNS_STATUS_CRYPTO_BOGUS : LDNS_STATUS_MEM_ERR;
-		goto out;
-	}
+	int rc = ost_sigverify_fresh(d->set, sig->rr, key->rr);
+	if (rc == -EINVAL)
+		return ldns_verify_rrsig_time(d->set, sig->rr, key->rr, (time_t)d->now);
+	if (rc != 0)
+		return rc == OST_EBOGUS ? LDNS_STATUS_CRYPTO_BOGUS : LDNS_STATUS_MEM_ERR;
 	const uint8_t *rd = zrr_rdata(sig);
 	uint32_t exp32 =
 		(uint32_t)rd[8] << 24 | (uint32_t)rd[9] << 16 | (uint32_t)rd[10] << 8 | rd[11];
@@ -240,22 +221,14 @@ static ldns_status check_again(struct dctx *d, const struct zrr *sig, const stru
 		(uint32_t)rd[12] << 24 | (uint32_t)rd[13] << 16 | (uint32_t)rd[14] << 8 | rd[15];
 	switch (ost_sig_window(exp32, inc32, d->now)) {
 	case OST_SIG_TIME_OK:
-		st = LDNS_STATUS_OK;
-		break;
+		return LDNS_STATUS_OK;
 	case OST_SIG_TIME_EXPIRED:
-		st = LDNS_STATUS_CRYPTO_SIG_EXPIRED;
-		break;
+		return LDNS_STATUS_CRYPTO_SIG_EXPIRED;
 	case OST_SIG_TIME_NOT_YET:
-		st = LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED;
-		break;
+		return LDNS_STATUS_CRYPTO_SIG_NOT_INCEPTED;
 	default:
-		st = LDNS_STATUS_CRYPTO_EXPIRATION_BEFORE_INCEPTION;
-		break;
+		return LDNS_STATUS_CRYPTO_EXPIRATION_BEFORE_INCEPTION;
 	}
-out:
-	ldns_buffer_free(data);
-	ldns_buffer_free(scratch);
-	return st;
 }
 
 /* Verify one RRSIG over d->set with the keys allowed to sign it. */

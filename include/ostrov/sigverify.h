@@ -165,6 +165,23 @@ OST_EXPORT int ost_sig_signed_data(ldns_buffer *out, ldns_buffer *scratch,
 	__attribute__((warn_unused_result));
 
 /**
+ * Check @p rrsig over @p rrset by @p dnskey from scratch, sharing nothing with
+ * an earlier check: the key converted anew, the signed data built in fresh
+ * buffers, ost_sigverify_shared() on contexts of its own. For the second look
+ * at a signature that failed once, where a verifier's failure (an OpenSSL
+ * allocation) must not be taken for a forgery (the validator's
+ * resolver/validate_sig.c, the mirror import's zones/dnssec_check.c).
+ * @param rrset one RRset (borrowed)
+ * @param rrsig an RRSIG covering it (borrowed)
+ * @param dnskey the DNSKEY to check it with (borrowed)
+ * @return 0 when it verifies, OST_EBOGUS when it does not, -ENOMEM when the
+ *         check could not be set up, -EINVAL when it cannot be checked here
+ *         (an algorithm not converted, a malformed key or RRSIG)
+ */
+OST_EXPORT int ost_sigverify_fresh(const ldns_rr_list *rrset, const ldns_rr *rrsig,
+				   const ldns_rr *dnskey) __attribute__((warn_unused_result));
+
+/**
  * The validity window of an RRSIG at @p now: RFC 4034 §3.1.5 serial number
  * arithmetic (RFC 1982), inception <= now <= expiration (RFC 4035 §5.3.1).
  * @param expiration RDATA field 5
