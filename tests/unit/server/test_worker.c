@@ -84,14 +84,13 @@ static const uint8_t query[] = {
 	0x00, 3,    'f',  'o',  'o',  0,    0x00, 0x01, 0x00, 0x01,
 };
 
-static void test_worker_replies(void **state)
+/* A config listening on one free 127.0.0.1 port: bind a @p type socket to port 0, read it, close.
+ */
+static void listen_on_free_port(struct ost_config *cfg, int type)
 {
-	(void)state;
-	struct ost_config cfg;
-	assert_int_equal(ost_config_init(&cfg), 0);
-	cfg.server.n_listen = 1;
-	/* A free port: bind TCP to port 0, read it, close. */
-	int probe = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(ost_config_init(cfg), 0);
+	cfg->server.n_listen = 1;
+	int probe = socket(AF_INET, type, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
 	socklen_t alen = sizeof(a);
@@ -99,7 +98,14 @@ static void test_worker_replies(void **state)
 	close(probe);
 	char text[64];
 	snprintf(text, sizeof(text), "127.0.0.1@%u", ntohs(a.sin_port));
-	assert_int_equal(ost_addr_parse(text, 53, &cfg.server.listen[0]), 0);
+	assert_int_equal(ost_addr_parse(text, 53, &cfg->server.listen[0]), 0);
+}
+
+static void test_worker_replies(void **state)
+{
+	(void)state;
+	struct ost_config cfg;
+	listen_on_free_port(&cfg, SOCK_STREAM);
 
 	struct ost_worker w;
 	memset(&w, 0, sizeof(w));
@@ -218,17 +224,7 @@ static void test_counters_on_request(void **state)
 	fclose(f);
 
 	struct ost_config cfg;
-	assert_int_equal(ost_config_init(&cfg), 0);
-	cfg.server.n_listen = 1;
-	int probe = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t alen = sizeof(a);
-	getsockname(probe, (struct sockaddr *)&a, &alen);
-	close(probe);
-	char text[64];
-	snprintf(text, sizeof(text), "127.0.0.1@%u", ntohs(a.sin_port));
-	assert_int_equal(ost_addr_parse(text, 53, &cfg.server.listen[0]), 0);
+	listen_on_free_port(&cfg, SOCK_DGRAM);
 	cfg.resolver.root_hints_file = strdup(hints);
 	char err[256] = "";
 	struct ost_engine e;
