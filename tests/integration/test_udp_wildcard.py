@@ -42,23 +42,13 @@ import time
 
 TMP = tempfile.mkdtemp(prefix="ost_wild_")
 PROCS = []
-FAILURES = []
 V4_TARGETS = ["127.0.0.2", "127.0.0.3", "127.0.0.1"]
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_resolve_lib as L  # noqa: E402
 
-def check(cond, what):
-    print(("ok   - " if cond else "FAIL - ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-    return cond
-
-
-def free_port():
-    """test_resolve_lib.free_port(): below the ephemeral range, so no client's
-    random source port can be the server's."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import test_resolve_lib  # noqa: E402
-    return test_resolve_lib.free_port()
+check = L.Checks()
+free_port = L.free_port  # below the ephemeral range: no client's source port
 
 
 def have_ipv6_loopback():
@@ -286,10 +276,7 @@ def main():
                 p.kill()
                 p.wait()
         shutil.rmtree(TMP, ignore_errors=True)
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed")
-        return 1
-    return 0
+    return check.finish()
 
 
 if __name__ == "__main__":
