@@ -585,8 +585,6 @@ static uint8_t val_rrset(struct ost_val_ctx *c, struct ost_val_crypto *vc,
 static int ds_check(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key)
 {
 	uint8_t digest;
-	ldns_rr *calc;
-	bool ok;
 
 	if (ldns_rr_get_type(ds) != LDNS_RR_TYPE_DS || ldns_rr_rd_count(ds) != 4 ||
 	    ldns_rr_get_type(key) != LDNS_RR_TYPE_DNSKEY || ldns_rr_rd_count(key) != 4)
@@ -600,10 +598,7 @@ static int ds_check(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key
 	digest = ldns_rdf2native_int8(ldns_rr_rdf(ds, 2));
 	if (!ost_val_digest_supported(digest, NULL))
 		return 0;
-	calc = ldns_key_rr2ds(key, (ldns_hash)digest);
-	ok = calc && ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
-	ldns_rr_free(calc);
-	return ok ? 1 : ost_val_ds_recheck(c, ds, key);
+	return ost_val_ds_digest_equal(ds, key) ? 1 : ost_val_ds_recheck(c, ds, key);
 }
 
 bool ost_val_ds_match(const ldns_rr *ds, const ldns_rr *key)

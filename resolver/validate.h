@@ -185,6 +185,9 @@ enum ost_val_sig ost_val_sig_check(struct ost_val_ctx *c, struct ost_val_crypto 
  */
 int ost_val_ds_recheck(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *key);
 
+/** @return whether @p key's digest of @p ds's digest type (ldns_key_rr2ds()) equals @p ds's */
+bool ost_val_ds_digest_equal(const ldns_rr *ds, const ldns_rr *key);
+
 /**
  * Check an RRSIG's validity window at @p now (RFC 4034 §3.1.5 serial
  * arithmetic, RFC 4035 §5.3.1: inception <= now <= expiration).

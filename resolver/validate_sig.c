@@ -161,21 +161,28 @@ static bool kat_passes(int fam)
 	return ok;
 }
 
+bool ost_val_ds_digest_equal(const ldns_rr *ds, const ldns_rr *key)
+{
+	ldns_rr *calc = ldns_key_rr2ds(key, (ldns_hash)ldns_rdf2native_int8(ldns_rr_rdf(ds, 2)));
+	bool same = calc && ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
+
+	ldns_rr_free(calc);
+	return same;
+}
+
 /* The known-answer test of DS digest @p fam (FAM_DS_*). */
 static bool ds_kat_passes(int fam)
 {
 	const char *key =
 		ds_kat[fam - FAM_COUNT][0] ? ds_kat[fam - FAM_COUNT][0] : kat[FAM_ECDSA][0];
-	ldns_rr *k = NULL, *ds = NULL, *calc = NULL;
+	ldns_rr *k = NULL, *ds = NULL;
 	bool ok = ldns_rr_new_frm_str(&k, key, 0, NULL, NULL) == LDNS_STATUS_OK &&
 		  ldns_rr_new_frm_str(&ds, ds_kat[fam - FAM_COUNT][1], 0, NULL, NULL) ==
 			  LDNS_STATUS_OK &&
-		  (calc = ldns_key_rr2ds(k, (ldns_hash)ldns_rdf2native_int8(ldns_rr_rdf(ds, 2)))) &&
-		  ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
+		  ost_val_ds_digest_equal(ds, k);
 
 	ldns_rr_free(k);
 	ldns_rr_free(ds);
-	ldns_rr_free(calc);
 	return ok;
 }
 
@@ -277,13 +284,10 @@ int ost_val_ds_recheck(struct ost_val_ctx *c, const ldns_rr *ds, const ldns_rr *
 		  : digest == LDNS_SHA256 ? FAM_DS_SHA256
 		  : digest == LDNS_SHA384 ? FAM_DS_SHA384
 					  : -1;
-	ldns_rr *calc = ldns_key_rr2ds(key, (ldns_hash)digest);
-	bool same = calc && ldns_rdf_compare(ldns_rr_rdf(calc, 3), ldns_rr_rdf(ds, 3)) == 0;
 	char ob[64];
 
-	ldns_rr_free(calc);
 	c->n_recheck++;
-	if (same) {
+	if (ost_val_ds_digest_equal(ds, key)) {
 		ost_log(OST_LOG_ERR, "validator",
 			"DS digest computed wrong once, right when done again owner=%s key=%u "
 			"digest=%u",
